@@ -1,0 +1,121 @@
+"""Foundation commands: validate, schema, workspace info, audit verify."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from evals.cli.common import (
+    DEFAULT_WORKSPACE,
+    EXIT_INVALID,
+    WorkspaceOpt,
+    console,
+    err_console,
+    fail,
+)
+
+workspace_app = typer.Typer(help="Inspect the workspace.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit the stored records.", no_args_is_help=True)
+
+
+def validate(
+    path: Annotated[Path, typer.Argument(help="Golden-set folder, e.g. datasets/edd_demo.")],
+) -> None:
+    """Validate a golden set: every problem with file, line and field; exit 2 if any."""
+    from collections import Counter
+
+    from evals.golden import GoldenSetError, load_golden_set
+
+    try:
+        gs = load_golden_set(path)
+    except GoldenSetError as exc:
+        for problem in exc.problems:
+            err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        err_console.print(f"{len(exc.problems)} problem(s) in {path}", markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    jurisdictions = Counter(c.tags.get("jurisdiction", "?") for c in gs.cases)
+    table = Table(title=f"{gs.name}  (hash {gs.content_hash})")
+    for col in ("question", "title", "cases"):
+        table.add_column(col)
+    per_q = Counter(c.question_id for c in gs.cases)
+    for q in gs.questions.values():
+        table.add_row(q.id, q.title, str(per_q[q.id]))
+    console.print(table)
+    console.print(
+        f"{len(gs.questions)} questions × {len(gs.cases)} cases × {len(jurisdictions)} "
+        f"jurisdictions ({', '.join(sorted(jurisdictions))}); "
+        f"{sum(len(c.fixtures) for c in gs.cases)} recorded tool observations; valid."
+    )
+
+
+def schema(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the JSON Schemas.")] = Path(
+        "schemas"
+    ),
+) -> None:
+    """Write the JSON Schema of every record model (Case, Trial, Verdict, Label, ...)."""
+    from evals.schema import RECORD_MODELS
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, model in RECORD_MODELS.items():
+        path = out / f"{name}.schema.json"
+        path.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n")
+        console.print(f"wrote {path}")
+
+
+@workspace_app.command("info")
+def workspace_info(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+    """Record kinds, segment files and record counts of a workspace."""
+    from evals.query import query
+    from evals.store import Workspace
+
+    ws = _open(workspace)
+    table = Table(title=str(ws.root))
+    for col in ("kind", "segments (jsonl/parquet)", "records"):
+        table.add_column(col)
+    for kind in ws.kinds():
+        segs = ws.segments(kind)
+        n_jsonl = sum(p.suffix == ".jsonl" for p in segs)
+        rows = query(ws, f'SELECT count(*) AS n FROM "raw_{kind}" WHERE body IS NOT NULL')
+        table.add_row(kind, f"{n_jsonl}/{len(segs) - n_jsonl}", str(rows[0]["n"]))
+    console.print(table)
+    runs = query(ws, "SELECT run_id, dataset, source, started_at FROM runs ORDER BY started_at")
+    for r in runs:
+        console.print(f"run {r['run_id']}  {r['dataset']}  {r['source']}  {r['started_at']}")
+
+
+@audit_app.command("verify")
+def audit_verify(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+    """Check every record's hash chain; names any edited, reordered or deleted record."""
+    from evals.audit import verify_workspace
+
+    report = verify_workspace(_open(workspace))
+    assert report.findings is not None
+    for finding in report.findings:
+        err_console.print(str(finding), markup=False, highlight=False, soft_wrap=True)
+    summary = (f"{report.records} records in {report.segments} segments "
+               f"({report.sealed} sealed)")
+    if report.findings:
+        fail(f"audit failed: {len(report.findings)} finding(s); {summary}")
+    console.print(f"audit ok: {summary}")
+
+
+def _open(path: Path) -> "Workspace":  # noqa: F821, UP037
+    from evals.store import StoreError, Workspace
+
+    try:
+        return Workspace(path, create=False)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI."""
+    app.command()(validate)
+    app.command()(schema)
+    app.add_typer(workspace_app, name="workspace")
+    app.add_typer(audit_app, name="audit")

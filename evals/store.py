@@ -1,0 +1,303 @@
+"""The workspace store: append-only record files, queried through DuckDB.
+
+Why files and not one DuckDB database: DuckDB lets one process hold a database file for
+writing, and a second process cannot even open it read-only meanwhile. The CLI runner,
+the labeling app and a report must run at the same time, so every writer process appends
+to its own segment files and readers query all segments through an in-memory DuckDB.
+
+Layout (stable; auditors and other tools read it)::
+
+    <workspace>/
+      workspace.json                      layout version, creation time
+      records/<kind>/<segment>.jsonl      a segment being written (one per writer process)
+      records/<kind>/<segment>.parquet    a finished segment, compacted
+      locks/<name>.lock                   advisory locks (review-queue claims)
+      cache/                              the model gateway's response cache
+
+Each line of a segment is an envelope ``{"seq", "ts", "prev", "hash", "body"}``. ``hash``
+is sha256 over ``prev`` and the canonical JSON of seq, ts and body, so the records of a
+segment form a chain: editing, reordering or deleting a record breaks it, and
+`evals audit verify` names where. A writer that closes cleanly appends a seal
+(``body`` null, ``seal`` = record count) and compacts the segment to Parquet, keeping the
+envelope columns so the chain still verifies. Nothing is ever rewritten in place:
+compaction writes a new file and removes the JSONL only after the Parquet is durable.
+
+A kill -9 can leave a torn last line (no trailing newline); readers skip it with a
+warning, and a new writer never appends to an old segment.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from evals.schema import canonical_json, utcnow
+
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = 1
+GENESIS = "0" * 64
+
+
+class StoreError(Exception):
+    """A workspace problem a user can act on (printed as one line by the CLI)."""
+
+
+def envelope_hash(prev: str, seq: int, ts: str, body: Any) -> str:
+    """The chain hash of one record."""
+    payload = canonical_json({"seq": seq, "ts": ts, "body": body})
+    return hashlib.sha256(prev.encode() + b"\n" + payload).hexdigest()
+
+
+def new_segment_id() -> str:
+    """Sortable, unique per writer: time, host, pid, random."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    host = socket.gethostname().replace("-", "")[:12] or "host"
+    return f"{stamp}-{host}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class SegmentWriter:
+    """Appends records of one kind to this process's own segment file."""
+
+    def __init__(self, directory: Path, durable: bool = False) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.segment = new_segment_id()
+        self.path = directory / f"{self.segment}.jsonl"
+        self.durable = durable
+        self.seq = 0
+        self.prev = GENESIS
+        self.closed = False
+        self._lock = threading.Lock()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+
+    def append(self, body: Any) -> str:
+        """Write one record; returns its chain hash. One write() per line, so a crash
+        can tear at most the line being written."""
+        return self.append_many([body])[0]
+
+    def append_many(self, bodies: list[Any]) -> list[str]:
+        """Write several records with one system call (and one fsync when durable)."""
+        with self._lock:
+            if self.closed:
+                raise StoreError(f"segment {self.path} is closed")
+            lines, hashes = [], []
+            for body in bodies:
+                lines.append(self._envelope(body, None))
+                hashes.append(self.prev)
+            os.write(self._fd, b"".join(lines))
+            if self.durable:
+                os.fsync(self._fd)
+            return hashes
+
+    def _envelope(self, body: Any, seal: int | None) -> bytes:
+        if isinstance(body, BaseModel):
+            body = body.model_dump(mode="json")
+        self.seq += 1
+        ts = utcnow().isoformat()
+        digest = envelope_hash(self.prev, self.seq, ts, body)
+        env: dict[str, Any] = {"seq": self.seq, "ts": ts, "prev": self.prev, "hash": digest}
+        env["body"] = body
+        if seal is not None:
+            env["seal"] = seal
+        self.prev = digest
+        return orjson.dumps(env, option=orjson.OPT_SORT_KEYS) + b"\n"
+
+    def close(self, compact: bool = True) -> Path:
+        """Seal the segment and (by default) compact it to Parquet."""
+        with self._lock:
+            if self.closed:
+                return self.path
+            count = self.seq
+            os.write(self._fd, self._envelope(None, count))
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self.closed = True
+        if compact:
+            return compact_segment(self.path)
+        return self.path
+
+
+@dataclass
+class Envelope:
+    """A record as stored, with where it was found."""
+
+    file: Path
+    line: int
+    seq: int
+    ts: str
+    prev: str
+    hash: str
+    body: Any
+    seal: int | None = None
+
+
+def read_segment(path: Path, warn: bool = True) -> Iterator[Envelope | str]:
+    """Yield the envelopes of a segment in order; a problem line yields a string
+    describing it ("torn" lines at the end of a JSONL file are skipped with a warning)."""
+    if path.suffix == ".parquet":
+        yield from _read_parquet_segment(path)
+        return
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    for i, raw in enumerate(lines, start=1):
+        is_last = i == len(lines)
+        if not raw:
+            continue
+        try:
+            env = orjson.loads(raw)
+            yield Envelope(path, i, env["seq"], env["ts"], env["prev"], env["hash"],
+                           env["body"], env.get("seal"))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            if is_last:  # no trailing newline: the write was cut by a crash
+                if warn:
+                    log.warning("%s:%d: torn last line skipped (writer crashed mid-write)",
+                                path, i)
+                continue
+            yield f"{path}:{i}: unreadable record (not a complete JSON envelope)"
+
+
+def _read_parquet_segment(path: Path) -> Iterator[Envelope | str]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # corrupt file: report it, never crash the reader
+        yield f"{path}: unreadable Parquet segment ({type(exc).__name__}: {exc})"
+        return
+    for i, row in enumerate(table.to_pylist(), start=1):
+        body = orjson.loads(row["body"]) if row["body"] is not None else None
+        yield Envelope(path, i, row["seq"], row["ts"], row["prev"], row["hash"], body,
+                       row["seal"])
+
+
+def compact_segment(path: Path) -> Path:
+    """Write a JSONL segment's envelopes to Parquet (tmp + rename), then remove the JSONL."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    envs = [e for e in read_segment(path) if isinstance(e, Envelope)]
+    table = pa.table(
+        {
+            "seq": pa.array([e.seq for e in envs], pa.int64()),
+            "ts": pa.array([e.ts for e in envs], pa.string()),
+            "prev": pa.array([e.prev for e in envs], pa.string()),
+            "hash": pa.array([e.hash for e in envs], pa.string()),
+            "body": pa.array(
+                [None if e.body is None else canonical_json(e.body).decode() for e in envs],
+                pa.string(),
+            ),
+            "seal": pa.array([e.seal for e in envs], pa.int64()),
+        }
+    )
+    target = path.with_suffix(".parquet")
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    path.unlink()
+    return target
+
+
+class Workspace:
+    """A folder holding every record of a team's evaluations."""
+
+    def __init__(self, root: str | Path, create: bool = True) -> None:
+        self.root = Path(root)
+        meta = self.root / "workspace.json"
+        if not meta.exists():
+            if not create:
+                raise StoreError(f"{self.root}: not a workspace (no workspace.json)")
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = meta.with_suffix(".tmp")
+            tmp.write_bytes(orjson.dumps({"layout": LAYOUT_VERSION,
+                                          "created_at": utcnow().isoformat()}))
+            os.replace(tmp, meta)
+        self._writers: dict[str, SegmentWriter] = {}
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- writing
+
+    def records_dir(self, kind: str) -> Path:
+        """Folder of a record kind's segments."""
+        return self.root / "records" / kind
+
+    def writer(self, kind: str, durable: bool = False) -> SegmentWriter:
+        """This process's segment writer for a kind (created on first use)."""
+        with self._lock:
+            w = self._writers.get(kind)
+            if w is None or w.closed:
+                w = SegmentWriter(self.records_dir(kind), durable=durable)
+                self._writers[kind] = w
+            return w
+
+    def append(self, kind: str, record: Any, durable: bool = False) -> None:
+        """Append one record (a pydantic model or JSON-able dict)."""
+        self.writer(kind, durable).append(record)
+
+    def close(self, compact: bool = True) -> None:
+        """Seal and compact this process's segments (at the end of a run)."""
+        with self._lock:
+            writers, self._writers = list(self._writers.values()), {}
+        for w in writers:
+            w.close(compact=compact)
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """An exclusive advisory lock shared by threads and processes on this machine."""
+        path = self.root / "locks" / f"{name}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # ---------------------------------------------------------------- reading
+
+    def kinds(self) -> list[str]:
+        """Record kinds present."""
+        base = self.root / "records"
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.exists() else []
+
+    def segments(self, kind: str | None = None) -> list[Path]:
+        """Segment files, preferring the Parquet of a segment being compacted."""
+        kinds = [kind] if kind else self.kinds()
+        found: dict[Path, Path] = {}
+        for k in kinds:
+            d = self.records_dir(k)
+            if not d.exists():
+                continue
+            for p in sorted(d.iterdir()):
+                if p.suffix in (".jsonl", ".parquet"):
+                    stem = p.with_suffix("")
+                    if p.suffix == ".parquet" or stem not in found:
+                        found[stem] = p
+        return sorted(found.values())
+
+    def iter_bodies(self, kind: str) -> Iterator[Any]:
+        """Every record body of a kind, in file order (torn lines skipped with a warning)."""
+        for seg in self.segments(kind):
+            try:
+                items = list(read_segment(seg))
+            except FileNotFoundError:  # compacted meanwhile: read the Parquet
+                items = list(read_segment(seg.with_suffix(".parquet")))
+            for env in items:
+                if isinstance(env, Envelope) and env.body is not None:
+                    yield env.body
