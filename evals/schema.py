@@ -165,9 +165,22 @@ class ModelSpec(Record):
     """Name of the environment variable holding the API key; the key itself is never stored."""
     supports_tools: bool = False
     """Native tool calling; otherwise agents use JSON actions under constrained decoding."""
+    max_concurrency: int = 32
+    """Requests in flight to this model at once (per model, so one cannot starve another)."""
+    rpm: int | None = None
+    """Requests-per-minute limit."""
+    tpm: int | None = None
+    """Tokens-per-minute limit."""
+    timeout_s: float = 600.0
+    """Per-request timeout; minutes are normal for slow agents."""
+    max_retries: int = 4
+    """Retries on 429 (honouring Retry-After), 5xx, timeouts and connection errors."""
+    fallbacks: list[str] = Field(default_factory=list)
+    """Aliases tried in order when this model still fails after its retries."""
 
     def spec_hash(self) -> str:
-        """Identity of the configuration (alias excluded: renaming does not change it)."""
+        """Identity of the configuration: what changes answers. The alias, limits,
+        timeouts, retries and fallbacks are operational and excluded."""
         return content_hash({"model": self.model, "params": self.params})
 
 
