@@ -508,7 +508,10 @@ def geometric_mean_ratio(
     Interval: percentile bootstrap resampling *clusters* (reviewers) with replacement;
     a drawn reviewer brings all of their observations in both arms, so the between-
     reviewer variation and the pairing of a reviewer's assisted and unassisted times are
-    kept. Each replicate recomputes the ratio; the interval is the ``alpha/2`` and
+    kept. (A reviewer's own speed largely cancels when they work in both arms; what the
+    clustering adds is reviewer-to-reviewer variation in the benefit and in how many
+    items each reviewer contributes per arm, which an observation-level bootstrap would
+    miss.) Each replicate recomputes the ratio; the interval is the ``alpha/2`` and
     ``1 - alpha/2`` quantiles of the replicates. Replicates that happen to hold no
     observation in one arm (possible only when some reviewers work in one arm) are
     dropped. With fewer than two clusters there is no between-cluster variation to
