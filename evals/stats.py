@@ -716,3 +716,47 @@ def krippendorff_alpha_nominal(units: Sequence[Sequence[Hashable | None]]) -> fl
         return math.nan
     observed = n - float(sum(diag.values()))
     return 1.0 - (n - 1.0) * observed / expected
+
+
+# ------------------------------------------------- one-proportion sample size (gates)
+
+
+def sample_size_one_proportion(
+    expected: float, threshold: float, alpha: float = 0.025, power: float = 0.8
+) -> int:
+    """Cases needed for a one-sample score test of a proportion to clear a threshold.
+
+    One-sided test of H0: ``p = threshold`` against ``p > threshold`` (or ``p <
+    threshold`` when ``expected`` is below it) at level ``alpha``, planned with the rate
+    ``expected``::
+
+        n = ceil( (z_{1-alpha} sqrt(t (1 - t)) + z_{power} sqrt(p (1 - p)))^2 / (p - t)^2 )
+
+    The score test inverts the Wilson interval, so with ``alpha = (1 - confidence)/2``
+    this is the n at which the Wilson lower (upper) bound is expected to clear ``t``;
+    ``power = 0.5`` gives the n at which a rate observed at exactly ``expected`` puts the
+    bound on ``t`` (``n = z^2 t (1 - t) / (p - t)^2``). Used by gates to say how many
+    cases an undecided rate check needs.
+
+    Reference: Fleiss, Levin & Paik (2003) Statistical Methods for Rates and
+    Proportions, 3rd ed., sec. 2.5.1 (one-sample score test sample size); Chow, Shao &
+    Wang (2008) Sample Size Calculations in Clinical Research, sec. 4.1.
+    """
+    if not 0.0 < threshold < 1.0:
+        raise ValueError("threshold must be in (0, 1)")
+    if not 0.0 <= expected <= 1.0 or expected == threshold:
+        raise ValueError("expected must be in [0, 1] and differ from the threshold")
+    if not 0.0 < alpha < 0.5:
+        raise ValueError("alpha (one-sided) must be in (0, 0.5)")
+    if not 0.0 < power < 1.0:
+        raise ValueError("power must be in (0, 1)")
+    za = float(_st.norm.ppf(1.0 - alpha))
+    zb = float(_st.norm.ppf(power))
+    spread = za * math.sqrt(threshold * (1.0 - threshold)) + zb * math.sqrt(
+        expected * (1.0 - expected)
+    )
+    n = max(spread, 0.0) ** 2 / (expected - threshold) ** 2
+    return max(1, math.ceil(n - 1e-9))
+
+
+__all__ += ["sample_size_one_proportion"]

@@ -624,3 +624,54 @@ def test_krippendorff_edges() -> None:
     )
     # Two coders, no missing data, systematic disagreement: alpha below 0.
     assert S.krippendorff_alpha_nominal([["x", "y"], ["y", "x"], ["x", "y"]]) < 0
+
+
+# ------------------------------------------------- one-proportion sample size (gates)
+
+
+@pytest.mark.parametrize(("p", "t"), [(0.9, 0.8), (0.96, 0.9), (0.7, 0.5), (0.3, 0.5)])
+def test_one_proportion_sample_size_half_power_is_the_wilson_crossing(p: float, t: float) -> None:
+    """power = 0.5: the n where the Wilson bound of a rate observed at p reaches t
+    (statsmodels' Wilson interval and its one-sample normal power solver agree)."""
+    from statsmodels.stats.power import NormalIndPower
+
+    n = S.sample_size_one_proportion(p, t, alpha=0.025, power=0.5)
+    side = 0 if p > t else 1  # lower bound must rise above t, or upper bound fall below
+    bound_n = proportion_confint(p * n, n, alpha=0.05, method="wilson")[side]
+    bound_before = proportion_confint(p * (n - 1), n - 1, alpha=0.05, method="wilson")[side]
+    assert (bound_n - t) * (p - t) >= -1e-9
+    assert (bound_before - t) * (p - t) < 0
+    effect = abs(p - t) / math.sqrt(t * (1 - t))
+    ref = NormalIndPower().solve_power(
+        effect, alpha=0.025, power=0.5, ratio=0, alternative="larger"
+    )
+    assert n == math.ceil(ref - 1e-9)
+
+
+@pytest.mark.parametrize(("p", "t", "power"), [(0.9, 0.8, 0.8), (0.96, 0.9, 0.9), (0.6, 0.5, 0.8)])
+def test_one_proportion_sample_size_reaches_power(p: float, t: float, power: float) -> None:
+    """Smallest n whose asymptotic power (solved independently with brentq) reaches `power`;
+    the exact binomial power of the Wilson-bound rule at that n is close to it."""
+
+    def asymptotic_power(n: float) -> float:
+        za = st.norm.ppf(0.975)
+        return float(
+            st.norm.cdf(
+                (math.sqrt(n) * (p - t) - za * math.sqrt(t * (1 - t))) / math.sqrt(p * (1 - p))
+            )
+        )
+
+    n = S.sample_size_one_proportion(p, t, alpha=0.025, power=power)
+    root = optimize.brentq(lambda x: asymptotic_power(x) - power, 1.0, 1e6)
+    assert n == math.ceil(root - 1e-9)
+    xs = np.arange(n + 1)
+    lows = np.array([proportion_confint(int(x), n, alpha=0.05, method="wilson")[0] for x in xs])
+    exact = float(st.binom.pmf(xs[lows > t], n, p).sum())
+    assert abs(exact - power) < 0.06  # discreteness of the binomial
+
+
+def test_one_proportion_sample_size_validation() -> None:
+    for bad in [(0.5, 0.5), (0.9, 0.0), (1.2, 0.5), (0.9, 1.0)]:
+        with pytest.raises(ValueError):
+            S.sample_size_one_proportion(*bad)
+    assert S.sample_size_one_proportion(0.99, 0.5) < S.sample_size_one_proportion(0.6, 0.5)
