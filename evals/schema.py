@@ -594,6 +594,18 @@ class Decision(Record):
     """When the decision was made."""
     decided_by: str = "evals gate"
     """Who or what made the decision."""
+    run_ref: str | None = None
+    """The candidate as selected, 'RUN[:MODEL[:PROMPT]]' (a run may hold several
+    model/prompt cells; the gate judged only the one named)."""
+    baseline_ref: str | None = None
+    """The baseline as selected, same form as run_ref."""
+    summary: str = ""
+    """The outcome in words, e.g. 'undecided: about 40 more cases needed'."""
+    n_more_needed: int | None = None
+    """When undecided: about how many more cases would let the gate decide."""
+    gate_config: dict[str, Any] = Field(default_factory=dict)
+    """The gate as loaded (thresholds, confidence, outcome source), so the decision
+    stands on its own without the YAML file."""
 
 
 RECORD_MODELS: dict[str, type[Record]] = {
