@@ -396,6 +396,9 @@ class Trial(Record):
     """When the trial finished."""
     imported_outcome: float | None = None
     """For imported runs: the recorded reward/outcome (ground truth from the source)."""
+    imported_meta: dict[str, Any] = Field(default_factory=dict)
+    """For imported runs: source details kept verbatim for audit (e.g. tau2-bench's reward
+    breakdown, termination reason and user-simulator cost); empty for replayed trials."""
 
 
 def trial_key(
