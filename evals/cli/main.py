@@ -18,6 +18,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 COMMAND_MODULES = [
     "evals.cli.foundation",
+    "evals.cli.models",
 ]
 """Modules contributing commands, in --help order."""
 
