@@ -6,7 +6,9 @@ data model): ``runs``, ``trials``, ``traces``, ``verdicts``, ``labels``, ``event
 ``<kind>`` view for kinds registered by other packages (e.g. review queues).
 
 Keyed kinds (trials, verdicts) are de-duplicated on their key, first write wins, so a
-record written twice by two racing runs is still counted once.
+record written twice by two racing runs is still counted once. Trials are the exception
+to "first wins": an infrastructure failure is retried by the next run, and the view keeps
+the retry's record (TRIAL_PREFERENCE).
 """
 
 from __future__ import annotations
@@ -38,9 +40,13 @@ class ViewSpec:
         model: type[BaseModel] | None,
         key: str | None = None,
         extra: dict[str, str] | None = None,
+        prefer: str | None = None,
     ) -> None:
         self.kind, self.view, self.model, self.key = kind, view, model, key
         self.extra = extra or {}
+        self.prefer = prefer
+        """SQL sort expression over `body` (lower first) choosing which record of a key
+        the view keeps, before first-written; None: first written wins."""
 
 
 VIEWS: dict[str, ViewSpec] = {}
@@ -51,6 +57,10 @@ def register_view(spec: ViewSpec) -> None:
     VIEWS[spec.kind] = spec
 
 
+TRIAL_PREFERENCE = "CASE WHEN body->>'$.trace.error.kind' = 'infra' THEN 1 ELSE 0 END"
+"""A trial that failed on infrastructure is retried by the next run (evals.runner): the
+view keeps the retry's result over the infra error, whatever was written first."""
+
 register_view(ViewSpec("run", "runs", RunManifest, key="run_id"))
 register_view(
     ViewSpec(
@@ -58,6 +68,7 @@ register_view(
         "trials",
         Trial,
         key="key",
+        prefer=TRIAL_PREFERENCE,
         extra={
             "model_alias": "body->>'$.model.alias'",
             "model_name": "body->>'$.model.model'",
@@ -160,9 +171,10 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
         con.execute(f'CREATE OR REPLACE VIEW "raw_{kind}" AS {source}')
         spec = VIEWS.get(kind) or ViewSpec(kind, kind, None)
         cols = ", ".join(["ts AS recorded_at", *_columns(spec)]) if spec.model else "ts, body"
+        order = f"{spec.prefer}, ts, filename, seq" if spec.prefer else "ts, filename, seq"
         dedupe = (
             f"QUALIFY row_number() OVER (PARTITION BY body->>'$.{spec.key}' "
-            "ORDER BY ts, filename, seq) = 1"
+            f"ORDER BY {order}) = 1"
             if spec.key
             else ""
         )
@@ -174,7 +186,8 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
         "CREATE OR REPLACE VIEW traces AS SELECT body->>'$.key' AS trial_key, "
         "body->>'$.run_id' AS run_id, json_extract(body, '$.trace') AS trace "
         "FROM raw_trial WHERE body IS NOT NULL "
-        "QUALIFY row_number() OVER (PARTITION BY body->>'$.key' ORDER BY ts, filename, seq) = 1"
+        "QUALIFY row_number() OVER (PARTITION BY body->>'$.key' "
+        f"ORDER BY {TRIAL_PREFERENCE}, ts, filename, seq) = 1"
     )
 
 

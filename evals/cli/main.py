@@ -19,6 +19,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 COMMAND_MODULES = [
     "evals.cli.foundation",
     "evals.cli.models",
+    "evals.cli.run",
+    "evals.cli.importing",
 ]
 """Modules contributing commands, in --help order."""
 

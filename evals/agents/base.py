@@ -1,0 +1,180 @@
+"""The Agent protocol, the context a trial runs in, and the registry of agents.
+
+An agent is anything with ``async def __call__(case, model, prompt, ctx) -> Trace``
+(a small Protocol, as Inspect AI does it). Agents are registered by name with
+:func:`agent`, as *factories* taking the suite's ``agent.params``, so a run's config
+(``AgentSpec(name, params)``) is enough to replay it. A user's own agent is referenced as
+``package.module:function`` and runs the same way:
+
+- if ``function`` is a coroutine function, it *is* the agent (its params are in
+  ``ctx.params``);
+- otherwise it is a factory: called with the params as keyword arguments, it returns an
+  agent.
+
+Agents write their steps into ``ctx.trace`` (and return it), so a trial cut by the
+per-trial timeout still keeps everything it did up to then for the audit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import orjson
+
+from evals.agents.tools import ToolBox
+from evals.models.types import ChatModel, Completion, GatewayError
+from evals.schema import (
+    AgentSpec,
+    Case,
+    Message,
+    ModelCallStep,
+    ModelSpec,
+    PromptVersion,
+    Question,
+    Trace,
+)
+
+
+class AgentError(Exception):
+    """The agent itself failed (bad action, max steps...): a TrialError of kind 'agent'."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class AgentContext:
+    """Everything a trial's agent may use besides the case, model and prompt."""
+
+    gateway: ChatModel
+    """The model gateway: the only way to call an LLM."""
+    tools: ToolBox
+    """The case's tools, answered from its recorded observations."""
+    question: Question | None = None
+    """The question the case answers (title, rubric), when the golden set defines it."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """The suite's agent parameters."""
+    max_steps: int = 8
+    """Maximum model calls (reasoning steps) per trial."""
+    step_timeout_s: float | None = None
+    """Timeout of one model call, on top of the gateway's own request timeout."""
+    trace: Trace = field(default_factory=Trace)
+    """The trace being written; kept even when the trial is cut by its timeout."""
+
+    def record_message(self, message: dict[str, Any]) -> None:
+        """Add one chat message to the trace's conversation (as it was sent)."""
+        self.trace.messages.append(
+            Message.model_validate({k: v for k, v in message.items() if k in Message.model_fields})
+        )
+
+    async def complete(
+        self, model: ModelSpec, messages: list[dict[str, Any]], **kwargs: Any
+    ) -> Completion:
+        """One LLM call through the gateway, recorded as a ModelCallStep with its usage
+        and latency (errors included), under the per-step timeout.
+
+        A call cut by the step timeout raises GatewayError('timeout', transient=True):
+        the model did not answer in time, an infrastructure fault, not the agent's."""
+        start = time.perf_counter()
+        try:
+            call = self.gateway.complete(model.alias, messages, **kwargs)
+            if self.step_timeout_s is None:
+                completion = await call
+            else:
+                completion = await asyncio.wait_for(call, self.step_timeout_s)
+        except (TimeoutError, GatewayError) as exc:
+            if isinstance(exc, TimeoutError):
+                exc = GatewayError(
+                    "timeout",
+                    f"model call exceeded the step timeout of {self.step_timeout_s:g}s",
+                    transient=True,
+                )
+            self.trace.steps.append(
+                ModelCallStep(
+                    model=model.alias,
+                    latency_s=time.perf_counter() - start,
+                    error=f"{exc.code}: {exc}",
+                )
+            )
+            raise exc from None
+        self.trace.usage = self.trace.usage.add(completion.usage)
+        output = completion.text
+        if completion.tool_calls:
+            output = orjson.dumps(completion.tool_calls).decode()
+        self.trace.steps.append(
+            ModelCallStep(
+                model=completion.model or model.alias,
+                usage=completion.usage,
+                latency_s=completion.latency_s or time.perf_counter() - start,
+                output=output,
+            )
+        )
+        return completion
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """Replays one case: returns the trace of everything it saw and did."""
+
+    async def __call__(
+        self, case: Case, model: ModelSpec, prompt: PromptVersion, ctx: AgentContext
+    ) -> Trace:
+        """Run the case; raise AgentError for agent failures, let GatewayError through."""
+        ...
+
+
+AgentFactory = Callable[..., Agent]
+"""Builds an agent from the suite's agent params (keyword arguments)."""
+
+REGISTRY: dict[str, AgentFactory] = {}
+"""Registered agent factories by name."""
+
+
+def agent(name: str) -> Callable[[AgentFactory], AgentFactory]:
+    """Decorator registering an agent factory under `name`."""
+
+    def register(factory: AgentFactory) -> AgentFactory:
+        REGISTRY[name] = factory
+        return factory
+
+    return register
+
+
+class UnknownAgentError(ValueError):
+    """An AgentSpec that names no registered agent and no importable function."""
+
+
+def resolve_agent(spec: AgentSpec) -> Agent:
+    """The agent an AgentSpec names: a registry name or 'module:function'."""
+    if ":" not in spec.name:
+        import evals.agents.react  # noqa: F401  (registers the built-in agents)
+
+        factory = REGISTRY.get(spec.name)
+        if factory is None:
+            known = ", ".join(sorted(REGISTRY)) or "none"
+            raise UnknownAgentError(
+                f"unknown agent {spec.name!r} (registered: {known}; or give 'module:function')"
+            )
+        return factory(**spec.params)
+    module_name, _, attr = spec.name.partition(":")
+    try:
+        target = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise UnknownAgentError(f"cannot import agent {spec.name!r}: {exc}") from None
+    call_method = getattr(type(target), "__call__", None)  # noqa: B004 (the method itself)
+    is_agent_instance = not inspect.isclass(target) and inspect.iscoroutinefunction(call_method)
+    if inspect.iscoroutinefunction(target) or is_agent_instance:
+        return target  # type: ignore[no-any-return]
+    if not callable(target):
+        raise UnknownAgentError(f"agent {spec.name!r} is not callable")
+    built = target(**spec.params)
+    if not callable(built):
+        raise UnknownAgentError(f"agent factory {spec.name!r} did not return an agent")
+    return built  # type: ignore[no-any-return]

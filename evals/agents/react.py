@@ -1,0 +1,305 @@
+"""The reference ReAct agent: thought, action, observation, until a final answer.
+
+Two modes, one loop:
+
+- **native**: the tools go to the model as OpenAI function definitions; its tool calls
+  are answered from the case's fixtures and sent back as tool messages; a reply without
+  tool calls is the final answer. On the last allowed step ``tool_choice`` is ``none``.
+- **json** (models without tool calling, e.g. the embedded SmolLM2): every step the
+  model must output one JSON object ``{"thought": str, "action": {"tool": <name>,
+  "arguments": {...}}}`` constrained by a JSON schema (a llama.cpp grammar on the local
+  model). The schema couples each tool name with that tool's own argument schema, and
+  ``final_answer`` takes ``{"answer": str}``; on the last allowed step only
+  ``final_answer`` is allowed, so even a tiny model ends with an answer. A reply that
+  still does not parse gets one correction turn, then the trial fails as
+  ``agent:bad_action``.
+
+``mode: auto`` (the default) picks native when the ModelSpec says ``supports_tools``.
+The first two messages (system prompt with the tool list, then the case: question and
+subject) are the conversation's stable prefix, marked with ``cache_prefix_messages`` so
+provider prompt caches and llama.cpp's prefix cache pay for them once per trial.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import orjson
+
+from evals.agents.base import AgentContext, AgentError, agent
+from evals.agents.tools import ToolBox, render_call
+from evals.schema import (
+    Case,
+    FinalAnswerStep,
+    ModelSpec,
+    PromptVersion,
+    ThoughtStep,
+    ToolCallStep,
+    Trace,
+)
+
+FINAL = "final_answer"
+STABLE_PREFIX = 2
+"""System prompt + case context: the messages every step of a trial shares."""
+
+JSON_INSTRUCTIONS = """
+
+## How to reply
+Reply with exactly one JSON object and nothing else:
+{{"thought": "<one short sentence>", "action": {{"tool": "<tool name>", "arguments": {{...}}}}}}
+Call one tool per reply. You will get its observation, then reply again.
+When you know the answer, reply with
+{{"thought": "...",
+  "action": {{"tool": "final_answer", "arguments": {{"answer": "<your answer>"}}}}}}
+
+## Tools
+{tools}
+- final_answer(answer): give your final answer and stop."""
+
+
+def case_context(case: Case) -> str:
+    """The case as the agent sees it: the question and the subject under review."""
+    subject = orjson.dumps(case.input.subject, option=orjson.OPT_INDENT_2).decode()
+    return f"Question: {case.input.question}\n\nSubject:\n{subject}"
+
+
+def tool_lines(tools: ToolBox) -> str:
+    """One line per tool: name(arguments): description."""
+    lines = []
+    for spec in tools.specs.values():
+        args = ", ".join((spec.parameters or {}).get("properties", {}))
+        lines.append(f"- {spec.name}({args}): {spec.description}")
+    return "\n".join(lines)
+
+
+def action_schema(
+    tools: ToolBox, allow_tools: bool, thought_max: int, answer_max: int
+) -> dict[str, Any]:
+    """JSON schema of one JSON-mode reply; each tool name is tied to its arguments."""
+    variants: list[dict[str, Any]] = []
+    if allow_tools:
+        for spec in tools.specs.values():
+            params = dict(spec.parameters or {})
+            params.setdefault("type", "object")
+            variants.append(_variant(spec.name, params))
+    answer = {"type": "string", "minLength": 1, "maxLength": answer_max}
+    variants.append(
+        _variant(
+            FINAL,
+            {
+                "type": "object",
+                "properties": {"answer": answer},
+                "required": ["answer"],
+                "additionalProperties": False,
+            },
+        )
+    )
+    return {
+        "type": "object",
+        "properties": {
+            "thought": {"type": "string", "maxLength": thought_max},
+            "action": variants[0] if len(variants) == 1 else {"anyOf": variants},
+        },
+        "required": ["thought", "action"],
+        "additionalProperties": False,
+    }
+
+
+def _variant(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"tool": {"const": tool}, "arguments": arguments},
+        "required": ["tool", "arguments"],
+        "additionalProperties": False,
+    }
+
+
+def parse_action(text: str | None) -> tuple[str, str, dict[str, Any]]:
+    """(thought, tool, arguments) from a JSON-mode reply; ValueError says what is wrong."""
+    try:
+        data = orjson.loads(text or "")
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    action = data.get("action")
+    if not isinstance(action, dict) or not isinstance(action.get("tool"), str):
+        raise ValueError('missing "action": {"tool": ..., "arguments": {...}}')
+    arguments = action.get("arguments", {})
+    if not isinstance(arguments, dict):
+        raise ValueError('"arguments" must be a JSON object')
+    thought = data.get("thought")
+    return (thought if isinstance(thought, str) else "", action["tool"], arguments)
+
+
+class ReActAgent:
+    """The reference ReAct agent (see the module docstring)."""
+
+    def __init__(
+        self,
+        mode: Literal["auto", "native", "json"] = "auto",
+        max_steps: int | None = None,
+        thought_max_chars: int = 200,
+        answer_max_chars: int = 600,
+        bad_action_retries: int = 1,
+        max_tokens: int | None = None,
+    ) -> None:
+        self.mode = mode
+        self.max_steps = max_steps
+        self.thought_max_chars = thought_max_chars
+        self.answer_max_chars = answer_max_chars
+        self.bad_action_retries = bad_action_retries
+        self.call_params: dict[str, Any] = {}
+        if max_tokens is not None:
+            self.call_params["max_tokens"] = max_tokens
+
+    async def __call__(
+        self, case: Case, model: ModelSpec, prompt: PromptVersion, ctx: AgentContext
+    ) -> Trace:
+        """Run the loop; the trace is written into ctx.trace as it goes."""
+        native = self.mode == "native" or (self.mode == "auto" and model.supports_tools)
+        system = prompt.text.rstrip()
+        if not native:
+            system += JSON_INSTRUCTIONS.format(tools=tool_lines(ctx.tools))
+        messages: list[dict[str, Any]] = []
+        for message in (
+            {"role": "system", "content": system},
+            {"role": "user", "content": case_context(case)},
+        ):
+            _push(ctx, messages, message)
+        max_steps = self.max_steps or ctx.max_steps
+        for step in range(1, max_steps + 1):
+            last = step == max_steps
+            if native:
+                answer = await self._native_step(ctx, model, messages, last)
+            else:
+                answer = await self._json_step(ctx, model, messages, last)
+            if answer is not None:
+                ctx.trace.steps.append(FinalAnswerStep(text=answer))
+                ctx.trace.final_answer = answer
+                return ctx.trace
+        raise AgentError("max_steps", f"no final answer after {max_steps} steps")
+
+    async def _json_step(
+        self, ctx: AgentContext, model: ModelSpec, messages: list[dict[str, Any]], last: bool
+    ) -> str | None:
+        """One JSON-mode step; returns the final answer when the model gives it."""
+        schema = action_schema(ctx.tools, not last, self.thought_max_chars, self.answer_max_chars)
+        for attempt in range(self.bad_action_retries + 1):
+            completion = await ctx.complete(
+                model,
+                messages,
+                json_schema=schema,
+                cache_prefix_messages=STABLE_PREFIX,
+                **self.call_params,
+            )
+            _push(ctx, messages, {"role": "assistant", "content": completion.text or ""})
+            try:
+                thought, tool, arguments = parse_action(completion.text)
+                break
+            except ValueError as exc:
+                if attempt == self.bad_action_retries:
+                    raise AgentError(
+                        "bad_action", f"unusable action after {attempt + 1} replies: {exc}"
+                    ) from None
+                retry = f"Your reply could not be used: {exc}. Reply with one JSON object."
+                _push(ctx, messages, {"role": "user", "content": retry})
+        if thought:
+            ctx.trace.steps.append(ThoughtStep(text=thought))
+        if tool == FINAL:
+            answer = arguments.get("answer")
+            return answer if isinstance(answer, str) and answer.strip() else str(arguments)
+        step = await _use_tool(ctx, tool, arguments, call_id=None)
+        observation = f"Observation from {render_call(tool, arguments)}:\n"
+        observation += _as_text(step.observation)
+        _push(ctx, messages, {"role": "user", "content": observation})
+        return None
+
+    async def _native_step(
+        self, ctx: AgentContext, model: ModelSpec, messages: list[dict[str, Any]], last: bool
+    ) -> str | None:
+        """One native tool-calling step; returns the final answer when the model gives it."""
+        extra: dict[str, Any] = {"tool_choice": "none"} if last else {}
+        completion = await ctx.complete(
+            model,
+            messages,
+            tools=ctx.tools.openai_tools(),
+            cache_prefix_messages=STABLE_PREFIX,
+            **self.call_params,
+            **extra,
+        )
+        if not completion.tool_calls:
+            text = (completion.text or "").strip()
+            _push(ctx, messages, {"role": "assistant", "content": completion.text or ""})
+            if not text:
+                raise AgentError(
+                    "empty_answer", "the model returned neither tool calls nor an answer"
+                )
+            return text
+        _push(
+            ctx,
+            messages,
+            {"role": "assistant", "content": completion.text, "tool_calls": completion.tool_calls},
+        )
+        if completion.text and completion.text.strip():
+            ctx.trace.steps.append(ThoughtStep(text=completion.text.strip()))
+        for call in completion.tool_calls:
+            function = call.get("function") or {}
+            name = str(function.get("name", ""))
+            raw = function.get("arguments") or "{}"
+            try:
+                arguments = orjson.loads(raw) if isinstance(raw, (str, bytes)) else raw
+            except orjson.JSONDecodeError:
+                arguments = raw  # the ToolBox answers non-objects with a notice
+            step = await _use_tool(ctx, name, arguments, call_id=call.get("id"))
+            _push(
+                ctx,
+                messages,
+                {
+                    "role": "tool",
+                    "tool_call_id": call.get("id"),
+                    "name": name,
+                    "content": _as_text(step.observation),
+                },
+            )
+        if last:
+            raise AgentError("max_steps", "the model still called tools on the last step")
+        return None
+
+
+async def _use_tool(
+    ctx: AgentContext, tool: str, arguments: Any, call_id: str | None
+) -> ToolCallStep:
+    """Answer one tool call from the ToolBox and record it (arguments, observation)."""
+    result = await ctx.tools.call(tool, arguments)
+    recorded_args = arguments if isinstance(arguments, dict) else {"_raw": str(arguments)}
+    step = ToolCallStep(
+        tool=tool,
+        arguments=recorded_args,
+        observation=result.observation,
+        matched=result.matched,
+        live=result.live,
+        call_id=call_id,
+        latency_s=result.latency_s,
+    )
+    ctx.trace.steps.append(step)
+    ctx.trace.unmatched_tool_calls = ctx.tools.unmatched
+    return step
+
+
+def _as_text(observation: Any) -> str:
+    if isinstance(observation, str):
+        return observation
+    return orjson.dumps(observation, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _push(ctx: AgentContext, messages: list[dict[str, Any]], message: dict[str, Any]) -> None:
+    messages.append(message)
+    ctx.record_message(message)
+
+
+@agent("react")
+def react(**params: Any) -> ReActAgent:
+    """The reference ReAct agent; params: mode, max_steps, thought_max_chars,
+    answer_max_chars, bad_action_retries, max_tokens."""
+    return ReActAgent(**params)

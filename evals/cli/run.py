@@ -1,0 +1,109 @@
+"""`evals run SUITE`: replay a suite's matrix, resumably, with a live progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evals.cli.common import (
+    DEFAULT_WORKSPACE,
+    EXIT_ERROR,
+    EXIT_INVALID,
+    WorkspaceOpt,
+    console,
+    err_console,
+    fail,
+)
+
+
+def run(
+    suite: Annotated[Path, typer.Argument(help="Suite YAML file, e.g. suites/edd_demo.yaml.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Only the first N cases (round-robin over questions)."),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Every case of the set: ignore the suite's `limit`.")
+    ] = False,
+    lanes: Annotated[
+        int | None,
+        typer.Option("--lanes", "-c", min=1, help="Concurrent trials (overrides limits.lanes)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes sharing the trials (overrides limits.workers).",
+        ),
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")
+    ] = True,
+) -> None:
+    """Run cases × models × prompt versions × repetitions; finished trials are skipped.
+
+    Every trial is streamed to the workspace as it finishes; a rerun (after a crash, a
+    kill or Ctrl-C) finishes only what is missing, and trials that failed on
+    infrastructure (rate limits, 5xx, timeouts) are retried. Ends with a summary per
+    model × prompt.
+    """
+    from evals.agents import UnknownAgentError
+    from evals.golden import GoldenSetError
+    from evals.runner import RunError, RunOptions, run_suite
+    from evals.store import StoreError, Workspace
+    from evals.suite import SuiteError, load_suite
+
+    try:
+        loaded = load_suite(suite)
+    except SuiteError as exc:
+        fail(str(exc), EXIT_INVALID)
+    try:
+        ws = Workspace(workspace)
+        result = run_suite(
+            loaded,
+            ws,
+            RunOptions(limit=limit, full=full, lanes=lanes, workers=workers, progress=progress),
+            console=console,
+        )
+    except GoldenSetError as exc:
+        for problem in exc.problems:
+            err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        fail(
+            f"{len(exc.problems)} problem(s) in the suite's golden set {loaded.dataset_path}",
+            EXIT_INVALID,
+        )
+    except UnknownAgentError as exc:
+        fail(f"{suite}: agent: {exc}", EXIT_INVALID)
+    except (RunError, StoreError) as exc:
+        fail(str(exc))
+    c = result.counters
+    rate = c.done / result.elapsed_s if result.elapsed_s > 0 else 0.0
+    cpu_ms = 1000 * result.cpu_s / c.done if c.done else 0.0
+    console.print(
+        f"this invocation: {c.done} trials in {result.elapsed_s:.1f}s ({rate:.1f}/s, "
+        f"{cpu_ms:.1f} ms CPU per trial, {c.llm_calls} LLM calls); {result.skipped} "
+        f"already finished{f', {result.linked} reused from other runs' if result.linked else ''}.",
+        markup=False,
+        highlight=False,
+    )
+    summary = result.summary
+    infra = sum(int(row["infra_errors"]) for row in summary.cells) if summary else 0
+    if infra:
+        console.print(
+            f"{infra} trial(s) failed on infrastructure: rerun the same command "
+            "to retry them (finished trials are skipped).",
+            markup=False,
+            highlight=False,
+        )
+    if summary is None or summary.missing:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `evals run`."""
+    app.command("run")(run)

@@ -1,0 +1,198 @@
+"""What `evals run` shows: a live progress bar and the end-of-run summary.
+
+The summary is computed from the store (not from the process's memory), over every key
+of the invocation's matrix, so a resumed run summarises the whole matrix: trials
+recorded by earlier invocations (or reused from other runs) included. Latency
+percentiles are over answered (ok) trials; failed trials are counted by kind and code.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from evals.store import Workspace
+
+CELL_SQL = """
+SELECT t.model_alias AS model, t.prompt AS prompt, count(*) AS trials,
+  count(*) FILTER (WHERE t.status = 'ok') AS ok,
+  count(*) FILTER (WHERE t.error_kind = 'infra') AS infra_errors,
+  count(*) FILTER (WHERE t.error_kind = 'agent') AS agent_errors,
+  coalesce(sum(t.tool_calls), 0) AS tool_calls,
+  coalesce(sum(t.unmatched_tool_calls), 0) AS unmatched_tool_calls,
+  coalesce(sum(t.llm_calls), 0) AS llm_calls,
+  coalesce(sum(t.input_tokens), 0) AS input_tokens,
+  coalesce(sum(t.cached_input_tokens), 0) AS cached_input_tokens,
+  coalesce(sum(t.output_tokens), 0) AS output_tokens,
+  coalesce(sum(t.cost_usd), 0) AS cost_usd,
+  quantile_cont(t.latency_s, 0.5) FILTER (WHERE t.status = 'ok') AS p50_latency_s,
+  quantile_cont(t.latency_s, 0.95) FILTER (WHERE t.status = 'ok') AS p95_latency_s
+FROM trials t JOIN matrix m ON t.key = m.key
+GROUP BY ALL ORDER BY model, prompt
+"""
+
+ERRORS_SQL = """
+SELECT t.error_kind AS kind, t.error_code AS code, count(*) AS trials
+FROM trials t JOIN matrix m ON t.key = m.key
+WHERE t.error_kind IS NOT NULL GROUP BY ALL ORDER BY kind, trials DESC, code
+"""
+
+
+@dataclass
+class RunSummary:
+    """The matrix's outcome, read back from the store."""
+
+    run_id: str
+    """Run summarised."""
+    total: int
+    """Cells in the matrix."""
+    recorded: int
+    """Cells with a trial record."""
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    """One row per model × prompt (see CELL_SQL for the columns)."""
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    """Failed trials by error kind and code."""
+
+    @property
+    def missing(self) -> int:
+        """Cells without any record (e.g. the run was interrupted)."""
+        return self.total - self.recorded
+
+    def count(self, column: str) -> int:
+        """Sum of a column over the cells."""
+        return int(sum(row[column] or 0 for row in self.cells))
+
+
+def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
+    """Summary of the trials recorded for `keys` (the invocation's matrix)."""
+    import pyarrow as pa
+
+    from evals.query import connect
+
+    with connect(ws) as con:
+        con.register("matrix", pa.table({"key": pa.array(keys, pa.string())}))
+        cells = _rows(con.execute(CELL_SQL))
+        errors = _rows(con.execute(ERRORS_SQL))
+    recorded = int(sum(row["trials"] for row in cells))
+    return RunSummary(run_id=run_id, total=len(keys), recorded=recorded, cells=cells, errors=errors)
+
+
+def _rows(cursor: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def render_summary(summary: RunSummary, console: Console) -> None:
+    """Print the per model × prompt table, the errors table and a one-line verdict."""
+    table = Table(title=f"run {summary.run_id}")
+    columns = (
+        "model",
+        "prompt",
+        "trials",
+        "ok",
+        "failed infra/agent",
+        "tool calls (unmatched)",
+        "tokens in (cached)",
+        "out",
+        "cost $",
+        "p50/p95 s",
+    )
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i < 2 else "right")
+    for r in summary.cells:
+        table.add_row(
+            str(r["model"]),
+            str(r["prompt"]),
+            str(r["trials"]),
+            str(r["ok"]),
+            f"{r['infra_errors']}/{r['agent_errors']}",
+            f"{r['tool_calls']} ({r['unmatched_tool_calls']})",
+            f"{r['input_tokens'] + r['cached_input_tokens']:,} ({r['cached_input_tokens']:,})",
+            f"{r['output_tokens']:,}",
+            f"{r['cost_usd']:.4f}",
+            f"{_seconds(r['p50_latency_s'])}/{_seconds(r['p95_latency_s'])}",
+        )
+    console.print(table)
+    if summary.errors:
+        errors = Table(title="errors by kind")
+        for col in ("kind", "code", "trials"):
+            errors.add_column(col)
+        for e in summary.errors:
+            errors.add_row(str(e["kind"]), str(e["code"]), str(e["trials"]))
+        console.print(errors)
+    ok, failed = summary.count("ok"), summary.recorded - summary.count("ok")
+    missing = f", {summary.missing} not recorded (rerun to finish)" if summary.missing else ""
+    console.print(
+        f"{summary.total} trials in the matrix: {summary.recorded} recorded, "
+        f"{ok} ok, {failed} failed{missing}.",
+        markup=False,
+        highlight=False,
+    )
+
+
+class RunProgress:
+    """A Rich progress bar: done, failed, trials/s, tokens, cost, ETA."""
+
+    def __init__(self, console: Console, total: int, already: int, enabled: bool) -> None:
+        self.enabled = enabled
+        self.already = already
+        self.start = time.monotonic()
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TextColumn("{task.fields[rate]:.1f} trials/s"),
+            TextColumn("{task.fields[tokens]} tok"),
+            TextColumn("${task.fields[cost]:.4f}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled,
+            refresh_per_second=4,
+        )
+        self.task: TaskID = self.progress.add_task(
+            "trials", total=total, completed=already, failed=0, rate=0.0, tokens=0, cost=0.0
+        )
+
+    def update(self, done: int, failed: int, tokens: int, cost: float) -> None:
+        """Show this invocation's totals (done excludes trials finished earlier)."""
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        self.progress.update(
+            self.task,
+            completed=self.already + done,
+            failed=failed,
+            rate=done / elapsed,
+            tokens=tokens,
+            cost=cost,
+        )
+
+    def __enter__(self) -> RunProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.progress.stop()

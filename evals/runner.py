@@ -1,0 +1,259 @@
+"""The matrix runner: cases × models × prompt versions × repetitions, resumable.
+
+``run_suite(suite, ws)`` does one invocation of `evals run`:
+
+1. plans the matrix (evals.plan) and resolves the agent, failing early on bad input;
+2. takes the run's lock (one invocation per run id at a time, across processes);
+3. writes the RunManifest (a ``run`` record, once per invocation);
+4. reads the finished keys from the workspace and links trials reused from other runs;
+5. runs what remains on N asyncio lanes (evals.lanes), or over worker processes
+   (evals.run_workers), streaming every trial to the store as it finishes, with a
+   live progress bar;
+6. summarises the whole matrix from the store (evals.run_report) and closes the
+   workspace (seal and compact this process's segments).
+
+Run ids
+    Derived from the suite's identity (evals.suite.Suite.run_id): rerunning a suite, or
+    running it `--full` after a subset, continues the same run, so `evals judge RUN` and
+    `evals compare` refer to one stable id. Resume is by trial key, across runs: a trial
+    recorded by another run with the same key is not redone but linked with a
+    ``run_link`` record; every trial of a run, reused ones included, is
+    ``RUN_TRIALS_SQL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import resource
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+from evals.agents import Agent, resolve_agent
+from evals.lanes import Counters, LaneRun
+from evals.models.types import ChatModel
+from evals.plan import RunPlan, finished_keys, make_plan
+from evals.query import ViewSpec, query, register_view
+from evals.run_report import RunProgress, RunSummary, render_summary, summarise
+from evals.schema import ModelSpec, Record, RunManifest
+from evals.store import Workspace
+from evals.suite import Suite
+
+
+class RunError(Exception):
+    """A run that cannot start or finish (one line for the CLI)."""
+
+
+class RunLink(Record):
+    """A trial counted in a run although another run recorded it (same key)."""
+
+    run_id: str
+    """The run that reuses the trial."""
+    trial_key: str
+    """The trial reused."""
+    source_run_id: str
+    """The run that recorded it."""
+
+
+register_view(ViewSpec("run_link", "run_links", RunLink))
+
+RUN_TRIALS_SQL = (
+    "SELECT * FROM trials WHERE run_id = $run OR key IN "
+    "(SELECT trial_key FROM run_links WHERE run_id = $run)"
+)
+"""Every trial of a run, reused ones included: query(ws, RUN_TRIALS_SQL, {'run': id})."""
+
+GatewayOpener = Callable[[list[ModelSpec], Workspace], AbstractAsyncContextManager[ChatModel]]
+"""Opens the model gateway for a run's models (a seam for tests and executors)."""
+
+
+@asynccontextmanager
+async def default_gateway(models: list[ModelSpec], ws: Workspace) -> AsyncIterator[ChatModel]:
+    """The harness's gateway (evals.models.Gateway), its cache in the workspace."""
+    from evals.models import Gateway  # type: ignore[attr-defined]  # until the gateway lands
+
+    gateway = Gateway(models, cache_dir=ws.root / "cache")
+    try:
+        yield gateway
+    finally:
+        await gateway.aclose()
+
+
+@dataclass
+class RunOptions:
+    """Command-line overrides of a suite."""
+
+    limit: int | None = None
+    """Run only the first N selected cases (overrides the suite's `limit`)."""
+    full: bool = False
+    """Ignore any limit: every selected case."""
+    lanes: int | None = None
+    """Concurrent trials (overrides `limits.lanes`)."""
+    workers: int | None = None
+    """Worker processes (overrides `limits.workers`)."""
+    progress: bool = True
+    """Show the live progress bar."""
+
+
+@dataclass
+class RunResult:
+    """What one invocation did."""
+
+    run_id: str
+    total: int
+    """Cells in the matrix."""
+    skipped: int
+    """Cells already finished before this invocation (not rerun)."""
+    linked: int
+    """Of those, cells reused from other runs (run_link records written)."""
+    counters: Counters = field(default_factory=Counters)
+    """Trials run by this invocation."""
+    summary: RunSummary | None = None
+    """The whole matrix, read back from the store."""
+    elapsed_s: float = 0.0
+    """Wall time of the trials phase."""
+    cpu_s: float = 0.0
+    """CPU time (user + system) of this process and its workers during that phase."""
+
+
+@contextmanager
+def run_lock(ws: Workspace, run_id: str) -> Iterator[None]:
+    """One invocation per run id at a time (released by the kernel on kill -9)."""
+    path = ws.root / "locks" / f"run-{run_id}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(
+                f"run {run_id} is already running in another process (lock {path})"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def manifest(plan: RunPlan) -> RunManifest:
+    """The run record written at the start of every invocation."""
+    s = plan.suite
+    return RunManifest(
+        run_id=plan.run_id,
+        suite=str(s.path),
+        suite_hash=s.suite_hash(),
+        dataset=plan.golden.name,
+        dataset_hash=plan.golden.content_hash,
+        models=s.models,
+        prompts=[p.name for p in s.prompts],
+        agent=s.agent,
+        repetitions=s.config.repetitions,
+        config={
+            **s.config.model_dump(mode="json"),
+            "prompt_hashes": {p.name: p.sha256 for p in s.prompts},
+            "cases": len(plan.cases),
+        },
+    )
+
+
+def link_reused(ws: Workspace, plan: RunPlan, finished: dict[str, str]) -> int:
+    """Write a run_link for matrix keys finished under another run; returns how many."""
+    linked = {
+        r["k"]
+        for r in query(
+            ws,
+            "SELECT body->>'$.trial_key' AS k FROM raw_run_link WHERE body->>'$.run_id' = ?",
+            [plan.run_id],
+        )
+    }
+    links = [
+        RunLink(run_id=plan.run_id, trial_key=spec.key, source_run_id=finished[spec.key])
+        for spec in plan.cells()
+        if finished.get(spec.key, plan.run_id) != plan.run_id and spec.key not in linked
+    ]
+    if links:
+        ws.writer("run_link").append_many(list(links))
+    return len(links)
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_suite(
+    suite: Suite,
+    ws: Workspace,
+    options: RunOptions | None = None,
+    *,
+    console: Console | None = None,
+    open_gateway: GatewayOpener = default_gateway,
+) -> RunResult:
+    """Run a suite's matrix (see the module docstring); prints progress and summary."""
+    options = options or RunOptions()
+    console = console or Console()
+    plan = make_plan(
+        suite, limit=options.limit, full=options.full, lanes=options.lanes, workers=options.workers
+    )
+    agent = resolve_agent(suite.agent)
+    try:
+        with run_lock(ws, plan.run_id):
+            ws.append("run", manifest(plan))
+            finished = finished_keys(ws)
+            keys = [spec.key for spec in plan.cells()]
+            skipped = sum(1 for k in keys if k in finished)
+            result = RunResult(plan.run_id, plan.total, skipped, link_reused(ws, plan, finished))
+            start, cpu0 = time.perf_counter(), _cpu_seconds()
+            with RunProgress(console, plan.total, skipped, options.progress) as progress:
+                if plan.workers > 1 and plan.total > skipped:
+                    from evals.run_workers import run_sharded
+
+                    result.counters = run_sharded(plan, ws, set(finished), progress, open_gateway)
+                else:
+                    result.counters = asyncio.run(
+                        _run_here(plan, ws, agent, finished, open_gateway, progress)
+                    )
+            result.elapsed_s = time.perf_counter() - start
+            result.cpu_s = _cpu_seconds() - cpu0
+            result.summary = summarise(ws, plan.run_id, keys)
+    finally:
+        ws.close()
+    assert result.summary is not None
+    render_summary(result.summary, console)
+    return result
+
+
+async def _run_here(
+    plan: RunPlan,
+    ws: Workspace,
+    agent: Agent,
+    finished: dict[str, str],
+    open_gateway: GatewayOpener,
+    progress: RunProgress,
+) -> Counters:
+    """Run the pending cells in this process."""
+    async with open_gateway(plan.suite.models, ws) as gateway:
+        lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, plan.lanes)
+        ticker = asyncio.ensure_future(tick(progress, lanes.counters))
+        try:
+            return await lanes.run(plan.pending(finished))
+        finally:
+            ticker.cancel()
+            show(progress, lanes.counters)
+
+
+def show(progress: RunProgress, c: Counters) -> None:
+    """Push counters to the progress bar."""
+    progress.update(c.done, c.failed, c.tokens, c.cost_usd)
+
+
+async def tick(progress: RunProgress, counters: Counters, every_s: float = 0.25) -> None:
+    """Refresh the progress bar periodically (not per trial: that would cost CPU)."""
+    while True:
+        show(progress, counters)
+        await asyncio.sleep(every_s)
