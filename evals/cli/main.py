@@ -20,7 +20,6 @@ COMMAND_MODULES = [
     "evals.cli.foundation",
     "evals.cli.models",
     "evals.cli.run",
-    "evals.cli.importing",
 ]
 """Modules contributing commands, in --help order."""
 
