@@ -1,0 +1,217 @@
+"""A tiny golden set and hand-written trials, for the app's tests and examples.
+
+Tests build workspaces by writing Trial records directly (no LLM needed): a small EDD
+golden set on disk (two questions, tools answered from fixtures) and, per case, trials
+whose answers do or do not state the case's key facts. ``hostile=True`` puts XSS
+payloads into an answer, a thought, a tool call and a judge's reason, to check that the
+app renders untrusted text inert.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import yaml
+
+from evals.golden import case_hash, load_golden_set
+from evals.schema import (
+    AgentSpec,
+    FinalAnswerStep,
+    Message,
+    ModelCallStep,
+    ModelSpec,
+    RunManifest,
+    ThoughtStep,
+    ToolCallStep,
+    Trace,
+    Trial,
+    Usage,
+    Verdict,
+    trial_key,
+)
+from evals.store import Workspace
+
+XSS_SCRIPT = "<script>window.__xss_script=1;alert('xss-script')</script>"
+XSS_IMG = "<img src=x onerror=\"window.__xss_img=1;alert('xss-img')\">"
+XSS_LINK = "[click for details](javascript:window.__xss_link=1;alert('xss-link'))"
+XSS_PAYLOAD = f"Ownership: {XSS_SCRIPT} then {XSS_IMG} and {XSS_LINK}"
+"""Untrusted text that must show up as text, never as markup."""
+
+_COMPANIES = [
+    ("Acme Trading Ltd", "GB", "01234567", "Jane Smith", 75),
+    ("Borealis Logistics GmbH", "DE", "HRB 98765", "Karl Weber", 60),
+    ("Cobalt Foods SARL", "FR", "552 100 554", "Marie Dubois", 51),
+]
+
+
+def write_golden_set(root: Path) -> Path:
+    """Write the mini golden set (2 questions x 3 subjects) to ``root``; returns it."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "fixtures").mkdir(exist_ok=True)
+    (root / "dataset.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "mini_edd",
+                "description": "Test set for the labeling app.",
+                "license": "CC0 (made up)",
+                "tools": [
+                    {"name": "registry_lookup", "description": "Company registry record."},
+                    {"name": "get_ownership", "description": "Shareholders of a company."},
+                ],
+            }
+        )
+    )
+    (root / "questions.yaml").write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "id": "registration",
+                    "title": "Is the company registered and active?",
+                    "rubric": "States the registration number and whether the company is active.",
+                },
+                {
+                    "id": "ubo",
+                    "title": "Who is the ultimate beneficial owner?",
+                    "rubric": "Names every owner above 25% with their share.",
+                },
+            ]
+        )
+    )
+    lines = []
+    for i, (company, country, number, owner, share) in enumerate(_COMPANIES):
+        subject = {"name": company, "country": country}
+        lines.append(
+            {
+                "id": f"reg-{i}",
+                "question_id": "registration",
+                "input": {"question": f"Is {company} registered and active?", "subject": subject},
+                "reference": f"{company} is registered under {number} and active.",
+                "key_facts": [number, "active"],
+                "forbidden": ["dissolved"],
+            }
+        )
+        lines.append(
+            {
+                "id": f"ubo-{i}",
+                "question_id": "ubo",
+                "input": {"question": f"Who owns {company}?", "subject": subject},
+                "reference": f"{owner} owns {share}%.",
+                "key_facts": [owner, f"{share}%"],
+                "forbidden": ["no owner"],
+            }
+        )
+        fixtures = {
+            f"reg-{i}": {
+                "tool": "registry_lookup",
+                "arguments": {"name": company},
+                "observation": {"number": number, "status": "active"},
+            },
+            f"ubo-{i}": {
+                "tool": "get_ownership",
+                "arguments": {"name": company},
+                "observation": {"owners": [{"name": owner, "share": share}]},
+            },
+        }
+        for case_id, fixture in fixtures.items():
+            (root / "fixtures" / f"{case_id}.jsonl").write_bytes(orjson.dumps(fixture) + b"\n")
+    (root / "cases.jsonl").write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in lines))
+    return root
+
+
+def _trace(
+    answer: str, tool: str, args: dict[str, object], observation: object, thought: str
+) -> Trace:
+    return Trace(
+        messages=[
+            Message(role="system", content="You are an EDD research assistant (v1)."),
+            Message(role="user", content="Research the question."),
+            Message(role="assistant", content=answer),
+        ],
+        steps=[
+            ModelCallStep(model="demo-model", output=thought, usage=Usage(calls=1)),
+            ThoughtStep(text=thought),
+            ToolCallStep(tool=tool, arguments=args, observation=observation),
+            FinalAnswerStep(text=answer),
+        ],
+        final_answer=answer,
+        usage=Usage(input_tokens=120, output_tokens=40, calls=1),
+        latency_s=1.5,
+    )
+
+
+def write_trials(
+    ws: Workspace,
+    dataset: Path,
+    *,
+    run_id: str = "run-1",
+    models: tuple[str, ...] = ("model-a", "model-b"),
+    hostile: bool = False,
+    verdicts: bool = True,
+) -> list[Trial]:
+    """One trial per case and model (good answers from the first model, weak ones from
+    the others), the run manifest, and cascade verdicts (weak answers fail)."""
+    golden = load_golden_set(dataset)
+    agent = AgentSpec(name="react")
+    ws.append(
+        "run",
+        RunManifest(
+            run_id=run_id,
+            suite="test",
+            suite_hash="s",
+            dataset=golden.name,
+            dataset_hash=golden.content_hash,
+            agent=agent,
+            prompts=["v1"],
+            models=[ModelSpec(alias=m, model=f"openai/{m}") for m in models],
+            config={"dataset_path": str(dataset)},
+        ),
+    )
+    trials = []
+    for mi, alias in enumerate(models):
+        model = ModelSpec(alias=alias, model=f"openai/{alias}")
+        for case in golden.cases:
+            good = mi == 0
+            answer = case.reference if good else f"Could not confirm: {case.forbidden[0]}."
+            thought = "Look the company up first."
+            if hostile:
+                answer, thought = XSS_PAYLOAD, f"Thinking {XSS_IMG}"
+            fx = case.fixtures[0]
+            obs = fx.observation if not hostile else {"note": XSS_SCRIPT, "link": XSS_LINK}
+            ch = case_hash(case)
+            trial = Trial(
+                key=trial_key(ch, agent, model, "p1", 0),
+                run_id=run_id,
+                dataset=golden.name,
+                dataset_hash=golden.content_hash,
+                case_id=case.id,
+                case_hash=ch,
+                question_id=case.question_id,
+                agent=agent,
+                model=model,
+                prompt="v1",
+                prompt_hash="p1",
+                trace=_trace(answer, fx.tool, dict(fx.arguments), obs, thought),
+            )
+            ws.append("trial", trial)
+            trials.append(trial)
+            if verdicts:
+                reason = (
+                    XSS_PAYLOAD
+                    if hostile
+                    else ("key facts present" if good else "states a forbidden claim")
+                )
+                ws.append(
+                    "verdict",
+                    Verdict(
+                        key=f"{trial.key}-cascade",
+                        trial_key=trial.key,
+                        run_id=run_id,
+                        judge="cascade",
+                        judge_version="1",
+                        label="pass" if good or hostile else "fail",
+                        reason=reason,
+                    ),
+                )
+    ws.close(compact=False)
+    return trials
