@@ -1,0 +1,299 @@
+"""What every importer shares: problems that name the record, the batch written at the
+end, the registry of formats.
+
+An importer parses a whole file into an :class:`ImportBatch` without touching the
+store; only when every record parsed does :func:`write_batch` append it. So a bad file
+writes nothing, and the run manifest plus an ``import`` record are appended last, after
+the trials: a crash in the middle of writing leaves trials without a run manifest, and
+re-importing the same file writes the same trial keys again (the views de-duplicate
+keyed records), which completes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, Field, ValidationError
+
+from evals.schema import (
+    Case,
+    Label,
+    Question,
+    Record,
+    RunManifest,
+    Trial,
+    Verdict,
+    content_hash,
+    utcnow,
+)
+from evals.store import Workspace
+
+MAX_PROBLEMS_SHOWN = 50
+"""A broken file lists at most this many problems (then a count of the rest)."""
+
+
+# --------------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One bad record: where it is (file, line or record index and id), which field, what."""
+
+    file: str
+    where: str
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        fld = f" field {self.field}:" if self.field else ""
+        return f"{self.file}: {self.where}:{fld} {self.message}"
+
+
+class ImportFormatError(Exception):
+    """A file that did not import; holds every problem found (nothing was written)."""
+
+    def __init__(self, problems: list[ImportProblem]) -> None:
+        self.problems = problems
+        shown = [str(p) for p in problems[:MAX_PROBLEMS_SHOWN]]
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            shown.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more problem(s)")
+        super().__init__("\n".join(shown))
+
+
+def validation_problems(
+    exc: ValidationError, file: str, where: str, prefix: str = ""
+) -> list[ImportProblem]:
+    """One problem per pydantic error, the field written as a path (``messages[3].role``)."""
+    out = []
+    for err in exc.errors():
+        path = prefix
+        for part in err["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        out.append(ImportProblem(file, where, path or None, err["msg"]))
+    return out
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_into(
+    model: type[M], raw: Any, file: str, where: str, problems: list[ImportProblem]
+) -> M | None:
+    """Validate one record; its problems are appended (naming file, record and field)."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(validation_problems(exc, file, where))
+        return None
+
+
+def load_json_file(path: Path) -> Any:
+    """Parse a whole JSON file; a syntax error names its line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(
+            [ImportProblem(str(path), f"byte {exc.start}", None, "not UTF-8 text")]
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(
+            [
+                ImportProblem(
+                    str(path),
+                    f"line {exc.lineno} column {exc.colno}",
+                    None,
+                    f"invalid JSON: {exc.msg}",
+                )
+            ]
+        ) from None
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of the source file (identifies a recording across imports)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def slug(text: str) -> str:
+    """A run-id-safe version of a name (letters, digits, dot, dash)."""
+    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-").lower()[:48] or "x"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO timestamp from a results file; naive ones are taken as UTC."""
+    if not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- records
+
+
+class ImportedCase(Record):
+    """A case that came with an imported run (imported runs have no golden-set folder)."""
+
+    key: str
+    """``<dataset_hash>:<case id>``: unique across datasets."""
+    dataset: str
+    """Dataset name the run was imported under (e.g. 'tau2-retail')."""
+    dataset_hash: str
+    """Content hash of the imported tasks."""
+    case: Case
+    """The case: input, reference, key facts and required tools as the source states them."""
+    question: Question
+    """The question the case answers (imports have one per domain or source)."""
+
+
+class ImportRecord(Record):
+    """One completed import: what file, in what format, produced which run and records."""
+
+    id: str
+    """Import id: hash of format, file content and options."""
+    format: str
+    """Importer used (jsonl, tau-bench, tau2-bench, pairwise, labels)."""
+    source: str
+    """File imported (as given on the command line)."""
+    sha256: str
+    """Content hash of the file."""
+    run_id: str | None = None
+    """Run created (None for label and preference imports)."""
+    counts: dict[str, int] = Field(default_factory=dict)
+    """Records written, per kind."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Command-line options that shaped the import (model alias, prompt name, ...)."""
+    imported_at: datetime = Field(default_factory=utcnow)
+    """When the import finished parsing."""
+
+
+@dataclass
+class ImportOptions:
+    """What the user asked for on the command line."""
+
+    run_id: str | None = None
+    """Run id to create (default derived from the format, model and file hash)."""
+    model_alias: str | None = None
+    """Model alias to record (default: the model named in the file)."""
+    prompt: str | None = None
+    """Prompt version name to record (default: from the file, or 'recorded')."""
+    dataset: str | None = None
+    """Dataset name to record (default from the source, e.g. 'tau2-retail')."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options that were set (part of the import's identity)."""
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass
+class ImportBatch:
+    """Everything one file imports into, built in memory before anything is written."""
+
+    format: str
+    source: Path
+    sha256: str
+    run: RunManifest | None = None
+    trials: list[Trial] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    cases: list[ImportedCase] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+    other: dict[str, list[BaseModel]] = field(default_factory=dict)
+    """Further record kinds (e.g. 'preference', 'pairwise_judgment') and their records."""
+    summary: list[str] = field(default_factory=list)
+    """Lines the CLI prints after writing (pass rates, counts)."""
+
+    def kinds(self) -> list[tuple[str, list[Any]]]:
+        """Records per kind in write order: the run manifest comes last (see module doc)."""
+        out: list[tuple[str, list[Any]]] = [
+            ("imported_case", list(self.cases)),
+            ("trial", list(self.trials)),
+            ("verdict", list(self.verdicts)),
+            ("label", list(self.labels)),
+            *((kind, list(recs)) for kind, recs in self.other.items()),
+            ("run", [self.run] if self.run else []),
+        ]
+        return [(k, recs) for k, recs in out if recs]
+
+    def counts(self) -> dict[str, int]:
+        """Number of records per kind."""
+        return {kind: len(recs) for kind, recs in self.kinds()}
+
+
+class Importer(Protocol):
+    """Parses one file into a batch; reads the workspace only (e.g. to resolve trials)."""
+
+    def __call__(self, path: Path, options: ImportOptions, ws: Workspace) -> ImportBatch: ...
+
+
+@dataclass(frozen=True)
+class ImporterInfo:
+    """A registered import format."""
+
+    name: str
+    description: str
+    parse: Importer
+
+
+IMPORTERS: dict[str, ImporterInfo] = {}
+"""Import formats by name (what `evals import FORMAT` accepts)."""
+
+
+def register_importer(name: str, description: str) -> Callable[[Importer], Importer]:
+    """Decorator: make a parse function available as `evals import <name>`."""
+
+    def deco(fn: Importer) -> Importer:
+        IMPORTERS[name] = ImporterInfo(name, description, fn)
+        return fn
+
+    return deco
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def import_id(batch: ImportBatch, options: ImportOptions) -> str:
+    """Identity of an import: same format, file content and options -> same id."""
+    return content_hash(
+        {"format": batch.format, "sha256": batch.sha256, "options": options.as_dict()}
+    )
+
+
+def previous_import(ws: Workspace, batch: ImportBatch) -> ImportRecord | None:
+    """An earlier completed import of the same file content in the same format."""
+    for body in ws.iter_bodies("import"):
+        if body.get("sha256") == batch.sha256 and body.get("format") == batch.format:
+            return ImportRecord.model_validate(body)
+    return None
+
+
+def write_batch(ws: Workspace, batch: ImportBatch, options: ImportOptions) -> ImportRecord:
+    """Append a fully parsed batch: every kind, then the run manifest, then the import
+    record (the marker that the import completed)."""
+    record = ImportRecord(
+        id=import_id(batch, options),
+        format=batch.format,
+        source=str(batch.source),
+        sha256=batch.sha256,
+        run_id=batch.run.run_id if batch.run else None,
+        counts=batch.counts(),
+        options=options.as_dict(),
+    )
+    for kind, records in batch.kinds():
+        ws.writer(kind).append_many(records)
+    ws.writer("import", durable=True).append(record)
+    ws.close()
+    return record

@@ -1,0 +1,176 @@
+"""`evals import tau2-bench` on the real tau2 retail runs (GPT-4.1 and its fine-tune)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals import stats
+from evals.importers import IMPORTERS, OUTCOME_JUDGE, ImportFormatError, ImportOptions
+from evals.query import query
+from evals.schema import ModelCallStep, ToolCallStep, Trial
+from evals.store import Workspace
+
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "tau2_retail"
+BASE = DATA / "gpt-4.1_retail.json"
+SFT = DATA / "gpt-4.1-sft_retail.json"
+
+pytestmark = pytest.mark.skipif(not BASE.exists(), reason="tau2 retail data not present")
+
+
+def evals(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "evals.cli.main", *args], capture_output=True, text=True
+    )
+
+
+def raw_outcomes(path: Path) -> dict[str, bool]:
+    """Pass/fail per task straight from the results file (reward 1 = solved)."""
+    data = json.loads(path.read_text())
+    return {s["task_id"]: s["reward_info"]["reward"] >= 1.0 - 1e-9 for s in data["simulations"]}
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tau2") / "ws"
+    for path, alias, run in ((BASE, "gpt-4.1", "tau2-base"), (SFT, "gpt-4.1-sft", "tau2-sft")):
+        proc = evals(
+            "import", "tau2-bench", str(path), "--model", alias, "--run-id", run, "-w", str(root)
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert f"as run {run}: 40 imported_case, 40 trial, 40 verdict, 1 run" in proc.stdout
+    return root
+
+
+def test_pass_rates_and_mcnemar_from_imported_verdicts(imported: Path) -> None:
+    ws = Workspace(imported, create=False)
+    rows = query(
+        ws,
+        """
+        SELECT t.run_id, t.case_id, v.label FROM trials t
+        JOIN verdicts v ON v.trial_key = t.key AND v.judge = ?""",
+        [OUTCOME_JUDGE],
+    )
+    got: dict[str, dict[str, bool]] = {}
+    for r in rows:
+        got.setdefault(r["run_id"], {})[r["case_id"]] = r["label"] == "pass"
+    base, sft = got["tau2-base"], got["tau2-sft"]
+    assert base == raw_outcomes(BASE) and sft == raw_outcomes(SFT)
+    assert len(base) == 40 and base.keys() == sft.keys()
+    assert sum(base.values()) / 40 == 0.85  # the acceptance figure for GPT-4.1
+    cases = sorted(base)
+    a, b = [base[c] for c in cases], [sft[c] for c in cases]
+    b01 = sum(1 for x, y in zip(a, b, strict=True) if not x and y)
+    b10 = sum(1 for x, y in zip(a, b, strict=True) if x and not y)
+    assert stats.mcnemar_exact(b01, b10) == pytest.approx(
+        stats.mcnemar_exact(*_discordant(raw_outcomes(BASE), raw_outcomes(SFT)))
+    )
+    for margin in (0.05, 0.10):
+        ni = stats.noninferiority_paired(a, b, margin)
+        assert ni.n == 40 and ni.verdict in ("non-inferior", "inferior", "undecided")
+
+
+def _discordant(a: dict[str, bool], b: dict[str, bool]) -> tuple[int, int]:
+    return (sum(1 for k in a if not a[k] and b[k]), sum(1 for k in a if a[k] and not b[k]))
+
+
+def test_traces_keep_tool_calls_observations_tokens_and_cost(imported: Path) -> None:
+    ws = Workspace(imported, create=False)
+    raw = json.loads(BASE.read_text())
+    sim = raw["simulations"][0]
+    body = next(
+        b
+        for b in ws.iter_bodies("trial")
+        if b["run_id"] == "tau2-base" and b["case_id"] == sim["task_id"]
+    )
+    trial = Trial.model_validate(body)
+    calls = [m for m in sim["messages"] if m["role"] == "assistant" and m["usage"]]
+    tool_msgs = {m["id"]: m["content"] for m in sim["messages"] if m["role"] == "tool"}
+    steps = trial.trace.tool_calls()
+    assert [s.tool for s in steps] == [
+        c["name"]
+        for m in sim["messages"]
+        if m["role"] == "assistant"
+        for c in m["tool_calls"] or []
+    ]
+    first = steps[0]
+    assert (
+        first.call_id in tool_msgs
+        and first.arguments == sim["messages"][4]["tool_calls"][0]["arguments"]
+    )
+    assert first.observation == tool_msgs[first.call_id]
+    assert len([s for s in trial.trace.steps if isinstance(s, ModelCallStep)]) == len(calls)
+    assert trial.trace.usage.input_tokens == sum(m["usage"]["prompt_tokens"] for m in calls)
+    assert trial.trace.usage.output_tokens == sum(m["usage"]["completion_tokens"] for m in calls)
+    assert trial.trace.usage.cost_usd == pytest.approx(sim["agent_cost"])
+    assert trial.imported_outcome == sim["reward_info"]["reward"]
+    assert trial.imported_meta["user_cost"] == pytest.approx(sim["user_cost"])
+    assert trial.trace.messages[0].role == "system"  # the domain policy
+    assert trial.trace.final_answer and trial.trace.latency_s == pytest.approx(sim["duration"])
+    assert all(isinstance(s, ToolCallStep) and s.observation is not None for s in steps)
+
+
+def test_runs_are_imports_over_the_same_cases(imported: Path) -> None:
+    ws = Workspace(imported, create=False)
+    runs = {r["run_id"]: r for r in query(ws, "SELECT * FROM runs")}
+    assert {r["source"] for r in runs.values()} == {"import"}
+    assert runs["tau2-base"]["dataset_hash"] == runs["tau2-sft"]["dataset_hash"]
+    pairs = query(
+        ws,
+        """SELECT count(*) AS n FROM trials a JOIN trials b
+                        ON a.case_id = b.case_id AND a.case_hash = b.case_hash
+                        WHERE a.run_id = 'tau2-base' AND b.run_id = 'tau2-sft'""",
+    )
+    assert pairs[0]["n"] == 40
+    fails = query(ws, "SELECT reason FROM verdicts WHERE label = 'fail' AND run_id = 'tau2-base'")
+    assert len(fails) == 6 and all(r["reason"].startswith("tau2 reward 0") for r in fails)
+
+
+def test_reimport_writes_nothing_and_other_run_id_is_refused(imported: Path) -> None:
+    before = len(list(Workspace(imported).iter_bodies("trial")))
+    again = evals(
+        "import",
+        "tau2-bench",
+        str(BASE),
+        "--model",
+        "gpt-4.1",
+        "--run-id",
+        "tau2-base",
+        "-w",
+        str(imported),
+    )
+    assert again.returncode == 0 and "already imported as run tau2-base" in again.stdout
+    other = evals("import", "tau2-bench", str(BASE), "--run-id", "x", "-w", str(imported))
+    assert other.returncode == 1 and "already imported as run tau2-base" in other.stderr
+    assert len(list(Workspace(imported).iter_bodies("trial"))) == before
+
+
+def test_bad_records_are_named_and_nothing_is_written(tmp_path: Path) -> None:
+    data = json.loads(BASE.read_text())
+    del data["simulations"][3]["reward_info"]["reward"]
+    data["simulations"][7]["messages"][2]["role"] = "robot"
+    data["simulations"][9]["task_id"] = "nope"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    ws = tmp_path / "ws"
+    proc = evals("import", "tau2-bench", str(bad), "-w", str(ws))
+    assert proc.returncode == 2
+    err = proc.stderr
+    t3, t7 = data["simulations"][3]["task_id"], data["simulations"][7]["task_id"]
+    assert f"{bad}: simulation 3 (task_id {t3}): field reward_info.reward: Field required" in err
+    assert f"simulation 7 (task_id {t7}): field messages[2].role:" in err and "robot" in err
+    assert "simulation 9 (task_id nope): field task_id: not among the file's tasks" in err
+    assert "3 problem(s)" in err and "nothing written" in err
+    assert not (ws / "records").exists()
+
+
+def test_broken_json_names_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"info": {},\n "tasks": [,]}')
+    with pytest.raises(ImportFormatError) as exc:
+        IMPORTERS["tau2-bench"].parse(bad, ImportOptions(), Workspace(tmp_path / "ws"))
+    assert f"{bad}: line 2 column" in str(exc.value) and "invalid JSON" in str(exc.value)
