@@ -130,6 +130,9 @@ class Question(Record):
     """What a helpful, correct answer does; shown to reviewers and LLM judges."""
     required_tools: list[str] = Field(default_factory=list)
     """Tools every case of this question is expected to call."""
+    answer_schema: dict[str, Any] | None = None
+    """JSON Schema a structured final answer must satisfy (checked by the answer_schema
+    judge); None when the answer is free text."""
     gate: GateThresholds = Field(default_factory=GateThresholds)
     """Launch thresholds for this question."""
 
@@ -474,8 +477,12 @@ class Verdict(Record):
     """Why; names the evidence. Untrusted text when written by an LLM."""
     error: str | None = None
     """Set when the judge failed (then label is 'abstain')."""
+    raw_label: Literal["pass", "fail", "abstain"] | None = None
+    """The judge's own label before its confidence threshold turned a low-confidence
+    decision into 'abstain' (None when no threshold applied); calibration reads it."""
     usage: Usage = Field(default_factory=Usage)
-    """The judge's own tokens and cost."""
+    """The judge's own tokens and cost. Zero on a cascade's final verdict: the stage
+    verdicts carry the cost, so summing over verdicts counts it once."""
     latency_s: float = 0.0
     """Time the judge took."""
     created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,173 @@
+"""The fail-fast cascade: judges run cheapest first, and a fail ends a trial's judging.
+
+Per trial, stages run in order. A stage fails the trial when any of its judges fails it;
+then no later stage runs and nothing more is spent. A stage that passes hands the trial
+on; one that abstains (an unsure judge, or a judge error) escalates it to the next stage.
+After the last stage the cascade writes one more verdict per trial, ``judge="cascade"``,
+``stage=None``:
+
+- ``fail`` when a stage failed it (the reason names the stage, the judge and its evidence),
+- ``pass`` when every stage passed it,
+- ``abstain`` when it survived with at least one abstention (reason: who abstained, why).
+
+Downstream (review queues, reports, calibration) reads exactly this: the review pool is
+``verdicts WHERE judge = 'cascade' AND label != 'fail'``. The final verdict carries no
+usage of its own (the stage verdicts hold it), so summing costs over verdicts is right.
+
+Keys: a stage verdict is keyed on (trial, judge version, stage index), the final verdict
+on (trial, cascade version), where the cascade version hashes every judge's version in
+order. A stored verdict is reused, never recomputed: resuming after a kill spends
+nothing twice, and a finished trial (final verdict stored) is skipped outright.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from evals.schema import Case, Question, Trial, Verdict, content_hash
+from judges.base import Judge, JudgeEnv, LabelName, build_judge, make_verdict, verdict_key
+from judges.config import CascadeSpec
+
+CASCADE_JUDGE = "cascade"
+"""Judge name of the cascade's final verdicts."""
+
+
+@dataclass
+class Stage:
+    """A built stage: its index, name and judges."""
+
+    index: int
+    name: str
+    judges: list[Judge]
+
+
+def stage_label(verdicts: list[Verdict]) -> LabelName:
+    """A stage's outcome: fail if any judge failed, pass if all passed, else abstain."""
+    labels = {v.label for v in verdicts}
+    if "fail" in labels:
+        return "fail"
+    return "pass" if labels == {"pass"} else "abstain"
+
+
+def _short(text: str, limit: int = 220) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+async def _safely(judge: Judge, trial: Trial, case: Case, question: Question) -> Verdict:
+    """A judge that raises (a bug, not a decision) yields abstain with the error."""
+    started = time.perf_counter()
+    try:
+        return await judge(trial, case, question)
+    except Exception as exc:
+        return make_verdict(judge, trial, "abstain", f"judge crashed: {type(exc).__name__}",
+                            started=started, error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+class Cascade:
+    """Ordered stages built from a CascadeSpec."""
+
+    def __init__(self, spec: CascadeSpec, env: JudgeEnv) -> None:
+        self.spec = spec
+        self.stages = [
+            Stage(i, s.stage, [build_judge(j, env) for j in s.judges])
+            for i, s in enumerate(spec.stages)
+        ]
+        self.version = content_hash(
+            [[s.name, [j.version for j in s.judges]] for s in self.stages])
+
+    def stage_key(self, trial_key: str, stage: Stage, judge: Judge) -> str:
+        """Key of one judge's verdict at one stage."""
+        return verdict_key(trial_key, judge.version, stage.index)
+
+    def final_key(self, trial_key: str) -> str:
+        """Key of the cascade's final verdict."""
+        return verdict_key(trial_key, self.version, None)
+
+    def stage_verdicts(
+        self, trial_key: str, stored: Mapping[str, Verdict]
+    ) -> list[list[Verdict] | None]:
+        """Stored verdicts per stage (None when the stage has not been fully judged)."""
+        out: list[list[Verdict] | None] = []
+        for stage in self.stages:
+            got = [stored.get(self.stage_key(trial_key, stage, j)) for j in stage.judges]
+            out.append(None if any(v is None for v in got) else [v for v in got if v])
+        return out
+
+    async def judge(
+        self,
+        trial: Trial,
+        case: Case,
+        question: Question,
+        stored: Mapping[str, Verdict],
+        emit: Callable[[Verdict], None],
+    ) -> Verdict:
+        """Judge one trial; every new verdict goes to `emit` as soon as it exists (so a
+        kill loses at most the judge in flight). Returns the final verdict."""
+        final = stored.get(self.final_key(trial.key))
+        if final is not None:
+            return final
+        started = time.perf_counter()
+        per_stage: list[tuple[Stage, list[Verdict]]] = []
+        for stage in self.stages:
+            verdicts = []
+            for judge in stage.judges:
+                key = self.stage_key(trial.key, stage, judge)
+                verdict = stored.get(key)
+                if verdict is None:
+                    made = await _safely(judge, trial, case, question)
+                    verdict = made.model_copy(update={"key": key, "stage": stage.index})
+                    emit(verdict)
+                verdicts.append(verdict)
+            per_stage.append((stage, verdicts))
+            if stage_label(verdicts) == "fail":
+                break
+        final = self.final_verdict(trial, per_stage, time.perf_counter() - started)
+        emit(final)
+        return final
+
+    def final_verdict(
+        self, trial: Trial, per_stage: list[tuple[Stage, list[Verdict]]], latency_s: float
+    ) -> Verdict:
+        """The cascade's verdict from the stages that ran."""
+        last_stage, last = per_stage[-1]
+        label = stage_label(last)
+        if label == "fail":
+            failed = [v for v in last if v.label == "fail"]
+            reason = f"failed at stage {last_stage.index + 1} ({last_stage.name}): " + "; ".join(
+                f"{v.judge}: {_short(v.reason)}" for v in failed)
+            confidence = min((v.confidence for v in failed if v.confidence is not None),
+                             default=None)
+        else:
+            labels = [stage_label(vs) for _, vs in per_stage]
+            label = "pass" if all(lab == "pass" for lab in labels) else "abstain"
+            parts = []
+            for stage, vs in per_stage:
+                unsure = [v for v in vs if v.label == "abstain"]
+                detail = "; ".join(f"{v.judge} abstained: {_short(v.error or v.reason, 160)}"
+                                   for v in unsure)
+                parts.append(f"{stage.name} {stage_label(vs)}" + (f" ({detail})" if detail else ""))
+            head = "survived all stages" if label == "pass" else "survived with abstentions"
+            reason = f"{head}: " + "; ".join(parts)
+            confidences = [v.confidence for _, vs in per_stage for v in vs
+                           if v.confidence is not None and v.label == "pass"]
+            confidence = min(confidences) if label == "pass" and confidences else None
+        return Verdict(
+            key=self.final_key(trial.key),
+            trial_key=trial.key,
+            run_id=trial.run_id,
+            judge=CASCADE_JUDGE,
+            judge_version=self.version,
+            stage=None,
+            label=label,
+            confidence=confidence,
+            reason=reason,
+            latency_s=latency_s,
+        )
+
+
+def build_cascade(spec: CascadeSpec, env: JudgeEnv | None = None) -> Cascade:
+    """A cascade ready to judge."""
+    return Cascade(spec, env or JudgeEnv())

@@ -1,0 +1,154 @@
+"""The suite's ``judges:`` list: a cascade of stages, cheapest first.
+
+Each item is either one judge (a stage of its own) or a named group of judges that run
+together as one stage (cheap checks are grouped so a failing trial gets every piece of
+evidence, not just the first)::
+
+    judges:
+      - stage: checks                 # a group: fails if any judge in it fails
+        judges:
+          - judge: answered
+          - judge: required_tools
+          - judge: key_facts
+          - judge: forbidden_claims
+          - judge: grounded
+          - judge: budget
+            params: {max_steps: 12, max_cost_usd: 0.05}
+      - judge: rubric                 # an LLM judge: a stage of its own
+        model: local/smollm2          # gateway alias
+        min_confidence: 0.0           # below this, a pass/fail becomes abstain
+        params: {max_reason_chars: 300}
+
+The same list may sit in its own file (``evals judge RUN --judges FILE``), either at the
+top level or under a ``judges:`` key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from evals.schema import Record, content_hash
+
+
+class JudgeSpec(Record):
+    """One judge as configured in a suite."""
+
+    judge: str
+    """Registered judge name (answered, required_tools, key_facts, forbidden_claims,
+    answer_schema, grounded, budget, rubric, reference) or 'package.module:factory'."""
+    name: str | None = None
+    """Display name on verdicts and in the funnel; defaults to `judge`."""
+    model: str | None = None
+    """Gateway model alias, for LLM judges."""
+    prompt: str | None = None
+    """Prompt name under judges/prompts/ or a .md file path; each LLM judge has a default."""
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    """A pass or fail with lower confidence becomes abstain (escalates); set by calibration."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Judge-specific parameters."""
+
+    @property
+    def display_name(self) -> str:
+        """Name shown on verdicts."""
+        return self.name or self.judge
+
+
+class StageSpec(Record):
+    """One cascade stage: one judge, or a group judged together."""
+
+    stage: str
+    """Stage name shown in the funnel."""
+    judges: list[JudgeSpec] = Field(min_length=1)
+    """Judges of the stage; the stage fails a trial when any of them fails it."""
+
+
+class CascadeSpec(Record):
+    """Ordered stages, cheapest first."""
+
+    stages: list[StageSpec] = Field(min_length=1)
+    """The stages in order."""
+
+    def spec_hash(self) -> str:
+        """Identity of the cascade: its final verdicts are keyed on it."""
+        return content_hash(self.model_dump(mode="json"))
+
+
+class JudgeConfigFileError(Exception):
+    """A ``judges:`` list that does not validate; the message names file, line, field."""
+
+
+def _item_line(lines: list[int] | None, index: int) -> str:
+    return f":{lines[index]}" if lines and index < len(lines) else ""
+
+
+def parse_cascade(
+    items: Any, source: str = "judges", lines: list[int] | None = None
+) -> CascadeSpec:
+    """Build a CascadeSpec from the raw ``judges:`` list of a suite or judges file.
+
+    `lines` (1-based line of each item, when known) makes errors point at the file line.
+    Raises JudgeConfigFileError listing every problem, one per line.
+    """
+    if not isinstance(items, list) or not items:
+        raise JudgeConfigFileError(f"{source}: judges: expected a non-empty list of judges")
+    stages: list[StageSpec] = []
+    problems: list[str] = []
+    for i, item in enumerate(items):
+        where = f"{source}{_item_line(lines, i)}: judges[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected a mapping with 'judge' or 'stage'")
+            continue
+        try:
+            if "stage" in item:
+                stages.append(StageSpec.model_validate(item))
+            else:
+                spec = JudgeSpec.model_validate(item)
+                stages.append(StageSpec(stage=spec.display_name, judges=[spec]))
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = ".".join(str(p) for p in err["loc"]) or "(item)"
+                problems.append(f"{where}.{loc}: {err['msg']}")
+    names = [s.stage for s in stages]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        problems.append(f"{source}: judges: duplicate stage names {dupes}")
+    if problems:
+        raise JudgeConfigFileError("\n".join(problems))
+    return CascadeSpec(stages=stages)
+
+
+def _list_item_lines(node: yaml.Node) -> list[int] | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == "judges":
+                node = value
+                break
+    if isinstance(node, yaml.SequenceNode):
+        return [child.start_mark.line + 1 for child in node.value]
+    return None
+
+
+def load_cascade_file(path: str | Path, items: Any = None) -> CascadeSpec:
+    """Read a judges file (a list, or a mapping with a ``judges:`` list, e.g. a suite).
+
+    `items`: the list as already loaded (e.g. a suite's, after ``${VAR}`` expansion);
+    the file is then read only for the line numbers of errors."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JudgeConfigFileError(f"{p}: cannot read ({exc.strerror})") from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise JudgeConfigFileError(f"{p}{line}: bad YAML: {exc}") from None
+    if items is None:
+        items = data.get("judges") if isinstance(data, dict) else data
+    return parse_cascade(items, str(p), _list_item_lines(node) if node else None)

@@ -1,0 +1,156 @@
+"""The ``grounded`` check: an answer's claims trace to what the agent actually received.
+
+"Received" means the messages given to the agent (system prompt, question, subject)
+plus the observations of tool calls that matched a recorded fixture; the "no recorded
+observation" notice of an unmatched call grounds nothing. Flagged:
+
+- a key fact of the case stated in the answer but present in no received text (the agent
+  asserted it without having seen it: a guess, even when it happens to be right);
+- numbers, percentages and dates in the answer that appear nowhere received (a
+  percentage ``25%`` is grounded by a bare ``25`` in an observation such as
+  ``{"share_pct": 25}``; single-digit counts are not checked);
+- identifiers mixing letters and digits (registration numbers) and capitalised
+  multi-word names that appear nowhere received; a name is grounded when its words
+  (ignoring stopwords and company-form words) all appear in the received text.
+
+Every flag is named in the reason. Matching is on normalised text (judges.normalise).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+from pydantic import Field
+
+from evals.schema import Case, Question, Trial
+from judges.base import JudgeEnv, no_answer_reason, register_judge
+from judges.checks import CheckJudge, Outcome, Params, _fact_alternatives, quote
+from judges.config import JudgeSpec
+from judges.normalise import NUMBER_TOKEN, contains, normalise
+
+# Runs of capitalised words (with connecting particles) of at least two words.
+_NAME = re.compile(
+    r"\b[A-Z][\w&'’.\-]*(?:\s+(?:(?:of|and|de|du|la|le|van|von|der|den|da|&)\s+)?"
+    r"[A-Z][\w&'’.\-]*)+"
+)
+_ALNUM_ID = re.compile(r"\b(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{5,}\b")
+NAME_STOPWORDS = {
+    "the", "a", "an", "this", "that", "these", "based", "according", "however", "yes",
+    "no", "not", "none", "there", "it", "its", "is", "are", "was", "in", "on", "for", "to",
+    "of", "and", "by", "with", "from", "as", "at", "answer", "final", "summary", "result",
+    "results", "note", "i", "we", "our", "my", "ltd", "limited", "llc", "inc", "plc",
+    "gmbh", "ag", "sa", "sas", "bv", "nv", "co", "company", "corp", "corporation", "group",
+    "holding", "holdings", "mr", "mrs", "ms", "dr",
+}
+"""Words that neither make nor break a name's grounding."""
+
+
+def received_text(trial: Trial) -> str:
+    """Normalised text of everything the agent received."""
+    parts: list[str] = []
+    for msg in trial.trace.messages:
+        if msg.role in ("system", "user") and msg.content:
+            parts.append(msg.content)
+    for call in trial.trace.tool_calls():
+        if call.matched:
+            obs: Any = call.observation
+            parts.append(obs if isinstance(obs, str) else orjson.dumps(obs).decode())
+    return normalise("\n".join(parts))
+
+
+def _number_grounded(token: str, corpus: str) -> bool:
+    bare = token.rstrip("%")
+    pattern = rf"(?<![\d.]){re.escape(bare)}(?![\d]|\.\d)"
+    return re.search(pattern, corpus) is not None
+
+
+def _fact_grounded(fact: str, corpus: str) -> bool:
+    """A fact is grounded verbatim, or word by word with numbers matched as numbers
+    (an observation says ``"share_pct": 25.0`` where the fact says ``25%``)."""
+    if contains(corpus, fact):
+        return True
+    corpus_words = set(corpus.split())
+    words = normalise(fact).split()
+    return bool(words) and all(
+        _number_grounded(w, corpus) if NUMBER_TOKEN.fullmatch(w) else
+        (w in corpus_words or w in NAME_STOPWORDS)
+        for w in words
+    )
+
+
+def _name_grounded(name: str, corpus: str) -> bool:
+    if contains(corpus, name):
+        return True
+    corpus_words = set(corpus.split())
+    words = [w for w in normalise(name).split() if w not in NAME_STOPWORDS]
+    return bool(words) and all(w in corpus_words for w in words)
+
+
+def ungrounded_items(answer: str, corpus: str, names: bool, numbers: bool) -> list[str]:
+    """Numbers, identifiers and names of the answer found in no received text."""
+    flags: list[str] = []
+    answer_n = normalise(answer)
+    if numbers:
+        for m in NUMBER_TOKEN.finditer(answer_n):
+            token = m.group(0).rstrip(".-")
+            if len(token.rstrip("%")) < 2 and not token.endswith("%"):
+                continue
+            if not _number_grounded(token, corpus):
+                flags.append(f"number {token}")
+    if names:
+        for ident in _ALNUM_ID.findall(answer_n):
+            if ident not in corpus.split():
+                flags.append(f"identifier {ident}")
+        for m in _NAME.finditer(answer):
+            words = m.group(0).split()
+            while words and normalise(words[0]) in NAME_STOPWORDS:
+                words = words[1:]
+            name = " ".join(words)
+            if len(words) >= 2 and not _name_grounded(name, corpus):
+                flags.append(f"name {name}")
+    return list(dict.fromkeys(flags))
+
+
+class GroundedParams(Params):
+    numbers: bool = True
+    """Flag numbers, percentages and dates found in no received text."""
+    names: bool = True
+    """Flag names and identifiers found in no received text."""
+    max_ungrounded: int = Field(default=0, ge=0)
+    """Flags tolerated before the check fails."""
+
+
+class Grounded(CheckJudge):
+    """The answer's key facts, numbers and names appear in what the agent received."""
+
+    params_model = GroundedParams
+
+    def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
+        why = no_answer_reason(trial)
+        if why:
+            return Outcome(label="fail", reason=why, score=0.0)
+        answer = trial.trace.final_answer or ""
+        corpus = received_text(trial)
+        answer_n = normalise(answer)
+        stated = [f for f in case.key_facts
+                  if any(contains(answer_n, alt) for alt in _fact_alternatives(f))]
+        unseen_facts = [f for f in stated
+                        if not any(_fact_grounded(alt, corpus) for alt in _fact_alternatives(f))]
+        flags = [f"key fact {f!r} stated but in no observation the agent received"
+                 for f in unseen_facts]
+        flags += [f"{item} appears in no observation the agent received"
+                  for item in ungrounded_items(answer, corpus, self.params.names,
+                                               self.params.numbers)]
+        checked = f"{len(stated)} stated key fact(s), numbers and names checked"
+        if len(flags) > self.params.max_ungrounded:
+            return Outcome(label="fail", score=0.0, reason=f"ungrounded: {quote(flags, 4)}")
+        tolerated = f" ({len(flags)} tolerated: {quote(flags, 2)})" if flags else ""
+        return Outcome(label="pass", score=1.0,
+                       reason=f"grounded in received observations: {checked}{tolerated}")
+
+
+@register_judge("grounded")
+def _build(spec: JudgeSpec, env: JudgeEnv) -> Grounded:
+    return Grounded(spec, env)

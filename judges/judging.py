@@ -1,0 +1,247 @@
+"""Judging a run: every trial through the cascade, exactly once, resumable after a kill.
+
+``judge_run(ws, run_id, spec, golden)``:
+
+1. takes the run's judging lock (one `evals judge` per run at a time, across processes;
+   the kernel releases it on kill -9);
+2. loads the run's trials (its own and those linked from other runs, one record per key,
+   an infrastructure failure's retry preferred, as the ``trials`` view does) and the
+   verdicts already stored for them;
+3. excludes trials without an answer because of an infrastructure error (counted apart:
+   they are the harness's fault, not the agent's, and a rerun of the suite may still fill
+   them in) and trials whose case is no longer in the golden set, or has changed;
+4. judges the rest on a few asyncio lanes, appending each verdict the moment it exists;
+   a trial whose final cascade verdict is stored is skipped, and a stage verdict already
+   stored is reused, so a rerun spends nothing twice;
+5. computes the funnel from the store, records it (kind ``cascade_funnel``), and closes
+   the workspace (seal and compact).
+
+Verdicts join a run through their ``trial_key`` (a trial reused from another run keeps
+that run's ``run_id``); use ``run_trials_sql`` or the trial keys, not ``verdicts.run_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from dataclasses import dataclass
+
+import orjson
+
+from evals.golden import GoldenSet, case_hash
+from evals.models.types import ChatModel
+from evals.query import query
+from evals.schema import Case, ModelSpec, Trial, Verdict
+from evals.store import Workspace
+from judges.base import JudgeEnv, is_infra_error
+from judges.cascade import Cascade
+from judges.config import CascadeSpec
+from judges.funnel import Funnel, compute_funnel
+
+GatewayOpener = Callable[[list[ModelSpec], Workspace], AbstractAsyncContextManager[ChatModel]]
+"""Opens the model gateway for the judges' models (a seam for tests)."""
+
+EXCLUDED_INFRA = "infra error (no answer)"
+EXCLUDED_CASE = "case missing or changed in the golden set"
+
+
+class JudgingError(Exception):
+    """Judging that cannot start (one line for the CLI)."""
+
+
+@asynccontextmanager
+async def default_gateway(models: list[ModelSpec], ws: Workspace) -> AsyncIterator[ChatModel]:
+    """The harness's gateway, its response cache in the workspace."""
+    from evals.models import Gateway
+
+    gateway = Gateway(models, cache_dir=ws.root / "cache")
+    try:
+        yield gateway
+    finally:
+        await gateway.aclose()
+
+
+def run_trials_sql(ws: Workspace) -> str:
+    """SQL (parameter $run) for the bodies of a run's trials, one per key."""
+    linked = ""
+    if "run_link" in ws.kinds():
+        linked = (" OR body->>'$.key' IN (SELECT body->>'$.trial_key' FROM raw_run_link "
+                  "WHERE body->>'$.run_id' = $run)")
+    return (
+        "SELECT body FROM raw_trial WHERE body IS NOT NULL AND (body->>'$.run_id' = $run"
+        f"{linked}) QUALIFY row_number() OVER (PARTITION BY body->>'$.key' ORDER BY "
+        "CASE WHEN body->>'$.trace.error.kind' = 'infra' THEN 1 ELSE 0 END, ts, filename, seq)"
+        " = 1 ORDER BY body->>'$.key'"
+    )
+
+
+def load_run_trials(ws: Workspace, run_id: str) -> list[Trial]:
+    """A run's trials (see the module docstring)."""
+    rows = query(ws, run_trials_sql(ws), {"run": run_id})  # type: ignore[arg-type]
+    return [Trial.model_validate(_json(r["body"])) for r in rows]
+
+
+def load_verdicts(ws: Workspace, trial_keys: set[str]) -> dict[str, Verdict]:
+    """Stored verdicts of these trials by key (first written wins, as in the view)."""
+    out: dict[str, Verdict] = {}
+    for body in ws.iter_bodies("verdict"):
+        if body.get("trial_key") in trial_keys and body["key"] not in out:
+            out[body["key"]] = Verdict.model_validate(body)
+    return out
+
+
+def _json(value: object) -> object:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def judge_models(spec: CascadeSpec, known: list[ModelSpec]) -> list[ModelSpec]:
+    """Model specs for the gateway: the known ones (the run's and the suite's), plus a
+    default spec (temperature 0) for a judge model given as a bare model string."""
+    models = {m.alias: m for m in known}
+    for stage in spec.stages:
+        for j in stage.judges:
+            if j.model and j.model not in models:
+                models[j.model] = ModelSpec(alias=j.model, model=j.model,
+                                            params={"temperature": 0})
+    return list(models.values())
+
+
+@contextmanager
+def judging_lock(ws: Workspace, run_id: str) -> Iterator[None]:
+    """One `evals judge` per run at a time."""
+    path = ws.root / "locks" / f"judge-{run_id}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JudgingError(f"run {run_id} is being judged by another process "
+                               f"(lock {path})") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class JudgeRunResult:
+    """What one `evals judge` did, and the run's funnel afterwards."""
+
+    funnel: Funnel
+    judged: int = 0
+    """Trials given a final verdict by this invocation."""
+    already: int = 0
+    """Candidates whose final verdict was stored before (skipped)."""
+    new_verdicts: int = 0
+    """Verdicts written by this invocation (stage and final)."""
+
+
+def split_candidates(
+    trials: list[Trial], golden: GoldenSet
+) -> tuple[list[tuple[Trial, Case]], Counter[str]]:
+    """Trials to judge with their cases, and the excluded ones counted by reason."""
+    cases = {c.id: c for c in golden.cases}
+    out: list[tuple[Trial, Case]] = []
+    excluded: Counter[str] = Counter()
+    for trial in trials:
+        case = cases.get(trial.case_id)
+        if is_infra_error(trial):
+            excluded[EXCLUDED_INFRA] += 1
+        elif case is None or case_hash(case) != trial.case_hash:
+            excluded[EXCLUDED_CASE] += 1
+        else:
+            out.append((trial, case))
+    return out, excluded
+
+
+async def judge_candidates(
+    cascade: Cascade,
+    golden: GoldenSet,
+    todo: list[tuple[Trial, Case]],
+    stored: dict[str, Verdict],
+    emit: Callable[[Verdict], None],
+    concurrency: int = 4,
+    on_trial: Callable[[Verdict], None] | None = None,
+) -> None:
+    """Judge trials on `concurrency` lanes; each verdict goes to `emit` as it is made."""
+    queue = iter(todo)
+
+    async def lane() -> None:
+        for trial, case in queue:
+            final = await cascade.judge(trial, case, golden.question_for(case), stored, emit)
+            if on_trial is not None:
+                on_trial(final)
+
+    await asyncio.gather(*(lane() for _ in range(max(1, concurrency))))
+
+
+def judge_run(
+    ws: Workspace,
+    run_id: str,
+    spec: CascadeSpec,
+    golden: GoldenSet,
+    *,
+    known_models: list[ModelSpec] | None = None,
+    open_gateway: GatewayOpener = default_gateway,
+    concurrency: int = 4,
+    on_start: Callable[[int, int], None] | None = None,
+    on_trial: Callable[[Verdict], None] | None = None,
+) -> JudgeRunResult:
+    """Judge a run's trials through the cascade (see the module docstring).
+
+    on_start(to_judge, already_judged) and on_trial(final_verdict) feed a progress bar."""
+    try:
+        with judging_lock(ws, run_id):
+            trials = load_run_trials(ws, run_id)
+            if not trials:
+                raise JudgingError(f"run {run_id} has no trials in {ws.root}")
+            return asyncio.run(_judge(ws, run_id, spec, golden, trials, known_models or [],
+                                      open_gateway, concurrency, on_start, on_trial))
+    finally:
+        ws.close()
+
+
+async def _judge(
+    ws: Workspace, run_id: str, spec: CascadeSpec, golden: GoldenSet, trials: list[Trial],
+    known_models: list[ModelSpec], open_gateway: GatewayOpener, concurrency: int,
+    on_start: Callable[[int, int], None] | None, on_trial: Callable[[Verdict], None] | None,
+) -> JudgeRunResult:
+    candidates, excluded = split_candidates(trials, golden)
+    stored = load_verdicts(ws, {t.key for t in trials})
+    writer = ws.writer("verdict")
+    new: list[Verdict] = []
+
+    def emit(verdict: Verdict) -> None:
+        writer.append(verdict)
+        stored[verdict.key] = verdict
+        new.append(verdict)
+
+    needs_llm = any(j.model for s in spec.stages for j in s.judges)
+    async with _maybe_gateway(needs_llm, judge_models(spec, known_models), ws,
+                              open_gateway) as gateway:
+        cascade = Cascade(spec, JudgeEnv(gateway=gateway))
+        todo = [(t, c) for t, c in candidates if cascade.final_key(t.key) not in stored]
+        if on_start is not None:
+            on_start(len(todo), len(candidates) - len(todo))
+        await judge_candidates(cascade, golden, todo, stored, emit, concurrency, on_trial)
+    funnel = compute_funnel(run_id, cascade, trials, [t for t, _ in candidates],
+                            excluded, stored)
+    funnel.check()
+    ws.append("cascade_funnel", funnel)
+    return JudgeRunResult(funnel, judged=len(todo), already=len(candidates) - len(todo),
+                          new_verdicts=len(new))
+
+
+@asynccontextmanager
+async def _maybe_gateway(
+    needed: bool, models: list[ModelSpec], ws: Workspace, open_gateway: GatewayOpener
+) -> AsyncIterator[ChatModel | None]:
+    if not needed:
+        yield None
+        return
+    async with open_gateway(models, ws) as gateway:
+        yield gateway
