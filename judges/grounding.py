@@ -8,7 +8,9 @@ observation" notice of an unmatched call grounds nothing. Flagged:
   asserted it without having seen it: a guess, even when it happens to be right);
 - numbers, percentages and dates in the answer that appear nowhere received (a
   percentage ``25%`` is grounded by a bare ``25`` in an observation such as
-  ``{"share_pct": 25}``; single-digit counts are not checked);
+  ``{"share_pct": 25}``, and a percentage derivable from observed ones along an
+  ownership chain (products, sums, the rest of 100%) counts as grounded; single-digit
+  counts are not checked);
 - identifiers mixing letters and digits (registration numbers) and capitalised
   multi-word names that appear nowhere received; a name is grounded when its words
   (ignoring stopwords and company-form words) all appear in the received text.
@@ -66,7 +68,64 @@ def _number_grounded(token: str, corpus: str) -> bool:
     return re.search(pattern, corpus) is not None
 
 
-def _fact_grounded(fact: str, corpus: str) -> bool:
+_SHARE_KEY = re.compile(r"share|percent|pct", re.IGNORECASE)
+_PERCENT_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def received_shares(trial: Trial, limit: int = 40) -> list[float]:
+    """Ownership shares the agent received: numbers under a key naming a share or a
+    percentage (``share_percent``, ``pct``), and ``N%`` written in text observations."""
+    found: list[float] = []
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, str(k))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            if _SHARE_KEY.search(key) and 0 < value <= 100:
+                found.append(float(value))
+        elif isinstance(value, str):
+            found.extend(float(m) for m in _PERCENT_IN_TEXT.findall(value)
+                         if 0 < float(m) <= 100)
+
+    for call in trial.trace.tool_calls():
+        if call.matched:
+            walk(call.observation)
+    return list(dict.fromkeys(found))[:limit]
+
+
+def derivable_share(value: float, shares: list[float], tol: float = 0.051) -> bool:
+    """Whether a percentage follows from observed ones the way ownership analysis derives
+    them: effective shares multiply along a chain (70% of 50% = 35%), holdings add up,
+    and the unaccounted part is what is left of 100%."""
+    pairs = [(a, b) for i, a in enumerate(shares) for b in shares[i:]]
+    derived = [*shares, *(100 - a for a in shares)]
+    derived += [x for a, b in pairs for x in (a * b / 100, a + b, 100 - a - b)]
+    derived += [a * b * c / 10_000 for a, b in pairs for c in shares]
+    return any(abs(value - d) < tol for d in derived)
+
+
+def _percent_grounded(token: str, corpus: str, shares: list[float]) -> bool:
+    if _number_grounded(token, corpus):
+        return True
+    try:
+        value = float(token.rstrip("%"))
+    except ValueError:
+        return False
+    return derivable_share(value, shares)
+
+
+def _token_grounded(token: str, corpus: str, shares: list[float]) -> bool:
+    """A number token: percentages may also be derived from the received shares."""
+    if token.endswith("%"):
+        return _percent_grounded(token, corpus, shares)
+    return _number_grounded(token, corpus)
+
+
+def _fact_grounded(fact: str, corpus: str, shares: list[float]) -> bool:
     """A fact is grounded verbatim, or word by word with numbers matched as numbers
     (an observation says ``"share_pct": 25.0`` where the fact says ``25%``)."""
     if contains(corpus, fact):
@@ -74,7 +133,7 @@ def _fact_grounded(fact: str, corpus: str) -> bool:
     corpus_words = set(corpus.split())
     words = normalise(fact).split()
     return bool(words) and all(
-        _number_grounded(w, corpus) if NUMBER_TOKEN.fullmatch(w) else
+        _token_grounded(w, corpus, shares) if NUMBER_TOKEN.fullmatch(w) else
         (w in corpus_words or w in NAME_STOPWORDS)
         for w in words
     )
@@ -88,7 +147,9 @@ def _name_grounded(name: str, corpus: str) -> bool:
     return bool(words) and all(w in corpus_words for w in words)
 
 
-def ungrounded_items(answer: str, corpus: str, names: bool, numbers: bool) -> list[str]:
+def ungrounded_items(
+    answer: str, corpus: str, names: bool, numbers: bool, shares: list[float] | None = None
+) -> list[str]:
     """Numbers, identifiers and names of the answer found in no received text."""
     flags: list[str] = []
     answer_n = normalise(answer)
@@ -97,7 +158,7 @@ def ungrounded_items(answer: str, corpus: str, names: bool, numbers: bool) -> li
             token = m.group(0).rstrip(".-")
             if len(token.rstrip("%")) < 2 and not token.endswith("%"):
                 continue
-            if not _number_grounded(token, corpus):
+            if not _token_grounded(token, corpus, shares or []):
                 flags.append(f"number {token}")
     if names:
         for ident in _ALNUM_ID.findall(answer_n):
@@ -133,16 +194,18 @@ class Grounded(CheckJudge):
             return Outcome(label="fail", reason=why, score=0.0)
         answer = trial.trace.final_answer or ""
         corpus = received_text(trial)
+        shares = received_shares(trial)
         answer_n = normalise(answer)
         stated = [f for f in case.key_facts
                   if any(contains(answer_n, alt) for alt in _fact_alternatives(f))]
         unseen_facts = [f for f in stated
-                        if not any(_fact_grounded(alt, corpus) for alt in _fact_alternatives(f))]
+                        if not any(_fact_grounded(alt, corpus, shares)
+                                   for alt in _fact_alternatives(f))]
         flags = [f"key fact {f!r} stated but in no observation the agent received"
                  for f in unseen_facts]
         flags += [f"{item} appears in no observation the agent received"
                   for item in ungrounded_items(answer, corpus, self.params.names,
-                                               self.params.numbers)]
+                                               self.params.numbers, shares)]
         checked = f"{len(stated)} stated key fact(s), numbers and names checked"
         if len(flags) > self.params.max_ungrounded:
             return Outcome(label="fail", score=0.0, reason=f"ungrounded: {quote(flags, 4)}")
