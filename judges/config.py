@@ -81,6 +81,30 @@ class JudgeConfigFileError(Exception):
     """A ``judges:`` list that does not validate; the message names file, line, field."""
 
 
+class _ValidationGateway:
+    """Stands in for the gateway while a spec is checked: building a judge must not
+    need a running model, and nothing may call one."""
+
+    async def complete(self, alias: str, messages: list[dict[str, Any]],
+                       **kwargs: Any) -> Any:
+        raise RuntimeError("the validation gateway cannot be called")
+
+
+def _build_problems(stage: StageSpec) -> list[str]:
+    """Build every judge of a stage once, so unknown judges, bad params and missing
+    prompt files are reported with the file's line before anything runs."""
+    from judges.base import JudgeConfigError, JudgeEnv, build_judge
+    from judges.render import PromptError
+
+    problems = []
+    for spec in stage.judges:
+        try:
+            build_judge(spec, JudgeEnv(gateway=_ValidationGateway()))  # type: ignore[arg-type]
+        except (JudgeConfigError, PromptError) as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def _item_line(lines: list[int] | None, index: int) -> str:
     return f":{lines[index]}" if lines and index < len(lines) else ""
 
@@ -112,6 +136,9 @@ def parse_cascade(
             for err in exc.errors():
                 loc = ".".join(str(p) for p in err["loc"]) or "(item)"
                 problems.append(f"{where}.{loc}: {err['msg']}")
+    for i, stage in enumerate(stages):
+        problems += [f"{source}{_item_line(lines, i)}: judges[{i}]: {p}"
+                     for p in _build_problems(stage)]
     names = [s.stage for s in stages]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

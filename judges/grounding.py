@@ -168,7 +168,7 @@ def ungrounded_items(
             words = m.group(0).split()
             while words and normalise(words[0]) in NAME_STOPWORDS:
                 words = words[1:]
-            name = " ".join(words)
+            name = " ".join(words).rstrip(".-'’")
             if len(words) >= 2 and not _name_grounded(name, corpus):
                 flags.append(f"name {name}")
     return list(dict.fromkeys(flags))

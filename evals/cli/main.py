@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "evals.cli.foundation",
     "evals.cli.models",
     "evals.cli.run",
+    "evals.cli.judge",
     "evals.cli.importing",
 ]
 """Modules contributing commands, in --help order."""

@@ -1,0 +1,223 @@
+"""`evals judge RUN`: judge a run's trials through the cascade and print the funnel;
+`evals pairwise A B`: compare two runs case by case, in both orders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from evals.cli.common import (
+    DEFAULT_WORKSPACE,
+    EXIT_INVALID,
+    WorkspaceOpt,
+    console,
+    err_console,
+    fail,
+)
+
+if TYPE_CHECKING:
+    from evals.golden import GoldenSet
+    from evals.schema import ModelSpec, RunManifest
+    from evals.store import Workspace
+    from judges.config import CascadeSpec
+    from judges.funnel import Funnel
+
+SuiteOpt = Annotated[
+    Path | None, typer.Option("--suite", "-s", help="Suite whose `judges:` list to use.")
+]
+JudgesOpt = Annotated[
+    Path | None, typer.Option("--judges", "-j", help="YAML file with a `judges:` list.")
+]
+DatasetOpt = Annotated[
+    Path | None,
+    typer.Option("--dataset", help="Golden-set folder (default: the suite's or the run's)."),
+]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", "-c", min=1, max=256, help="Trials judged at once.")
+]
+
+
+def _open(path: Path) -> Workspace:
+    from evals.store import StoreError, Workspace
+
+    try:
+        return Workspace(path, create=False)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def _manifest(ws: Workspace, run_id: str) -> RunManifest:
+    from evals.query import query
+    from evals.schema import RunManifest
+
+    rows = query(ws, "SELECT body FROM raw_run WHERE body->>'$.run_id' = ? "
+                     "ORDER BY ts DESC LIMIT 1", [run_id])
+    if not rows:
+        known = [r["run_id"] for r in query(ws, "SELECT DISTINCT run_id FROM runs")]
+        fail(f"no run {run_id!r} in {ws.root} (runs: {', '.join(sorted(known)) or 'none'})")
+    import orjson
+
+    body = rows[0]["body"]
+    return RunManifest.model_validate(orjson.loads(body) if isinstance(body, str) else body)
+
+
+def _golden(path: Path) -> GoldenSet:
+    from evals.golden import GoldenSetError, load_golden_set
+
+    try:
+        return load_golden_set(path)
+    except GoldenSetError as exc:
+        for problem in exc.problems:
+            err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        fail(f"{len(exc.problems)} problem(s) in golden set {path}", EXIT_INVALID)
+
+
+def resolve_config(
+    manifest: RunManifest, suite: Path | None, judges: Path | None, dataset: Path | None
+) -> tuple[CascadeSpec, GoldenSet, list[ModelSpec]]:
+    """The cascade, golden set and known models: from the options, else from the run."""
+    from evals.suite import SuiteError, load_suite
+    from judges.config import JudgeConfigFileError, load_cascade_file, parse_cascade
+
+    if suite is not None and judges is not None:
+        fail("give --suite or --judges, not both", EXIT_INVALID)
+    models = list(manifest.models)
+    loaded = None
+    if suite is not None:
+        try:
+            loaded = load_suite(suite)
+        except SuiteError as exc:
+            fail(str(exc), EXIT_INVALID)
+    elif Path(manifest.suite).is_file():
+        try:  # best effort: the run's suite gives the golden set and model specs
+            loaded = load_suite(Path(manifest.suite))
+        except SuiteError:
+            loaded = None
+    if loaded is not None:
+        models += loaded.models
+    try:
+        if judges is not None:
+            spec = load_cascade_file(judges)
+        elif suite is not None and loaded is not None:
+            spec = load_cascade_file(suite, loaded.config.judges)
+        else:
+            items = manifest.config.get("judges")
+            if not items:
+                fail(f"run {manifest.run_id}: its suite lists no judges; give --suite or "
+                     "--judges", EXIT_INVALID)
+            spec = parse_cascade(items, f"{manifest.suite} (as recorded by the run)")
+    except JudgeConfigFileError as exc:
+        fail(str(exc), EXIT_INVALID)
+    if dataset is None:
+        if loaded is not None:
+            dataset = loaded.dataset_path
+        elif "dataset" in manifest.config:
+            dataset = Path(manifest.suite).parent / str(manifest.config["dataset"])
+        else:
+            fail(f"run {manifest.run_id}: cannot find its golden set; give --dataset")
+    return spec, _golden(dataset), models
+
+
+def print_funnel(f: Funnel) -> None:
+    """The funnel as a table and one line that adds up."""
+    from rich.table import Table
+
+    excluded = ", ".join(f"{n} {why}" for why, n in f.excluded.items() if n)
+    console.print(
+        f"run {f.run_id}: {f.trials} trials, {f.candidates} candidates"
+        + (f" (excluded: {excluded})" if excluded else ""), markup=False, highlight=False)
+    table = Table(title=f"cascade {f.cascade_version}")
+    for col in ("stage", "judges", "entered", "failed", "passed", "abstained", "errors",
+                "cost $", "tokens", "judge s"):
+        table.add_column(col, justify="left" if col in ("stage", "judges") else "right")
+    for s in f.stages:
+        table.add_row(f"{s.index + 1} {s.name}", ", ".join(s.judges), str(s.entered),
+                      str(s.failed), str(s.passed), str(s.abstained), str(s.errors),
+                      f"{s.cost_usd:.4f}", f"{s.tokens:,}", f"{s.judge_seconds:.1f}")
+    console.print(table)
+    steps = " → ".join(f"−{s.failed} at {s.name}" for s in f.stages)
+    console.print(
+        f"funnel: {f.candidates} candidates → {steps} → {f.survivors} survivors "
+        f"({f.survivors_passed} passed every stage, {f.survivors_abstained} with "
+        f"abstentions)" + (f"; {f.pending} not yet judged" if f.pending else ""),
+        markup=False, highlight=False)
+    last = f.stages[-1].name if f.stages else "-"
+    console.print(
+        f"cost: ${f.cost_usd:.4f} spent vs ≈ ${f.last_stage_everywhere_cost_usd:.4f} for "
+        f"{last} on every candidate: saved ≈ ${f.saved_cost_usd:.4f}; tokens {f.tokens:,} "
+        f"(saved ≈ {f.saved_tokens:,}); judge time {f.judge_seconds:.1f}s "
+        f"(saved ≈ {f.saved_judge_seconds:.1f}s)", markup=False, highlight=False)
+
+
+def judge(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `evals workspace info`).")],
+    suite: SuiteOpt = None,
+    judges: JudgesOpt = None,
+    dataset: DatasetOpt = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    concurrency: ConcurrencyOpt = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the funnel as JSON.")] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+    ] = True,
+) -> None:
+    """Judge a run through its judge cascade (cheapest first, fail fast) and print the
+    funnel: candidates → failed at each stage → survivors (the review pool), with cost.
+
+    Exactly once: verdicts already stored are reused, so a rerun judges nothing twice
+    and an interrupted run resumes. Trials without an answer because of an
+    infrastructure error are not judged (shown as excluded)."""
+    ws = _open(workspace)
+    spec, golden, models = resolve_config(_manifest(ws, run_id), suite, judges, dataset)
+    funnel = run_judging(ws, run_id, spec, golden, models, concurrency,
+                         progress and not as_json, announce=not as_json)
+    if as_json:
+        console.print_json(funnel.model_dump_json())
+    else:
+        print_funnel(funnel)
+
+
+def run_judging(ws: Workspace, run_id: str, spec: CascadeSpec, golden: GoldenSet,
+                models: list[ModelSpec], concurrency: int, show_progress: bool,
+                announce: bool = True) -> Funnel:
+    """Judge with a progress bar; user errors become one line. Used by `evals run` too."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from evals.models.types import GatewayError
+    from judges.base import JudgeConfigError
+    from judges.judging import JudgingError, judge_run
+    from judges.render import PromptError
+
+    bar = Progress("judging", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console, disable=not show_progress, transient=True)
+    task = bar.add_task("judging", total=None)
+
+    def on_start(todo: int, already: int) -> None:
+        bar.update(task, total=todo)
+
+    def on_trial(_: Any) -> None:
+        bar.advance(task)
+
+    try:
+        with bar:
+            result = judge_run(ws, run_id, spec, golden, known_models=models,
+                               concurrency=concurrency, on_start=on_start, on_trial=on_trial)
+    except (JudgeConfigError, PromptError) as exc:
+        fail(str(exc), EXIT_INVALID)
+    except (JudgingError, GatewayError) as exc:
+        fail(str(exc))
+    if announce:
+        console.print(f"judged {result.judged} trial(s) now, {result.already} already "
+                      f"judged; {result.new_verdicts} verdict(s) written", markup=False,
+                      highlight=False)
+    return result.funnel
+
+
+def register(app: typer.Typer) -> None:
+    """Add `evals judge` and `evals pairwise`."""
+    from evals.cli.pairwise import pairwise
+
+    app.command("judge")(judge)
+    app.command("pairwise")(pairwise)
