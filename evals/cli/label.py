@@ -1,0 +1,304 @@
+"""`evals label`: the review app, its queues, its roster, and simulated reviewers.
+
+evals label [-w WS] [--port 8501] [--roster FILE]     start the app on 127.0.0.1
+evals label queue create --run RUN [--sample N] ...    build a review queue
+evals label queue list | evals label queue set QID ... list / change queues
+evals label roster add USER --role reviewer            add a person (hashed password)
+evals label simulate [--queue QID] [--reviewers 4]     simulated reviewers (demo data)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
+
+label_app = typer.Typer(
+    help="Human review: the Streamlit app, queues, roster, simulation.", invoke_without_command=True
+)
+queue_app = typer.Typer(help="Review queues (for leads).", no_args_is_help=True)
+roster_app = typer.Typer(help="The local roster of reviewers.", no_args_is_help=True)
+label_app.add_typer(queue_app, name="queue")
+label_app.add_typer(roster_app, name="roster")
+
+APP_FILE = Path(__file__).resolve().parents[2] / "labeling_app" / "app.py"
+DEMO_ROSTER = APP_FILE.parent / "demo_roster.yaml"
+
+
+def _workspace(path: Path, create: bool = False):  # type: ignore[no-untyped-def]
+    from evals.store import StoreError, Workspace
+
+    try:
+        return Workspace(path, create=create)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+@label_app.callback()
+def serve(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
+    roster: Annotated[
+        Path | None, typer.Option(help="Roster file (default: <workspace>/roster.yaml).")
+    ] = None,
+    heartbeat: Annotated[
+        float, typer.Option(help="Seconds between activity heartbeats while the page is visible.")
+    ] = 15.0,
+) -> None:
+    """Start the review app on 127.0.0.1 (headless) against the workspace."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from labeling_app.auth import RosterError, load_roster
+
+    ws = _workspace(workspace)
+    roster_path = (roster or ws.root / "roster.yaml").resolve()
+    if not roster_path.exists():
+        fail(
+            f"no roster at {roster_path}: add people with `evals label roster add USER "
+            f"--role lead -w {workspace}`, or pass --roster {DEMO_ROSTER} for the demo"
+        )
+    try:
+        load_roster(roster_path)
+    except RosterError as exc:
+        fail(str(exc), EXIT_INVALID)
+    env = dict(
+        os.environ,
+        EVALS_WORKSPACE=str(ws.root.resolve()),
+        EVALS_ROSTER=str(roster_path),
+        EVALS_HEARTBEAT_S=str(heartbeat),
+    )
+    args = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_FILE),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+        "--global.developmentMode",
+        "false",
+    ]
+    console.print(
+        f"Review app: http://127.0.0.1:{port}  (workspace {ws.root}, roster "
+        f"{roster_path}; Ctrl+C stops it)",
+        markup=False,
+        highlight=False,
+    )
+    sys.stdout.flush()
+    os.execve(sys.executable, args, env)
+
+
+@queue_app.command("create")
+def queue_create(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    run: Annotated[
+        list[str] | None,
+        typer.Option("--run", help="Run id (repeat for several; sample without --run: every run)."),
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            help="Build from a sample of this many trials instead of the survivors "
+            "(0: every trial)."
+        ),
+    ] = None,
+    overlap: Annotated[int, typer.Option(help="Reviewers per item (k).")] = 1,
+    control_share: Annotated[
+        float, typer.Option(help="Share of unassisted control items, in [0, 1).")
+    ] = 0.0,
+    blind: Annotated[bool, typer.Option(help="Hide model and prompt.")] = True,
+    shuffle: Annotated[bool, typer.Option(help="Random (seeded) order.")] = True,
+    show_verdicts: Annotated[bool, typer.Option(help="Show judges' verdicts.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of sample, controls and order.")] = 0,
+    lease_minutes: Annotated[float, typer.Option(help="Claim lease.")] = 20.0,
+    idle_threshold: Annotated[float, typer.Option(help="Idle gap threshold, s.")] = 60.0,
+    dataset: Annotated[
+        Path | None, typer.Option(help="Golden-set folder (default: from the run's manifest).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Queue name.")] = "review",
+    by: Annotated[str, typer.Option(help="Lead building it.")] = "cli",
+) -> None:
+    """Build a review queue from a run's survivors or a sample of trials."""
+    from evals.golden import GoldenSetError
+    from labeling_app.build import QueueBuildError, create_queue
+
+    ws = _workspace(workspace)
+    try:
+        q = create_queue(
+            ws,
+            source="survivors" if sample is None else "sample",
+            run_ids=run or [],
+            dataset=dataset,
+            sample_size=sample or None,
+            seed=seed,
+            name=name,
+            created_by=by,
+            overlap=overlap,
+            blind=blind,
+            shuffle=shuffle,
+            control_share=control_share,
+            lease_s=lease_minutes * 60,
+            idle_threshold_s=idle_threshold,
+            show_verdicts=show_verdicts,
+        )
+    except QueueBuildError as exc:
+        fail(str(exc), EXIT_INVALID)
+    except GoldenSetError as exc:
+        fail(f"golden set: {exc.problems[0]} ({len(exc.problems)} problem(s))", EXIT_INVALID)
+    finally:
+        ws.close(compact=False)
+    n_control = sum(it.arm == "unassisted" for it in q.items)
+    console.print(
+        f"queue {q.queue_id}: {len(q.items)} items ({n_control} control), overlap "
+        f"{q.overlap}, {'blind' if q.blind else 'not blind'}, from {q.source}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@queue_app.command("list")
+def queue_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+    """List the queues with their progress."""
+    from rich.table import Table
+
+    from labeling_app.queue import QueueService
+
+    svc = QueueService(_workspace(workspace))
+    table = Table()
+    for col in ("queue", "name", "items", "k", "submitted", "needed", "closed"):
+        table.add_column(col)
+    for q in sorted(svc.queues().values(), key=lambda q: q.created_at):
+        st = svc.state(q.queue_id)
+        table.add_row(
+            q.queue_id,
+            q.name,
+            str(len(q.items)),
+            str(q.overlap),
+            str(sum(len(s.done) for s in st.items.values())),
+            str(st.labels_needed()),
+            str(st.closed),
+        )
+    console.print(table)
+
+
+@queue_app.command("set")
+def queue_set(
+    queue_id: Annotated[str, typer.Argument(help="Queue id.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    show_verdicts: Annotated[
+        bool | None,
+        typer.Option("--show-verdicts/--hide-verdicts", help="Show judges' verdicts to reviewers."),
+    ] = None,
+    closed: Annotated[
+        bool | None, typer.Option("--close/--open", help="Stop handing out items.")
+    ] = None,
+    by: Annotated[str, typer.Option(help="Lead changing it.")] = "cli",
+) -> None:
+    """Change a queue's settings."""
+    from labeling_app.queue import QueueError, QueueService
+
+    svc = QueueService(_workspace(workspace))
+    try:
+        svc.change_settings(queue_id, by, show_verdicts=show_verdicts, closed=closed)
+    except QueueError as exc:
+        fail(str(exc))
+    console.print(f"queue {queue_id} updated", markup=False)
+
+
+@roster_app.command("add")
+def roster_add(
+    user: Annotated[str, typer.Argument(help="User id (an e-mail for OIDC users).")],
+    role: Annotated[str, typer.Option(help="reviewer, lead or admin.")] = "reviewer",
+    roster: Annotated[
+        Path | None, typer.Option(help="Roster file (default: <workspace>/roster.yaml).")
+    ] = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input (one line).")
+    ] = False,
+    no_password: Annotated[bool, typer.Option(help="No password: an OIDC-only user.")] = False,
+) -> None:
+    """Add or replace a person in the roster; the password is stored as a salted hash."""
+    from labeling_app.auth import ROLES, RosterError, add_user
+
+    if role not in ROLES:
+        fail(f"--role must be one of {', '.join(ROLES)}", EXIT_INVALID)
+    password: str | None = None
+    if not no_password:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if not password:
+            fail("empty password", EXIT_INVALID)
+    path = roster or workspace / "roster.yaml"
+    try:
+        add_user(path, user, role, password, name=name)  # type: ignore[arg-type]
+    except RosterError as exc:
+        fail(str(exc), EXIT_INVALID)
+    console.print(f"{user} ({role}) added to {path}", markup=False, highlight=False)
+
+
+@label_app.command("simulate")
+def simulate_cmd(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    queue: Annotated[str | None, typer.Option(help="Queue id (default: the newest).")] = None,
+    reviewers: Annotated[int, typer.Option(help="Simulated reviewers.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    noise: Annotated[float, typer.Option(help="Chance a reviewer flips a rating.")] = 0.05,
+    max_items: Annotated[int | None, typer.Option(help="Stop after this many.")] = None,
+) -> None:
+    """Simulated reviewers (ids 'sim:reviewer-N') label a queue, for demos and load
+    tests: helpful when the answer has the case's key facts and no forbidden claim."""
+    from labeling_app.queue import QueueService
+    from labeling_app.simulate import simulate
+
+    if reviewers < 1:
+        fail("--reviewers must be at least 1", EXIT_INVALID)
+    ws = _workspace(workspace)
+    svc = QueueService(ws)
+    queues = svc.queues()
+    if not queues:
+        fail(f"no review queue in {ws.root}: build one with `evals label queue create`")
+    queue_id = queue or max(queues.values(), key=lambda q: q.created_at).queue_id
+    if queue_id not in queues:
+        fail(f"no queue {queue_id!r} in {ws.root}")
+    try:
+        summary = simulate(
+            svc, queue_id, reviewers=reviewers, seed=seed, noise=noise, max_items=max_items
+        )
+    finally:
+        ws.close(compact=True)
+    assisted = summary.submitted - summary.control
+    rate = f"{100 * summary.helpful / assisted:.0f}%" if assisted else "-"
+    console.print(
+        f"{summary.submitted} simulated decisions on {queue_id} by "
+        f"{len(summary.reviewers)} simulated reviewers ({summary.control} control "
+        f"items); rated helpful: {rate} of {assisted}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `evals label` to the CLI."""
+    app.add_typer(label_app, name="label")

@@ -1,0 +1,98 @@
+"""What the pages share: the workspace handles (one per process) and who is logged in.
+
+Shared handles live in ``st.cache_resource`` (one Workspace, record index and queue
+service per workspace folder, shared by every session). The session holds only the
+identity of the logged-in person; everything else a page needs is re-read from the
+store on every run, so a reload or a restart loses nothing that was submitted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from evals.store import Workspace
+from labeling_app.auth import Identity, Roster, RosterError, load_roster, oidc_identity
+from labeling_app.config import AppConfig
+from labeling_app.queue import QueueService
+
+IDENTITY_KEY = "identity"
+
+
+@st.cache_resource(show_spinner=False)
+def _service(root: str) -> QueueService:
+    return QueueService(Workspace(Path(root)))
+
+
+def config() -> AppConfig:
+    """The app's configuration (from the environment)."""
+    return AppConfig.from_env()
+
+
+def service() -> QueueService:
+    """The process-wide queue service of the configured workspace."""
+    return _service(str(config().workspace))
+
+
+def roster() -> Roster | None:
+    """The roster (re-read each time: leads may add people while the app runs)."""
+    path = config().roster
+    if not path.exists():
+        return None
+    try:
+        return load_roster(path)
+    except RosterError as exc:
+        st.error(str(exc))
+        return None
+
+
+def oidc_configured() -> bool:
+    """Whether ``.streamlit/secrets.toml`` has an ``[auth]`` section."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError, RuntimeError):
+        return False
+    except Exception:  # a malformed secrets file: behave as not configured
+        return False
+
+
+def current_identity() -> Identity | None:
+    """The logged-in person, from the session (roster) or from Streamlit's OIDC user."""
+    ident = st.session_state.get(IDENTITY_KEY)
+    if isinstance(ident, Identity):
+        return ident
+    if oidc_configured() and getattr(st.user, "is_logged_in", False):
+        claims = {k: st.user.get(k) for k in ("email", "sub", "name")}
+        text = {k: v if isinstance(v, str) else None for k, v in claims.items()}
+        found = oidc_identity(roster(), text["email"], text["sub"], text["name"])
+        if found is not None:
+            st.session_state[IDENTITY_KEY] = found
+        return found
+    return None
+
+
+def log_in(identity: Identity) -> None:
+    """Remember the logged-in person for this browser session."""
+    st.session_state[IDENTITY_KEY] = identity
+
+
+def log_out() -> None:
+    """Forget the session's identity (and end the OIDC session when there is one)."""
+    ident = st.session_state.pop(IDENTITY_KEY, None)
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if isinstance(ident, Identity) and ident.method == "oidc":
+        st.logout()
+
+
+def require_identity(lead: bool = False) -> Identity:
+    """The logged-in person, or stop the page (not logged in, or not a lead)."""
+    ident = current_identity()
+    if ident is None:
+        st.warning("Please log in.")
+        st.stop()
+    if lead and not ident.is_lead:
+        st.error("This page is for leads and admins.")
+        st.stop()
+    return ident
