@@ -100,8 +100,8 @@ class QueueService:
     ) -> QueueItem | None:
         """The item the reviewer holds, or a new one claimed for them (None: nothing
         left for this reviewer, or the queue is closed)."""
-        now = now or utcnow()
         with self._lock(queue_id):
+            now = now or utcnow()  # read under the lock: records stay in time order
             st = self.state(queue_id, now)
             held = st.current_claim(reviewer)
             if held is not None:
@@ -121,16 +121,17 @@ class QueueService:
         self, queue_id: str, item_id: str, reviewer: str, now: datetime | None = None
     ) -> bool:
         """Keep the reviewer's claim alive (called on activity). False: no live claim."""
-        now = now or utcnow()
         q = self.queue(queue_id)
         claim = self._latest_claim(queue_id, item_id, reviewer)
+        early = now or utcnow()
         if (
             claim
             and claim.lease_until
-            and claim.lease_until - now > timedelta(seconds=q.lease_s / 2)
+            and claim.lease_until - early > timedelta(seconds=q.lease_s / 2)
         ):
             return True  # plenty of lease left: no write, no lock
         with self._lock(queue_id):
+            now = now or utcnow()
             st = self.state(queue_id, now)
             item_state = st.items.get(item_id)
             if item_state is None or reviewer not in item_state.claims:
@@ -230,9 +231,9 @@ class QueueService:
         now: datetime | None = None,
     ) -> Label:
         """Record a submission, skip or flag; returns the label (already on disk)."""
-        now = now or utcnow()
         _validate(self.queue(queue_id), item_id, decision)
         with self._lock(queue_id):
+            now = now or utcnow()
             st = self.state(queue_id, now)
             item_state = st.items[item_id]
             previous = item_state.done.get(reviewer) or item_state.declined.get(reviewer)
@@ -297,8 +298,8 @@ class QueueService:
         """Retract the reviewer's last decision with an 'undo' label and re-open its item
         for them. Returns the undo label and the re-opened item (None when a skipped
         item's slot has meanwhile gone to someone else)."""
-        now = now or utcnow()
         with self._lock(queue_id):
+            now = now or utcnow()
             st = self.state(queue_id, now)
             last = st.last_label(reviewer)
             if last is None or last.action == "undo" or last.id in st.retracted:
@@ -336,8 +337,8 @@ class QueueService:
         self, queue_id: str, item_id: str, reviewer: str, reason: str, now: datetime | None = None
     ) -> None:
         """Give a claimed item back to the pool without deciding."""
-        now = now or utcnow()
         with self._lock(queue_id):
+            now = now or utcnow()
             q = self.queue(queue_id)
             self._write_claim(q, q.item(item_id), reviewer, now, "release", reason)
             self.record_event(

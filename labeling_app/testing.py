@@ -148,6 +148,7 @@ def write_trials(
     models: tuple[str, ...] = ("model-a", "model-b"),
     hostile: bool = False,
     verdicts: bool = True,
+    compact: bool = False,
 ) -> list[Trial]:
     """One trial per case and model (good answers from the first model, weak ones from
     the others), the run manifest, and cascade verdicts (weak answers fail)."""
@@ -213,5 +214,57 @@ def write_trials(
                         reason=reason,
                     ),
                 )
-    ws.close(compact=False)
+    ws.close(compact=compact)
     return trials
+
+
+def run_reviewers(root: Path, queue_id: str, reviewers: list[str], seed: int = 0) -> list[str]:
+    """Reviewers working one queue at once, one thread each, until nothing is left for
+    them (some skip now and then). Returns the ids of the labels the queue accepted.
+    Used by the concurrency test, in several processes at once."""
+    import random
+    import threading
+    import time
+
+    from labeling_app.queue import Decision, QueueService
+
+    svc = QueueService(Workspace(root))
+    accepted: list[str] = []
+    lock = threading.Lock()
+
+    def work(reviewer: str) -> None:
+        rng = random.Random(f"{seed}-{reviewer}")
+        while (item := svc.claim_next(queue_id, reviewer)) is not None:
+            svc.record_event(queue_id, item.item_id, reviewer, "shown")
+            time.sleep(rng.uniform(0, 0.02))
+            if rng.random() < 0.1:
+                decision = Decision(action="skip", comment="simulated skip")
+            elif item.arm == "unassisted":
+                decision = Decision(corrected_answer="my answer")
+            else:
+                decision = Decision(helpful=rng.random() < 0.7, correctness="correct")
+            label = svc.decide(queue_id, item.item_id, reviewer, decision)
+            with lock:
+                accepted.append(label.id)
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in reviewers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    svc.ws.close(compact=True)
+    return accepted
+
+
+def append_trials(root: Path, dataset: Path, runs: int, run_prefix: str = "bg") -> int:
+    """Write whole runs of trials (as a CLI run would), one after another; returns how
+    many trials were written. Used as the concurrent writer in the concurrency test."""
+    total = 0
+    for i in range(runs):
+        models = tuple(f"{run_prefix}{i}-{m}" for m in "abc")
+        total += len(
+            write_trials(
+                Workspace(root), dataset, run_id=f"{run_prefix}-{i}", models=models, compact=True
+            )
+        )
+    return total

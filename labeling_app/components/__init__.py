@@ -1,0 +1,1 @@
+"""Components of the labeling app: text-only trace rendering, the activity heartbeat."""
