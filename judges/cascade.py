@@ -14,6 +14,12 @@ Downstream (review queues, reports, calibration) reads exactly this: the review 
 ``verdicts WHERE judge = 'cascade' AND label != 'fail'``. The final verdict carries no
 usage of its own (the stage verdicts hold it), so summing costs over verdicts is right.
 
+Calibration: a judge that `evals calibrate` has calibrated (judges.calibration_store)
+has its fails counted as abstentions when their confidence is under its threshold, or
+always when it may not fail alone; the stored stage verdict stays the judge's own, and
+the thresholds are part of the cascade's version. Judges never calibrated keep their
+fails.
+
 Keys: a stage verdict is keyed on (trial, judge version, stage index), the final verdict
 on (trial, cascade version), where the cascade version hashes every judge's version in
 order. A stored verdict is reused, never recomputed: resuming after a kill spends
@@ -28,6 +34,7 @@ from dataclasses import dataclass
 
 from evals.schema import Case, Question, Trial, Verdict, content_hash
 from judges.base import Judge, JudgeEnv, LabelName, build_judge, make_verdict, verdict_key
+from judges.calibration_store import Calibration, apply_calibration, calibration_fingerprint
 from judges.config import CascadeSpec
 
 CASCADE_JUDGE = "cascade"
@@ -62,21 +69,43 @@ async def _safely(judge: Judge, trial: Trial, case: Case, question: Question) ->
     try:
         return await judge(trial, case, question)
     except Exception as exc:
-        return make_verdict(judge, trial, "abstain", f"judge crashed: {type(exc).__name__}",
-                            started=started, error=f"{type(exc).__name__}: {exc}"[:500])
+        return make_verdict(
+            judge,
+            trial,
+            "abstain",
+            f"judge crashed: {type(exc).__name__}",
+            started=started,
+            error=f"{type(exc).__name__}: {exc}"[:500],
+        )
 
 
 class Cascade:
     """Ordered stages built from a CascadeSpec."""
 
-    def __init__(self, spec: CascadeSpec, env: JudgeEnv) -> None:
+    def __init__(
+        self,
+        spec: CascadeSpec,
+        env: JudgeEnv,
+        calibrations: Mapping[tuple[str, str], Calibration] | None = None,
+    ) -> None:
         self.spec = spec
         self.stages = [
             Stage(i, s.stage, [build_judge(j, env) for j in s.judges])
             for i, s in enumerate(spec.stages)
         ]
-        self.version = content_hash(
-            [[s.name, [j.version for j in s.judges]] for s in self.stages])
+        # Calibrated thresholds (judges.calibration_store) decide which fails stand; they
+        # are part of the version, so a new calibration yields new final verdicts while
+        # the stored stage verdicts (each judge's own) are reused.
+        judges = [(j.name, j.version) for s in self.stages for j in s.judges]
+        self.calibrations = {k: c for k, c in (calibrations or {}).items() if k in judges}
+        shape = [[s.name, [j.version for j in s.judges]] for s in self.stages]
+        fingerprint = calibration_fingerprint(self.calibrations, judges)
+        self.version = content_hash([shape, fingerprint] if fingerprint else shape)
+
+    def counted(self, verdict: Verdict) -> Verdict:
+        """A stage verdict as the cascade counts it: a fail its judge's calibration does
+        not let stand becomes an abstention (the trial escalates)."""
+        return apply_calibration(verdict, self.calibrations)
 
     def stage_key(self, trial_key: str, stage: Stage, judge: Judge) -> str:
         """Key of one judge's verdict at one stage."""
@@ -93,7 +122,7 @@ class Cascade:
         out: list[list[Verdict] | None] = []
         for stage in self.stages:
             got = [stored.get(self.stage_key(trial_key, stage, j)) for j in stage.judges]
-            out.append(None if any(v is None for v in got) else [v for v in got if v])
+            out.append(None if any(v is None for v in got) else [self.counted(v) for v in got if v])
         return out
 
     async def judge(
@@ -120,7 +149,7 @@ class Cascade:
                     made = await _safely(judge, trial, case, question)
                     verdict = made.model_copy(update={"key": key, "stage": stage.index})
                     emit(verdict)
-                verdicts.append(verdict)
+                verdicts.append(self.counted(verdict))
             per_stage.append((stage, verdicts))
             if stage_label(verdicts) == "fail":
                 break
@@ -137,22 +166,29 @@ class Cascade:
         if label == "fail":
             failed = [v for v in last if v.label == "fail"]
             reason = f"failed at stage {last_stage.index + 1} ({last_stage.name}): " + "; ".join(
-                f"{v.judge}: {_short(v.reason)}" for v in failed)
-            confidence = min((v.confidence for v in failed if v.confidence is not None),
-                             default=None)
+                f"{v.judge}: {_short(v.reason)}" for v in failed
+            )
+            confidence = min(
+                (v.confidence for v in failed if v.confidence is not None), default=None
+            )
         else:
             labels = [stage_label(vs) for _, vs in per_stage]
             label = "pass" if all(lab == "pass" for lab in labels) else "abstain"
             parts = []
             for stage, vs in per_stage:
                 unsure = [v for v in vs if v.label == "abstain"]
-                detail = "; ".join(f"{v.judge} abstained: {_short(v.error or v.reason, 160)}"
-                                   for v in unsure)
+                detail = "; ".join(
+                    f"{v.judge} abstained: {_short(v.error or v.reason, 160)}" for v in unsure
+                )
                 parts.append(f"{stage.name} {stage_label(vs)}" + (f" ({detail})" if detail else ""))
             head = "survived all stages" if label == "pass" else "survived with abstentions"
             reason = f"{head}: " + "; ".join(parts)
-            confidences = [v.confidence for _, vs in per_stage for v in vs
-                           if v.confidence is not None and v.label == "pass"]
+            confidences = [
+                v.confidence
+                for _, vs in per_stage
+                for v in vs
+                if v.confidence is not None and v.label == "pass"
+            ]
             confidence = min(confidences) if label == "pass" and confidences else None
         return Verdict(
             key=self.final_key(trial.key),
@@ -168,6 +204,10 @@ class Cascade:
         )
 
 
-def build_cascade(spec: CascadeSpec, env: JudgeEnv | None = None) -> Cascade:
-    """A cascade ready to judge."""
-    return Cascade(spec, env or JudgeEnv())
+def build_cascade(
+    spec: CascadeSpec,
+    env: JudgeEnv | None = None,
+    calibrations: Mapping[tuple[str, str], Calibration] | None = None,
+) -> Cascade:
+    """A cascade ready to judge (with the calibrated thresholds, when given)."""
+    return Cascade(spec, env or JudgeEnv(), calibrations)

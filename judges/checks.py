@@ -30,8 +30,26 @@ from judges.base import (
 from judges.config import JudgeSpec
 from judges.normalise import find, normalise
 
-NEGATORS = {"no", "not", "never", "without", "nor", "neither", "none", "isn", "wasn",
-            "aren", "weren", "doesn", "didn", "cannot", "can", "hasn", "haven", "hadn"}
+NEGATORS = {
+    "no",
+    "not",
+    "never",
+    "without",
+    "nor",
+    "neither",
+    "none",
+    "isn",
+    "wasn",
+    "aren",
+    "weren",
+    "doesn",
+    "didn",
+    "cannot",
+    "can",
+    "hasn",
+    "haven",
+    "hadn",
+}
 """Tokens that, within a few tokens before a forbidden phrase, mark it as denied."""
 
 
@@ -77,10 +95,17 @@ class CheckJudge:
         try:
             out = self.check(trial, case, question)
         except Exception as exc:  # a crashing check is an error, never a verdict
-            return make_verdict(self, trial, "abstain", f"check crashed: {type(exc).__name__}",
-                                started=started, error=f"{type(exc).__name__}: {exc}")
-        return make_verdict(self, trial, out.label, out.reason, started=started,
-                            score=out.score, confidence=1.0)
+            return make_verdict(
+                self,
+                trial,
+                "abstain",
+                f"check crashed: {type(exc).__name__}",
+                started=started,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        return make_verdict(
+            self, trial, out.label, out.reason, started=started, score=out.score, confidence=1.0
+        )
 
     def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
         """Decide; subclasses implement."""
@@ -94,8 +119,11 @@ class Answered(CheckJudge):
         why = no_answer_reason(trial)
         if why:
             return Outcome(label="fail", reason=why, score=0.0)
-        return Outcome(label="pass", score=1.0,
-                       reason=f"answered ({len(trial.trace.final_answer or '')} characters)")
+        return Outcome(
+            label="pass",
+            score=1.0,
+            reason=f"answered ({len(trial.trace.final_answer or '')} characters)",
+        )
 
 
 class RequiredToolsParams(Params):
@@ -111,8 +139,9 @@ class RequiredTools(CheckJudge):
     params_model = RequiredToolsParams
 
     def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
-        required = list(dict.fromkeys([*question.required_tools, *case.required_tools,
-                                       *self.params.extra]))
+        required = list(
+            dict.fromkeys([*question.required_tools, *case.required_tools, *self.params.extra])
+        )
         if not required:
             return Outcome(label="pass", score=1.0, reason="no required tools for this case")
         calls = trial.trace.tool_calls()
@@ -123,8 +152,10 @@ class RequiredTools(CheckJudge):
                 problems.append(f"required tool {tool} was never called")
             elif self.params.require_matched and not any(c.matched for c in made):
                 args = orjson.dumps(made[0].arguments).decode()[:120]
-                problems.append(f"required tool {tool} was called {len(made)}x but no call "
-                                f"matched a recorded observation (e.g. arguments {args})")
+                problems.append(
+                    f"required tool {tool} was called {len(made)}x but no call "
+                    f"matched a recorded observation (e.g. arguments {args})"
+                )
         score = 1 - len(problems) / len(required)
         if problems:
             return Outcome(label="fail", score=score, reason="; ".join(problems))
@@ -154,14 +185,18 @@ class KeyFacts(CheckJudge):
         if not case.key_facts:
             return Outcome(label="pass", score=1.0, reason="the case lists no key facts")
         answer = normalise(trial.trace.final_answer or "")
-        missing = [f for f in case.key_facts
-                   if not any(next(find(answer, alt), None) for alt in _fact_alternatives(f))]
+        missing = [
+            f
+            for f in case.key_facts
+            if not any(next(find(answer, alt), None) for alt in _fact_alternatives(f))
+        ]
         found = len(case.key_facts) - len(missing)
         score = found / len(case.key_facts)
         counts = f"{found} of {len(case.key_facts)} key facts present"
         if score < self.params.min_fraction or (missing and self.params.min_fraction >= 1.0):
-            return Outcome(label="fail", score=score,
-                           reason=f"missing key fact(s) {quote(missing)} ({counts})")
+            return Outcome(
+                label="fail", score=score, reason=f"missing key fact(s) {quote(missing)} ({counts})"
+            )
         return Outcome(label="pass", score=score, reason=counts)
 
 
@@ -193,11 +228,17 @@ class ForbiddenClaims(CheckJudge):
                 stated.append(f"{claim!r} (in: '...{match.context}...')")
                 break
         if stated:
-            return Outcome(label="fail", score=0.0,
-                           reason=f"forbidden claim(s) stated: {'; '.join(stated[:4])}")
+            return Outcome(
+                label="fail",
+                score=0.0,
+                reason=f"forbidden claim(s) stated: {'; '.join(stated[:4])}",
+            )
         note = f"; denied, not claimed: {quote(denied)}" if denied else ""
-        return Outcome(label="pass", score=1.0,
-                       reason=f"none of {len(case.forbidden)} forbidden claims stated{note}")
+        return Outcome(
+            label="pass",
+            score=1.0,
+            reason=f"none of {len(case.forbidden)} forbidden claims stated{note}",
+        )
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
@@ -234,20 +275,31 @@ class AnswerSchema(CheckJudge):
             return Outcome(label="fail", reason=why, score=0.0)
         schema = question.answer_schema or self.params.answer_schema
         if schema is None:
-            return Outcome(label="pass", score=1.0,
-                           reason="free-text question (no answer schema); answer is non-empty")
+            return Outcome(
+                label="pass",
+                score=1.0,
+                reason="free-text question (no answer schema); answer is non-empty",
+            )
         try:
             value = parse_json_answer(trial.trace.final_answer or "")
         except orjson.JSONDecodeError as exc:
-            return Outcome(label="fail", score=0.0,
-                           reason=f"answer is not JSON as the answer schema requires ({exc})")
-        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value),
-                        key=lambda e: list(e.absolute_path))
+            return Outcome(
+                label="fail",
+                score=0.0,
+                reason=f"answer is not JSON as the answer schema requires ({exc})",
+            )
+        errors = sorted(
+            jsonschema.Draft202012Validator(schema).iter_errors(value),
+            key=lambda e: list(e.absolute_path),
+        )
         if errors:
-            where = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:120]}"
-                     for e in errors[:3]]
-            return Outcome(label="fail", score=0.0,
-                           reason=f"answer violates the schema: {'; '.join(where)}")
+            where = [
+                f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:120]}"
+                for e in errors[:3]
+            ]
+            return Outcome(
+                label="fail", score=0.0, reason=f"answer violates the schema: {'; '.join(where)}"
+            )
         return Outcome(label="pass", score=1.0, reason="answer satisfies the answer schema")
 
 
@@ -280,12 +332,15 @@ class Budget(CheckJudge):
             "model calls": (sum(isinstance(s, ModelCallStep) for s in t.steps), p.max_steps),
             "tool calls": (len(t.tool_calls()), p.max_tool_calls),
             "cost USD": (t.usage.cost_usd, p.max_cost_usd),
-            "tokens": (t.usage.input_tokens + t.usage.cached_input_tokens
-                       + t.usage.output_tokens, p.max_tokens),
+            "tokens": (
+                t.usage.input_tokens + t.usage.cached_input_tokens + t.usage.output_tokens,
+                p.max_tokens,
+            ),
             "seconds": (t.latency_s, p.max_latency_s),
         }
-        over = [f"used {v:g} {k} > max {m:g}" for k, (v, m) in used.items()
-                if m is not None and v > m]
+        over = [
+            f"used {v:g} {k} > max {m:g}" for k, (v, m) in used.items() if m is not None and v > m
+        ]
         if over:
             return Outcome(label="fail", score=0.0, reason="over budget: " + "; ".join(over))
         within = [f"{v:g} {k} <= {m:g}" for k, (v, m) in used.items() if m is not None]

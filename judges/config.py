@@ -85,8 +85,7 @@ class _ValidationGateway:
     """Stands in for the gateway while a spec is checked: building a judge must not
     need a running model, and nothing may call one."""
 
-    async def complete(self, alias: str, messages: list[dict[str, Any]],
-                       **kwargs: Any) -> Any:
+    async def complete(self, alias: str, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
         raise RuntimeError("the validation gateway cannot be called")
 
 
@@ -137,8 +136,9 @@ def parse_cascade(
                 loc = ".".join(str(p) for p in err["loc"]) or "(item)"
                 problems.append(f"{where}.{loc}: {err['msg']}")
     for i, stage in enumerate(stages):
-        problems += [f"{source}{_item_line(lines, i)}: judges[{i}]: {p}"
-                     for p in _build_problems(stage)]
+        problems += [
+            f"{source}{_item_line(lines, i)}: judges[{i}]: {p}" for p in _build_problems(stage)
+        ]
     names = [s.stage for s in stages]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

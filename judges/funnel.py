@@ -132,17 +132,24 @@ def compute_funnel(
     stored: Mapping[str, Verdict],
 ) -> Funnel:
     """The funnel of `candidates` through `cascade`, from stored verdicts."""
-    stages = [StageFunnel(index=s.index, name=s.name, judges=[j.name for j in s.judges])
-              for s in cascade.stages]
-    f = Funnel(run_id=run_id, cascade_version=cascade.version, trials=len(trials),
-               excluded=dict(excluded), candidates=len(candidates), stages=stages)
+    stages = [
+        StageFunnel(index=s.index, name=s.name, judges=[j.name for j in s.judges])
+        for s in cascade.stages
+    ]
+    f = Funnel(
+        run_id=run_id,
+        cascade_version=cascade.version,
+        trials=len(trials),
+        excluded=dict(excluded),
+        candidates=len(candidates),
+        stages=stages,
+    )
     for trial in candidates:
         final = stored.get(cascade.final_key(trial.key))
         if final is None:
             f.pending += 1
             continue
-        for stage, verdicts in zip(stages, cascade.stage_verdicts(trial.key, stored),
-                                   strict=True):
+        for stage, verdicts in zip(stages, cascade.stage_verdicts(trial.key, stored), strict=True):
             if verdicts is None:
                 break
             stage.entered += 1

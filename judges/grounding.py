@@ -39,12 +39,68 @@ _NAME = re.compile(
 )
 _ALNUM_ID = re.compile(r"\b(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{5,}\b")
 NAME_STOPWORDS = {
-    "the", "a", "an", "this", "that", "these", "based", "according", "however", "yes",
-    "no", "not", "none", "there", "it", "its", "is", "are", "was", "in", "on", "for", "to",
-    "of", "and", "by", "with", "from", "as", "at", "answer", "final", "summary", "result",
-    "results", "note", "i", "we", "our", "my", "ltd", "limited", "llc", "inc", "plc",
-    "gmbh", "ag", "sa", "sas", "bv", "nv", "co", "company", "corp", "corporation", "group",
-    "holding", "holdings", "mr", "mrs", "ms", "dr",
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "these",
+    "based",
+    "according",
+    "however",
+    "yes",
+    "no",
+    "not",
+    "none",
+    "there",
+    "it",
+    "its",
+    "is",
+    "are",
+    "was",
+    "in",
+    "on",
+    "for",
+    "to",
+    "of",
+    "and",
+    "by",
+    "with",
+    "from",
+    "as",
+    "at",
+    "answer",
+    "final",
+    "summary",
+    "result",
+    "results",
+    "note",
+    "i",
+    "we",
+    "our",
+    "my",
+    "ltd",
+    "limited",
+    "llc",
+    "inc",
+    "plc",
+    "gmbh",
+    "ag",
+    "sa",
+    "sas",
+    "bv",
+    "nv",
+    "co",
+    "company",
+    "corp",
+    "corporation",
+    "group",
+    "holding",
+    "holdings",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
 }
 """Words that neither make nor break a name's grounding."""
 
@@ -88,8 +144,7 @@ def received_shares(trial: Trial, limit: int = 40) -> list[float]:
             if _SHARE_KEY.search(key) and 0 < value <= 100:
                 found.append(float(value))
         elif isinstance(value, str):
-            found.extend(float(m) for m in _PERCENT_IN_TEXT.findall(value)
-                         if 0 < float(m) <= 100)
+            found.extend(float(m) for m in _PERCENT_IN_TEXT.findall(value) if 0 < float(m) <= 100)
 
     for call in trial.trace.tool_calls():
         if call.matched:
@@ -133,8 +188,9 @@ def _fact_grounded(fact: str, corpus: str, shares: list[float]) -> bool:
     corpus_words = set(corpus.split())
     words = normalise(fact).split()
     return bool(words) and all(
-        _token_grounded(w, corpus, shares) if NUMBER_TOKEN.fullmatch(w) else
-        (w in corpus_words or w in NAME_STOPWORDS)
+        _token_grounded(w, corpus, shares)
+        if NUMBER_TOKEN.fullmatch(w)
+        else (w in corpus_words or w in NAME_STOPWORDS)
         for w in words
     )
 
@@ -196,22 +252,34 @@ class Grounded(CheckJudge):
         corpus = received_text(trial)
         shares = received_shares(trial)
         answer_n = normalise(answer)
-        stated = [f for f in case.key_facts
-                  if any(contains(answer_n, alt) for alt in _fact_alternatives(f))]
-        unseen_facts = [f for f in stated
-                        if not any(_fact_grounded(alt, corpus, shares)
-                                   for alt in _fact_alternatives(f))]
-        flags = [f"key fact {f!r} stated but in no observation the agent received"
-                 for f in unseen_facts]
-        flags += [f"{item} appears in no observation the agent received"
-                  for item in ungrounded_items(answer, corpus, self.params.names,
-                                               self.params.numbers, shares)]
+        stated = [
+            f
+            for f in case.key_facts
+            if any(contains(answer_n, alt) for alt in _fact_alternatives(f))
+        ]
+        unseen_facts = [
+            f
+            for f in stated
+            if not any(_fact_grounded(alt, corpus, shares) for alt in _fact_alternatives(f))
+        ]
+        flags = [
+            f"key fact {f!r} stated but in no observation the agent received" for f in unseen_facts
+        ]
+        flags += [
+            f"{item} appears in no observation the agent received"
+            for item in ungrounded_items(
+                answer, corpus, self.params.names, self.params.numbers, shares
+            )
+        ]
         checked = f"{len(stated)} stated key fact(s), numbers and names checked"
         if len(flags) > self.params.max_ungrounded:
             return Outcome(label="fail", score=0.0, reason=f"ungrounded: {quote(flags, 4)}")
         tolerated = f" ({len(flags)} tolerated: {quote(flags, 2)})" if flags else ""
-        return Outcome(label="pass", score=1.0,
-                       reason=f"grounded in received observations: {checked}{tolerated}")
+        return Outcome(
+            label="pass",
+            score=1.0,
+            reason=f"grounded in received observations: {checked}{tolerated}",
+        )
 
 
 @register_judge("grounded")

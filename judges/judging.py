@@ -38,6 +38,7 @@ from evals.query import query
 from evals.schema import Case, ModelSpec, Trial, Verdict
 from evals.store import Workspace
 from judges.base import JudgeEnv, is_infra_error
+from judges.calibration_store import load_calibrations
 from judges.cascade import Cascade
 from judges.config import CascadeSpec
 from judges.funnel import Funnel, compute_funnel
@@ -69,8 +70,10 @@ def run_trials_sql(ws: Workspace) -> str:
     """SQL (parameter $run) for the bodies of a run's trials, one per key."""
     linked = ""
     if "run_link" in ws.kinds():
-        linked = (" OR body->>'$.key' IN (SELECT body->>'$.trial_key' FROM raw_run_link "
-                  "WHERE body->>'$.run_id' = $run)")
+        linked = (
+            " OR body->>'$.key' IN (SELECT body->>'$.trial_key' FROM raw_run_link "
+            "WHERE body->>'$.run_id' = $run)"
+        )
     return (
         "SELECT body FROM raw_trial WHERE body IS NOT NULL AND (body->>'$.run_id' = $run"
         f"{linked}) QUALIFY row_number() OVER (PARTITION BY body->>'$.key' ORDER BY "
@@ -105,8 +108,7 @@ def judge_models(spec: CascadeSpec, known: list[ModelSpec]) -> list[ModelSpec]:
     for stage in spec.stages:
         for j in stage.judges:
             if j.model and j.model not in models:
-                models[j.model] = ModelSpec(alias=j.model, model=j.model,
-                                            params={"temperature": 0})
+                models[j.model] = ModelSpec(alias=j.model, model=j.model, params={"temperature": 0})
     return list(models.values())
 
 
@@ -120,8 +122,9 @@ def judging_lock(ws: Workspace, run_id: str) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise JudgingError(f"run {run_id} is being judged by another process "
-                               f"(lock {path})") from None
+            raise JudgingError(
+                f"run {run_id} is being judged by another process (lock {path})"
+            ) from None
         yield
     finally:
         os.close(fd)
@@ -199,16 +202,35 @@ def judge_run(
             trials = load_run_trials(ws, run_id)
             if not trials:
                 raise JudgingError(f"run {run_id} has no trials in {ws.root}")
-            return asyncio.run(_judge(ws, run_id, spec, golden, trials, known_models or [],
-                                      open_gateway, concurrency, on_start, on_trial))
+            return asyncio.run(
+                _judge(
+                    ws,
+                    run_id,
+                    spec,
+                    golden,
+                    trials,
+                    known_models or [],
+                    open_gateway,
+                    concurrency,
+                    on_start,
+                    on_trial,
+                )
+            )
     finally:
         ws.close()
 
 
 async def _judge(
-    ws: Workspace, run_id: str, spec: CascadeSpec, golden: GoldenSet, trials: list[Trial],
-    known_models: list[ModelSpec], open_gateway: GatewayOpener, concurrency: int,
-    on_start: Callable[[int, int], None] | None, on_trial: Callable[[Verdict], None] | None,
+    ws: Workspace,
+    run_id: str,
+    spec: CascadeSpec,
+    golden: GoldenSet,
+    trials: list[Trial],
+    known_models: list[ModelSpec],
+    open_gateway: GatewayOpener,
+    concurrency: int,
+    on_start: Callable[[int, int], None] | None,
+    on_trial: Callable[[Verdict], None] | None,
 ) -> JudgeRunResult:
     candidates, excluded = split_candidates(trials, golden)
     stored = load_verdicts(ws, {t.key for t in trials})
@@ -221,19 +243,20 @@ async def _judge(
         new.append(verdict)
 
     needs_llm = any(j.model for s in spec.stages for j in s.judges)
-    async with _maybe_gateway(needs_llm, judge_models(spec, known_models), ws,
-                              open_gateway) as gateway:
-        cascade = Cascade(spec, JudgeEnv(gateway=gateway))
+    async with _maybe_gateway(
+        needs_llm, judge_models(spec, known_models), ws, open_gateway
+    ) as gateway:
+        cascade = Cascade(spec, JudgeEnv(gateway=gateway), load_calibrations(ws))
         todo = [(t, c) for t, c in candidates if cascade.final_key(t.key) not in stored]
         if on_start is not None:
             on_start(len(todo), len(candidates) - len(todo))
         await judge_candidates(cascade, golden, todo, stored, emit, concurrency, on_trial)
-    funnel = compute_funnel(run_id, cascade, trials, [t for t, _ in candidates],
-                            excluded, stored)
+    funnel = compute_funnel(run_id, cascade, trials, [t for t, _ in candidates], excluded, stored)
     funnel.check()
     ws.append("cascade_funnel", funnel)
-    return JudgeRunResult(funnel, judged=len(todo), already=len(candidates) - len(todo),
-                          new_verdicts=len(new))
+    return JudgeRunResult(
+        funnel, judged=len(todo), already=len(candidates) - len(todo), new_verdicts=len(new)
+    )
 
 
 @asynccontextmanager

@@ -46,8 +46,10 @@ from judges.llm_output import (
 )
 from judges.render import PromptTemplate, RenderedPrompt, load_template, render
 
-RETRY_NOTE = ("Your previous reply was not a valid JSON object with the fields label, "
-              "probability and reason. Reply with that JSON object only.")
+RETRY_NOTE = (
+    "Your previous reply was not a valid JSON object with the fields label, "
+    "probability and reason. Reply with that JSON object only."
+)
 
 
 class LLMJudgeParams(Params):
@@ -112,8 +114,9 @@ class LLMJudge:
         except Exception as exc:
             raise JudgeConfigError(f"judge {self.name!r}: params: {exc}") from None
         self.template: PromptTemplate = load_template(spec.prompt or self.default_prompt)
-        self.version = judge_version(spec, f"{type(self).__name__}:{self.impl_version}",
-                                     self.template.sha256)
+        self.version = judge_version(
+            spec, f"{type(self).__name__}:{self.impl_version}", self.template.sha256
+        )
         self.schema = output_schema(self.labels, self.params.max_reason_chars)
 
     def render_for(self, trial: Trial, case: Case, question: Question) -> RenderedPrompt:
@@ -124,24 +127,37 @@ class LLMJudge:
         started = time.perf_counter()
         why = no_answer_reason(trial)
         if why:
-            return make_verdict(self, trial, "fail", why, started=started, score=0.0,
-                                confidence=1.0)
+            return make_verdict(
+                self, trial, "fail", why, started=started, score=0.0, confidence=1.0
+            )
         prompt = self.render_for(trial, case, question)
         try:
             out, completion, usage = await asyncio.wait_for(
-                ask(self.gateway, self.model, prompt.messages, self.schema, self.labels,
-                    self.params), self.params.timeout_s)
+                ask(
+                    self.gateway, self.model, prompt.messages, self.schema, self.labels, self.params
+                ),
+                self.params.timeout_s,
+            )
         except JudgeCallError as exc:
-            return make_verdict(self, trial, "abstain", f"judge error: {exc}",
-                                started=started, usage=exc.usage, error=str(exc))
+            return make_verdict(
+                self,
+                trial,
+                "abstain",
+                f"judge error: {exc}",
+                started=started,
+                usage=exc.usage,
+                error=str(exc),
+            )
         except TimeoutError:
             msg = f"timeout: no judge answer within {self.params.timeout_s}s"
-            return make_verdict(self, trial, "abstain", f"judge error: {msg}",
-                                started=started, error=msg)
+            return make_verdict(
+                self, trial, "abstain", f"judge error: {msg}", started=started, error=msg
+            )
         return self._verdict(trial, out, completion, usage, started)
 
-    def _verdict(self, trial: Trial, out: JudgeOutput, completion: Completion, usage: Usage,
-                 started: float) -> Verdict:
+    def _verdict(
+        self, trial: Trial, out: JudgeOutput, completion: Completion, usage: Usage, started: float
+    ) -> Verdict:
         dist = label_distribution(completion.text or "", completion.logprobs, self.labels)
         label: LabelName = out.label  # type: ignore[assignment]
         score: float | None
@@ -156,8 +172,17 @@ class LLMJudge:
         if threshold is not None and label != "abstain" and confidence < threshold:
             raw, label = label, "abstain"
             reason = f"low confidence {confidence:.2f} < {threshold:.2f} for {raw}: {reason}"
-        return make_verdict(self, trial, label, reason, started=started, score=score,
-                            confidence=confidence, usage=usage, raw_label=raw)
+        return make_verdict(
+            self,
+            trial,
+            label,
+            reason,
+            started=started,
+            score=score,
+            confidence=confidence,
+            usage=usage,
+            raw_label=raw,
+        )
 
 
 class JudgeCallError(Exception):
@@ -186,8 +211,13 @@ async def ask(
         msgs = messages if attempt == 0 else [*messages, {"role": "user", "content": RETRY_NOTE}]
         try:
             completion = await gateway.complete(
-                model, msgs, json_schema=schema, logprobs=params.logprobs or None,
-                temperature=params.temperature, max_tokens=params.max_tokens)
+                model,
+                msgs,
+                json_schema=schema,
+                logprobs=params.logprobs or None,
+                temperature=params.temperature,
+                max_tokens=params.max_tokens,
+            )
         except GatewayError as exc:
             raise JudgeCallError(f"gateway {exc.code}: {str(exc)[:300]}", usage) from None
         usage = usage.add(completion.usage)
@@ -196,7 +226,8 @@ async def ask(
         except UnparseableOutput as exc:
             problem = str(exc)
     raise JudgeCallError(
-        f"unparseable output after {params.retries + 1} attempt(s): {problem}", usage)
+        f"unparseable output after {params.retries + 1} attempt(s): {problem}", usage
+    )
 
 
 class RubricJudge(LLMJudge):
@@ -209,13 +240,21 @@ class RubricJudge(LLMJudge):
         rubric = question.rubric + (f"\nFor this case: {case.rubric}" if case.rubric else "")
         return render(
             self.template,
-            fields={"question": case.input.question, "subject": subject_text(case),
-                    "rubric": rubric},
-            data={"candidate_answer": trial.trace.final_answer or "",
-                  "observations": observations_text(trial, p.max_observation_chars,
-                                                    p.max_observations_chars)},
-            max_chars={"candidate_answer": p.max_answer_chars,
-                       "observations": p.max_observations_chars + 64},
+            fields={
+                "question": case.input.question,
+                "subject": subject_text(case),
+                "rubric": rubric,
+            },
+            data={
+                "candidate_answer": trial.trace.final_answer or "",
+                "observations": observations_text(
+                    trial, p.max_observation_chars, p.max_observations_chars
+                ),
+            },
+            max_chars={
+                "candidate_answer": p.max_answer_chars,
+                "observations": p.max_observations_chars + 64,
+            },
         )
 
 
@@ -227,9 +266,12 @@ class ReferenceJudge(LLMJudge):
     def render_for(self, trial: Trial, case: Case, question: Question) -> RenderedPrompt:
         return render(
             self.template,
-            fields={"question": case.input.question, "subject": subject_text(case),
-                    "reference": case.reference,
-                    "key_facts": "; ".join(case.key_facts) or "(none listed)"},
+            fields={
+                "question": case.input.question,
+                "subject": subject_text(case),
+                "reference": case.reference,
+                "key_facts": "; ".join(case.key_facts) or "(none listed)",
+            },
             data={"candidate_answer": trial.trace.final_answer or ""},
             max_chars={"candidate_answer": self.params.max_answer_chars},
         )

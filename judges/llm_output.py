@@ -92,8 +92,9 @@ def _token_spans(tokens: list[TokenLogprob], text: str) -> list[tuple[int, int]]
 def _compatible(rest: str, labels: list[str]) -> str | None:
     """The one label a token's text (after the shared prefix) commits to, if any."""
     found = [
-        lab for lab in labels
-        if lab.startswith(rest) or (rest.startswith(lab) and not rest[len(lab):][:1].isalnum())
+        lab
+        for lab in labels
+        if lab.startswith(rest) or (rest.startswith(lab) and not rest[len(lab) :][:1].isalnum())
     ]
     return found[0] if len(found) == 1 else None
 
@@ -121,7 +122,7 @@ def label_distribution(
     for alt, lp in candidates.items():
         if not alt.startswith(prefix) or len(alt) == len(prefix):
             continue
-        lab = _compatible(alt[len(prefix):], labels)
+        lab = _compatible(alt[len(prefix) :], labels)
         if lab is not None:
             mass[lab] += math.exp(lp)
     total = sum(mass.values())

@@ -85,14 +85,20 @@ class PairwiseJudge:
 
     def __init__(self, spec: JudgeSpec, env: JudgeEnv) -> None:
         if env.gateway is None or not spec.model:
-            raise JudgeConfigError(f"pairwise judge {spec.display_name!r} needs a gateway "
-                                   "and a `model`")
+            raise JudgeConfigError(
+                f"pairwise judge {spec.display_name!r} needs a gateway and a `model`"
+            )
         self.spec, self.name, self.model, self.gateway = (
-            spec, spec.display_name, spec.model, env.gateway)
+            spec,
+            spec.display_name,
+            spec.model,
+            env.gateway,
+        )
         self.params = LLMJudgeParams.model_validate(spec.params)
         self.template = load_template(spec.prompt or "pairwise")
-        self.version = judge_version(spec, f"PairwiseJudge:{self.impl_version}",
-                                     self.template.sha256)
+        self.version = judge_version(
+            spec, f"PairwiseJudge:{self.impl_version}", self.template.sha256
+        )
         self.schema = output_schema(PAIR_LABELS, self.params.max_reason_chars)
 
     def result_key(self, a: Trial, b: Trial) -> str:
@@ -104,16 +110,24 @@ class PairwiseJudge:
     ) -> tuple[JudgeOutput, Completion, Usage]:
         prompt = render(
             self.template,
-            fields={"question": case.input.question, "subject": subject_text(case),
-                    "rubric": question.rubric + (f"\n{case.rubric}" if case.rubric else ""),
-                    "reference": case.reference},
-            data={"answer_a": first.trace.final_answer or "(no answer)",
-                  "answer_b": second.trace.final_answer or "(no answer)"},
-            max_chars={"answer_a": self.params.max_answer_chars,
-                       "answer_b": self.params.max_answer_chars},
+            fields={
+                "question": case.input.question,
+                "subject": subject_text(case),
+                "rubric": question.rubric + (f"\n{case.rubric}" if case.rubric else ""),
+                "reference": case.reference,
+            },
+            data={
+                "answer_a": first.trace.final_answer or "(no answer)",
+                "answer_b": second.trace.final_answer or "(no answer)",
+            },
+            max_chars={
+                "answer_a": self.params.max_answer_chars,
+                "answer_b": self.params.max_answer_chars,
+            },
         )
-        return await ask(self.gateway, self.model, prompt.messages, self.schema, PAIR_LABELS,
-                         self.params)
+        return await ask(
+            self.gateway, self.model, prompt.messages, self.schema, PAIR_LABELS, self.params
+        )
 
     def _confidence(self, out: JudgeOutput, completion: Completion) -> float:
         dist = label_distribution(completion.text or "", completion.logprobs, PAIR_LABELS)
@@ -125,12 +139,21 @@ class PairwiseJudge:
             raise ValueError(f"pairwise needs two trials of one case ({a.case_id} vs {b.case_id})")
         started = time.perf_counter()
         base = PairwiseResult(
-            key=self.result_key(a, b), case_id=case.id, trial_key_a=a.key, trial_key_b=b.key,
-            run_id_a=a.run_id, run_id_b=b.run_id, judge=self.name,
-            judge_version=self.version, winner=None)
-        results = await asyncio.gather(self._order(a, b, case, question),
-                                       self._order(b, a, case, question),
-                                       return_exceptions=True)
+            key=self.result_key(a, b),
+            case_id=case.id,
+            trial_key_a=a.key,
+            trial_key_b=b.key,
+            run_id_a=a.run_id,
+            run_id_b=b.run_id,
+            judge=self.name,
+            judge_version=self.version,
+            winner=None,
+        )
+        results = await asyncio.gather(
+            self._order(a, b, case, question),
+            self._order(b, a, case, question),
+            return_exceptions=True,
+        )
         usage = Usage()
         errors: list[str] = []
         for r in results:
@@ -142,20 +165,26 @@ class PairwiseJudge:
                 usage = usage.add(r[2])
         latency = time.perf_counter() - started
         if errors:
-            return base.model_copy(update={"error": "; ".join(errors)[:600], "usage": usage,
-                                           "latency_s": latency})
+            return base.model_copy(
+                update={"error": "; ".join(errors)[:600], "usage": usage, "latency_s": latency}
+            )
         (out1, c1, _), (out2, c2, _) = results  # type: ignore[misc]
         a_first = {"A": "a", "B": "b", "tie": "tie"}[out1.label]
         b_first = {"A": "b", "B": "a", "tie": "tie"}[out2.label]
         consistent = a_first == b_first
-        return base.model_copy(update={
-            "winner": a_first if consistent else "tie",
-            "a_first": a_first, "b_first": b_first, "consistent": consistent,
-            "confidence": (self._confidence(out1, c1) + self._confidence(out2, c2)) / 2,
-            "reason": f"A shown first: {out1.label}: {out1.reason} | B shown first: "
-                      f"{out2.label} (i.e. {b_first}): {out2.reason}",
-            "usage": usage, "latency_s": latency,
-        })
+        return base.model_copy(
+            update={
+                "winner": a_first if consistent else "tie",
+                "a_first": a_first,
+                "b_first": b_first,
+                "consistent": consistent,
+                "confidence": (self._confidence(out1, c1) + self._confidence(out2, c2)) / 2,
+                "reason": f"A shown first: {out1.label}: {out1.reason} | B shown first: "
+                f"{out2.label} (i.e. {b_first}): {out2.reason}",
+                "usage": usage,
+                "latency_s": latency,
+            }
+        )
 
 
 def build_pairwise(spec: JudgeSpec, env: JudgeEnv) -> PairwiseJudge:
@@ -188,8 +217,9 @@ async def compare_trials(
     concurrency: int = 4,
 ) -> int:
     """Compare every pair not already done; returns how many were compared now."""
-    todo = iter([(a, b) for a, b in pairs if judge.result_key(a, b) not in done
-                 and a.case_id in cases])
+    todo = iter(
+        [(a, b) for a, b in pairs if judge.result_key(a, b) not in done and a.case_id in cases]
+    )
     count = 0
 
     async def lane() -> None:

@@ -71,8 +71,9 @@ def parse_template(name: str, text: str) -> PromptTemplate:
     sections = dict(zip(parts[1::2], (p.strip("\n") for p in parts[2::2]), strict=True))
     if set(sections) != {"system", "user"}:
         raise PromptError(f"prompt {name!r}: needs '=== system ===' and '=== user ===' sections")
-    return PromptTemplate(name, sections["system"], sections["user"],
-                          hashlib.sha256(text.encode()).hexdigest())
+    return PromptTemplate(
+        name, sections["system"], sections["user"], hashlib.sha256(text.encode()).hexdigest()
+    )
 
 
 @cache
@@ -99,9 +100,7 @@ def truncate(text: str, max_chars: int) -> str:
 
 def escape_data(text: str) -> str:
     """Make untrusted text unable to look like a block marker or hide characters."""
-    shown = "".join(
-        f"[U+{ord(ch):04X}]" if unicodedata.category(ch) == "Cf" else ch for ch in text
-    )
+    shown = "".join(f"[U+{ord(ch):04X}]" if unicodedata.category(ch) == "Cf" else ch for ch in text)
     shown = _BRACKET_RUN.sub(lambda m: " ".join(m.group(0)), shown)
     return shown.replace("\r\n", "\n").replace("\r", "\n")
 

@@ -52,8 +52,11 @@ def _manifest(ws: Workspace, run_id: str) -> RunManifest:
     from evals.query import query
     from evals.schema import RunManifest
 
-    rows = query(ws, "SELECT body FROM raw_run WHERE body->>'$.run_id' = ? "
-                     "ORDER BY ts DESC LIMIT 1", [run_id])
+    rows = query(
+        ws,
+        "SELECT body FROM raw_run WHERE body->>'$.run_id' = ? ORDER BY ts DESC LIMIT 1",
+        [run_id],
+    )
     if not rows:
         known = [r["run_id"] for r in query(ws, "SELECT DISTINCT run_id FROM runs")]
         fail(f"no run {run_id!r} in {ws.root} (runs: {', '.join(sorted(known)) or 'none'})")
@@ -105,8 +108,10 @@ def resolve_config(
         else:
             items = manifest.config.get("judges")
             if not items:
-                fail(f"run {manifest.run_id}: its suite lists no judges; give --suite or "
-                     "--judges", EXIT_INVALID)
+                fail(
+                    f"run {manifest.run_id}: its suite lists no judges; give --suite or --judges",
+                    EXIT_INVALID,
+                )
             spec = parse_cascade(items, f"{manifest.suite} (as recorded by the run)")
     except JudgeConfigFileError as exc:
         fail(str(exc), EXIT_INVALID)
@@ -127,28 +132,55 @@ def print_funnel(f: Funnel) -> None:
     excluded = ", ".join(f"{n} {why}" for why, n in f.excluded.items() if n)
     console.print(
         f"run {f.run_id}: {f.trials} trials, {f.candidates} candidates"
-        + (f" (excluded: {excluded})" if excluded else ""), markup=False, highlight=False)
+        + (f" (excluded: {excluded})" if excluded else ""),
+        markup=False,
+        highlight=False,
+    )
     table = Table(title=f"cascade {f.cascade_version}")
-    for col in ("stage", "judges", "entered", "failed", "passed", "abstained", "errors",
-                "cost $", "tokens", "judge s"):
+    for col in (
+        "stage",
+        "judges",
+        "entered",
+        "failed",
+        "passed",
+        "abstained",
+        "errors",
+        "cost $",
+        "tokens",
+        "judge s",
+    ):
         table.add_column(col, justify="left" if col in ("stage", "judges") else "right")
     for s in f.stages:
-        table.add_row(f"{s.index + 1} {s.name}", ", ".join(s.judges), str(s.entered),
-                      str(s.failed), str(s.passed), str(s.abstained), str(s.errors),
-                      f"{s.cost_usd:.4f}", f"{s.tokens:,}", f"{s.judge_seconds:.1f}")
+        table.add_row(
+            f"{s.index + 1} {s.name}",
+            ", ".join(s.judges),
+            str(s.entered),
+            str(s.failed),
+            str(s.passed),
+            str(s.abstained),
+            str(s.errors),
+            f"{s.cost_usd:.4f}",
+            f"{s.tokens:,}",
+            f"{s.judge_seconds:.1f}",
+        )
     console.print(table)
     steps = " → ".join(f"−{s.failed} at {s.name}" for s in f.stages)
     console.print(
         f"funnel: {f.candidates} candidates → {steps} → {f.survivors} survivors "
         f"({f.survivors_passed} passed every stage, {f.survivors_abstained} with "
         f"abstentions)" + (f"; {f.pending} not yet judged" if f.pending else ""),
-        markup=False, highlight=False)
+        markup=False,
+        highlight=False,
+    )
     last = f.stages[-1].name if f.stages else "-"
     console.print(
         f"cost: ${f.cost_usd:.4f} spent vs ≈ ${f.last_stage_everywhere_cost_usd:.4f} for "
         f"{last} on every candidate: saved ≈ ${f.saved_cost_usd:.4f}; tokens {f.tokens:,} "
         f"(saved ≈ {f.saved_tokens:,}); judge time {f.judge_seconds:.1f}s "
-        f"(saved ≈ {f.saved_judge_seconds:.1f}s)", markup=False, highlight=False)
+        f"(saved ≈ {f.saved_judge_seconds:.1f}s)",
+        markup=False,
+        highlight=False,
+    )
 
 
 def judge(
@@ -171,17 +203,32 @@ def judge(
     infrastructure error are not judged (shown as excluded)."""
     ws = _open(workspace)
     spec, golden, models = resolve_config(_manifest(ws, run_id), suite, judges, dataset)
-    funnel = run_judging(ws, run_id, spec, golden, models, concurrency,
-                         progress and not as_json, announce=not as_json)
+    funnel = run_judging(
+        ws,
+        run_id,
+        spec,
+        golden,
+        models,
+        concurrency,
+        progress and not as_json,
+        announce=not as_json,
+    )
     if as_json:
         console.print_json(funnel.model_dump_json())
     else:
         print_funnel(funnel)
 
 
-def run_judging(ws: Workspace, run_id: str, spec: CascadeSpec, golden: GoldenSet,
-                models: list[ModelSpec], concurrency: int, show_progress: bool,
-                announce: bool = True) -> Funnel:
+def run_judging(
+    ws: Workspace,
+    run_id: str,
+    spec: CascadeSpec,
+    golden: GoldenSet,
+    models: list[ModelSpec],
+    concurrency: int,
+    show_progress: bool,
+    announce: bool = True,
+) -> Funnel:
     """Judge with a progress bar; user errors become one line. Used by `evals run` too."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -190,8 +237,15 @@ def run_judging(ws: Workspace, run_id: str, spec: CascadeSpec, golden: GoldenSet
     from judges.judging import JudgingError, judge_run
     from judges.render import PromptError
 
-    bar = Progress("judging", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=console, disable=not show_progress, transient=True)
+    bar = Progress(
+        "judging",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show_progress,
+        transient=True,
+    )
     task = bar.add_task("judging", total=None)
 
     def on_start(todo: int, already: int) -> None:
@@ -202,16 +256,27 @@ def run_judging(ws: Workspace, run_id: str, spec: CascadeSpec, golden: GoldenSet
 
     try:
         with bar:
-            result = judge_run(ws, run_id, spec, golden, known_models=models,
-                               concurrency=concurrency, on_start=on_start, on_trial=on_trial)
+            result = judge_run(
+                ws,
+                run_id,
+                spec,
+                golden,
+                known_models=models,
+                concurrency=concurrency,
+                on_start=on_start,
+                on_trial=on_trial,
+            )
     except (JudgeConfigError, PromptError) as exc:
         fail(str(exc), EXIT_INVALID)
     except (JudgingError, GatewayError) as exc:
         fail(str(exc))
     if announce:
-        console.print(f"judged {result.judged} trial(s) now, {result.already} already "
-                      f"judged; {result.new_verdicts} verdict(s) written", markup=False,
-                      highlight=False)
+        console.print(
+            f"judged {result.judged} trial(s) now, {result.already} already "
+            f"judged; {result.new_verdicts} verdict(s) written",
+            markup=False,
+            highlight=False,
+        )
     return result.funnel
 
 

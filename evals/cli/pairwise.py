@@ -49,15 +49,22 @@ def pairwise(
     if not pairs:
         fail(f"runs {run_a} and {run_b} share no answered case", EXIT_INVALID)
     done = {b.get("key") for b in ws.iter_bodies("pairwise")}
-    models = judge_models(CascadeSpec(stages=[StageSpec(stage="pairwise", judges=[spec])]),
-                          list(manifest.models))
+    models = judge_models(
+        CascadeSpec(stages=[StageSpec(stage="pairwise", judges=[spec])]), list(manifest.models)
+    )
 
     async def go() -> int:
         async with default_gateway(models, ws) as gateway:
             judge = build_pairwise(spec, JudgeEnv(gateway=gateway))
-            return await compare_trials(judge, pairs, {c.id: c for c in golden.cases},
-                                        golden.questions, done,
-                                        lambda r: ws.append("pairwise", r), concurrency)
+            return await compare_trials(
+                judge,
+                pairs,
+                {c.id: c for c in golden.cases},
+                golden.questions,
+                done,
+                lambda r: ws.append("pairwise", r),
+                concurrency,
+            )
 
     try:
         compared = asyncio.run(go())
@@ -91,12 +98,20 @@ def _print_summary(
     from evals.query import query
 
     keys = {(a.key, b.key) for a, b in pairs}
-    rows = [r for r in query(ws, "SELECT trial_key_a, trial_key_b, winner, consistent, error "
-                                 "FROM pairwise") if (r["trial_key_a"], r["trial_key_b"]) in keys]
+    rows = [
+        r
+        for r in query(
+            ws, "SELECT trial_key_a, trial_key_b, winner, consistent, error FROM pairwise"
+        )
+        if (r["trial_key_a"], r["trial_key_b"]) in keys
+    ]
     wins = Counter(r["winner"] or "error" for r in rows)
     judged = [r for r in rows if r["error"] is None]
     consistent = sum(1 for r in judged if r["consistent"])
     console.print(
         f"{len(pairs)} pairs ({compared} compared now): {run_a} wins {wins['a']}, {run_b} wins "
         f"{wins['b']}, ties {wins['tie']}, errors {wins['error']}; position-consistent "
-        f"{consistent}/{len(judged)}", markup=False, highlight=False)
+        f"{consistent}/{len(judged)}",
+        markup=False,
+        highlight=False,
+    )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from evals.golden import case_hash
+from evals.golden import GoldenSet, case_hash
 from evals.schema import (
     AgentSpec,
     Case,
     CaseInput,
+    DatasetManifest,
     ErrorStep,
     FinalAnswerStep,
     Message,
@@ -23,6 +25,7 @@ from evals.schema import (
     Usage,
     trial_key,
 )
+from evals.store import Workspace
 
 REGISTRY_OBS = {
     "name": "Nordwind Logistik GmbH",
@@ -54,25 +57,35 @@ def case(**overrides: Any) -> Case:
     data: dict[str, Any] = {
         "id": "c_nordwind",
         "question_id": "q_ownership",
-        "input": CaseInput(question="Who are the beneficial owners of the company?",
-                           subject={"name": "Nordwind Logistik GmbH", "country": "DE"}),
+        "input": CaseInput(
+            question="Who are the beneficial owners of the company?",
+            subject={"name": "Nordwind Logistik GmbH", "country": "DE"},
+        ),
         "reference": "Anna Schmidt holds 25% and Bergmann Holding AG holds 75%.",
         "key_facts": ["Anna Schmidt", "25%", "Bergmann Holding AG", "75%"],
         "forbidden": ["Anna Schmidt is sanctioned"],
         "required_tools": ["registry_lookup"],
         "fixtures": [
-            ToolFixture(tool="registry_lookup", arguments={"name": "Nordwind Logistik GmbH"},
-                        observation=REGISTRY_OBS),
-            ToolFixture(tool="get_ownership", arguments={"registration_number": "HRB 123456"},
-                        observation=OWNERSHIP_OBS),
+            ToolFixture(
+                tool="registry_lookup",
+                arguments={"name": "Nordwind Logistik GmbH"},
+                observation=REGISTRY_OBS,
+            ),
+            ToolFixture(
+                tool="get_ownership",
+                arguments={"registration_number": "HRB 123456"},
+                observation=OWNERSHIP_OBS,
+            ),
         ],
     }
     data.update(overrides)
     return Case(**data)
 
 
-GOOD_ANSWER = ("Nordwind Logistik GmbH (HRB 123456) is owned by Anna Schmidt (25 %) and "
-               "Bergmann Holding AG (75.0%).")
+GOOD_ANSWER = (
+    "Nordwind Logistik GmbH (HRB 123456) is owned by Anna Schmidt (25 %) and "
+    "Bergmann Holding AG (75.0%)."
+)
 WRONG_ANSWER = "Nordwind Logistik GmbH is owned by Anna Schmidt alone."
 
 GOOD_CALLS: list[tuple[str, dict[str, Any], Any, bool]] = [
@@ -95,8 +108,9 @@ def trial(
 ) -> Trial:
     """A trial whose trace made `calls` (tool, arguments, observation, matched)."""
     calls = GOOD_CALLS if calls is None else calls
-    steps: list[Any] = [ModelCallStep(model="m", usage=Usage(input_tokens=100, calls=1))
-                        for _ in range(model_calls)]
+    steps: list[Any] = [
+        ModelCallStep(model="m", usage=Usage(input_tokens=100, calls=1)) for _ in range(model_calls)
+    ]
     steps += [ToolCallStep(tool=t, arguments=a, observation=o, matched=m) for t, a, o, m in calls]
     if answer is not None:
         steps.append(FinalAnswerStep(text=answer))
@@ -104,19 +118,64 @@ def trial(
         steps.append(ErrorStep(error_kind=f"{error.kind}:{error.code}", message=error.message))
     messages = [
         Message(role="system", content="You research companies for a KYB review."),
-        Message(role="user", content=f"{the_case.input.question}\nSubject: "
-                                     f"{the_case.input.subject}"),
+        Message(
+            role="user", content=f"{the_case.input.question}\nSubject: {the_case.input.subject}"
+        ),
     ]
     agent, model = AgentSpec(name="react"), ModelSpec(alias="m", model="openai/m")
     chash = case_hash(the_case)
     return Trial(
         key=trial_key(chash, agent, model, prompt_hash, rep),
-        run_id=run_id, dataset="test", dataset_hash="d", case_id=the_case.id,
-        case_hash=chash, question_id=the_case.question_id, agent=agent, model=model,
-        prompt="v1", prompt_hash=prompt_hash, repetition=rep,
+        run_id=run_id,
+        dataset="test",
+        dataset_hash="d",
+        case_id=the_case.id,
+        case_hash=chash,
+        question_id=the_case.question_id,
+        agent=agent,
+        model=model,
+        prompt="v1",
+        prompt_hash=prompt_hash,
+        repetition=rep,
         status="error" if error is not None else "ok",
-        trace=Trace(messages=messages, steps=steps, final_answer=answer,
-                    usage=Usage(input_tokens=100 * model_calls, output_tokens=50,
-                                cost_usd=cost_usd, calls=model_calls),
-                    latency_s=1.5, error=error),
+        trace=Trace(
+            messages=messages,
+            steps=steps,
+            final_answer=answer,
+            usage=Usage(
+                input_tokens=100 * model_calls,
+                output_tokens=50,
+                cost_usd=cost_usd,
+                calls=model_calls,
+            ),
+            latency_s=1.5,
+            error=error,
+        ),
     )
+
+
+def golden(cases: list[Case]) -> GoldenSet:
+    """A golden set of these cases (all of the ownership question)."""
+    q = question()
+    return GoldenSet(Path("."), DatasetManifest(name="test"), {q.id: q}, cases)
+
+
+def populate(ws: Workspace) -> tuple[list[Trial], GoldenSet]:
+    """Seven trials of run-test: three good, three failing the checks, one infra error."""
+    cases = [case(id=f"c{i}") for i in range(6)]
+    registry_only = [c for c in GOOD_CALLS if c[0] == "registry_lookup"]
+    infra = TrialError(kind="infra", code="rate_limit", message="429 after retries")
+    agent = TrialError(kind="agent", code="max_steps", message="8 steps")
+    trials = [
+        trial(cases[0], GOOD_ANSWER),  # survives (llm pass)
+        trial(cases[1], GOOD_ANSWER),  # survives (llm abstain)
+        trial(cases[2], GOOD_ANSWER),  # llm fails it
+        trial(cases[3], WRONG_ANSWER),  # checks fail: key facts
+        trial(cases[4], GOOD_ANSWER, registry_only),  # checks fail: tool
+        trial(cases[5], None, error=agent),  # checks fail: no answer
+        trial(cases[0], None, error=infra, rep=1),  # excluded: infra
+    ]
+    for t in trials:
+        ws.append("trial", t)
+    ws.close()
+    return trials, golden(cases)

@@ -10,9 +10,8 @@ from typing import Any
 import judges_testkit as kit
 import pytest
 
-from evals.golden import GoldenSet
 from evals.query import query
-from evals.schema import Case, DatasetManifest, Question, Trial, TrialError, Usage, Verdict
+from evals.schema import Case, Question, Trial, Usage, Verdict
 from evals.store import Workspace
 from judges import (
     CASCADE_JUDGE,
@@ -42,45 +41,28 @@ class ScriptedJudge:
         label = self.spec.params.get(case.id, self.spec.params.get("default", "pass"))
         if label == "raise":
             raise RuntimeError("judge bug")
-        return make_verdict(self, trial, label, f"scripted {label}", started=started,
-                            confidence=0.8, usage=Usage(input_tokens=100, output_tokens=10,
-                                                        cost_usd=0.01, calls=1))
+        return make_verdict(
+            self,
+            trial,
+            label,
+            f"scripted {label}",
+            started=started,
+            confidence=0.8,
+            usage=Usage(input_tokens=100, output_tokens=10, cost_usd=0.01, calls=1),
+        )
 
 
 register_judge("scripted")(ScriptedJudge)
 
 
-def golden(cases: list[Case]) -> GoldenSet:
-    q = kit.question()
-    return GoldenSet(Path("."), DatasetManifest(name="test"), {q.id: q}, cases)
-
-
 def cascade_items(llm: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        {"stage": "checks", "judges": [{"judge": "answered"}, {"judge": "required_tools"},
-                                       {"judge": "key_facts"}]},
+        {
+            "stage": "checks",
+            "judges": [{"judge": "answered"}, {"judge": "required_tools"}, {"judge": "key_facts"}],
+        },
         {"judge": "scripted", "name": "llm", "params": llm},
     ]
-
-
-def populate(ws: Workspace) -> tuple[list[Trial], GoldenSet]:
-    cases = [kit.case(id=f"c{i}") for i in range(6)]
-    registry_only = [c for c in kit.GOOD_CALLS if c[0] == "registry_lookup"]
-    infra = TrialError(kind="infra", code="rate_limit", message="429 after retries")
-    agent = TrialError(kind="agent", code="max_steps", message="8 steps")
-    trials = [
-        kit.trial(cases[0], kit.GOOD_ANSWER),                    # survives (llm pass)
-        kit.trial(cases[1], kit.GOOD_ANSWER),                    # survives (llm abstain)
-        kit.trial(cases[2], kit.GOOD_ANSWER),                    # llm fails it
-        kit.trial(cases[3], kit.WRONG_ANSWER),                   # checks fail: key facts
-        kit.trial(cases[4], kit.GOOD_ANSWER, registry_only),     # checks fail: tool
-        kit.trial(cases[5], None, error=agent),                  # checks fail: no answer
-        kit.trial(cases[0], None, error=infra, rep=1),           # excluded: infra
-    ]
-    for t in trials:
-        ws.append("trial", t)
-    ws.close()
-    return trials, golden(cases)
 
 
 LLM_SCRIPT = {"c1": "abstain", "c2": "fail", "default": "pass"}
@@ -88,7 +70,7 @@ LLM_SCRIPT = {"c1": "abstain", "c2": "fail", "default": "pass"}
 
 def test_cascade_fails_fast_and_writes_final_verdicts(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
-    trials, gs = populate(ws)
+    trials, gs = kit.populate(ws)
     CALLS.clear()
     result = judge_run(ws, "run-test", parse_cascade(cascade_items(LLM_SCRIPT)), gs)
     f = result.funnel
@@ -106,8 +88,10 @@ def test_cascade_fails_fast_and_writes_final_verdicts(tmp_path: Path) -> None:
     assert f.saved_cost_usd == pytest.approx(0.03)
     assert f.saved_tokens == 6 * 110 - 3 * 110
 
-    finals = {r["trial_key"]: r for r in query(
-        ws, "SELECT * FROM verdicts WHERE judge = ?", [CASCADE_JUDGE])}
+    finals = {
+        r["trial_key"]: r
+        for r in query(ws, "SELECT * FROM verdicts WHERE judge = ?", [CASCADE_JUDGE])
+    }
     assert len(finals) == 6 and trials[6].key not in finals
     assert finals[trials[0].key]["label"] == "pass"
     assert finals[trials[0].key]["reason"].startswith("survived all stages: checks pass; llm pass")
@@ -115,7 +99,8 @@ def test_cascade_fails_fast_and_writes_final_verdicts(tmp_path: Path) -> None:
     assert "llm abstained: scripted abstain" in finals[trials[1].key]["reason"]
     assert finals[trials[2].key]["reason"] == "failed at stage 2 (llm): llm: scripted fail"
     assert finals[trials[3].key]["reason"].startswith(
-        "failed at stage 1 (checks): key_facts: missing key fact(s) '25%'")
+        "failed at stage 1 (checks): key_facts: missing key fact(s) '25%'"
+    )
     assert "required tool get_ownership was never called" in finals[trials[4].key]["reason"]
     assert "no answer: agent error max_steps" in finals[trials[5].key]["reason"]
     # The review pool, as downstream reads it.
@@ -128,7 +113,7 @@ def test_cascade_fails_fast_and_writes_final_verdicts(tmp_path: Path) -> None:
 
 def test_rerun_judges_nothing_twice(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
-    _, gs = populate(ws)
+    _, gs = kit.populate(ws)
     spec = parse_cascade(cascade_items(LLM_SCRIPT))
     first = judge_run(ws, "run-test", spec, gs)
     count = query(ws, "SELECT count(*) AS n FROM raw_verdict WHERE body IS NOT NULL")[0]["n"]
@@ -138,16 +123,20 @@ def test_rerun_judges_nothing_twice(tmp_path: Path) -> None:
     total = "SELECT count(*) AS n FROM raw_verdict WHERE body IS NOT NULL"
     assert query(ws, total)[0]["n"] == count
     assert again.funnel.model_dump(exclude={"created_at"}) == first.funnel.model_dump(
-        exclude={"created_at"})
-    keys = query(ws, "SELECT body->>'$.key' AS k, count(*) AS n FROM raw_verdict "
-                     "WHERE body IS NOT NULL GROUP BY 1 HAVING count(*) > 1")
+        exclude={"created_at"}
+    )
+    keys = query(
+        ws,
+        "SELECT body->>'$.key' AS k, count(*) AS n FROM raw_verdict "
+        "WHERE body IS NOT NULL GROUP BY 1 HAVING count(*) > 1",
+    )
     assert keys == []
 
 
 def test_resume_reuses_stored_stage_verdicts(tmp_path: Path) -> None:
     """A kill between a stage verdict and the final one: the rerun reuses the stage."""
     ws = Workspace(tmp_path / "ws")
-    trials, gs = populate(ws)
+    trials, gs = kit.populate(ws)
     spec = parse_cascade(cascade_items(LLM_SCRIPT))
     judge_run(ws, "run-test", spec, gs)
     # Simulate the kill: a new workspace holding only the stage verdicts, not the finals.
@@ -167,7 +156,7 @@ def test_resume_reuses_stored_stage_verdicts(tmp_path: Path) -> None:
 
 def test_changing_a_stage_rejudges_only_that_stage(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
-    _trials, gs = populate(ws)
+    _trials, gs = kit.populate(ws)
     judge_run(ws, "run-test", parse_cascade(cascade_items(LLM_SCRIPT)), gs)
     CALLS.clear()
     changed = parse_cascade(cascade_items({**LLM_SCRIPT, "c0": "fail"}))
@@ -179,7 +168,7 @@ def test_changing_a_stage_rejudges_only_that_stage(tmp_path: Path) -> None:
 
 def test_a_crashing_judge_abstains_with_an_error(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
-    _trials, gs = populate(ws)
+    _trials, gs = kit.populate(ws)
     result = judge_run(ws, "run-test", parse_cascade(cascade_items({"default": "raise"})), gs)
     llm = result.funnel.stages[1]
     assert (llm.entered, llm.abstained, llm.errors) == (3, 3, 3)

@@ -12,8 +12,9 @@ from judges import JudgeEnv, JudgeSpec, build_judge
 from judges.base import JudgeConfigError
 
 
-async def run_check(name: str, trial: Any, case: Any = None, question: Question | None = None,
-                    **params: Any) -> Verdict:
+async def run_check(
+    name: str, trial: Any, case: Any = None, question: Question | None = None, **params: Any
+) -> Verdict:
     judge = build_judge(JudgeSpec(judge=name, params=params), JudgeEnv())
     return await judge(trial, case or kit.case(), question or kit.question())
 
@@ -43,15 +44,17 @@ async def test_required_tools_names_the_missing_call() -> None:
 
 async def test_required_tools_unmatched_call_does_not_count() -> None:
     case = kit.case()
-    calls = [kit.GOOD_CALLS[0],
-             ("get_ownership", {"registration_number": "HRB 999"}, "no recorded observation",
-              False)]
+    calls = [
+        kit.GOOD_CALLS[0],
+        ("get_ownership", {"registration_number": "HRB 999"}, "no recorded observation", False),
+    ]
     v = await run_check("required_tools", kit.trial(case, kit.GOOD_ANSWER, calls))
     assert v.label == "fail"
     assert "get_ownership was called 1x but no call matched a recorded observation" in v.reason
     assert "HRB 999" in v.reason
-    lenient = await run_check("required_tools", kit.trial(case, kit.GOOD_ANSWER, calls),
-                              require_matched=False)
+    lenient = await run_check(
+        "required_tools", kit.trial(case, kit.GOOD_ANSWER, calls), require_matched=False
+    )
     assert lenient.label == "pass"
 
 
@@ -76,28 +79,37 @@ async def test_key_fact_alternatives() -> None:
 
 async def test_forbidden_claim_found_with_context_and_negation_guard() -> None:
     case = kit.case()
-    v = await run_check("forbidden_claims",
-                        kit.trial(case, kit.GOOD_ANSWER + " Note: Anna Schmidt is sanctioned."))
+    v = await run_check(
+        "forbidden_claims", kit.trial(case, kit.GOOD_ANSWER + " Note: Anna Schmidt is sanctioned.")
+    )
     assert v.label == "fail"
     assert "'Anna Schmidt is sanctioned'" in v.reason and "note anna schmidt" in v.reason
-    denied = await run_check("forbidden_claims", kit.trial(
-        case, kit.GOOD_ANSWER + " It is not true that Anna Schmidt is sanctioned."))
+    denied = await run_check(
+        "forbidden_claims",
+        kit.trial(case, kit.GOOD_ANSWER + " It is not true that Anna Schmidt is sanctioned."),
+    )
     assert denied.label == "pass" and "denied, not claimed" in denied.reason
-    strict = await run_check("forbidden_claims", kit.trial(
-        case, kit.GOOD_ANSWER + " It is not true that Anna Schmidt is sanctioned."),
-        negation_guard=False)
+    strict = await run_check(
+        "forbidden_claims",
+        kit.trial(case, kit.GOOD_ANSWER + " It is not true that Anna Schmidt is sanctioned."),
+        negation_guard=False,
+    )
     assert strict.label == "fail"
 
 
 async def test_answer_schema() -> None:
-    schema = {"type": "object", "required": ["owners"],
-              "properties": {"owners": {"type": "array", "items": {"type": "string"}}}}
+    schema = {
+        "type": "object",
+        "required": ["owners"],
+        "properties": {"owners": {"type": "array", "items": {"type": "string"}}},
+    }
     q = kit.question().model_copy(update={"answer_schema": schema})
     case = kit.case()
     free = await run_check("answer_schema", kit.trial(case, kit.GOOD_ANSWER))
     assert free.label == "pass" and "free-text" in free.reason
-    ok = await run_check("answer_schema", kit.trial(case, '```json\n{"owners": ["A"]}\n```'),
-                         question=q)
+    ok = await run_check(
+        "answer_schema", kit.trial(case, '```json\n{"owners": ["A"]}\n```'), question=q
+    )
     assert ok.label == "pass"
     bad = await run_check("answer_schema", kit.trial(case, '{"owners": [1]}'), question=q)
     assert bad.label == "fail" and "owners/0" in bad.reason
@@ -113,8 +125,10 @@ async def test_grounded_flags_unseen_facts_numbers_and_names() -> None:
     guess = await run_check("grounded", kit.trial(case, kit.GOOD_ANSWER, kit.GOOD_CALLS[:1]))
     assert guess.label == "fail"
     assert "key fact 'Anna Schmidt' stated but in no observation" in guess.reason
-    invented = await run_check("grounded", kit.trial(
-        case, kit.GOOD_ANSWER + " A third owner, Karl Otto Brandt, holds 12.5%."))
+    invented = await run_check(
+        "grounded",
+        kit.trial(case, kit.GOOD_ANSWER + " A third owner, Karl Otto Brandt, holds 12.5%."),
+    )
     assert invented.label == "fail"
     assert "number 12.5%" in invented.reason and "name Karl Otto Brandt" in invented.reason
     # An unmatched call's "no recorded observation" notice grounds nothing.
@@ -125,8 +139,12 @@ async def test_grounded_flags_unseen_facts_numbers_and_names() -> None:
 
 async def test_budget() -> None:
     case = kit.case()
-    v = await run_check("budget", kit.trial(case, kit.GOOD_ANSWER, model_calls=9, cost_usd=0.2),
-                        max_steps=8, max_cost_usd=0.1)
+    v = await run_check(
+        "budget",
+        kit.trial(case, kit.GOOD_ANSWER, model_calls=9, cost_usd=0.2),
+        max_steps=8,
+        max_cost_usd=0.1,
+    )
     assert v.label == "fail"
     assert "used 9 model calls > max 8" in v.reason and "used 0.2 cost USD > max 0.1" in v.reason
     ok = await run_check("budget", kit.trial(case, kit.GOOD_ANSWER), max_steps=8)

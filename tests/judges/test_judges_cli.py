@@ -18,8 +18,9 @@ from evals.schema import RunManifest, TrialError
 from evals.store import Workspace
 
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "edd_demo"
-pytestmark = pytest.mark.skipif(not (DATASET / "cases.jsonl").exists(),
-                                reason="datasets/edd_demo not present")
+pytestmark = pytest.mark.skipif(
+    not (DATASET / "cases.jsonl").exists(), reason="datasets/edd_demo not present"
+)
 
 CHECKS_YAML = """\
 judges:
@@ -34,28 +35,47 @@ judges:
 
 
 def evals(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "evals.cli.main", *args],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "evals.cli.main", *args], capture_output=True, text=True
+    )
 
 
 def make_run(root: Path, judges: list[dict[str, Any]] | None = None) -> Workspace:
     golden = load_golden_set(DATASET)
     ws = Workspace(root)
-    ws.append("run", RunManifest(
-        run_id="demo-run", suite=str(root / "gone.yaml"), suite_hash="s", dataset="edd_demo",
-        dataset_hash=golden.content_hash,
-        config={"dataset": str(DATASET), "judges": judges or []}))
+    ws.append(
+        "run",
+        RunManifest(
+            run_id="demo-run",
+            suite=str(root / "gone.yaml"),
+            suite_hash="s",
+            dataset="edd_demo",
+            dataset_hash=golden.content_hash,
+            config={"dataset": str(DATASET), "judges": judges or []},
+        ),
+    )
     good = golden.case("e2011-ubo")
     calls = [(f.tool, f.arguments, f.observation, True) for f in good.fixtures]
     trials = [
         kit.trial(good, good.reference, calls, run_id="demo-run"),
         kit.trial(good, "Wang Jie owns it.", calls, run_id="demo-run", rep=1),
-        kit.trial(good, good.reference, [c for c in calls if c[0] == "registry_lookup"],
-                  run_id="demo-run", rep=2),
-        kit.trial(good, good.reference + " Director: Peter Lim Kok Wah.", calls,
-                  run_id="demo-run", rep=3),
-        kit.trial(good, None, run_id="demo-run", rep=4,
-                  error=TrialError(kind="infra", code="timeout", message="no answer in 600s")),
+        kit.trial(
+            good,
+            good.reference,
+            [c for c in calls if c[0] == "registry_lookup"],
+            run_id="demo-run",
+            rep=2,
+        ),
+        kit.trial(
+            good, good.reference + " Director: Peter Lim Kok Wah.", calls, run_id="demo-run", rep=3
+        ),
+        kit.trial(
+            good,
+            None,
+            run_id="demo-run",
+            rep=4,
+            error=TrialError(kind="infra", code="timeout", message="no answer in 600s"),
+        ),
     ]
     for t in trials:
         ws.append("trial", t)
@@ -66,8 +86,15 @@ def make_run(root: Path, judges: list[dict[str, Any]] | None = None) -> Workspac
 def test_evals_judge_prints_a_funnel_that_adds_up_and_reruns_nothing(tmp_path: Path) -> None:
     ws = make_run(tmp_path / "ws")
     (tmp_path / "judges.yaml").write_text(CHECKS_YAML)
-    args = ["judge", "demo-run", "--judges", str(tmp_path / "judges.yaml"),
-            "-w", str(ws.root), "--no-progress"]
+    args = [
+        "judge",
+        "demo-run",
+        "--judges",
+        str(tmp_path / "judges.yaml"),
+        "-w",
+        str(ws.root),
+        "--no-progress",
+    ]
     first = evals(*args)
     assert first.returncode == 0, first.stderr
     out = first.stdout
@@ -100,19 +127,29 @@ def test_judges_default_to_those_the_run_recorded(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [
-        ("judges:\n  - judge: key_facts\n  - judge: budget\n    params: {max_stepz: 3}\n",
-         "judges.yaml:3: judges[1]"),
+        (
+            "judges:\n  - judge: key_facts\n  - judge: budget\n    params: {max_stepz: 3}\n",
+            "judges.yaml:3: judges[1]",
+        ),
         ("judges:\n  - judge: key_fact\n", "unknown judge 'key_fact'"),
         ("judges:\n  - stage: a\n    judges: []\n", "judges.yaml:2: judges[0].judges"),
         ("judges: [\n", "judges.yaml:2: bad YAML"),
     ],
 )
-def test_bad_judges_file_is_one_line_and_exit_2(tmp_path: Path, yaml_text: str,
-                                                 message: str) -> None:
+def test_bad_judges_file_is_one_line_and_exit_2(
+    tmp_path: Path, yaml_text: str, message: str
+) -> None:
     ws = make_run(tmp_path / "ws")
     (tmp_path / "judges.yaml").write_text(yaml_text)
-    proc = evals("judge", "demo-run", "--judges", str(tmp_path / "judges.yaml"),
-                 "-w", str(ws.root), "--no-progress")
+    proc = evals(
+        "judge",
+        "demo-run",
+        "--judges",
+        str(tmp_path / "judges.yaml"),
+        "-w",
+        str(ws.root),
+        "--no-progress",
+    )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert query(ws, "SELECT count(*) AS n FROM verdicts")[0]["n"] == 0

@@ -23,10 +23,18 @@ from judges.render import (
     truncate,
 )
 
-CORPUS = [json.loads(line) for line in
-          (Path(__file__).parent / "injection_corpus.jsonl").read_text().splitlines()]
-CHECKS = ["answered", "required_tools", "key_facts", "forbidden_claims", "answer_schema",
-          "grounded"]
+CORPUS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "injection_corpus.jsonl").read_text().splitlines()
+]
+CHECKS = [
+    "answered",
+    "required_tools",
+    "key_facts",
+    "forbidden_claims",
+    "answer_schema",
+    "grounded",
+]
 
 
 def wrong_trials() -> dict[str, Trial]:
@@ -57,8 +65,15 @@ async def labels(trial: Trial) -> dict[str, str]:
 
 def test_corpus_covers_the_attack_kinds() -> None:
     ids = {item["id"] for item in CORPUS}
-    assert {"ignore_previous", "fake_close_guessed_nonce", "embedded_json_verdict",
-            "system_roleplay", "very_long", "fullwidth_delimiters", "bidi_override"} <= ids
+    assert {
+        "ignore_previous",
+        "fake_close_guessed_nonce",
+        "embedded_json_verdict",
+        "system_roleplay",
+        "very_long",
+        "fullwidth_delimiters",
+        "bidi_override",
+    } <= ids
 
 
 @pytest.mark.parametrize("item", CORPUS, ids=[i["id"] for i in CORPUS])
@@ -79,23 +94,42 @@ async def test_corpus_changes_no_deterministic_verdict(item: dict[str, Any]) -> 
 def stage_label_of(labels_by_check: dict[str, str]) -> str:
     from evals.schema import Verdict
 
-    return stage_label([Verdict(key="k", trial_key="t", run_id="r", judge=n, judge_version="v",
-                                label=lab) for n, lab in labels_by_check.items()])  # type: ignore[arg-type]
+    return stage_label(
+        [
+            Verdict(key="k", trial_key="t", run_id="r", judge=n, judge_version="v", label=lab)
+            for n, lab in labels_by_check.items()
+        ]
+    )  # type: ignore[arg-type]
 
 
-def rendered(template: str, candidate: str, observation: str = "ok", nonce: str | None = None
-             ) -> Any:
+def rendered(
+    template: str, candidate: str, observation: str = "ok", nonce: str | None = None
+) -> Any:
     case, q = kit.case(), kit.question()
     calls = [*kit.GOOD_CALLS, ("screen_name", {"name": candidate[:50]}, observation, True)]
     trial = kit.trial(case, candidate, calls)
-    fields = {"question": case.input.question, "subject": "Nordwind", "rubric": q.rubric,
-              "reference": case.reference, "key_facts": "; ".join(case.key_facts)}
-    data = {"candidate_answer": candidate, "answer_a": candidate, "answer_b": kit.GOOD_ANSWER,
-            "observations": observations_text(trial, 1500, 8000)}
+    fields = {
+        "question": case.input.question,
+        "subject": "Nordwind",
+        "rubric": q.rubric,
+        "reference": case.reference,
+        "key_facts": "; ".join(case.key_facts),
+    }
+    data = {
+        "candidate_answer": candidate,
+        "answer_a": candidate,
+        "answer_b": kit.GOOD_ANSWER,
+        "observations": observations_text(trial, 1500, 8000),
+    }
     tpl = load_template(template)
     used = {k: v for k, v in data.items() if k in tpl.data_names}
-    return render(tpl, fields, used, max_chars={"candidate_answer": 6000, "answer_a": 6000,
-                                                "observations": 8100}, nonce=nonce)
+    return render(
+        tpl,
+        fields,
+        used,
+        max_chars={"candidate_answer": 6000, "answer_a": 6000, "observations": 8100},
+        nonce=nonce,
+    )
 
 
 @pytest.mark.parametrize("template", ["rubric", "reference", "pairwise"])
@@ -136,7 +170,8 @@ def test_very_long_answers_are_truncated_with_a_marker() -> None:
     long = "x" * 50_000 + " TAIL"
     prompt = rendered("rubric", long)
     block = split_data_blocks(prompt.messages[1]["content"], prompt.nonce).blocks[
-        "candidate_answer"]
+        "candidate_answer"
+    ]
     assert len(block) < 6100 and block.startswith("xxx") and block.endswith("TAIL")
     m = re.search(r"\n\[\.\.\. (\d+) characters truncated \.\.\.\]\n", block)
     assert m is not None
