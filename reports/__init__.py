@@ -1,0 +1,31 @@
+"""Report builders: run summary, regression and comparison, in HTML, Markdown and JSON.
+
+HTML reports are self-contained (plotly.js inline, no network needed to open them);
+every figure lists the trial keys behind it.
+"""
+
+from reports.comparison import build_comparison_report
+from reports.html import render_html
+from reports.markdown import render_markdown
+from reports.model import ChartBlock, Evidence, Report, Section, TableBlock, TextBlock, report_json
+from reports.output import FORMATS, parse_formats, write_report
+from reports.summary import build_run_summary, load_decisions, load_examples
+
+__all__ = [
+    "FORMATS",
+    "ChartBlock",
+    "Evidence",
+    "Report",
+    "Section",
+    "TableBlock",
+    "TextBlock",
+    "build_comparison_report",
+    "build_run_summary",
+    "load_decisions",
+    "load_examples",
+    "parse_formats",
+    "render_html",
+    "render_markdown",
+    "report_json",
+    "write_report",
+]

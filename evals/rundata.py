@@ -1,0 +1,353 @@
+"""A run's evidence, loaded once: its trials, each trial's outcome, and the human labels.
+
+Gates (`evals.gates`), comparisons (`evals.compare`) and reports read runs through
+this module, so they all agree on what a run's numbers are made of.
+
+**Run references.** A run may hold a matrix of model configurations and prompt
+versions. ``RUN[:MODEL[:PROMPT]]`` selects one cell (``RUN::PROMPT`` selects a prompt
+across models); ``latest`` names the most recently started run. A run id that itself
+contains ``:`` is matched whole first.
+
+**Outcome of a trial** (what "pass" means, :class:`OutcomeSpec`):
+
+* ``cascade``: the cascade's final verdict (``judge='cascade'``) is ``pass``; ``fail``
+  and ``abstain`` are not a pass. When a trial was judged by several cascade versions,
+  the latest verdict counts. A trial with an agent error and no verdict is a fail (the
+  agent produced no answer); a trial with no verdict otherwise is *unjudged* and left out.
+* ``imported``: the import's ground-truth verdict (``judge='imported_outcome'``, which
+  applies the importer's rule: tau-bench rewards pass only at 1); without one, the
+  recorded ``imported_outcome`` is a pass at or above 1. With ``imported_threshold``
+  set, the recorded number decides: a pass when ``>= imported_threshold``.
+* ``auto`` (default): ``imported`` for runs whose manifest says ``source: import``,
+  ``cascade`` otherwise.
+
+Trials that failed for infrastructure reasons (``error_kind == 'infra'``: rate limits,
+timeouts, provider faults) have no outcome under any source: they say nothing about
+the model and would bias a comparison. They are counted and reported apart.
+
+**Labels.** ``undo`` retracts the label named in ``retracts``; of the remaining
+``submit`` labels only the latest per (queue, item, reviewer) counts (skips and flags
+carry no rating). Assisted labels belong to the run through their trial key. Unassisted
+(control) labels carry no trial: they are attributed to the run when they sit in a
+review queue that also holds this run's trials, otherwise when they are on one of the
+run's cases (an unassisted answer does not depend on the model, so any control label
+on the same case is valid evidence of unassisted handling time).
+
+**Members of a run** are its own trials and those it reused from another run with the
+same trial key (the runner's ``run_link`` records), as in ``evals.runner.RUN_TRIALS_SQL``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import duckdb
+from pydantic import BaseModel, ConfigDict
+
+from evals.query import connect
+from evals.store import Workspace
+
+OutcomeSourceName = Literal["auto", "cascade", "imported"]
+IMPORTED_PASS_EPSILON = 1e-9
+"""A recorded reward of 1 - epsilon still passes (as in evals.importers)."""
+
+
+class RunSelectionError(ValueError):
+    """A run reference that names nothing, or names several cells where one is needed."""
+
+
+class OutcomeSpec(BaseModel):
+    """Which record decides whether a trial passed."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    source: OutcomeSourceName = "auto"
+    """'cascade' (final cascade verdict), 'imported' (recorded outcome), or 'auto'."""
+    imported_threshold: float | None = None
+    """For imported runs: a recorded outcome at or above this counts as a pass (None: the
+    import's ground-truth verdict decides)."""
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """A run, optionally narrowed to one model alias and/or prompt version."""
+
+    run_id: str
+    model: str | None = None
+    prompt: str | None = None
+
+    def __str__(self) -> str:
+        if self.prompt is not None:
+            return f"{self.run_id}:{self.model or ''}:{self.prompt}"
+        return f"{self.run_id}:{self.model}" if self.model is not None else self.run_id
+
+
+def parse_run_ref(text: str, known_runs: set[str]) -> RunRef:
+    """Parse ``RUN[:MODEL[:PROMPT]]`` against the run ids present."""
+    if text in known_runs:
+        return RunRef(text)
+    parts = text.split(":")
+    if len(parts) > 3 or parts[0] not in known_runs:
+        raise RunSelectionError(
+            f"no run {parts[0]!r} in the workspace (known: "
+            f"{', '.join(sorted(known_runs)[-8:]) or 'none'})"
+        )
+    model = parts[1] or None if len(parts) > 1 else None
+    prompt = parts[2] or None if len(parts) > 2 else None
+    return RunRef(parts[0], model, prompt)
+
+
+@dataclass(slots=True)
+class TrialFacts:
+    """The flat facts of one trial that every statistic is computed from."""
+
+    key: str
+    case_id: str
+    case_hash: str
+    question_id: str
+    model_alias: str
+    prompt: str
+    repetition: int
+    status: str
+    error_kind: str | None
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_s: float
+    tool_calls: int
+    imported_outcome: float | None
+    cascade_label: str | None
+    cascade_stage: int | None
+    imported_label: str | None
+    outcome: bool | None = None
+    """Pass/fail under the run's outcome source; None = no outcome (infra error, unjudged)."""
+
+
+@dataclass(slots=True)
+class LabelFacts:
+    """One counted human label (after undo and latest-submit rules)."""
+
+    id: str
+    queue_id: str
+    item_id: str
+    trial_key: str | None
+    case_id: str
+    reviewer: str
+    arm: str
+    helpful: bool | None
+    correctness: str | None
+    active_seconds: float | None
+    idle_threshold_s: float | None
+
+
+@dataclass
+class RunData:
+    """A selected run: manifest, trials with outcomes, and the labels that bear on them."""
+
+    ref: RunRef
+    manifest: dict[str, Any]
+    outcome_source: Literal["cascade", "imported"]
+    trials: list[TrialFacts]
+    assisted: list[LabelFacts] = field(default_factory=list)
+    unassisted: list[LabelFacts] = field(default_factory=list)
+    cells: list[tuple[str, str]] = field(default_factory=list)
+    """Every (model alias, prompt) cell of the run, selected or not."""
+
+    def question_of_case(self) -> dict[str, str]:
+        """Case id -> question id, from this run's trials."""
+        return {t.case_id: t.question_id for t in self.trials}
+
+    def questions(self) -> list[str]:
+        """Question ids present, sorted."""
+        return sorted({t.question_id for t in self.trials})
+
+
+_TRIALS_SQL = """
+WITH v AS (
+  SELECT trial_key, judge, label, stage FROM verdicts
+  WHERE judge IN ('cascade', 'imported_outcome')
+  QUALIFY row_number() OVER (PARTITION BY trial_key, judge
+                             ORDER BY created_at DESC, recorded_at DESC) = 1)
+SELECT t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.repetition,
+       t.status,
+       t.error_kind, coalesce(t.input_tokens, 0) AS input_tokens,
+       coalesce(t.cached_input_tokens, 0) AS cached_input_tokens,
+       coalesce(t.output_tokens, 0) AS output_tokens, coalesce(t.cost_usd, 0) AS cost_usd,
+       coalesce(t.latency_s, 0) AS latency_s, coalesce(t.tool_calls, 0) AS tool_calls,
+       t.imported_outcome, c.label AS cascade_label, c.stage AS cascade_stage,
+       i.label AS imported_label
+FROM trials t
+LEFT JOIN v c ON c.trial_key = t.key AND c.judge = 'cascade'
+LEFT JOIN v i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
+WHERE {members} {cell}
+ORDER BY t.question_id, t.case_id, t.repetition, t.key
+"""
+
+_LABELS_SQL = """
+SELECT id, queue_id, item_id, trial_key, case_id, reviewer, arm, action, helpful,
+       correctness, retracts, submitted_at, recorded_at, active_seconds, idle_threshold_s
+FROM labels
+"""
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def run_ids(ws: Workspace) -> list[dict[str, Any]]:
+    """Every run manifest row, oldest first."""
+    with connect(ws) as con:
+        return _rows(con, "SELECT * FROM runs ORDER BY started_at, recorded_at", [])
+
+
+def resolve_run_ref(ws: Workspace, text: str) -> RunRef:
+    """Parse a run reference; ``latest`` is the most recently started run."""
+    runs = run_ids(ws)
+    known = {r["run_id"] for r in runs}
+    head, sep, rest = text.partition(":")
+    if head == "latest" and "latest" not in known:
+        if not runs:
+            raise RunSelectionError("the workspace holds no runs yet")
+        text = runs[-1]["run_id"] + sep + rest
+    return parse_run_ref(text, known)
+
+
+def trial_outcome(
+    t: TrialFacts, source: str, imported_threshold: float | None = None
+) -> bool | None:
+    """Pass/fail of one trial under an outcome source (see the module docstring)."""
+    if t.status == "error" and t.error_kind == "infra":
+        return None
+    if source == "imported":
+        if imported_threshold is not None and t.imported_outcome is not None:
+            return t.imported_outcome >= imported_threshold
+        if t.imported_label in ("pass", "fail"):
+            return t.imported_label == "pass"
+        if t.imported_outcome is not None:
+            return t.imported_outcome >= 1.0 - IMPORTED_PASS_EPSILON
+        return None
+    if t.cascade_label is not None:
+        return t.cascade_label == "pass"
+    return False if t.status == "error" else None
+
+
+def counted_labels(rows: list[dict[str, Any]]) -> list[LabelFacts]:
+    """Apply undo and latest-submit-per-(queue, item, reviewer) to raw label rows."""
+    retracted = {r["retracts"] for r in rows if r["action"] == "undo" and r["retracts"]}
+    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in rows:
+        if r["action"] != "submit" or r["id"] in retracted:
+            continue
+        slot = (r["queue_id"], r["item_id"], r["reviewer"])
+        seen = latest.get(slot)
+        if seen is None or (r["submitted_at"], r["recorded_at"]) > (
+            seen["submitted_at"],
+            seen["recorded_at"],
+        ):
+            latest[slot] = r
+    return [
+        LabelFacts(
+            r["id"],
+            r["queue_id"],
+            r["item_id"],
+            r["trial_key"],
+            r["case_id"],
+            r["reviewer"],
+            r["arm"],
+            r["helpful"],
+            r["correctness"],
+            r["active_seconds"],
+            r["idle_threshold_s"],
+        )
+        for r in latest.values()
+    ]
+
+
+def _members_sql(ws: Workspace, run_id: str) -> tuple[str, list[Any]]:
+    """SQL condition on trials ``t`` for a run's trials, reused ones included: the runner
+    links a trial another run already recorded with a ``run_link`` record (evals.runner)."""
+    if "run_link" not in ws.kinds():
+        return "t.run_id = ?", [run_id]
+    return (
+        "(t.run_id = ? OR t.key IN (SELECT body->>'$.trial_key' FROM raw_run_link "
+        "WHERE body->>'$.run_id' = ?))",
+        [run_id, run_id],
+    )
+
+
+def _check_cells(ref: RunRef, cells: list[tuple[str, str]]) -> None:
+    chosen = [c for c in cells if ref.model in (None, c[0]) and ref.prompt in (None, c[1])]
+    if not chosen:
+        have = ", ".join(f"{m}:{p}" for m, p in cells) or "no trials"
+        raise RunSelectionError(f"{ref}: no trials for that model/prompt (run has {have})")
+
+
+def load_run(
+    ws: Workspace, ref: RunRef, outcome: OutcomeSpec | None = None, *, single_cell: bool = False
+) -> RunData:
+    """Load a run's trials (with outcomes) and its counted labels.
+
+    ``single_cell=True`` refuses a selection spanning several model/prompt cells (a
+    gate or a comparison of a pooled matrix would mix models), naming the choices.
+    """
+    outcome = outcome or OutcomeSpec()
+    with connect(ws) as con:
+        manifests = _rows(
+            con, "SELECT * FROM runs WHERE run_id = ? ORDER BY recorded_at", [ref.run_id]
+        )
+        if not manifests:
+            raise RunSelectionError(f"no run {ref.run_id!r} in the workspace")
+        members, params = _members_sql(ws, ref.run_id)
+        cells = [
+            (r["model_alias"], r["prompt"])
+            for r in _rows(
+                con,
+                f"SELECT DISTINCT model_alias, prompt FROM trials t WHERE {members} ORDER BY 1, 2",
+                params,
+            )
+        ]
+        _check_cells(ref, cells)
+        cell_sql = ""
+        if ref.model is not None:
+            cell_sql += " AND t.model_alias = ?"
+            params.append(ref.model)
+        if ref.prompt is not None:
+            cell_sql += " AND t.prompt = ?"
+            params.append(ref.prompt)
+        rows = _rows(con, _TRIALS_SQL.format(members=members, cell=cell_sql), params)
+        label_rows = _rows(con, _LABELS_SQL, [])
+    selected = {(r["model_alias"], r["prompt"]) for r in rows}
+    if single_cell and len(selected) > 1:
+        options = ", ".join(f"{ref.run_id}:{m}:{p}" for m, p in sorted(selected))
+        raise RunSelectionError(
+            f"{ref} holds {len(selected)} model/prompt cells; name one: {options}"
+        )
+    manifest = manifests[-1]
+    source: Literal["cascade", "imported"] = (
+        outcome.source
+        if outcome.source != "auto"
+        else ("imported" if manifest.get("source") == "import" else "cascade")
+    )
+    trials = [TrialFacts(**r) for r in rows]
+    for t in trials:
+        t.outcome = trial_outcome(t, source, outcome.imported_threshold)
+    assisted, unassisted = _attribute_labels(counted_labels(label_rows), trials)
+    return RunData(ref, manifest, source, trials, assisted, unassisted, cells)
+
+
+def _attribute_labels(
+    labels: list[LabelFacts], trials: list[TrialFacts]
+) -> tuple[list[LabelFacts], list[LabelFacts]]:
+    keys = {t.key for t in trials}
+    assisted = [lb for lb in labels if lb.arm == "assisted" and lb.trial_key in keys]
+    queues = {lb.queue_id for lb in assisted}
+    control = [lb for lb in labels if lb.arm == "unassisted"]
+    unassisted = [lb for lb in control if lb.queue_id in queues]
+    if not unassisted:
+        cases = {t.case_id for t in trials}
+        unassisted = [lb for lb in control if lb.case_id in cases]
+    return assisted, unassisted

@@ -1,0 +1,237 @@
+"""Comparison and regression reports: a candidate run against its baseline.
+
+The comparison answers "our model is being deprecated; is the replacement at least as
+good, question by question?"; the regression report is the same analysis against the
+last accepted run, with the questions that got worse listed first.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from evals.compare import Comparison, PairedOutcomes, ScopeComparison
+from reports.charts import cost_latency_charts, forest_chart, matrix_chart, rate_chart
+from reports.model import Cell, Report, Section, TableBlock, TextBlock
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def _interval(p: PairedOutcomes) -> str:
+    if p.diff is None:
+        return "n/a"
+    return f"{p.diff:+.3f} [{p.low:+.3f}, {p.high:+.3f}]"
+
+
+def _ni_text(p: PairedOutcomes) -> str:
+    parts = []
+    for ni in p.noninferiority:
+        more = f", ~{ni.n_more} more" if ni.n_more else ""
+        parts.append(f"{ni.margin:g}: {ni.verdict}{more}")
+    return "; ".join(parts)
+
+
+def _arm_rows(s: ScopeComparison) -> tuple[list[list[Cell]], list[list[str]]]:
+    b, c = s.baseline, s.candidate
+
+    def row(name: str, bv: Any, cv: Any) -> list[Cell]:
+        return [name, bv, cv]
+
+    rows = [
+        row("trials", b.trials, c.trials),
+        row("cases", b.cases, c.cases),
+        row(
+            "pass rate",
+            f"{_pct(b.outcome.rate)} ({b.outcome.k}/{b.outcome.n})",
+            f"{_pct(c.outcome.rate)} ({c.outcome.k}/{c.outcome.n})",
+        ),
+        row(
+            "pass rate 95% CI",
+            f"[{b.outcome.low:.3f}, {b.outcome.high:.3f}]",
+            f"[{c.outcome.low:.3f}, {c.outcome.high:.3f}]",
+        ),
+        row(
+            "helpful (reviewed)",
+            f"{_pct(b.helpful.rate)} ({b.helpful.k}/{b.helpful.n})",
+            f"{_pct(c.helpful.rate)} ({c.helpful.k}/{c.helpful.n})",
+        ),
+        row(
+            "cascade pass / fail / abstain / none",
+            " / ".join(str(v) for v in b.verdicts.values()),
+            " / ".join(str(v) for v in c.verdicts.values()),
+        ),
+        row(
+            "infra errors / agent errors",
+            f"{b.infra_errors} / {b.agent_errors}",
+            f"{c.infra_errors} / {c.agent_errors}",
+        ),
+        row("cost per trial (USD)", b.cost_per_trial_usd, c.cost_per_trial_usd),
+        row("cost total (USD)", b.cost_total_usd, c.cost_total_usd),
+        row(
+            "input tokens per trial (uncached)", b.input_tokens_per_trial, c.input_tokens_per_trial
+        ),
+        row(
+            "cached input tokens per trial",
+            b.cached_input_tokens_per_trial,
+            c.cached_input_tokens_per_trial,
+        ),
+        row("output tokens per trial", b.output_tokens_per_trial, c.output_tokens_per_trial),
+        row("latency p50 (s)", b.latency_p50_s, c.latency_p50_s),
+        row("latency p95 (s)", b.latency_p95_s, c.latency_p95_s),
+        row("tool calls per trial", b.tool_calls_per_trial, c.tool_calls_per_trial),
+    ]
+    both = b.trial_keys + c.trial_keys
+    evidence = [both] * len(rows)
+    evidence[2] = evidence[3] = b.outcome.trial_keys + c.outcome.trial_keys
+    evidence[4] = b.helpful.trial_keys + c.helpful.trial_keys
+    return rows, evidence
+
+
+def _paired_rows(cmp: Comparison) -> tuple[list[list[Cell]], list[list[str]]]:
+    rows: list[list[Cell]] = []
+    evidence: list[list[str]] = []
+    for s in [cmp.overall, *cmp.questions]:
+        p = s.outcome
+        h = s.helpful
+        rows.append(
+            [
+                s.scope,
+                p.n,
+                _pct(p.baseline_rate),
+                _pct(p.candidate_rate),
+                _interval(p),
+                f"{p.baseline_only} / {p.candidate_only}",
+                round(p.mcnemar_p, 6),
+                _ni_text(p),
+                "n/a"
+                if h is None
+                else f"{_pct(h.baseline_rate)} → {_pct(h.candidate_rate)} "
+                f"({h.n} pairs, p={h.mcnemar_p:.3g})",
+            ]
+        )
+        evidence.append([k for ks in p.cells.values() for k in ks])
+    return rows, evidence
+
+
+def _regressions(cmp: Comparison) -> list[str]:
+    out = []
+    for s in [cmp.overall, *cmp.questions]:
+        p = s.outcome
+        if p.diff is None:
+            continue
+        worse = p.high < 0
+        failed = [ni.margin for ni in p.noninferiority if ni.verdict == "inferior"]
+        if worse or failed:
+            why = "significantly worse" if worse else f"inferior at margin {failed[0]:g}"
+            out.append(f"{s.scope}: {why}, difference {_interval(p)}")
+    return out
+
+
+def build_comparison_report(
+    cmp: Comparison, kind: Literal["comparison", "regression"] = "comparison"
+) -> Report:
+    """The comparison (or regression) report of two runs."""
+    title = (
+        f"Regression: {cmp.candidate_ref} vs last accepted {cmp.baseline_ref}"
+        if kind == "regression"
+        else f"Comparison: {cmp.baseline_ref} → {cmp.candidate_ref}"
+    )
+    subtitle = [
+        f"baseline {cmp.baseline_ref} (outcome: {cmp.baseline_outcome_source}); candidate "
+        f"{cmp.candidate_ref} (outcome: {cmp.candidate_outcome_source})",
+        f"paired by {cmp.pair_by}; {cmp.confidence:.0%} intervals (Tango score); "
+        f"non-inferiority margins {', '.join(f'{m:g}' for m in cmp.margins)}",
+    ]
+    verdict_lines = [f"Overall: {_ni_text(cmp.overall.outcome) or 'no margin set'}."]
+    if kind == "regression":
+        regressions = _regressions(cmp)
+        verdict_lines.append(
+            "Regressions: "
+            + ("; ".join(regressions) if regressions else "none found at these margins.")
+        )
+    verdict_lines += [f"Warning: {w}" for w in cmp.warnings]
+    arm_rows, arm_ev = _arm_rows(cmp.overall)
+    paired_rows, paired_ev = _paired_rows(cmp)
+    per_q = [(s.scope, s) for s in cmp.questions]
+    sections = [
+        Section(id="verdict", title="Verdict", blocks=[TextBlock(text="\n".join(verdict_lines))]),
+        Section(
+            id="paired",
+            title="Paired outcomes per question",
+            blocks=[
+                TableBlock(
+                    columns=[
+                        "scope",
+                        "pairs",
+                        "baseline",
+                        "candidate",
+                        "difference [95% CI]",
+                        "b10 / b01",
+                        "McNemar p",
+                        "non-inferiority",
+                        "helpful (paired)",
+                    ],
+                    rows=paired_rows,
+                    evidence=paired_ev,
+                ),
+                forest_chart(
+                    "forest",
+                    [(s.scope, s.outcome) for s in [cmp.overall, *cmp.questions]],
+                    cmp.margins,
+                ),
+                matrix_chart("matrix", cmp.overall.outcome),
+            ],
+        ),
+        Section(
+            id="arms",
+            title="Baseline and candidate, overall",
+            blocks=[
+                TableBlock(
+                    columns=["metric", "baseline", "candidate"], rows=arm_rows, evidence=arm_ev
+                )
+            ],
+        ),
+        Section(
+            id="rates",
+            title="Pass rate and helpfulness per question",
+            blocks=[
+                rate_chart(
+                    "pass-rate",
+                    "Pass rate per question",
+                    [
+                        ("baseline", [(q, s.baseline.outcome) for q, s in per_q]),
+                        ("candidate", [(q, s.candidate.outcome) for q, s in per_q]),
+                    ],
+                ),
+                rate_chart(
+                    "helpful",
+                    "Helpfulness per question",
+                    [
+                        ("baseline", [(q, s.baseline.helpful) for q, s in per_q]),
+                        ("candidate", [(q, s.candidate.helpful) for q, s in per_q]),
+                    ],
+                ),
+            ],
+        ),
+        Section(
+            id="cost",
+            title="Cost and latency",
+            blocks=list(
+                cost_latency_charts(
+                    "arms",
+                    [
+                        (f"baseline {cmp.baseline_ref}", cmp.overall.baseline),
+                        (f"candidate {cmp.candidate_ref}", cmp.overall.candidate),
+                    ],
+                )
+            ),
+        ),
+    ]
+    return Report(
+        kind=kind,
+        title=title,
+        subtitle=subtitle,
+        sections=sections,
+        data=cmp.model_dump(mode="json"),
+    )

@@ -1,0 +1,285 @@
+"""The run summary report: funnel, helpfulness, handling time, cost and latency per model.
+
+A run may hold several model/prompt cells; each table and chart shows them side by
+side. Examples of judge-failed answers are quoted with the judge's reason: both are
+untrusted text and are escaped by the renderers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from evals.query import query
+from evals.rundata import RunData, TrialFacts
+from evals.runstats import ArmStats, arm_stats, funnel, handling_time
+from evals.store import Workspace
+from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rate_chart
+from reports.model import Block, Cell, Report, Section, TableBlock, TextBlock
+
+EXAMPLE_CHARS = 400
+"""Characters of an answer quoted in the examples table."""
+
+
+def load_examples(ws: Workspace, run: RunData, limit: int = 10) -> list[dict[str, Any]]:
+    """The first judge-failed trials with their answer and the cascade's reason."""
+    keys = [t.key for t in run.trials if t.cascade_label == "fail"][:limit]
+    if not keys:
+        return []
+    rows = query(
+        ws,
+        "SELECT t.key, t.question_id, t.case_id, t.final_answer, v.reason "
+        "FROM trials t LEFT JOIN verdicts v ON v.trial_key = t.key "
+        "AND v.judge = 'cascade' WHERE t.key IN (SELECT unnest(?)) "
+        "QUALIFY row_number() OVER (PARTITION BY t.key "
+        "ORDER BY v.created_at DESC) = 1 ORDER BY t.question_id, t.case_id",
+        [keys],
+    )
+    return rows
+
+
+def load_decisions(ws: Workspace, run_id: str) -> list[dict[str, Any]]:
+    """Gate decisions recorded on a run, newest first."""
+    return query(
+        ws,
+        "SELECT id, gate, outcome, summary, run_ref, baseline_ref, created_at "
+        "FROM decisions WHERE run_id = ? ORDER BY created_at DESC",
+        [run_id],
+    )
+
+
+def _cells(run: RunData) -> dict[str, list[TrialFacts]]:
+    groups: dict[str, list[TrialFacts]] = defaultdict(list)
+    for t in run.trials:
+        groups[f"{t.model_alias}/{t.prompt}"].append(t)
+    return dict(sorted(groups.items()))
+
+
+def _rate(s: ArmStats, which: str) -> str:
+    r = getattr(s, which)
+    if r.rate is None:
+        return "n/a"
+    return f"{r.rate:.1%} ({r.k}/{r.n}) [{r.low:.3f}, {r.high:.3f}]"
+
+
+def _cell_table(cells: dict[str, ArmStats]) -> TableBlock:
+    rows: list[list[Cell]] = [
+        [
+            name,
+            s.trials,
+            f"{s.infra_errors}/{s.agent_errors}",
+            _rate(s, "outcome"),
+            _rate(s, "helpful"),
+            s.cost_per_trial_usd,
+            s.input_tokens_per_trial,
+            s.cached_input_tokens_per_trial,
+            s.output_tokens_per_trial,
+            s.latency_p50_s,
+            s.latency_p95_s,
+            s.tool_calls_per_trial,
+        ]
+        for name, s in cells.items()
+    ]
+    return TableBlock(
+        columns=[
+            "model/prompt",
+            "trials",
+            "infra/agent errors",
+            "pass rate [95% CI]",
+            "helpful [95% CI]",
+            "cost/trial USD",
+            "input tok/trial",
+            "cached input tok/trial",
+            "output tok/trial",
+            "p50 s",
+            "p95 s",
+            "tool calls/trial",
+        ],
+        rows=rows,
+        evidence=[s.trial_keys for s in cells.values()],
+    )
+
+
+def _question_table(run: RunData, cells: dict[str, list[TrialFacts]]) -> TableBlock:
+    rows: list[list[Cell]] = []
+    evidence: list[list[str]] = []
+    for q in run.questions():
+        for name, trials in cells.items():
+            s = arm_stats([t for t in trials if t.question_id == q], run.assisted)
+            rows.append(
+                [
+                    q,
+                    name,
+                    s.trials,
+                    _rate(s, "outcome"),
+                    _rate(s, "helpful"),
+                    s.cost_per_trial_usd,
+                    s.latency_p95_s,
+                ]
+            )
+            evidence.append(s.trial_keys)
+    return TableBlock(
+        columns=[
+            "question",
+            "model/prompt",
+            "trials",
+            "pass rate [95% CI]",
+            "helpful [95% CI]",
+            "cost/trial USD",
+            "p95 s",
+        ],
+        rows=rows,
+        evidence=evidence,
+    )
+
+
+def _handling_blocks(run: RunData) -> list[Block]:
+    ht = handling_time(run.assisted, run.unassisted)
+    if ht is None:
+        return [
+            TextBlock(
+                text="No timed labels in both arms yet (assisted and unassisted "
+                "control items are both needed to measure time saved)."
+            )
+        ]
+    return [handling_chart("handling", ht)]
+
+
+def _examples_block(examples: list[dict[str, Any]]) -> Block:
+    if not examples:
+        return TextBlock(text="No judge-failed trials.")
+    rows: list[list[Cell]] = []
+    for e in examples:
+        answer = e.get("final_answer") or ""
+        if len(answer) > EXAMPLE_CHARS:
+            answer = answer[:EXAMPLE_CHARS] + " …"
+        rows.append([e["question_id"], e["case_id"], e.get("reason") or "", answer])
+    return TableBlock(
+        columns=["question", "case", "judge reason", "answer (excerpt)"],
+        rows=rows,
+        evidence=[[e["key"]] for e in examples],
+    )
+
+
+def build_run_summary(
+    run: RunData,
+    examples: list[dict[str, Any]] | None = None,
+    decisions: list[dict[str, Any]] | None = None,
+) -> Report:
+    """The summary report of one run (all its cells, or the selected one)."""
+    cells = _cells(run)
+    cell_stats = {name: arm_stats(trials, run.assisted) for name, trials in cells.items()}
+    per_model: dict[str, list[TrialFacts]] = defaultdict(list)
+    for t in run.trials:
+        per_model[t.model_alias].append(t)
+    m = run.manifest
+    subtitle = [
+        f"run {run.ref} · dataset {m.get('dataset')}@{m.get('dataset_hash')} · "
+        f"source {m.get('source')} · outcome from {run.outcome_source}",
+        f"{len(run.trials)} trials · {len(cells)} model/prompt cell(s) · "
+        f"{len(run.questions())} question(s) · {len(run.assisted)} counted assisted labels · "
+        f"{len(run.unassisted)} unassisted control labels",
+    ]
+    decision_blocks: list[Block] = [TextBlock(text="No gate decision recorded on this run.")]
+    if decisions:
+        decision_blocks = [
+            TableBlock(
+                columns=["decision", "gate", "outcome", "summary", "run", "baseline", "at"],
+                rows=[
+                    [
+                        d["id"],
+                        d["gate"],
+                        d["outcome"],
+                        d["summary"],
+                        d["run_ref"],
+                        d["baseline_ref"],
+                        str(d["created_at"]),
+                    ]
+                    for d in decisions
+                ],
+            )
+        ]
+    sections = [
+        Section(
+            id="overview", title="Overview per model and prompt", blocks=[_cell_table(cell_stats)]
+        ),
+        Section(
+            id="funnel",
+            title="Review funnel",
+            blocks=[
+                funnel_chart("funnel", [(n, funnel(ts, run.assisted)) for n, ts in cells.items()])
+            ],
+        ),
+        Section(
+            id="questions",
+            title="Per question",
+            blocks=[
+                rate_chart(
+                    "helpful",
+                    "Helpfulness per question",
+                    [
+                        (
+                            n,
+                            [
+                                (
+                                    q,
+                                    arm_stats(
+                                        [t for t in ts if t.question_id == q], run.assisted
+                                    ).helpful,
+                                )
+                                for q in run.questions()
+                            ],
+                        )
+                        for n, ts in cells.items()
+                    ],
+                    "helpful rate",
+                ),
+                rate_chart(
+                    "pass-rate",
+                    "Judge pass rate per question",
+                    [
+                        (
+                            n,
+                            [
+                                (q, arm_stats([t for t in ts if t.question_id == q], []).outcome)
+                                for q in run.questions()
+                            ],
+                        )
+                        for n, ts in cells.items()
+                    ],
+                    "pass rate",
+                ),
+                _question_table(run, cells),
+            ],
+        ),
+        Section(id="handling", title="Handling time", blocks=_handling_blocks(run)),
+        Section(
+            id="cost",
+            title="Cost and latency per model",
+            blocks=list(
+                cost_latency_charts(
+                    "models", [(name, arm_stats(ts, [])) for name, ts in sorted(per_model.items())]
+                )
+            ),
+        ),
+        Section(
+            id="examples",
+            title="Judge-failed answers (examples)",
+            blocks=[_examples_block(examples or [])],
+        ),
+        Section(id="decisions", title="Gate decisions", blocks=decision_blocks),
+    ]
+    return Report(
+        kind="run_summary",
+        title=f"Run summary: {run.ref}",
+        subtitle=subtitle,
+        sections=sections,
+        data={
+            "run": str(run.ref),
+            "outcome_source": run.outcome_source,
+            "cells": {n: s.model_dump(mode="json") for n, s in cell_stats.items()},
+            "funnel": {
+                n: funnel(ts, run.assisted).model_dump(mode="json") for n, ts in cells.items()
+            },
+        },
+    )
