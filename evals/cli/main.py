@@ -22,7 +22,6 @@ COMMAND_MODULES = [
     "evals.cli.run",
     "evals.cli.judge",
     "evals.cli.importing",
-    "evals.cli.calibrate",
     "evals.cli.label",
     "evals.cli.decide",
 ]
