@@ -24,7 +24,9 @@ st.set_page_config(page_title="Agent review", page_icon=":material/fact_check:",
 
 identity = current_identity()
 pages = [st.Page(HERE / "review.py", title="Review", icon=":material/rate_review:", default=True)]
-if identity is not None and identity.is_lead:
+# Logged out, every page is registered (hidden, never run) so that the address a person
+# opened, e.g. /dashboard, is where they land after logging in.
+if identity is None or identity.is_lead:
     pages += [
         st.Page(HERE / "queues.py", title="Queues", url_path="queues", icon=":material/list_alt:"),
         st.Page(

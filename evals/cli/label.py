@@ -141,11 +141,12 @@ def queue_create(
     from labeling_app.build import QueueBuildError, create_queue
 
     ws = _workspace(workspace)
+    runs = _resolve_runs(ws, run or [])
     try:
         q = create_queue(
             ws,
             source="survivors" if sample is None else "sample",
-            run_ids=run or [],
+            run_ids=runs,
             dataset=dataset,
             sample_size=sample or None,
             seed=seed,
@@ -172,6 +173,18 @@ def queue_create(
         markup=False,
         highlight=False,
     )
+
+
+def _resolve_runs(ws, runs: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run ids with 'latest' replaced by the newest run in the workspace."""
+    if "latest" not in runs:
+        return runs
+    from evals.query import query
+
+    newest = query(ws, "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1")
+    if not newest:
+        fail(f"no run in {ws.root}: run `evals run` first")
+    return [newest[0]["run_id"] if r == "latest" else r for r in runs]
 
 
 @queue_app.command("list")

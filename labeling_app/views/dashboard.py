@@ -91,7 +91,7 @@ def time_section(df: pd.DataFrame, by: str, threshold: float) -> None:
         )
     fig.update_layout(
         boxmode="group",
-        yaxis=dict(title="active seconds", type="log"),
+        yaxis=dict(title="active seconds", rangemode="tozero"),
         height=340,
         margin=dict(t=20, b=20),
     )
