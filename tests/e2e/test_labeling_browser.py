@@ -153,12 +153,17 @@ def wait_for_heartbeats(root: Path, queue_id: str, item_id: str, n: int) -> None
     raise AssertionError(f"no {n} heartbeats for {item_id} within 30 s")
 
 
-def label_with_keys(page, keys: list[str]) -> None:  # type: ignore[no-untyped-def]
+def label_with_keys(page, keys: list[str], comment: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Rate with shortcut keys, optionally type a comment (letters that are shortcuts
+    elsewhere must stay text there), and submit with Ctrl+Enter."""
     before = current_item(page)
     page.get_by_text(ITEM).first.click()  # focus the page, not an input
     for key in keys:
         page.keyboard.press(key)
         page.wait_for_timeout(400)
+    if comment is not None:
+        page.get_by_label("Comment (optional)").click()
+        page.keyboard.type(comment)
     page.keyboard.press("Control+Enter")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -181,7 +186,7 @@ def test_label_three_items_with_shortcuts_and_a_reload(browser, app) -> None:  #
 
     second = current_item(page)
     wait_for_heartbeats(root, queue_id, second, 2)
-    label_with_keys(page, ["n", "3"])
+    label_with_keys(page, ["n", "3"], comment="yes, no: s u 1 2")
     expected[second] = (False, "wrong")
 
     third = current_item(page)
@@ -198,6 +203,7 @@ def test_label_three_items_with_shortcuts_and_a_reload(browser, app) -> None:  #
     labels = [lb for lb in index.labels(queue_id) if lb.reviewer == "alice"]
     assert {lb.item_id: (lb.helpful, lb.correctness) for lb in labels} == expected
     assert all(lb.action == "submit" for lb in labels)
+    assert {lb.item_id: lb.comment for lb in labels}[second] == "yes, no: s u 1 2"
     for lb in labels:
         events = index.events(queue_id, lb.item_id, "alice")
         assert lb.active_seconds is not None and lb.active_seconds > 0
