@@ -160,3 +160,34 @@ def test_untrusted_text_is_rendered_as_text(
         assert fragment not in markdown
     for element in at.main:  # nothing was allowed to render HTML
         assert not getattr(element.proto, "allow_html", False)
+
+
+def test_oidc_user_gets_the_role_the_roster_gives(
+    app_ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labeling_app.auth import add_user
+
+    roster = tmp_path / "sso-roster.yaml"
+    add_user(roster, "sso@example.com", "lead", None, name="Sam")
+    monkeypatch.setenv("EVALS_ROSTER", str(roster))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "id",
+        "client_secret": "secret",
+        "server_metadata_url": "https://idp.example.com/.well-known",
+    }
+    at.user = {"is_logged_in": True, "email": "sso@example.com", "name": "Sam"}
+    at.run()
+    assert not at.exception
+    ident = at.session_state["identity"]
+    assert (ident.id, ident.role, ident.method) == ("sso@example.com", "lead", "oidc")
+    at.switch_page("views/queues.py").run()
+    assert [t.value for t in at.title] == ["Queues"]
+    stranger = AppTest.from_file(str(APP), default_timeout=60)
+    stranger.secrets["auth"] = at.secrets["auth"]
+    stranger.user = {"is_logged_in": True, "email": "who@example.com"}
+    stranger.run()
+    assert "identity" not in stranger.session_state
+    assert any("not on this app's roster" in e.value for e in stranger.error)
