@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "evals.cli.run",
     "evals.cli.judge",
     "evals.cli.importing",
+    "evals.cli.calibrate",
     "evals.cli.label",
     "evals.cli.decide",
 ]

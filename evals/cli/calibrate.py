@@ -1,0 +1,321 @@
+"""`evals calibrate`: judges and cascade stages against human labels; thresholds written
+where the cascade reads them; pairwise judges against human preferences."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
+
+if TYPE_CHECKING:
+    from evals.store import Workspace
+    from judges.calibration import JudgeCalibration
+    from judges.calibration_run import CalibrationResult
+    from judges.cascade_calibration import DecideMode
+    from judges.pairwise_eval import PairwiseAgreement
+
+
+def calibrate(
+    run: Annotated[
+        list[str] | None,
+        typer.Option("--run", help="Only trials of this run (repeatable; default: every run)."),
+    ] = None,
+    judge: Annotated[str | None, typer.Option("--judge", help="Only this judge.")] = None,
+    target: Annotated[
+        float,
+        typer.Option(
+            "--target",
+            min=0.001,
+            max=0.5,
+            help="Upper bound allowed on the false-fail rate (and 1 - agreement of the cascade).",
+        ),
+    ] = 0.05,
+    confidence: Annotated[
+        float,
+        typer.Option(
+            "--confidence", min=0.5, max=0.999, help="Confidence of the one-sided bounds."
+        ),
+    ] = 0.95,
+    decide: Annotated[
+        str,
+        typer.Option(
+            "--decide",
+            help="Cascade labels that end judging: 'fail' (the harness's cascade) or 'pass_fail'.",
+        ),
+    ] = "fail",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the cascade's held-out split.")] = 0,
+    pairwise_model: Annotated[
+        str | None,
+        typer.Option(
+            "--pairwise-model",
+            help="Run the pairwise judge with this model alias on the "
+            "imported preferences (both orders) before reporting.",
+        ),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write/--no-write", help="Record the thresholds for the cascade.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Agreement of every judge and cascade stage with human labels (confusion matrix,
+    accuracy, Cohen's kappa, coverage, false-fail rate with its upper bound), the
+    confidence above which each may fail alone, and the cascade's per-stage thresholds."""
+    import json
+
+    from evals.query import query
+    from judges.calibration_run import run_calibration
+
+    if decide not in ("fail", "pass_fail"):
+        fail(f"--decide must be 'fail' or 'pass_fail', got {decide!r}", EXIT_INVALID)
+    ws = _open(workspace)
+    known = {r["run_id"] for r in query(ws, "SELECT run_id FROM runs")}
+    missing = [r for r in run or [] if r not in known]
+    if missing:
+        fail(f"no run {missing[0]!r} in {ws.root} (runs: {', '.join(sorted(known)) or 'none'})")
+    if pairwise_model:
+        _run_pairwise(ws, pairwise_model)
+    mode: DecideMode = "pass_fail" if decide == "pass_fail" else "fail"
+    result = run_calibration(
+        ws, run, judge, target=target, confidence=confidence, decide=mode, seed=seed
+    )
+    pairwise = _pairwise(ws)
+    if not result.judges and not pairwise:
+        fail(_nothing_to_calibrate(result))
+    if write and result.records:
+        ws.writer("calibration", durable=True).append_many(result.records)
+        ws.close()
+    if as_json:
+        payload = {
+            "calibration": result.model_dump(mode="json"),
+            "pairwise": [p.model_dump(mode="json") for p in pairwise],
+        }
+        console.print_json(json.dumps(payload))
+        return
+    _print(result, pairwise, write)
+
+
+def _open(path: object) -> Workspace:
+    from pathlib import Path
+
+    from evals.store import StoreError, Workspace
+
+    try:
+        return Workspace(Path(str(path)), create=False)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def _nothing_to_calibrate(result: CalibrationResult) -> str:
+    if result.labelled_trials == 0:
+        return (
+            "no human labels in the workspace: review trials in the app (`evals label`) "
+            "or import labels (`evals import labels FILE`), then calibrate"
+        )
+    return (
+        f"{result.labelled_trials} labelled trials, but no judge verdict on any of them"
+        + (" in the selected runs" if result.run_ids else "")
+        + ": judge the run first (`evals judge RUN`)"
+    )
+
+
+def _pairwise(ws: Workspace) -> list[PairwiseAgreement]:
+    from evals.preferences import PairwiseJudgment, PairwisePreference
+    from judges.pairwise_eval import evaluate_pairwise
+
+    prefs = [PairwisePreference.model_validate(b) for b in ws.iter_bodies("preference")]
+    judged = [PairwiseJudgment.model_validate(b) for b in ws.iter_bodies("pairwise_judgment")]
+    return evaluate_pairwise(prefs, judged) if prefs and judged else []
+
+
+def _run_pairwise(ws: Workspace, model: str) -> None:
+    import asyncio
+
+    from evals.models.types import GatewayError
+    from evals.preferences import PairwisePreference
+    from judges.base import JudgeConfigError, JudgeEnv
+    from judges.config import CascadeSpec, JudgeSpec, StageSpec
+    from judges.judging import default_gateway, judge_models
+    from judges.pairwise import build_pairwise
+    from judges.pairwise_eval import judge_preferences
+
+    prefs = [PairwisePreference.model_validate(b) for b in ws.iter_bodies("preference")]
+    if not prefs:
+        fail("no preferences to judge: import them first (`evals import pairwise FILE`)")
+    spec = JudgeSpec(judge="pairwise", model=model, prompt="pairwise")
+    models = judge_models(CascadeSpec(stages=[StageSpec(stage="pairwise", judges=[spec])]), [])
+    done = {str(b.get("key")) for b in ws.iter_bodies("pairwise_judgment")}
+
+    async def go() -> int:
+        async with default_gateway(models, ws) as gateway:
+            judge = build_pairwise(spec, JudgeEnv(gateway=gateway))
+            return await judge_preferences(
+                judge, prefs, done, lambda j: ws.append("pairwise_judgment", j)
+            )
+
+    try:
+        n = asyncio.run(go())
+    except (JudgeConfigError, GatewayError) as exc:
+        fail(str(exc))
+    finally:
+        ws.close()
+    console.print(
+        f"pairwise judge {model}: judged {n} preference items in both orders",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _judge_row(r: JudgeCalibration) -> list[str]:
+    decision = (
+        f"fails alone at >= {r.threshold:.3g} ({r.fail_coverage:.0%} of trials)"
+        if r.threshold is not None
+        else f"{r.status}: may not fail alone"
+    )
+    ff, hl = r.false_fail, r.helpful_loss
+    return [
+        r.judge,
+        "-" if r.stage is None else str(r.stage + 1),
+        str(r.n),
+        _pct(r.accuracy),
+        _num(r.kappa),
+        _pct(r.coverage),
+        f"{r.confusion.pass_helpful}/{r.confusion.pass_unhelpful}/"
+        f"{r.confusion.fail_helpful}/{r.confusion.fail_unhelpful}/"
+        f"{r.confusion.abstain_helpful + r.confusion.abstain_unhelpful}",
+        f"{ff.k}/{ff.n} ({_pct(ff.rate)}, <= {ff.upper:.0%})",
+        f"{hl.k}/{hl.n} (<= {hl.upper:.0%})",
+        decision,
+    ]
+
+
+def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: bool) -> None:
+    scope = ", ".join(result.run_ids) or "all runs"
+    console.print(
+        f"{result.labelled_trials} trials rated by people ({scope}); target: "
+        f"false-fail upper bound < {result.target:.0%} at {result.confidence:.0%} "
+        "confidence",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.judges:
+        table = Table(title="Judges against people")
+        for col in (
+            "judge",
+            "stage",
+            "n",
+            "accuracy",
+            "kappa",
+            "coverage",
+            "pass h/u, fail h/u, abstain",
+            "false fails (upper)",
+            "helpful lost",
+            "decision",
+        ):
+            table.add_column(col, overflow="fold")
+        for r in result.judges:
+            table.add_row(*_judge_row(r))
+        console.print(table)
+        for r in result.judges:
+            console.print(
+                f"  {r.judge}: {r.message}", markup=False, highlight=False, soft_wrap=True
+            )
+    if result.cascade is not None:
+        _print_cascade(result)
+    if result.final is not None:
+        f = result.final
+        console.print(
+            f"cascade final verdicts vs people: n={f.n}, accuracy {_pct(f.accuracy)}, "
+            f"kappa {_num(f.kappa)}, its fails rated helpful {f.false_fail.k}/"
+            f"{f.false_fail.n}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if result.unlabelled_judges:
+        console.print(
+            "no labelled trials yet for: "
+            + ", ".join(result.unlabelled_judges)
+            + " (uncalibrated judges keep their fails)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    for p in pairwise:
+        console.print(
+            f"pairwise {p.judge} ({p.judge_version[:8]}): {p.items} items in both orders; "
+            f"position-consistent {p.position_consistency.k}/{p.items} "
+            f"[{p.position_consistency.low:.0%}, {p.position_consistency.high:.0%}], picked "
+            f"the first shown {p.first_position_picks}, the second {p.second_position_picks}; "
+            f"agrees with people {p.agreement.k}/{p.agreement.n} "
+            f"[{p.agreement.low:.0%}, {p.agreement.high:.0%}], kappa {_num(p.kappa)}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if wrote and result.records:
+        console.print(
+            f"wrote {len(result.records)} calibration record(s); `evals judge` now "
+            "counts a fail under a judge's threshold as an abstention (stage "
+            "verdicts are reused, no judge is called again)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_cascade(result: CalibrationResult) -> None:
+    c = result.cascade
+    assert c is not None
+    table = Table(
+        title=f"Cascade: agreement >= {1 - c.alpha:.0%} on what it decides "
+        f"({c.method}, decides on: {c.decide})"
+    )
+    for col in (
+        "stage",
+        "judges",
+        "threshold",
+        "reached",
+        "decided",
+        "coverage",
+        "agreement",
+        "cost/trial",
+    ):
+        table.add_column(col, overflow="fold")
+    for s in c.stages:
+        table.add_row(
+            str(s.stage + 1),
+            s.name,
+            "never" if s.threshold is None else f">= {s.threshold:.3g}",
+            str(s.reached),
+            str(s.decided),
+            _pct(s.coverage),
+            _pct(s.agreement),
+            f"${s.mean_cost_usd:.5f}",
+        )
+    console.print(table)
+    console.print(
+        f"  {c.message}; expected latency per trial {c.expected_latency_s:.2f} s vs "
+        f"{c.strongest_latency_s:.2f} s",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `evals calibrate` to the CLI."""
+    app.command()(calibrate)

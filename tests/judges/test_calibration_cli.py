@@ -1,0 +1,187 @@
+"""`evals calibrate` over a workspace (imported trials, judge verdicts, imported labels),
+and the cascade reading the thresholds it writes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import judges_testkit as kit
+import numpy as np
+
+from evals.query import query
+from evals.schema import Case, Question, Trial, Verdict
+from evals.store import Workspace
+from judges import JudgeEnv, JudgeSpec, judge_run, make_verdict, parse_cascade, register_judge
+from judges.base import judge_version, verdict_key
+from judges.calibration_store import Calibration, load_calibrations
+
+
+def evals(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "evals.cli.main", *args], capture_output=True, text=True
+    )
+
+
+def labelled_workspace(tmp_path: Path, n: int = 600) -> tuple[Path, dict[str, bool]]:
+    """n imported trials, people's ratings (70% helpful), and two judges' verdicts:
+    'smol' at stage 1 (a coin) and 'strong' at stage 2 (right at confidence >= 0.5)."""
+    rng = np.random.default_rng(11)
+    src = tmp_path / "trials.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"case_id": f"c{i}", "input": "q", "output": f"a{i}", "model": "m"}) + "\n"
+            for i in range(n)
+        )
+    )
+    root = tmp_path / "ws"
+    assert evals("import", "jsonl", str(src), "--run-id", "r1", "-w", str(root)).returncode == 0
+    ws = Workspace(root)
+    keys = {r["case_id"]: r["key"] for r in query(ws, "SELECT case_id, key FROM trials")}
+    helpful = {c: bool(rng.random() < 0.7) for c in keys}
+    with open(tmp_path / "labels.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["run_id", "case_id", "reviewer", "helpful"])
+        for c, h in helpful.items():
+            w.writerow(["r1", c, "ann", "yes" if h else "no"])
+    verdicts = []
+    for c, key in keys.items():
+        for judge, stage in (("smol", 0), ("strong", 1)):
+            conf = float(rng.random())
+            right = (judge == "strong" and conf >= 0.5) or rng.random() < 0.5
+            label = (
+                ("pass" if helpful[c] else "fail") if right else ("fail" if helpful[c] else "pass")
+            )
+            verdicts.append(
+                Verdict(
+                    key=verdict_key(key, judge, stage),
+                    trial_key=key,
+                    run_id="r1",
+                    judge=judge,
+                    judge_version=f"{judge}-v1",
+                    stage=stage,
+                    label=label,
+                    confidence=conf,
+                )
+            )  # type: ignore[arg-type]
+    ws.writer("verdict").append_many(verdicts)
+    ws.close()
+    proc = evals("import", "labels", str(tmp_path / "labels.csv"), "-w", str(root))
+    assert proc.returncode == 0, proc.stderr
+    return root, helpful
+
+
+def test_calibrate_reports_refuses_the_coin_and_writes_thresholds(tmp_path: Path) -> None:
+    root, _ = labelled_workspace(tmp_path)
+    proc = evals("calibrate", "-w", str(root))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "600 trials rated by people" in out
+    assert "smol: may not fail anything alone" in out
+    assert "strong: may fail alone at confidence >=" in out
+    assert "Cascade: agreement >= 95%" in out
+    cals = load_calibrations(Workspace(root, create=False))
+    smol, strong = cals["smol", "smol-v1"], cals["strong", "strong-v1"]
+    assert smol.threshold is None and smol.status == "refused"
+    # Right at confidence >= 0.5, a coin below: the critical threshold is about 0.48.
+    assert strong.threshold is not None and 0.45 <= strong.threshold < 0.7
+    assert strong.false_fail_upper > 0.05  # over all its fails; the threshold fixes that
+    report = json.loads(evals("calibrate", "--json", "--no-write", "-w", str(root)).stdout)
+    judges = {j["judge"]: j for j in report["calibration"]["judges"]}
+    assert judges["strong"]["threshold_false_fail"]["upper"] < 0.05
+    assert report["calibration"]["cascade"]["thresholds"][0] is None
+    assert len(list(Workspace(root).iter_bodies("calibration"))) == 2  # --no-write wrote none
+
+
+def test_too_few_labels_and_no_labels(tmp_path: Path) -> None:
+    root, _ = labelled_workspace(tmp_path, n=40)
+    out = evals("calibrate", "--judge", "strong", "-w", str(root)).stdout
+    assert "strong: may not fail alone yet" in out and "needs at least 59 labelled fails" in out
+    assert "more labelled trials needed" in out
+    empty = tmp_path / "empty"
+    Workspace(empty)
+    proc = evals("calibrate", "-w", str(empty))
+    assert proc.returncode == 1 and "no human labels in the workspace" in proc.stderr
+    assert evals("calibrate", "--run", "nope", "-w", str(root)).returncode == 1
+
+
+class Scripted:
+    """Fails case c2 with confidence 0.8, passes everything else."""
+
+    def __init__(self, spec: JudgeSpec, env: JudgeEnv) -> None:
+        self.name, self.version = spec.display_name, judge_version(spec, "cal-scripted:1")
+        self.calls = 0
+
+    async def __call__(self, trial: Trial, case: Case, question: Question) -> Verdict:
+        Scripted.total += 1
+        label = "fail" if case.id == "c2" else "pass"
+        return make_verdict(
+            self,
+            trial,
+            label,
+            f"scripted {label}",  # type: ignore[arg-type]
+            started=time.perf_counter(),
+            confidence=0.8,
+        )
+
+    total = 0
+
+
+register_judge("cal_scripted")(Scripted)
+
+
+def test_cascade_applies_calibrated_thresholds_without_calling_judges_again(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    trials, gs = kit.populate(ws)
+    spec = parse_cascade([{"judge": "cal_scripted", "name": "llm"}])
+    c2 = next(t.key for t in trials if t.case_id == "c2")
+
+    def final_of(key: str) -> str:
+        rows = query(
+            ws,
+            "SELECT label FROM verdicts WHERE judge = 'cascade' AND trial_key = ? "
+            "ORDER BY created_at DESC",
+            [key],
+        )
+        return rows[0]["label"]
+
+    judge_run(ws, "run-test", spec, gs)
+    assert final_of(c2) == "fail"  # uncalibrated: its fail stands
+    calls = Scripted.total
+    version = query(ws, "SELECT judge_version FROM verdicts WHERE judge = 'llm' LIMIT 1")[0][
+        "judge_version"
+    ]
+    for threshold, expected in ((0.9, "abstain"), (0.7, "fail"), (None, "abstain")):
+        ws.append(
+            "calibration",
+            Calibration(
+                id=f"cal-{threshold}",
+                judge="llm",
+                judge_version=version,
+                status="calibrated" if threshold else "refused",
+                threshold=threshold,
+                target=0.05,
+                confidence=0.95,
+                n=100,
+                fails=60,
+                false_fails=0,
+                false_fail_upper=0.05,
+            ),
+        )
+        ws.close()
+        time.sleep(0.01)
+        judge_run(ws, "run-test", spec, gs)
+        assert final_of(c2) == expected, threshold
+        reason = query(
+            ws,
+            "SELECT reason FROM verdicts WHERE judge = 'cascade' AND "
+            "trial_key = ? ORDER BY created_at DESC",
+            [c2],
+        )[0]["reason"]
+        if expected == "abstain":
+            assert "calibrated" in reason and "escalates" in reason
+    assert Scripted.total == calls  # stage verdicts were reused every time

@@ -1,0 +1,139 @@
+"""Pairwise judges against human preferences: agreement and position consistency, from
+imported judge outputs and from the harness's pairwise judge run in both orders over HTTP."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+
+import orjson
+import pytest
+
+from evals.models import Gateway
+from evals.preferences import PairwiseJudgment, PairwisePreference, judgment_key
+from evals.schema import ModelSpec
+from evals.testing import FakeLLMServer, FakeRequest
+from judges import JudgeEnv, JudgeSpec, build_pairwise
+from judges.pairwise_eval import evaluate_pairwise, human_choices, judge_preferences
+from judges.render import split_data_blocks
+
+
+def pref(
+    item: str, choice: str, who: str = "ann", a: str = "good", b: str = "bad"
+) -> PairwisePreference:
+    return PairwisePreference(
+        id=f"{item}-{who}",
+        item_id=item,
+        prompt=f"q {item}",
+        answer_a=a,
+        answer_b=b,
+        choice=choice,
+        annotator=who,
+    )  # type: ignore[arg-type]
+
+
+def judged(item: str, ab: str, ba: str, judge: str = "j") -> list[PairwiseJudgment]:
+    return [
+        PairwiseJudgment(
+            key=judgment_key(item, judge, "v", order),
+            item_id=item,  # type: ignore[arg-type]
+            judge=judge,
+            judge_version="v",
+            presentation=order,  # type: ignore[arg-type]
+            winner=w,
+            source="import",
+        )  # type: ignore[arg-type]
+        for order, w in (("AB", ab), ("BA", ba))
+    ]
+
+
+def test_majority_human_choice_with_split_votes_as_ties() -> None:
+    prefs = [
+        pref("p1", "A", "x"),
+        pref("p1", "A", "y"),
+        pref("p1", "B", "z"),
+        pref("p2", "A", "x"),
+        pref("p2", "B", "y"),
+    ]
+    assert human_choices(prefs) == {"p1": "A", "p2": "tie"}
+
+
+def test_consistent_judge_agrees_and_first_position_judge_is_flagged() -> None:
+    prefs = [pref(f"p{i}", "A" if i % 3 else "B") for i in range(12)]
+    truth = {p.item_id: p.choice for p in prefs}
+    good = [j for p in prefs for j in judged(p.item_id, truth[p.item_id], truth[p.item_id], "good")]
+    first = [j for p in prefs for j in judged(p.item_id, "A", "B", "first")]
+    reports = {r.judge: r for r in evaluate_pairwise(prefs, good + first)}
+    g, f = reports["good"], reports["first"]
+    assert g.items == 12 and g.position_consistency.rate == 1.0 and g.agreement.rate == 1.0
+    assert g.kappa == pytest.approx(1.0)
+    assert f.position_consistency.k == 0 and f.first_position_picks == 12
+    # Inconsistent orders make a tie, which agrees with no decisive human choice.
+    assert f.agreement.k == 0 and f.decisive_agreement.n == 0
+    assert g.position_consistency.low < 1.0  # a Wilson interval, not a point
+
+
+def test_items_missing_an_order_are_not_counted() -> None:
+    prefs = [pref("p1", "A"), pref("p2", "B")]
+    judgments = judged("p1", "A", "A") + judged("p2", "B", "B")[:1]
+    (r,) = evaluate_pairwise(prefs, judgments)
+    assert r.items == 1 and r.agreement.n == 1
+
+
+@pytest.fixture
+def server() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer() as s:
+        yield s
+
+
+@pytest.fixture
+async def gateway(server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
+    monkeypatch.setenv("FAKE_PAIR_KEY", "sk-fake")
+    gw = Gateway(
+        [
+            ModelSpec(
+                alias="judge",
+                model="openai/gpt-4o-mini",
+                params={"api_base": server.base_url},
+                api_key_env="FAKE_PAIR_KEY",
+                max_retries=0,
+            )
+        ],
+        cache_dir=None,
+    )
+    yield gw
+    await gw.aclose()
+
+
+def shown_first(req: FakeRequest) -> str:
+    user = req.messages[1]["content"]
+    nonce = re.search(r"<<<DATA id=([0-9a-f]{16}) ", user)
+    assert nonce is not None
+    return split_data_blocks(user, nonce[1]).blocks["answer_a"]
+
+
+async def test_pairwise_judge_run_in_both_orders_over_http(
+    server: FakeLLMServer, gateway: Gateway
+) -> None:
+    # People prefer the answer naming the owner; the judge does too, except that on
+    # "close" items it just picks whatever it was shown first.
+    prefs = [pref(f"p{i}", "A", a=f"Owner is Jane ({i})", b=f"unknown {i}") for i in range(6)]
+    prefs += [
+        pref(f"c{i}", "B", a=f"close call {i}", b=f"Owner is Jane, close {i}") for i in range(2)
+    ]
+
+    def script(req: FakeRequest) -> str:
+        first = shown_first(req)
+        label = "A" if "Jane" in first or "close" in first else "B"
+        return orjson.dumps({"label": label, "probability": 0.8, "reason": "r"}).decode()
+
+    server.script = script
+    judge = build_pairwise(JudgeSpec(judge="pairwise", model="judge"), JudgeEnv(gateway))
+    stored: list[PairwiseJudgment] = []
+    done = await judge_preferences(judge, prefs, set(), stored.append, concurrency=2)
+    assert done == 8 and len(stored) == 16 and server.count == 16
+    (r,) = evaluate_pairwise(prefs, stored)
+    assert r.items == 8 and r.position_consistency.k == 6
+    assert r.first_position_picks == 2 and r.agreement.k == 6
+    again = await judge_preferences(judge, prefs, {j.key for j in stored}, stored.append)
+    assert again == 0 and server.count == 16  # nothing judged twice
