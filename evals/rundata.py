@@ -181,7 +181,7 @@ SELECT t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.
 FROM trials t
 LEFT JOIN v c ON c.trial_key = t.key AND c.judge = 'cascade'
 LEFT JOIN v i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
-WHERE {members} {cell}
+WHERE {members}
 ORDER BY t.question_id, t.case_id, t.repetition, t.key
 """
 
@@ -301,25 +301,18 @@ def load_run(
         )
         if not manifests:
             raise RunSelectionError(f"no run {ref.run_id!r} in the workspace")
+        # One scan of the trials view for the whole run (every cell); cells are picked
+        # in Python, so the run's cells come for free for the error messages.
         members, params = _members_sql(ws, ref.run_id)
-        cells = [
-            (r["model_alias"], r["prompt"])
-            for r in _rows(
-                con,
-                f"SELECT DISTINCT model_alias, prompt FROM trials t WHERE {members} ORDER BY 1, 2",
-                params,
-            )
-        ]
-        _check_cells(ref, cells)
-        cell_sql = ""
-        if ref.model is not None:
-            cell_sql += " AND t.model_alias = ?"
-            params.append(ref.model)
-        if ref.prompt is not None:
-            cell_sql += " AND t.prompt = ?"
-            params.append(ref.prompt)
-        rows = _rows(con, _TRIALS_SQL.format(members=members, cell=cell_sql), params)
+        all_rows = _rows(con, _TRIALS_SQL.format(members=members), params)
         label_rows = _rows(con, _LABELS_SQL, [])
+    cells = sorted({(r["model_alias"], r["prompt"]) for r in all_rows})
+    _check_cells(ref, cells)
+    rows = [
+        r
+        for r in all_rows
+        if ref.model in (None, r["model_alias"]) and ref.prompt in (None, r["prompt"])
+    ]
     selected = {(r["model_alias"], r["prompt"]) for r in rows}
     if single_cell and len(selected) > 1:
         options = ", ".join(f"{ref.run_id}:{m}:{p}" for m, p in sorted(selected))
