@@ -8,6 +8,7 @@ the cases needed when undecided, and the trial keys behind the number.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,24 @@ from evals.schema import GateCheck, GateThresholds
 
 if TYPE_CHECKING:
     from evals.gates import GateSpec
+
+MAX_KEYS_PER_CHECK = 100_000
+"""A check lists at most this many trial keys in the Decision. Above it the list is
+left out (a million keys per check would make a decision hundreds of megabytes) and
+the detail carries the count and a sha256 of the sorted keys, so the evidence can still
+be re-derived from the run and verified."""
+
+
+def _bounded_keys(check: GateCheck) -> GateCheck:
+    keys = check.trial_keys
+    if len(keys) <= MAX_KEYS_PER_CHECK:
+        return check
+    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
+    note = (
+        f" [{len(keys)} trials: keys not listed above {MAX_KEYS_PER_CHECK}; "
+        f"sha256 of the sorted keys {digest}]"
+    )
+    return check.model_copy(update={"trial_keys": [], "detail": check.detail + note})
 
 
 def _rate_check(
@@ -233,4 +252,4 @@ def scope_checks(
         checks.append(
             _noninferiority_check(scope, trials, baseline, th.noninferiority_margin, spec)
         )
-    return checks
+    return [_bounded_keys(c) for c in checks]

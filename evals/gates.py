@@ -73,6 +73,23 @@ class GateFileError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+def threshold_problems(th: GateThresholds) -> list[str]:
+    """Out-of-range thresholds, as 'key must be ..., got v' (empty when all are fine)."""
+    out = []
+    for key in _RATE_KEYS:
+        v = getattr(th, key)
+        if v is not None and not 0.0 < v < 1.0:
+            out.append(f"{key} must be in (0, 1), got {v}")
+    m = th.noninferiority_margin
+    if m is not None and not 0.0 <= m < 1.0:
+        out.append(f"noninferiority_margin must be in [0, 1), got {m}")
+    for key in ("max_handling_time_ratio", "max_cost_per_trial", "max_p95_latency_s"):
+        v = getattr(th, key)
+        if v is not None and v <= 0:
+            out.append(f"{key} must be > 0, got {v}")
+    return out
+
+
 class GateSpec(BaseModel):
     """A gate file as loaded."""
 
@@ -110,17 +127,9 @@ class GateSpec(BaseModel):
             ("every_question", self.every_question),
             *((f"questions.{q}", t) for q, t in self.questions.items()),
         ]:
-            for key in _RATE_KEYS:
-                v = getattr(th, key)
-                if v is not None and not 0.0 < v < 1.0:
-                    raise ValueError(f"{scope}.{key} must be in (0, 1), got {v}")
-            m = th.noninferiority_margin
-            if m is not None and not 0.0 <= m < 1.0:
-                raise ValueError(f"{scope}.noninferiority_margin must be in [0, 1), got {m}")
-            for key in ("max_handling_time_ratio", "max_cost_per_trial", "max_p95_latency_s"):
-                v = getattr(th, key)
-                if v is not None and v <= 0:
-                    raise ValueError(f"{scope}.{key} must be > 0, got {v}")
+            problems = threshold_problems(th)
+            if problems:
+                raise ValueError(f"{scope}.{problems[0]}")
         return self
 
     def needs_baseline(self) -> bool:
@@ -234,6 +243,13 @@ def _dataset_gates(path: Path, spec: GateSpec) -> dict[str, GateThresholds]:
         golden = load_golden_set(folder)
     except GoldenSetError as exc:
         raise GateFileError(exc.problems) from None
+    problems = [
+        Problem(str(folder / "questions.yaml"), None, f"{q.id}.gate", msg)
+        for q in golden.questions.values()
+        for msg in threshold_problems(q.gate)
+    ]
+    if problems:
+        raise GateFileError(problems)
     return {q.id: q.gate for q in golden.questions.values()}
 
 

@@ -413,3 +413,32 @@ def test_gate_cli_exit_codes(tmp_path: Path) -> None:
     assert skipped.returncode == 1 and "sets no threshold" in skipped.stderr
     rows = query(Workspace(ws_path), "SELECT outcome FROM decisions ORDER BY created_at")
     assert [r["outcome"] for r in rows] == ["ship", "undecided", "fail", "fail", "fail"]
+
+
+def test_dataset_thresholds_are_range_checked(tmp_path: Path, repo_root: Path) -> None:
+    import shutil
+
+    data = tmp_path / "ds"
+    shutil.copytree(repo_root / "datasets" / "edd_demo", data)
+    text = (data / "questions.yaml").read_text()
+    (data / "questions.yaml").write_text(
+        text.replace("min_judge_pass_rate: 0.9\n", "min_judge_pass_rate: 1.0\n", 1)
+    )
+    gate = gate_file(tmp_path, "dataset: ds\n")
+    with pytest.raises(GateFileError, match=r"questions.yaml: q_\w+\.gate: min_judge_pass_rate"):
+        load_gate(gate)
+
+
+def test_trial_keys_above_the_cap_become_a_digest(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from evals import gate_checks
+
+    monkeypatch.setattr(gate_checks, "MAX_KEYS_PER_CHECK", 3)
+    trials = write_judged(workspace, "run", [True] * 5)
+    gate = load_gate(gate_file(tmp_path, "overall: {min_judge_pass_rate: 0.1}\n"))
+    check = only(evaluate_gate(gate, load_run(workspace, RunRef("run"))), "judge_pass_rate")
+    digest = hashlib.sha256("\n".join(sorted(t.key for t in trials)).encode()).hexdigest()
+    assert check.trial_keys == [] and digest in check.detail and "5 trials" in check.detail
