@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -34,6 +34,9 @@ from evals.schema import (
     utcnow,
 )
 from evals.store import Workspace
+
+if TYPE_CHECKING:
+    from evals.importers.golden_export import GoldenExport
 
 MAX_PROBLEMS_SHOWN = 50
 """A broken file lists at most this many problems (then a count of the rest)."""
@@ -215,6 +218,8 @@ class ImportBatch:
     """Further record kinds (e.g. 'preference', 'pairwise_judgment') and their records."""
     summary: list[str] = field(default_factory=list)
     """Lines the CLI prints after writing (pass rates, counts)."""
+    golden: GoldenExport | None = None
+    """The run's cases as a golden-set folder, written before the records."""
 
     def kinds(self) -> list[tuple[str, list[Any]]]:
         """Records per kind in write order: the run manifest comes last (see module doc)."""
@@ -292,6 +297,10 @@ def write_batch(ws: Workspace, batch: ImportBatch, options: ImportOptions) -> Im
         counts=batch.counts(),
         options=options.as_dict(),
     )
+    if batch.golden is not None:
+        from evals.importers.golden_export import write_golden
+
+        write_golden(batch.golden)
     for kind, records in batch.kinds():
         ws.writer(kind).append_many(records)
     ws.writer("import", durable=True).append(record)

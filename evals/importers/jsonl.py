@@ -41,6 +41,7 @@ from evals.importers.common import (
     slug,
     validate_into,
 )
+from evals.importers.golden_export import attach_golden
 from evals.importers.messages import trace_from_messages
 from evals.importers.trials import (
     import_agent,
@@ -167,7 +168,7 @@ def parse_jsonl(path: Path, options: ImportOptions, ws: Workspace) -> ImportBatc
         problems.append(ImportProblem(str(path), "line 1", None, "no records"))
     if problems:
         raise ImportFormatError(problems)
-    return _build(path, options, rows, cases)
+    return _build(path, options, rows, cases, ws.root)
 
 
 def _cases(
@@ -203,7 +204,11 @@ def _cases(
 
 
 def _build(
-    path: Path, options: ImportOptions, rows: list[tuple[int, JsonlTrial]], cases: dict[str, Case]
+    path: Path,
+    options: ImportOptions,
+    rows: list[tuple[int, JsonlTrial]],
+    cases: dict[str, Case],
+    root: Path,
 ) -> ImportBatch:
     sha = file_sha256(path)
     dataset = options.dataset or slug(path.stem)
@@ -245,15 +250,17 @@ def _build(
         if reward is not None:
             batch.verdicts.append(outcome_verdict(trial, reward, f"recorded outcome {reward:g}"))
     questions = {c.question_id for c in cases.values()}
+    qs = [
+        Question(id=q, title=q, rubric="(imported: no rubric recorded)") for q in sorted(questions)
+    ]
+    by_id = {q.id: q for q in qs}
     batch.cases = [
         ImportedCase(
             key=f"{dataset_hash}:{c.id}",
             dataset=dataset,
             dataset_hash=dataset_hash,
             case=c,
-            question=Question(
-                id=c.question_id, title=c.question_id, rubric="(imported: no rubric recorded)"
-            ),
+            question=by_id[c.question_id],
         )
         for c in cases.values()
     ]
@@ -268,7 +275,7 @@ def _build(
         prompts=sorted({t.prompt for t in batch.trials}),
         agent=agent,
         repetitions=max(reps.values()),
-        config={"questions": sorted(questions)},
+        config={"questions": sorted(questions), **attach_golden(batch, root, qs)},
         started_at=min((t.started_at for t in batch.trials), default=None),
     )
     passed = sum(v.label == "pass" for v in batch.verdicts)

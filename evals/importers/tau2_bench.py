@@ -44,6 +44,7 @@ from evals.importers.common import (
     slug,
     validate_into,
 )
+from evals.importers.golden_export import attach_golden
 from evals.importers.messages import SCRIPTED, trace_from_messages
 from evals.importers.trials import (
     import_agent,
@@ -189,7 +190,7 @@ def parse_tau2(path: Path, options: ImportOptions, ws: Workspace) -> ImportBatch
             sims.append(sim)
     if problems or info is None:
         raise ImportFormatError(problems)
-    return _build(path, options, data, info, tasks, sims)
+    return _build(path, options, data, info, tasks, sims, ws.root)
 
 
 def _list(value: Any, file: str, name: str, problems: list[ImportProblem]) -> list[Any]:
@@ -208,6 +209,7 @@ def _build(
     info: Tau2Info,
     tasks: dict[str, dict[str, Any]],
     sims: list[Tau2Simulation],
+    root: Path,
 ) -> ImportBatch:
     sha = file_sha256(path)
     env = info.environment_info
@@ -266,6 +268,7 @@ def _build(
     ]
     config = {k: v for k, v in data["info"].items() if k != "environment_info"}
     config["domain"] = domain
+    config.update(attach_golden(batch, root, [question]))
     batch.run = run_manifest(
         run_id=run_id,
         fmt=FORMAT,

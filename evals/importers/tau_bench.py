@@ -33,6 +33,7 @@ from evals.importers.common import (
     slug,
     validate_into,
 )
+from evals.importers.golden_export import attach_golden
 from evals.importers.messages import trace_from_messages
 from evals.importers.trials import (
     import_agent,
@@ -120,10 +121,10 @@ def parse_tau(path: Path, options: ImportOptions, ws: Workspace) -> ImportBatch:
         problems.append(ImportProblem(file, "top level", None, "no results"))
     if problems:
         raise ImportFormatError(problems)
-    return _build(path, options, results)
+    return _build(path, options, results, ws.root)
 
 
-def _build(path: Path, options: ImportOptions, results: list[TauResult]) -> ImportBatch:
+def _build(path: Path, options: ImportOptions, results: list[TauResult], root: Path) -> ImportBatch:
     sha = file_sha256(path)
     alias = options.model_alias or ""
     model = ModelSpec(alias=alias, model=alias)
@@ -185,7 +186,7 @@ def _build(path: Path, options: ImportOptions, results: list[TauResult]) -> Impo
         prompts=[prompt],
         agent=agent,
         repetitions=max(r.trial for r in results) + 1,
-        config={},
+        config=attach_golden(batch, root, [question]),
         started_at=None,
     )
     passed = sum(outcome_label(r.reward) == "pass" for r in results)

@@ -174,3 +174,78 @@ def test_broken_json_names_line_and_column(tmp_path: Path) -> None:
     with pytest.raises(ImportFormatError) as exc:
         IMPORTERS["tau2-bench"].parse(bad, ImportOptions(), Workspace(tmp_path / "ws"))
     assert f"{bad}: line 2 column" in str(exc.value) and "invalid JSON" in str(exc.value)
+
+
+def test_evals_compare_reports_pass_rates_mcnemar_and_noninferiority(
+    imported: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    proc = evals(
+        "compare",
+        "tau2-base",
+        "tau2-sft",
+        "--margin",
+        "0.05",
+        "--margin",
+        "0.10",
+        "--format",
+        "json",
+        "--out",
+        str(out),
+        "-w",
+        str(imported),
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((out / "report.json").read_text())["data"]
+    overall = data["overall"]["outcome"]
+    base, sft = raw_outcomes(BASE), raw_outcomes(SFT)
+    cases = sorted(base)
+    a, b = [base[c] for c in cases], [sft[c] for c in cases]
+    assert data["baseline_outcome_source"] == "imported"
+    assert overall["n"] == 40 and overall["baseline_rate"] == 0.85
+    assert overall["candidate_rate"] == sum(b) / 40
+    b01, b10 = _discordant(base, sft)
+    assert (overall["candidate_only"], overall["baseline_only"]) == (b01, b10)
+    assert overall["mcnemar_p"] == pytest.approx(stats.mcnemar_exact(b01, b10))
+    got = {ni["margin"]: ni for ni in overall["noninferiority"]}
+    for margin in (0.05, 0.10):
+        # compare reads the two-sided 95% interval: one-sided 97.5% per bound.
+        ref = stats.noninferiority_paired(a, b, margin, confidence=0.975)
+        assert got[margin]["verdict"] == ref.verdict
+        assert got[margin]["p_value"] == pytest.approx(ref.p_value)
+        assert got[margin]["low"] == pytest.approx(ref.low)
+    table = proc.stdout
+    assert "0.850" in table and "McNemar" in table
+
+
+def test_imported_runs_can_be_judged_and_queued(imported: Path, tmp_path: Path) -> None:
+    from evals.golden import case_hash, load_golden_set
+
+    ws = Workspace(imported, create=False)
+    manifest = query(ws, "SELECT config FROM runs WHERE run_id = 'tau2-base'")[0]["config"]
+    folder = Path(json.loads(manifest)["dataset_path"])
+    golden = load_golden_set(folder)
+    assert len(golden.cases) == 40 and set(golden.questions) == {"retail"}
+    hashes = {
+        r["case_id"]: r["case_hash"]
+        for r in query(ws, "SELECT case_id, case_hash FROM trials WHERE run_id = 'tau2-sft'")
+    }
+    assert all(case_hash(c) == hashes[c.id] for c in golden.cases)
+    judges = tmp_path / "judges.yaml"
+    judges.write_text(
+        "judges:\n  - stage: checks\n    judges:\n      - judge: answered\n"
+        "      - judge: required_tools\n"
+    )
+    proc = evals("judge", "tau2-base", "--judges", str(judges), "-w", str(imported))
+    assert proc.returncode == 0, proc.stderr
+    assert "judged 40 trial(s)" in proc.stdout
+    final = query(
+        ws,
+        "SELECT count(*) AS n FROM verdicts v JOIN trials t ON t.key = "
+        "v.trial_key WHERE v.judge = 'cascade' AND t.run_id = 'tau2-base'",
+    )
+    assert final[0]["n"] == 40
+    queue = evals(
+        "label", "queue", "create", "--run", "tau2-base", "--sample", "10", "-w", str(imported)
+    )
+    assert queue.returncode == 0, queue.stderr
