@@ -185,3 +185,33 @@ def test_cascade_applies_calibrated_thresholds_without_calling_judges_again(tmp_
         if expected == "abstain":
             assert "calibrated" in reason and "escalates" in reason
     assert Scripted.total == calls  # stage verdicts were reused every time
+
+
+def test_imported_pairwise_judge_outputs_are_evaluated(tmp_path: Path) -> None:
+    rows = []
+    for i in range(10):
+        human = "A" if i % 2 else "B"
+        # The imported judge agrees with people when it is consistent, and on three
+        # items just picks the first answer shown.
+        ab, ba = (human, human) if i >= 3 else ("A", "B")
+        rows.append(
+            {
+                "id": f"p{i}",
+                "prompt": f"q{i}",
+                "answer_a": f"a{i}",
+                "answer_b": f"b{i}",
+                "choice": human,
+                "judge": "their-judge",
+                "judge_ab": ab,
+                "judge_ba": ba,
+            }
+        )
+    src = tmp_path / "prefs.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    root = tmp_path / "ws"
+    assert evals("import", "pairwise", str(src), "-w", str(root)).returncode == 0
+    proc = evals("calibrate", "-w", str(root))
+    assert proc.returncode == 0, proc.stderr
+    assert "pairwise their-judge" in proc.stdout
+    assert "position-consistent 7/10" in proc.stdout and "picked the first shown 3" in proc.stdout
+    assert "agrees with people 7/10" in proc.stdout
