@@ -11,7 +11,7 @@ from typing import Any
 
 from evals.compare import PairedOutcomes
 from evals.runstats import ArmStats, Funnel, HandlingTime, RateStat
-from reports.model import ChartBlock, Evidence
+from reports.model import ChartBlock, Evidence, TextBlock
 
 PALETTE = ["#3366cc", "#dc7633", "#28a745", "#8e44ad", "#c0392b", "#17a2b8"]
 
@@ -117,6 +117,19 @@ def rate_chart(
         figure={"data": data, "layout": layout},
         caption="Error bars: Wilson 95% intervals.",
     )
+
+
+def rates_or_note(
+    chart_id: str,
+    title: str,
+    series: Sequence[tuple[str, Sequence[tuple[str, RateStat]]]],
+    y_title: str = "rate",
+    empty: str = "no data yet",
+) -> ChartBlock | TextBlock:
+    """The rate chart, or one line saying why there is none (an empty chart says nothing)."""
+    if all(s.n == 0 for _, points in series for _, s in points):
+        return TextBlock(text=f"{title}: {empty}.")
+    return rate_chart(chart_id, title, series, y_title)
 
 
 def handling_chart(chart_id: str, ht: HandlingTime) -> ChartBlock:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from evals.compare import Comparison, PairedOutcomes, ScopeComparison
-from reports.charts import cost_latency_charts, forest_chart, matrix_chart, rate_chart
+from reports.charts import (
+    cost_latency_charts,
+    forest_chart,
+    matrix_chart,
+    rate_chart,
+    rates_or_note,
+)
 from reports.model import Cell, Report, Section, TableBlock, TextBlock
 
 
@@ -128,6 +134,23 @@ def _regressions(cmp: Comparison) -> list[str]:
     return out
 
 
+def _per_question_verdicts(cmp: Comparison) -> list[str]:
+    """'Per question at margin m: a non-inferior, b undecided (q: ~n more), c inferior.'"""
+    lines = []
+    for i, margin in enumerate(cmp.margins):
+        by_verdict: dict[str, list[str]] = {"non-inferior": [], "undecided": [], "inferior": []}
+        for s in cmp.questions:
+            ni = s.outcome.noninferiority[i]
+            more = f" ~{ni.n_more} more pairs" if ni.n_more else ""
+            by_verdict[ni.verdict].append(s.scope + (more if ni.verdict == "undecided" else ""))
+        parts = [
+            f"{len(v)} {k}" + (f" ({', '.join(v)})" if v and k != "non-inferior" else "")
+            for k, v in by_verdict.items()
+        ]
+        lines.append(f"Per question at margin {margin:g}: {'; '.join(parts)}.")
+    return lines
+
+
 def build_comparison_report(
     cmp: Comparison, kind: Literal["comparison", "regression"] = "comparison"
 ) -> Report:
@@ -144,6 +167,7 @@ def build_comparison_report(
         f"non-inferiority margins {', '.join(f'{m:g}' for m in cmp.margins)}",
     ]
     verdict_lines = [f"Overall: {_ni_text(cmp.overall.outcome) or 'no margin set'}."]
+    verdict_lines += _per_question_verdicts(cmp)
     if kind == "regression":
         regressions = _regressions(cmp)
         verdict_lines.append(
@@ -204,13 +228,14 @@ def build_comparison_report(
                         ("candidate", [(q, s.candidate.outcome) for q, s in per_q]),
                     ],
                 ),
-                rate_chart(
+                rates_or_note(
                     "helpful",
                     "Helpfulness per question",
                     [
                         ("baseline", [(q, s.baseline.helpful) for q, s in per_q]),
                         ("candidate", [(q, s.candidate.helpful) for q, s in per_q]),
                     ],
+                    empty="no human labels on either run yet",
                 ),
             ],
         ),

@@ -12,9 +12,9 @@ from typing import Any
 
 from evals.query import query
 from evals.rundata import RunData, TrialFacts
-from evals.runstats import ArmStats, arm_stats, funnel, handling_time
+from evals.runstats import ArmStats, RateStat, arm_stats, funnel, handling_time
 from evals.store import Workspace
-from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rate_chart
+from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rates_or_note
 from reports.model import Block, Cell, Report, Section, TableBlock, TextBlock
 
 EXAMPLE_CHARS = 400
@@ -100,24 +100,35 @@ def _cell_table(cells: dict[str, ArmStats]) -> TableBlock:
     )
 
 
-def _question_table(run: RunData, cells: dict[str, list[TrialFacts]]) -> TableBlock:
+QuestionStats = dict[tuple[str, str], ArmStats]
+"""(question id, cell name) -> statistics of that cell's trials on the question."""
+
+
+def _question_stats(run: RunData, cells: dict[str, list[TrialFacts]]) -> QuestionStats:
+    out: QuestionStats = {}
+    for name, trials in cells.items():
+        by_q: dict[str, list[TrialFacts]] = defaultdict(list)
+        for t in trials:
+            by_q[t.question_id].append(t)
+        for q, ts in by_q.items():
+            out[(q, name)] = arm_stats(ts, run.assisted)
+    return out
+
+
+def _question_table(stats: QuestionStats) -> TableBlock:
     rows: list[list[Cell]] = []
-    evidence: list[list[str]] = []
-    for q in run.questions():
-        for name, trials in cells.items():
-            s = arm_stats([t for t in trials if t.question_id == q], run.assisted)
-            rows.append(
-                [
-                    q,
-                    name,
-                    s.trials,
-                    _rate(s, "outcome"),
-                    _rate(s, "helpful"),
-                    s.cost_per_trial_usd,
-                    s.latency_p95_s,
-                ]
-            )
-            evidence.append(s.trial_keys)
+    for (q, name), s in sorted(stats.items()):
+        rows.append(
+            [
+                q,
+                name,
+                s.trials,
+                _rate(s, "outcome"),
+                _rate(s, "helpful"),
+                s.cost_per_trial_usd,
+                s.latency_p95_s,
+            ]
+        )
     return TableBlock(
         columns=[
             "question",
@@ -129,8 +140,37 @@ def _question_table(run: RunData, cells: dict[str, list[TrialFacts]]) -> TableBl
             "p95 s",
         ],
         rows=rows,
-        evidence=evidence,
+        evidence=[s.trial_keys for _, s in sorted(stats.items())],
     )
+
+
+def _question_blocks(run: RunData, cells: dict[str, list[TrialFacts]]) -> list[Block]:
+    stats = _question_stats(run, cells)
+    questions = run.questions()
+
+    def series(which: str) -> list[tuple[str, list[tuple[str, RateStat]]]]:
+        return [
+            (name, [(q, getattr(stats[(q, name)], which)) for q in questions if (q, name) in stats])
+            for name in cells
+        ]
+
+    return [
+        rates_or_note(
+            "helpful",
+            "Helpfulness per question",
+            series("helpful"),
+            "helpful rate",
+            empty="no human labels on this run yet",
+        ),
+        rates_or_note(
+            "pass-rate",
+            "Judge pass rate per question",
+            series("outcome"),
+            "pass rate",
+            empty="no judged trials yet",
+        ),
+        _question_table(stats),
+    ]
 
 
 def _handling_blocks(run: RunData) -> list[Block]:
@@ -210,48 +250,7 @@ def build_run_summary(
                 funnel_chart("funnel", [(n, funnel(ts, run.assisted)) for n, ts in cells.items()])
             ],
         ),
-        Section(
-            id="questions",
-            title="Per question",
-            blocks=[
-                rate_chart(
-                    "helpful",
-                    "Helpfulness per question",
-                    [
-                        (
-                            n,
-                            [
-                                (
-                                    q,
-                                    arm_stats(
-                                        [t for t in ts if t.question_id == q], run.assisted
-                                    ).helpful,
-                                )
-                                for q in run.questions()
-                            ],
-                        )
-                        for n, ts in cells.items()
-                    ],
-                    "helpful rate",
-                ),
-                rate_chart(
-                    "pass-rate",
-                    "Judge pass rate per question",
-                    [
-                        (
-                            n,
-                            [
-                                (q, arm_stats([t for t in ts if t.question_id == q], []).outcome)
-                                for q in run.questions()
-                            ],
-                        )
-                        for n, ts in cells.items()
-                    ],
-                    "pass rate",
-                ),
-                _question_table(run, cells),
-            ],
-        ),
+        Section(id="questions", title="Per question", blocks=_question_blocks(run, cells)),
         Section(id="handling", title="Handling time", blocks=_handling_blocks(run)),
         Section(
             id="cost",

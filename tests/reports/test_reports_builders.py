@@ -169,3 +169,14 @@ def test_cli_compare_and_reports(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "reg" / "report.json").read_text())
     assert data["kind"] == "regression" and data["data"]["baseline_ref"] == "base"
     assert evals("compare", "base", "cand", "--format", "pdf", ws=ws_path).returncode == 1
+
+
+def test_empty_rate_charts_become_a_note(workspace: Workspace) -> None:
+    build_workspace(workspace)
+    report = build_run_summary(load_run(workspace, RunRef("base")))  # no labels on 'base'
+    texts = [b.text for s in report.sections for b in s.blocks if b.kind == "text"]
+    assert "Helpfulness per question: no human labels on this run yet." in texts
+    assert not [b for s in report.sections for b in s.blocks if getattr(b, "id", "") == "helpful"]
+    cmp = compare_runs(load_run(workspace, RunRef("base")), load_run(workspace, RunRef("cand")))
+    verdict = build_comparison_report(cmp).sections[0].blocks[0]
+    assert verdict.kind == "text" and "Per question at margin 0.05:" in verdict.text
