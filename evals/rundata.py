@@ -5,8 +5,9 @@ this module, so they all agree on what a run's numbers are made of.
 
 **Run references.** A run may hold a matrix of model configurations and prompt
 versions. ``RUN[:MODEL[:PROMPT]]`` selects one cell (``RUN::PROMPT`` selects a prompt
-across models); ``latest`` names the most recently started run. A run id that itself
-contains ``:`` is matched whole first.
+across models); ``latest`` names the most recently started run, and a pattern such as
+``edd_demo-*`` the most recently started run matching it. A run id that itself contains
+``:`` is matched whole first.
 
 **Outcome of a trial** (what "pass" means, :class:`OutcomeSpec`):
 
@@ -40,6 +41,7 @@ same trial key (the runner's ``run_link`` records), as in ``evals.runner.RUN_TRI
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase as fnmatch
 from typing import Any, Literal
 
 import duckdb
@@ -205,14 +207,23 @@ def run_ids(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def resolve_run_ref(ws: Workspace, text: str) -> RunRef:
-    """Parse a run reference; ``latest`` is the most recently started run."""
+    """Parse a run reference. The run part may be ``latest`` (the most recently started
+    run) or a pattern with ``*`` (the most recently started run whose id matches, e.g.
+    ``edd_demo-*``: suites name their runs ``<suite>-<hash>``)."""
     runs = run_ids(ws)
     known = {r["run_id"] for r in runs}
+    if text in known:
+        return RunRef(text)
     head, sep, rest = text.partition(":")
-    if head == "latest" and "latest" not in known:
-        if not runs:
-            raise RunSelectionError("the workspace holds no runs yet")
-        text = runs[-1]["run_id"] + sep + rest
+    if head == "latest" or "*" in head:
+        matches = [r["run_id"] for r in runs if head == "latest" or fnmatch(r["run_id"], head)]
+        if not matches:
+            raise RunSelectionError(
+                "the workspace holds no runs yet"
+                if head == "latest"
+                else f"no run matches {head!r} (known: {', '.join(sorted(known)[-8:]) or 'none'})"
+            )
+        text = matches[-1] + sep + rest
     return parse_run_ref(text, known)
 
 

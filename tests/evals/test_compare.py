@@ -402,3 +402,17 @@ def test_tau2_retail_comparison_through_the_cli(tmp_path: Path) -> None:
         "inferior",
         "undecided",
     }
+
+
+def test_run_patterns_pick_the_latest_match(workspace: Workspace) -> None:
+    from evals.rundata import RunSelectionError, resolve_run_ref
+
+    for run_id in ("edd_demo-aaa", "edd_demo-bbb", "other-ccc"):
+        write_run(workspace, run_id, [make_trial(run_id, "c1", model_alias="greedy")])
+    assert resolve_run_ref(workspace, "edd_demo-*:greedy:v1") == RunRef(
+        "edd_demo-bbb", "greedy", "v1"
+    )
+    assert resolve_run_ref(workspace, "latest") == RunRef("other-ccc")
+    assert resolve_run_ref(workspace, "edd_demo-aaa") == RunRef("edd_demo-aaa")
+    with pytest.raises(RunSelectionError, match="no run matches 'nope-\\*'"):
+        resolve_run_ref(workspace, "nope-*")
