@@ -191,3 +191,17 @@ def test_oidc_user_gets_the_role_the_roster_gives(
     stranger.run()
     assert "identity" not in stranger.session_state
     assert any("not on this app's roster" in e.value for e in stranger.error)
+
+
+@pytest.mark.parametrize("blind", [True, False])
+def test_blinding_hides_model_and_prompt(app_ws: Path, blind: bool) -> None:
+    queue_in(app_ws, overlap=1, blind=blind)
+    at = logged_in("alice", "alice-demo")
+    labels = " ".join(e.label for e in at.expander) + " ".join(m.value for m in at.markdown)
+    shown = texts(at)
+    revealing = (
+        "demo-model" in labels,
+        "model-a" in labels or "model-b" in labels,
+        "research assistant (v1)" in shown,
+    )
+    assert revealing == ((False, False, False) if blind else (True, True, True))
