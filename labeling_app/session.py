@@ -8,6 +8,7 @@ store on every run, so a reload or a restart loses nothing that was submitted.
 
 from __future__ import annotations
 
+import atexit
 from pathlib import Path
 
 import streamlit as st
@@ -22,7 +23,11 @@ IDENTITY_KEY = "identity"
 
 @st.cache_resource(show_spinner=False)
 def _service(root: str) -> QueueService:
-    return QueueService(Workspace(Path(root)))
+    ws = Workspace(Path(root))
+    # Seal this process's segments on a clean shutdown (a crash leaves them unsealed,
+    # which readers and `evals audit verify` accept).
+    atexit.register(ws.close, compact=False)
+    return QueueService(ws)
 
 
 def config() -> AppConfig:

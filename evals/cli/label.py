@@ -97,7 +97,7 @@ def serve(
         "false",
     ]
     console.print(
-        f"Review app: http://127.0.0.1:{port}  (workspace {ws.root}, roster "
+        f"Review app: http://127.0.0.1:{port}  (workspace {ws.root.resolve()}, roster "
         f"{roster_path}; Ctrl+C stops it)",
         markup=False,
         highlight=False,
