@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -59,6 +59,22 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+P = TypeVar("P", bound=BaseModel)
+
+
+def parse_params(model: type[P], spec: JudgeSpec) -> P:
+    """A judge's params, or a one-line JudgeConfigError naming the first bad field."""
+    try:
+        return model.model_validate(spec.params)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise JudgeConfigError(
+            f"judge {spec.display_name!r}: params.{loc}: {err['msg']}{more}"
+        ) from None
+
+
 class Outcome(BaseModel):
     """What a check decided."""
 
@@ -83,12 +99,7 @@ class CheckJudge:
         self.spec = spec
         self.name = spec.display_name
         self.version = judge_version(spec, f"{type(self).__name__}:{self.impl_version}")
-        try:
-            self.params: Any = self.params_model.model_validate(spec.params)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
-            raise JudgeConfigError(f"judge {self.name!r}: params.{loc}: {err['msg']}") from None
+        self.params: Any = parse_params(self.params_model, spec)
 
     async def __call__(self, trial: Trial, case: Case, question: Question) -> Verdict:
         started = time.perf_counter()

@@ -25,13 +25,14 @@ top level or under a ``judges:`` key.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError
 
-from evals.schema import Record, content_hash
+from evals.schema import ModelSpec, Record, content_hash
 
 
 class JudgeSpec(Record):
@@ -42,8 +43,10 @@ class JudgeSpec(Record):
     answer_schema, grounded, budget, rubric, reference) or 'package.module:factory'."""
     name: str | None = None
     """Display name on verdicts and in the funnel; defaults to `judge`."""
-    model: str | None = None
-    """Gateway model alias, for LLM judges."""
+    model: str | ModelSpec | None = None
+    """For LLM judges: a gateway alias (one of the suite's models, or a bare model string
+    such as 'local/smollm2', then used at temperature 0), or a full model spec
+    ({alias, model, params, api_key_env, ...}) for a judge model outside the matrix."""
     prompt: str | None = None
     """Prompt name under judges/prompts/ or a .md file path; each LLM judge has a default."""
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -55,6 +58,11 @@ class JudgeSpec(Record):
     def display_name(self) -> str:
         """Name shown on verdicts."""
         return self.name or self.judge
+
+    @property
+    def model_alias(self) -> str | None:
+        """The gateway alias the judge calls."""
+        return self.model.alias if isinstance(self.model, ModelSpec) else self.model
 
 
 class StageSpec(Record):
@@ -104,6 +112,21 @@ def _build_problems(stage: StageSpec) -> list[str]:
     return problems
 
 
+_SECRET = re.compile(r"(api_?key|secret|password|token$|authorization)", re.IGNORECASE)
+
+
+def _secret_problems(stage: StageSpec) -> list[str]:
+    """Judge model params are recorded with the run; keys belong in the environment."""
+    return [
+        f"model.params holds a secret ({key}): name the environment variable in "
+        "model.api_key_env instead"
+        for spec in stage.judges
+        if isinstance(spec.model, ModelSpec)
+        for key in spec.model.params
+        if _SECRET.search(key)
+    ]
+
+
 def _item_line(lines: list[int] | None, index: int) -> str:
     return f":{lines[index]}" if lines and index < len(lines) else ""
 
@@ -137,7 +160,8 @@ def parse_cascade(
                 problems.append(f"{where}.{loc}: {err['msg']}")
     for i, stage in enumerate(stages):
         problems += [
-            f"{source}{_item_line(lines, i)}: judges[{i}]: {p}" for p in _build_problems(stage)
+            f"{source}{_item_line(lines, i)}: judges[{i}]: {p}"
+            for p in _build_problems(stage) + _secret_problems(stage)
         ]
     names = [s.stage for s in stages]
     dupes = sorted({n for n in names if names.count(n) > 1})

@@ -51,6 +51,9 @@ class StageFunnel(BaseModel):
     """Input + cached input + output tokens the stage's judges used."""
     judge_seconds: float = 0.0
     """Sum of the stage's judge latencies."""
+    failed_by: dict[str, int] = Field(default_factory=dict)
+    """Of the trials this stage failed, how many each judge failed (a trial can be failed
+    by several judges of a group stage)."""
 
     @property
     def mean_cost(self) -> float:
@@ -156,6 +159,9 @@ def compute_funnel(
             label = stage_label(verdicts)
             field = _COUNTER[label]
             setattr(stage, field, getattr(stage, field) + 1)
+            for v in verdicts:
+                if v.label == "fail":
+                    stage.failed_by[v.judge] = stage.failed_by.get(v.judge, 0) + 1
             stage.errors += sum(v.error is not None for v in verdicts)
             stage.cost_usd += sum(v.usage.cost_usd for v in verdicts)
             stage.tokens += sum(_tokens(v) for v in verdicts)

@@ -107,7 +107,9 @@ def judge_models(spec: CascadeSpec, known: list[ModelSpec]) -> list[ModelSpec]:
     models = {m.alias: m for m in known}
     for stage in spec.stages:
         for j in stage.judges:
-            if j.model and j.model not in models:
+            if isinstance(j.model, ModelSpec):
+                models[j.model.alias] = j.model
+            elif j.model and j.model not in models:
                 models[j.model] = ModelSpec(alias=j.model, model=j.model, params={"temperature": 0})
     return list(models.values())
 

@@ -35,7 +35,7 @@ from judges.base import (
     no_answer_reason,
     register_judge,
 )
-from judges.checks import Params
+from judges.checks import Params, parse_params
 from judges.config import JudgeSpec
 from judges.llm_output import (
     JudgeOutput,
@@ -105,14 +105,11 @@ class LLMJudge:
     def __init__(self, spec: JudgeSpec, env: JudgeEnv) -> None:
         if env.gateway is None:
             raise JudgeConfigError(f"judge {spec.display_name!r} needs the model gateway")
-        if not spec.model:
+        if not spec.model_alias:
             raise JudgeConfigError(f"judge {spec.display_name!r}: set `model` (a gateway alias)")
-        self.spec, self.name, self.model = spec, spec.display_name, spec.model
+        self.spec, self.name, self.model = spec, spec.display_name, spec.model_alias
         self.gateway: ChatModel = env.gateway
-        try:
-            self.params = LLMJudgeParams.model_validate(spec.params)
-        except Exception as exc:
-            raise JudgeConfigError(f"judge {self.name!r}: params: {exc}") from None
+        self.params = parse_params(LLMJudgeParams, spec)
         self.template: PromptTemplate = load_template(spec.prompt or self.default_prompt)
         self.version = judge_version(
             spec, f"{type(self).__name__}:{self.impl_version}", self.template.sha256

@@ -91,10 +91,12 @@ def _token_spans(tokens: list[TokenLogprob], text: str) -> list[tuple[int, int]]
 
 def _compatible(rest: str, labels: list[str]) -> str | None:
     """The one label a token's text (after the shared prefix) commits to, if any."""
+    rest = rest.casefold()
     found = [
         lab
         for lab in labels
-        if lab.startswith(rest) or (rest.startswith(lab) and not rest[len(lab) :][:1].isalnum())
+        if lab.casefold().startswith(rest)
+        or (rest.startswith(lab.casefold()) and not rest[len(lab) :][:1].isalnum())
     ]
     return found[0] if len(found) == 1 else None
 
@@ -125,7 +127,13 @@ def label_distribution(
         lab = _compatible(alt[len(prefix) :], labels)
         if lab is not None:
             mass[lab] += math.exp(lp)
-    total = sum(mass.values())
-    if total <= 0:
+    chosen = text[at : text.find('"', at)]
+    if chosen not in labels or mass[chosen] <= 0:
         return None
+    # A label absent from the top alternatives has at most the smallest listed
+    # probability: counting it at that bound keeps the confidence conservative.
+    floor = min(math.exp(lp) for lp in candidates.values())
+    if len(candidates) > 1:
+        mass = {lab: p if p > 0 else floor for lab, p in mass.items()}
+    total = sum(mass.values())
     return {lab: p / total for lab, p in mass.items()}

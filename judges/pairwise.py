@@ -24,6 +24,7 @@ from evals.models.types import Completion
 from evals.query import ViewSpec, register_view
 from evals.schema import Case, Question, Record, Trial, Usage, content_hash, utcnow
 from judges.base import JudgeConfigError, JudgeEnv, judge_version
+from judges.checks import parse_params
 from judges.config import JudgeSpec
 from judges.llm import JudgeCallError, LLMJudgeParams, ask, subject_text
 from judges.llm_output import JudgeOutput, label_distribution, output_schema
@@ -84,17 +85,17 @@ class PairwiseJudge:
     impl_version = "1"
 
     def __init__(self, spec: JudgeSpec, env: JudgeEnv) -> None:
-        if env.gateway is None or not spec.model:
+        if env.gateway is None or not spec.model_alias:
             raise JudgeConfigError(
                 f"pairwise judge {spec.display_name!r} needs a gateway and a `model`"
             )
         self.spec, self.name, self.model, self.gateway = (
             spec,
             spec.display_name,
-            spec.model,
+            spec.model_alias,
             env.gateway,
         )
-        self.params = LLMJudgeParams.model_validate(spec.params)
+        self.params = parse_params(LLMJudgeParams, spec)
         self.template = load_template(spec.prompt or "pairwise")
         self.version = judge_version(
             spec, f"PairwiseJudge:{self.impl_version}", self.template.sha256

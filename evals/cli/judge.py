@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from evals.golden import GoldenSet
     from evals.schema import ModelSpec, RunManifest
     from evals.store import Workspace
+    from evals.suite import Suite
     from judges.config import CascadeSpec
     from judges.funnel import Funnel
 
@@ -50,7 +51,14 @@ def _open(path: Path) -> Workspace:
 
 def _manifest(ws: Workspace, run_id: str) -> RunManifest:
     from evals.query import query
+    from evals.rundata import RunSelectionError, resolve_run_ref
     from evals.schema import RunManifest
+
+    if run_id == "latest" or "*" in run_id:
+        try:
+            run_id = resolve_run_ref(ws, run_id).run_id
+        except RunSelectionError as exc:
+            fail(str(exc))
 
     rows = query(
         ws,
@@ -126,34 +134,20 @@ def resolve_config(
 
 
 def print_funnel(f: Funnel) -> None:
-    """The funnel as a table and one line that adds up."""
+    """The funnel as a table, what failed trials at each stage, and one line that adds up."""
     from rich.table import Table
 
     excluded = ", ".join(f"{n} {why}" for why, n in f.excluded.items() if n)
-    console.print(
+    say(
         f"run {f.run_id}: {f.trials} trials, {f.candidates} candidates"
-        + (f" (excluded: {excluded})" if excluded else ""),
-        markup=False,
-        highlight=False,
+        + (f" (excluded: {excluded})" if excluded else "")
     )
-    table = Table(title=f"cascade {f.cascade_version}")
-    for col in (
-        "stage",
-        "judges",
-        "entered",
-        "failed",
-        "passed",
-        "abstained",
-        "errors",
-        "cost $",
-        "tokens",
-        "judge s",
-    ):
-        table.add_column(col, justify="left" if col in ("stage", "judges") else "right")
+    table = Table(title=f"judge cascade {f.cascade_version}", title_justify="left")
+    for col in ("stage", "in", "fail", "pass", "abstain", "error", "cost $", "tokens", "secs"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
     for s in f.stages:
         table.add_row(
             f"{s.index + 1} {s.name}",
-            ", ".join(s.judges),
             str(s.entered),
             str(s.failed),
             str(s.passed),
@@ -164,27 +158,44 @@ def print_funnel(f: Funnel) -> None:
             f"{s.judge_seconds:.1f}",
         )
     console.print(table)
+    for s in f.stages:
+        if s.failed_by:
+            by = ", ".join(
+                f"{j} {n}" for j, n in sorted(s.failed_by.items(), key=lambda kv: -kv[1])
+            )
+            say(f"  {s.name} ({', '.join(s.judges)}) failed {s.failed}: {by}")
     steps = " → ".join(f"−{s.failed} at {s.name}" for s in f.stages)
-    console.print(
+    say(
         f"funnel: {f.candidates} candidates → {steps} → {f.survivors} survivors "
-        f"({f.survivors_passed} passed every stage, {f.survivors_abstained} with "
-        f"abstentions)" + (f"; {f.pending} not yet judged" if f.pending else ""),
-        markup=False,
-        highlight=False,
+        f"({f.survivors_passed} passed every stage, {f.survivors_abstained} with abstentions)"
+        + (f"; {f.pending} not yet judged" if f.pending else "")
     )
     last = f.stages[-1].name if f.stages else "-"
-    console.print(
+    say(
         f"cost: ${f.cost_usd:.4f} spent vs ≈ ${f.last_stage_everywhere_cost_usd:.4f} for "
         f"{last} on every candidate: saved ≈ ${f.saved_cost_usd:.4f}; tokens {f.tokens:,} "
         f"(saved ≈ {f.saved_tokens:,}); judge time {f.judge_seconds:.1f}s "
-        f"(saved ≈ {f.saved_judge_seconds:.1f}s)",
-        markup=False,
-        highlight=False,
+        f"(saved ≈ {f.saved_judge_seconds:.1f}s)"
+    )
+    say(
+        f"review pool: the {f.survivors} survivors (cascade verdict not 'fail'); queue them "
+        f"for review with `evals label queue create --run {f.run_id}`"
     )
 
 
+def say(text: str) -> None:
+    """Plain text (untrusted content never goes through Rich markup)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def judge(
-    run_id: Annotated[str, typer.Argument(help="Run id (see `evals workspace info`).")],
+    run_id: Annotated[
+        str,
+        typer.Argument(
+            help="Run id (see `evals workspace info`), `latest`, or a pattern "
+            "such as 'edd_demo-*' (the most recent matching run)."
+        ),
+    ],
     suite: SuiteOpt = None,
     judges: JudgesOpt = None,
     dataset: DatasetOpt = None,
@@ -278,6 +289,31 @@ def run_judging(
             highlight=False,
         )
     return result.funnel
+
+
+def suite_cascade(suite: Suite) -> CascadeSpec | None:
+    """The suite's judge cascade (None when it lists no judges); a bad list is one line
+    and exit 2, before anything runs."""
+    from judges.config import JudgeConfigFileError, load_cascade_file
+
+    if not suite.config.judges:
+        return None
+    try:
+        return load_cascade_file(suite.path, suite.config.judges)
+    except JudgeConfigFileError as exc:
+        fail(str(exc), EXIT_INVALID)
+
+
+def judge_after_run(
+    ws: Workspace, run_id: str, suite: Suite, spec: CascadeSpec, show_progress: bool
+) -> Funnel:
+    """What `evals run` does at its end when the suite lists judges."""
+    say(f"judging run {run_id} with the suite's judges ({len(spec.stages)} stage(s))")
+    funnel = run_judging(
+        ws, run_id, spec, _golden(suite.dataset_path), list(suite.models), 4, show_progress
+    )
+    print_funnel(funnel)
+    return funnel
 
 
 def register(app: typer.Typer) -> None:

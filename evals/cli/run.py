@@ -44,13 +44,17 @@ def run(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")
     ] = True,
+    judge: Annotated[
+        bool, typer.Option("--judge/--no-judge", help="Judge the run with the suite's judges.")
+    ] = True,
 ) -> None:
     """Run cases × models × prompt versions × repetitions; finished trials are skipped.
 
     Every trial is streamed to the workspace as it finishes; a rerun (after a crash, a
     kill or Ctrl-C) finishes only what is missing, and trials that failed on
     infrastructure (rate limits, 5xx, timeouts) are retried. Ends with a summary per
-    model × prompt.
+    model × prompt, then, when the suite lists judges, judges the run (as `evals judge`
+    does: exactly once, the funnel printed; --no-judge skips it).
     """
     from evals.agents import UnknownAgentError
     from evals.golden import GoldenSetError
@@ -62,6 +66,9 @@ def run(
         loaded = load_suite(suite)
     except SuiteError as exc:
         fail(str(exc), EXIT_INVALID)
+    from evals.cli.judge import judge_after_run, suite_cascade
+
+    cascade = suite_cascade(loaded) if judge else None  # a bad judges list fails first
     try:
         ws = Workspace(workspace)
         result = run_suite(
@@ -100,6 +107,8 @@ def run(
             markup=False,
             highlight=False,
         )
+    if cascade is not None:
+        judge_after_run(ws, result.run_id, loaded, cascade, progress)
     if summary is None or summary.missing:
         raise typer.Exit(EXIT_ERROR)
 
