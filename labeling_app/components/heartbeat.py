@@ -84,7 +84,8 @@ def record_beats(
         return 0
     server_now = utcnow()
     client_now = float(beat.get("now") or 0)
-    written = 0
+    written, touched = 0, False
+    lease_s = svc.queue(queue_id).lease_s
     for e in events:
         if not isinstance(e, dict) or e.get("item") != item_id:
             continue
@@ -108,7 +109,8 @@ def record_beats(
         )
         seen[page] = seq
         written += 1
-    if written:
+        touched = touched or data["idle_s"] is None or data["idle_s"] < lease_s
+    if touched:  # a page left untouched for a whole lease does not keep the item
         svc.renew(queue_id, item_id, reviewer)
     return written
 

@@ -39,3 +39,25 @@ def test_reports_are_written_once_in_server_time(trial_ws: Workspace, queue_fact
     # Client times become server times with the offset measured at sending.
     assert (events[1].at - events[0].at).total_seconds() == pytest.approx(2.0, abs=1e-3)
     assert record_beats(svc, q.queue_id, item.item_id, "ann", {"page": "", "events": []}, seen) == 0
+
+
+def test_an_untouched_page_does_not_keep_its_claim(trial_ws: Workspace, queue_factory) -> None:
+    from datetime import timedelta
+
+    from evals.schema import utcnow
+
+    q = queue_factory(lease_s=60)
+    svc = QueueService(trial_ws)
+    item = svc.claim_next(q.queue_id, "ann", now=utcnow() - timedelta(seconds=45))
+    claims = len(svc.index.claims(q.queue_id))
+
+    def beat(seq: int, idle_s: float) -> dict[str, object]:
+        event = {"seq": seq, "kind": "heartbeat", "item": item.item_id, "t": seq, "idle_s": idle_s}
+        return {"page": "p", "now": seq, "events": [event]}
+
+    seen: dict[str, int] = {}
+    record_beats(svc, q.queue_id, item.item_id, "ann", beat(1, 600.0), seen)
+    assert len(svc.index.claims(q.queue_id)) == claims  # recorded, but no renewal
+    record_beats(svc, q.queue_id, item.item_id, "ann", beat(2, 2.0), seen)
+    renewed = svc.index.claims(q.queue_id)
+    assert len(renewed) == claims + 1 and renewed[-1].action == "renew"
