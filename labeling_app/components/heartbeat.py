@@ -93,12 +93,9 @@ def record_beats(
         if kind is None or seq <= seen.get(page, 0):
             continue
         lag = max(0.0, (client_now - float(e.get("t") or client_now)) / 1000.0)
-        idle = e.get("idle_s")
-        data = {
-            "page": page,
-            "seq": seq,
-            "idle_s": float(idle) if isinstance(idle, int | float) else None,
-        }
+        raw_idle = e.get("idle_s")
+        idle = float(raw_idle) if isinstance(raw_idle, int | float) else None
+        data = {"page": page, "seq": seq, "idle_s": idle}
         svc.record_event(
             queue_id,
             item_id,
@@ -109,7 +106,7 @@ def record_beats(
         )
         seen[page] = seq
         written += 1
-        touched = touched or data["idle_s"] is None or data["idle_s"] < lease_s
+        touched = touched or idle is None or idle < lease_s
     if touched:  # a page left untouched for a whole lease does not keep the item
         svc.renew(queue_id, item_id, reviewer)
     return written
