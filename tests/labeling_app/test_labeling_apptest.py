@@ -205,3 +205,21 @@ def test_blinding_hides_model_and_prompt(app_ws: Path, blind: bool) -> None:
         "research assistant (v1)" in shown,
     )
     assert revealing == ((False, False, False) if blind else (True, True, True))
+
+
+def test_audit_shows_trace_verdicts_and_labels(app_ws: Path) -> None:
+    q = queue_in(app_ws, overlap=1)
+    reviewer = logged_in("alice", "alice-demo")
+    reviewer.button(key="btn_yes").click().run()
+    reviewer.button(key="btn_submit").click().run()
+    label = RecordIndex(Workspace(app_ws)).labels(q.queue_id)[0]
+    at = logged_in("lead", "lead-demo")
+    at.switch_page("views/audit.py").run()
+    at.selectbox(key="audit_pick").set_value(label.trial_key).run()
+    assert not at.exception
+    verdict_labels = [e.label for e in at.expander if e.label.startswith("cascade")]
+    assert len(verdict_labels) == 1
+    table = at.dataframe[0].value
+    assert list(table["reviewer"]) == ["alice"] and list(table["helpful"]) == [True]
+    assert any(e.label.startswith("raw timing events") for e in at.expander)
+    assert any("tool call" in e.label for e in at.expander)
