@@ -224,12 +224,16 @@ def test_hostile_trace_renders_inert(browser, app) -> None:  # type: ignore[no-u
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     log_in(page, url, "alice", "alice-demo")
     current_item(page)
+    page.get_by_text("conversation (").wait_for(timeout=30_000)  # the whole trace is there
     for summary in page.locator("details summary").all():  # open every step and verdict
-        summary.click()
+        if summary.locator("xpath=..").get_attribute("open") is None:
+            summary.click()
     page.wait_for_timeout(1500)
     body = page.inner_text("body")
-    for payload in (XSS_SCRIPT, XSS_IMG, XSS_LINK):
-        assert payload in body, payload  # shown as text ...
+    for payload in (XSS_SCRIPT, XSS_IMG, XSS_LINK, f"Thinking {XSS_IMG}"):
+        assert payload in body, payload  # shown as text (answer, thought, verdict) ...
+    json_views = " ".join(page.locator("[data-testid='stJson']").all_inner_texts())
+    assert "xss-script" in json_views and "javascript:" in json_views  # the observation
     assert dialogs == []  # ... and nothing ran
     for flag in ("__xss_script", "__xss_img", "__xss_link"):
         assert page.evaluate(f"typeof window.{flag}") == "undefined"
