@@ -114,4 +114,5 @@ def _print_summary(
         f"{consistent}/{len(judged)}",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
