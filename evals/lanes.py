@@ -76,6 +76,7 @@ async def run_trial(plan: RunPlan, spec: TrialSpec, agent: Agent, gateway: ChatM
         params=suite.agent.params,
         max_steps=limits.max_steps,
         step_timeout_s=limits.step_timeout_s,
+        repetition=spec.repetition,
     )
     started, t0 = utcnow(), time.perf_counter()
     trace, error = await _guarded(agent, spec, ctx, limits.trial_timeout_s)

@@ -15,8 +15,10 @@ out between the workers so that together they stay within them; lanes likewise.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import math
 import multiprocessing as mp
+import os
 import queue
 from dataclasses import asdict, dataclass
 from multiprocessing.queues import Queue
@@ -47,6 +49,8 @@ class WorkerTask:
     finished: frozenset[str]
     open_gateway: Any
     """A module-level GatewayOpener (pickled by reference)."""
+    parent_pid: int
+    """The invoking process; a worker exits when it dies."""
 
 
 def share_limits(model: ModelSpec, shards: int) -> ModelSpec:
@@ -91,6 +95,7 @@ def run_sharded(
             plan.workers,
             frozen,
             open_gateway,
+            os.getpid(),
         )
         proc = ctx.Process(
             target=worker_main,
@@ -141,15 +146,19 @@ def _total(latest: dict[int, Counters]) -> Counters:
 
 def worker_main(task: WorkerTask, messages: Queue[Message]) -> None:
     """Entry point of a worker process."""
+    from evals.runner import workers_lock
+
     try:
-        counters = asyncio.run(_work(task, messages))
+        ws = Workspace(task.workspace, create=False)
+        with workers_lock(ws, task.run_id, fcntl.LOCK_SH):
+            counters = asyncio.run(_work(task, ws, messages))
     except BaseException as exc:
         messages.put(("error", task.shard, f"{type(exc).__name__}: {exc}"))
         raise SystemExit(1) from None
     messages.put(("done", task.shard, asdict(counters)))
 
 
-async def _work(task: WorkerTask, messages: Queue[Message]) -> Counters:
+async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Counters:
     from evals.agents import resolve_agent
     from evals.suite import load_suite
 
@@ -159,19 +168,31 @@ async def _work(task: WorkerTask, messages: Queue[Message]) -> Counters:
         raise RuntimeError(
             f"the suite changed since the run started ({plan.run_id} != {task.run_id}); rerun"
         )
-    ws = Workspace(task.workspace, create=False)
     agent = resolve_agent(suite.agent)
     models = [share_limits(m, task.shards) for m in suite.models]
     try:
         async with task.open_gateway(models, ws) as gateway:
             lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes)
-            reporter = asyncio.ensure_future(_report(messages, task.shard, lanes.counters))
+            helpers = [
+                asyncio.ensure_future(_report(messages, task.shard, lanes.counters)),
+                asyncio.ensure_future(_orphan_watch(task.parent_pid)),
+            ]
             try:
                 return await lanes.run(plan.pending(task.finished, task.shard, task.shards))
             finally:
-                reporter.cancel()
+                for helper in helpers:
+                    helper.cancel()
     finally:
         ws.close()
+
+
+async def _orphan_watch(parent_pid: int) -> None:
+    """Exit at once when the parent dies (e.g. kill -9): the next invocation reruns what
+    was in flight, and must not race with orphans (run_lock waits for them)."""
+    while True:
+        await asyncio.sleep(0.2)
+        if os.getppid() != parent_pid:
+            os._exit(3)
 
 
 async def _report(messages: Queue[Message], shard: int, counters: Counters) -> None:

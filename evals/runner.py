@@ -123,7 +123,11 @@ class RunResult:
 
 @contextmanager
 def run_lock(ws: Workspace, run_id: str) -> Iterator[None]:
-    """One invocation per run id at a time (released by the kernel on kill -9)."""
+    """One invocation per run id at a time (released by the kernel on kill -9).
+
+    Worker processes hold a shared lock on a second file while they live; taking it
+    exclusively here waits for the workers of a killed invocation to notice their
+    parent is gone and exit, so they can never record a key this invocation also runs."""
     path = ws.root / "locks" / f"run-{run_id}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -134,6 +138,20 @@ def run_lock(ws: Workspace, run_id: str) -> Iterator[None]:
             raise RunError(
                 f"run {run_id} is already running in another process (lock {path})"
             ) from None
+        with workers_lock(ws, run_id, fcntl.LOCK_EX):
+            pass
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def workers_lock(ws: Workspace, run_id: str, mode: int) -> Iterator[None]:
+    """The lock worker processes hold shared (see run_lock)."""
+    path = ws.root / "locks" / f"run-{run_id}.workers.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, mode)
         yield
     finally:
         os.close(fd)

@@ -65,6 +65,8 @@ class AgentContext:
     """Maximum model calls (reasoning steps) per trial."""
     step_timeout_s: float | None = None
     """Timeout of one model call, on top of the gateway's own request timeout."""
+    repetition: int = 0
+    """Repetition index of the trial; repeated samples are cached apart (cache_salt)."""
     trace: Trace = field(default_factory=Trace)
     """The trace being written; kept even when the trial is cut by its timeout."""
 
@@ -83,6 +85,8 @@ class AgentContext:
         A call cut by the step timeout raises GatewayError('timeout', transient=True):
         the model did not answer in time, an infrastructure fault, not the agent's."""
         start = time.perf_counter()
+        if self.repetition:  # the gateway's response cache must not replay repetition 0
+            kwargs.setdefault("cache_salt", f"rep{self.repetition}")
         try:
             call = self.gateway.complete(model.alias, messages, **kwargs)
             if self.step_timeout_s is None:
