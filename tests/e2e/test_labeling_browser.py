@@ -244,3 +244,21 @@ def test_hostile_trace_renders_inert(browser, app) -> None:  # type: ignore[no-u
     links = page.locator("a", has_text="click for details")
     assert links.count() == 0
     page.close()
+
+    # The audit page (a lead's view of the same trial: trace, verdict reasons) too.
+    audit = browser.new_page(viewport={"width": 1400, "height": 1000})
+    audit.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    audit.goto(url + "audit")
+    audit.get_by_label("User").fill("lead")
+    audit.get_by_role("textbox", name="Password").fill("lead-demo")
+    audit.get_by_role("button", name="Log in").click()
+    audit.get_by_text("conversation (").wait_for(timeout=30_000)
+    for summary in audit.locator("details summary").all():
+        if summary.locator("xpath=..").get_attribute("open") is None:
+            summary.click()
+    audit.wait_for_timeout(1500)
+    assert f"Thinking {XSS_IMG}" in audit.inner_text("body")
+    assert dialogs == []
+    assert audit.locator('img[src="x"]').count() == 0
+    assert audit.locator('a[href^="javascript"]').count() == 0
+    audit.close()
