@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: setup browser demo demo-full test test-fast lint typecheck bench clean
+.PHONY: setup browser demo demo-review demo-full test test-fast lint typecheck bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,18 @@ browser:
 
 demo: setup
 	$(BIN)/evals validate datasets/edd_demo
+
+# Human review of the newest run in the demo workspace: a queue over all its trials
+# (overlap 2, 20% unassisted control items), simulated reviewers (ids sim:...) so the
+# dashboard and judge calibration have labels, then how to open the app.
+demo-review: setup
+	$(BIN)/evals label queue create -w evals-workspace --run latest --sample 0 \
+	  --overlap 2 --control-share 0.2 --name demo
+	$(BIN)/evals label simulate -w evals-workspace --reviewers 4
+	@echo
+	@echo "Review app:  $(BIN)/evals label -w evals-workspace --roster labeling_app/demo_roster.yaml"
+	@echo "  then open http://127.0.0.1:8501 and log in as lead / lead-demo (queues, dashboard,"
+	@echo "  audit) or alice / alice-demo, bob / bob-demo (reviewers). Demo passwords only."
 
 lint: setup
 	$(BIN)/ruff check .
