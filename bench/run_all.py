@@ -1,0 +1,134 @@
+"""Run every benchmark and write bench/results.json (`make bench`).
+
+Profiles:
+
+- ``short`` (the default; under 15 minutes on 2 cores): every item, at the sizes the
+  issue names where they fit (10,000-trial rerun, 100,000 queued review items), smaller
+  where a full size would take most of the budget (see PROFILES: throughput at 1,000
+  trials, memory at 1k/10k cases, the store at 100k records);
+- ``full``: the issue's sizes everywhere (2,000 trials, 1k/10k/100k cases, 1M records),
+  about an hour.
+
+Each benchmark runs as its own process (`python -m bench.<name> --json FILE ...`), its
+figures printed as it goes; a benchmark that fails is recorded as failed and the others
+still run. The peers are installed first if missing (bench.peers.install).
+
+    python -m bench.run_all [--profile short|full] [--only throughput,store,...]
+        [--out bench/results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import BENCH, PYTHON, ROOT, base_env, log
+
+PROFILES: dict[str, dict[str, list[str]]] = {
+    "short": {
+        "throughput": ["--trials", "1000", "--lanes", "64", "256", "--runs", "3",
+                       "--workers", "1", "2"],
+        "gateway_cpu": ["--calls", "600", "--runs", "3"],
+        "multiturn": ["--trials", "300", "--lanes", "64", "256", "--runs", "3"],
+        "cached_rerun": ["--trials", "10000", "--runs", "3"],
+        "memory": ["--sizes", "1000", "10000", "--runs", "1"],
+        "store": ["--trials", "100000", "--runs", "3"],
+        "review_app": ["--queued", "100000", "--sessions", "10", "--items", "4", "--runs", "3"],
+    },
+    "full": {
+        "throughput": ["--trials", "2000", "--lanes", "64", "256", "--runs", "3",
+                       "--workers", "1", "2"],
+        "gateway_cpu": ["--calls", "2000", "--runs", "3"],
+        "multiturn": ["--trials", "1000", "--lanes", "64", "256", "--runs", "3"],
+        "cached_rerun": ["--trials", "10000", "--runs", "3"],
+        "memory": ["--sizes", "1000", "10000", "100000", "--runs", "1"],
+        "store": ["--trials", "1000000", "--runs", "3"],
+        "review_app": ["--queued", "100000", "--sessions", "10", "--items", "10", "--runs", "3"],
+    },
+}  # fmt: skip
+"""Arguments of each benchmark per profile."""
+
+ITEMS = {
+    "throughput": "1. runner throughput against the ideal and the peers",
+    "gateway_cpu": "2. CPU per LLM call: gateway vs bare litellm vs raw aiohttp",
+    "multiturn": "3. multi-turn ReAct agent (5 tool steps per trial)",
+    "cached_rerun": "4. cached rerun of a finished 10,000-trial run",
+    "memory": "5. peak RSS at growing case counts",
+    "store": "6. store: ingest, gate and comparison queries, compaction",
+    "review_app": "7. review app next-item latency",
+}
+MODULES = {name: f"bench.bench_{name}" for name in ITEMS}
+
+
+def run_benchmark(name: str, args: list[str]) -> dict[str, Any]:
+    """Run one benchmark module; its JSON result, or an error record."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        if name == "gateway_cpu":  # a colleague's script: JSON on stdout with --json
+            cmd = [PYTHON, str(BENCH / "bench_gateway_cpu.py"), *args, "--json"]
+        else:
+            cmd = [PYTHON, "-m", MODULES[name], *args, "--json", str(out)]
+        start = time.monotonic()
+        proc = subprocess.run(cmd, cwd=ROOT, env=base_env(), stdout=subprocess.PIPE, text=True)
+        elapsed = time.monotonic() - start
+        print(proc.stdout, end="", flush=True)
+        try:
+            if name == "gateway_cpu":
+                data = json.loads(proc.stdout.strip().splitlines()[-1])
+            else:
+                data = json.loads(out.read_text())
+        except (OSError, ValueError, IndexError):
+            data = {"error": f"exit code {proc.returncode}, no result"}
+    return {"args": args, "elapsed_s": round(elapsed, 1), "exit_code": proc.returncode, **data}
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the chosen benchmarks; write and return the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="short")
+    parser.add_argument("--only", default="", help="comma-separated: " + ",".join(ITEMS))
+    parser.add_argument("--out", type=Path, default=BENCH / "results.json")
+    parser.add_argument("--no-install", action="store_true", help="do not install the peers")
+    args = parser.parse_args(argv)
+    chosen = [n for n in args.only.split(",") if n] or list(ITEMS)
+    unknown = sorted(set(chosen) - set(ITEMS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(ITEMS)}")
+    if not args.no_install and "throughput" in chosen:
+        subprocess.run([PYTHON, "-m", "bench.peers.install"], cwd=ROOT, env=base_env(), check=False)
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "profile": args.profile,
+        "machine": machine(),
+        "results": {},
+    }
+    for name in chosen:
+        log(f"== {ITEMS[name]} ({args.profile} profile)")
+        results["results"][name] = run_benchmark(name, PROFILES[args.profile][name])
+        results["elapsed_s"] = round(time.monotonic() - started, 1)
+        results["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+        args.out.write_text(json.dumps(results, indent=2))  # after each: a crash keeps some
+    log(f"== done in {results['elapsed_s']:.0f}s; results in {args.out}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
