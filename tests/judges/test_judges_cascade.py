@@ -175,3 +175,16 @@ def test_a_crashing_judge_abstains_with_an_error(tmp_path: Path) -> None:
     rows = query(ws, "SELECT label, error, reason FROM verdicts WHERE judge = 'llm'")
     assert all(r["label"] == "abstain" and "RuntimeError: judge bug" in r["error"] for r in rows)
     assert result.funnel.survivors_abstained == 3
+
+
+def test_a_run_judges_the_trials_it_reused_from_another_run(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    trials, gs = kit.populate(ws)
+    for t in trials[:2]:
+        ws.append("run_link", {"run_id": "run-b", "trial_key": t.key, "source_run_id": "run-test"})
+    ws.close()
+    result = judge_run(ws, "run-b", parse_cascade([{"judge": "key_facts"}]), gs)
+    assert (result.funnel.trials, result.funnel.candidates, result.judged) == (2, 2, 2)
+    # Judging the source run afterwards reuses those verdicts (same keys).
+    again = judge_run(ws, "run-test", parse_cascade([{"judge": "key_facts"}]), gs)
+    assert (again.already, again.judged) == (2, 4)
