@@ -188,6 +188,8 @@ def gate(
         typer.echo(decision.model_dump_json(indent=2))
     else:
         _print_decision(decision, record)
+    if no_fail and decision.outcome != "ship" and not as_json:
+        console.print(f"(--no-fail: exit 0 instead of {OUTCOME_EXIT[decision.outcome]})")
     raise typer.Exit(EXIT_OK if no_fail else OUTCOME_EXIT[decision.outcome])
 
 
