@@ -14,13 +14,19 @@ Rules:
 * a reviewer never gets an item twice, never an item they skipped or flagged, and never
   both arms of one case (having seen the agent's answer spoils the control, and the
   other way round);
-* among the items a reviewer may take, the order is fixed: cases they have not seen
-  first, then the arm that keeps their share of control items at the queue's share, then
-  assisted items of cases whose control item they could still take come last (seeing
-  the answer would rule them out for that control), then items already partly covered
-  (so overlapping labels complete early), then the question they have done least of,
-  then the queue's own (seeded) order. The same records and moment always give the
-  same answer.
+* among the items a reviewer may take, the order is fixed:
+  1. cases they have not seen;
+  2. not a control item whose case's agent answers would then lack reviewers (a
+     control rules its reviewer out for the case's answers);
+  3. not an agent answer whose case's control item would then lack reviewers who have
+     not seen the case (only with at least 2k reviewers known: with fewer, a case's
+     control and its answers cannot both get k different reviewers, and the answers,
+     on which helpfulness is measured, come first);
+  4. the arm that keeps the reviewer's share of control items at the queue's share;
+  5. agent answers of cases whose control item the reviewer could still take last;
+  6. items already partly covered (so overlapping labels complete early);
+  7. the question the reviewer has done least of; 8. the queue's (seeded) order.
+  The same records and moment always give the same answer.
 """
 
 from __future__ import annotations
@@ -120,11 +126,16 @@ class QueueState:
         candidates = [st for st in self.items.values() if self.may_take(reviewer, st)]
         # Cases whose control item this reviewer could still take: seeing the agent's
         # answer for them would spend the reviewer on that control, so such assisted
-        # items come after the others.
+        # items come after the others; and when the control would be left without
+        # enough fresh reviewers, it goes before the reviewer's arm preference.
         open_controls = {st.item.case_id for st in candidates if st.item.arm == "unassisted"}
+        controls_risk = self.controls_at_risk(reviewer, candidates)
+        answers_risk = self.answers_at_risk(reviewer)
         candidates.sort(
             key=lambda st: (
                 st.item.case_id in seen_cases,
+                st.item.arm == "unassisted" and st.item.case_id in answers_risk,
+                st.item.arm == "assisted" and st.item.case_id in controls_risk,
                 st.item.arm != want,
                 st.item.arm == "assisted" and st.item.case_id in open_controls,
                 -st.occupancy,
@@ -133,6 +144,56 @@ class QueueState:
             )
         )
         return [st.item for st in candidates]
+
+    def controls_at_risk(self, reviewer: str, candidates: list[ItemState]) -> set[str]:
+        """Cases whose open control item would lack fresh reviewers if this reviewer saw
+        the agent's answer: fewer reviewers who have not seen the case than the control
+        still needs. Judged among the reviewers known so far, and only once there are at
+        least 2k of them: a case's control and its agent answers need k different
+        reviewers each, and with fewer people the agent answers (what helpfulness is
+        measured on) come first."""
+        known = set(self.seen) | {reviewer}
+        if len(known) < 2 * self.queue.overlap:
+            return set()
+        risky: set[str] = set()
+        for st in candidates:
+            if st.item.arm != "unassisted":
+                continue
+            case = st.item.case_id
+            fresh = sum(
+                1
+                for r in known
+                if case not in self.seen.get(r, {})
+                and r not in st.done
+                and r not in st.declined
+                and r not in st.claims
+            )
+            if fresh <= self.queue.overlap - st.occupancy:
+                risky.add(case)
+        return risky
+
+    def answers_at_risk(self, reviewer: str) -> set[str]:
+        """Cases whose agent answers would lack reviewers if this reviewer took the
+        case's control item (doing a control rules a reviewer out for the case's
+        answers). Judged among the reviewers known so far, once there are more than k."""
+        known = set(self.seen) | {reviewer}
+        if len(known) <= self.queue.overlap:
+            return set()
+        need: dict[str, int] = {}
+        for st in self.items.values():
+            if st.item.arm == "assisted" and st.occupancy < self.queue.overlap:
+                left = self.queue.overlap - st.occupancy
+                need[st.item.case_id] = max(need.get(st.item.case_id, 0), left)
+        risky = set()
+        for case, left in need.items():
+            able = sum(
+                1
+                for r in known
+                if r != reviewer and "unassisted" not in self.seen.get(r, {}).get(case, set())
+            )
+            if able < left:
+                risky.add(case)
+        return risky
 
     def control_share(self) -> float:
         """Actual share of control items in the queue."""
