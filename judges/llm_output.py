@@ -78,12 +78,17 @@ _LABEL_VALUE = re.compile(r'"label"\s*:\s*"')
 
 
 def _token_spans(tokens: list[TokenLogprob], text: str) -> list[tuple[int, int]] | None:
-    """Character span of each token in the text (tokens may skip whitespace)."""
+    """Character span of each token in the text. Whitespace may be missing on either
+    side: a tokenizer's pieces may drop it, and a server may trim the returned text while
+    its token list keeps a leading newline (llama.cpp does)."""
     spans, pos = [], 0
     for tok in tokens:
         i = text.find(tok.token, pos) if tok.token else pos
         if i < 0 or text[pos:i].strip():
-            return None
+            if tok.token.strip():
+                return None
+            spans.append((pos, pos))  # whitespace the text does not hold
+            continue
         spans.append((i, i + len(tok.token)))
         pos = i + len(tok.token)
     return spans
