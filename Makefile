@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: setup browser demo demo-review demo-full test test-fast lint typecheck bench clean
+.PHONY: setup browser demo demo-import demo-calibrate demo-review demo-full test test-fast lint typecheck bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,25 @@ browser:
 
 demo: setup
 	$(BIN)/evals validate datasets/edd_demo
+	@$(MAKE) --no-print-directory demo-import
+
+# Recorded runs from elsewhere: tau2-bench's GPT-4.1 and its fine-tune on the same 40
+# retail tasks (../shared/data/tau2_retail, MIT), imported and compared (seconds).
+TAU2 := ../shared/data/tau2_retail
+demo-import: setup
+	@if [ -d $(TAU2) ]; then \
+	  $(BIN)/evals import tau2-bench $(TAU2)/gpt-4.1_retail.json --model gpt-4.1 \
+	    --run-id tau2-gpt41 -w evals-workspace && \
+	  $(BIN)/evals import tau2-bench $(TAU2)/gpt-4.1-sft_retail.json --model gpt-4.1-sft \
+	    --run-id tau2-gpt41-sft -w evals-workspace && \
+	  $(BIN)/evals compare tau2-gpt41 tau2-gpt41-sft --margin 0.05 --margin 0.10 \
+	    -w evals-workspace; \
+	else echo "($(TAU2) not found: the tau2 import is skipped)"; fi
+
+# The judges of the newest run against the (simulated) reviewers' labels: agreement, and
+# which judge may fail trials alone (needs a judged run and labels: after demo-review).
+demo-calibrate: setup
+	$(BIN)/evals calibrate -w evals-workspace --run latest
 
 # Human review of the newest run in the demo workspace: a queue over all its trials
 # (overlap 2, 20% unassisted control items), simulated reviewers (ids sim:...) so the
