@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 def calibrate(
     run: Annotated[
         list[str] | None,
-        typer.Option("--run", help="Only trials of this run (repeatable; default: every run)."),
+        typer.Option(
+            "--run",
+            help="Only trials of this run ('latest': the newest; repeatable; default: every run).",
+        ),
     ] = None,
     judge: Annotated[str | None, typer.Option("--judge", help="Only this judge.")] = None,
     target: Annotated[
@@ -72,10 +75,14 @@ def calibrate(
     if decide not in ("fail", "pass_fail"):
         fail(f"--decide must be 'fail' or 'pass_fail', got {decide!r}", EXIT_INVALID)
     ws = _open(workspace)
-    known = {r["run_id"] for r in query(ws, "SELECT run_id FROM runs")}
-    missing = [r for r in run or [] if r not in known]
+    runs = [r["run_id"] for r in query(ws, "SELECT run_id FROM runs ORDER BY started_at")]
+    if run and "latest" in run and "latest" not in runs:
+        if not runs:
+            fail(f"no runs in {ws.root}")
+        run = [runs[-1] if r == "latest" else r for r in run]
+    missing = [r for r in run or [] if r not in runs]
     if missing:
-        fail(f"no run {missing[0]!r} in {ws.root} (runs: {', '.join(sorted(known)) or 'none'})")
+        fail(f"no run {missing[0]!r} in {ws.root} (runs: {', '.join(sorted(runs)) or 'none'})")
     if pairwise_model:
         _run_pairwise(ws, pairwise_model)
     mode: DecideMode = "pass_fail" if decide == "pass_fail" else "fail"
