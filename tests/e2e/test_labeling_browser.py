@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from evals.store import Workspace
 from labeling_app.build import create_queue
@@ -41,6 +42,8 @@ CHROMIUM_ARGS = [
 ROSTER = Path(__file__).resolve().parents[2] / "labeling_app" / "demo_roster.yaml"
 EVALS = Path(sys.executable).parent / "evals"
 ITEM = re.compile(r"Item (q-[0-9a-f]+-\d{4})")
+BUTTONS = {"y": "btn_yes", "n": "btn_no", "1": "btn_correct", "2": "btn_partly", "3": "btn_wrong"}
+"""Shortcut key -> the button it selects (shown as primary once selected)."""
 
 
 def free_port() -> int:
@@ -159,8 +162,15 @@ def label_with_keys(page, keys: list[str], comment: str | None = None) -> None: 
     before = current_item(page)
     page.get_by_text(ITEM).first.click()  # focus the page, not an input
     for key in keys:
-        page.keyboard.press(key)
-        page.wait_for_timeout(400)
+        selected = page.locator(f".st-key-{BUTTONS[key]} [data-testid='stBaseButton-primary']")
+        for _ in range(3):  # a key pressed while the page re-renders may be missed
+            page.keyboard.press(key)
+            try:
+                selected.wait_for(timeout=5_000)
+                break
+            except PlaywrightTimeout:
+                continue
+        assert selected.count() == 1, f"shortcut {key} did not select {BUTTONS[key]}"
     if comment is not None:
         page.get_by_label("Comment (optional)").click()
         page.keyboard.type(comment)
