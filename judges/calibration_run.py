@@ -55,6 +55,8 @@ class CalibrationResult(BaseModel):
     """The cascade's final verdicts against people (agreement only)."""
     unlabelled_judges: list[str] = Field(default_factory=list)
     """Judges with verdicts but no labelled trial among them."""
+    simulated_ratings: int = 0
+    """Submitted ratings by simulated reviewers (ids 'sim:...'): demo data, not people."""
     records: list[Calibration] = Field(default_factory=list)
 
 
@@ -85,6 +87,9 @@ def run_calibration(
         judges=reports,
         unlabelled_judges=[] if judge else _unlabelled(ws, run_ids, {k[0] for k in groups}),
     )
+    result.simulated_ratings = query(
+        ws, "SELECT count(*) AS n FROM labels WHERE reviewer LIKE 'sim:%' AND action = 'submit'"
+    )[0]["n"]
     staged = {k: v for k, v in groups.items() if k[2] is not None}
     if staged and judge is None:
         names, items = cascade_items(staged)

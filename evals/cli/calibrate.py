@@ -218,6 +218,14 @@ def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: 
         highlight=False,
         soft_wrap=True,
     )
+    if result.simulated_ratings:
+        console.print(
+            f"note: {result.simulated_ratings} of the ratings come from simulated reviewers "
+            "(sim:...): demo data, not measurements of people",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.judges:
         table = Table(title="Judges against people")
         for col in (
