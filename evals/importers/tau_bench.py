@@ -10,7 +10,10 @@ the task (``user_id``, expected ``actions`` with ``kwargs``, ``instruction``,
 cost; a run that raised has ``info.error`` and an empty ``traj``.
 
 The file does not name the model, so ``--model`` is required. Case id = task id;
-repetition = ``trial``; the system prompt is the prompt (its hash the prompt hash).
+repetition = ``trial``; the system prompt is the prompt (its hash the prompt hash). A
+result that raised is recorded as an infrastructure error (tau-bench already retried it;
+what is left is mostly provider faults), so comparisons leave it out rather than count
+it as the model's failure; its recorded reward 0 stays on the trial and its verdict.
 """
 
 from __future__ import annotations
