@@ -115,19 +115,45 @@ def make_workspace(tmp_path: Path, hostile: bool) -> tuple[Path, str]:
     return root, q.queue_id
 
 
-@pytest.fixture
-def app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, Path, str]]:
-    root, queue_id = make_workspace(tmp_path, hostile=getattr(request, "param", False))
-    port = free_port()
-    proc = start_app(root, port)
-    try:
-        yield f"http://127.0.0.1:{port}/", root, queue_id
-    finally:
-        proc.terminate()
+class RunningApp:
+    """`evals label` on a free port; `crash_and_restart` kills it (SIGKILL) and starts it
+    again on the same workspace."""
+
+    def __init__(self, root: Path, queue_id: str) -> None:
+        self.root, self.queue_id = root, queue_id
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.start()
+
+    def start(self) -> None:
+        port = free_port()
+        self.proc = start_app(self.root, port)
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def crash_and_restart(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=20)
+        self.start()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
         try:
-            proc.wait(timeout=20)
+            self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            self.proc.kill()
+
+
+@pytest.fixture
+def app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningApp]:
+    root, queue_id = make_workspace(tmp_path, hostile=getattr(request, "param", False))
+    running = RunningApp(root, queue_id)
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def log_in(page, url: str, user: str, password: str) -> None:  # type: ignore[no-untyped-def]
@@ -184,7 +210,7 @@ def label_with_keys(page, keys: list[str], comment: str | None = None) -> None: 
 
 
 def test_label_three_items_with_shortcuts_and_a_reload(browser, app) -> None:  # type: ignore[no-untyped-def]
-    url, root, queue_id = app
+    url, root, queue_id = app.url, app.root, app.queue_id
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     log_in(page, url, "alice", "alice-demo")
     expected: dict[str, tuple[bool, str]] = {}
@@ -207,6 +233,14 @@ def test_label_three_items_with_shortcuts_and_a_reload(browser, app) -> None:  #
     wait_for_heartbeats(root, queue_id, third, 4)
     label_with_keys(page, ["y", "2"])
     expected[third] = (True, "partly")
+    fourth = current_item(page)
+    page.close()
+
+    # A crash (kill -9) and a restart: nothing submitted is lost, the held item is back.
+    app.crash_and_restart()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(page, app.url, "alice", "alice-demo")
+    assert current_item(page) == fourth
     page.close()
 
     index = RecordIndex(Workspace(root, create=False))
@@ -228,7 +262,7 @@ def test_label_three_items_with_shortcuts_and_a_reload(browser, app) -> None:  #
 
 @pytest.mark.parametrize("app", [True], indirect=True)
 def test_hostile_trace_renders_inert(browser, app) -> None:  # type: ignore[no-untyped-def]
-    url, _, _ = app
+    url = app.url
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
