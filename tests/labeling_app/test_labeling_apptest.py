@@ -223,3 +223,19 @@ def test_audit_shows_trace_verdicts_and_labels(app_ws: Path) -> None:
     assert list(table["reviewer"]) == ["alice"] and list(table["helpful"]) == [True]
     assert any(e.label.startswith("raw timing events") for e in at.expander)
     assert any("tool call" in e.label for e in at.expander)
+
+
+def test_skip_and_flag_from_the_page(app_ws: Path) -> None:
+    q = queue_in(app_ws, overlap=1)
+    at = logged_in("alice", "alice-demo")
+    at.button(key="btn_flag").click().run()
+    assert any("needs a reason" in e.value for e in at.error)
+    reason_key = next(t.key for t in at.text_input if t.key.startswith("reason__"))
+    at.text_input(key=reason_key).input("the trace is cut off").run()
+    at.button(key="btn_flag").click().run()
+    at.button(key="btn_skip").click().run()
+    labels = RecordIndex(Workspace(app_ws)).labels(q.queue_id)
+    assert [(lb.action, lb.comment) for lb in labels] == [
+        ("flag", "the trace is cut off"),
+        ("skip", None),
+    ]
