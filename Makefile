@@ -44,11 +44,11 @@ demo-import: setup
 demo-calibrate: setup
 	$(BIN)/evals calibrate -w evals-workspace --run latest
 
-# Human review of the newest run in the demo workspace: a queue over all its trials
+# Human review of the newest EDD run in the demo workspace: a queue over all its trials
 # (overlap 2, 20% unassisted control items), simulated reviewers (ids sim:...) so the
 # dashboard and judge calibration have labels, then how to open the app.
 demo-review: setup
-	$(BIN)/evals label queue create -w evals-workspace --run latest --sample 0 \
+	$(BIN)/evals label queue create -w evals-workspace --run 'edd_demo-*' --sample 0 \
 	  --overlap 2 --control-share 0.2 --name demo
 	$(BIN)/evals label simulate -w evals-workspace --reviewers 4
 	@echo

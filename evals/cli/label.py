@@ -111,7 +111,11 @@ def queue_create(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     run: Annotated[
         list[str] | None,
-        typer.Option("--run", help="Run id (repeat for several; sample without --run: every run)."),
+        typer.Option(
+            "--run",
+            help="Run id, 'latest', or a pattern like 'edd_demo-*' (its newest run); repeat "
+            "for several (a sample without --run: every run).",
+        ),
     ] = None,
     sample: Annotated[
         int | None,
@@ -176,15 +180,29 @@ def queue_create(
 
 
 def _resolve_runs(ws, runs: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
-    """Run ids with 'latest' replaced by the newest run in the workspace."""
-    if "latest" not in runs:
+    """Run ids with 'latest' (the newest run) or a pattern such as 'edd_demo-*' (the
+    newest matching run) resolved."""
+    if not any(r == "latest" or "*" in r for r in runs):
         return runs
+    from fnmatch import fnmatchcase
+
     from evals.query import query
 
-    newest = query(ws, "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1")
-    if not newest:
-        fail(f"no run in {ws.root}: run `evals run` first")
-    return [newest[0]["run_id"] if r == "latest" else r for r in runs]
+    newest_first = [
+        r["run_id"]
+        for r in query(ws, "SELECT run_id FROM runs ORDER BY started_at DESC, recorded_at DESC")
+    ]
+    resolved = []
+    for r in runs:
+        if r == "latest" or "*" in r:
+            pattern = "*" if r == "latest" else r
+            match = next((x for x in newest_first if fnmatchcase(x, pattern)), None)
+            if match is None:
+                fail(f"no run matching {r!r} in {ws.root}", EXIT_INVALID)
+            resolved.append(match)
+        else:
+            resolved.append(r)
+    return resolved
 
 
 @queue_app.command("list")
