@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -100,41 +101,66 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def render_summary(summary: RunSummary, console: Console) -> None:
-    """Print the per model × prompt table, the errors table and a one-line verdict."""
-    table = Table(title=f"run {summary.run_id}")
-    columns = (
-        "model",
-        "prompt",
-        "trials",
-        "ok",
-        "failed infra/agent",
-        "tool calls (unmatched)",
-        "tokens in (cached)",
-        "out",
-        "cost $",
-        "p50/p95 s",
-    )
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
     for i, col in enumerate(columns):
-        table.add_column(col, justify="left" if i < 2 else "right")
+        if i < 2:  # names: keep whole, fold if they must
+            table.add_column(col, justify="left", overflow="fold")
+        else:  # numbers: never truncated
+            width = max(len(line) for line in col.splitlines())
+            table.add_column(col, justify="right", no_wrap=True, min_width=width)
+    return table
+
+
+def _compact(n: int | float) -> str:
+    for threshold, size, unit in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if n >= threshold:
+            return f"{n / size:.1f}{unit}"
+    return f"{int(n):,}"
+
+
+def render_summary(summary: RunSummary, console: Console) -> None:
+    """Print the outcome and usage tables per model × prompt, the errors by kind and
+    code, and a one-line account of the matrix."""
+    outcomes = _table(
+        f"run {summary.run_id}: outcomes",
+        (
+            "model",
+            "prompt",
+            "trials",
+            "ok",
+            "errors\ninfra/agent",
+            "tool calls\n(unmatched)",
+            "latency s\np50/p95",
+        ),
+    )
+    usage = _table(
+        "tokens and cost",
+        ("model", "prompt", "LLM calls", "tokens in", "(cached)", "tokens out", "cost $"),
+    )
     for r in summary.cells:
-        table.add_row(
+        outcomes.add_row(
             str(r["model"]),
             str(r["prompt"]),
             str(r["trials"]),
             str(r["ok"]),
             f"{r['infra_errors']}/{r['agent_errors']}",
             f"{r['tool_calls']} ({r['unmatched_tool_calls']})",
-            f"{r['input_tokens'] + r['cached_input_tokens']:,} ({r['cached_input_tokens']:,})",
-            f"{r['output_tokens']:,}",
-            f"{r['cost_usd']:.4f}",
             f"{_seconds(r['p50_latency_s'])}/{_seconds(r['p95_latency_s'])}",
         )
-    console.print(table)
+        usage.add_row(
+            str(r["model"]),
+            str(r["prompt"]),
+            _compact(r["llm_calls"]),
+            _compact(r["input_tokens"] + r["cached_input_tokens"]),
+            _compact(r["cached_input_tokens"]),
+            _compact(r["output_tokens"]),
+            f"{r['cost_usd']:.4f}",
+        )
+    console.print(outcomes)
+    console.print(usage)
     if summary.errors:
-        errors = Table(title="errors by kind")
-        for col in ("kind", "code", "trials"):
-            errors.add_column(col)
+        errors = _table("errors by kind", ("kind", "code", "trials"))
         for e in summary.errors:
             errors.add_row(str(e["kind"]), str(e["code"]), str(e["trials"]))
         console.print(errors)
