@@ -22,8 +22,16 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Replay the EDD golden set on the embedded local model: 2 model configurations x 2
+# prompt versions on a default subset (`make demo-full` for every case). Reruns skip
+# finished trials.
 demo: setup
 	$(BIN)/evals validate datasets/edd_demo
+	$(BIN)/evals run suites/edd_demo.yaml -w evals-workspace
+
+demo-full: setup
+	$(BIN)/evals validate datasets/edd_demo
+	$(BIN)/evals run suites/edd_demo.yaml -w evals-workspace --full
 	@$(MAKE) --no-print-directory demo-import
 
 # Recorded runs from elsewhere: tau2-bench's GPT-4.1 and its fine-tune on the same 40
