@@ -52,6 +52,17 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "store": ["--trials", "1000000", "--runs", "3"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "10", "--runs", "3"],
     },
+    "tiny": {  # for the bench's own tests: does everything run and produce its figures
+        "throughput": ["--trials", "40", "--lanes", "8", "--runs", "1", "--workers", "1",
+                       "--peers", "raw", "--latency-ms", "20"],
+        "gateway_cpu": ["--calls", "20", "--concurrency", "4", "--latency-ms", "5",
+                        "--runs", "1"],
+        "multiturn": ["--trials", "8", "--lanes", "4", "--runs", "1", "--latency-ms", "5"],
+        "cached_rerun": ["--trials", "40", "--runs", "1", "--lanes", "8", "--workers", "1"],
+        "memory": ["--sizes", "20", "60", "--lanes", "8"],
+        "store": ["--trials", "2000", "--runs", "1"],
+        "review_app": ["--queued", "200", "--sessions", "3", "--items", "2", "--runs", "1"],
+    },
 }  # fmt: skip
 """Arguments of each benchmark per profile."""
 
@@ -78,15 +89,29 @@ def run_benchmark(name: str, args: list[str]) -> dict[str, Any]:
         start = time.monotonic()
         proc = subprocess.run(cmd, cwd=ROOT, env=base_env(), stdout=subprocess.PIPE, text=True)
         elapsed = time.monotonic() - start
-        print(proc.stdout, end="", flush=True)
         try:
             if name == "gateway_cpu":
                 data = json.loads(proc.stdout.strip().splitlines()[-1])
+                print_gateway_cpu(data)
             else:
+                print(proc.stdout, end="", flush=True)
                 data = json.loads(out.read_text())
-        except (OSError, ValueError, IndexError):
+        except (OSError, ValueError, IndexError, KeyError, TypeError):
+            print(proc.stdout, end="", flush=True)
             data = {"error": f"exit code {proc.returncode}, no result"}
     return {"args": args, "elapsed_s": round(elapsed, 1), "exit_code": proc.returncode, **data}
+
+
+def print_gateway_cpu(data: dict[str, Any]) -> None:
+    """bench_gateway_cpu.py's JSON as lines (it prints only JSON under --json)."""
+    print(
+        f"CPU per LLM call: {data['calls']} calls, {data['concurrency']} in flight, "
+        f"L = {data['latency_ms']:g} ms, median of {data['runs']} runs (min-max)"
+    )
+    for key, s in data["cpu_ms_per_call"].items():
+        print(f"  {key:<34} {s['median']:7.3f} ms ({s['min']:.3f}-{s['max']:.3f})")
+    for model, ratio in data.get("ratios", {}).items():
+        print(f"  [{model}] " + ", ".join(f"{k} {v}" for k, v in ratio.items()))
 
 
 def machine() -> dict[str, Any]:
