@@ -69,20 +69,12 @@ def calibrate(
     confidence above which each may fail alone, and the cascade's per-stage thresholds."""
     import json
 
-    from evals.query import query
     from judges.calibration_run import run_calibration
 
     if decide not in ("fail", "pass_fail"):
         fail(f"--decide must be 'fail' or 'pass_fail', got {decide!r}", EXIT_INVALID)
     ws = _open(workspace)
-    runs = [r["run_id"] for r in query(ws, "SELECT run_id FROM runs ORDER BY started_at")]
-    if run and "latest" in run and "latest" not in runs:
-        if not runs:
-            fail(f"no runs in {ws.root}")
-        run = [runs[-1] if r == "latest" else r for r in run]
-    missing = [r for r in run or [] if r not in runs]
-    if missing:
-        fail(f"no run {missing[0]!r} in {ws.root} (runs: {', '.join(sorted(runs)) or 'none'})")
+    run = _select_runs(ws, run)
     if pairwise_model:
         _run_pairwise(ws, pairwise_model)
     mode: DecideMode = "pass_fail" if decide == "pass_fail" else "fail"
@@ -114,6 +106,21 @@ def _open(path: object) -> Workspace:
         return Workspace(Path(str(path)), create=False)
     except StoreError as exc:
         fail(str(exc))
+
+
+def _select_runs(ws: Workspace, run: list[str] | None) -> list[str] | None:
+    """The --run values checked against the workspace ('latest': the newest run)."""
+    from evals.query import query
+
+    runs = [r["run_id"] for r in query(ws, "SELECT run_id FROM runs ORDER BY started_at")]
+    if run and "latest" in run and "latest" not in runs:
+        if not runs:
+            fail(f"no runs in {ws.root}")
+        run = [runs[-1] if r == "latest" else r for r in run]
+    missing = [r for r in run or [] if r not in runs]
+    if missing:
+        fail(f"no run {missing[0]!r} in {ws.root} (runs: {', '.join(sorted(runs)) or 'none'})")
+    return run
 
 
 def _nothing_to_calibrate(result: CalibrationResult) -> str:
@@ -208,88 +215,78 @@ def _judge_row(r: JudgeCalibration) -> list[str]:
     ]
 
 
+def _say(text: str) -> None:
+    """One plain line (untrusted names and reasons are never parsed as markup)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+JUDGE_COLUMNS = (
+    "judge",
+    "stage",
+    "n",
+    "accuracy",
+    "kappa",
+    "coverage",
+    "pass h/u, fail h/u, abstain",
+    "false fails (upper)",
+    "helpful lost",
+    "decision",
+)
+
+
 def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: bool) -> None:
     scope = ", ".join(result.run_ids) or "all runs"
-    console.print(
-        f"{result.labelled_trials} trials rated by people ({scope}); target: "
-        f"false-fail upper bound < {result.target:.0%} at {result.confidence:.0%} "
-        "confidence",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+    _say(
+        f"{result.labelled_trials} trials rated by people ({scope}); target: false-fail "
+        f"upper bound < {result.target:.0%} at {result.confidence:.0%} confidence"
     )
     if result.simulated_ratings:
-        console.print(
+        _say(
             f"note: {result.simulated_ratings} of the ratings come from simulated reviewers "
-            "(sim:...): demo data, not measurements of people",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+            "(sim:...): demo data, not measurements of people"
         )
     if result.judges:
         table = Table(title="Judges against people")
-        for col in (
-            "judge",
-            "stage",
-            "n",
-            "accuracy",
-            "kappa",
-            "coverage",
-            "pass h/u, fail h/u, abstain",
-            "false fails (upper)",
-            "helpful lost",
-            "decision",
-        ):
+        for col in JUDGE_COLUMNS:
             table.add_column(col, overflow="fold")
         for r in result.judges:
             table.add_row(*_judge_row(r))
         console.print(table)
         for r in result.judges:
-            console.print(
-                f"  {r.judge}: {r.message}", markup=False, highlight=False, soft_wrap=True
-            )
+            _say(f"  {r.judge}: {r.message}")
     if result.cascade is not None:
         _print_cascade(result)
     if result.final is not None:
         f = result.final
-        console.print(
-            f"cascade final verdicts vs people: n={f.n}, accuracy {_pct(f.accuracy)}, "
-            f"kappa {_num(f.kappa)}, its fails rated helpful {f.false_fail.k}/"
-            f"{f.false_fail.n}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+        _say(
+            f"cascade final verdicts vs people: n={f.n}, accuracy {_pct(f.accuracy)}, kappa "
+            f"{_num(f.kappa)}, its fails rated helpful {f.false_fail.k}/{f.false_fail.n}"
         )
     if result.unlabelled_judges:
-        console.print(
+        _say(
             "no labelled trials yet for: "
             + ", ".join(result.unlabelled_judges)
-            + " (uncalibrated judges keep their fails)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+            + " (uncalibrated judges keep their fails)"
         )
     for p in pairwise:
-        console.print(
-            f"pairwise {p.judge} ({p.judge_version[:8]}): {p.items} items in both orders; "
-            f"position-consistent {p.position_consistency.k}/{p.items} "
-            f"[{p.position_consistency.low:.0%}, {p.position_consistency.high:.0%}], picked "
-            f"the first shown {p.first_position_picks}, the second {p.second_position_picks}; "
-            f"agrees with people {p.agreement.k}/{p.agreement.n} "
-            f"[{p.agreement.low:.0%}, {p.agreement.high:.0%}], kappa {_num(p.kappa)}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        _say(_pairwise_line(p))
     if wrote and result.records:
-        console.print(
-            f"wrote {len(result.records)} calibration record(s); `evals judge` now "
-            "counts a fail under a judge's threshold as an abstention (stage "
-            "verdicts are reused, no judge is called again)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+        _say(
+            f"wrote {len(result.records)} calibration record(s); `evals judge` now counts a "
+            "fail under a judge's threshold as an abstention (stage verdicts are reused, no "
+            "judge is called again)"
         )
+
+
+def _pairwise_line(p: PairwiseAgreement) -> str:
+    pc, ag = p.position_consistency, p.agreement
+    return (
+        f"pairwise {p.judge} ({p.judge_version[:8]}): {p.items} items in both orders; "
+        f"position-consistent {pc.k}/{p.items} [{pc.low:.0%}, {pc.high:.0%}], picked the "
+        f"first shown {p.first_position_picks}, the second {p.second_position_picks}; "
+        f"agrees with people {ag.k}/{ag.n} [{ag.low:.0%}, {ag.high:.0%}], kappa "
+        f"{_num(p.kappa)}"
+    )
 
 
 def _print_cascade(result: CalibrationResult) -> None:
@@ -322,12 +319,9 @@ def _print_cascade(result: CalibrationResult) -> None:
             f"${s.mean_cost_usd:.5f}",
         )
     console.print(table)
-    console.print(
+    _say(
         f"  {c.message}; expected latency per trial {c.expected_latency_s:.2f} s vs "
-        f"{c.strongest_latency_s:.2f} s",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        f"{c.strongest_latency_s:.2f} s"
     )
 
 

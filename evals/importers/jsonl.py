@@ -31,7 +31,6 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from evals.importers.common import (
     ImportBatch,
-    ImportedCase,
     ImportFormatError,
     ImportOptions,
     ImportProblem,
@@ -43,12 +42,7 @@ from evals.importers.common import (
 )
 from evals.importers.golden_export import attach_golden
 from evals.importers.messages import trace_from_messages
-from evals.importers.trials import (
-    import_agent,
-    make_trial,
-    outcome_verdict,
-    run_manifest,
-)
+from evals.importers.trials import RunContext, import_agent, outcome_verdict
 from evals.schema import (
     Case,
     CaseInput,
@@ -210,12 +204,13 @@ def _build(
     cases: dict[str, Case],
     root: Path,
 ) -> ImportBatch:
-    sha = file_sha256(path)
-    dataset = options.dataset or slug(path.stem)
-    dataset_hash = content_hash([cases[k].model_dump(mode="json") for k in sorted(cases)])
-    agent = import_agent(FORMAT, sha)
-    run_id = options.run_id or f"import-jsonl-{slug(path.stem)}-{sha[:8]}"
-    batch = ImportBatch(FORMAT, path, sha)
+    batch = ImportBatch(FORMAT, path, file_sha256(path))
+    ctx = RunContext(
+        run_id=options.run_id or f"import-jsonl-{slug(path.stem)}-{batch.sha256[:8]}",
+        dataset=options.dataset or slug(path.stem),
+        dataset_hash=content_hash([cases[k].model_dump(mode="json") for k in sorted(cases)]),
+        agent=import_agent(FORMAT, batch.sha256),
+    )
     models: dict[str, ModelSpec] = {}
     reps: dict[tuple[str, str, str], int] = {}
     for n, rec in rows:
@@ -226,57 +221,36 @@ def _build(
         rep = rec.repetition if rec.repetition is not None else reps.get(cell, 0)
         reps[cell] = rep + 1
         reward = rec.reward_value()
-        trial = make_trial(
-            run_id=run_id,
-            dataset=dataset,
-            dataset_hash=dataset_hash,
-            case=cases[rec.case_id],
-            agent=agent,
-            model=model,
-            prompt=prompt,
-            prompt_hash=content_hash({"prompt": prompt}),
-            repetition=rep,
-            trace=_trace(rec, name),
-            outcome=reward,
-            meta={
-                "format": FORMAT,
-                "line": n,
-                **({"metadata": rec.metadata} if rec.metadata else {}),
-            },
-            started_at=parse_time(rec.started_at),
-            finished_at=parse_time(rec.finished_at),
+        meta = {"format": FORMAT, "line": n, **({"metadata": rec.metadata} if rec.metadata else {})}
+        trial = ctx.trial(
+            cases[rec.case_id],
+            model,
+            (prompt, content_hash({"prompt": prompt})),
+            rep,
+            _trace(rec, name),
+            reward,
+            meta,
+            (parse_time(rec.started_at), parse_time(rec.finished_at)),
         )
         batch.trials.append(trial)
         if reward is not None:
             batch.verdicts.append(outcome_verdict(trial, reward, f"recorded outcome {reward:g}"))
-    questions = {c.question_id for c in cases.values()}
-    qs = [
-        Question(id=q, title=q, rubric="(imported: no rubric recorded)") for q in sorted(questions)
-    ]
-    by_id = {q.id: q for q in qs}
-    batch.cases = [
-        ImportedCase(
-            key=f"{dataset_hash}:{c.id}",
-            dataset=dataset,
-            dataset_hash=dataset_hash,
-            case=c,
-            question=by_id[c.question_id],
-        )
-        for c in cases.values()
-    ]
-    batch.run = run_manifest(
-        run_id=run_id,
-        fmt=FORMAT,
-        path=path,
-        sha256=sha,
-        dataset=dataset,
-        dataset_hash=dataset_hash,
-        models=list(models.values()),
-        prompts=sorted({t.prompt for t in batch.trials}),
-        agent=agent,
-        repetitions=max(reps.values()),
-        config={"questions": sorted(questions), **attach_golden(batch, root, qs)},
-        started_at=min((t.started_at for t in batch.trials), default=None),
+    questions = {
+        q: Question(id=q, title=q, rubric="(imported: no rubric recorded)")
+        for q in sorted({c.question_id for c in cases.values()})
+    }
+    batch.cases = ctx.cases(cases.values(), questions)
+    config = {
+        "questions": sorted(questions),
+        **attach_golden(batch, root, list(questions.values())),
+    }
+    batch.run = ctx.manifest(
+        batch,
+        list(models.values()),
+        sorted({t.prompt for t in batch.trials}),
+        max(reps.values()),
+        config,
+        min((t.started_at for t in batch.trials), default=None),
     )
     passed = sum(v.label == "pass" for v in batch.verdicts)
     batch.summary.append(

@@ -33,7 +33,6 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from evals.importers.common import (
     ImportBatch,
-    ImportedCase,
     ImportFormatError,
     ImportOptions,
     ImportProblem,
@@ -46,13 +45,7 @@ from evals.importers.common import (
 )
 from evals.importers.golden_export import attach_golden
 from evals.importers.messages import SCRIPTED, trace_from_messages
-from evals.importers.trials import (
-    import_agent,
-    make_trial,
-    outcome_label,
-    outcome_verdict,
-    run_manifest,
-)
+from evals.importers.trials import RunContext, import_agent, outcome_label, outcome_verdict
 from evals.schema import Case, CaseInput, ModelSpec, Question, Trace, TrialError, content_hash
 from evals.store import Workspace
 
@@ -211,81 +204,64 @@ def _build(
     sims: list[Tau2Simulation],
     root: Path,
 ) -> ImportBatch:
-    sha = file_sha256(path)
-    env = info.environment_info
-    domain = str(env.get("domain_name") or "tau2")
-    policy = str(env.get("policy") or "")
+    batch = ImportBatch(FORMAT, path, file_sha256(path))
+    domain = str(info.environment_info.get("domain_name") or "tau2")
+    policy = str(info.environment_info.get("policy") or "")
     llm = str(info.agent_info.get("llm") or "unknown")
     alias = options.model_alias or llm
     model = ModelSpec(alias=alias, model=llm, params=dict(info.agent_info.get("llm_args") or {}))
-    prompt = options.prompt or f"{domain}-policy"
-    prompt_hash = content_hash({"policy": policy})
-    dataset = options.dataset or f"tau2-{domain}"
-    dataset_hash = content_hash([tasks[k] for k in sorted(tasks)])
+    prompt = (options.prompt or f"{domain}-policy", content_hash({"policy": policy}))
+    ctx = RunContext(
+        run_id=options.run_id or f"import-tau2-{slug(alias)}-{batch.sha256[:8]}",
+        dataset=options.dataset or f"tau2-{domain}",
+        dataset_hash=content_hash([tasks[k] for k in sorted(tasks)]),
+        agent=import_agent(
+            FORMAT, batch.sha256, implementation=info.agent_info.get("implementation")
+        ),
+    )
     question = Question(
         id=domain,
         title=f"tau2-bench {domain} customer service",
-        rubric=f"Resolve the customer's request as the {domain} policy "
-        "requires: the right database changes, the required information "
-        "communicated, nothing the policy forbids.",
+        rubric=f"Resolve the customer's request as the {domain} policy requires: the right "
+        "database changes, the required information communicated, nothing the policy forbids.",
     )
     cases = {tid: _case(tid, raw, domain) for tid, raw in tasks.items()}
-    agent = import_agent(FORMAT, sha, implementation=info.agent_info.get("implementation"))
-    run_id = options.run_id or f"import-tau2-{slug(alias)}-{sha[:8]}"
-    batch = ImportBatch(FORMAT, path, sha)
-    used: set[str] = set()
     for sim in sims:
-        trial = make_trial(
-            run_id=run_id,
-            dataset=dataset,
-            dataset_hash=dataset_hash,
-            case=cases[sim.task_id],
-            agent=agent,
-            model=model,
-            prompt=prompt,
-            prompt_hash=prompt_hash,
-            repetition=sim.trial,
-            trace=_trace(sim, policy, alias),
-            outcome=sim.reward_info.reward,
-            meta=_meta(sim),
-            started_at=parse_time(sim.start_time),
-            finished_at=parse_time(sim.end_time),
+        trial = ctx.trial(
+            cases[sim.task_id],
+            model,
+            prompt,
+            sim.trial,
+            _trace(sim, policy, alias),
+            sim.reward_info.reward,
+            _meta(sim),
+            (parse_time(sim.start_time), parse_time(sim.end_time)),
         )
         batch.trials.append(trial)
         batch.verdicts.append(
             outcome_verdict(trial, sim.reward_info.reward, _reason(sim.reward_info))
         )
-        used.add(sim.task_id)
-    batch.cases = [
-        ImportedCase(
-            key=f"{dataset_hash}:{tid}",
-            dataset=dataset,
-            dataset_hash=dataset_hash,
-            case=cases[tid],
-            question=question,
-        )
-        for tid in sorted(used)
-    ]
+    used = sorted({s.task_id for s in sims})
+    batch.cases = ctx.cases([cases[t] for t in used], {domain: question})
     config = {k: v for k, v in data["info"].items() if k != "environment_info"}
-    config["domain"] = domain
-    config.update(attach_golden(batch, root, [question]))
-    batch.run = run_manifest(
-        run_id=run_id,
-        fmt=FORMAT,
-        path=path,
-        sha256=sha,
-        dataset=dataset,
-        dataset_hash=dataset_hash,
-        models=[model],
-        prompts=[prompt],
-        agent=agent,
-        repetitions=info.num_trials or max((s.trial for s in sims), default=0) + 1,
-        config=config,
-        started_at=parse_time(data.get("timestamp")),
+    config.update(domain=domain, **attach_golden(batch, root, [question]))
+    batch.run = ctx.manifest(
+        batch,
+        [model],
+        [prompt[0]],
+        info.num_trials or max((s.trial for s in sims), default=0) + 1,
+        config,
+        parse_time(data.get("timestamp")),
     )
+    _summarise(batch, sims, llm, alias)
+    return batch
+
+
+def _summarise(batch: ImportBatch, sims: list[Tau2Simulation], llm: str, alias: str) -> None:
     passed = sum(outcome_label(s.reward_info.reward) == "pass" for s in sims)
+    tasks = len({s.task_id for s in sims})
     batch.summary.append(
-        f"{len(sims)} simulations of {len(used)} tasks, model {llm} as "
+        f"{len(sims)} simulations of {tasks} tasks, model {llm} as "
         f"'{alias}': {passed}/{len(sims)} passed (reward >= 1)"
     )
     tokens = sum(t.trace.usage.input_tokens + t.trace.usage.output_tokens for t in batch.trials)
@@ -294,7 +270,6 @@ def _build(
             "the file records no agent cost (0 for every simulation: tau2 "
             "could not price this model); tokens are kept"
         )
-    return batch
 
 
 def _case(task_id: str, raw: dict[str, Any], domain: str) -> Case:

@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from evals.importers.common import (
     ImportBatch,
-    ImportedCase,
     ImportFormatError,
     ImportOptions,
     ImportProblem,
@@ -38,13 +37,7 @@ from evals.importers.common import (
 )
 from evals.importers.golden_export import attach_golden
 from evals.importers.messages import trace_from_messages
-from evals.importers.trials import (
-    import_agent,
-    make_trial,
-    outcome_label,
-    outcome_verdict,
-    run_manifest,
-)
+from evals.importers.trials import RunContext, import_agent, outcome_label, outcome_verdict
 from evals.schema import Case, CaseInput, ModelSpec, Question, Trace, TrialError, content_hash
 from evals.store import Workspace
 
@@ -128,37 +121,30 @@ def parse_tau(path: Path, options: ImportOptions, ws: Workspace) -> ImportBatch:
 
 
 def _build(path: Path, options: ImportOptions, results: list[TauResult], root: Path) -> ImportBatch:
-    sha = file_sha256(path)
+    batch = ImportBatch(FORMAT, path, file_sha256(path))
     alias = options.model_alias or ""
     model = ModelSpec(alias=alias, model=alias)
     cases = _cases(results)
-    dataset = options.dataset or "tau-bench"
-    dataset_hash = content_hash([cases[k].model_dump(mode="json") for k in sorted(cases)])
-    agent = import_agent(FORMAT, sha)
-    run_id = options.run_id or f"import-tau-{slug(alias)}-{sha[:8]}"
+    ctx = RunContext(
+        run_id=options.run_id or f"import-tau-{slug(alias)}-{batch.sha256[:8]}",
+        dataset=options.dataset or "tau-bench",
+        dataset_hash=content_hash([cases[k].model_dump(mode="json") for k in sorted(cases)]),
+        agent=import_agent(FORMAT, batch.sha256),
+    )
     system = next((m.get("content") for r in results for m in r.traj if m["role"] == "system"), "")
-    prompt = options.prompt or ("tau-bench-wiki" if system else "recorded")
-    prompt_hash = content_hash({"system": system or ""})
-    batch = ImportBatch(FORMAT, path, sha)
+    prompt = (
+        options.prompt or ("tau-bench-wiki" if system else "recorded"),
+        content_hash({"system": system or ""}),
+    )
     for res in results:
-        trial = make_trial(
-            run_id=run_id,
-            dataset=dataset,
-            dataset_hash=dataset_hash,
-            case=cases[res.task_id],
-            agent=agent,
-            model=model,
-            prompt=prompt,
-            prompt_hash=prompt_hash,
-            repetition=res.trial,
-            trace=_trace(res, alias),
-            outcome=res.reward,
-            meta={
-                "format": FORMAT,
-                "user_cost": res.info.get("user_cost"),
-                "reward_info": res.info.get("reward_info"),
-                "source": res.info.get("source"),
-            },
+        meta = {
+            "format": FORMAT,
+            "user_cost": res.info.get("user_cost"),
+            "reward_info": res.info.get("reward_info"),
+            "source": res.info.get("source"),
+        }
+        trial = ctx.trial(
+            cases[res.task_id], model, prompt, res.trial, _trace(res, alias), res.reward, meta
         )
         batch.trials.append(trial)
         batch.verdicts.append(outcome_verdict(trial, res.reward, _reason(res)))
@@ -168,29 +154,13 @@ def _build(path: Path, options: ImportOptions, results: list[TauResult], root: P
         rubric="Do what the user asks as the domain policy requires: the "
         "right database changes and the requested information.",
     )
-    batch.cases = [
-        ImportedCase(
-            key=f"{dataset_hash}:{c.id}",
-            dataset=dataset,
-            dataset_hash=dataset_hash,
-            case=c,
-            question=question,
-        )
-        for c in cases.values()
-    ]
-    batch.run = run_manifest(
-        run_id=run_id,
-        fmt=FORMAT,
-        path=path,
-        sha256=sha,
-        dataset=dataset,
-        dataset_hash=dataset_hash,
-        models=[model],
-        prompts=[prompt],
-        agent=agent,
-        repetitions=max(r.trial for r in results) + 1,
-        config=attach_golden(batch, root, [question]),
-        started_at=None,
+    batch.cases = ctx.cases(cases.values(), {QUESTION: question})
+    batch.run = ctx.manifest(
+        batch,
+        [model],
+        [prompt[0]],
+        max(r.trial for r in results) + 1,
+        attach_golden(batch, root, [question]),
     )
     passed = sum(outcome_label(r.reward) == "pass" for r in results)
     batch.summary.append(

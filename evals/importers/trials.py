@@ -9,14 +9,17 @@ verdict's score is the reward clipped to [0, 1]; the raw reward stays on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from evals.importers.common import ImportBatch, ImportedCase
 from evals.schema import (
     AgentSpec,
     Case,
     ModelSpec,
+    Question,
     RunManifest,
     Trace,
     Trial,
@@ -42,46 +45,94 @@ def import_agent(fmt: str, sha256: str, **params: Any) -> AgentSpec:
     return AgentSpec(name=f"import:{fmt}", params={"recording": sha256[:16], **params})
 
 
-def make_trial(
-    *,
-    run_id: str,
-    dataset: str,
-    dataset_hash: str,
-    case: Case,
-    agent: AgentSpec,
-    model: ModelSpec,
-    prompt: str,
-    prompt_hash: str,
-    repetition: int,
-    trace: Trace,
-    outcome: float | None,
-    meta: dict[str, Any],
-    started_at: datetime | None = None,
-    finished_at: datetime | None = None,
-) -> Trial:
-    """An imported Trial keyed exactly like a replayed one."""
-    chash = content_hash(case)
-    now = utcnow()
-    return Trial(
-        key=trial_key(chash, agent, model, prompt_hash, repetition),
-        run_id=run_id,
-        dataset=dataset,
-        dataset_hash=dataset_hash,
-        case_id=case.id,
-        case_hash=chash,
-        question_id=case.question_id,
-        agent=agent,
-        model=model,
-        prompt=prompt,
-        prompt_hash=prompt_hash,
-        repetition=repetition,
-        status="error" if trace.error else "ok",
-        trace=trace,
-        started_at=started_at or now,
-        finished_at=finished_at or started_at or now,
-        imported_outcome=outcome,
-        imported_meta=meta,
-    )
+@dataclass(frozen=True)
+class RunContext:
+    """What every trial of one imported run shares."""
+
+    run_id: str
+    dataset: str
+    dataset_hash: str
+    agent: AgentSpec
+
+    def trial(
+        self,
+        case: Case,
+        model: ModelSpec,
+        prompt: tuple[str, str],
+        repetition: int,
+        trace: Trace,
+        outcome: float | None,
+        meta: dict[str, Any],
+        times: tuple[datetime | None, datetime | None] = (None, None),
+    ) -> Trial:
+        """An imported Trial keyed exactly like a replayed one; ``prompt`` is (name, hash),
+        ``times`` (started, finished) when the source has them."""
+        chash = content_hash(case)
+        now = utcnow()
+        started, finished = times
+        return Trial(
+            key=trial_key(chash, self.agent, model, prompt[1], repetition),
+            run_id=self.run_id,
+            dataset=self.dataset,
+            dataset_hash=self.dataset_hash,
+            case_id=case.id,
+            case_hash=chash,
+            question_id=case.question_id,
+            agent=self.agent,
+            model=model,
+            prompt=prompt[0],
+            prompt_hash=prompt[1],
+            repetition=repetition,
+            status="error" if trace.error else "ok",
+            trace=trace,
+            started_at=started or now,
+            finished_at=finished or started or now,
+            imported_outcome=outcome,
+            imported_meta=meta,
+        )
+
+    def manifest(
+        self,
+        batch: ImportBatch,
+        models: list[ModelSpec],
+        prompts: list[str],
+        repetitions: int,
+        config: dict[str, Any],
+        started_at: datetime | None = None,
+    ) -> RunManifest:
+        """The manifest of the imported run (source 'import'; the suite names the file)."""
+        return RunManifest(
+            run_id=self.run_id,
+            suite=f"import:{batch.format}:{batch.source.name}",
+            suite_hash=batch.sha256[:16],
+            dataset=self.dataset,
+            dataset_hash=self.dataset_hash,
+            models=models,
+            prompts=prompts,
+            agent=self.agent,
+            repetitions=repetitions,
+            config={
+                "format": batch.format,
+                "source": str(batch.source),
+                "sha256": batch.sha256,
+                **config,
+            },
+            source="import",
+            started_at=started_at or utcnow(),
+        )
+
+    def cases(self, cases: Iterable[Case], questions: dict[str, Question]) -> list[ImportedCase]:
+        """The run's cases as store records (with the question each answers)."""
+        return [
+            ImportedCase(
+                key=f"{self.dataset_hash}:{c.id}",
+                dataset=self.dataset,
+                dataset_hash=self.dataset_hash,
+                case=c,
+                question=questions[c.question_id],
+            )
+            for c in cases
+        ]
 
 
 def outcome_label(reward: float) -> str:
@@ -105,36 +156,4 @@ def outcome_verdict(trial: Trial, reward: float, reason: str) -> Verdict:
         confidence=1.0,
         reason=reason[:2000],
         created_at=trial.finished_at,
-    )
-
-
-def run_manifest(
-    *,
-    run_id: str,
-    fmt: str,
-    path: Path,
-    sha256: str,
-    dataset: str,
-    dataset_hash: str,
-    models: list[ModelSpec],
-    prompts: list[str],
-    agent: AgentSpec,
-    repetitions: int,
-    config: dict[str, Any],
-    started_at: datetime | None,
-) -> RunManifest:
-    """The manifest of an imported run (source 'import')."""
-    return RunManifest(
-        run_id=run_id,
-        suite=f"import:{fmt}:{path.name}",
-        suite_hash=sha256[:16],
-        dataset=dataset,
-        dataset_hash=dataset_hash,
-        models=models,
-        prompts=prompts,
-        agent=agent,
-        repetitions=repetitions,
-        config={"format": fmt, "source": str(path), "sha256": sha256, **config},
-        source="import",
-        started_at=started_at or utcnow(),
     )
