@@ -39,32 +39,50 @@ class QueueBuildError(Exception):
 _TRIAL_COLUMNS = "key, run_id, case_id, question_id, model_alias, prompt"
 
 
+def _members(ws: Workspace, run_ids: list[str], table: str = "") -> tuple[str, list[Any]]:
+    """SQL condition for the trials of the runs, including trials a run reused from an
+    earlier run with the same key (the runner's ``run_link`` records)."""
+    marks = ", ".join("?" for _ in run_ids)
+    col = f"{table}." if table else ""
+    if "run_link" not in ws.kinds():
+        return f"{col}run_id IN ({marks})", list(run_ids)
+    return (
+        f"({col}run_id IN ({marks}) OR {col}key IN (SELECT body->>'$.trial_key' FROM "
+        f"raw_run_link WHERE body IS NOT NULL AND body->>'$.run_id' IN ({marks})))",
+        [*run_ids, *run_ids],
+    )
+
+
 def survivor_trials(ws: Workspace, run_ids: list[str]) -> list[dict[str, Any]]:
     """Trials of the runs that the judge cascade did not fail (latest cascade verdict)."""
     if not run_ids:
         raise QueueBuildError("survivors need at least one run id")
-    marks = ", ".join("?" for _ in run_ids)
-    judged = query(
-        ws,
-        f"SELECT run_id, count(*) AS n FROM verdicts WHERE judge = 'cascade' "
-        f"AND run_id IN ({marks}) GROUP BY run_id",
-        run_ids,
-    )
-    missing = sorted(set(run_ids) - {r["run_id"] for r in judged})
+    missing = []
+    for run_id in run_ids:
+        members, params = _members(ws, [run_id], "t")
+        judged = query(
+            ws,
+            f"SELECT count(*) AS n FROM verdicts v JOIN trials t ON "
+            f"t.key = v.trial_key WHERE v.judge = 'cascade' AND {members}",
+            params,
+        )
+        if not judged[0]["n"]:
+            missing.append(run_id)
     if missing:
         raise QueueBuildError(
             f"run(s) {', '.join(missing)} have no judge-cascade verdicts: judge them first, "
             "or build the queue from a sample of trials"
         )
+    members, params = _members(ws, run_ids, "t")
     return query(
         ws,
         f"WITH final AS (SELECT trial_key, label, row_number() OVER (PARTITION BY trial_key "
         f"ORDER BY created_at DESC, recorded_at DESC) AS rn FROM verdicts "
         f"WHERE judge = 'cascade') "
         f"SELECT {_TRIAL_COLUMNS} FROM trials t JOIN final f ON f.trial_key = t.key "
-        f"AND f.rn = 1 WHERE t.run_id IN ({marks}) AND f.label <> 'fail' "
+        f"AND f.rn = 1 WHERE {members} AND f.label <> 'fail' "
         f"AND t.status = 'ok' ORDER BY t.key",
-        run_ids,
+        params,
     )
 
 
@@ -75,8 +93,8 @@ def sample_trials(
     where = "status = 'ok'"
     params: list[Any] = []
     if run_ids:
-        where += f" AND run_id IN ({', '.join('?' for _ in run_ids)})"
-        params = list(run_ids)
+        members, params = _members(ws, run_ids)
+        where += f" AND {members}"
     rows = query(ws, f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE {where} ORDER BY key", params)
     if size is not None and size < len(rows):
         rows = sorted(random.Random(seed).sample(rows, size), key=lambda r: r["key"])

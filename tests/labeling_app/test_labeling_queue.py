@@ -307,3 +307,17 @@ def test_controls_get_fresh_reviewers_when_there_are_enough(
         assert all(len(s.done) == overlap for s in controls)
     else:
         assert sum(len(s.done) for s in controls) < overlap * len(controls)
+
+
+def test_runs_include_trials_they_reused(trial_ws: Workspace) -> None:
+    from evals.query import query
+    from labeling_app.build import sample_trials, survivor_trials
+
+    # A later run that found every trial already recorded links them (run_link records).
+    for row in query(trial_ws, "SELECT key FROM trials"):
+        trial_ws.append(
+            "run_link", {"run_id": "run-9", "trial_key": row["key"], "source_run_id": "run-1"}
+        )
+    trial_ws.close(compact=False)
+    assert len(sample_trials(trial_ws, ["run-9"], None, 0)) == 12
+    assert len(survivor_trials(trial_ws, ["run-9"])) == 6
