@@ -28,6 +28,7 @@ browser:
 demo: setup
 	$(BIN)/evals validate datasets/edd_demo
 	$(BIN)/evals run suites/edd_demo.yaml -w evals-workspace
+	@$(MAKE) --no-print-directory demo-review
 
 demo-full: setup
 	$(BIN)/evals validate datasets/edd_demo
@@ -56,9 +57,10 @@ demo-calibrate: setup
 # (overlap 2, 20% unassisted control items), simulated reviewers (ids sim:...) so the
 # dashboard and judge calibration have labels, then how to open the app.
 demo-review: setup
-	$(BIN)/evals label queue create -w evals-workspace --run 'edd_demo-*' --sample 0 \
-	  --overlap 2 --control-share 0.2 --name demo
-	$(BIN)/evals label simulate -w evals-workspace --reviewers 4
+	@if $(BIN)/evals label queue create -w evals-workspace --run 'edd_demo-*' --sample 0 \
+	    --overlap 2 --control-share 0.2 --name demo --reuse; then \
+	  $(BIN)/evals label simulate -w evals-workspace --queue demo --reviewers 4; \
+	else echo "(no answered trial to review yet: simulated reviewers skipped)"; fi
 	@echo
 	@echo "Review app:  $(BIN)/evals label -w evals-workspace --roster labeling_app/demo_roster.yaml"
 	@echo "  then open http://127.0.0.1:8501 and log in as lead / lead-demo (queues, dashboard,"

@@ -139,6 +139,13 @@ def queue_create(
     ] = None,
     name: Annotated[str, typer.Option(help="Queue name.")] = "review",
     by: Annotated[str, typer.Option(help="Lead building it.")] = "cli",
+    reuse: Annotated[
+        bool,
+        typer.Option(
+            help="If a queue with this name over the same runs exists, keep it (no new queue; "
+            "for scripts run twice)."
+        ),
+    ] = False,
 ) -> None:
     """Build a review queue from a run's survivors or a sample of trials."""
     from evals.golden import GoldenSetError
@@ -146,6 +153,17 @@ def queue_create(
 
     ws = _workspace(workspace)
     runs = _resolve_runs(ws, run or [])
+    if reuse:
+        from labeling_app.queue import QueueService
+
+        same = [
+            q for q in QueueService(ws).queues().values() if q.name == name and q.run_ids == runs
+        ]
+        if same:
+            console.print(
+                f"queue {same[0].queue_id} ({name}) exists: kept", markup=False, highlight=False
+            )
+            return
     try:
         q = create_queue(
             ws,
@@ -292,7 +310,9 @@ def roster_add(
 @label_app.command("simulate")
 def simulate_cmd(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    queue: Annotated[str | None, typer.Option(help="Queue id (default: the newest).")] = None,
+    queue: Annotated[
+        str | None, typer.Option(help="Queue id or name (default: the newest queue).")
+    ] = None,
     reviewers: Annotated[int, typer.Option(help="Simulated reviewers.")] = 4,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     noise: Annotated[float, typer.Option(help="Chance a reviewer flips a rating.")] = 0.05,
@@ -310,9 +330,14 @@ def simulate_cmd(
     queues = svc.queues()
     if not queues:
         fail(f"no review queue in {ws.root}: build one with `evals label queue create`")
-    queue_id = queue or max(queues.values(), key=lambda q: q.created_at).queue_id
-    if queue_id not in queues:
-        fail(f"no queue {queue_id!r} in {ws.root}")
+    named = (
+        [q for q in queues.values() if queue in (q.queue_id, q.name)]
+        if queue
+        else [*queues.values()]
+    )
+    if not named:
+        fail(f"no queue with id or name {queue!r} in {ws.root}")
+    queue_id = max(named, key=lambda q: q.created_at).queue_id
     try:
         summary = simulate(
             svc, queue_id, reviewers=reviewers, seed=seed, noise=noise, max_items=max_items
