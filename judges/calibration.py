@@ -63,6 +63,8 @@ class JudgedItem:
     """People's majority rating."""
     cost_usd: float = 0.0
     latency_s: float = 0.0
+    llm_calls: int = 0
+    """LLM calls the judge made for this verdict (0 for a deterministic check)."""
 
     @property
     def fail_confidence(self) -> float:
@@ -127,6 +129,8 @@ class JudgeCalibration(BaseModel):
     """When insufficient: about how many more labelled trials would let it qualify."""
     message: str = ""
     """The verdict in words."""
+    deterministic: bool = False
+    """No verdict behind it called an LLM: a rule (its fails stand unless refused)."""
     run_ids: list[str] = Field(default_factory=list)
 
 
@@ -236,6 +240,7 @@ def calibrate_judge(
         accuracy=accuracy,
         kappa=kappa,
         coverage=sum(it.label != "abstain" for it in items) / n if n else None,
+        deterministic=bool(items) and not any(it.llm_calls for it in items),
         false_fail=bounded(sum(it.helpful for it in fails), len(fails), confidence),
         helpful_loss=bounded(sum(it.helpful for it in fails), n_helpful, confidence),
         target=target,

@@ -195,11 +195,12 @@ def stricter(a: float | None, b: float | None) -> float | None:
 
 
 def records_of(result: CalibrationResult) -> list[Calibration]:
-    """One record per judge version (its cascade stage's calibration preferred)."""
+    """One record per judge version (its cascade stage's calibration preferred); for a
+    deterministic check only when it is refused (judges.calibration_store, Policy)."""
     chosen: dict[tuple[str, str], JudgeCalibration] = {}
     for r in result.judges:
-        if r.judge in NOT_WRITTEN:
-            continue
+        if r.judge in NOT_WRITTEN or (r.deterministic and r.status != "refused"):
+            continue  # a rule's fails stand until labels show it wrong
         key = (r.judge, r.judge_version)
         if key not in chosen or (chosen[key].stage is None and r.stage is not None):
             chosen[key] = r

@@ -9,9 +9,12 @@ abstention, so the trial escalates and ends with people. The stored stage verdic
 the judge's own; the cascade's version includes the thresholds, so after a new
 calibration `evals judge` recomputes the final verdicts without calling any judge again.
 
-**Policy for judges never calibrated**: they keep their fails, so a new team sees the
-funnel before it has labels. The report of `evals calibrate` lists them, and a judge's
-first calibration (whatever its outcome) takes that right away unless it earned it.
+**Policy.** Judges never calibrated keep their fails, so a new team sees the funnel
+before it has labels; `evals calibrate` lists them. An LLM judge's first calibration,
+whatever its outcome, takes that right away unless it earned it (too few labels means it
+may not fail alone yet). Deterministic checks (no LLM call behind any verdict) are rules:
+their fails stand until labels show them wrong, so a record is written for one only when
+it is *refused* (its fails are rated helpful more often than the target).
 """
 
 from __future__ import annotations
@@ -199,7 +202,8 @@ def judged_items(
     sql = (
         "SELECT v.trial_key, v.judge, v.judge_version, v.stage, "
         "coalesce(v.raw_label, v.label) AS label, v.confidence, v.judge_cost_usd, "
-        "v.latency_s FROM verdicts v JOIN trials t ON t.key = v.trial_key "
+        "v.latency_s, CAST(v.usage->>'$.calls' AS BIGINT) AS llm_calls "
+        "FROM verdicts v JOIN trials t ON t.key = v.trial_key "
         f"WHERE v.judge NOT IN ({', '.join('?' for _ in EXCLUDED_JUDGES)})"
     )
     params: list[object] = list(EXCLUDED_JUDGES)
@@ -220,6 +224,7 @@ def judged_items(
                     truth[r["trial_key"]],
                     r["judge_cost_usd"] or 0.0,
                     r["latency_s"] or 0.0,
+                    r["llm_calls"] or 0,
                 )
             )
     return dict(out)

@@ -120,3 +120,29 @@ def test_confusion_accuracy_kappa_and_coverage() -> None:
     assert (report.false_fail.k, report.false_fail.n) == (1, 2)
     assert (report.helpful_loss.k, report.helpful_loss.n) == (1, 2)
     assert report.false_fail.upper == pytest.approx(stats.clopper_pearson_upper(1, 2, 0.95))
+
+
+def test_rules_keep_their_fails_unless_refused_llm_judges_do_not() -> None:
+    from judges.calibration_run import CalibrationResult, records_of
+
+    few = [JudgedItem(f"t{i}", "fail" if i < 5 else "pass", 1.0, i >= 5) for i in range(20)]
+    rule = calibrate_judge(few, "key_facts", "v1", stage=0)
+    llm = calibrate_judge(
+        [JudgedItem(it.trial_key, it.label, 0.9, it.helpful, llm_calls=1) for it in few],
+        "rubric",
+        "v1",
+        stage=1,
+    )
+    assert rule.deterministic and not llm.deterministic
+    assert rule.status == llm.status == "insufficient"
+    result = CalibrationResult(
+        run_ids=[], target=0.05, confidence=0.95, labelled_trials=20, judges=[rule, llm]
+    )
+    written = {r.judge: r for r in records_of(result)}
+    assert set(written) == {"rubric"} and written["rubric"].threshold is None
+    bad = calibrate_judge(
+        [JudgedItem(f"t{i}", "fail", 1.0, i % 2 == 0) for i in range(80)], "key_facts", "v1"
+    )
+    assert bad.status == "refused"
+    result.judges = [bad]
+    assert [r.judge for r in records_of(result)] == ["key_facts"]

@@ -14,7 +14,7 @@ import judges_testkit as kit
 import numpy as np
 
 from evals.query import query
-from evals.schema import Case, Question, Trial, Verdict
+from evals.schema import Case, Question, Trial, Usage, Verdict
 from evals.store import Workspace
 from judges import JudgeEnv, JudgeSpec, judge_run, make_verdict, parse_cascade, register_judge
 from judges.base import judge_version, verdict_key
@@ -64,10 +64,26 @@ def labelled_workspace(tmp_path: Path, n: int = 600) -> tuple[Path, dict[str, bo
                     judge=judge,
                     judge_version=f"{judge}-v1",
                     stage=stage,
-                    label=label,
+                    label=label,  # type: ignore[arg-type]
                     confidence=conf,
+                    usage=Usage(calls=1),  # LLM judges
                 )
-            )  # type: ignore[arg-type]
+            )
+        # A deterministic check in the first stage (no LLM call): fails what people
+        # rated unhelpful, plus every tenth helpful answer.
+        wrong = not helpful[c] or int(c[1:]) % 10 == 0
+        verdicts.append(
+            Verdict(
+                key=verdict_key(key, "rule", 0),
+                trial_key=key,
+                run_id="r1",
+                judge="rule",
+                judge_version="rule-v1",
+                stage=0,
+                label="fail" if wrong else "pass",
+                confidence=1.0,
+            )
+        )
     ws.writer("verdict").append_many(verdicts)
     ws.close()
     proc = evals("import", "labels", str(tmp_path / "labels.csv"), "-w", str(root))
@@ -86,6 +102,9 @@ def test_calibrate_reports_refuses_the_coin_and_writes_thresholds(tmp_path: Path
     assert "Cascade: agreement >= 95%" in out
     cals = load_calibrations(Workspace(root, create=False))
     smol, strong = cals["smol", "smol-v1"], cals["strong", "strong-v1"]
+    # About a fifth of the rule's fails are on helpful answers: refused, so its record is
+    # written and the cascade stops its fails (a rule merely unproven gets no record).
+    assert cals["rule", "rule-v1"].status == "refused"
     assert smol.threshold is None and smol.status == "refused"
     # Right at confidence >= 0.5, a coin below: the critical threshold is about 0.48.
     assert strong.threshold is not None and 0.45 <= strong.threshold < 0.7
@@ -94,7 +113,7 @@ def test_calibrate_reports_refuses_the_coin_and_writes_thresholds(tmp_path: Path
     judges = {j["judge"]: j for j in report["calibration"]["judges"]}
     assert judges["strong"]["threshold_false_fail"]["upper"] < 0.05
     assert report["calibration"]["cascade"]["thresholds"][0] is None
-    assert len(list(Workspace(root).iter_bodies("calibration"))) == 2  # --no-write wrote none
+    assert len(list(Workspace(root).iter_bodies("calibration"))) == 3  # --no-write wrote none
 
 
 def test_too_few_labels_and_no_labels(tmp_path: Path) -> None:
