@@ -64,9 +64,12 @@ def calibrate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
-    """Agreement of every judge and cascade stage with human labels (confusion matrix,
-    accuracy, Cohen's kappa, coverage, false-fail rate with its upper bound), the
-    confidence above which each may fail alone, and the cascade's per-stage thresholds."""
+    """Judges and cascade stages against human labels; who may fail trials alone.
+
+    Per judge: confusion matrix, accuracy, Cohen's kappa, coverage, false-fail rate with
+    its upper bound, and the confidence above which it may fail alone (written where the
+    cascade reads it); the cascade's per-stage thresholds; pairwise judges' agreement and
+    position consistency."""
     import json
 
     from judges.calibration_run import run_calibration

@@ -49,9 +49,11 @@ def import_cmd(
     ] = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
-    """Import recorded trials (with their outcome as a ground-truth verdict), human
-    labels or pairwise preferences. The whole file is checked first: any bad record is
-    named (file, line or record, field), exit 2, nothing written."""
+    """Import recorded runs (tau2-bench, tau-bench, JSONL), labels or pairwise preferences.
+
+    Imported trials keep their recorded outcome as a ground-truth verdict. The whole file
+    is checked first: any bad record is named (file, line or record, field), exit 2,
+    nothing written."""
     from evals.importers import IMPORTERS, ImportFormatError, ImportOptions
     from evals.store import Workspace
 
