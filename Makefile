@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: setup browser demo demo-import demo-calibrate demo-review demo-full test test-fast lint typecheck bench clean
+.PHONY: setup browser demo demo-import demo-calibrate demo-review demo-decide demo-full test test-fast lint typecheck bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,7 @@ demo: setup
 	$(BIN)/evals validate datasets/edd_demo
 	$(BIN)/evals run suites/edd_demo.yaml -w evals-workspace
 	@$(MAKE) --no-print-directory demo-review
+	@$(MAKE) --no-print-directory demo-decide
 
 demo-full: setup
 	$(BIN)/evals validate datasets/edd_demo
@@ -65,6 +66,18 @@ demo-review: setup
 	@echo "Review app:  $(BIN)/evals label -w evals-workspace --roster labeling_app/demo_roster.yaml"
 	@echo "  then open http://127.0.0.1:8501 and log in as lead / lead-demo (queues, dashboard,"
 	@echo "  audit) or alice / alice-demo, bob / bob-demo (reviewers). Demo passwords only."
+
+# Ship decisions on the newest EDD run: the two model configurations compared question by
+# question (same prompt), the sampled one gated against the greedy one, and the run's
+# summary report. A 135M model does not meet the launch bar: the gate says fail or
+# undecided (exit 3 or 4, which fails CI); --no-fail keeps the demo going. The last line
+# is the comparison report's path: it opens with no network.
+demo-decide: setup
+	$(BIN)/evals gate gates/edd_demo.yaml --run 'edd_demo-*:smol-sampled:v2' \
+	  --baseline 'edd_demo-*:smol-greedy:v2' --no-fail -w evals-workspace
+	$(BIN)/evals report 'edd_demo-*' -w evals-workspace
+	$(BIN)/evals compare 'edd_demo-*:smol-greedy:v2' 'edd_demo-*:smol-sampled:v2' \
+	  --margin 0.05 --margin 0.10 -w evals-workspace
 
 lint: setup
 	$(BIN)/ruff check .
