@@ -7,7 +7,65 @@ from typing import Annotated
 
 import typer
 
-from evals.cli.common import EXIT_INVALID, fail
+from evals.cli.common import EXIT_INVALID, console, fail
+
+models_app = typer.Typer(help="The embedded local model and model aliases.", no_args_is_help=True)
+
+
+@models_app.command("serve")
+def serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 0,
+    ctx_size: Annotated[int, typer.Option(help="Context window in tokens.")] = 4096,
+    parallel: Annotated[int, typer.Option(help="Parallel slots.")] = 2,
+) -> None:
+    """Serve SmolLM2-135M-Instruct (llama.cpp, in-process) until Ctrl-C; prints its URL."""
+    import signal
+    import threading
+
+    from evals.models.local import LocalModelError, LocalServer
+
+    try:
+        server = LocalServer(
+            port=port, ctx_size=ctx_size, parallel=parallel, require_key=False
+        ).start()
+    except LocalModelError as exc:
+        fail(str(exc))
+    console.print(
+        f"local model {server.model_name} ready at {server.base_url} "
+        f"(OpenAI-compatible; {server.startup_s:.2f}s to start)",
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"in a suite: model 'local/{server.model_name}' with params "
+        f"{{api_base: {server.base_url}}}; Ctrl-C stops it",
+        markup=False,
+        soft_wrap=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        # Poll: a signal may land on one of llama.cpp's threads, and a blocked main thread
+        # would never run the Python handler.
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """List the embedded local models and where their weights are."""
+    from evals.models.local import LOCAL_MODELS, LocalModelError, find_weights
+
+    for name, package in LOCAL_MODELS.items():
+        try:
+            where = str(find_weights(name))
+        except LocalModelError as exc:
+            where = f"not installed ({exc})"
+        console.print(f"local/{name}\t{package}\t{where}", markup=False, soft_wrap=True)
 
 
 def fake_llm(
@@ -58,4 +116,5 @@ def fake_llm(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.add_typer(models_app, name="models")
     app.command("fake-llm")(fake_llm)

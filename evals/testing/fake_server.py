@@ -222,6 +222,8 @@ class FakeLLMServer:
         if delay > 0:
             await asyncio.sleep(delay)
         assert reply is not None
+        if reply.error_status is not None:
+            return _error(reply.error_status, "scripted_error", reply.text or "scripted error")
         return web.Response(body=self._completion(body, reply, index), content_type=_JSON)
 
     def _draw_fault(self) -> FaultKind | None:

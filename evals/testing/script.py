@@ -76,6 +76,9 @@ class Reply:
     """Tool calls as {"name": ..., "arguments": dict or JSON string} (an "id" is optional)."""
     fault: FaultKind | None = None
     """Answer with this fault instead (scripted faults, e.g. "first call gets a 429")."""
+    error_status: int | None = None
+    """Answer with this HTTP status and an OpenAI-style error whose message is `text`
+    (e.g. 401 for a bad key, 400 for a context-window error)."""
     finish_reason: str | None = None
     """Defaults to "tool_calls" with tool calls, otherwise "stop"."""
     prompt_tokens: int | None = None
