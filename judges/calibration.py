@@ -264,6 +264,11 @@ def calibrate_judge(
         report.threshold_helpful_loss = bounded(chosen.false_fails, n_helpful, confidence)
         report.fail_coverage = chosen.fails / n
     _explain(report, items)
+    if report.deterministic and report.status == "insufficient":
+        report.message = (
+            "a deterministic check: its fails stand until labels show them "
+            "wrong; not bounded yet: " + report.message.split(": ", 1)[-1]
+        )
     return report
 
 

@@ -329,7 +329,7 @@ def _message(r: CascadeCalibration, n_min: int) -> str:
         return (
             f"no stage may decide alone: no threshold tuple kept {promise} on the test "
             f"part ({r.n_test} trials; a tuple needs >= {n_min} decided test trials with "
-            "next to no disagreement). Everything goes to people."
+            "next to no disagreement); everything goes to people"
         )
     return (
         f"the cascade decides {r.coverage:.0%} of trials alone with {promise} "

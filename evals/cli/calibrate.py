@@ -196,11 +196,12 @@ def _num(x: float | None) -> str:
 
 
 def _judge_row(r: JudgeCalibration) -> list[str]:
-    decision = (
-        f"fails alone at >= {r.threshold:.3g} ({r.fail_coverage:.0%} of trials)"
-        if r.threshold is not None
-        else f"{r.status}: may not fail alone"
-    )
+    if r.threshold is not None:
+        decision = f"fails alone at >= {r.threshold:.3g} ({r.fail_coverage:.0%} of trials)"
+    elif r.deterministic and r.status != "refused":
+        decision = "a rule: its fails stand (not bounded yet)"
+    else:
+        decision = f"{r.status}: may not fail alone"
     ff, hl = r.false_fail, r.helpful_loss
     return [
         r.judge,

@@ -99,7 +99,7 @@ def test_too_little_data_decides_nothing() -> None:
     data = items(60, 2, (0.8, 0.4))
     report = calibrate_cascade(data, ["cheap", "strong"], alpha=0.05, decide="pass_fail")
     assert report.thresholds == [None, None] and report.coverage == 0.0
-    assert "Everything goes to people" in report.message
+    assert "everything goes to people" in report.message
 
 
 def test_missing_stage_verdicts_escalate() -> None:
