@@ -149,7 +149,9 @@ def _one(
 
 
 def _as_trials(p: PairwisePreference) -> tuple[Trial, Trial, Case, Question]:
-    """A preference item as two trials of one case, the shape the pairwise judge takes."""
+    """A preference item as two trials of one case, the shape the pairwise judge takes.
+    The prompt becomes the case's question (trusted as golden-set text is: it is the
+    team's own dataset); the two answers are the trials' answers, rendered as data."""
     case = Case(
         id=p.item_id,
         question_id="preference",

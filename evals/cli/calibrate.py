@@ -162,7 +162,7 @@ def _run_pairwise(ws: Workspace, model: str) -> None:
     prefs = [PairwisePreference.model_validate(b) for b in ws.iter_bodies("preference")]
     if not prefs:
         fail("no preferences to judge: import them first (`evals import pairwise FILE`)")
-    spec = JudgeSpec(judge="pairwise", model=model, prompt="pairwise")
+    spec = JudgeSpec(judge="pairwise", model=model, prompt="preference")
     models = judge_models(CascadeSpec(stages=[StageSpec(stage="pairwise", judges=[spec])]), [])
     done = {str(b.get("key")) for b in ws.iter_bodies("pairwise_judgment")}
 
