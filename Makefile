@@ -29,6 +29,7 @@ demo: setup
 	$(BIN)/evals validate datasets/edd_demo
 	$(BIN)/evals run suites/edd_demo.yaml -w evals-workspace
 	@$(MAKE) --no-print-directory demo-review
+	@$(MAKE) --no-print-directory demo-calibrate
 	@$(MAKE) --no-print-directory demo-decide
 
 demo-full: setup
@@ -49,10 +50,12 @@ demo-import: setup
 	    -w evals-workspace; \
 	else echo "($(TAU2) not found: the tau2 import is skipped)"; fi
 
-# The judges of the newest run against the (simulated) reviewers' labels: agreement, and
-# which judge may fail trials alone (needs a judged run and labels: after demo-review).
+# The judges of the newest EDD run against the (simulated) reviewers' labels: agreement,
+# and which judge may fail trials alone (the local 135M judge may not); the thresholds
+# are recorded for the cascade. Needs a judged run and labels (after demo-review).
 demo-calibrate: setup
-	$(BIN)/evals calibrate -w evals-workspace --run latest
+	@$(BIN)/evals calibrate -w evals-workspace --run 'edd_demo-*' \
+	  || echo "(calibration skipped: see the line above)"
 
 # Human review of the newest EDD run in the demo workspace: a queue over all its trials
 # (overlap 2, 20% unassisted control items), simulated reviewers (ids sim:...) so the

@@ -23,7 +23,8 @@ def calibrate(
         list[str] | None,
         typer.Option(
             "--run",
-            help="Only trials of this run ('latest': the newest; repeatable; default: every run).",
+            help="Only trials of this run (an id, 'latest', or a pattern like 'edd_demo-*'; "
+            "repeatable; default: every run).",
         ),
     ] = None,
     judge: Annotated[str | None, typer.Option("--judge", help="Only this judge.")] = None,
@@ -112,18 +113,17 @@ def _open(path: object) -> Workspace:
 
 
 def _select_runs(ws: Workspace, run: list[str] | None) -> list[str] | None:
-    """The --run values checked against the workspace ('latest': the newest run)."""
-    from evals.query import query
+    """Run ids from --run references: an id, ``latest``, or a pattern such as
+    ``edd_demo-*`` (the newest matching run), as `evals compare` reads them."""
+    from evals.rundata import RunSelectionError, resolve_run_ref
 
-    runs = [r["run_id"] for r in query(ws, "SELECT run_id FROM runs ORDER BY started_at")]
-    if run and "latest" in run and "latest" not in runs:
-        if not runs:
-            fail(f"no runs in {ws.root}")
-        run = [runs[-1] if r == "latest" else r for r in run]
-    missing = [r for r in run or [] if r not in runs]
-    if missing:
-        fail(f"no run {missing[0]!r} in {ws.root} (runs: {', '.join(sorted(runs)) or 'none'})")
-    return run
+    out = []
+    for ref in run or []:
+        try:
+            out.append(resolve_run_ref(ws, ref).run_id)
+        except RunSelectionError as exc:
+            fail(str(exc))
+    return out or None
 
 
 def _nothing_to_calibrate(result: CalibrationResult) -> str:
