@@ -27,6 +27,7 @@ browser:
 # finished trials.
 demo: setup
 	$(BIN)/evals validate datasets/edd_demo
+	@$(MAKE) --no-print-directory demo-import
 	$(BIN)/evals run suites/edd_demo.yaml -w evals-workspace
 	@$(MAKE) --no-print-directory demo-review
 	@$(MAKE) --no-print-directory demo-calibrate
@@ -35,7 +36,6 @@ demo: setup
 demo-full: setup
 	$(BIN)/evals validate datasets/edd_demo
 	$(BIN)/evals run suites/edd_demo.yaml -w evals-workspace --full
-	@$(MAKE) --no-print-directory demo-import
 
 # Recorded runs from elsewhere: tau2-bench's GPT-4.1 and its fine-tune on the same 40
 # retail tasks (../shared/data/tau2_retail, MIT), imported and compared (seconds).
