@@ -9,14 +9,15 @@ Identity and resume
     recorded too (nothing is lost), but the next run retries it; the ``trials`` view then
     prefers the retry's record (evals.query.TRIAL_PREFERENCE), so every key counts once.
 
-The matrix is a generator (case by case), so nothing here grows with the number of
-cases except the list of selected cases itself.
+The matrix is a generator, so nothing here grows with the number of cases except the
+selected cases themselves and their hashes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Container, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from evals.golden import GoldenSet, case_hash, load_golden_set
 from evals.query import query
@@ -67,14 +68,24 @@ class RunPlan:
             * self.suite.config.repetitions
         )
 
+    @cached_property
+    def case_hashes(self) -> list[str]:
+        """Content hash of each selected case, in order."""
+        return [case_hash(case) for case in self.cases]
+
     def cells(self) -> Iterator[TrialSpec]:
-        """The matrix, lazily: case by case, every model, prompt and repetition."""
+        """The matrix, lazily, prompt-major: prompt, model, case, repetition.
+
+        Why this order: consecutive trials then share the longest stable prefix (the
+        system prompt with its tool list; for repetitions the whole first request), so
+        provider prompt caches and llama.cpp's slots reuse it instead of re-reading it
+        for every trial."""
         agent = self.suite.agent
-        for case in self.cases:
-            chash = case_hash(case)
+        reps = range(self.suite.config.repetitions)
+        for prompt in self.suite.prompts:
             for model in self.suite.models:
-                for prompt in self.suite.prompts:
-                    for rep in range(self.suite.config.repetitions):
+                for case, chash in zip(self.cases, self.case_hashes, strict=True):
+                    for rep in reps:
                         key = trial_key(chash, agent, model, prompt.sha256, rep)
                         yield TrialSpec(key, case, chash, model, prompt, rep)
 

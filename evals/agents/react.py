@@ -73,13 +73,21 @@ def tool_lines(tools: ToolBox) -> str:
 
 
 def action_schema(
-    tools: ToolBox, allow_tools: bool, thought_max: int, answer_max: int
+    tools: ToolBox,
+    allow_tools: bool,
+    thought_max: int,
+    answer_max: int,
+    argument_max: int | None = None,
 ) -> dict[str, Any]:
-    """JSON schema of one JSON-mode reply; each tool name is tied to its arguments."""
+    """JSON schema of one JSON-mode reply; each tool name is tied to its arguments.
+
+    Every string is bounded (`argument_max` for tool arguments that have no maxLength
+    of their own) so that a small model's runaway repetition ends inside valid JSON
+    instead of being cut by max_tokens."""
     variants: list[dict[str, Any]] = []
     if allow_tools:
         for spec in tools.specs.values():
-            params = dict(spec.parameters or {})
+            params = _bounded(dict(spec.parameters or {}), argument_max)
             params.setdefault("type", "object")
             variants.append(_variant(spec.name, params))
     answer = {"type": "string", "minLength": 1, "maxLength": answer_max}
@@ -103,6 +111,19 @@ def action_schema(
         "required": ["thought", "action"],
         "additionalProperties": False,
     }
+
+
+def _bounded(schema: dict[str, Any], limit: int | None) -> dict[str, Any]:
+    """A copy of an arguments schema whose string properties have a maxLength."""
+    props = schema.get("properties")
+    if limit is None or not isinstance(props, dict):
+        return schema
+    bounded = {}
+    for name, prop in props.items():
+        if isinstance(prop, dict) and prop.get("type") == "string":
+            prop = {"maxLength": limit, **prop}
+        bounded[name] = prop
+    return {**schema, "properties": bounded}
 
 
 def _variant(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +162,7 @@ class ReActAgent:
         max_steps: int | None = None,
         thought_max_chars: int = 200,
         answer_max_chars: int = 600,
+        argument_max_chars: int | None = 200,
         bad_action_retries: int = 1,
         max_tokens: int | None = None,
     ) -> None:
@@ -148,6 +170,7 @@ class ReActAgent:
         self.max_steps = max_steps
         self.thought_max_chars = thought_max_chars
         self.answer_max_chars = answer_max_chars
+        self.argument_max_chars = argument_max_chars
         self.bad_action_retries = bad_action_retries
         self.call_params: dict[str, Any] = {}
         if max_tokens is not None:
@@ -184,7 +207,13 @@ class ReActAgent:
         self, ctx: AgentContext, model: ModelSpec, messages: list[dict[str, Any]], last: bool
     ) -> str | None:
         """One JSON-mode step; returns the final answer when the model gives it."""
-        schema = action_schema(ctx.tools, not last, self.thought_max_chars, self.answer_max_chars)
+        schema = action_schema(
+            ctx.tools,
+            not last,
+            self.thought_max_chars,
+            self.answer_max_chars,
+            self.argument_max_chars,
+        )
         for attempt in range(self.bad_action_retries + 1):
             completion = await ctx.complete(
                 model,
@@ -301,5 +330,5 @@ def _push(ctx: AgentContext, messages: list[dict[str, Any]], message: dict[str, 
 @agent("react")
 def react(**params: Any) -> ReActAgent:
     """The reference ReAct agent; params: mode, max_steps, thought_max_chars,
-    answer_max_chars, bad_action_retries, max_tokens."""
+    answer_max_chars, argument_max_chars, bad_action_retries, max_tokens."""
     return ReActAgent(**params)

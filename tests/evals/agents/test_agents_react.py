@@ -16,6 +16,7 @@ from evals.agents import (
     ReActAgent,
     ToolBox,
     UnknownAgentError,
+    action_schema,
     resolve_agent,
 )
 from evals.models import Gateway
@@ -288,3 +289,15 @@ def test_registry_and_user_agents(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         resolve_agent(AgentSpec(name="nope"))
     with pytest.raises(UnknownAgentError, match="cannot import agent"):
         resolve_agent(AgentSpec(name="my_agents:missing"))
+
+
+def test_action_schema_bounds_every_string() -> None:
+    schema = action_schema(ToolBox(TOOLS, CASE), True, 80, 300, argument_max=64)
+    variants = schema["properties"]["action"]["anyOf"]
+    registry = variants[0]["properties"]["arguments"]["properties"]["registration_number"]
+    assert registry == {"maxLength": 64, "type": "string"}
+    assert schema["properties"]["thought"]["maxLength"] == 80
+    final = variants[-1]["properties"]["arguments"]["properties"]["answer"]
+    assert final["maxLength"] == 300
+    # The dataset's own schema is not modified.
+    assert "maxLength" not in TOOLS[0].parameters["properties"]["registration_number"]
