@@ -75,7 +75,7 @@ GatewayOpener = Callable[[list[ModelSpec], Workspace], AbstractAsyncContextManag
 @asynccontextmanager
 async def default_gateway(models: list[ModelSpec], ws: Workspace) -> AsyncIterator[ChatModel]:
     """The harness's gateway (evals.models.Gateway), its cache in the workspace."""
-    from evals.models import Gateway  # type: ignore[attr-defined]  # until the gateway lands
+    from evals.models import Gateway
 
     gateway = Gateway(models, cache_dir=ws.root / "cache")
     try:
