@@ -135,6 +135,7 @@ def resolve_config(
 
 def print_funnel(f: Funnel) -> None:
     """The funnel as a table, what failed trials at each stage, and one line that adds up."""
+    from rich import box
     from rich.table import Table
 
     excluded = ", ".join(f"{n} {why}" for why, n in f.excluded.items() if n)
@@ -142,9 +143,15 @@ def print_funnel(f: Funnel) -> None:
         f"run {f.run_id}: {f.trials} trials, {f.candidates} candidates"
         + (f" (excluded: {excluded})" if excluded else "")
     )
-    table = Table(title=f"judge cascade {f.cascade_version}", title_justify="left")
+    table = Table(
+        title=f"judge cascade {f.cascade_version}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
     for col in ("stage", "in", "fail", "pass", "abstain", "error", "cost $", "tokens", "secs"):
-        table.add_column(col, justify="left" if col == "stage" else "right")
+        table.add_column(col, justify="left" if col == "stage" else "right", no_wrap=col == "stage")
     for s in f.stages:
         table.add_row(
             f"{s.index + 1} {s.name}",
@@ -213,10 +220,11 @@ def judge(
     and an interrupted run resumes. Trials without an answer because of an
     infrastructure error are not judged (shown as excluded)."""
     ws = _open(workspace)
-    spec, golden, models = resolve_config(_manifest(ws, run_id), suite, judges, dataset)
+    manifest = _manifest(ws, run_id)
+    spec, golden, models = resolve_config(manifest, suite, judges, dataset)
     funnel = run_judging(
         ws,
-        run_id,
+        manifest.run_id,
         spec,
         golden,
         models,
