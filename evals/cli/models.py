@@ -17,6 +17,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 0,
     ctx_size: Annotated[int, typer.Option(help="Context window in tokens.")] = 4096,
     parallel: Annotated[int, typer.Option(help="Parallel slots.")] = 2,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: EVALS_LOCAL_THREADS or 1).")] = 0,
 ) -> None:
     """Serve SmolLM2-135M-Instruct (llama.cpp, in-process) until Ctrl-C; prints its URL."""
     import signal
@@ -26,7 +27,11 @@ def serve(
 
     try:
         server = LocalServer(
-            port=port, ctx_size=ctx_size, parallel=parallel, require_key=False
+            port=port,
+            ctx_size=ctx_size,
+            parallel=parallel,
+            threads=threads or None,
+            require_key=False,
         ).start()
     except LocalModelError as exc:
         fail(str(exc))

