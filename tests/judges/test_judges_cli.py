@@ -119,9 +119,11 @@ def test_evals_judge_prints_a_funnel_that_adds_up_and_reruns_nothing(tmp_path: P
 
 def test_judges_default_to_those_the_run_recorded(tmp_path: Path) -> None:
     ws = make_run(tmp_path / "ws", judges=[{"judge": "key_facts"}])
-    proc = evals("judge", "demo-run", "-w", str(ws.root), "--no-progress")
+    proc = evals("judge", "latest", "-w", str(ws.root), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     assert "funnel: 4 candidates → −1 at key_facts → 3 survivors" in proc.stdout
+    again = evals("judge", "demo-*", "-w", str(ws.root), "--no-progress")
+    assert "judged 0 trial(s) now, 4 already judged" in again.stdout
 
 
 @pytest.mark.parametrize(
