@@ -178,8 +178,10 @@ def manifest(plan: RunPlan) -> RunManifest:
     )
 
 
-def link_reused(ws: Workspace, plan: RunPlan, finished: dict[str, str]) -> int:
+def link_reused(ws: Workspace, plan: RunPlan, finished: dict[str, str], keys: list[str]) -> int:
     """Write a run_link for matrix keys finished under another run; returns how many."""
+    if all(run_id == plan.run_id for run_id in finished.values()):
+        return 0  # the usual case: nothing recorded by another run
     linked = {
         r["k"]
         for r in query(
@@ -189,12 +191,12 @@ def link_reused(ws: Workspace, plan: RunPlan, finished: dict[str, str]) -> int:
         )
     }
     links = [
-        RunLink(run_id=plan.run_id, trial_key=spec.key, source_run_id=finished[spec.key])
-        for spec in plan.cells()
-        if finished.get(spec.key, plan.run_id) != plan.run_id and spec.key not in linked
+        RunLink(run_id=plan.run_id, trial_key=key, source_run_id=finished[key])
+        for key in keys
+        if finished.get(key, plan.run_id) != plan.run_id and key not in linked
     ]
     if links:
-        ws.writer("run_link").append_many(list(links))
+        ws.writer("run_link").append_many(links)
     return len(links)
 
 
@@ -225,7 +227,8 @@ def run_suite(
             finished = finished_keys(ws)
             keys = [spec.key for spec in plan.cells()]
             skipped = sum(1 for k in keys if k in finished)
-            result = RunResult(plan.run_id, plan.total, skipped, link_reused(ws, plan, finished))
+            linked = link_reused(ws, plan, finished, keys)
+            result = RunResult(plan.run_id, plan.total, skipped, linked)
             start, cpu0 = time.perf_counter(), _cpu_seconds()
             with RunProgress(console, plan.total, skipped, options.progress) as progress:
                 if plan.total == skipped:
