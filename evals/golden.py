@@ -179,7 +179,9 @@ def load_golden_set(path: str | Path) -> GoldenSet:
     questions: dict[str, Question] = {}
     for q in qlist:
         if q.id in questions:
-            problems.append(Problem("questions.yaml", None, "id", f"duplicate question id {q.id!r}"))
+            problems.append(
+                Problem("questions.yaml", None, "id", f"duplicate question id {q.id!r}")
+            )
         questions[q.id] = q
     cases = _load_cases(root, questions, problems)
     problems = [Problem(str(root / p.file), p.line, p.field, p.message) for p in problems]
@@ -199,8 +201,9 @@ def _load_cases(root: Path, questions: dict[str, Question], problems: list[Probl
             problems.extend(_validation_problems(exc, "cases.jsonl", number))
             continue
         if case.id in seen:
+            first = seen[case.id]
             problems.append(Problem("cases.jsonl", number, "id",
-                                    f"duplicate case id {case.id!r} (first on line {seen[case.id]})"))
+                                    f"duplicate case id {case.id!r} (first on line {first})"))
             continue
         seen[case.id] = number
         if questions and case.question_id not in questions:

@@ -17,6 +17,7 @@ from evals.cli.common import (
     err_console,
     fail,
 )
+from evals.store import Workspace
 
 workspace_app = typer.Typer(help="Inspect the workspace.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit the stored records.", no_args_is_help=True)
@@ -71,7 +72,6 @@ def schema(
 def workspace_info(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """Record kinds, segment files and record counts of a workspace."""
     from evals.query import query
-    from evals.store import Workspace
 
     ws = _open(workspace)
     table = Table(title=str(ws.root))
@@ -104,7 +104,7 @@ def audit_verify(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     console.print(f"audit ok: {summary}")
 
 
-def _open(path: Path) -> "Workspace":  # noqa: F821, UP037
+def _open(path: Path) -> Workspace:
     from evals.store import StoreError, Workspace
 
     try:
