@@ -40,16 +40,19 @@ def funnel_chart(chart_id: str, funnels: Sequence[tuple[str, Funnel]]) -> ChartB
     data, values, evidence = [], [], []
     for i, (name, f) in enumerate(funnels):
         counts = [getattr(f, attr) for _, attr in steps]
-        data.append(
-            {
-                "type": "funnel",
-                "name": name,
-                "y": [s for s, _ in steps],
-                "x": counts,
-                "textinfo": "value+percent initial",
-                "marker": {"color": PALETTE[i % len(PALETTE)]},
-            }
-        )
+        trace: dict[str, Any] = {
+            "name": name,
+            "y": [s for s, _ in steps],
+            "x": counts,
+            "marker": {"color": PALETTE[i % len(PALETTE)]},
+        }
+        # One cell: a funnel. Several: grouped horizontal bars (funnels of several
+        # series overlap into something unreadable).
+        if len(funnels) == 1:
+            trace.update(type="funnel", textinfo="value+percent initial")
+        else:
+            trace.update(type="bar", orientation="h", text=counts, textposition="outside")
+        data.append(trace)
         for (label, attr), count in zip(steps, counts, strict=True):
             values.append({"series": name, "step": label, "trials": count})
             evidence.append(Evidence(label=f"{name}: {label}", trial_keys=f.trial_keys[attr]))
@@ -58,7 +61,15 @@ def funnel_chart(chart_id: str, funnels: Sequence[tuple[str, Funnel]]) -> ChartB
         title="Review funnel",
         values=values,
         evidence=evidence,
-        figure={"data": data, "layout": _layout("Review funnel")},
+        figure={
+            "data": data,
+            "layout": _layout(
+                "Review funnel",
+                barmode="group",
+                yaxis={"autorange": "reversed"},
+                height=max(380, 120 + 22 * len(steps) * len(funnels)),
+            ),
+        },
         caption="Judge fails are removed before review; survivors passed or "
         "abstained in the cascade; unjudged trials are neither.",
     )
