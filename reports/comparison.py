@@ -17,7 +17,7 @@ from reports.charts import (
     rate_chart,
     rates_or_note,
 )
-from reports.model import Cell, Report, Section, TableBlock, TextBlock
+from reports.model import Block, Cell, Report, Section, TableBlock, TextBlock
 
 
 def _pct(x: float | None) -> str:
@@ -134,6 +134,22 @@ def _regressions(cmp: Comparison) -> list[str]:
     return out
 
 
+def _paired_charts(cmp: Comparison) -> list[Block]:
+    """The forest plot and the 2x2 matrix, or why there are none."""
+    if cmp.overall.outcome.n == 0:
+        return [
+            TextBlock(
+                text="No case has an outcome in both runs yet, so nothing can be "
+                "paired (see the warnings above)."
+            )
+        ]
+    scopes = [(s.scope, s.outcome) for s in [cmp.overall, *cmp.questions]]
+    return [
+        forest_chart("forest", scopes, cmp.margins),
+        matrix_chart("matrix", cmp.overall.outcome),
+    ]
+
+
 def _per_question_verdicts(cmp: Comparison) -> list[str]:
     """'Per question at margin m: a non-inferior, b undecided (q: ~n more), c inferior.'"""
     lines = []
@@ -199,12 +215,7 @@ def build_comparison_report(
                     rows=paired_rows,
                     evidence=paired_ev,
                 ),
-                forest_chart(
-                    "forest",
-                    [(s.scope, s.outcome) for s in [cmp.overall, *cmp.questions]],
-                    cmp.margins,
-                ),
-                matrix_chart("matrix", cmp.overall.outcome),
+                *_paired_charts(cmp),
             ],
         ),
         Section(

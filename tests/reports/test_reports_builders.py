@@ -180,3 +180,16 @@ def test_empty_rate_charts_become_a_note(workspace: Workspace) -> None:
     cmp = compare_runs(load_run(workspace, RunRef("base")), load_run(workspace, RunRef("cand")))
     verdict = build_comparison_report(cmp).sections[0].blocks[0]
     assert verdict.kind == "text" and "Per question at margin 0.05:" in verdict.text
+
+
+def test_no_pairs_means_a_note_not_empty_charts(workspace: Workspace) -> None:
+    from evals.synthetic import make_trial, write_run
+
+    build_workspace(workspace)
+    write_run(
+        workspace, "unjudged", [make_trial("unjudged", f"c{i}", f"q{i % 2}") for i in range(4)]
+    )
+    cmp = compare_runs(load_run(workspace, RunRef("base")), load_run(workspace, RunRef("unjudged")))
+    paired = next(s for s in build_comparison_report(cmp).sections if s.id == "paired")
+    kinds = [b.kind for b in paired.blocks]
+    assert kinds == ["table", "text"] and "nothing can be paired" in paired.blocks[1].text
