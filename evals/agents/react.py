@@ -14,6 +14,10 @@ Two modes, one loop:
   still does not parse gets one correction turn, then the trial fails as
   ``agent:bad_action``.
 
+With ``tool_first: true`` the first step must call a tool (the schema leaves
+``final_answer`` out; natively ``tool_choice`` is ``required``): for questions that can
+only be answered from the records, and for small models that would rather guess.
+
 ``mode: auto`` (the default) picks native when the ModelSpec says ``supports_tools``.
 The first two messages (system prompt with the tool list, then the case: question and
 subject) are the conversation's stable prefix, marked with ``cache_prefix_messages`` so
@@ -45,12 +49,9 @@ STABLE_PREFIX = 2
 JSON_INSTRUCTIONS = """
 
 ## How to reply
-Reply with exactly one JSON object and nothing else:
-{{"thought": "<one short sentence>", "action": {{"tool": "<tool name>", "arguments": {{...}}}}}}
-Call one tool per reply. You will get its observation, then reply again.
-When you know the answer, reply with
-{{"thought": "...",
-  "action": {{"tool": "final_answer", "arguments": {{"answer": "<your answer>"}}}}}}
+Each reply is one JSON object: a short "thought", then an "action" naming one "tool" and
+its "arguments". You then get the tool's observation and reply again. When you know the
+answer, the action is the tool "final_answer" with the argument "answer".
 
 ## Tools
 {tools}
@@ -78,12 +79,14 @@ def action_schema(
     thought_max: int,
     answer_max: int,
     argument_max: int | None = None,
+    allow_final: bool = True,
 ) -> dict[str, Any]:
     """JSON schema of one JSON-mode reply; each tool name is tied to its arguments.
 
     Every string is bounded (`argument_max` for tool arguments that have no maxLength
     of their own) so that a small model's runaway repetition ends inside valid JSON
-    instead of being cut by max_tokens."""
+    instead of being cut by max_tokens. `allow_final=False` (a tool-first step) requires
+    a tool call; with no tools, final_answer is always allowed."""
     variants: list[dict[str, Any]] = []
     if allow_tools:
         for spec in tools.specs.values():
@@ -91,17 +94,14 @@ def action_schema(
             params.setdefault("type", "object")
             variants.append(_variant(spec.name, params))
     answer = {"type": "string", "minLength": 1, "maxLength": answer_max}
-    variants.append(
-        _variant(
-            FINAL,
-            {
-                "type": "object",
-                "properties": {"answer": answer},
-                "required": ["answer"],
-                "additionalProperties": False,
-            },
-        )
-    )
+    final = {
+        "type": "object",
+        "properties": {"answer": answer},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+    if allow_final or not variants:
+        variants.append(_variant(FINAL, final))
     return {
         "type": "object",
         "properties": {
@@ -165,8 +165,10 @@ class ReActAgent:
         argument_max_chars: int | None = 200,
         bad_action_retries: int = 1,
         max_tokens: int | None = None,
+        tool_first: bool = False,
     ) -> None:
         self.mode = mode
+        self.tool_first = tool_first
         self.max_steps = max_steps
         self.thought_max_chars = thought_max_chars
         self.answer_max_chars = answer_max_chars
@@ -193,10 +195,11 @@ class ReActAgent:
         max_steps = self.max_steps or ctx.max_steps
         for step in range(1, max_steps + 1):
             last = step == max_steps
+            must_call = self.tool_first and step == 1 and not last
             if native:
-                answer = await self._native_step(ctx, model, messages, last)
+                answer = await self._native_step(ctx, model, messages, last, must_call)
             else:
-                answer = await self._json_step(ctx, model, messages, last)
+                answer = await self._json_step(ctx, model, messages, last, must_call)
             if answer is not None:
                 ctx.trace.steps.append(FinalAnswerStep(text=answer))
                 ctx.trace.final_answer = answer
@@ -204,7 +207,12 @@ class ReActAgent:
         raise AgentError("max_steps", f"no final answer after {max_steps} steps")
 
     async def _json_step(
-        self, ctx: AgentContext, model: ModelSpec, messages: list[dict[str, Any]], last: bool
+        self,
+        ctx: AgentContext,
+        model: ModelSpec,
+        messages: list[dict[str, Any]],
+        last: bool,
+        must_call: bool,
     ) -> str | None:
         """One JSON-mode step; returns the final answer when the model gives it."""
         schema = action_schema(
@@ -213,6 +221,7 @@ class ReActAgent:
             self.thought_max_chars,
             self.answer_max_chars,
             self.argument_max_chars,
+            allow_final=not must_call,
         )
         for attempt in range(self.bad_action_retries + 1):
             completion = await ctx.complete(
@@ -245,10 +254,19 @@ class ReActAgent:
         return None
 
     async def _native_step(
-        self, ctx: AgentContext, model: ModelSpec, messages: list[dict[str, Any]], last: bool
+        self,
+        ctx: AgentContext,
+        model: ModelSpec,
+        messages: list[dict[str, Any]],
+        last: bool,
+        must_call: bool,
     ) -> str | None:
         """One native tool-calling step; returns the final answer when the model gives it."""
-        extra: dict[str, Any] = {"tool_choice": "none"} if last else {}
+        extra: dict[str, Any] = {}
+        if last:
+            extra["tool_choice"] = "none"
+        elif must_call:
+            extra["tool_choice"] = "required"
         completion = await ctx.complete(
             model,
             messages,
@@ -330,5 +348,6 @@ def _push(ctx: AgentContext, messages: list[dict[str, Any]], message: dict[str, 
 @agent("react")
 def react(**params: Any) -> ReActAgent:
     """The reference ReAct agent; params: mode, max_steps, thought_max_chars,
-    answer_max_chars, argument_max_chars, bad_action_retries, max_tokens."""
+    answer_max_chars, argument_max_chars, bad_action_retries, max_tokens, tool_first
+    (the first step must call a tool: the schema, or tool_choice 'required', says so)."""
     return ReActAgent(**params)

@@ -301,3 +301,20 @@ def test_action_schema_bounds_every_string() -> None:
     assert final["maxLength"] == 300
     # The dataset's own schema is not modified.
     assert "maxLength" not in TOOLS[0].parameters["properties"]["registration_number"]
+
+
+async def test_tool_first_requires_a_tool_call_on_the_first_step() -> None:
+    with FakeLLMServer() as server:  # default replies: minimal instances of the schema
+        spec = model(server, native=False)
+        trace = await ReActAgent(tool_first=True)(CASE, spec, PROMPT, context(spec, 3))
+        first = server.requests[0]["response_format"]["json_schema"]["schema"]
+        second = server.requests[1]["response_format"]["json_schema"]["schema"]
+    tools = [v["properties"]["tool"]["const"] for v in first["properties"]["action"]["anyOf"]]
+    assert tools == ["registry_lookup", "get_ownership"]
+    assert "final_answer" in str(second)
+    assert len(trace.tool_calls()) >= 1 and trace.final_answer
+    with FakeLLMServer(script=[Rule(reply="No tools needed.")]) as server:
+        spec = model(server, native=True)
+        trace = await ReActAgent(tool_first=True)(CASE, spec, PROMPT, context(spec, 3))
+        assert server.requests[0]["tool_choice"] == "required"
+    assert trace.final_answer == "No tools needed."
