@@ -14,6 +14,11 @@ Downstream (review queues, reports, calibration) reads exactly this: the review 
 ``verdicts WHERE judge = 'cascade' AND label != 'fail'``. The final verdict carries no
 usage of its own (the stage verdicts hold it), so summing costs over verdicts is right.
 
+Shadow stages (``shadow: true``) also judge the trials an earlier stage failed; there
+their verdicts are recorded (calibration needs a judge's verdicts on what people review,
+failed trials included) but change nothing: the trial stays failed, the funnel counts
+them apart, and their cost is shown apart from the cascade's.
+
 Calibration: a judge that `evals calibrate` has calibrated (judges.calibration_store)
 has its fails counted as abstentions when their confidence is under its threshold, or
 always when it may not fail alone; the stored stage verdict stays the judge's own, and
@@ -48,6 +53,7 @@ class Stage:
     index: int
     name: str
     judges: list[Judge]
+    shadow: bool = False
 
 
 def stage_label(verdicts: list[Verdict]) -> LabelName:
@@ -90,7 +96,7 @@ class Cascade:
     ) -> None:
         self.spec = spec
         self.stages = [
-            Stage(i, s.stage, [build_judge(j, env) for j in s.judges])
+            Stage(i, s.stage, [build_judge(j, env) for j in s.judges], s.shadow)
             for i, s in enumerate(spec.stages)
         ]
         # Calibrated thresholds (judges.calibration_store) decide which fails stand; they
@@ -98,7 +104,10 @@ class Cascade:
         # the stored stage verdicts (each judge's own) are reused.
         judges = [(j.name, j.version) for s in self.stages for j in s.judges]
         self.calibrations = {k: c for k, c in (calibrations or {}).items() if k in judges}
-        shape = [[s.name, [j.version for j in s.judges]] for s in self.stages]
+        shape = [
+            [s.name, [j.version for j in s.judges]] + (["shadow"] if s.shadow else [])
+            for s in self.stages
+        ]
         fingerprint = calibration_fingerprint(self.calibrations, judges)
         self.version = content_hash([shape, fingerprint] if fingerprint else shape)
 
@@ -140,22 +149,40 @@ class Cascade:
             return final
         started = time.perf_counter()
         per_stage: list[tuple[Stage, list[Verdict]]] = []
+        failed = False
         for stage in self.stages:
-            verdicts = []
-            for judge in stage.judges:
-                key = self.stage_key(trial.key, stage, judge)
-                verdict = stored.get(key)
-                if verdict is None:
-                    made = await _safely(judge, trial, case, question)
-                    verdict = made.model_copy(update={"key": key, "stage": stage.index})
-                    emit(verdict)
-                verdicts.append(self.counted(verdict))
+            if failed and not stage.shadow:
+                continue
+            verdicts = [
+                self.counted(await self._verdict(stage, judge, trial, case, question, stored, emit))
+                for judge in stage.judges
+            ]
+            if failed:
+                continue  # a shadow stage on a failed trial: recorded, changes nothing
             per_stage.append((stage, verdicts))
-            if stage_label(verdicts) == "fail":
-                break
+            failed = stage_label(verdicts) == "fail"
         final = self.final_verdict(trial, per_stage, time.perf_counter() - started)
         emit(final)
         return final
+
+    async def _verdict(
+        self,
+        stage: Stage,
+        judge: Judge,
+        trial: Trial,
+        case: Case,
+        question: Question,
+        stored: Mapping[str, Verdict],
+        emit: Callable[[Verdict], None],
+    ) -> Verdict:
+        """The stored verdict of a judge at a stage, or a new one (emitted at once)."""
+        key = self.stage_key(trial.key, stage, judge)
+        verdict = stored.get(key)
+        if verdict is None:
+            made = await _safely(judge, trial, case, question)
+            verdict = made.model_copy(update={"key": key, "stage": stage.index})
+            emit(verdict)
+        return verdict
 
     def final_verdict(
         self, trial: Trial, per_stage: list[tuple[Stage, list[Verdict]]], latency_s: float

@@ -72,6 +72,9 @@ class StageSpec(Record):
     """Stage name shown in the funnel."""
     judges: list[JudgeSpec] = Field(min_length=1)
     """Judges of the stage; the stage fails a trial when any of them fails it."""
+    shadow: bool = False
+    """Also judge trials an earlier stage failed (their verdicts are recorded for
+    calibration and change nothing); costs what running the stage on every trial costs."""
 
 
 class CascadeSpec(Record):
@@ -152,8 +155,10 @@ def parse_cascade(
             if "stage" in item:
                 stages.append(StageSpec.model_validate(item))
             else:
+                item = dict(item)
+                shadow = item.pop("shadow", False)
                 spec = JudgeSpec.model_validate(item)
-                stages.append(StageSpec(stage=spec.display_name, judges=[spec]))
+                stages.append(StageSpec(stage=spec.display_name, judges=[spec], shadow=shadow))
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(p) for p in err["loc"]) or "(item)"

@@ -9,8 +9,10 @@ rerun of the suite that fills them in makes them candidates of the next `evals j
 
 Cost saved is an estimate against running the last stage on every candidate: the last
 stage's mean cost per trial it judged, times the candidates, minus what the whole
-cascade spent. The same is given for tokens and judge-seconds (the local model costs
-$0, so tokens are the honest measure there).
+cascade spent. A shadow stage's judgments of already-failed trials are measurements of
+the same judge (they improve the mean) but their cost is reported apart, as the price
+of calibration data rather than of the cascade. The same is given for tokens and
+judge-seconds (the local model costs $0, so tokens are the honest measure there).
 """
 
 from __future__ import annotations
@@ -51,14 +53,31 @@ class StageFunnel(BaseModel):
     """Input + cached input + output tokens the stage's judges used."""
     judge_seconds: float = 0.0
     """Sum of the stage's judge latencies."""
+    shadow: bool = False
+    """A shadow stage: it also judged trials an earlier stage failed (counted apart)."""
+    shadow_judged: int = 0
+    """Failed trials this shadow stage judged anyway (their verdicts change nothing)."""
+    shadow_cost_usd: float = 0.0
+    """What judging them cost."""
+    shadow_tokens: int = 0
+    """Tokens judging them used."""
+    shadow_judge_seconds: float = 0.0
+    """Judge time judging them took."""
     failed_by: dict[str, int] = Field(default_factory=dict)
     """Of the trials this stage failed, how many each judge failed (a trial can be failed
     by several judges of a group stage)."""
 
-    @property
-    def mean_cost(self) -> float:
-        """Cost per trial judged."""
-        return self.cost_usd / self.entered if self.entered else 0.0
+    def per_trial(self) -> tuple[float, float, float] | None:
+        """Mean (cost, tokens, seconds) per trial judged, shadow judgments included (more
+        measurements of the same judge); None when it judged nothing."""
+        n = self.entered + self.shadow_judged
+        if not n:
+            return None
+        return (
+            (self.cost_usd + self.shadow_cost_usd) / n,
+            (self.tokens + self.shadow_tokens) / n,
+            (self.judge_seconds + self.shadow_judge_seconds) / n,
+        )
 
 
 class Funnel(BaseModel):
@@ -87,9 +106,12 @@ class Funnel(BaseModel):
     survivors_abstained: int = 0
     """Survivors with at least one abstention."""
     cost_usd: float = 0.0
-    """Total spent by all stages."""
+    """Total spent by all stages on the trials they decided (shadow judging apart)."""
+    shadow_cost_usd: float = 0.0
+    """Spent by shadow stages on trials already failed (calibration data)."""
     last_stage_everywhere_cost_usd: float = 0.0
-    """Estimate: the last stage's mean cost per trial times the candidates."""
+    """Estimate: the last stage's mean cost per trial it judged (shadow judgments
+    included) times the judged candidates."""
     saved_cost_usd: float = 0.0
     """last_stage_everywhere_cost_usd - cost_usd."""
     tokens: int = 0
@@ -136,7 +158,7 @@ def compute_funnel(
 ) -> Funnel:
     """The funnel of `candidates` through `cascade`, from stored verdicts."""
     stages = [
-        StageFunnel(index=s.index, name=s.name, judges=[j.name for j in s.judges])
+        StageFunnel(index=s.index, name=s.name, judges=[j.name for j in s.judges], shadow=s.shadow)
         for s in cascade.stages
     ]
     f = Funnel(
@@ -152,9 +174,16 @@ def compute_funnel(
         if final is None:
             f.pending += 1
             continue
+        failed = False
         for stage, verdicts in zip(stages, cascade.stage_verdicts(trial.key, stored), strict=True):
             if verdicts is None:
+                if failed:
+                    continue
                 break
+            if failed:
+                if stage.shadow:
+                    _count_shadow(stage, verdicts)
+                continue
             stage.entered += 1
             label = stage_label(verdicts)
             field = _COUNTER[label]
@@ -166,8 +195,7 @@ def compute_funnel(
             stage.cost_usd += sum(v.usage.cost_usd for v in verdicts)
             stage.tokens += sum(_tokens(v) for v in verdicts)
             stage.judge_seconds += sum(v.latency_s for v in verdicts)
-            if label == "fail":
-                break
+            failed = label == "fail"
         if final.label != "fail":
             f.survivors += 1
             if final.label == "pass":
@@ -178,15 +206,24 @@ def compute_funnel(
     return f
 
 
+def _count_shadow(stage: StageFunnel, verdicts: list[Verdict]) -> None:
+    stage.shadow_judged += 1
+    stage.shadow_cost_usd += sum(v.usage.cost_usd for v in verdicts)
+    stage.shadow_tokens += sum(_tokens(v) for v in verdicts)
+    stage.shadow_judge_seconds += sum(v.latency_s for v in verdicts)
+
+
 def _savings(f: Funnel) -> None:
     f.cost_usd = sum(s.cost_usd for s in f.stages)
+    f.shadow_cost_usd = sum(s.shadow_cost_usd for s in f.stages)
     f.tokens = sum(s.tokens for s in f.stages)
     f.judge_seconds = sum(s.judge_seconds for s in f.stages)
-    last = f.stages[-1] if f.stages else None
+    per_trial = f.stages[-1].per_trial() if f.stages else None
     judged = f.candidates - f.pending
-    if last is None or not last.entered or not judged:
+    if per_trial is None or not judged:
         return
-    f.last_stage_everywhere_cost_usd = last.cost_usd / last.entered * judged
+    cost, tokens, seconds = per_trial
+    f.last_stage_everywhere_cost_usd = cost * judged
     f.saved_cost_usd = f.last_stage_everywhere_cost_usd - f.cost_usd
-    f.saved_tokens = round(last.tokens / last.entered * judged) - f.tokens
-    f.saved_judge_seconds = last.judge_seconds / last.entered * judged - f.judge_seconds
+    f.saved_tokens = round(tokens * judged) - f.tokens
+    f.saved_judge_seconds = seconds * judged - f.judge_seconds

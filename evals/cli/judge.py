@@ -171,6 +171,14 @@ def print_funnel(f: Funnel) -> None:
                 f"{j} {n}" for j, n in sorted(s.failed_by.items(), key=lambda kv: -kv[1])
             )
             say(f"  {s.name} ({', '.join(s.judges)}) failed {s.failed}: {by}")
+    for s in f.stages:
+        if s.shadow_judged:
+            say(
+                f"  {s.name} (shadow) also judged {s.shadow_judged} trial(s) an earlier "
+                f"stage failed: ${s.shadow_cost_usd:.4f}, {s.shadow_tokens:,} tokens, "
+                f"{s.shadow_judge_seconds:.1f}s; recorded for calibration, no effect on "
+                "the funnel"
+            )
     steps = " → ".join(f"−{s.failed} at {s.name}" for s in f.stages)
     say(
         f"funnel: {f.candidates} candidates → {steps} → {f.survivors} survivors "

@@ -188,3 +188,32 @@ def test_a_run_judges_the_trials_it_reused_from_another_run(tmp_path: Path) -> N
     # Judging the source run afterwards reuses those verdicts (same keys).
     again = judge_run(ws, "run-test", parse_cascade([{"judge": "key_facts"}]), gs)
     assert (again.already, again.judged) == (2, 4)
+
+
+def test_a_shadow_stage_judges_failed_trials_without_changing_the_funnel(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace(tmp_path / "ws")
+    trials, gs = kit.populate(ws)
+    items = cascade_items(LLM_SCRIPT)
+    plain = judge_run(ws, "run-test", parse_cascade(items), gs).funnel
+    CALLS.clear()
+    items[1] = {**items[1], "shadow": True}
+    shadow = judge_run(ws, "run-test", parse_cascade(items), gs).funnel
+    shadow.check()
+    # The LLM stage now also judged the 3 trials the checks failed, and only those.
+    assert sorted(k for _, k in CALLS) == sorted(t.key for t in trials[3:6])
+    llm = shadow.stages[1]
+    assert (llm.entered, llm.failed, llm.shadow_judged) == (3, 1, 3)
+    assert llm.shadow_cost_usd == pytest.approx(0.03)
+    assert shadow.shadow_cost_usd == pytest.approx(0.03)
+    same = ("candidates", "survivors", "survivors_passed", "survivors_abstained", "cost_usd")
+    assert all(getattr(shadow, k) == getattr(plain, k) for k in same)
+    assert [(s.entered, s.failed) for s in shadow.stages] == [
+        (s.entered, s.failed) for s in plain.stages
+    ]
+    # The LLM's mean per trial now rests on 6 measurements; the saving excludes shadow.
+    assert shadow.last_stage_everywhere_cost_usd == pytest.approx(0.06)
+    assert shadow.saved_cost_usd == pytest.approx(0.03)
+    finals = query(ws, "SELECT count(*) AS n FROM verdicts WHERE judge = 'cascade'")
+    assert finals[0]["n"] == 12  # a new cascade version: final verdicts recomputed
