@@ -15,6 +15,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -140,8 +141,8 @@ def render_summary(summary: RunSummary, console: Console) -> None:
     )
     for r in summary.cells:
         outcomes.add_row(
-            str(r["model"]),
-            str(r["prompt"]),
+            escape(str(r["model"])),
+            escape(str(r["prompt"])),
             str(r["trials"]),
             str(r["ok"]),
             f"{r['infra_errors']}/{r['agent_errors']}",
@@ -149,8 +150,8 @@ def render_summary(summary: RunSummary, console: Console) -> None:
             f"{_seconds(r['p50_latency_s'])}/{_seconds(r['p95_latency_s'])}",
         )
         usage.add_row(
-            str(r["model"]),
-            str(r["prompt"]),
+            escape(str(r["model"])),
+            escape(str(r["prompt"])),
             _compact(r["llm_calls"]),
             _compact(r["input_tokens"] + r["cached_input_tokens"]),
             _compact(r["cached_input_tokens"]),
@@ -162,7 +163,7 @@ def render_summary(summary: RunSummary, console: Console) -> None:
     if summary.errors:
         errors = _table("errors by kind", ("kind", "code", "trials"))
         for e in summary.errors:
-            errors.add_row(str(e["kind"]), str(e["code"]), str(e["trials"]))
+            errors.add_row(escape(str(e["kind"])), escape(str(e["code"])), str(e["trials"]))
         console.print(errors)
     ok, failed = summary.count("ok"), summary.recorded - summary.count("ok")
     missing = f", {summary.missing} not recorded (rerun to finish)" if summary.missing else ""

@@ -221,6 +221,10 @@ def run_suite(
         suite, limit=options.limit, full=options.full, lanes=options.lanes, workers=options.workers
     )
     agent = resolve_agent(suite.agent)
+    if plan.workers > 1 and any(m.model.startswith("local/") for m in suite.models):
+        # Each worker would start its own llama.cpp server on the same cores.
+        console.print("local models run in one process: --workers ignored", markup=False)
+        plan.workers = 1
     try:
         with run_lock(ws, plan.run_id):
             ws.append("run", manifest(plan))
