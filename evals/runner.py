@@ -221,6 +221,12 @@ def run_suite(
         suite, limit=options.limit, full=options.full, lanes=options.lanes, workers=options.workers
     )
     agent = resolve_agent(suite.agent)
+    for model in suite.models:  # fail before recording a trial per cell as infra:auth
+        if model.api_key_env and not os.environ.get(model.api_key_env):
+            raise RunError(
+                f"{suite.path}: model {model.alias!r}: environment variable "
+                f"{model.api_key_env} (its API key) is not set"
+            )
     if plan.workers > 1 and any(m.model.startswith("local/") for m in suite.models):
         # Each worker would start its own llama.cpp server on the same cores.
         console.print("local models run in one process: --workers ignored", markup=False)

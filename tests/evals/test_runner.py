@@ -288,3 +288,16 @@ def test_cli_run_prints_the_summary_and_rejects_bad_suites(
     assert str(result.exception) == (
         f"{bad}:8: repetitions: Input should be greater than or equal to 1"
     )
+
+
+def test_a_missing_api_key_fails_before_any_trial(
+    tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeLLMServer() as server:
+        suite = write_suite(tmp_path, repo_root, server)
+        monkeypatch.delenv("FAKE_LLM_KEY")
+        ws = Workspace(tmp_path / "ws")
+        with pytest.raises(RunError, match=r"FAKE_LLM_KEY \(its API key\) is not set"):
+            run_suite(suite, ws, RunOptions(progress=False), console=quiet())
+        assert server.count == 0
+    assert query(ws, "SELECT count(*) AS n FROM raw_trial WHERE body IS NOT NULL")[0]["n"] == 0
