@@ -147,27 +147,28 @@ class Envelope:
 
 def read_segment(path: Path, warn: bool = True) -> Iterator[Envelope | str]:
     """Yield the envelopes of a segment in order; a problem line yields a string
-    describing it ("torn" lines at the end of a JSONL file are skipped with a warning)."""
+    describing it ("torn" lines at the end of a JSONL file are skipped with a warning).
+    A JSONL segment is read line by line, so memory does not grow with its size."""
     if path.suffix == ".parquet":
         yield from _read_parquet_segment(path)
         return
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    for i, raw in enumerate(lines, start=1):
-        is_last = i == len(lines)
-        if not raw:
-            continue
-        try:
-            env = orjson.loads(raw)
-            yield Envelope(path, i, env["seq"], env["ts"], env["prev"], env["hash"],
-                           env["body"], env.get("seal"))
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            if is_last:  # no trailing newline: the write was cut by a crash
-                if warn:
-                    log.warning("%s:%d: torn last line skipped (writer crashed mid-write)",
-                                path, i)
+    with open(path, "rb") as fh:
+        for i, line in enumerate(fh, start=1):
+            complete = line.endswith(b"\n")
+            raw = line[:-1] if complete else line
+            if not raw:
                 continue
-            yield f"{path}:{i}: unreadable record (not a complete JSON envelope)"
+            try:
+                env = orjson.loads(raw)
+                yield Envelope(path, i, env["seq"], env["ts"], env["prev"], env["hash"],
+                               env["body"], env.get("seal"))
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                if not complete:  # no trailing newline: the write was cut by a crash
+                    if warn:
+                        log.warning("%s:%d: torn last line skipped (writer crashed mid-write)",
+                                    path, i)
+                    continue
+                yield f"{path}:{i}: unreadable record (not a complete JSON envelope)"
 
 
 def _read_parquet_segment(path: Path) -> Iterator[Envelope | str]:
@@ -184,13 +185,14 @@ def _read_parquet_segment(path: Path) -> Iterator[Envelope | str]:
                        row["seal"])
 
 
-def compact_segment(path: Path) -> Path:
-    """Write a JSONL segment's envelopes to Parquet (tmp + rename), then remove the JSONL."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+_COMPACT_BATCH = 5000
+"""Envelopes per Parquet row group when compacting: memory stays bounded by a batch."""
 
-    envs = [e for e in read_segment(path) if isinstance(e, Envelope)]
-    table = pa.table(
+
+def _envelope_table(envs: list[Envelope]) -> Any:
+    import pyarrow as pa
+
+    return pa.table(
         {
             "seq": pa.array([e.seq for e in envs], pa.int64()),
             "ts": pa.array([e.ts for e in envs], pa.string()),
@@ -203,9 +205,36 @@ def compact_segment(path: Path) -> Path:
             "seal": pa.array([e.seal for e in envs], pa.int64()),
         }
     )
+
+
+def compact_segment(path: Path) -> Path:
+    """Write a JSONL segment's envelopes to Parquet (tmp + rename), then remove the JSONL.
+
+    Streamed in row groups of _COMPACT_BATCH envelopes, so compacting a run of any size
+    needs the memory of one batch, not of the whole segment."""
+    import pyarrow.parquet as pq
+
     target = path.with_suffix(".parquet")
     tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp)
+    batch: list[Envelope] = []
+    writer = None
+    try:
+        for env in read_segment(path):
+            if not isinstance(env, Envelope):
+                continue
+            batch.append(env)
+            if len(batch) >= _COMPACT_BATCH:
+                table = _envelope_table(batch)
+                writer = writer or pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+                batch = []
+        if batch or writer is None:
+            table = _envelope_table(batch)
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, target)
