@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    FAKE_KEY,
     ROOT,
     FakeServer,
     base_env,
@@ -28,7 +27,7 @@ from bench.common import (
     run_measured,
     summary,
 )
-from bench.workload import KEY_ENV, write_golden_set, write_suite
+from bench.workload import server_env, write_golden_set, write_suite
 
 EVALS = str(ROOT / ".venv" / "bin" / "evals")
 
@@ -37,7 +36,7 @@ def run_once(suite: Path, ws: Path, latency_ms: float, lanes: int, workers: int)
     """One `evals run` against a fresh server: wall seconds, calls, exit code, RSS."""
     server = FakeServer(latency_ms)
     try:
-        env = base_env(**{KEY_ENV: FAKE_KEY, "OPENAI_BASE_URL": server.url})
+        env = base_env(**server_env(server.url))
         cmd = [EVALS, "run", str(suite), "-w", str(ws), "--full", "--no-progress",
                "--lanes", str(lanes), "--workers", str(workers)]  # fmt: skip
         measured = run_measured(cmd, env=env)

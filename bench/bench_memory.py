@@ -20,8 +20,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import FAKE_KEY, ROOT, FakeServer, base_env, fmt, log, run_measured, summary
-from bench.workload import KEY_ENV, write_golden_set, write_suite
+from bench.common import ROOT, FakeServer, base_env, fmt, log, run_measured, summary
+from bench.workload import server_env, write_golden_set, write_suite
 
 EVALS = str(ROOT / ".venv" / "bin" / "evals")
 
@@ -33,7 +33,7 @@ def measure_size(cases: int, latency_ms: float, lanes: int, scratch: Path) -> di
     suite = write_suite(folder, dataset, lanes=lanes, workers=1)
     server = FakeServer(latency_ms)
     try:
-        env = base_env(**{KEY_ENV: FAKE_KEY, "OPENAI_BASE_URL": server.url})
+        env = base_env(**server_env(server.url))
         cmd = [EVALS, "run", str(suite), "-w", str(folder / "ws"), "--full", "--no-progress",
                "--lanes", str(lanes), "--workers", "1"]  # fmt: skip
         measured = run_measured(cmd, env=env, every_s=0.1)

@@ -24,7 +24,6 @@ from typing import Any
 
 from bench import peers
 from bench.common import (
-    FAKE_KEY,
     PYTHON,
     ROOT,
     FakeServer,
@@ -35,7 +34,7 @@ from bench.common import (
     measure_harness,
     summary,
 )
-from bench.workload import KEY_ENV, write_golden_set, write_suite
+from bench.workload import server_env, write_golden_set, write_suite
 
 EVALS = str(ROOT / ".venv" / "bin" / "evals")
 
@@ -54,7 +53,7 @@ def harness_runner(workers: int, script: str = "echo", calls_per_trial: int = 1)
         ws = scratch / f"ws-{lanes}-{workers}-{server.port}"
         cmd = [EVALS, "run", str(suite), "-w", str(ws), "--full", "--no-progress",
                "--lanes", str(lanes), "--workers", str(workers)]  # fmt: skip
-        env = base_env(**{KEY_ENV: FAKE_KEY, "OPENAI_BASE_URL": server.url})
+        env = base_env(**server_env(server.url))
         name = "evals" if workers == 1 else f"evals --workers {workers}"
         result = measure_harness(
             name, cmd, server, trials=trials, lanes=lanes, env=env, calls_per_trial=calls_per_trial

@@ -4,10 +4,11 @@ Profiles:
 
 - ``short`` (the default; under 15 minutes on 2 cores): every item, at the sizes the
   issue names where they fit (10,000-trial rerun, 100,000 queued review items), smaller
-  where a full size would take most of the budget (see PROFILES: throughput at 1,000
-  trials, memory at 1k/10k cases, the store at 100k records);
-- ``full``: the issue's sizes everywhere (2,000 trials, 1k/10k/100k cases, 1M records),
-  about an hour.
+  where a full size would take most of the budget (see PROFILES: throughput at 500
+  trials with the harness's 2-worker mode, memory at 1k/5k cases, the store at 50k
+  records);
+- ``full``: the issue's sizes everywhere (2,000 trials with 1 and 2 workers, memory at
+  1k/10k/100k cases, 1M store records), about an hour and a half.
 
 Each benchmark runs as its own process (`python -m bench.<name> --json FILE ...`), its
 figures printed as it goes; a benchmark that fails is recorded as failed and the others
@@ -15,6 +16,9 @@ still run. The peers are installed first if missing (bench.peers.install).
 
     python -m bench.run_all [--profile short|full] [--only throughput,store,...]
         [--out bench/results.json]
+
+With --only, an existing --out file of the same profile is updated (the other items'
+results are kept), so a long profile can be run piece by piece.
 """
 
 from __future__ import annotations
@@ -33,14 +37,15 @@ from bench.common import BENCH, PYTHON, ROOT, base_env, log
 
 PROFILES: dict[str, dict[str, list[str]]] = {
     "short": {
-        "throughput": ["--trials", "1000", "--lanes", "64", "256", "--runs", "3",
-                       "--workers", "1", "2"],
-        "gateway_cpu": ["--calls", "600", "--runs", "3"],
-        "multiturn": ["--trials", "300", "--lanes", "64", "256", "--runs", "3"],
+        "throughput": ["--trials", "500", "--lanes", "64", "256", "--runs", "3",
+                       "--workers", "2"],
+        "gateway_cpu": ["--calls", "200", "--runs", "3"],
+        "multiturn": ["--trials", "100", "--lanes", "64", "256", "--runs", "3"],
         "cached_rerun": ["--trials", "10000", "--runs", "3"],
-        "memory": ["--sizes", "1000", "10000", "--runs", "1"],
-        "store": ["--trials", "100000", "--runs", "3"],
-        "review_app": ["--queued", "100000", "--sessions", "10", "--items", "4", "--runs", "3"],
+        "memory": ["--sizes", "1000", "5000", "--runs", "1"],
+        "store": ["--trials", "50000", "--runs", "3"],
+        "review_app": ["--queued", "100000", "--sessions", "10", "--items", "2", "--runs", "3"],
+        "local_model": ["--runs", "3"],
     },
     "full": {
         "throughput": ["--trials", "2000", "--lanes", "64", "256", "--runs", "3",
@@ -51,6 +56,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "memory": ["--sizes", "1000", "10000", "100000", "--runs", "1"],
         "store": ["--trials", "1000000", "--runs", "3"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "10", "--runs", "3"],
+        "local_model": ["--runs", "5"],
     },
     "tiny": {  # for the bench's own tests: does everything run and produce its figures
         "throughput": ["--trials", "40", "--lanes", "8", "--runs", "1", "--workers", "1",
@@ -62,6 +68,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "memory": ["--sizes", "20", "60", "--lanes", "8"],
         "store": ["--trials", "2000", "--runs", "1"],
         "review_app": ["--queued", "200", "--sessions", "3", "--items", "2", "--runs", "1"],
+        "local_model": ["--runs", "1"],
     },
 }  # fmt: skip
 """Arguments of each benchmark per profile."""
@@ -74,6 +81,7 @@ ITEMS = {
     "memory": "5. peak RSS at growing case counts",
     "store": "6. store: ingest, gate and comparison queries, compaction",
     "review_app": "7. review app next-item latency",
+    "local_model": "8. local model tokens/s and llama.cpp's prefix cache",
 }
 MODULES = {name: f"bench.bench_{name}" for name in ITEMS}
 
@@ -145,9 +153,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": machine(),
         "results": {},
     }
+    if args.only and args.out.exists():  # a partial run updates the file it names
+        previous = json.loads(args.out.read_text())
+        if previous.get("profile") == args.profile:
+            results["results"] = previous.get("results", {})
     for name in chosen:
         log(f"== {ITEMS[name]} ({args.profile} profile)")
         results["results"][name] = run_benchmark(name, PROFILES[args.profile][name])
+        results["results"][name]["when"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         results["elapsed_s"] = round(time.monotonic() - started, 1)
         results["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
         args.out.write_text(json.dumps(results, indent=2))  # after each: a crash keeps some

@@ -20,6 +20,15 @@ KEY_ENV = "BENCH_FAKE_KEY"
 """Environment variable holding the fake server's API key in the bench suites."""
 
 
+def server_env(base_url: str) -> dict[str, str]:
+    """Environment pointing a bench suite's model at the fake server."""
+    return {
+        KEY_ENV: "sk-fake-bench",
+        "HOSTED_VLLM_API_BASE": base_url,
+        "OPENAI_BASE_URL": base_url,
+    }
+
+
 def case_record(i: int, tools: bool) -> dict[str, object]:
     """One synthetic case (a few hundred bytes, like a real single question)."""
     record: dict[str, object] = {
@@ -89,12 +98,17 @@ def write_suite(
     workers: int = 1,
     max_steps: int = 8,
     name: str = "bench",
+    model: str = "hosted_vllm/fake",
 ) -> Path:
     """A suite replaying the ReAct agent (native tool calling) on the fake server.
 
-    The server's address is not in the suite: the harness reads it from OPENAI_BASE_URL
-    (litellm's own variable), so a suite keeps its run id and trial keys whatever port
-    the server got, and a rerun finds its finished trials."""
+    The model is reached through litellm's ``hosted_vllm/`` provider, its handler for
+    self-hosted OpenAI-compatible servers (what the fake server is, and the route the
+    embedded local model takes); ``openai/`` works too and costs about 1 ms more CPU per
+    call (the OpenAI SDK under it: bench_gateway_cpu.py measures both). The server's
+    address is not in the suite: litellm reads it from HOSTED_VLLM_API_BASE (or
+    OPENAI_BASE_URL for ``openai/``), so a suite keeps its run id and trial keys whatever
+    port the server got, and a rerun finds its finished trials (server_env)."""
     folder.mkdir(parents=True, exist_ok=True)
     prompt = folder / "prompt.md"
     prompt.write_text("You answer due-diligence questions about businesses tersely.\n")
@@ -105,7 +119,7 @@ def write_suite(
         "models": [
             {
                 "alias": "fake",
-                "model": "openai/fake",
+                "model": model,
                 "api_key_env": KEY_ENV,
                 "supports_tools": True,
                 "max_concurrency": lanes,
