@@ -166,9 +166,11 @@ class ReActAgent:
         bad_action_retries: int = 1,
         max_tokens: int | None = None,
         tool_first: bool = False,
+        observation_max_chars: int | None = None,
     ) -> None:
         self.mode = mode
         self.tool_first = tool_first
+        self.observation_max_chars = observation_max_chars
         self.max_steps = max_steps
         self.thought_max_chars = thought_max_chars
         self.answer_max_chars = answer_max_chars
@@ -249,7 +251,7 @@ class ReActAgent:
             return answer if isinstance(answer, str) and answer.strip() else str(arguments)
         step = await _use_tool(ctx, tool, arguments, call_id=None)
         observation = f"Observation from {render_call(tool, arguments)}:\n"
-        observation += _as_text(step.observation)
+        observation += _as_text(step.observation, self.observation_max_chars)
         _push(ctx, messages, {"role": "user", "content": observation})
         return None
 
@@ -306,7 +308,7 @@ class ReActAgent:
                     "role": "tool",
                     "tool_call_id": call.get("id"),
                     "name": name,
-                    "content": _as_text(step.observation),
+                    "content": _as_text(step.observation, self.observation_max_chars),
                 },
             )
         if last:
@@ -334,10 +336,17 @@ async def _use_tool(
     return step
 
 
-def _as_text(observation: Any) -> str:
-    if isinstance(observation, str):
-        return observation
-    return orjson.dumps(observation, option=orjson.OPT_SORT_KEYS).decode()
+def _as_text(observation: Any, limit: int | None = None) -> str:
+    """The observation as the model reads it; cut at `limit` characters with a notice
+    (the trace's ToolCallStep keeps the whole observation)."""
+    text = (
+        observation
+        if isinstance(observation, str)
+        else orjson.dumps(observation, option=orjson.OPT_SORT_KEYS).decode()
+    )
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit]} [... {len(text) - limit} more characters not shown]"
+    return text
 
 
 def _push(ctx: AgentContext, messages: list[dict[str, Any]], message: dict[str, Any]) -> None:
@@ -349,5 +358,7 @@ def _push(ctx: AgentContext, messages: list[dict[str, Any]], message: dict[str, 
 def react(**params: Any) -> ReActAgent:
     """The reference ReAct agent; params: mode, max_steps, thought_max_chars,
     answer_max_chars, argument_max_chars, bad_action_retries, max_tokens, tool_first
-    (the first step must call a tool: the schema, or tool_choice 'required', says so)."""
+    (the first step must call a tool: the schema, or tool_choice 'required', says so),
+    observation_max_chars (observations longer than this are cut in the conversation,
+    for small context windows; the trace keeps them whole)."""
     return ReActAgent(**params)

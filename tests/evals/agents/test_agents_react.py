@@ -318,3 +318,14 @@ async def test_tool_first_requires_a_tool_call_on_the_first_step() -> None:
         trace = await ReActAgent(tool_first=True)(CASE, spec, PROMPT, context(spec, 3))
         assert server.requests[0]["tool_choice"] == "required"
     assert trace.final_answer == "No tools needed."
+
+
+async def test_long_observations_are_cut_for_the_model_but_kept_in_the_trace(
+    json_script: list[Rule],
+) -> None:
+    with FakeLLMServer(script=json_script) as server:
+        spec = model(server, native=False)
+        trace = await ReActAgent(observation_max_chars=10)(CASE, spec, PROMPT, context(spec))
+    shown = trace.messages[3].content or ""
+    assert shown.endswith('{"entity_i [... 26 more characters not shown]')
+    assert trace.tool_calls()[0].observation == {"entity_id": "E1", "status": "Active"}
