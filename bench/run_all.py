@@ -4,7 +4,7 @@ Profiles:
 
 - ``short`` (the default; under 15 minutes on 2 cores): every item, at the sizes the
   issue names where they fit (10,000-trial rerun, 100,000 queued review items), smaller
-  where a full size would take most of the budget (see PROFILES: throughput at 500
+  where a full size would take most of the budget (see PROFILES: throughput at 1,000
   trials with the harness's 2-worker mode, memory at 1k/5k cases, the store at 50k
   records);
 - ``full``: the issue's sizes everywhere (2,000 trials with 1 and 2 workers, memory at
@@ -37,7 +37,7 @@ from bench.common import BENCH, PYTHON, ROOT, base_env, log
 
 PROFILES: dict[str, dict[str, list[str]]] = {
     "short": {
-        "throughput": ["--trials", "500", "--lanes", "64", "256", "--runs", "3",
+        "throughput": ["--trials", "1000", "--lanes", "64", "256", "--runs", "3",
                        "--workers", "2"],
         "gateway_cpu": ["--calls", "200", "--runs", "3"],
         "multiturn": ["--trials", "100", "--lanes", "64", "256", "--runs", "3"],
