@@ -28,19 +28,19 @@ import fcntl
 import os
 import resource
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rich.console import Console
 
 from evals.agents import Agent, resolve_agent
 from evals.lanes import Counters, LaneRun
-from evals.models.types import ChatModel
+from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.plan import RunPlan, finished_keys, make_plan
 from evals.query import ViewSpec, query, register_view
 from evals.run_report import RunProgress, RunSummary, render_summary, summarise
-from evals.schema import ModelSpec, Record, RunManifest
+from evals.schema import Record, RunManifest
 from evals.store import Workspace
 from evals.suite import Suite
 
@@ -67,21 +67,6 @@ RUN_TRIALS_SQL = (
     "(SELECT trial_key FROM run_links WHERE run_id = $run)"
 )
 """Every trial of a run, reused ones included: query(ws, RUN_TRIALS_SQL, {'run': id})."""
-
-GatewayOpener = Callable[[list[ModelSpec], Workspace], AbstractAsyncContextManager[ChatModel]]
-"""Opens the model gateway for a run's models (a seam for tests and executors)."""
-
-
-@asynccontextmanager
-async def default_gateway(models: list[ModelSpec], ws: Workspace) -> AsyncIterator[ChatModel]:
-    """The harness's gateway (evals.models.Gateway), its cache in the workspace."""
-    from evals.models import Gateway
-
-    gateway = Gateway(models, cache_dir=ws.root / "cache")
-    try:
-        yield gateway
-    finally:
-        await gateway.aclose()
 
 
 @dataclass
@@ -212,7 +197,7 @@ def run_suite(
     options: RunOptions | None = None,
     *,
     console: Console | None = None,
-    open_gateway: GatewayOpener = default_gateway,
+    open_gateway: GatewayOpener = workspace_gateway,
 ) -> RunResult:
     """Run a suite's matrix (see the module docstring); prints progress and summary."""
     options = options or RunOptions()

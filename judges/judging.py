@@ -27,12 +27,13 @@ import fcntl
 import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import orjson
 
 from evals.golden import GoldenSet, case_hash
+from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.models.types import ChatModel
 from evals.query import query
 from evals.schema import Case, ModelSpec, Trial, Verdict
@@ -43,27 +44,12 @@ from judges.cascade import Cascade
 from judges.config import CascadeSpec
 from judges.funnel import Funnel, compute_funnel
 
-GatewayOpener = Callable[[list[ModelSpec], Workspace], AbstractAsyncContextManager[ChatModel]]
-"""Opens the model gateway for the judges' models (a seam for tests)."""
-
 EXCLUDED_INFRA = "infra error (no answer)"
 EXCLUDED_CASE = "case missing or changed in the golden set"
 
 
 class JudgingError(Exception):
     """Judging that cannot start (one line for the CLI)."""
-
-
-@asynccontextmanager
-async def default_gateway(models: list[ModelSpec], ws: Workspace) -> AsyncIterator[ChatModel]:
-    """The harness's gateway, its response cache in the workspace."""
-    from evals.models import Gateway
-
-    gateway = Gateway(models, cache_dir=ws.root / "cache")
-    try:
-        yield gateway
-    finally:
-        await gateway.aclose()
 
 
 def run_trials_sql(ws: Workspace) -> str:
@@ -191,7 +177,7 @@ def judge_run(
     golden: GoldenSet,
     *,
     known_models: list[ModelSpec] | None = None,
-    open_gateway: GatewayOpener = default_gateway,
+    open_gateway: GatewayOpener = workspace_gateway,
     concurrency: int = 4,
     on_start: Callable[[int, int], None] | None = None,
     on_trial: Callable[[Verdict], None] | None = None,

@@ -151,11 +151,12 @@ def _pairwise(ws: Workspace) -> list[PairwiseAgreement]:
 def _run_pairwise(ws: Workspace, model: str) -> None:
     import asyncio
 
+    from evals.models.gateway import workspace_gateway as default_gateway
     from evals.models.types import GatewayError
     from evals.preferences import PairwisePreference
     from judges.base import JudgeConfigError, JudgeEnv
     from judges.config import CascadeSpec, JudgeSpec, StageSpec
-    from judges.judging import default_gateway, judge_models
+    from judges.judging import judge_models
     from judges.pairwise import build_pairwise
     from judges.pairwise_eval import judge_preferences
 

@@ -34,10 +34,11 @@ def pairwise(
     import asyncio
 
     from evals.cli.judge import _manifest, _open
+    from evals.models.gateway import workspace_gateway as default_gateway
     from evals.models.types import GatewayError
     from judges.base import JudgeConfigError, JudgeEnv
     from judges.config import CascadeSpec, JudgeSpec, StageSpec
-    from judges.judging import default_gateway, judge_models, load_run_trials
+    from judges.judging import judge_models, load_run_trials
     from judges.pairwise import build_pairwise, compare_trials, pair_trials
 
     ws = _open(workspace)

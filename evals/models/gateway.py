@@ -35,16 +35,17 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evals.models.cache import ResponseCache, request_key
 from evals.models.errors import classify, gateway_error, register_secret, retry_after_s
 from evals.models.limits import ModelLimiter
 from evals.models.litellm_setup import load_litellm, model_prices
-from evals.models.types import Completion, GatewayError
+from evals.models.types import ChatModel, Completion, GatewayError
 from evals.models.wire import (
     Dialect,
     Prices,
@@ -54,6 +55,9 @@ from evals.models.wire import (
     shape_request,
 )
 from evals.schema import ModelSpec, Usage
+
+if TYPE_CHECKING:
+    from evals.store import Workspace
 
 log = logging.getLogger("evals.models")
 
@@ -356,3 +360,17 @@ class Gateway:
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()
+
+
+GatewayOpener = Callable[["list[ModelSpec]", "Workspace"], AbstractAsyncContextManager[ChatModel]]
+"""Opens the gateway for a set of models in a workspace (a seam for tests and executors)."""
+
+
+@asynccontextmanager
+async def workspace_gateway(models: list[ModelSpec], ws: Workspace) -> AsyncIterator[ChatModel]:
+    """The harness's gateway for these models, its response cache in the workspace."""
+    gateway = Gateway(models, cache_dir=ws.root / "cache")
+    try:
+        yield gateway
+    finally:
+        await gateway.aclose()
