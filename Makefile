@@ -95,7 +95,7 @@ test-fast: setup
 	$(BIN)/pytest -q -m "not slow"
 
 bench: setup
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python -m bench.run_all
 
 clean:
 	rm -rf $(VENV) evals-workspace .pytest_cache .mypy_cache .ruff_cache
