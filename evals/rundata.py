@@ -246,8 +246,10 @@ def trial_outcome(
     return False if t.status == "error" else None
 
 
-def counted_labels(rows: list[dict[str, Any]]) -> list[LabelFacts]:
-    """Apply undo and latest-submit-per-(queue, item, reviewer) to raw label rows."""
+def latest_submits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The label rows that count: an ``undo`` retracts the label it names, and of the
+    rest only the latest submit per (queue, item, reviewer) counts. Rows need id,
+    queue_id, item_id, reviewer, action, retracts, submitted_at and recorded_at."""
     retracted = {r["retracts"] for r in rows if r["action"] == "undo" and r["retracts"]}
     latest: dict[tuple[str, str, str], dict[str, Any]] = {}
     for r in rows:
@@ -260,6 +262,11 @@ def counted_labels(rows: list[dict[str, Any]]) -> list[LabelFacts]:
             seen["recorded_at"],
         ):
             latest[slot] = r
+    return list(latest.values())
+
+
+def counted_labels(rows: list[dict[str, Any]]) -> list[LabelFacts]:
+    """Apply undo and latest-submit-per-(queue, item, reviewer) to raw label rows."""
     return [
         LabelFacts(
             r["id"],
@@ -274,7 +281,7 @@ def counted_labels(rows: list[dict[str, Any]]) -> list[LabelFacts]:
             r["active_seconds"],
             r["idle_threshold_s"],
         )
-        for r in latest.values()
+        for r in latest_submits(rows)
     ]
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from evals.query import ViewSpec, query, register_view
+from evals.rundata import latest_submits
 from evals.schema import Record, Verdict, content_hash, utcnow
 from evals.store import Workspace
 
@@ -169,20 +170,8 @@ def human_truth(ws: Workspace) -> dict[str, bool]:
         "SELECT id, queue_id, item_id, trial_key, reviewer, arm, action, "
         "helpful, retracts, submitted_at, recorded_at FROM labels",
     )
-    retracted = {r["retracts"] for r in rows if r["action"] == "undo" and r["retracts"]}
-    latest: dict[tuple[str, str, str], dict[str, object]] = {}
-    for r in rows:
-        if r["action"] != "submit" or r["id"] in retracted:
-            continue
-        slot = (r["queue_id"], r["item_id"], r["reviewer"])
-        seen = latest.get(slot)
-        if seen is None or (r["submitted_at"], r["recorded_at"]) > (
-            seen["submitted_at"],
-            seen["recorded_at"],
-        ):  # type: ignore[operator]
-            latest[slot] = r
     votes: dict[str, list[bool]] = defaultdict(list)
-    for r in latest.values():
+    for r in latest_submits(rows):
         if r["arm"] == "assisted" and r["trial_key"] and r["helpful"] is not None:
             votes[str(r["trial_key"])].append(bool(r["helpful"]))
     return {k: 2 * sum(v) > len(v) for k, v in votes.items() if 2 * sum(v) != len(v)}
