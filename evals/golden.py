@@ -11,11 +11,19 @@ Format (documented in the README)::
 Validation collects every problem (file, line, field) instead of stopping at the first,
 and never writes anything. The content hash is over the parsed content, so key order
 and whitespace do not change it.
+
+Two modes: eager (``GoldenSet.cases`` holds every Case) and lazy (``lazy=True``, what
+`evals run` uses): the set is validated streaming, line by line, exactly as in eager
+mode, but only a compact reference per kept case is held (CaseRefs: byte offset of its
+line, line number, question, hash), so memory does not grow with the set's size by
+more than a few bytes a case. ``GoldenSet.load_case(ref)`` reads a case back and checks
+it still hashes as it did (an edit during a run is an error, never a silent mix).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,7 +33,15 @@ import orjson
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from evals.schema import Case, DatasetManifest, Question, ToolFixture, content_hash
+from evals.case_refs import CaseRef, CaseRefs
+from evals.schema import (
+    Case,
+    DatasetManifest,
+    Question,
+    ToolFixture,
+    canonical_json,
+    content_hash,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,11 @@ class GoldenSet:
     manifest: DatasetManifest
     questions: dict[str, Question]
     cases: list[Case] = field(default_factory=list)
+    """Every kept case, loaded (eager mode); empty in lazy mode."""
+    refs: CaseRefs | None = None
+    """Lazy mode: a reference per kept case (read one back with load_case)."""
+    loaded_hash: str | None = None
+    """content_hash as computed while loading (None: computed from `cases`)."""
 
     @property
     def name(self) -> str:
@@ -66,13 +87,12 @@ class GoldenSet:
 
     @cached_property
     def content_hash(self) -> str:
-        """Hash of everything a replay depends on; independent of formatting."""
-        return content_hash(
-            {
-                "manifest": self.manifest.model_dump(mode="json"),
-                "questions": [q.model_dump(mode="json") for q in self.questions.values()],
-                "cases": [case_hash(c) for c in self.cases],
-            }
+        """Hash of everything a replay depends on; independent of formatting. Always over
+        the whole set, whatever a `keep` filter kept."""
+        if self.loaded_hash is not None:
+            return self.loaded_hash
+        return dataset_hash(
+            self.manifest, self.questions.values(), (case_hash(c) for c in self.cases)
         )
 
     def case(self, case_id: str) -> Case:
@@ -85,6 +105,57 @@ class GoldenSet:
     def question_for(self, case: Case) -> Question:
         """The question a case answers."""
         return self.questions[case.question_id]
+
+    def load_case(self, ref: CaseRef) -> Case:
+        """Read a case back from its line, fixtures included (lazy mode).
+
+        Raises GoldenSetError when the line no longer holds a valid case that hashes as
+        it did at load time: the set was edited since (e.g. during a run)."""
+        rel = "cases.jsonl"
+        problems: list[Problem] = []
+        case: Case | None = None
+        try:
+            with (self.path / rel).open("rb") as f:
+                f.seek(ref.offset)
+                raw = f.readline()
+        except OSError as exc:
+            raise GoldenSetError([Problem(str(self.path / rel), None, None, str(exc))]) from None
+        for _number, _offset, obj in _parse_lines([(ref.line, ref.offset, raw)], rel, problems):
+            case = _validate_case(obj, ref.line, problems)
+        if case is not None:
+            case.fixtures = case.fixtures + _load_fixtures(self.path, case.id, problems)
+            if not problems and case_hash(case) != ref.hash:
+                problems.append(
+                    Problem(
+                        rel,
+                        ref.line,
+                        None,
+                        f"case {case.id!r} changed since the set was "
+                        "loaded (edited during the run?): rerun to use the new content",
+                    )
+                )
+        elif not problems:
+            problems.append(Problem(rel, ref.line, None, "the case's line is gone (file edited?)"))
+        if problems:
+            raise GoldenSetError(
+                [Problem(str(self.path / p.file), p.line, p.field, p.message) for p in problems]
+            )
+        assert case is not None
+        return case
+
+
+def dataset_hash(
+    manifest: DatasetManifest, questions: Iterable[Question], case_hashes: Iterable[str]
+) -> str:
+    """content_hash of {manifest, questions, cases: [case hashes]}, computed streaming:
+    byte for byte the canonical JSON content_hash would hash, without the list in memory."""
+    sha = hashlib.sha256(b'{"cases":[')
+    for i, h in enumerate(case_hashes):
+        sha.update(canonical_json(h) if i == 0 else b"," + canonical_json(h))
+    sha.update(b'],"manifest":' + canonical_json(manifest.model_dump(mode="json")))
+    sha.update(b',"questions":' + canonical_json([q.model_dump(mode="json") for q in questions]))
+    sha.update(b"}")
+    return sha.hexdigest()[:16]
 
 
 def case_hash(case: Case) -> str:
@@ -114,14 +185,29 @@ def _read_text(path: Path, rel: str, problems: list[Problem]) -> str | None:
     return None
 
 
-def _read_jsonl(path: Path, rel: str, problems: list[Problem]) -> Iterator[tuple[int, Any]]:
-    """Yield (line number, parsed object), recording a problem for each bad line."""
+def _read_jsonl(path: Path, rel: str, problems: list[Problem]) -> Iterator[tuple[int, int, Any]]:
+    """Yield (line number, byte offset, parsed object), streaming (one line in memory),
+    recording a problem for each bad line."""
     try:
-        data = path.read_bytes()
+        f = path.open("rb")
     except FileNotFoundError:
         problems.append(Problem(rel, None, None, "file is missing"))
         return
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    with f:
+        yield from _parse_lines(_numbered_lines(f), rel, problems)
+
+
+def _numbered_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, int, bytes]]:
+    offset = 0
+    for number, raw in enumerate(lines, start=1):
+        yield number, offset, raw
+        offset += len(raw)
+
+
+def _parse_lines(
+    lines: Iterable[tuple[int, int, bytes]], rel: str, problems: list[Problem]
+) -> Iterator[tuple[int, int, Any]]:
+    for number, offset, raw in lines:
         if not raw.strip():
             continue
         try:
@@ -137,7 +223,7 @@ def _read_jsonl(path: Path, rel: str, problems: list[Problem]) -> Iterator[tuple
         if not isinstance(obj, dict):
             problems.append(Problem(rel, number, None, "expected a JSON object"))
             continue
-        yield number, obj
+        yield number, offset, obj
 
 
 def _load_yaml_model(
@@ -166,16 +252,24 @@ def _load_yaml_model(
     return out if many else (out[0] if out else None)
 
 
-def load_golden_set(path: str | Path) -> GoldenSet:
-    """Load and validate a golden set; raises GoldenSetError listing every problem."""
+def load_golden_set(
+    path: str | Path, *, lazy: bool = False, keep: Callable[[Case], bool] | None = None
+) -> GoldenSet:
+    """Load and validate a golden set; raises GoldenSetError listing every problem.
+
+    `lazy`: hold a CaseRef per case (GoldenSet.refs) instead of the Case. `keep`: hold
+    only the cases it accepts (validation and content_hash still cover every case)."""
     root = Path(path)
     problems: list[Problem] = []
     if not root.is_dir():
         raise GoldenSetError([Problem(str(root), None, None, "not a golden-set folder")])
-    manifest = _load_yaml_model(root / "dataset.yaml", "dataset.yaml", DatasetManifest,
-                                problems, many=False)
-    qlist = _load_yaml_model(root / "questions.yaml", "questions.yaml", Question, problems,
-                             many=True) or []
+    manifest = _load_yaml_model(
+        root / "dataset.yaml", "dataset.yaml", DatasetManifest, problems, many=False
+    )
+    qlist = (
+        _load_yaml_model(root / "questions.yaml", "questions.yaml", Question, problems, many=True)
+        or []
+    )
     questions: dict[str, Question] = {}
     for q in qlist:
         if q.id in questions:
@@ -183,35 +277,65 @@ def load_golden_set(path: str | Path) -> GoldenSet:
                 Problem("questions.yaml", None, "id", f"duplicate question id {q.id!r}")
             )
         questions[q.id] = q
-    cases = _load_cases(root, questions, problems)
+    golden = GoldenSet(
+        root,
+        manifest or DatasetManifest(name=root.name),
+        questions,
+        refs=CaseRefs() if lazy else None,
+    )
+    hashes = _load_cases(golden, keep, problems)  # a generator: validates as it hashes
+    golden.loaded_hash = dataset_hash(golden.manifest, questions.values(), hashes)
     problems = [Problem(str(root / p.file), p.line, p.field, p.message) for p in problems]
     if problems:
         raise GoldenSetError(problems)
     assert manifest is not None
-    return GoldenSet(root, manifest, questions, cases)
+    return golden
 
 
-def _load_cases(root: Path, questions: dict[str, Question], problems: list[Problem]) -> list[Case]:
-    cases: list[Case] = []
+def _validate_case(obj: Any, number: int, problems: list[Problem]) -> Case | None:
+    try:
+        return Case.model_validate(obj)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(exc, "cases.jsonl", number))
+        return None
+
+
+def _load_cases(
+    golden: GoldenSet, keep: Callable[[Case], bool] | None, problems: list[Problem]
+) -> Iterator[str]:
+    """Validate every case, streaming; keep the accepted ones in `golden` (as Case or
+    CaseRef); yield every valid case's hash, in file order."""
     seen: dict[str, int] = {}
-    for number, obj in _read_jsonl(root / "cases.jsonl", "cases.jsonl", problems):
-        try:
-            case = Case.model_validate(obj)
-        except ValidationError as exc:
-            problems.extend(_validation_problems(exc, "cases.jsonl", number))
+    for number, offset, obj in _read_jsonl(golden.path / "cases.jsonl", "cases.jsonl", problems):
+        case = _validate_case(obj, number, problems)
+        if case is None:
             continue
         if case.id in seen:
             first = seen[case.id]
-            problems.append(Problem("cases.jsonl", number, "id",
-                                    f"duplicate case id {case.id!r} (first on line {first})"))
+            problems.append(
+                Problem(
+                    "cases.jsonl",
+                    number,
+                    "id",
+                    f"duplicate case id {case.id!r} (first on line {first})",
+                )
+            )
             continue
         seen[case.id] = number
-        if questions and case.question_id not in questions:
-            problems.append(Problem("cases.jsonl", number, "question_id",
-                                    f"unknown question {case.question_id!r}"))
-        case.fixtures = case.fixtures + _load_fixtures(root, case.id, problems)
-        cases.append(case)
-    return cases
+        if golden.questions and case.question_id not in golden.questions:
+            problems.append(
+                Problem(
+                    "cases.jsonl", number, "question_id", f"unknown question {case.question_id!r}"
+                )
+            )
+        case.fixtures = case.fixtures + _load_fixtures(golden.path, case.id, problems)
+        chash = case_hash(case)
+        if keep is None or keep(case):
+            if golden.refs is not None:
+                golden.refs.append(CaseRef(offset, number, case.question_id, chash))
+            else:
+                golden.cases.append(case)
+        yield chash
 
 
 def _load_fixtures(root: Path, case_id: str, problems: list[Problem]) -> list[ToolFixture]:
@@ -220,7 +344,7 @@ def _load_fixtures(root: Path, case_id: str, problems: list[Problem]) -> list[To
         return []
     rel = f"fixtures/{case_id}.jsonl"
     fixtures = []
-    for number, obj in _read_jsonl(path, rel, problems):
+    for number, _offset, obj in _read_jsonl(path, rel, problems):
         try:
             fixtures.append(ToolFixture.model_validate(obj))
         except ValidationError as exc:

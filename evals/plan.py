@@ -9,21 +9,26 @@ Identity and resume
     recorded too (nothing is lost), but the next run retries it; the ``trials`` view then
     prefers the retry's record (evals.query.TRIAL_PREFERENCE), so every key counts once.
 
-The matrix is a generator, so nothing here grows with the number of cases except the
-selected cases themselves and their hashes.
+Memory
+    The golden set is loaded lazily (evals.golden, ``lazy=True``): the plan holds a
+    compact CaseRef per selected case (offset, line, question, hash; CaseRefs), the
+    matrix is a generator computing keys from the refs' hashes, and a case is read
+    back from its line only when a cell of it is still pending. So a run's memory does
+    not grow with the number of cases by more than a few bytes a case, and a cached
+    rerun never parses a finished case.
 """
 
 from __future__ import annotations
 
 from collections.abc import Container, Iterator
 from dataclasses import dataclass
-from functools import cached_property
 
-from evals.golden import GoldenSet, case_hash, load_golden_set
+from evals.case_refs import CaseRef, CaseRefs
+from evals.golden import GoldenSet, load_golden_set
 from evals.query import query
 from evals.schema import Case, ModelSpec, PromptVersion, Trial, trial_key
 from evals.store import Workspace
-from evals.suite import Suite, select_cases
+from evals.suite import Suite, case_selected, limit_round_robin
 
 FINISHED_SQL = (
     "SELECT DISTINCT body->>'$.key' AS key, body->>'$.run_id' AS run_id FROM raw_trial "
@@ -47,11 +52,13 @@ class TrialSpec:
 
 @dataclass
 class RunPlan:
-    """What a run will do: the suite, its golden set, the selected cases and the run id."""
+    """What a run will do: the suite, its golden set (lazy), the selected cases and the
+    run id."""
 
     suite: Suite
     golden: GoldenSet
-    cases: list[Case]
+    refs: CaseRefs
+    """The selected cases, as references (GoldenSet.load_case reads one back)."""
     run_id: str
     lanes: int
     workers: int
@@ -62,19 +69,14 @@ class RunPlan:
     def total(self) -> int:
         """Cells in the matrix."""
         return (
-            len(self.cases)
+            len(self.refs)
             * len(self.suite.models)
             * len(self.suite.prompts)
             * self.suite.config.repetitions
         )
 
-    @cached_property
-    def case_hashes(self) -> list[str]:
-        """Content hash of each selected case, in order."""
-        return [case_hash(case) for case in self.cases]
-
-    def cells(self) -> Iterator[TrialSpec]:
-        """The matrix, lazily, prompt-major: prompt, model, case, repetition.
+    def _groups(self) -> Iterator[tuple[PromptVersion, ModelSpec, CaseRef, list[str]]]:
+        """(prompt, model, case ref, key of each repetition), prompt-major.
 
         Why this order: consecutive trials then share the longest stable prefix (the
         system prompt with its tool list; for repetitions the whole first request), so
@@ -84,20 +86,35 @@ class RunPlan:
         reps = range(self.suite.config.repetitions)
         for prompt in self.suite.prompts:
             for model in self.suite.models:
-                for case, chash in zip(self.cases, self.case_hashes, strict=True):
-                    for rep in reps:
-                        key = trial_key(chash, agent, model, prompt.sha256, rep)
-                        yield TrialSpec(key, case, chash, model, prompt, rep)
+                for ref in self.refs:
+                    keys = [trial_key(ref.hash, agent, model, prompt.sha256, r) for r in reps]
+                    yield prompt, model, ref, keys
+
+    def keys(self) -> Iterator[str]:
+        """Every cell's trial key, in matrix order, without reading any case."""
+        for _prompt, _model, _ref, keys in self._groups():
+            yield from keys
+
+    def cells(self) -> Iterator[TrialSpec]:
+        """The matrix, lazily: prompt, model, case, repetition (each case read back)."""
+        return self.pending(())
 
     def pending(
         self, finished: Container[str], shard: int = 0, shards: int = 1
     ) -> Iterator[TrialSpec]:
-        """Cells still to run (not finished), those of one shard when sharded."""
-        for spec in self.cells():
-            if spec.key in finished:
+        """Cells still to run (not finished), those of one shard when sharded. A case is
+        read back (and checked against its hash) only when one of its cells is pending."""
+        for prompt, model, ref, keys in self._groups():
+            todo = [
+                (rep, key)
+                for rep, key in enumerate(keys)
+                if key not in finished and (shards == 1 or shard_of(key, shards) == shard)
+            ]
+            if not todo:
                 continue
-            if shards == 1 or shard_of(spec.key, shards) == shard:
-                yield spec
+            case = self.golden.load_case(ref)
+            for rep, key in todo:
+                yield TrialSpec(key, case, ref.hash, model, prompt, rep)
 
 
 def make_plan(
@@ -108,17 +125,26 @@ def make_plan(
     lanes: int | None = None,
     workers: int | None = None,
 ) -> RunPlan:
-    """Load the golden set and select the cases (raises GoldenSetError when invalid).
+    """Load the golden set lazily and select the cases (raises GoldenSetError when
+    invalid): the subset filters apply while streaming, then the limit over the refs.
 
     `limit` overrides the suite's; `full` ignores any limit (the subset filters stay)."""
-    golden = load_golden_set(suite.dataset_path)
     cfg = suite.config
+    subset = cfg.subset
+    golden = load_golden_set(
+        suite.dataset_path,
+        lazy=True,
+        keep=None if subset is None else (lambda case: case_selected(case, subset)),
+    )
+    assert golden.refs is not None
     chosen_limit = None if full else (limit or cfg.limit)
-    cases = list(select_cases(golden.cases, cfg.subset, chosen_limit))
+    refs = golden.refs
+    if chosen_limit is not None and chosen_limit < len(refs):
+        refs = refs.take(limit_round_robin(refs.question_ids(), chosen_limit))
     return RunPlan(
         suite,
         golden,
-        cases,
+        refs,
         suite.run_id(golden.content_hash),
         lanes or cfg.limits.lanes,
         workers or cfg.limits.workers,

@@ -106,8 +106,13 @@ register_view(ViewSpec("label", "labels", Label, key="id"))
 register_view(ViewSpec("event", "events", ReviewEvent, key="id"))
 register_view(ViewSpec("decision", "decisions", Decision, key="id"))
 
-_SQL_TYPES = {str: "VARCHAR", int: "BIGINT", float: "DOUBLE", bool: "BOOLEAN",
-              datetime: "TIMESTAMPTZ"}
+_SQL_TYPES = {
+    str: "VARCHAR",
+    int: "BIGINT",
+    float: "DOUBLE",
+    bool: "BOOLEAN",
+    datetime: "TIMESTAMPTZ",
+}
 
 
 def _scalar_sql_type(annotation: Any) -> str | None:
@@ -158,9 +163,32 @@ def _raw_source(ws: Workspace, kind: str) -> str | None:
 
 
 def _empty_raw() -> str:
-    return ("SELECT NULL::BIGINT AS seq, NULL::VARCHAR AS ts, NULL::VARCHAR AS prev, "
-            "NULL::VARCHAR AS hash, NULL::JSON AS body, NULL::BIGINT AS seal, "
-            "NULL::VARCHAR AS filename WHERE FALSE")
+    return (
+        "SELECT NULL::BIGINT AS seq, NULL::VARCHAR AS ts, NULL::VARCHAR AS prev, "
+        "NULL::VARCHAR AS hash, NULL::JSON AS body, NULL::BIGINT AS seal, "
+        "NULL::VARCHAR AS filename WHERE FALSE"
+    )
+
+
+def deduped_sql(raw: str, key: str, cols: str, prefer: str | None = None) -> str:
+    """SELECT `cols` FROM view `raw`, one row per `key` (a SQL expression over `body`):
+    the record lowest by (`prefer`, ts, filename, seq), i.e. first written wins unless
+    `prefer` says otherwise.
+
+    Why not `QUALIFY row_number() OVER (PARTITION BY key ...)`: DuckDB's window operator
+    buffers its whole input, trial bodies included, so memory grew with the number of
+    trials. Here an aggregate keeps one small struct per key (which record wins) and the
+    records are streamed through a hash join on (filename, seq), which identify a record
+    (seq is unique within a segment file)."""
+    order = "t := ts, f := filename, s := seq"
+    if prefer:
+        order = f"p := {prefer}, {order}"
+    return (
+        f'SELECT {cols} FROM "{raw}" JOIN (SELECT arg_min(struct_pack(f := filename, '
+        f"s := seq), struct_pack({order})) AS dedupe_winner "
+        f'FROM "{raw}" WHERE body IS NOT NULL GROUP BY {key}) '
+        "ON filename = dedupe_winner.f AND seq = dedupe_winner.s WHERE body IS NOT NULL"
+    )
 
 
 def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
@@ -171,24 +199,19 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
         con.execute(f'CREATE OR REPLACE VIEW "raw_{kind}" AS {source}')
         spec = VIEWS.get(kind) or ViewSpec(kind, kind, None)
         cols = ", ".join(["ts AS recorded_at", *_columns(spec)]) if spec.model else "ts, body"
-        order = f"{spec.prefer}, ts, filename, seq" if spec.prefer else "ts, filename, seq"
-        dedupe = (
-            f"QUALIFY row_number() OVER (PARTITION BY body->>'$.{spec.key}' "
-            f"ORDER BY {order}) = 1"
-            if spec.key
-            else ""
-        )
-        con.execute(
-            f'CREATE OR REPLACE VIEW "{spec.view}" AS SELECT {cols} '
-            f'FROM "raw_{kind}" WHERE body IS NOT NULL {dedupe}'
-        )
-    con.execute(
-        "CREATE OR REPLACE VIEW traces AS SELECT body->>'$.key' AS trial_key, "
-        "body->>'$.run_id' AS run_id, json_extract(body, '$.trace') AS trace "
-        "FROM raw_trial WHERE body IS NOT NULL "
-        "QUALIFY row_number() OVER (PARTITION BY body->>'$.key' "
-        f"ORDER BY {TRIAL_PREFERENCE}, ts, filename, seq) = 1"
+        if spec.key:
+            select = deduped_sql(f"raw_{kind}", f"body->>'$.{spec.key}'", cols, spec.prefer)
+        else:
+            select = f'SELECT {cols} FROM "raw_{kind}" WHERE body IS NOT NULL'
+        con.execute(f'CREATE OR REPLACE VIEW "{spec.view}" AS {select}')
+    traces = deduped_sql(
+        "raw_trial",
+        "body->>'$.key'",
+        "body->>'$.key' AS trial_key, body->>'$.run_id' AS run_id, "
+        "json_extract(body, '$.trace') AS trace",
+        TRIAL_PREFERENCE,
     )
+    con.execute(f"CREATE OR REPLACE VIEW traces AS {traces}")
 
 
 @contextmanager

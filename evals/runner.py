@@ -158,7 +158,7 @@ def manifest(plan: RunPlan) -> RunManifest:
         config={
             **s.config.model_dump(mode="json"),
             "prompt_hashes": {p.name: p.sha256 for p in s.prompts},
-            "cases": len(plan.cases),
+            "cases": len(plan.refs),
         },
     )
 
@@ -220,7 +220,7 @@ def run_suite(
         with run_lock(ws, plan.run_id):
             ws.append("run", manifest(plan))
             finished = finished_keys(ws)
-            keys = [spec.key for spec in plan.cells()]
+            keys = list(plan.keys())
             skipped = sum(1 for k in keys if k in finished)
             linked = link_reused(ws, plan, finished, keys)
             result = RunResult(plan.run_id, plan.total, skipped, linked)

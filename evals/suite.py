@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -306,23 +306,31 @@ def select_cases(
 ) -> Iterator[Case]:
     """The suite's cases: filtered by `subset`, then the first `limit` taken
     round-robin over questions (so a small default subset covers every question)."""
-    chosen = [c for c in cases if subset is None or _selected(c, subset)]
-    if limit is None or limit >= len(chosen):
-        yield from chosen
-        return
-    by_question: dict[str, list[Case]] = {}
-    for case in chosen:
-        by_question.setdefault(case.question_id, []).append(case)
-    picked: set[str] = set()
-    queues = list(by_question.values())
+    chosen = [c for c in cases if subset is None or case_selected(c, subset)]
+    for i in limit_round_robin([c.question_id for c in chosen], limit):
+        yield chosen[i]
+
+
+def limit_round_robin(question_ids: Sequence[str], limit: int | None) -> list[int]:
+    """Indices (ascending) of the first `limit` items taken round-robin over questions,
+    in order of first appearance; every index when there is no limit."""
+    if limit is None or limit >= len(question_ids):
+        return list(range(len(question_ids)))
+    by_question: dict[str, list[int]] = {}
+    for i, question in enumerate(question_ids):
+        by_question.setdefault(question, []).append(i)
+    queues = [iter(q) for q in by_question.values()]
+    picked: list[int] = []
     while len(picked) < limit:
         for queue in queues:
-            if queue and len(picked) < limit:
-                picked.add(queue.pop(0).id)
-    yield from (c for c in chosen if c.id in picked)
+            index = next(queue, None)
+            if index is not None and len(picked) < limit:
+                picked.append(index)
+    return sorted(picked)
 
 
-def _selected(case: Case, subset: Subset) -> bool:
+def case_selected(case: Case, subset: Subset) -> bool:
+    """Whether a case passes every filter of a subset."""
     if subset.ids and case.id not in subset.ids:
         return False
     if subset.questions and case.question_id not in subset.questions:

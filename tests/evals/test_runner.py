@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from evals.golden import case_hash
+from evals.golden import case_hash, load_golden_set
 from evals.plan import make_plan
 from evals.query import query
 from evals.runner import RUN_TRIALS_SQL, RunError, RunOptions, run_lock, run_suite
 from evals.schema import trial_key
 from evals.store import Workspace
-from evals.suite import Suite, load_suite
+from evals.suite import Suite, load_suite, select_cases
 from evals.testing import FakeLLMServer, FakeRequest, Reply, Rule
 
 
@@ -92,14 +92,17 @@ def test_small_run_records_every_trial_and_rerun_makes_no_llm_call(
         "model_alias, llm_calls, tool_calls FROM trials",
     )
     assert len(rows) == 12 and len({r["key"] for r in rows}) == 12
+    # The plan (lazy refs) and the eager golden set agree on the cases and their keys.
     plan = make_plan(suite)
+    eager = list(select_cases(load_golden_set(suite.dataset_path).cases, None, 3))
     expected = {
         trial_key(case_hash(c), suite.agent, m, p.sha256, 0)
-        for c in plan.cases
+        for c in eager
         for m in suite.models
         for p in suite.prompts
     }
-    assert {r["key"] for r in rows} == expected
+    assert {r["key"] for r in rows} == expected == set(plan.keys())
+    assert [spec.case for spec in plan.cells()][:3] == eager
     assert all(r["status"] == "ok" and r["run_id"] == first.run_id for r in rows)
     # JSON mode: default actions call a tool until the last of 3 steps; native answers.
     assert {r["tool_calls"] for r in rows if r["model_alias"] == "json"} == {2}

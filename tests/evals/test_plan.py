@@ -1,0 +1,94 @@
+"""The run plan: lazy case references select what the eager golden set selects, keys need
+no case parsed, and only pending cells read their case back."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evals.golden import GoldenSetError, case_hash, load_golden_set
+from evals.plan import make_plan
+from evals.schema import trial_key
+from evals.suite import Suite, load_suite, select_cases
+
+
+def demo_suite(tmp_path: Path, repo_root: Path, extra: str = "") -> Suite:
+    """A suite over a copy of the demo set (the tests edit it)."""
+    dataset = tmp_path / "set"
+    shutil.copytree(repo_root / "datasets" / "edd_demo", dataset)
+    (tmp_path / "v1.md").write_text("You are an analyst.\n")
+    (tmp_path / "v2.md").write_text("You are a careful analyst.\n")
+    path = tmp_path / "suite.yaml"
+    path.write_text(
+        "name: plan\ndataset: set\nagent: react\nmodels:\n"
+        "  - {alias: a, model: openai/x, params: {temperature: 0}}\n"
+        "  - {alias: b, model: openai/x, params: {temperature: 1}}\n"
+        "prompts: {v1: v1.md, v2: v2.md}\nrepetitions: 2\n" + extra
+    )
+    return load_suite(path)
+
+
+@pytest.mark.parametrize(
+    ("subset", "limit"),
+    [
+        ("", 7),
+        ("subset: {tags: {jurisdiction: GB}}\n", None),
+        ("subset: {questions: [q_ubo, q_screening]}\n", 5),
+        ("", None),
+    ],
+)
+def test_lazy_selection_matches_the_eager_one(
+    tmp_path: Path, repo_root: Path, subset: str, limit: int | None
+) -> None:
+    suite = demo_suite(tmp_path, repo_root, subset + (f"limit: {limit}\n" if limit else ""))
+    plan = make_plan(suite)
+    eager = load_golden_set(suite.dataset_path)
+    chosen = list(select_cases(eager.cases, suite.config.subset, limit))
+    assert chosen and len(plan.refs) == len(chosen)
+    assert [plan.golden.load_case(ref) for ref in plan.refs] == chosen
+    assert plan.golden.content_hash == eager.content_hash
+    expected = [
+        trial_key(case_hash(c), suite.agent, m, p.sha256, rep)
+        for p in suite.prompts
+        for m in suite.models
+        for c in chosen
+        for rep in range(2)
+    ]
+    assert list(plan.keys()) == expected == [spec.key for spec in plan.cells()]
+    assert plan.total == len(expected)
+
+
+def test_a_cached_rerun_reads_no_case_and_an_edit_mid_run_is_an_error(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    suite = demo_suite(tmp_path, repo_root, "limit: 4\n")
+    plan = make_plan(suite)
+    keys = list(plan.keys())
+    cases_file = suite.dataset_path / "cases.jsonl"
+    original = cases_file.read_bytes()
+    cases_file.write_bytes(b"not JSON any more\n" * original.count(b"\n"))
+    assert list(plan.pending(set(keys))) == []  # every key finished: nothing parsed
+    with pytest.raises(GoldenSetError):
+        next(plan.pending(set()))
+    # One case edited: the cells of the others still run, its own stop with a clear error.
+    cases_file.write_bytes(original)
+    first = plan.refs[0]
+    lines = original.split(b"\n")
+    line = lines[first.line - 1]
+    at = line.index(b'"reference":"') + len(b'"reference":"')
+    lines[first.line - 1] = line[:at] + b"#" + line[at + 1 :]  # same length: offsets hold
+    cases_file.write_bytes(b"\n".join(lines))
+    second = plan.refs[1]
+    todo = {
+        trial_key(second.hash, suite.agent, m, p.sha256, rep)
+        for p in suite.prompts
+        for m in suite.models
+        for rep in range(2)
+    }
+    pending = list(plan.pending(set(keys) - todo))
+    assert {spec.key for spec in pending} == todo
+    assert {spec.case_hash for spec in pending} == {second.hash}
+    with pytest.raises(GoldenSetError, match=f":{first.line}: case .* changed"):
+        list(plan.pending(set()))

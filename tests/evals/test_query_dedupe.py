@@ -1,0 +1,166 @@
+"""Keyed views keep one record per key: first written wins, except that a trial's retry
+beats its infrastructure error; ties on time fall to filename, then seq. Checked against
+explicit expectations and against the window-function formulation the views replaced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from evals.query import TRIAL_PREFERENCE, VIEWS, connect, query
+from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError
+from evals.store import Workspace, compact_segment
+
+
+def trial(key: str, run_id: str, infra: bool = False, answer: str = "answer") -> Trial:
+    error = TrialError(kind="infra", code="rate_limit", message="429") if infra else None
+    return Trial(
+        key=key,
+        run_id=run_id,
+        dataset="d",
+        dataset_hash="h",
+        case_id=key,
+        case_hash="c",
+        question_id="q",
+        agent=AgentSpec(name="react"),
+        model=ModelSpec(alias="m", model="openai/m"),
+        prompt="v1",
+        prompt_hash="p",
+        status="error" if infra else "ok",
+        trace=Trace(final_answer=None if infra else answer, error=error),
+    )
+
+
+def verdict(key: str, judge: str, label: str) -> dict[str, Any]:
+    return {"key": key, "trial_key": "t", "run_id": "r", "judge": judge, "label": label}
+
+
+def old_window_sql(view: str) -> str:
+    """The QUALIFY row_number() dedupe the views used before (the semantic reference)."""
+    if view == "traces":
+        return (
+            "SELECT body->>'$.key' AS trial_key, body->>'$.run_id' AS run_id, "
+            "json_extract(body, '$.trace') AS trace FROM raw_trial WHERE body IS NOT NULL "
+            "QUALIFY row_number() OVER (PARTITION BY body->>'$.key' "
+            f"ORDER BY {TRIAL_PREFERENCE}, ts, filename, seq) = 1"
+        )
+    from evals.query import _columns
+
+    spec = next(s for s in VIEWS.values() if s.view == view)
+    cols = ", ".join(["ts AS recorded_at", *_columns(spec)])
+    order = f"{spec.prefer}, ts, filename, seq" if spec.prefer else "ts, filename, seq"
+    return (
+        f'SELECT {cols} FROM "raw_{spec.kind}" WHERE body IS NOT NULL '
+        f"QUALIFY row_number() OVER (PARTITION BY body->>'$.{spec.key}' ORDER BY {order}) = 1"
+    )
+
+
+def rows_of(ws: Workspace, sql: str) -> list[tuple[Any, ...]]:
+    with connect(ws) as con:
+        return sorted(con.execute(sql).fetchall(), key=repr)
+
+
+@pytest.fixture
+def two_segments(tmp_path: Path) -> Workspace:
+    """Two writer processes' worth of segments (one compacted, one still JSONL)."""
+    first, second = Workspace(tmp_path / "ws"), Workspace(tmp_path / "ws")
+    first.append("trial", trial("dup", "run-a", answer="from a"))
+    first.append("trial", trial("retried", "run-a", infra=True))
+    first.append("trial", trial("ok-then-infra", "run-a", answer="kept"))
+    first.append("trial", trial("infra-twice", "run-a", infra=True))
+    first.append("trial", trial("same", "run-a"))
+    first.append("trial", trial("same", "run-a"))  # an identical record, same segment
+    first.append("verdict", verdict("v1", "first", "pass"))
+    first.append("label", label_body("l1", "first"))
+    second.append("trial", trial("dup", "run-b", answer="from b"))
+    second.append("trial", trial("retried", "run-b", answer="retry"))
+    second.append("trial", trial("ok-then-infra", "run-b", infra=True))
+    second.append("trial", trial("infra-twice", "run-b", infra=True))
+    second.append("verdict", verdict("v1", "second", "fail"))
+    second.append("label", label_body("l1", "second"))
+    first.close()  # sealed and compacted to Parquet
+    return second  # still writing JSONL
+
+
+def label_body(label_id: str, reviewer: str) -> dict[str, Any]:
+    return {"id": label_id, "queue_id": "q", "item_id": "i", "case_id": "c", "reviewer": reviewer}
+
+
+def test_first_written_wins_across_segments_and_retries_beat_infra(
+    two_segments: Workspace,
+) -> None:
+    ws = two_segments
+    assert {p.suffix for p in ws.segments("trial")} == {".parquet", ".jsonl"}
+    got = {
+        r["key"]: (r["run_id"], r["status"], r["final_answer"])
+        for r in query(ws, "SELECT key, run_id, status, final_answer FROM trials")
+    }
+    assert got == {
+        "dup": ("run-a", "ok", "from a"),  # first written wins
+        "retried": ("run-b", "ok", "retry"),  # the retry beats the infra error
+        "ok-then-infra": ("run-a", "ok", "kept"),  # a later infra error never replaces
+        "infra-twice": ("run-a", "error", None),  # both infra: first written
+        "same": ("run-a", "ok", "answer"),  # identical records count once
+    }
+    traces = {
+        r["trial_key"]: (r["run_id"], r["answer"])
+        for r in query(
+            ws, "SELECT trial_key, run_id, trace->>'$.final_answer' AS answer FROM traces"
+        )
+    }
+    assert traces == {k: (v[0], v[2]) for k, v in got.items()}
+    assert query(ws, "SELECT judge FROM verdicts") == [{"judge": "first"}]
+    assert query(ws, "SELECT reviewer FROM labels") == [{"reviewer": "first"}]
+
+
+@pytest.mark.parametrize("view", ["trials", "traces", "verdicts", "labels", "runs"])
+def test_views_match_the_window_dedupe_they_replaced(two_segments: Workspace, view: str) -> None:
+    assert rows_of(two_segments, f"SELECT * FROM {view}") == rows_of(
+        two_segments, old_window_sql(view)
+    )
+
+
+def write_segment(path: Path, records: list[tuple[int, str, dict[str, Any]]]) -> None:
+    """A hand-made segment (seq, ts, body): lets two records share a timestamp."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        orjson.dumps({"seq": seq, "ts": ts, "prev": "0", "hash": "0", "body": body})
+        for seq, ts, body in records
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def test_ties_on_time_fall_to_filename_then_seq(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    ts = "2026-01-01T00:00:00+00:00"
+    body = trial("k", "x").model_dump(mode="json")
+    folder = ws.records_dir("trial")
+    write_segment(
+        folder / "b.jsonl",
+        [(1, ts, {**body, "run_id": "b1"}), (2, ts, {**body, "key": "j", "run_id": "b2"})],
+    )
+    write_segment(
+        folder / "a.jsonl",
+        [
+            (2, ts, {**body, "key": "j", "run_id": "a2"}),
+            (1, ts, {**body, "key": "j", "run_id": "a1"}),
+        ],
+    )
+    compact_segment(folder / "b.jsonl")  # b.parquet still sorts after a.jsonl
+    got = {r["key"]: r["run_id"] for r in query(ws, "SELECT key, run_id FROM trials")}
+    assert got == {"k": "b1", "j": "a1"}
+    assert rows_of(ws, "SELECT * FROM trials") == rows_of(ws, old_window_sql("trials"))
+
+
+def test_keyed_views_use_no_window_operator(two_segments: Workspace) -> None:
+    """DuckDB's window operator buffers every record, body included: memory would grow
+    with the number of trials (bench/bench_memory.py)."""
+    with connect(two_segments) as con:
+        for view in ("trials", "traces", "verdicts", "labels", "runs"):
+            plan = "\n".join(
+                str(row[1]) for row in con.execute(f"EXPLAIN SELECT * FROM {view}").fetchall()
+            )
+            assert "WINDOW" not in plan.upper(), view
