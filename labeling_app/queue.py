@@ -1,11 +1,16 @@
 """Review-queue operations: claim, renew, submit, skip, flag, undo, settings.
 
 Every operation that can take or free a slot runs under ``Workspace.lock("queue-<id>")``
-(an fcntl lock: exclusive across threads and processes), re-reads the queue's claims and
-labels, decides from `labeling_app.state`, and appends its records with fsync before
-the lock is released. So when ``submit`` returns, the label is on disk; and two
-reviewers (threads of one app, or the app and `evals label simulate`) can never both
+(an fcntl lock: exclusive across threads and processes), brings the queue's state up to
+date with every record appended to the store since it last looked (its own and other
+processes'), decides by the rules of `labeling_app.state`, and appends its records with
+fsync before the lock is released. So when ``submit`` returns, the label is on disk; and
+two reviewers (threads of one app, or the app and `evals label simulate`) can never both
 take the last slot of an item.
+
+The state is a `LiveQueue` per queue, kept in this process and updated incrementally
+(reading only new records), so a claim costs milliseconds at 100,000 items; it always
+equals `compute_state` over the store's records (the store stays the source of truth).
 
 ``now`` is a parameter everywhere so tests and simulated reviewers can drive the clock.
 """
@@ -13,15 +18,17 @@ take the last slot of an item.
 from __future__ import annotations
 
 import secrets
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from evals.schema import Label, ReviewEvent, utcnow
 from evals.store import Workspace
+from labeling_app.live import LiveQueue, LiveQueues, QueueSummary
 from labeling_app.models import Claim, QueueItem, QueueSetting, ReviewQueue
 from labeling_app.records import RecordIndex
-from labeling_app.state import QueueState, compute_state
+from labeling_app.state import QueueState
 from labeling_app.timing import active_seconds
 
 EventKind = Literal[
@@ -65,6 +72,7 @@ class QueueService:
     def __init__(self, ws: Workspace, index: RecordIndex | None = None) -> None:
         self.ws = ws
         self.index = index or RecordIndex(ws)
+        self._live = LiveQueues(self.index)
 
     # ------------------------------------------------------------ reading
 
@@ -79,16 +87,36 @@ class QueueService:
         except KeyError:
             raise QueueError(f"no queue {queue_id!r} in {self.ws.root}") from None
 
+    def live(self, queue_id: str, now: datetime | None = None) -> AbstractContextManager[LiveQueue]:
+        """The queue's live state, synced with the store at ``now`` (default: the time
+        when this thread gets it); this thread has it to itself meanwhile. Without the
+        queue's lock, what it says is for display only."""
+        return self._live.open(self.queue(queue_id), now)
+
     def state(self, queue_id: str, now: datetime | None = None) -> QueueState:
-        """The queue's state now (read without the lock: for display only)."""
-        q = self.queue(queue_id)
-        return compute_state(
-            q,
-            self.index.settings(queue_id),
-            self.index.claims(queue_id),
-            self.index.labels(queue_id),
-            now or utcnow(),
-        )
+        """A copy of the queue's whole state now (read without the lock: for display
+        and tests; it costs time in proportion to the queue, unlike the calls below)."""
+        with self.live(queue_id, now) as live:
+            return live.snapshot()
+
+    def summary(self, queue_id: str, now: datetime | None = None) -> QueueSummary:
+        """The queue's counts and settings now."""
+        with self.live(queue_id, now) as live:
+            return live.summary()
+
+    def holding(
+        self, queue_id: str, reviewer: str, now: datetime | None = None
+    ) -> QueueItem | None:
+        """The item the reviewer holds now, if any (display only: claims nothing)."""
+        with self.live(queue_id, now) as live:
+            return live.current_claim(reviewer)
+
+    def progress(
+        self, queue_id: str, reviewer: str, now: datetime | None = None
+    ) -> tuple[int, int]:
+        """(items the reviewer has finished, items they could still take or hold)."""
+        with self.live(queue_id, now) as live:
+            return live.progress(reviewer)
 
     def _lock(self, queue_id: str) -> Any:
         return self.ws.lock(f"queue-{queue_id}")
@@ -102,18 +130,17 @@ class QueueService:
         left for this reviewer, or the queue is closed)."""
         with self._lock(queue_id):
             now = now or utcnow()  # read under the lock: records stay in time order
-            st = self.state(queue_id, now)
-            held = st.current_claim(reviewer)
-            if held is not None:
-                self._renew_locked(st, held, reviewer, now)
-                return held
-            if st.closed:
-                return None
-            options = st.available(reviewer)
-            if not options:
-                return None
-            item = options[0]
-            self._write_claim(st.queue, item, reviewer, now, "claim")
+            with self.live(queue_id, now) as live:
+                held = live.current_claim(reviewer)
+                if held is not None:
+                    self._renew_locked(live, held, reviewer, now)
+                    return held
+                if live.flags()[0]:
+                    return None
+                item = live.picker.best(reviewer)
+                if item is None:
+                    return None
+                self._write_claim(live.queue, item, reviewer, now, "claim")
             self.record_event(queue_id, item.item_id, reviewer, "claim", at=now)
             return item
 
@@ -122,39 +149,31 @@ class QueueService:
     ) -> bool:
         """Keep the reviewer's claim alive (called on activity). False: no live claim."""
         q = self.queue(queue_id)
-        claim = self._latest_claim(queue_id, item_id, reviewer)
         early = now or utcnow()
+        with self.live(queue_id, early) as live:
+            claim = live.latest_claim(item_id, reviewer)
         if (
             claim
             and claim.lease_until
             and claim.lease_until - early > timedelta(seconds=q.lease_s / 2)
         ):
             return True  # plenty of lease left: no write, no lock
-        with self._lock(queue_id):
-            now = now or utcnow()
-            st = self.state(queue_id, now)
-            item_state = st.items.get(item_id)
+        with self._lock(queue_id), self.live(queue_id, now) as live:
+            item_state = live.items.get(item_id)
             if item_state is None or reviewer not in item_state.claims:
                 return False
-            self._renew_locked(st, item_state.item, reviewer, now)
+            self._renew_locked(live, item_state.item, reviewer, live.now)
             return True
 
-    def _latest_claim(self, queue_id: str, item_id: str, reviewer: str) -> Claim | None:
-        found = None
-        for c in self.index.claims(queue_id):
-            if c.item_id == item_id and c.reviewer == reviewer:
-                found = None if c.action == "release" else c
-        return found
-
-    def _renew_locked(self, st: QueueState, item: QueueItem, reviewer: str, now: datetime) -> None:
-        claim = st.items[item.item_id].claims.get(reviewer)
+    def _renew_locked(self, live: LiveQueue, item: QueueItem, reviewer: str, now: datetime) -> None:
+        claim = live.items[item.item_id].claims.get(reviewer)
         if (
             claim
             and claim.lease_until
-            and claim.lease_until - now > timedelta(seconds=st.queue.lease_s / 2)
+            and claim.lease_until - now > timedelta(seconds=live.queue.lease_s / 2)
         ):
             return
-        self._write_claim(st.queue, item, reviewer, now, "renew")
+        self._write_claim(live.queue, item, reviewer, now, "renew")
 
     def _write_claim(
         self,
@@ -216,9 +235,10 @@ class QueueService:
         threshold_s: float | None = None,
     ) -> float:
         """Active handling time so far (or up to ``until``) from the raw events."""
-        q = self.queue(queue_id)
-        events = self.index.events(queue_id, item_id, reviewer)
-        return active_seconds(events, threshold_s or q.idle_threshold_s, until)
+        with self.live(queue_id) as live:
+            events = live.events(item_id, reviewer)
+            threshold = threshold_s or live.queue.idle_threshold_s
+        return active_seconds(events, threshold, until)
 
     # ------------------------------------------------------------ decisions
 
@@ -231,28 +251,29 @@ class QueueService:
         now: datetime | None = None,
     ) -> Label:
         """Record a submission, skip or flag; returns the label (already on disk)."""
-        _validate(self.queue(queue_id), item_id, decision)
+        with self.live(queue_id, now) as live:
+            _validate(live.items[item_id].item, decision)
         with self._lock(queue_id):
             now = now or utcnow()
-            st = self.state(queue_id, now)
-            item_state = st.items[item_id]
-            previous = item_state.done.get(reviewer) or item_state.declined.get(reviewer)
-            if previous is not None:
-                return previous  # a double click: the first decision stands
-            holds = reviewer in item_state.claims
-            if (
-                decision.action == "submit"
-                and not holds
-                and (
-                    item_state.occupancy >= st.queue.overlap
-                    or not st.may_take(reviewer, item_state)
-                )
-            ):
-                raise QueueError(
-                    "your claim on this item ran out and it went to another reviewer; "
-                    "nothing was recorded (copy your notes before moving on)"
-                )
-            label = self._label(st, item_state.item, reviewer, decision, now)
+            with self.live(queue_id, now) as live:
+                item_state = live.items[item_id]
+                previous = item_state.done.get(reviewer) or item_state.declined.get(reviewer)
+                if previous is not None:
+                    return previous  # a double click: the first decision stands
+                holds = reviewer in item_state.claims
+                if (
+                    decision.action == "submit"
+                    and not holds
+                    and (
+                        item_state.occupancy >= live.queue.overlap
+                        or not live.may_take(reviewer, item_state)
+                    )
+                ):
+                    raise QueueError(
+                        "your claim on this item ran out and it went to another reviewer; "
+                        "nothing was recorded (copy your notes before moving on)"
+                    )
+                label = self._label(live, item_state.item, reviewer, decision, now)
             append_durable(self.ws, "label", label)
             self.record_event(
                 queue_id, item_id, reviewer, decision.action, at=now, data={"label_id": label.id}
@@ -260,10 +281,10 @@ class QueueService:
             return label
 
     def _label(
-        self, st: QueueState, item: QueueItem, reviewer: str, decision: Decision, now: datetime
+        self, live: LiveQueue, item: QueueItem, reviewer: str, decision: Decision, now: datetime
     ) -> Label:
-        q = st.queue
-        events = self.index.events(q.queue_id, item.item_id, reviewer)
+        q = live.queue
+        events = live.events(item.item_id, reviewer)
         shown = [e.at for e in events if e.kind in ("shown", "claim")]
         final = ReviewEvent(
             id="pending",
@@ -300,10 +321,14 @@ class QueueService:
         item's slot has meanwhile gone to someone else)."""
         with self._lock(queue_id):
             now = now or utcnow()
-            st = self.state(queue_id, now)
-            last = st.last_label(reviewer)
-            if last is None or last.action == "undo" or last.id in st.retracted:
-                raise QueueError("nothing to undo: your last decision is already undone")
+            with self.live(queue_id, now) as live:
+                last = live.last_label(reviewer)
+                if last is None or last.action == "undo" or last.id in live.retracted:
+                    raise QueueError("nothing to undo: your last decision is already undone")
+                held_items = live.held_items(reviewer)
+                item_state = live.items[last.item_id]
+                others = item_state.occupancy - (1 if reviewer in item_state.done else 0)
+                q = live.queue
             undo = last.model_copy(
                 update={
                     "id": new_id("label"),
@@ -318,19 +343,17 @@ class QueueService:
                 }
             )
             append_durable(self.ws, "label", undo)
-            for held in st.held_items(reviewer):
-                self._write_claim(st.queue, held, reviewer, now, "release", "undo")
+            for held in held_items:
+                self._write_claim(q, held, reviewer, now, "release", "undo")
                 self.record_event(
                     queue_id, held.item_id, reviewer, "release", at=now, data={"reason": "undo"}
                 )
-            item_state = st.items[last.item_id]
-            others = item_state.occupancy - (1 if reviewer in item_state.done else 0)
             self.record_event(
                 queue_id, last.item_id, reviewer, "undo", at=now, data={"label_id": last.id}
             )
-            if others >= st.queue.overlap:
+            if others >= q.overlap:
                 return undo, None
-            self._write_claim(st.queue, item_state.item, reviewer, now, "claim", "undo")
+            self._write_claim(q, item_state.item, reviewer, now, "claim", "undo")
             return undo, item_state.item
 
     def release(
@@ -339,8 +362,9 @@ class QueueService:
         """Give a claimed item back to the pool without deciding."""
         with self._lock(queue_id):
             now = now or utcnow()
-            q = self.queue(queue_id)
-            self._write_claim(q, q.item(item_id), reviewer, now, "release", reason)
+            with self.live(queue_id, now) as live:
+                q, item = live.queue, live.items[item_id].item
+            self._write_claim(q, item, reviewer, now, "release", reason)
             self.record_event(
                 queue_id, item_id, reviewer, "release", at=now, data={"reason": reason}
             )
@@ -369,8 +393,7 @@ def _clean(text: str | None) -> str | None:
     return text or None
 
 
-def _validate(q: ReviewQueue, item_id: str, d: Decision) -> None:
-    item = q.item(item_id)
+def _validate(item: QueueItem, d: Decision) -> None:
     if d.action == "flag" and not _clean(d.comment):
         raise QueueError("a flag needs a reason")
     if d.action != "submit":

@@ -72,6 +72,28 @@ class RecordIndex:
                 self._refresh_segment(known, path, model)
             return [rec for stem in sorted(known) for rec in known[stem].records]
 
+    def since(self, kind: str, cursor: dict[str, int]) -> list[tuple[str, int, Any]] | None:
+        """Records of a kind appended since ``cursor`` (segment stem -> records already
+        consumed), as (stem, index in segment, record); advances the cursor in place.
+
+        A segment compacted to Parquet keeps its stem and its records in order, so the
+        cursor stays valid across compaction. None when a segment now holds fewer
+        records than the cursor says were consumed (the caller must rebuild)."""
+        model = KIND_MODELS[kind]
+        with self._lock:
+            known = self._segments.setdefault(kind, {})
+            for path in self.ws.segments(kind):
+                self._refresh_segment(known, path, model)
+            found: list[tuple[str, int, Any]] = []
+            for stem in sorted(known):
+                records = known[stem].records
+                start = cursor.get(stem, 0)
+                if len(records) < start:
+                    return None
+                found.extend((stem, i, records[i]) for i in range(start, len(records)))
+                cursor[stem] = len(records)
+            return found
+
     def _refresh_segment(
         self, known: dict[str, _Segment[Any]], path: Path, model: type[BaseModel]
     ) -> None:

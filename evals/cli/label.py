@@ -235,14 +235,14 @@ def queue_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     for col in ("queue", "name", "items", "k", "submitted", "needed", "closed"):
         table.add_column(col)
     for q in sorted(svc.queues().values(), key=lambda q: q.created_at):
-        st = svc.state(q.queue_id)
+        st = svc.summary(q.queue_id)
         table.add_row(
             q.queue_id,
             q.name,
             str(len(q.items)),
             str(q.overlap),
-            str(sum(len(s.done) for s in st.items.values())),
-            str(st.labels_needed()),
+            str(st.submitted),
+            str(st.needed),
             str(st.closed),
         )
     console.print(table)

@@ -182,11 +182,11 @@ def main() -> None:
         labels = [lb for lb in labels if not metrics.is_simulated(lb.reviewer)]
     df = metrics.label_frame(selected, labels, events, threshold)
     holding: dict[str, int] = {}
-    for q in chosen:
-        for st_item in svc.state(q).items.values():
-            for r in st_item.claims:
-                holding[r] = holding.get(r, 0) + 1
-    needed = sum(svc.state(q).labels_needed() for q in chosen)
+    summaries = [svc.summary(q) for q in chosen]
+    for summary in summaries:
+        for r, n in summary.holding.items():
+            holding[r] = holding.get(r, 0) + n
+    needed = sum(summary.needed for summary in summaries)
     st.caption(f"{len(df)} decisions · {needed} submissions still needed for overlap k")
     by = metrics.GROUPS[group]
     helpful_section(df, by)

@@ -17,8 +17,7 @@ from labeling_app.session import require_identity, service
 def queue_table(svc: QueueService) -> pd.DataFrame:
     rows = []
     for q in sorted(svc.queues().values(), key=lambda q: q.created_at, reverse=True):
-        st_ = svc.state(q.queue_id)
-        done = sum(len(s.done) for s in st_.items.values())
+        st_ = svc.summary(q.queue_id)
         rows.append(
             {
                 "queue": q.queue_id,
@@ -27,9 +26,9 @@ def queue_table(svc: QueueService) -> pd.DataFrame:
                 "items": len(q.items),
                 "control": sum(it.arm == "unassisted" for it in q.items),
                 "overlap k": q.overlap,
-                "submitted": done,
-                "still needed": st_.labels_needed(),
-                "held now": sum(len(s.claims) for s in st_.items.values()),
+                "submitted": st_.submitted,
+                "still needed": st_.needed,
+                "held now": st_.held,
                 "blind": q.blind,
                 "verdicts shown": st_.show_verdicts,
                 "closed": st_.closed,
@@ -51,7 +50,7 @@ def settings_section(svc: QueueService, ident: Identity) -> None:
         key="settings_queue",
         format_func=lambda q: f"{plain_label(queues[q].name)} · {q}",
     )
-    state = svc.state(qid)
+    state = svc.summary(qid)
     cols = st.columns(2)
     show = cols[0].toggle(
         "Show judges' verdicts to reviewers", value=state.show_verdicts, key=f"show_{qid}"

@@ -49,19 +49,16 @@ def show_flash() -> None:
 def pick_queue(svc: QueueService, reviewer: str) -> ReviewQueue | None:
     """The queue to work on: the one holding the reviewer's claim, else the chosen one."""
     queues = sorted(svc.queues().values(), key=lambda q: q.created_at, reverse=True)
-    states = {q.queue_id: svc.state(q.queue_id) for q in queues}
-    usable = [
-        q
-        for q in queues
-        if not states[q.queue_id].closed or states[q.queue_id].current_claim(reviewer)
-    ]
+    closed = {q.queue_id: svc.summary(q.queue_id).closed for q in queues}
+    holding = {q.queue_id: svc.holding(q.queue_id, reviewer) for q in queues}
+    usable = [q for q in queues if not closed[q.queue_id] or holding[q.queue_id]]
     if not usable:
         st.info(
             "There is no open review queue yet. A lead builds one on the Queues page "
             "or with `evals label queue create`."
         )
         return None
-    held = [q.queue_id for q in usable if states[q.queue_id].current_claim(reviewer)]
+    held = [q.queue_id for q in usable if holding[q.queue_id]]
     ids = [q.queue_id for q in usable]
     names = {q.queue_id: f"{plain_label(q.name)} · {q.queue_id}" for q in usable}
     chosen = st.session_state.get("queue_choice")
@@ -237,8 +234,7 @@ def main() -> None:
     if q is None:
         return
     item = svc.claim_next(q.queue_id, ident.id)
-    state = svc.state(q.queue_id)
-    done, left = state.progress(ident.id)
+    done, left = svc.progress(q.queue_id, ident.id)
     st.progress(
         done / (done + left) if done + left else 1.0,
         text=f"Your progress: {done} done · {left} left",
@@ -259,7 +255,7 @@ def main() -> None:
         st.session_state["shown_item"] = item.item_id
     kind = "control item" if item.arm == "unassisted" else "agent answer"
     st.caption(f"Item {item.item_id} · {kind}")
-    show_item(svc, q, item, ident.id, state.show_verdicts)
+    show_item(svc, q, item, ident.id, svc.summary(q.queue_id).show_verdicts)
     st.button(
         "Undo my last decision",
         key="btn_undo",
