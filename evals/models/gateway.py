@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from evals.models.cache import ResponseCache, request_key
 from evals.models.errors import classify, gateway_error, register_secret, retry_after_s
 from evals.models.limits import ModelLimiter
-from evals.models.litellm_setup import load_litellm, model_prices
+from evals.models.litellm_setup import load_litellm, model_prices, quiet_calls
 from evals.models.types import ChatModel, Completion, GatewayError
 from evals.models.wire import (
     Dialect,
@@ -295,7 +295,8 @@ class Gateway:
                 async with limiter.slot(estimate):
                     self.stats.provider_calls += 1
                     async with asyncio.timeout(guard_s):
-                        response = await self._litellm.acompletion(**request)
+                        with quiet_calls():
+                            response = await self._litellm.acompletion(**request)
                 completion = read_completion(response, route.prices)
             except asyncio.CancelledError:
                 raise

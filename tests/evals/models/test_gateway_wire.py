@@ -108,3 +108,47 @@ def test_importing_the_package_does_not_import_litellm() -> None:
         "assert 'litellm' not in sys.modules and 'xllamacpp' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+async def test_gateway_calls_skip_litellms_success_logging() -> None:
+    """The pinned litellm has the switch quiet_calls relies on, and it works: a
+    callback registered with litellm sees a bare acompletion but not a gateway call."""
+    import asyncio
+
+    from litellm.integrations.custom_logger import CustomLogger
+
+    from evals.models import Gateway, litellm_setup
+    from evals.schema import ModelSpec
+    from evals.testing import FakeLLMServer
+
+    class Seen(CustomLogger):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        async def async_log_success_event(self, *args: Any, **kwargs: Any) -> None:
+            self.calls += 1
+
+    with FakeLLMServer() as server:
+        gateway = Gateway(
+            [ModelSpec(alias="m", model="openai/fake", params={"api_base": server.base_url})]
+        )
+        assert litellm_setup._quiet is not None
+        litellm = litellm_setup.load_litellm()
+        seen = Seen()
+        litellm.callbacks = [seen]
+        try:
+            messages = [{"role": "user", "content": "Who owns ACME?"}]
+            await gateway.complete("m", messages)
+            await litellm.acompletion(
+                model="openai/fake", api_base=server.base_url, api_key="k", messages=messages
+            )
+            for _ in range(50):  # litellm logs from a background task
+                if seen.calls:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
+        finally:
+            litellm.callbacks = []
+        assert server.count == 2
+        assert seen.calls == 1  # the bare call only
