@@ -4,9 +4,11 @@ A review queue of N items is built with the app's own `build_queue` (over a synt
 golden set of N cases and one trial per case) and written to a workspace. Ten threads
 then act as ten concurrent reviewer sessions of one app process sharing one
 `QueueService` (as the Streamlit app does): each claims its next item
-(`QueueService.claim_next`, under the queue's cross-process lock: the state is rebuilt
-from the records and the claim is written with fsync) and submits a label for it
-(`QueueService.decide`), --items times. The next-item latency is the wall time of
+(`QueueService.claim_next`, under the queue's cross-process lock: the queue's live state
+reads the records appended since its last sync, the next item is picked, and the claim
+is written with fsync) and submits a label for it (`QueueService.decide`), --items
+times. The first read (parsing the queue record and building the live state, once per
+process) is timed apart. The next-item latency is the wall time of
 `claim_next`, lock waits included; p50 and p95 are taken per run over every claim of
 every session, and reported as the median of --runs runs with min and max.
 
