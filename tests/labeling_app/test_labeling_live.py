@@ -227,3 +227,25 @@ def test_live_state_follows_another_process(tmp_path: Path) -> None:
         for dt in (0, 200, 400):
             assert_same(svc, rebuilt(root, q, T0 + timedelta(seconds=t + dt)))
     ws.close(compact=False)
+
+
+def test_record_index_since_reads_only_new_records_across_compaction(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    writer = Workspace(root)
+    q = synthetic_queue(writer, 3, overlap=1, n_cases=5)
+    svc = QueueService(writer)
+    index = RecordIndex(Workspace(root, create=False))
+    cursor: dict[str, int] = {}
+    for n in range(3):
+        svc.claim_next(q.queue_id, f"r{n}", now=T0 + timedelta(seconds=n))
+    first = index.since("claim", cursor)
+    assert first is not None and [i for _, i, _ in first] == [0, 1, 2]
+    assert index.since("claim", cursor) == []
+    svc.claim_next(q.queue_id, "r3", now=T0 + timedelta(seconds=3))
+    writer.close(compact=True)  # the JSONL segment becomes Parquet, same stem and order
+    assert not list(writer.records_dir("claim").glob("*.jsonl"))
+    later = index.since("claim", cursor)
+    assert later is not None and [(i, c.reviewer) for _, i, c in later] == [(3, "r3")]
+    # A segment holding fewer records than were consumed: the caller must rebuild.
+    stem = next(iter(cursor))
+    assert index.since("claim", {stem: cursor[stem] + 1}) is None
