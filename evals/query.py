@@ -61,6 +61,10 @@ TRIAL_PREFERENCE = "CASE WHEN body->>'$.trace.error.kind' = 'infra' THEN 1 ELSE 
 """A trial that failed on infrastructure is retried by the next run (evals.runner): the
 view keeps the retry's result over the infra error, whatever was written first."""
 
+VERDICT_PREFERENCE = "CASE WHEN body->>'$.infra_error' = 'true' THEN 1 ELSE 0 END"
+"""A verdict whose judge was unreachable is provisional: `evals judge` asks again, and the
+view keeps the retry's verdict over it (Verdict.infra_error), whatever was written first."""
+
 register_view(ViewSpec("run", "runs", RunManifest, key="run_id"))
 register_view(
     ViewSpec(
@@ -95,6 +99,7 @@ register_view(
         "verdicts",
         Verdict,
         key="key",
+        prefer=VERDICT_PREFERENCE,
         extra={
             "judge_input_tokens": "CAST(body->>'$.usage.input_tokens' AS BIGINT)",
             "judge_output_tokens": "CAST(body->>'$.usage.output_tokens' AS BIGINT)",

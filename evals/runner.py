@@ -29,7 +29,7 @@ import os
 import resource
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -41,7 +41,7 @@ from evals.plan import RunPlan, finished_keys, make_plan
 from evals.query import ViewSpec, query, register_view
 from evals.run_report import RunProgress, RunSummary, render_summary, summarise
 from evals.schema import Record, RunManifest
-from evals.store import Workspace
+from evals.store import LockBusy, Workspace
 from evals.suite import Suite
 
 
@@ -113,33 +113,20 @@ def run_lock(ws: Workspace, run_id: str) -> Iterator[None]:
     Worker processes hold a shared lock on a second file while they live; taking it
     exclusively here waits for the workers of a killed invocation to notice their
     parent is gone and exit, so they can never record a key this invocation also runs."""
-    path = ws.root / "locks" / f"run-{run_id}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    held = ExitStack()
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunError(
-                f"run {run_id} is already running in another process (lock {path})"
-            ) from None
+        held.enter_context(ws.try_lock(f"run-{run_id}"))
+    except LockBusy as exc:
+        raise RunError(f"run {run_id} is already running in another process ({exc})") from None
+    with held:
         with workers_lock(ws, run_id, fcntl.LOCK_EX):
             pass
         yield
-    finally:
-        os.close(fd)
 
 
-@contextmanager
-def workers_lock(ws: Workspace, run_id: str, mode: int) -> Iterator[None]:
+def workers_lock(ws: Workspace, run_id: str, mode: int) -> AbstractContextManager[None]:
     """The lock worker processes hold shared (see run_lock)."""
-    path = ws.root / "locks" / f"run-{run_id}.workers.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, mode)
-        yield
-    finally:
-        os.close(fd)
+    return ws.lock(f"run-{run_id}.workers", mode)
 
 
 def manifest(plan: RunPlan) -> RunManifest:

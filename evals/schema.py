@@ -477,6 +477,11 @@ class Verdict(Record):
     """Why; names the evidence. Untrusted text when written by an LLM."""
     error: str | None = None
     """Set when the judge failed (then label is 'abstain')."""
+    infra_error: bool = False
+    """The judge could not be reached (a gateway error after its retries, or its
+    timeout), as opposed to answering unusably. Such a verdict is provisional: the next
+    `evals judge` of the run judges the trial again, and the retry's verdict replaces it
+    (the `verdicts` view prefers it). On a final verdict: a stage abstained this way."""
     raw_label: Literal["pass", "fail", "abstain"] | None = None
     """The judge's own label before its confidence threshold turned a low-confidence
     decision into 'abstain' (None when no threshold applied); calibration reads it."""

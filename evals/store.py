@@ -53,6 +53,14 @@ LAYOUT_VERSION = 1
 GENESIS = "0" * 64
 
 
+class LockBusy(Exception):
+    """A lock another process holds (Workspace.try_lock)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"lock {path} is held by another process")
+        self.path = path
+
+
 class StoreError(Exception):
     """A workspace problem a user can act on (printed as one line by the CLI)."""
 
@@ -160,13 +168,22 @@ def read_segment(path: Path, warn: bool = True) -> Iterator[Envelope | str]:
                 continue
             try:
                 env = orjson.loads(raw)
-                yield Envelope(path, i, env["seq"], env["ts"], env["prev"], env["hash"],
-                               env["body"], env.get("seal"))
+                yield Envelope(
+                    path,
+                    i,
+                    env["seq"],
+                    env["ts"],
+                    env["prev"],
+                    env["hash"],
+                    env["body"],
+                    env.get("seal"),
+                )
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 if not complete:  # no trailing newline: the write was cut by a crash
                     if warn:
-                        log.warning("%s:%d: torn last line skipped (writer crashed mid-write)",
-                                    path, i)
+                        log.warning(
+                            "%s:%d: torn last line skipped (writer crashed mid-write)", path, i
+                        )
                     continue
                 yield f"{path}:{i}: unreadable record (not a complete JSON envelope)"
 
@@ -181,8 +198,7 @@ def _read_parquet_segment(path: Path) -> Iterator[Envelope | str]:
         return
     for i, row in enumerate(table.to_pylist(), start=1):
         body = orjson.loads(row["body"]) if row["body"] is not None else None
-        yield Envelope(path, i, row["seq"], row["ts"], row["prev"], row["hash"], body,
-                       row["seal"])
+        yield Envelope(path, i, row["seq"], row["ts"], row["prev"], row["hash"], body, row["seal"])
 
 
 _COMPACT_BATCH = 5000
@@ -253,8 +269,9 @@ class Workspace:
                 raise StoreError(f"{self.root}: not a workspace (no workspace.json)")
             self.root.mkdir(parents=True, exist_ok=True)
             tmp = meta.with_suffix(".tmp")
-            tmp.write_bytes(orjson.dumps({"layout": LAYOUT_VERSION,
-                                          "created_at": utcnow().isoformat()}))
+            tmp.write_bytes(
+                orjson.dumps({"layout": LAYOUT_VERSION, "created_at": utcnow().isoformat()})
+            )
             os.replace(tmp, meta)
         self._writers: dict[str, SegmentWriter] = {}
         self._lock = threading.Lock()
@@ -286,17 +303,34 @@ class Workspace:
             w.close(compact=compact)
 
     @contextmanager
-    def lock(self, name: str) -> Iterator[None]:
-        """An exclusive advisory lock shared by threads and processes on this machine."""
-        path = self.root / "locks" / f"{name}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    def lock(self, name: str, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
+        """An advisory lock shared by threads and processes on this machine (exclusive
+        by default; `fcntl.LOCK_SH` for shared). The kernel releases it on kill -9."""
+        fd = self._lock_fd(name)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, mode)
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    @contextmanager
+    def try_lock(self, name: str) -> Iterator[None]:
+        """The exclusive lock `name`, or LockBusy at once when another process holds it."""
+        fd = self._lock_fd(name)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LockBusy(self.root / "locks" / f"{name}.lock") from None
+            yield
+        finally:
+            os.close(fd)
+
+    def _lock_fd(self, name: str) -> int:
+        path = self.root / "locks" / f"{name}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
     # ---------------------------------------------------------------- reading
 

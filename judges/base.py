@@ -123,6 +123,7 @@ def make_verdict(
     usage: Usage | None = None,
     error: str | None = None,
     raw_label: LabelName | None = None,
+    infra_error: bool = False,
 ) -> Verdict:
     """A standalone verdict (stage None); the cascade re-keys it with its stage."""
     return Verdict(
@@ -136,6 +137,7 @@ def make_verdict(
         confidence=confidence,
         reason=reason,
         error=error,
+        infra_error=infra_error,
         usage=usage or Usage(),
         latency_s=time.perf_counter() - started,
         raw_label=raw_label,

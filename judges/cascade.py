@@ -217,6 +217,9 @@ class Cascade:
                 if v.confidence is not None and v.label == "pass"
             ]
             confidence = min(confidences) if label == "pass" and confidences else None
+        # An abstention because a judge was unreachable is provisional (Verdict.infra_error):
+        # the next `evals judge` redoes this trial, reusing the stages that did answer.
+        infra = label == "abstain" and any(v.infra_error for _, vs in per_stage for v in vs)
         return Verdict(
             key=self.final_key(trial.key),
             trial_key=trial.key,
@@ -227,6 +230,7 @@ class Cascade:
             label=label,
             confidence=confidence,
             reason=reason,
+            infra_error=infra,
             latency_s=latency_s,
         )
 

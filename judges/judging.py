@@ -12,7 +12,9 @@
    them in) and trials whose case is no longer in the golden set, or has changed;
 4. judges the rest on a few asyncio lanes, appending each verdict the moment it exists;
    a trial whose final cascade verdict is stored is skipped, and a stage verdict already
-   stored is reused, so a rerun spends nothing twice;
+   stored is reused, so a rerun spends nothing twice; a verdict that abstained because
+   its judge was unreachable (gateway error after retries, timeout) is not reused: the
+   rerun asks again, as the runner retries a trial's infrastructure error;
 5. computes the funnel from the store, records it (kind ``cascade_funnel``), and closes
    the workspace (seal and compact).
 
@@ -23,11 +25,9 @@ that run's ``run_id``); use ``run_trials_sql`` or the trial keys, not ``verdicts
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import orjson
@@ -37,7 +37,7 @@ from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.models.types import ChatModel
 from evals.query import query
 from evals.schema import Case, ModelSpec, Trial, Verdict
-from evals.store import Workspace
+from evals.store import LockBusy, Workspace
 from judges.base import JudgeEnv, is_infra_error
 from judges.calibration_store import load_calibrations
 from judges.cascade import Cascade
@@ -75,10 +75,15 @@ def load_run_trials(ws: Workspace, run_id: str) -> list[Trial]:
 
 
 def load_verdicts(ws: Workspace, trial_keys: set[str]) -> dict[str, Verdict]:
-    """Stored verdicts of these trials by key (first written wins, as in the view)."""
+    """Stored verdicts of these trials by key (first written wins, as in the view).
+
+    Verdicts of an unreachable judge (Verdict.infra_error) are left out, so this
+    invocation judges those trials again; the `verdicts` view prefers the retry's."""
     out: dict[str, Verdict] = {}
     for body in ws.iter_bodies("verdict"):
-        if body.get("trial_key") in trial_keys and body["key"] not in out:
+        if body.get("infra_error") or body.get("trial_key") not in trial_keys:
+            continue
+        if body["key"] not in out:
             out[body["key"]] = Verdict.model_validate(body)
     return out
 
@@ -103,19 +108,13 @@ def judge_models(spec: CascadeSpec, known: list[ModelSpec]) -> list[ModelSpec]:
 @contextmanager
 def judging_lock(ws: Workspace, run_id: str) -> Iterator[None]:
     """One `evals judge` per run at a time."""
-    path = ws.root / "locks" / f"judge-{run_id}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    held = ExitStack()
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise JudgingError(
-                f"run {run_id} is being judged by another process (lock {path})"
-            ) from None
+        held.enter_context(ws.try_lock(f"judge-{run_id}"))
+    except LockBusy as exc:
+        raise JudgingError(f"run {run_id} is being judged by another process ({exc})") from None
+    with held:
         yield
-    finally:
-        os.close(fd)
 
 
 @dataclass

@@ -144,11 +144,18 @@ class LLMJudge:
                 started=started,
                 usage=exc.usage,
                 error=str(exc),
+                infra_error=exc.infra,
             )
         except TimeoutError:
             msg = f"timeout: no judge answer within {self.params.timeout_s}s"
             return make_verdict(
-                self, trial, "abstain", f"judge error: {msg}", started=started, error=msg
+                self,
+                trial,
+                "abstain",
+                f"judge error: {msg}",
+                started=started,
+                error=msg,
+                infra_error=True,
             )
         return self._verdict(trial, out, completion, usage, started)
 
@@ -183,11 +190,13 @@ class LLMJudge:
 
 
 class JudgeCallError(Exception):
-    """The judge got no usable answer; carries the usage spent getting there."""
+    """The judge got no usable answer; carries the usage spent getting there, and
+    whether the cause was the infrastructure (the model unreachable), not its output."""
 
-    def __init__(self, message: str, usage: Usage) -> None:
+    def __init__(self, message: str, usage: Usage, infra: bool = False) -> None:
         super().__init__(message)
         self.usage = usage
+        self.infra = infra
 
 
 async def ask(
@@ -216,7 +225,9 @@ async def ask(
                 max_tokens=params.max_tokens,
             )
         except GatewayError as exc:
-            raise JudgeCallError(f"gateway {exc.code}: {str(exc)[:300]}", usage) from None
+            raise JudgeCallError(
+                f"gateway {exc.code}: {str(exc)[:300]}", usage, infra=True
+            ) from None
         usage = usage.add(completion.usage)
         try:
             return parse_output(completion.text, labels, params.max_reason_chars), completion, usage

@@ -47,7 +47,7 @@ def _verdicts(root: str, trial_key: str) -> list[dict[str, Any]]:
     rows = query(
         _workspace(root),
         "SELECT body FROM raw_verdict WHERE body IS NOT NULL AND "
-        "body->>'$.trial_key' = ? ORDER BY ts",
+        "body->>'$.trial_key' = ? ORDER BY coalesce(body->>'$.infra_error', 'false') = 'true', ts",
         [trial_key],
     )
     return [orjson.loads(r["body"]) if isinstance(r["body"], str) else r["body"] for r in rows]
@@ -55,7 +55,8 @@ def _verdicts(root: str, trial_key: str) -> list[dict[str, Any]]:
 
 def verdicts(ws: Workspace, trial_key: str) -> list[Verdict]:
     """Every verdict on a trial (each judge's, the cascade's final one included), by
-    stage then time; a verdict written twice is shown once."""
+    stage then time; a verdict written twice is shown once (a judge's retry over its
+    unreachable attempt, as in the `verdicts` view)."""
     seen: set[str] = set()
     out: list[Verdict] = []
     for body in _verdicts(str(ws.root), trial_key):

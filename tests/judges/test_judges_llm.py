@@ -281,6 +281,47 @@ def test_cascade_with_llm_stage_over_http(
     assert again.new_verdicts == 0 and server.count == 4
 
 
+def test_unreachable_judge_is_asked_again_on_rerun(
+    tmp_path: Path, server: FakeLLMServer, fake_key: str
+) -> None:
+    """A judge that could not be reached leaves provisional verdicts (infra_error); the
+    next `judge_run` asks it again, reuses the stages that answered, and the verdicts
+    view (and the run's data) keep the retry's decision."""
+    from contextlib import asynccontextmanager
+
+    from evals.query import query
+    from evals.store import Workspace
+    from judges import judge_run
+
+    @asynccontextmanager
+    async def open_gateway(models: list[ModelSpec], ws: Any) -> AsyncIterator[Gateway]:
+        gw = Gateway([judge_model(server, fake_key, max_retries=0)], backoff_base_s=0.01)
+        yield gw
+        await gw.aclose()
+
+    ws = Workspace(tmp_path / "ws")
+    _, gs = kit.populate(ws)
+    spec = parse_cascade([{"judge": "key_facts"}, {"judge": "rubric", "model": "judge"}])
+    server.script = lambda req: Reply(fault="server_error")
+    first = judge_run(ws, "run-test", spec, gs, open_gateway=open_gateway)
+    assert first.funnel.stages[1].entered == 4 and server.count == 4
+    finals = query(ws, "SELECT label, infra_error FROM verdicts WHERE judge = 'cascade'")
+    assert (
+        sorted((r["label"], r["infra_error"]) for r in finals)
+        == [("abstain", True)] * 4 + [("fail", False)] * 2
+    )
+    server.script = lambda req: verdict_json("pass")
+    second = judge_run(ws, "run-test", spec, gs, open_gateway=open_gateway)
+    assert second.judged == 4 and server.count == 8  # only the LLM stage was asked again
+    finals = query(ws, "SELECT label, infra_error FROM verdicts WHERE judge = 'cascade'")
+    assert (
+        sorted((r["label"], r["infra_error"]) for r in finals)
+        == [("fail", False)] * 2 + [("pass", False)] * 4
+    )
+    third = judge_run(ws, "run-test", spec, gs, open_gateway=open_gateway)
+    assert third.new_verdicts == 0 and server.count == 8
+
+
 def test_evals_pairwise_cli_compares_two_runs_once(
     tmp_path: Path, server: FakeLLMServer, fake_key: str
 ) -> None:
