@@ -1,0 +1,117 @@
+"""The golden set: cases with their recorded tool observations, questions, the manifest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from evals.schema._base import Record
+
+
+class ToolSpec(Record):
+    """A tool the agent may call; its calls are answered from recorded observations."""
+
+    name: str
+    """Tool name as the agent calls it."""
+    description: str
+    """What the tool does, shown to the model."""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    """JSON Schema of the tool's arguments."""
+    live: bool = False
+    """True when the team wants this tool called for real instead of replayed."""
+
+
+class ToolFixture(Record):
+    """One recorded tool call and what it returned when the case was recorded."""
+
+    tool: str
+    """Name of the tool called."""
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    """Arguments of the call; matched after normalisation (case, whitespace, key order)."""
+    observation: Any
+    """What the tool returned (any JSON value)."""
+
+
+class CaseInput(Record):
+    """What the agent is given."""
+
+    question: str
+    """The question of the review this case asks, in words."""
+    subject: dict[str, Any] = Field(default_factory=dict)
+    """The subject under review (e.g. the business: name, registration number, country)."""
+
+
+class Case(Record):
+    """One golden-set item: a question asked about one subject, with its expected answer."""
+
+    id: str
+    """Unique id within the golden set."""
+    question_id: str
+    """Which question (node of the review) this case answers."""
+    input: CaseInput
+    """The question and the subject given to the agent."""
+    reference: str
+    """The expected answer, written as a reviewer would."""
+    key_facts: list[str] = Field(default_factory=list)
+    """Facts a correct answer must state."""
+    forbidden: list[str] = Field(default_factory=list)
+    """Claims a correct answer must not make (e.g. a near-miss name reported as a match)."""
+    rubric: str | None = None
+    """Case-specific rubric; the question's rubric applies when empty."""
+    required_tools: list[str] = Field(default_factory=list)
+    """Tools the agent must call to answer this case properly."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Free tags: jurisdiction, risk tier, ..."""
+    fixtures: list[ToolFixture] = Field(default_factory=list)
+    """The recorded world: observations for the tool calls of this case."""
+
+
+class GateThresholds(Record):
+    """Per-question launch thresholds (all optional; absent means not gated)."""
+
+    min_helpful_lower_bound: float | None = None
+    """Minimum Wilson 95% lower bound of the helpful rate."""
+    min_judge_pass_rate: float | None = None
+    """Minimum share of trials that pass the judge cascade."""
+    max_handling_time_ratio: float | None = None
+    """Maximum assisted/unassisted ratio of geometric mean handling time."""
+    max_cost_per_trial: float | None = None
+    """Maximum mean cost per trial in USD."""
+    max_p95_latency_s: float | None = None
+    """Maximum 95th percentile trial latency in seconds."""
+    noninferiority_margin: float | None = None
+    """Margin (absolute rate) a candidate may trail its baseline by and still ship."""
+
+
+class Question(Record):
+    """The unit of launch: one node of the human review."""
+
+    id: str
+    """Stable id, referenced by cases."""
+    title: str
+    """Short title shown to reviewers."""
+    rubric: str
+    """What a helpful, correct answer does; shown to reviewers and LLM judges."""
+    required_tools: list[str] = Field(default_factory=list)
+    """Tools every case of this question is expected to call."""
+    answer_schema: dict[str, Any] | None = None
+    """JSON Schema a structured final answer must satisfy (checked by the answer_schema
+    judge); None when the answer is free text."""
+    gate: GateThresholds = Field(default_factory=GateThresholds)
+    """Launch thresholds for this question."""
+
+
+class DatasetManifest(Record):
+    """`dataset.yaml`: what a golden set is and which tools its agents may use."""
+
+    name: str
+    """Golden-set name (its folder name)."""
+    description: str = ""
+    """What the set covers."""
+    version: str = "1"
+    """Human version label; the content hash is the real identity."""
+    license: str = ""
+    """Licence of the data and where it came from."""
+    tools: list[ToolSpec] = Field(default_factory=list)
+    """Tools the agent may call."""
