@@ -25,17 +25,20 @@ from dataclasses import dataclass
 
 from evals.case_refs import CaseRef, CaseRefs
 from evals.golden import GoldenSet, load_golden_set
-from evals.query import query
+from evals.query import LEAN_THREADS, query
 from evals.schema import Case, ModelSpec, PromptVersion, Trial, trial_key
 from evals.store import Workspace
 from evals.suite import Suite, case_selected, limit_round_robin
 
 FINISHED_SQL = (
-    "SELECT DISTINCT body->>'$.key' AS key, body->>'$.run_id' AS run_id FROM raw_trial "
-    "WHERE body IS NOT NULL AND (body->>'$.status' = 'ok' "
-    "OR coalesce(body->>'$.trace.error.kind', 'agent') <> 'infra')"
+    "SELECT DISTINCT b.key AS key, b.run_id AS run_id FROM (SELECT from_json(body, "
+    '\'{"key": "VARCHAR", "run_id": "VARCHAR", "status": "VARCHAR", '
+    '"trace": {"error": {"kind": "VARCHAR"}}}\') AS b '
+    "FROM raw_trial WHERE body IS NOT NULL) "
+    "WHERE b.status = 'ok' OR coalesce(b.trace.error.kind, 'agent') <> 'infra'"
 )
-"""Finished keys: ok, or failed by the agent itself; infra failures are retried."""
+"""Finished keys: ok, or failed by the agent itself; infra failures are retried. Each
+body is parsed once (from_json), not once per field: see evals.query.BodyField."""
 
 
 @dataclass(slots=True)
@@ -154,7 +157,7 @@ def make_plan(
 
 def finished_keys(ws: Workspace) -> dict[str, str]:
     """Finished trial keys (ok or agent error, any run) -> the run that recorded them."""
-    return {r["key"]: r["run_id"] for r in query(ws, FINISHED_SQL)}
+    return {r["key"]: r["run_id"] for r in query(ws, FINISHED_SQL, threads=LEAN_THREADS)}
 
 
 def is_finished(trial: Trial) -> bool:

@@ -13,11 +13,13 @@ the retry's record (TRIAL_PREFERENCE).
 
 from __future__ import annotations
 
+import json
 import logging
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +32,27 @@ from evals.store import Workspace
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class BodyField:
+    """A view column read from the record body.
+
+    Why not ``body->>'$.path'`` per column: each such expression parses the body again,
+    and over a streamed scan DuckDB held memory per JSON expression, so a view of 20
+    columns cost 20 parses and grew with the number of records. A view reads all its
+    BodyFields with one ``from_json`` into a struct per record."""
+
+    path: str
+    """Dotted path in the body, e.g. ``trace.usage.cost_usd``."""
+    sql_type: str = "VARCHAR"
+    """Column type: the value's text is cast to it; ``JSON`` keeps the JSON value."""
+    try_cast: bool = True
+    """TRY_CAST (NULL when the value does not convert) rather than CAST (an error)."""
+    shape: Any = None
+    """from_json structure of a non-scalar value (with `expr`), e.g. a list of structs."""
+    expr: str | None = None
+    """SQL over the value (written ``{value}``) instead of the cast."""
+
+
 class ViewSpec:
     """How a record kind appears in SQL."""
 
@@ -39,11 +62,12 @@ class ViewSpec:
         view: str,
         model: type[BaseModel] | None,
         key: str | None = None,
-        extra: dict[str, str] | None = None,
+        extra: dict[str, BodyField | str] | None = None,
         prefer: str | None = None,
     ) -> None:
         self.kind, self.view, self.model, self.key = kind, view, model, key
         self.extra = extra or {}
+        """Columns beyond the model's fields: a BodyField, or SQL over `body`."""
         self.prefer = prefer
         """SQL sort expression over `body` (lower first) choosing which record of a key
         the view keeps, before first-written; None: first written wins."""
@@ -61,6 +85,11 @@ TRIAL_PREFERENCE = "CASE WHEN body->>'$.trace.error.kind' = 'infra' THEN 1 ELSE 
 """A trial that failed on infrastructure is retried by the next run (evals.runner): the
 view keeps the retry's result over the infra error, whatever was written first."""
 
+
+def _number(path: str, sql_type: str = "BIGINT") -> BodyField:
+    return BodyField(path, sql_type, try_cast=False)
+
+
 VERDICT_PREFERENCE = "CASE WHEN body->>'$.infra_error' = 'true' THEN 1 ELSE 0 END"
 """A verdict whose judge was unreachable is provisional: `evals judge` asks again, and the
 view keeps the retry's verdict over it (Verdict.infra_error), whatever was written first."""
@@ -74,22 +103,25 @@ register_view(
         key="key",
         prefer=TRIAL_PREFERENCE,
         extra={
-            "model_alias": "body->>'$.model.alias'",
-            "model_name": "body->>'$.model.model'",
-            "agent_name": "body->>'$.agent.name'",
-            "final_answer": "body->>'$.trace.final_answer'",
-            "input_tokens": "CAST(body->>'$.trace.usage.input_tokens' AS BIGINT)",
-            "cached_input_tokens": "CAST(body->>'$.trace.usage.cached_input_tokens' AS BIGINT)",
-            "output_tokens": "CAST(body->>'$.trace.usage.output_tokens' AS BIGINT)",
-            "cost_usd": "CAST(body->>'$.trace.usage.cost_usd' AS DOUBLE)",
-            "llm_calls": "CAST(body->>'$.trace.usage.calls' AS BIGINT)",
-            "cache_hits": "CAST(body->>'$.trace.usage.cache_hits' AS BIGINT)",
-            "latency_s": "CAST(body->>'$.trace.latency_s' AS DOUBLE)",
-            "unmatched_tool_calls": "CAST(body->>'$.trace.unmatched_tool_calls' AS BIGINT)",
-            "tool_calls": "len(list_filter(json_extract_string(body, '$.trace.steps[*].kind'), "
-            "lambda x: x = 'tool_call'))",
-            "error_kind": "body->>'$.trace.error.kind'",
-            "error_code": "body->>'$.trace.error.code'",
+            "model_alias": BodyField("model.alias"),
+            "model_name": BodyField("model.model"),
+            "agent_name": BodyField("agent.name"),
+            "final_answer": BodyField("trace.final_answer"),
+            "input_tokens": _number("trace.usage.input_tokens"),
+            "cached_input_tokens": _number("trace.usage.cached_input_tokens"),
+            "output_tokens": _number("trace.usage.output_tokens"),
+            "cost_usd": _number("trace.usage.cost_usd", "DOUBLE"),
+            "llm_calls": _number("trace.usage.calls"),
+            "cache_hits": _number("trace.usage.cache_hits"),
+            "latency_s": _number("trace.latency_s", "DOUBLE"),
+            "unmatched_tool_calls": _number("trace.unmatched_tool_calls"),
+            "tool_calls": BodyField(
+                "trace.steps",
+                shape=[{"kind": "VARCHAR"}],
+                expr="coalesce(len(list_filter({value}, lambda s: s.kind = 'tool_call')), 0)",
+            ),
+            "error_kind": BodyField("trace.error.kind"),
+            "error_code": BodyField("trace.error.code"),
         },
     )
 )
@@ -101,9 +133,9 @@ register_view(
         key="key",
         prefer=VERDICT_PREFERENCE,
         extra={
-            "judge_input_tokens": "CAST(body->>'$.usage.input_tokens' AS BIGINT)",
-            "judge_output_tokens": "CAST(body->>'$.usage.output_tokens' AS BIGINT)",
-            "judge_cost_usd": "CAST(body->>'$.usage.cost_usd' AS DOUBLE)",
+            "judge_input_tokens": _number("usage.input_tokens"),
+            "judge_output_tokens": _number("usage.output_tokens"),
+            "judge_cost_usd": _number("usage.cost_usd", "DOUBLE"),
         },
     )
 )
@@ -131,20 +163,83 @@ def _scalar_sql_type(annotation: Any) -> str | None:
     return _SQL_TYPES.get(annotation)
 
 
-def _columns(spec: ViewSpec) -> list[str]:
-    cols: list[str] = []
+def _fields(spec: ViewSpec) -> dict[str, BodyField | str]:
+    """The view's columns: the model's fields (scalars cast, the rest as JSON), then the
+    extras."""
+    fields: dict[str, BodyField | str] = {}
     if spec.model is not None:
         for name, field in spec.model.model_fields.items():
-            sql_type = _scalar_sql_type(field.annotation)
-            if sql_type is None:
-                cols.append(f"json_extract(body, '$.{name}') AS \"{name}\"")
-            else:
-                cols.append(f"TRY_CAST(body->>'$.{name}' AS {sql_type}) AS \"{name}\"")
-    if spec.kind == "trial":
-        # The trial view is the table everything joins on; its trace stays in `traces`.
-        cols = [c for c in cols if not c.endswith('"trace"')]
-    cols += [f"{expr} AS {name}" for name, expr in spec.extra.items()]
-    return cols
+            if spec.kind == "trial" and name == "trace":
+                continue  # the table everything joins on: its trace stays in `traces`
+            fields[name] = BodyField(name, _scalar_sql_type(field.annotation) or "JSON")
+    fields.update(spec.extra)
+    return fields
+
+
+def _shape(fields: Iterable[BodyField]) -> dict[str, Any]:
+    """The from_json structure reading every field with one parse."""
+    tree: dict[str, Any] = {}
+    for f in fields:
+        *parents, leaf = f.path.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"body path {f.path!r} runs through a non-object column")
+        want = f.shape or ("JSON" if f.sql_type == "JSON" else "VARCHAR")
+        if node.setdefault(leaf, want) != want:
+            raise ValueError(f"body path {f.path!r} is read with two shapes")
+    return tree
+
+
+def _json_parent(path: str, json_paths: set[str]) -> str | None:
+    """The path's longest proper prefix read as a JSON column, if any."""
+    parts = path.split(".")
+    for n in range(len(parts) - 1, 0, -1):
+        if ".".join(parts[:n]) in json_paths:
+            return ".".join(parts[:n])
+    return None
+
+
+def _column_sql(name: str, field: BodyField | str, json_paths: set[str]) -> str:
+    if isinstance(field, str):
+        return f'{field} AS "{name}"'
+    parent = _json_parent(field.path, json_paths)
+    if parent is None:
+        value = "b" + "".join(f"['{part}']" for part in field.path.split("."))
+    else:  # inside a JSON column (e.g. model.alias in model): read from that small value
+        rest = field.path[len(parent) + 1 :]
+        base = "b" + "".join(f"['{part}']" for part in parent.split("."))
+        if field.shape is not None:
+            value = f"from_json(json_extract({base}, '$.{rest}'), '{json.dumps(field.shape)}')"
+        elif field.sql_type == "JSON":
+            value = f"json_extract({base}, '$.{rest}')"
+        else:
+            value = f"({base}->>'$.{rest}')"
+    if field.expr is not None:
+        sql = field.expr.replace("{value}", value)
+    elif field.sql_type in ("JSON", "VARCHAR"):
+        sql = value
+    else:
+        sql = f"{'TRY_CAST' if field.try_cast else 'CAST'}({value} AS {field.sql_type})"
+    return f'{sql} AS "{name}"'
+
+
+def body_columns_sql(
+    raw: str, fields: dict[str, BodyField | str], key: str | None = None, prefer: str | None = None
+) -> str:
+    """SELECT ts AS recorded_at and `fields` from the records of view `raw` (deduplicated
+    on `key` when given, see deduped_sql), parsing each body once."""
+    body_fields = [f for f in fields.values() if isinstance(f, BodyField)]
+    json_paths = {f.path for f in body_fields if f.sql_type == "JSON" and f.shape is None}
+    shape = json.dumps(_shape(f for f in body_fields if _json_parent(f.path, json_paths) is None))
+    inner = f"ts, body, from_json(body, '{shape}') AS b"
+    if key is None:
+        source = f'SELECT {inner} FROM "{raw}" WHERE body IS NOT NULL'
+    else:
+        source = deduped_sql(raw, f"body->>'$.{key}'", inner, prefer)
+    cols = ", ".join(_column_sql(name, f, json_paths) for name, f in fields.items())
+    return f"SELECT ts AS recorded_at, {cols} FROM ({source})"
 
 
 def _raw_source(ws: Workspace, kind: str) -> str | None:
@@ -203,42 +298,59 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
         source = _raw_source(ws, kind) or _empty_raw()
         con.execute(f'CREATE OR REPLACE VIEW "raw_{kind}" AS {source}')
         spec = VIEWS.get(kind) or ViewSpec(kind, kind, None)
-        cols = ", ".join(["ts AS recorded_at", *_columns(spec)]) if spec.model else "ts, body"
-        if spec.key:
-            select = deduped_sql(f"raw_{kind}", f"body->>'$.{spec.key}'", cols, spec.prefer)
+        if spec.model is not None:
+            select = body_columns_sql(f"raw_{kind}", _fields(spec), spec.key, spec.prefer)
+        elif spec.key:
+            select = deduped_sql(f"raw_{kind}", f"body->>'$.{spec.key}'", "ts, body", spec.prefer)
         else:
-            select = f'SELECT {cols} FROM "raw_{kind}" WHERE body IS NOT NULL'
+            select = f'SELECT ts, body FROM "raw_{kind}" WHERE body IS NOT NULL'
         con.execute(f'CREATE OR REPLACE VIEW "{spec.view}" AS {select}')
-    traces = deduped_sql(
+    traces = body_columns_sql(
         "raw_trial",
-        "body->>'$.key'",
-        "body->>'$.key' AS trial_key, body->>'$.run_id' AS run_id, "
-        "json_extract(body, '$.trace') AS trace",
+        {
+            "trial_key": BodyField("key"),
+            "run_id": BodyField("run_id"),
+            "trace": BodyField("trace", "JSON"),
+        },
+        "key",
         TRIAL_PREFERENCE,
     )
-    con.execute(f"CREATE OR REPLACE VIEW traces AS {traces}")
+    con.execute(f"CREATE OR REPLACE VIEW traces AS SELECT * EXCLUDE (recorded_at) FROM ({traces})")
+
+
+LEAN_THREADS = 1
+"""Threads for queries that must stay lean (those inside `evals run`): with more,
+DuckDB's parallel JSON scan and per-thread hash tables held memory that grew with the
+number of records (measured: 2 threads +3.7 MB per 1,000 trials, 1 thread +0.5 MB), for
+a query that runs once per run. `memory_limit` is no help: it raises OutOfMemory
+instead of spilling here."""
 
 
 @contextmanager
-def connect(ws: Workspace) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory DuckDB connection with the workspace's views defined."""
+def connect(ws: Workspace, threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection with the workspace's views defined (`threads`:
+    DuckDB's worker threads, default all cores; see LEAN_THREADS)."""
     con = duckdb.connect(":memory:")
     try:
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
         define_views(con, ws)
         yield con
     finally:
         con.close()
 
 
-def query(ws: Workspace, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    """Run one query over the workspace and return rows as dicts.
+def query(
+    ws: Workspace, sql: str, params: list[Any] | None = None, *, threads: int | None = None
+) -> list[dict[str, Any]]:
+    """Run one query over the workspace and return rows as dicts (`threads`: see connect).
 
     A segment compacted between listing and reading makes DuckDB miss a file; the
     views are then rebuilt and the query retried (compaction only ever renames forward).
     """
     for attempt in range(3):
         try:
-            with connect(ws) as con:
+            with connect(ws, threads) as con:
                 cur = con.execute(sql, params or [])
                 names = [d[0] for d in cur.description or []]
                 return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

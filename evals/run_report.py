@@ -83,9 +83,9 @@ def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
     """Summary of the trials recorded for `keys` (the invocation's matrix)."""
     import pyarrow as pa
 
-    from evals.query import connect
+    from evals.query import LEAN_THREADS, connect
 
-    with connect(ws) as con:
+    with connect(ws, LEAN_THREADS) as con:  # inside `evals run`: memory flat in the trials
         con.register("matrix", pa.table({"key": pa.array(keys, pa.string())}))
         cells = _rows(con.execute(CELL_SQL))
         errors = _rows(con.execute(ERRORS_SQL))

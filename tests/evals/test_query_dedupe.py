@@ -1,6 +1,7 @@
 """Keyed views keep one record per key: first written wins, except that a trial's retry
 beats its infrastructure error; ties on time fall to filename, then seq. Checked against
-explicit expectations and against the window-function formulation the views replaced."""
+explicit expectations and against the window-function formulation the views replaced;
+columns read with one from_json per record match the per-column `body->>` they replaced."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from typing import Any
 import orjson
 import pytest
 
-from evals.query import TRIAL_PREFERENCE, VIEWS, connect, query
+from evals.query import (
+    TRIAL_PREFERENCE,
+    VIEWS,
+    BodyField,
+    _fields,
+    body_columns_sql,
+    connect,
+    query,
+)
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError
 from evals.store import Workspace, compact_segment
 
@@ -38,24 +47,34 @@ def verdict(key: str, judge: str, label: str) -> dict[str, Any]:
     return {"key": key, "trial_key": "t", "run_id": "r", "judge": judge, "label": label}
 
 
-def old_window_sql(view: str) -> str:
-    """The QUALIFY row_number() dedupe the views used before (the semantic reference)."""
-    if view == "traces":
-        return (
-            "SELECT body->>'$.key' AS trial_key, body->>'$.run_id' AS run_id, "
-            "json_extract(body, '$.trace') AS trace FROM raw_trial WHERE body IS NOT NULL "
-            "QUALIFY row_number() OVER (PARTITION BY body->>'$.key' "
-            f"ORDER BY {TRIAL_PREFERENCE}, ts, filename, seq) = 1"
-        )
-    from evals.query import _columns
-
-    spec = next(s for s in VIEWS.values() if s.view == view)
-    cols = ", ".join(["ts AS recorded_at", *_columns(spec)])
-    order = f"{spec.prefer}, ts, filename, seq" if spec.prefer else "ts, filename, seq"
-    return (
-        f'SELECT {cols} FROM "raw_{spec.kind}" WHERE body IS NOT NULL '
-        f"QUALIFY row_number() OVER (PARTITION BY body->>'$.{spec.key}' ORDER BY {order}) = 1"
+def window_deduped(con: Any, kind: str, key: str, prefer: str | None) -> str:
+    """A view of `kind`'s records deduplicated the way the views did before, with
+    QUALIFY row_number() (the semantic reference); returns its name."""
+    order = f"{prefer}, ts, filename, seq" if prefer else "ts, filename, seq"
+    con.execute(
+        f"CREATE VIEW window_{kind} AS SELECT * FROM raw_{kind} WHERE body IS NOT NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY body->>'$.{key}' ORDER BY {order}) = 1"
     )
+    return f"window_{kind}"
+
+
+def old_window_rows(ws: Workspace, view: str) -> list[tuple[Any, ...]]:
+    """What `view` held with the window dedupe (same columns)."""
+    with connect(ws) as con:
+        if view == "traces":
+            raw = window_deduped(con, "trial", "key", TRIAL_PREFERENCE)
+            fields: dict[str, Any] = {
+                "trial_key": BodyField("key"),
+                "run_id": BodyField("run_id"),
+                "trace": BodyField("trace", "JSON"),
+            }
+            sql = f"SELECT * EXCLUDE (recorded_at) FROM ({body_columns_sql(raw, fields)})"
+        else:
+            spec = next(s for s in VIEWS.values() if s.view == view)
+            assert spec.key is not None
+            raw = window_deduped(con, spec.kind, spec.key, spec.prefer)
+            sql = body_columns_sql(raw, _fields(spec))
+        return sorted(con.execute(sql).fetchall(), key=repr)
 
 
 def rows_of(ws: Workspace, sql: str) -> list[tuple[Any, ...]]:
@@ -118,9 +137,7 @@ def test_first_written_wins_across_segments_and_retries_beat_infra(
 
 @pytest.mark.parametrize("view", ["trials", "traces", "verdicts", "labels", "runs"])
 def test_views_match_the_window_dedupe_they_replaced(two_segments: Workspace, view: str) -> None:
-    assert rows_of(two_segments, f"SELECT * FROM {view}") == rows_of(
-        two_segments, old_window_sql(view)
-    )
+    assert rows_of(two_segments, f"SELECT * FROM {view}") == old_window_rows(two_segments, view)
 
 
 def write_segment(path: Path, records: list[tuple[int, str, dict[str, Any]]]) -> None:
@@ -152,7 +169,7 @@ def test_ties_on_time_fall_to_filename_then_seq(tmp_path: Path) -> None:
     compact_segment(folder / "b.jsonl")  # b.parquet still sorts after a.jsonl
     got = {r["key"]: r["run_id"] for r in query(ws, "SELECT key, run_id FROM trials")}
     assert got == {"k": "b1", "j": "a1"}
-    assert rows_of(ws, "SELECT * FROM trials") == rows_of(ws, old_window_sql("trials"))
+    assert rows_of(ws, "SELECT * FROM trials") == old_window_rows(ws, "trials")
 
 
 def test_keyed_views_use_no_window_operator(two_segments: Workspace) -> None:
@@ -164,3 +181,45 @@ def test_keyed_views_use_no_window_operator(two_segments: Workspace) -> None:
                 str(row[1]) for row in con.execute(f"EXPLAIN SELECT * FROM {view}").fetchall()
             )
             assert "WINDOW" not in plan.upper(), view
+
+
+OLD_TRIAL_COLUMNS = """
+SELECT body->>'$.key' AS key, json_extract(body, '$.agent') AS agent,
+  json_extract(body, '$.model') AS model, TRY_CAST(body->>'$.repetition' AS BIGINT) AS repetition,
+  TRY_CAST(body->>'$.started_at' AS TIMESTAMPTZ) AS started_at,
+  body->>'$.model.alias' AS model_alias, body->>'$.agent.name' AS agent_name,
+  body->>'$.trace.final_answer' AS final_answer,
+  CAST(body->>'$.trace.usage.input_tokens' AS BIGINT) AS input_tokens,
+  CAST(body->>'$.trace.usage.cost_usd' AS DOUBLE) AS cost_usd,
+  CAST(body->>'$.trace.latency_s' AS DOUBLE) AS latency_s,
+  len(list_filter(json_extract_string(body, '$.trace.steps[*].kind'),
+    lambda x: x = 'tool_call')) AS tool_calls,
+  body->>'$.trace.error.kind' AS error_kind, body->>'$.trace.error.code' AS error_code
+FROM raw_trial WHERE body IS NOT NULL
+"""
+"""How the trials view read these columns before (one JSON parse per column)."""
+
+
+def test_columns_read_in_one_parse_match_the_per_column_extraction(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    calls = [
+        {"kind": "tool_call", "tool": "lookup", "arguments": {"q": 'é "quoted"'}},
+        {"kind": "thought", "text": "hmm"},
+        {"kind": "tool_call", "tool": "lookup", "arguments": {}},
+    ]
+    body = trial("tools", "r").model_dump(mode="json")
+    body["trace"]["steps"] = calls
+    body["trace"]["usage"].update({"input_tokens": 12, "cost_usd": 0.25})
+    body["trace"]["latency_s"] = 1.5
+    body["model"]["params"] = {"temperature": 0.5, "nested": {"a": [1, 2]}}
+    ws.append("trial", body)
+    ws.append("trial", trial("infra", "r", infra=True))
+    ws.append("trial", trial("plain", "r", answer="line\nbreak ünïcode"))
+    names = [
+        "key", "agent", "model", "repetition", "started_at", "model_alias", "agent_name",
+        "final_answer", "input_tokens", "cost_usd", "latency_s", "tool_calls", "error_kind",
+        "error_code",
+    ]  # fmt: skip
+    new = rows_of(ws, f"SELECT {', '.join(names)} FROM trials")
+    assert new == rows_of(ws, OLD_TRIAL_COLUMNS)
+    assert {(r[0], r[11]) for r in new} == {("tools", 2), ("infra", 0), ("plain", 0)}
