@@ -38,6 +38,9 @@ from bench.workload import server_env, write_golden_set, write_suite
 
 EVALS = str(ROOT / ".venv" / "bin" / "evals")
 
+RAW = "raw aiohttp"
+"""The raw client's name in the results: the practical ceiling of any harness here."""
+
 Runner = Callable[[FakeServer, int, int, Path], Throughput]
 """(server, trials, lanes, scratch folder) -> one measured run."""
 
@@ -70,9 +73,7 @@ def raw_runner(turns: int = 1) -> Runner:
     def run(server: FakeServer, trials: int, lanes: int, scratch: Path) -> Throughput:
         cmd = [PYTHON, "-m", "bench.peers.raw_aiohttp", server.url, str(trials), str(lanes),
                str(turns)]  # fmt: skip
-        return measure_harness(
-            "raw aiohttp", cmd, server, trials=trials, lanes=lanes, calls_per_trial=turns
-        )
+        return measure_harness(RAW, cmd, server, trials=trials, lanes=lanes, calls_per_trial=turns)
 
     return run
 
@@ -157,6 +158,12 @@ def summarise(
                 for other, rate in medians.items()
                 if other != ours
             }
+        if RAW in medians:  # what no client can beat here: the ceiling over each peer
+            cell["ceiling_ratios"] = {
+                f"{RAW} / {other}": round(medians[RAW] / rate, 2)
+                for other, rate in medians.items()
+                if other != RAW and not other.startswith("evals")
+            }
         out[str(c)] = cell
     return out
 
@@ -187,6 +194,8 @@ def report(
             )
         for label, ratio in cell.get("ratios", {}).items():
             print(f"    {label}: {ratio:.2f}x")
+        for label, ratio in cell.get("ceiling_ratios", {}).items():
+            print(f"    ceiling: {label}: {ratio:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -214,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if name != "raw" and not peers.available(name):
             log(f"  {name}: not installed (python -m bench.peers.setup), skipped")
             continue
-        runners[{"raw": "raw aiohttp"}.get(name, name)] = available[name]
+        runners[{"raw": RAW}.get(name, name)] = available[name]
     found = measure_all(
         runners, trials=args.trials, lanes=args.lanes, latency_ms=args.latency_ms, runs=args.runs
     )

@@ -40,6 +40,9 @@ def throughput(r: dict[str, Any], what: str) -> list[str]:
     for c, cell in r["by_lanes"].items():
         ratios = ", ".join(f"{k}: **{v:.2f}x**" for k, v in cell.get("ratios", {}).items())
         out.append(f"- C = {c} (ideal {cell['ideal_trials_per_s']:.0f}/s): {ratios}")
+        ceiling = ", ".join(f"{k}: {v:.2f}x" for k, v in cell.get("ceiling_ratios", {}).items())
+        if ceiling:
+            out.append(f"  - the ceiling (no client beats the raw one): {ceiling}")
     return [*out, ""]
 
 
