@@ -40,7 +40,7 @@ from evals.schema import Case, ModelSpec, Trial, Verdict
 from evals.store import LockBusy, Workspace
 from judges.base import JudgeEnv, is_infra_error
 from judges.calibration_store import load_calibrations
-from judges.cascade import Cascade
+from judges.cascade import CASCADE_JUDGE, Cascade
 from judges.config import CascadeSpec
 from judges.funnel import Funnel, compute_funnel
 
@@ -128,6 +128,9 @@ class JudgeRunResult:
     """Candidates whose final verdict was stored before (skipped)."""
     new_verdicts: int = 0
     """Verdicts written by this invocation (stage and final)."""
+    unreachable: int = 0
+    """Of the trials judged now, those left abstaining because a judge could not be
+    reached (Verdict.infra_error): the next invocation asks again."""
 
 
 def split_candidates(
@@ -242,7 +245,11 @@ async def _judge(
     funnel.check()
     ws.append("cascade_funnel", funnel)
     return JudgeRunResult(
-        funnel, judged=len(todo), already=len(candidates) - len(todo), new_verdicts=len(new)
+        funnel,
+        judged=len(todo),
+        already=len(candidates) - len(todo),
+        new_verdicts=len(new),
+        unreachable=sum(1 for v in new if v.judge == CASCADE_JUDGE and v.infra_error),
     )
 
 

@@ -298,11 +298,14 @@ def run_judging(
     except (JudgingError, GatewayError) as exc:
         fail(str(exc))
     if announce:
-        console.print(
+        say(
             f"judged {result.judged} trial(s) now, {result.already} already "
-            f"judged; {result.new_verdicts} verdict(s) written",
-            markup=False,
-            highlight=False,
+            f"judged; {result.new_verdicts} verdict(s) written"
+        )
+    if result.unreachable:
+        say(
+            f"{result.unreachable} trial(s) abstained because a judge could not be reached "
+            "(gateway error or timeout): rerun `evals judge` to ask again."
         )
     return result.funnel
 

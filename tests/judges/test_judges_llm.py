@@ -305,6 +305,7 @@ def test_unreachable_judge_is_asked_again_on_rerun(
     server.script = lambda req: Reply(fault="server_error")
     first = judge_run(ws, "run-test", spec, gs, open_gateway=open_gateway)
     assert first.funnel.stages[1].entered == 4 and server.count == 4
+    assert first.unreachable == 4
     finals = query(ws, "SELECT label, infra_error FROM verdicts WHERE judge = 'cascade'")
     assert (
         sorted((r["label"], r["infra_error"]) for r in finals)
@@ -313,6 +314,7 @@ def test_unreachable_judge_is_asked_again_on_rerun(
     server.script = lambda req: verdict_json("pass")
     second = judge_run(ws, "run-test", spec, gs, open_gateway=open_gateway)
     assert second.judged == 4 and server.count == 8  # only the LLM stage was asked again
+    assert second.unreachable == 0
     finals = query(ws, "SELECT label, infra_error FROM verdicts WHERE judge = 'cascade'")
     assert (
         sorted((r["label"], r["infra_error"]) for r in finals)
