@@ -9,6 +9,10 @@ Keyed kinds (trials, verdicts) are de-duplicated on their key, first write wins,
 record written twice by two racing runs is still counted once. Trials are the exception
 to "first wins": an infrastructure failure is retried by the next run, and the view keeps
 the retry's record (TRIAL_PREFERENCE).
+
+Memory: views never buffer record bodies (an aggregate picks each key's record, a hash
+join streams the records through, deduped_sql) and parse each body once (BodyField), so
+a query's memory does not grow with the number of records beyond its own result.
 """
 
 from __future__ import annotations
