@@ -12,7 +12,7 @@ the retry's record (TRIAL_PREFERENCE).
 
 Memory: views never buffer record bodies (an aggregate picks each key's record, a hash
 join streams the records through, deduped_sql) and parse each body once (BodyField), so
-a query's memory does not grow with the number of records beyond its own result.
+a query keeps per key only which record wins, not the records.
 """
 
 from __future__ import annotations
