@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from evals.golden import GoldenSetError, case_hash, load_golden_set
-from evals.plan import make_plan
-from evals.schema import trial_key
+from evals.plan import finished_keys, make_plan
+from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError, trial_key
+from evals.store import Workspace
 from evals.suite import Suite, load_suite, select_cases
 
 
@@ -92,3 +93,43 @@ def test_a_cached_rerun_reads_no_case_and_an_edit_mid_run_is_an_error(
     assert {spec.case_hash for spec in pending} == {second.hash}
     with pytest.raises(GoldenSetError, match=f":{first.line}: case .* changed"):
         list(plan.pending(set()))
+
+
+def recorded(ws: Workspace, key: str, run_id: str, error: str | None = None) -> None:
+    trace = Trace(final_answer=None if error else "answer")
+    if error is not None:
+        trace.error = TrialError(kind=error, code="x", message="failed")  # type: ignore[arg-type]
+    ws.append(
+        "trial",
+        Trial(
+            key=key,
+            run_id=run_id,
+            dataset="d",
+            dataset_hash="h",
+            case_id=key,
+            case_hash="c",
+            question_id="q",
+            agent=AgentSpec(name="react"),
+            model=ModelSpec(alias="m", model="openai/m"),
+            prompt="v1",
+            prompt_hash="p",
+            status="error" if error else "ok",
+            trace=trace,
+        ),
+    )
+
+
+def test_finished_keys_are_ok_or_agent_errors_and_can_be_limited_to_the_matrix(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace(tmp_path / "ws")
+    recorded(ws, "ok", "r1")
+    recorded(ws, "agent", "r1", error="agent")
+    recorded(ws, "infra", "r1", error="infra")
+    recorded(ws, "elsewhere", "r2")
+    recorded(ws, "retried", "r1", error="infra")
+    recorded(ws, "retried", "r2")
+    assert finished_keys(ws) == {"ok": "r1", "agent": "r1", "elsewhere": "r2", "retried": "r2"}
+    matrix = ["ok", "agent", "infra", "retried", "never-run"]
+    assert finished_keys(ws, matrix) == {"ok": "r1", "agent": "r1", "retried": "r2"}
+    assert finished_keys(ws, []) == {}
