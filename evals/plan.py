@@ -155,22 +155,9 @@ def make_plan(
     )
 
 
-def finished_keys(ws: Workspace, keys: list[str] | None = None) -> dict[str, str]:
-    """Finished trial keys (ok or agent error, any run) -> the run that recorded them;
-    only those among `keys` when given (the matrix's), so that neither DuckDB nor the
-    dict grows with every trial of the workspace."""
-    if keys is None:
-        rows = query(ws, FINISHED_SQL, threads=LEAN_THREADS)
-    else:
-        import pyarrow as pa
-
-        rows = query(
-            ws,
-            f"SELECT * FROM ({FINISHED_SQL}) WHERE key IN (SELECT key FROM matrix)",
-            threads=LEAN_THREADS,
-            tables={"matrix": pa.table({"key": pa.array(keys, pa.string())})},
-        )
-    return {r["key"]: r["run_id"] for r in rows}
+def finished_keys(ws: Workspace) -> dict[str, str]:
+    """Finished trial keys (ok or agent error, any run) -> the run that recorded them."""
+    return {r["key"]: r["run_id"] for r in query(ws, FINISHED_SQL, threads=LEAN_THREADS)}
 
 
 def is_finished(trial: Trial) -> bool:

@@ -345,15 +345,9 @@ def connect(ws: Workspace, threads: int | None = None) -> Iterator[duckdb.DuckDB
 
 
 def query(
-    ws: Workspace,
-    sql: str,
-    params: list[Any] | None = None,
-    *,
-    threads: int | None = None,
-    tables: dict[str, Any] | None = None,
+    ws: Workspace, sql: str, params: list[Any] | None = None, *, threads: int | None = None
 ) -> list[dict[str, Any]]:
-    """Run one query over the workspace and return rows as dicts (`threads`: see connect;
-    `tables`: Arrow tables to register under these names, e.g. a list of keys to join).
+    """Run one query over the workspace and return rows as dicts (`threads`: see connect).
 
     A segment compacted between listing and reading makes DuckDB miss a file; the
     views are then rebuilt and the query retried (compaction only ever renames forward).
@@ -361,8 +355,6 @@ def query(
     for attempt in range(3):
         try:
             with connect(ws, threads) as con:
-                for name, table in (tables or {}).items():
-                    con.register(name, table)
                 cur = con.execute(sql, params or [])
                 names = [d[0] for d in cur.description or []]
                 return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

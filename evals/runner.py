@@ -206,8 +206,8 @@ def run_suite(
     try:
         with run_lock(ws, plan.run_id):
             ws.append("run", manifest(plan))
+            finished = finished_keys(ws)
             keys = list(plan.keys())
-            finished = finished_keys(ws, keys)
             skipped = sum(1 for k in keys if k in finished)
             linked = link_reused(ws, plan, finished, keys)
             result = RunResult(plan.run_id, plan.total, skipped, linked)
