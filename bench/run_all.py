@@ -18,7 +18,8 @@ still run. The peers are installed first if missing (bench.peers.install).
         [--out bench/results.json]
 
 With --only, an existing --out file of the same profile is updated (the other items'
-results are kept), so a long profile can be run piece by piece.
+results are kept, and the partial run is listed under ``partial_updates``), so a long
+profile can be run piece by piece.
 """
 
 from __future__ import annotations
@@ -147,24 +148,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.no_install and "throughput" in chosen:
         subprocess.run([PYTHON, "-m", "bench.peers.install"], cwd=ROOT, env=base_env(), check=False)
     started = time.monotonic()
-    results: dict[str, Any] = {
+    run: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "profile": args.profile,
         "machine": machine(),
-        "results": {},
     }
+    results: dict[str, Any] = {**run, "results": {}}
+    partial = False
     if args.only and args.out.exists():  # a partial run updates the file it names
         previous = json.loads(args.out.read_text())
         if previous.get("profile") == args.profile:
-            results["results"] = previous.get("results", {})
+            # The file's own run (when, machine, elapsed) stays as it was; this partial
+            # run is listed apart, with the items it replaced.
+            results, partial = previous, True
+            run["items"] = chosen
+            results.setdefault("partial_updates", []).append(run)
     for name in chosen:
         log(f"== {ITEMS[name]} ({args.profile} profile)")
         results["results"][name] = run_benchmark(name, PROFILES[args.profile][name])
         results["results"][name]["when"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        results["elapsed_s"] = round(time.monotonic() - started, 1)
-        results["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+        run["elapsed_s"] = round(time.monotonic() - started, 1)
+        run["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+        if not partial:
+            results.update(run)
         args.out.write_text(json.dumps(results, indent=2))  # after each: a crash keeps some
-    log(f"== done in {results['elapsed_s']:.0f}s; results in {args.out}")
+    log(f"== done in {run['elapsed_s']:.0f}s; results in {args.out}")
     return results
 
 
