@@ -182,87 +182,16 @@ def build_comparison_report(
         f"paired by {cmp.pair_by}; {cmp.confidence:.0%} intervals (Tango score); "
         f"non-inferiority margins {', '.join(f'{m:g}' for m in cmp.margins)}",
     ]
-    verdict_lines = [f"Overall: {_ni_text(cmp.overall.outcome) or 'no margin set'}."]
-    verdict_lines += _per_question_verdicts(cmp)
-    if kind == "regression":
-        regressions = _regressions(cmp)
-        verdict_lines.append(
-            "Regressions: "
-            + ("; ".join(regressions) if regressions else "none found at these margins.")
-        )
-    verdict_lines += [f"Warning: {w}" for w in cmp.warnings]
-    arm_rows, arm_ev = _arm_rows(cmp.overall)
-    paired_rows, paired_ev = _paired_rows(cmp)
-    per_q = [(s.scope, s) for s in cmp.questions]
     sections = [
-        Section(id="verdict", title="Verdict", blocks=[TextBlock(text="\n".join(verdict_lines))]),
         Section(
-            id="paired",
-            title="Paired outcomes per question",
-            blocks=[
-                TableBlock(
-                    columns=[
-                        "scope",
-                        "pairs",
-                        "baseline",
-                        "candidate",
-                        "difference [95% CI]",
-                        "b10 / b01",
-                        "McNemar p",
-                        "non-inferiority",
-                        "helpful (paired)",
-                    ],
-                    rows=paired_rows,
-                    evidence=paired_ev,
-                ),
-                *_paired_charts(cmp),
-            ],
+            id="verdict",
+            title="Verdict",
+            blocks=[TextBlock(text="\n".join(_verdict_lines(cmp, kind)))],
         ),
-        Section(
-            id="arms",
-            title="Baseline and candidate, overall",
-            blocks=[
-                TableBlock(
-                    columns=["metric", "baseline", "candidate"], rows=arm_rows, evidence=arm_ev
-                )
-            ],
-        ),
-        Section(
-            id="rates",
-            title="Pass rate and helpfulness per question",
-            blocks=[
-                rate_chart(
-                    "pass-rate",
-                    "Pass rate per question",
-                    [
-                        ("baseline", [(q, s.baseline.outcome) for q, s in per_q]),
-                        ("candidate", [(q, s.candidate.outcome) for q, s in per_q]),
-                    ],
-                ),
-                rates_or_note(
-                    "helpful",
-                    "Helpfulness per question",
-                    [
-                        ("baseline", [(q, s.baseline.helpful) for q, s in per_q]),
-                        ("candidate", [(q, s.candidate.helpful) for q, s in per_q]),
-                    ],
-                    empty="no human labels on either run yet",
-                ),
-            ],
-        ),
-        Section(
-            id="cost",
-            title="Cost and latency",
-            blocks=list(
-                cost_latency_charts(
-                    "arms",
-                    [
-                        (f"baseline {cmp.baseline_ref}", cmp.overall.baseline),
-                        (f"candidate {cmp.candidate_ref}", cmp.overall.candidate),
-                    ],
-                )
-            ),
-        ),
+        _paired_section(cmp),
+        _arms_section(cmp),
+        _rates_section(cmp),
+        _cost_section(cmp),
     ]
     return Report(
         kind=kind,
@@ -270,4 +199,70 @@ def build_comparison_report(
         subtitle=subtitle,
         sections=sections,
         data=cmp.model_dump(mode="json"),
+    )
+
+
+def _verdict_lines(cmp: Comparison, kind: Literal["comparison", "regression"]) -> list[str]:
+    lines = [f"Overall: {_ni_text(cmp.overall.outcome) or 'no margin set'}."]
+    lines += _per_question_verdicts(cmp)
+    if kind == "regression":
+        regressions = _regressions(cmp)
+        lines.append(
+            "Regressions: "
+            + ("; ".join(regressions) if regressions else "none found at these margins.")
+        )
+    return lines + [f"Warning: {w}" for w in cmp.warnings]
+
+
+def _paired_section(cmp: Comparison) -> Section:
+    rows, evidence = _paired_rows(cmp)
+    columns = ["scope", "pairs", "baseline", "candidate", "difference [95% CI]",
+               "b10 / b01", "McNemar p", "non-inferiority", "helpful (paired)"]  # fmt: skip
+    return Section(
+        id="paired",
+        title="Paired outcomes per question",
+        blocks=[
+            TableBlock(columns=columns, rows=rows, evidence=evidence),
+            *_paired_charts(cmp),
+        ],
+    )
+
+
+def _arms_section(cmp: Comparison) -> Section:
+    rows, evidence = _arm_rows(cmp.overall)
+    table = TableBlock(columns=["metric", "baseline", "candidate"], rows=rows, evidence=evidence)
+    return Section(id="arms", title="Baseline and candidate, overall", blocks=[table])
+
+
+def _rates_section(cmp: Comparison) -> Section:
+    per_q = [(s.scope, s) for s in cmp.questions]
+    pass_rate = rate_chart(
+        "pass-rate",
+        "Pass rate per question",
+        [
+            ("baseline", [(q, s.baseline.outcome) for q, s in per_q]),
+            ("candidate", [(q, s.candidate.outcome) for q, s in per_q]),
+        ],
+    )
+    helpful = rates_or_note(
+        "helpful",
+        "Helpfulness per question",
+        [
+            ("baseline", [(q, s.baseline.helpful) for q, s in per_q]),
+            ("candidate", [(q, s.candidate.helpful) for q, s in per_q]),
+        ],
+        empty="no human labels on either run yet",
+    )
+    return Section(
+        id="rates", title="Pass rate and helpfulness per question", blocks=[pass_rate, helpful]
+    )
+
+
+def _cost_section(cmp: Comparison) -> Section:
+    arms = [
+        (f"baseline {cmp.baseline_ref}", cmp.overall.baseline),
+        (f"candidate {cmp.candidate_ref}", cmp.overall.candidate),
+    ]
+    return Section(
+        id="cost", title="Cost and latency", blocks=list(cost_latency_charts("arms", arms))
     )
