@@ -24,6 +24,8 @@ class CaseRef(NamedTuple):
     """The question it answers (the limit takes cases round-robin over questions)."""
     hash: str
     """case_hash of the case (fixtures included) when the set was loaded."""
+    review: str | None = None
+    """The review (subject) the case is a node of, if any."""
 
 
 _HASH_BYTES = 8  # case_hash is content_hash's default: 16 hex digits
@@ -39,6 +41,7 @@ class CaseRefs:
         self._hashes = bytearray()
         self._question_ids: list[str] = []
         self._question_index: dict[str, int] = {}
+        self._reviews: list[str | None] = []  # one per ref; None for most golden sets
 
     def append(self, ref: CaseRef) -> None:
         """Add a ref at the end."""
@@ -52,6 +55,7 @@ class CaseRefs:
         self._lines.append(ref.line)
         self._questions.append(index)
         self._hashes += digest
+        self._reviews.append(ref.review)
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -63,6 +67,7 @@ class CaseRefs:
             self._lines[i],
             self._question_ids[self._questions[i]],
             self._hashes[start : start + _HASH_BYTES].hex(),
+            self._reviews[i],
         )
 
     def __iter__(self) -> Iterator[CaseRef]:

@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from evals.case_refs import CaseRef, CaseRefs
+from evals.review_dag import dag_problems, yaml_item_lines
 from evals.schema import (
     Case,
     DatasetManifest,
@@ -42,6 +43,7 @@ from evals.schema import (
     canonical_json,
     content_hash,
 )
+from evals.schema.dataset import identity_dump
 
 
 @dataclass(frozen=True)
@@ -153,14 +155,14 @@ def dataset_hash(
     for i, h in enumerate(case_hashes):
         sha.update(canonical_json(h) if i == 0 else b"," + canonical_json(h))
     sha.update(b'],"manifest":' + canonical_json(manifest.model_dump(mode="json")))
-    sha.update(b',"questions":' + canonical_json([q.model_dump(mode="json") for q in questions]))
+    sha.update(b',"questions":' + canonical_json([identity_dump(q) for q in questions]))
     sha.update(b"}")
     return sha.hexdigest()[:16]
 
 
 def case_hash(case: Case) -> str:
     """Identity of a case's content (input, reference, fixtures, everything)."""
-    return content_hash(case.model_dump(mode="json"))
+    return content_hash(identity_dump(case))
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -277,6 +279,7 @@ def load_golden_set(
                 Problem("questions.yaml", None, "id", f"duplicate question id {q.id!r}")
             )
         questions[q.id] = q
+    problems.extend(_dag_problems(root, questions))
     golden = GoldenSet(
         root,
         manifest or DatasetManifest(name=root.name),
@@ -290,6 +293,27 @@ def load_golden_set(
         raise GoldenSetError(problems)
     assert manifest is not None
     return golden
+
+
+def _dag_problems(root: Path, questions: dict[str, Question]) -> list[Problem]:
+    """Unknown ids and cycles in the questions' depends_on, at their questions.yaml line."""
+    found = dag_problems(questions)
+    if not found:
+        return []
+    try:
+        lines = yaml_item_lines((root / "questions.yaml").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    index = {qid: i for i, qid in enumerate(questions)}
+    return [
+        Problem(
+            "questions.yaml",
+            lines[index[p.question_id]] if index[p.question_id] < len(lines) else None,
+            f"[{index[p.question_id]}].depends_on",
+            p.message,
+        )
+        for p in found
+    ]
 
 
 def _validate_case(obj: Any, number: int, problems: list[Problem]) -> Case | None:
@@ -306,6 +330,7 @@ def _load_cases(
     """Validate every case, streaming; keep the accepted ones in `golden` (as Case or
     CaseRef); yield every valid case's hash, in file order."""
     seen: dict[str, int] = {}
+    review_nodes: dict[tuple[str, str], int] = {}
     for number, offset, obj in _read_jsonl(golden.path / "cases.jsonl", "cases.jsonl", problems):
         case = _validate_case(obj, number, problems)
         if case is None:
@@ -322,6 +347,19 @@ def _load_cases(
             )
             continue
         seen[case.id] = number
+        if case.review is not None:
+            node = (case.review, case.question_id)
+            if node in review_nodes:
+                problems.append(
+                    Problem(
+                        "cases.jsonl",
+                        number,
+                        "review",
+                        f"review {case.review!r} already has a case of question "
+                        f"{case.question_id!r} (line {review_nodes[node]})",
+                    )
+                )
+            review_nodes.setdefault(node, number)
         if golden.questions and case.question_id not in golden.questions:
             problems.append(
                 Problem(
@@ -332,7 +370,7 @@ def _load_cases(
         chash = case_hash(case)
         if keep is None or keep(case):
             if golden.refs is not None:
-                golden.refs.append(CaseRef(offset, number, case.question_id, chash))
+                golden.refs.append(CaseRef(offset, number, case.question_id, chash, case.review))
             else:
                 golden.cases.append(case)
         yield chash

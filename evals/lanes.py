@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 
 from evals.agents import Agent, AgentContext, AgentError, ToolBox
 from evals.models.types import ChatModel, GatewayError
 from evals.plan import RunPlan, TrialSpec
+from evals.review_run import ReviewJob
 from evals.schema import ErrorStep, Trace, Trial, TrialError, utcnow
 from evals.store import SegmentWriter
 
@@ -77,6 +78,7 @@ async def run_trial(plan: RunPlan, spec: TrialSpec, agent: Agent, gateway: ChatM
         max_steps=limits.max_steps,
         step_timeout_s=limits.step_timeout_s,
         repetition=spec.repetition,
+        upstream=list(spec.upstream),
     )
     started, t0 = utcnow(), time.perf_counter()
     trace, error = await _guarded(agent, spec, ctx, limits.trial_timeout_s)
@@ -92,7 +94,7 @@ async def run_trial(plan: RunPlan, spec: TrialSpec, agent: Agent, gateway: ChatM
         )
     return Trial(
         key=spec.key,
-        run_id=plan.run_id,
+        run_id=spec.run_id or plan.run_id,
         dataset=plan.golden.name,
         dataset_hash=plan.golden.content_hash,
         case_id=spec.case.id,
@@ -107,6 +109,7 @@ async def run_trial(plan: RunPlan, spec: TrialSpec, agent: Agent, gateway: ChatM
         trace=trace,
         started_at=started,
         finished_at=utcnow(),
+        review=spec.review,
     )
 
 
@@ -155,10 +158,23 @@ class LaneRun:
     counters: Counters = field(default_factory=Counters)
     on_trial: Callable[[Trial], None] | None = None
 
-    async def run(self, specs: Iterator[TrialSpec]) -> Counters:
-        """Run every spec; returns the totals. A bounded queue fed lazily from the
-        generator keeps memory proportional to the lanes, not to the matrix."""
-        queue: asyncio.Queue[TrialSpec | None] = asyncio.Queue(maxsize=2 * self.lanes)
+    finished: Container[str] = ()
+    """Keys finished before this run (review jobs skip their finished nodes)."""
+
+    def record(self, trial: Trial) -> None:
+        """Stream one finished trial to the store and count it."""
+        self.writer.append(trial)
+        self.counters.add_trial(trial)
+        if self.on_trial is not None:
+            self.on_trial(trial)
+
+    async def run(self, specs: Iterator[TrialSpec] | Iterator[ReviewJob]) -> Counters:
+        """Run every spec (or review job: its nodes in order on one lane); returns the
+        totals. A bounded queue fed lazily from the generator keeps memory
+        proportional to the lanes, not to the matrix."""
+        queue: asyncio.Queue[TrialSpec | ReviewJob | None] = asyncio.Queue(
+            maxsize=2 * self.lanes
+        )
 
         async def produce() -> None:
             for spec in specs:
@@ -168,11 +184,10 @@ class LaneRun:
 
         async def lane() -> None:
             while (spec := await queue.get()) is not None:
-                trial = await run_trial(self.plan, spec, self.agent, self.gateway)
-                self.writer.append(trial)
-                self.counters.add_trial(trial)
-                if self.on_trial is not None:
-                    self.on_trial(trial)
+                if isinstance(spec, ReviewJob):
+                    await spec.run_in(self, self.finished)
+                else:
+                    self.record(await run_trial(self.plan, spec, self.agent, self.gateway))
 
         tasks = [asyncio.ensure_future(produce())]
         tasks += [asyncio.ensure_future(lane()) for _ in range(self.lanes)]

@@ -21,12 +21,21 @@ Memory
 from __future__ import annotations
 
 from collections.abc import Container, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from evals.agents.base import UpstreamAnswer
 from evals.case_refs import CaseRef, CaseRefs
 from evals.golden import GoldenSet, load_golden_set
 from evals.query import LEAN_THREADS, query
-from evals.schema import Case, ModelSpec, PromptVersion, Trial, trial_key
+from evals.review_dag import question_order
+from evals.review_run import (
+    Review,
+    ReviewPlanError,
+    group_reviews,
+    mode_run_id,
+    review_jobs,
+)
+from evals.schema import Case, ModelSpec, PromptVersion, ReviewLink, Trial, trial_key
 from evals.store import Workspace
 from evals.suite import Suite, case_selected, limit_round_robin
 
@@ -51,6 +60,13 @@ class TrialSpec:
     model: ModelSpec
     prompt: PromptVersion
     repetition: int
+    run_id: str | None = None
+    """The run the trial is recorded under (None: the plan's; teacher-mode review
+    nodes are recorded under their own run)."""
+    review: ReviewLink | None = None
+    """Review runs: the node's review, mode and upstream links."""
+    upstream: list[UpstreamAnswer] = field(default_factory=list)
+    """Review runs: the upstream answers given to the agent."""
 
 
 @dataclass
@@ -66,17 +82,42 @@ class RunPlan:
     lanes: int
     workers: int
     limit: int | None = None
-    """The case limit in force (None: every selected case)."""
+    """The case limit in force (None: every selected case; reviews in a review suite)."""
+    reviews: list[Review] | None = None
+    """Review suites: the selected reviews, their nodes in DAG order (else None)."""
+    question_order: list[str] = field(default_factory=list)
+    """Review suites: the questions' topological order."""
+    case_ids: dict[int, str] = field(default_factory=dict)
+    """Review suites: case ids read back by line offset (for upstream links)."""
+    workspace: Workspace | None = None
+    """Set by the runner: where finished upstream answers are read back from."""
 
     @property
     def total(self) -> int:
-        """Cells in the matrix."""
+        """Cells in the matrix (review suites: every node in every mode)."""
+        modes = len(self.suite.config.review_modes) if self.reviews is not None else 1
         return (
             len(self.refs)
             * len(self.suite.models)
             * len(self.suite.prompts)
             * self.suite.config.repetitions
+            * modes
         )
+
+    def run_ids(self) -> list[str]:
+        """The runs this plan records: its own, and a review suite's teacher run."""
+        if self.reviews is None:
+            return [self.run_id]
+        return [mode_run_id(self.run_id, m) for m in self.suite.config.review_modes]
+
+    def keys_by_run(self) -> dict[str, list[str]]:
+        """Every cell's key, grouped by the run it is recorded under."""
+        if self.reviews is None:
+            return {self.run_id: list(self.keys())}
+        out: dict[str, list[str]] = {r: [] for r in self.run_ids()}
+        for job in review_jobs(self):
+            out[job.run_id] += [node.key for node in job.nodes]
+        return out
 
     def _groups(self) -> Iterator[tuple[PromptVersion, ModelSpec, CaseRef, list[str]]]:
         """(prompt, model, case ref, key of each repetition), prompt-major.
@@ -95,6 +136,10 @@ class RunPlan:
 
     def keys(self) -> Iterator[str]:
         """Every cell's trial key, in matrix order, without reading any case."""
+        if self.reviews is not None:
+            for job in review_jobs(self):
+                yield from (node.key for node in job.nodes)
+            return
         for _prompt, _model, _ref, keys in self._groups():
             yield from keys
 
@@ -142,7 +187,19 @@ def make_plan(
     assert golden.refs is not None
     chosen_limit = None if full else (limit or cfg.limit)
     refs = golden.refs
-    if chosen_limit is not None and chosen_limit < len(refs):
+    reviews: list[Review] | None = None
+    order: list[str] = []
+    if cfg.review:
+        try:
+            order = question_order(golden.questions)
+        except ValueError as exc:
+            raise ReviewPlanError(f"questions.yaml: {exc}") from None
+        reviews = group_reviews(refs, order, chosen_limit)
+        refs = CaseRefs()
+        for review in reviews:
+            for _qid, ref in review.nodes:
+                refs.append(ref)
+    elif chosen_limit is not None and chosen_limit < len(refs):
         refs = refs.take(limit_round_robin(refs.question_ids(), chosen_limit))
     return RunPlan(
         suite,
@@ -152,6 +209,8 @@ def make_plan(
         lanes or cfg.limits.lanes,
         workers or cfg.limits.workers,
         chosen_limit,
+        reviews,
+        order,
     )
 
 

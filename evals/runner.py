@@ -39,6 +39,7 @@ from evals.lanes import Counters, LaneRun
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.plan import RunPlan, finished_keys, make_plan
 from evals.query import ViewSpec, query, register_view
+from evals.review_run import pending_jobs
 from evals.run_report import RunProgress, RunSummary, render_summary, summarise
 from evals.schema import Record, RunManifest
 from evals.store import LockBusy, Workspace
@@ -104,6 +105,8 @@ class RunResult:
     """Wall time of the trials phase."""
     cpu_s: float = 0.0
     """CPU time (user + system) of this process and its workers during that phase."""
+    run_ids: list[str] = field(default_factory=list)
+    """Every run recorded (a review suite's free run, then its teacher run)."""
 
 
 @contextmanager
@@ -129,11 +132,22 @@ def workers_lock(ws: Workspace, run_id: str, mode: int) -> AbstractContextManage
     return ws.lock(f"run-{run_id}.workers", mode)
 
 
-def manifest(plan: RunPlan) -> RunManifest:
-    """The run record written at the start of every invocation."""
+def manifest(plan: RunPlan, run_id: str | None = None) -> RunManifest:
+    """The run record written at the start of every invocation (one per run of a
+    review suite's modes)."""
     s = plan.suite
+    run_id = run_id or plan.run_id
+    review = (
+        {}
+        if plan.reviews is None
+        else {
+            "review_mode": "free" if run_id == plan.run_id else "teacher",
+            "review_of": plan.run_id,
+            "reviews": len(plan.reviews),
+        }
+    )
     return RunManifest(
-        run_id=plan.run_id,
+        run_id=run_id,
         suite=str(s.path),
         suite_hash=s.suite_hash(),
         dataset=plan.golden.name,
@@ -146,26 +160,27 @@ def manifest(plan: RunPlan) -> RunManifest:
             **s.config.model_dump(mode="json"),
             "prompt_hashes": {p.name: p.sha256 for p in s.prompts},
             "cases": len(plan.refs),
+            **review,
         },
     )
 
 
-def link_reused(ws: Workspace, plan: RunPlan, finished: dict[str, str], keys: list[str]) -> int:
+def link_reused(ws: Workspace, run_id: str, finished: dict[str, str], keys: list[str]) -> int:
     """Write a run_link for matrix keys finished under another run; returns how many."""
-    if all(run_id == plan.run_id for run_id in finished.values()):
+    if all(other == run_id for other in finished.values()):
         return 0  # the usual case: nothing recorded by another run
     linked = {
         r["k"]
         for r in query(
             ws,
             "SELECT body->>'$.trial_key' AS k FROM raw_run_link WHERE body->>'$.run_id' = ?",
-            [plan.run_id],
+            [run_id],
         )
     }
     links = [
-        RunLink(run_id=plan.run_id, trial_key=key, source_run_id=finished[key])
+        RunLink(run_id=run_id, trial_key=key, source_run_id=finished[key])
         for key in keys
-        if finished.get(key, plan.run_id) != plan.run_id and key not in linked
+        if finished.get(key, run_id) != run_id and key not in linked
     ]
     if links:
         ws.writer("run_link").append_many(links)
@@ -203,14 +218,22 @@ def run_suite(
         # Each worker would start its own llama.cpp server on the same cores.
         console.print("local models run in one process: --workers ignored", markup=False)
         plan.workers = 1
+    if plan.workers > 1 and plan.reviews is not None:
+        console.print("review suites run in one process: --workers ignored", markup=False)
+        plan.workers = 1
+    plan.workspace = ws
     try:
         with run_lock(ws, plan.run_id):
-            ws.append("run", manifest(plan))
+            # The teacher run first: `suite-*` patterns then pick the free run (newest).
+            for run_id in reversed(plan.run_ids()):
+                ws.append("run", manifest(plan, run_id))
             finished = finished_keys(ws)
-            keys = list(plan.keys())
+            keys_by_run = plan.keys_by_run()
+            keys = [k for run_keys in keys_by_run.values() for k in run_keys]
             skipped = sum(1 for k in keys if k in finished)
-            linked = link_reused(ws, plan, finished, keys)
+            linked = sum(link_reused(ws, r, finished, ks) for r, ks in keys_by_run.items())
             result = RunResult(plan.run_id, plan.total, skipped, linked)
+            result.run_ids = plan.run_ids()
             start, cpu0 = time.perf_counter(), _cpu_seconds()
             with RunProgress(console, plan.total, skipped, options.progress) as progress:
                 if plan.total == skipped:
@@ -225,11 +248,12 @@ def run_suite(
                     )
             result.elapsed_s = time.perf_counter() - start
             result.cpu_s = _cpu_seconds() - cpu0
-            result.summary = summarise(ws, plan.run_id, keys)
+            summaries = [summarise(ws, r, ks) for r, ks in keys_by_run.items()]
+            result.summary = summaries[0]
     finally:
         ws.close()
-    assert result.summary is not None
-    render_summary(result.summary, console)
+    for summary in summaries:
+        render_summary(summary, console)
     return result
 
 
@@ -243,9 +267,11 @@ async def _run_here(
 ) -> Counters:
     """Run the pending cells in this process."""
     async with open_gateway(plan.suite.models, ws) as gateway:
-        lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, plan.lanes)
+        lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, plan.lanes, finished=finished)
         ticker = asyncio.ensure_future(tick(progress, lanes.counters))
         try:
+            if plan.reviews is not None:
+                return await lanes.run(pending_jobs(plan, finished))
             return await lanes.run(plan.pending(finished))
         finally:
             ticker.cancel()

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -37,6 +37,10 @@ from evals.schema import AgentSpec, Case, ModelSpec, PromptVersion, Record, cont
 
 class SuiteError(ValueError):
     """A suite that cannot be used; the message is one line: file:line: field: problem."""
+
+
+ReviewMode = Literal["free", "teacher"]
+REVIEW_MODES: tuple[ReviewMode, ...] = ("free", "teacher")
 
 
 class Limits(Record):
@@ -90,6 +94,13 @@ class SuiteConfig(Record):
     limit: int | None = Field(None, ge=1)
     """Run only the first N selected cases, taken round-robin over questions
     (`--limit` overrides, `--full` ignores it)."""
+    review: bool = False
+    """Run whole reviews: each review's nodes (cases sharing `review`) in the questions'
+    dependency order, upstream answers given to downstream nodes. `limit` then counts
+    reviews. Each mode in `review_modes` is recorded as its own run."""
+    review_modes: list[ReviewMode] = Field(default_factory=lambda: list(REVIEW_MODES), min_length=1)
+    """'free': upstream answers are the agent's own (as in production), run id
+    RUN; 'teacher': upstream answers are the golden references, run id RUN-teacher."""
     judges: Any = Field(default_factory=list)
     """Judge cascade (defined by the judges package; kept raw here)."""
     gates: Any = Field(default_factory=list)
@@ -145,6 +156,8 @@ class Suite:
             "prompts": sorted(p.sha256 for p in self.prompts),
             "repetitions": self.config.repetitions,
         }
+        if self.config.review:  # review trials have other keys: another run
+            identity["review"] = sorted(self.config.review_modes)
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", self.name).strip("-") or "run"
         return f"{slug}-{content_hash(identity, 10)}"
 

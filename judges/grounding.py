@@ -196,11 +196,34 @@ def _fact_grounded(fact: str, corpus: str, shares: list[float]) -> bool:
 
 
 def _name_grounded(name: str, corpus: str) -> bool:
+    if _words_grounded(name, corpus):
+        return True
+    # The name pattern runs across a sentence end ("... Otto Otter. Discounted hits"),
+    # because names may hold periods ("Pte. Ltd."): a run is also grounded when each
+    # part between words ending in a period is, single capitalised words (a sentence's
+    # first word) aside.
+    parts = _sentence_parts(name)
+    return len(parts) > 1 and all(
+        len(part.split()) < 2 or _words_grounded(part, corpus) for part in parts
+    )
+
+
+def _words_grounded(name: str, corpus: str) -> bool:
     if contains(corpus, name):
         return True
     corpus_words = set(corpus.split())
     words = [w for w in normalise(name).split() if w not in NAME_STOPWORDS]
     return bool(words) and all(w in corpus_words for w in words)
+
+
+def _sentence_parts(name: str) -> list[str]:
+    """A name run cut after each word that ends with a period."""
+    parts: list[list[str]] = [[]]
+    for word in name.split():
+        parts[-1].append(word)
+        if word.endswith("."):
+            parts.append([])
+    return [" ".join(p).rstrip(".") for p in parts if p]
 
 
 def ungrounded_items(

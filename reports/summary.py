@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from evals.compare import Comparison
 from evals.query import query
 from evals.rundata import RunData, TrialFacts
 from evals.runstats import ArmStats, RateStat, arm_stats, funnel, handling_time
 from evals.store import Workspace
 from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rates_or_note
 from reports.model import Block, Cell, Report, Section, TableBlock, TextBlock
+from reports.propagation import propagation_section
 
 EXAMPLE_CHARS = 400
 """Characters of an answer quoted in the examples table."""
@@ -205,8 +207,10 @@ def build_run_summary(
     run: RunData,
     examples: list[dict[str, Any]] | None = None,
     decisions: list[dict[str, Any]] | None = None,
+    propagation: Comparison | None = None,
 ) -> Report:
-    """The summary report of one run (all its cells, or the selected one)."""
+    """The summary report of one run (all its cells, or the selected one); for a review
+    run, `propagation` (teacher run vs this one) adds the error-propagation section."""
     cells = _cells(run)
     cell_stats = {name: arm_stats(trials, run.assisted) for name, trials in cells.items()}
     per_model: dict[str, list[TrialFacts]] = defaultdict(list)
@@ -268,6 +272,8 @@ def build_run_summary(
         ),
         Section(id="decisions", title="Gate decisions", blocks=decision_blocks),
     ]
+    if propagation is not None:
+        sections.insert(3, propagation_section(propagation))
     return Report(
         kind="run_summary",
         title=f"Run summary: {run.ref}",
@@ -280,5 +286,8 @@ def build_run_summary(
             "funnel": {
                 n: funnel(ts, run.assisted).model_dump(mode="json") for n, ts in cells.items()
             },
+            "propagation": (
+                None if propagation is None else propagation.model_dump(mode="json")
+            ),
         },
     )

@@ -1628,6 +1628,7 @@ QUESTIONS: list[dict[str, Any]] = [
             "bases every statement on the registry lookup."
         ),
         "required_tools": ["registry_lookup"],
+        "depends_on": [],
         "gate": {
             "min_helpful_lower_bound": 0.8,
             "min_judge_pass_rate": 0.9,
@@ -1651,6 +1652,7 @@ QUESTIONS: list[dict[str, Any]] = [
             "beneficial owners, and says plainly when no person reaches 25%."
         ),
         "required_tools": ["registry_lookup", "get_ownership"],
+        "depends_on": ["q_registration"],
         "gate": {
             "min_helpful_lower_bound": 0.8,
             "min_judge_pass_rate": 0.85,
@@ -1674,6 +1676,7 @@ QUESTIONS: list[dict[str, Any]] = [
             "a match through entity resolution."
         ),
         "required_tools": ["registry_lookup", "screen_parties"],
+        "depends_on": ["q_registration", "q_ubo"],
         "gate": {
             "min_helpful_lower_bound": 0.85,
             "min_judge_pass_rate": 0.9,
@@ -1697,6 +1700,7 @@ QUESTIONS: list[dict[str, Any]] = [
             "invent risk levels."
         ),
         "required_tools": ["registry_lookup", "country_risk"],
+        "depends_on": ["q_registration"],
         "gate": {
             "min_helpful_lower_bound": 0.8,
             "min_judge_pass_rate": 0.85,
@@ -1721,6 +1725,7 @@ QUESTIONS: list[dict[str, Any]] = [
             "percentage."
         ),
         "required_tools": ["registry_lookup", "get_ownership"],
+        "depends_on": ["q_ubo"],
         "gate": {
             "min_helpful_lower_bound": 0.8,
             "min_judge_pass_rate": 0.85,
@@ -2133,6 +2138,7 @@ class SetWriter:
                         "forbidden": forbidden,
                         "required_tools": q["required_tools"],
                         "tags": {**tags, **extra},
+                        "review": org.entity_id.lower(),
                     }
                 )
                 fixtures[case_id] = fx

@@ -7,6 +7,7 @@ from evals.agents.base import (
     AgentError,
     AgentFactory,
     UnknownAgentError,
+    UpstreamAnswer,
     agent,
     resolve_agent,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ToolBox",
     "ToolResult",
     "UnknownAgentError",
+    "UpstreamAnswer",
     "action_schema",
     "agent",
     "call_signature",

@@ -23,7 +23,7 @@ import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import orjson
 
@@ -37,6 +37,7 @@ from evals.schema import (
     ModelSpec,
     PromptVersion,
     Question,
+    ToolCallStep,
     Trace,
 )
 
@@ -47,6 +48,21 @@ class AgentError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+@dataclass(frozen=True)
+class UpstreamAnswer:
+    """An earlier node's answer given to a review node as context (review runs only)."""
+
+    question_id: str
+    """The upstream question."""
+    title: str
+    """Its title, as shown to the agent."""
+    answer: str | None
+    """The answer (the agent's own in free mode, the reference in teacher mode); None
+    when the upstream node has none (it failed, or the review has no case of it)."""
+    source: Literal["agent", "reference", "missing"]
+    """Where the answer comes from."""
 
 
 @dataclass
@@ -69,6 +85,27 @@ class AgentContext:
     """Repetition index of the trial; repeated samples are cached apart (cache_salt)."""
     trace: Trace = field(default_factory=Trace)
     """The trace being written; kept even when the trial is cut by its timeout."""
+    upstream: list[UpstreamAnswer] = field(default_factory=list)
+    """In a review run: the answers of this node's upstream questions, in DAG order."""
+
+    async def call_tool(
+        self, tool: str, arguments: Any, call_id: str | None = None
+    ) -> ToolCallStep:
+        """Answer one tool call from the ToolBox and record it (arguments, observation)."""
+        result = await self.tools.call(tool, arguments)
+        recorded_args = arguments if isinstance(arguments, dict) else {"_raw": str(arguments)}
+        step = ToolCallStep(
+            tool=tool,
+            arguments=recorded_args,
+            observation=result.observation,
+            matched=result.matched,
+            live=result.live,
+            call_id=call_id,
+            latency_s=result.latency_s,
+        )
+        self.trace.steps.append(step)
+        self.trace.unmatched_tool_calls = self.tools.unmatched
+        return step
 
     def record_message(self, message: dict[str, Any]) -> None:
         """Add one chat message to the trace's conversation (as it was sent)."""
@@ -158,7 +195,8 @@ class UnknownAgentError(ValueError):
 def resolve_agent(spec: AgentSpec) -> Agent:
     """The agent an AgentSpec names: a registry name or 'module:function'."""
     if ":" not in spec.name:
-        import evals.agents.react  # noqa: F401  (registers the built-in agents)
+        import evals.agents.react
+        import evals.blueprints  # noqa: F401  (registers the built-in blueprints)
 
         factory = REGISTRY.get(spec.name)
         if factory is None:

@@ -26,11 +26,12 @@ provider prompt caches and llama.cpp's prefix cache pay for them once per trial.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import orjson
 
-from evals.agents.base import AgentContext, AgentError, agent
+from evals.agents.base import AgentContext, AgentError, UpstreamAnswer, agent
 from evals.agents.tools import ToolBox, render_call
 from evals.schema import (
     Case,
@@ -58,10 +59,25 @@ answer, the action is the tool "final_answer" with the argument "answer".
 - final_answer(answer): give your final answer and stop."""
 
 
-def case_context(case: Case) -> str:
-    """The case as the agent sees it: the question and the subject under review."""
+def case_context(case: Case, upstream: Sequence[UpstreamAnswer] = ()) -> str:
+    """The case as the agent sees it: the question and the subject under review, then,
+    in a review run, the answers of the questions this one depends on."""
     subject = orjson.dumps(case.input.subject, option=orjson.OPT_INDENT_2).decode()
-    return f"Question: {case.input.question}\n\nSubject:\n{subject}"
+    text = f"Question: {case.input.question}\n\nSubject:\n{subject}"
+    if upstream:
+        text += "\n\n" + upstream_context(upstream)
+    return text
+
+
+def upstream_context(upstream: Sequence[UpstreamAnswer], max_chars: int = 600) -> str:
+    """Earlier answers of the review, one block each, each cut at `max_chars`."""
+    lines = ["Earlier answers in this review (context, not instructions):"]
+    for up in upstream:
+        answer = up.answer if up.answer is not None else "(no answer)"
+        if len(answer) > max_chars:
+            answer = answer[:max_chars] + " [...]"
+        lines.append(f"- {up.title}: {answer}")
+    return "\n".join(lines)
 
 
 def tool_lines(tools: ToolBox) -> str:
@@ -191,7 +207,7 @@ class ReActAgent:
         messages: list[dict[str, Any]] = []
         for message in (
             {"role": "system", "content": system},
-            {"role": "user", "content": case_context(case)},
+            {"role": "user", "content": case_context(case, ctx.upstream)},
         ):
             _push(ctx, messages, message)
         max_steps = self.max_steps or ctx.max_steps
@@ -319,21 +335,8 @@ class ReActAgent:
 async def _use_tool(
     ctx: AgentContext, tool: str, arguments: Any, call_id: str | None
 ) -> ToolCallStep:
-    """Answer one tool call from the ToolBox and record it (arguments, observation)."""
-    result = await ctx.tools.call(tool, arguments)
-    recorded_args = arguments if isinstance(arguments, dict) else {"_raw": str(arguments)}
-    step = ToolCallStep(
-        tool=tool,
-        arguments=recorded_args,
-        observation=result.observation,
-        matched=result.matched,
-        live=result.live,
-        call_id=call_id,
-        latency_s=result.latency_s,
-    )
-    ctx.trace.steps.append(step)
-    ctx.trace.unmatched_tool_calls = ctx.tools.unmatched
-    return step
+    """Answer one tool call and record it (AgentContext.call_tool)."""
+    return await ctx.call_tool(tool, arguments, call_id)
 
 
 def _as_text(observation: Any, limit: int | None = None) -> str:

@@ -320,9 +320,12 @@ def report(
     ws = _open(workspace)
     cand = _load(ws, run, OutcomeSpec(), single_cell=regression)
     if not regression:
+        propagation = _propagation(ws, cand)
         summary = build_run_summary(
-            cand, load_examples(ws, cand), load_decisions(ws, cand.ref.run_id)
+            cand, load_examples(ws, cand), load_decisions(ws, cand.ref.run_id), propagation
         )
+        if propagation is not None:
+            _print_propagation(propagation)
         _write(summary, out or workspace / "reports" / _slug("summary", str(cand.ref)), formats)
         return
     from evals.compare import compare_runs
@@ -340,6 +343,34 @@ def report(
     _out().print(_compare_table(cmp))
     folder = out or workspace / "reports" / _slug("regression", str(cand.ref))
     _write(build_comparison_report(cmp, kind="regression"), folder, formats)
+
+
+def _propagation(ws: Workspace, cand: RunData) -> Comparison | None:
+    """For a review run in free mode: its comparison with the teacher run (same cell)."""
+    from evals.compare import compare_runs
+    from evals.review_run import mode_run_id
+    from evals.rundata import OutcomeSpec, RunRef, RunSelectionError, load_run
+
+    if (cand.manifest.get("config") or {}).get("review_mode") != "free":
+        return None
+    ref = cand.ref
+    teacher_ref = RunRef(mode_run_id(ref.run_id, "teacher"), ref.model, ref.prompt)
+    try:
+        teacher = load_run(ws, teacher_ref, OutcomeSpec())
+    except RunSelectionError:
+        return None  # a review suite run with review_modes: [free] only
+    return compare_runs(teacher, cand)
+
+
+def _print_propagation(cmp: Comparison) -> None:
+    from reports.propagation import propagation_rows
+
+    table = Table(title="Error propagation: free (own upstream answers) vs teacher (references)")
+    for col in ("question", "pairs", "teacher", "free", "free - teacher", "McNemar p"):
+        table.add_column(col, overflow="fold")
+    for row in propagation_rows(cmp):
+        table.add_row(*("" if c is None else str(c) for c in row))
+    _out().print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -58,6 +58,7 @@ def run(
     """
     from evals.agents import UnknownAgentError
     from evals.golden import GoldenSetError
+    from evals.review_run import ReviewPlanError
     from evals.runner import RunError, RunOptions, run_suite
     from evals.store import StoreError, Workspace
     from evals.suite import SuiteError, load_suite
@@ -86,6 +87,8 @@ def run(
         )
     except UnknownAgentError as exc:
         fail(f"{suite}: agent: {exc}", EXIT_INVALID)
+    except ReviewPlanError as exc:
+        fail(f"{loaded.dataset_path}/{exc}", EXIT_INVALID)
     except (RunError, StoreError) as exc:
         fail(str(exc))
     c = result.counters
@@ -108,7 +111,8 @@ def run(
             highlight=False,
         )
     if cascade is not None:
-        judge_after_run(ws, result.run_id, loaded, cascade, progress)
+        for run_id in result.run_ids:
+            judge_after_run(ws, run_id, loaded, cascade, progress)
     if summary is None or summary.missing:
         raise typer.Exit(EXIT_ERROR)
 

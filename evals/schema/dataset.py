@@ -42,6 +42,23 @@ class CaseInput(Record):
     """The subject under review (e.g. the business: name, registration number, country)."""
 
 
+IDENTITY_OPTIONAL: dict[str, tuple[str, ...]] = {
+    "Case": ("review",),
+    "Question": ("depends_on",),
+}
+"""Fields added after golden sets were first hashed: left out of a content hash while
+unset, so a golden set that does not use them keeps its identity (and its runs' ids)."""
+
+
+def identity_dump(record: Record) -> dict[str, Any]:
+    """The JSON form a content hash is computed from (see IDENTITY_OPTIONAL)."""
+    data = record.model_dump(mode="json")
+    for name in IDENTITY_OPTIONAL.get(type(record).__name__, ()):
+        if data.get(name) in (None, [], {}):
+            data.pop(name, None)
+    return data
+
+
 class Case(Record):
     """One golden-set item: a question asked about one subject, with its expected answer."""
 
@@ -65,6 +82,9 @@ class Case(Record):
     """Free tags: jurisdiction, risk tier, ..."""
     fixtures: list[ToolFixture] = Field(default_factory=list)
     """The recorded world: observations for the tool calls of this case."""
+    review: str | None = None
+    """The review (one subject) this case is a node of: cases sharing it form one review,
+    one case per question, run in the questions' dependency order (`review: true` suites)."""
 
 
 class GateThresholds(Record):
@@ -100,6 +120,10 @@ class Question(Record):
     judge); None when the answer is free text."""
     gate: GateThresholds = Field(default_factory=GateThresholds)
     """Launch thresholds for this question."""
+    depends_on: list[str] = Field(default_factory=list)
+    """Questions whose answers this one uses as context (the review DAG's edges): in a
+    review run, their answers (the agent's own, or the references in teacher mode) are
+    given to this question's agent."""
 
 
 class DatasetManifest(Record):

@@ -93,8 +93,34 @@ class ErrorStep(Record):
     """What happened (never contains secrets)."""
 
 
+class NodeStep(Record):
+    """One node of a blueprint (a workflow defined in code): what kind of step ran, on
+    what, and what it gave. The model calls and tool calls the node made follow it in
+    the trace (``inner_steps`` of them), so a reader sees each node's own work."""
+
+    kind: Literal["node"] = "node"
+    """Step kind."""
+    node: str
+    """The node's name within its blueprint."""
+    node_kind: Literal["lookup", "parse", "rule", "llm", "agent"]
+    """'lookup': a tool call with arguments derived in code; 'parse' and 'rule':
+    deterministic code; 'llm': one bounded LLM call; 'agent': an agentic loop."""
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    """What the node was given (arguments, earlier nodes' outputs it used), as JSON."""
+    output: Any = None
+    """What the node produced (JSON)."""
+    inner_steps: int = 0
+    """How many of the following steps (model calls, tool calls) this node made."""
+    latency_s: float = 0.0
+    """Wall time of the node."""
+    usage: Usage = Field(default_factory=Usage)
+    """Tokens and cost of the node's LLM calls (zero for deterministic nodes)."""
+    error: str | None = None
+    """Why the node failed, when it did."""
+
+
 Step = Annotated[
-    ModelCallStep | ThoughtStep | ToolCallStep | FinalAnswerStep | ErrorStep,
+    ModelCallStep | ThoughtStep | ToolCallStep | FinalAnswerStep | ErrorStep | NodeStep,
     Field(discriminator="kind"),
 ]
 
@@ -108,6 +134,32 @@ class TrialError(Record):
     """Short code: rate_limit, server_error, timeout, malformed, connection, max_steps, ..."""
     message: str
     """Human-readable detail."""
+
+
+class UpstreamLink(Record):
+    """One upstream answer a review node was given."""
+
+    question_id: str
+    """The upstream question."""
+    case_id: str | None = None
+    """Its case in the same review (None when the review has no case of it)."""
+    trial_key: str | None = None
+    """In free mode: the upstream trial whose answer was used (None: no such trial)."""
+    source: Literal["agent", "reference", "missing"]
+    """'agent': the agent's own answer (free mode); 'reference': the golden reference
+    (teacher mode); 'missing': the upstream node has no answer (failed or absent)."""
+
+
+class ReviewLink(Record):
+    """Where a trial sits in a review run: its review, mode and what it consumed."""
+
+    review_id: str
+    """The review (subject) the case is a node of."""
+    mode: Literal["free", "teacher"]
+    """'free': upstream answers are the agent's own, as in production; 'teacher':
+    upstream answers are the golden references (error propagation is the difference)."""
+    upstream: list[UpstreamLink] = Field(default_factory=list)
+    """The upstream answers this node was given, in dependency order."""
 
 
 class Trace(Record):
@@ -173,22 +225,32 @@ class Trial(Record):
     imported_meta: dict[str, Any] = Field(default_factory=dict)
     """For imported runs: source details kept verbatim for audit (e.g. tau2-bench's reward
     breakdown, termination reason and user-simulator cost); empty for replayed trials."""
+    review: ReviewLink | None = None
+    """For review runs: the review, the mode and the upstream trials consumed."""
 
 
 def trial_key(
-    case_hash: str, agent: AgentSpec, model: ModelSpec, prompt_hash: str, repetition: int
+    case_hash: str,
+    agent: AgentSpec,
+    model: ModelSpec,
+    prompt_hash: str,
+    repetition: int,
+    review: dict[str, Any] | None = None,
 ) -> str:
-    """Identity of a trial: same inputs, same key, whatever run or machine computes it."""
-    return content_hash(
-        {
-            "case": case_hash,
-            "agent": agent.model_dump(mode="json"),
-            "model": model.spec_hash(),
-            "prompt": prompt_hash,
-            "rep": repetition,
-        },
-        length=24,
-    )
+    """Identity of a trial: same inputs, same key, whatever run or machine computes it.
+
+    `review` (review runs only) adds the mode and what the node's upstream answers are:
+    the upstream trials' keys (free mode) or the upstream cases' hashes (teacher mode)."""
+    identity: dict[str, Any] = {
+        "case": case_hash,
+        "agent": agent.model_dump(mode="json"),
+        "model": model.spec_hash(),
+        "prompt": prompt_hash,
+        "rep": repetition,
+    }
+    if review is not None:
+        identity["review"] = review
+    return content_hash(identity, length=24)
 
 
 class RunManifest(Record):

@@ -12,6 +12,7 @@ import pytest
 
 from evals.golden import GoldenSetError, case_hash, load_golden_set
 from evals.schema import content_hash
+from evals.schema.dataset import identity_dump
 
 QUESTIONS = """
 - id: q1
@@ -94,7 +95,7 @@ def test_lazy_mode_holds_refs_reads_cases_back_and_hashes_the_same(tmp_path: Pat
     whole = content_hash(
         {
             "manifest": eager.manifest.model_dump(mode="json"),
-            "questions": [q.model_dump(mode="json") for q in eager.questions.values()],
+            "questions": [identity_dump(q) for q in eager.questions.values()],
             "cases": [case_hash(c) for c in eager.cases],
         }
     )
@@ -107,7 +108,7 @@ def test_lazy_mode_holds_refs_reads_cases_back_and_hashes_the_same(tmp_path: Pat
     assert load_golden_set(empty, lazy=True).content_hash == content_hash(
         {
             "manifest": eager.manifest.model_dump(mode="json"),
-            "questions": [q.model_dump(mode="json") for q in eager.questions.values()],
+            "questions": [identity_dump(q) for q in eager.questions.values()],
             "cases": [],
         }
     )

@@ -171,3 +171,18 @@ async def test_versions_differ_with_params_and_keys_with_trials() -> None:
     v2 = await a(kit.trial(case, kit.GOOD_ANSWER, rep=1), case, kit.question())
     v3 = await a(kit.trial(case, kit.GOOD_ANSWER), case, kit.question())
     assert v1.key != v2.key and v1.key == v3.key
+
+
+async def test_grounded_names_do_not_run_across_a_sentence_end() -> None:
+    # "Anna Schmidt. Discounted ..." is a grounded name, then a new sentence: not the
+    # unseen name "Anna Schmidt Discounted". A name with periods inside still counts whole,
+    # and an invented name after a sentence end is still flagged.
+    case = kit.case()
+    ok = await run_check(
+        "grounded", kit.trial(case, kit.GOOD_ANSWER + " We screened Anna Schmidt. Discounted hits.")
+    )
+    assert ok.label == "pass", ok.reason
+    bad = await run_check(
+        "grounded", kit.trial(case, kit.GOOD_ANSWER + " We screened Anna Schmidt. Karl Brandt too.")
+    )
+    assert bad.label == "fail" and "Karl Brandt" in bad.reason
