@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: setup browser demo demo-import demo-calibrate demo-review demo-decide demo-full test test-fast lint typecheck bench clean
+.PHONY: setup browser demo demo-import demo-calibrate demo-review demo-decide demo-status demo-full test test-fast lint typecheck bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,20 +22,31 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# Replay the EDD golden set on the embedded local model: 2 model configurations x 2
-# prompt versions on a default subset (`make demo-full` for every case). Reruns skip
-# finished trials.
+# The demo: three candidates for the EDD review on the embedded local model (SmolLM2-135M),
+# each judged by the cascade (deterministic checks, then the local model on the rubric):
+#   free ReAct (suites/edd_demo.yaml): the model decides every tool call itself;
+#   rails (suites/edd_rails.yaml): blueprint edd_rails, lookups in code, one bounded model
+#     call per answer, whole reviews in DAG order, free and teacher modes;
+#   the floor (suites/edd_template.yaml): blueprint edd_template, answers by rules.
+# Then: rails' survivors queued for review, calibration, comparisons, a gate, reports, and
+# a plain-words status. Reruns skip finished trials. `make demo-full` runs every case.
+WS := evals-workspace
 demo: setup
 	$(BIN)/evals validate datasets/edd_demo
 	@$(MAKE) --no-print-directory demo-import
-	$(BIN)/evals run suites/edd_demo.yaml -w evals-workspace
+	$(BIN)/evals run suites/edd_demo.yaml -w $(WS)
+	$(BIN)/evals run suites/edd_rails.yaml -w $(WS)
+	$(BIN)/evals run suites/edd_template.yaml -w $(WS)
 	@$(MAKE) --no-print-directory demo-review
 	@$(MAKE) --no-print-directory demo-calibrate
 	@$(MAKE) --no-print-directory demo-decide
+	@$(MAKE) --no-print-directory demo-status
 
 demo-full: setup
 	$(BIN)/evals validate datasets/edd_demo
-	$(BIN)/evals run suites/edd_demo.yaml -w evals-workspace --full
+	$(BIN)/evals run suites/edd_demo.yaml -w $(WS) --full
+	$(BIN)/evals run suites/edd_rails.yaml -w $(WS) --full
+	$(BIN)/evals run suites/edd_template.yaml -w $(WS) --full
 
 # Recorded runs from elsewhere: tau2-bench's GPT-4.1 and its fine-tune on the same 40
 # retail tasks (../shared/data/tau2_retail, MIT), imported and compared (seconds).
@@ -43,44 +54,48 @@ TAU2 := ../shared/data/tau2_retail
 demo-import: setup
 	@if [ -d $(TAU2) ]; then \
 	  $(BIN)/evals import tau2-bench $(TAU2)/gpt-4.1_retail.json --model gpt-4.1 \
-	    --run-id tau2-gpt41 -w evals-workspace && \
+	    --run-id tau2-gpt41 -w $(WS) && \
 	  $(BIN)/evals import tau2-bench $(TAU2)/gpt-4.1-sft_retail.json --model gpt-4.1-sft \
-	    --run-id tau2-gpt41-sft -w evals-workspace && \
+	    --run-id tau2-gpt41-sft -w $(WS) && \
 	  $(BIN)/evals compare tau2-gpt41 tau2-gpt41-sft --margin 0.05 --margin 0.10 \
-	    -w evals-workspace; \
+	    -w $(WS); \
 	else echo "($(TAU2) not found: the tau2 import is skipped)"; fi
 
-# The judges of the newest EDD run against the (simulated) reviewers' labels: agreement,
-# and which judge may fail trials alone (the local 135M judge may not); the thresholds
-# are recorded for the cascade. Needs a judged run and labels (after demo-review).
+# Human review of the rails run: a queue over its survivors (what the judges did not fail;
+# overlap 2, 20% unassisted control items). Two simulated reviewers (ids sim:...) label part
+# of it so the dashboard and calibration have something to show, clearly marked as
+# simulated; the rest is left for the demo logins (alice, bob).
+demo-review: setup
+	@if $(BIN)/evals label queue create -w $(WS) --run 'edd_rails-*' \
+	    --overlap 2 --control-share 0.2 --name demo --reuse; then \
+	  $(BIN)/evals label simulate -w $(WS) --queue demo --reviewers 2 --max-items 12; \
+	else echo "(no survivor to review yet: simulated reviewers skipped)"; fi
+
+# The local judge against the (simulated) reviewers' labels: agreement, and which judge
+# may fail trials alone (the 135M judge may not).
 demo-calibrate: setup
-	@$(BIN)/evals calibrate -w evals-workspace --run 'edd_demo-*' \
+	@$(BIN)/evals calibrate -w $(WS) --run 'edd_rails-*' \
 	  || echo "(calibration skipped: see the line above)"
 
-# Human review of the newest EDD run in the demo workspace: a queue over all its trials
-# (overlap 2, 20% unassisted control items), simulated reviewers (ids sim:...) so the
-# dashboard and judge calibration have labels, then how to open the app.
-demo-review: setup
-	@if $(BIN)/evals label queue create -w evals-workspace --run 'edd_demo-*' --sample 0 \
-	    --overlap 2 --control-share 0.2 --name demo --reuse; then \
-	  $(BIN)/evals label simulate -w evals-workspace --queue demo --reviewers 4; \
-	else echo "(no answered trial to review yet: simulated reviewers skipped)"; fi
-	@echo
-	@echo "Review app:  $(BIN)/evals label -w evals-workspace --roster labeling_app/demo_roster.yaml"
-	@echo "  then open http://127.0.0.1:8501 and log in as lead / lead-demo (queues, dashboard,"
-	@echo "  audit) or alice / alice-demo, bob / bob-demo (reviewers). Demo passwords only."
-
-# Ship decisions on the newest EDD run: the two model configurations compared question by
-# question (same prompt), the sampled one gated against the greedy one, and the run's
-# summary report. A 135M model does not meet the launch bar: the gate says fail or
-# undecided (exit 3 or 4, which fails CI); --no-fail keeps the demo going. The last line
-# is the comparison report's path: it opens with no network.
+# Ship decisions: do rails beat free ReAct (per question, with intervals)? Is the rails
+# candidate at least as good as the rules-only floor? The gate says ship, do not ship or
+# undecided (exit 0, 3 or 4; --no-fail keeps the demo going). Then the reports: rails'
+# summary with the error propagation between free and teacher modes.
 demo-decide: setup
-	$(BIN)/evals gate gates/edd_demo.yaml --run 'edd_demo-*:smol-sampled:v2' \
-	  --baseline 'edd_demo-*:smol-greedy:v2' --no-fail -w evals-workspace
-	$(BIN)/evals report 'edd_demo-*' -w evals-workspace
-	$(BIN)/evals compare 'edd_demo-*:smol-greedy:v2' 'edd_demo-*:smol-sampled:v2' \
-	  --margin 0.05 --margin 0.10 -w evals-workspace
+	$(BIN)/evals compare 'edd_demo-*' 'edd_rails-*:smol:rails-v2' --margin 0.10 -w $(WS)
+	$(BIN)/evals compare 'edd_template-*' 'edd_rails-*:smol:rails-v2' --margin 0.10 -w $(WS)
+	$(BIN)/evals gate gates/edd_demo.yaml --run 'edd_rails-*:smol:rails-v2' \
+	  --baseline 'edd_template-*' --no-fail -w $(WS)
+	$(BIN)/evals report 'edd_rails-*:smol:rails-v2' -w $(WS)
+
+# What happened, in plain words, and what to open next.
+demo-status: setup
+	@echo
+	@$(BIN)/evals status -w $(WS) --reviewer alice --reviewer bob
+	@echo "Review app:  $(BIN)/evals label -w $(WS) --roster labeling_app/demo_roster.yaml"
+	@echo "  then open http://127.0.0.1:8501 and log in as alice / alice-demo or bob / bob-demo"
+	@echo "  (reviewers: the rails survivors wait for you) or lead / lead-demo (queues,"
+	@echo "  dashboard, audit). Demo passwords only."
 
 lint: setup
 	$(BIN)/ruff check .
@@ -98,4 +113,4 @@ bench: setup
 	$(BIN)/python -m bench.run_all
 
 clean:
-	rm -rf $(VENV) evals-workspace .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,9 @@
 """The ``grounded`` check: an answer's claims trace to what the agent actually received.
 
-"Received" means the messages given to the agent (system prompt, question, subject)
-plus the observations of tool calls that matched a recorded fixture; the "no recorded
-observation" notice of an unmatched call grounds nothing. Flagged:
+"Received" means the case's input (question and subject, given to every agent), the
+messages given to the agent (system prompt, question, subject) plus the observations of
+tool calls that matched a recorded fixture; the "no recorded observation" notice of an
+unmatched call grounds nothing. Flagged:
 
 - a key fact of the case stated in the answer but present in no received text (the agent
   asserted it without having seen it: a guess, even when it happens to be right);
@@ -105,9 +106,15 @@ NAME_STOPWORDS = {
 """Words that neither make nor break a name's grounding."""
 
 
-def received_text(trial: Trial) -> str:
-    """Normalised text of everything the agent received."""
+def received_text(trial: Trial, case: Case | None = None) -> str:
+    """Normalised text of everything the agent received: the case's input (question and
+    subject: every agent is given them, whether or not its trace records them as a
+    message, as a blueprint that looks things up in code does not), the system and user
+    messages, and the observations of matched tool calls."""
     parts: list[str] = []
+    if case is not None:
+        parts.append(case.input.question)
+        parts.append(orjson.dumps(case.input.subject).decode())
     for msg in trial.trace.messages:
         if msg.role in ("system", "user") and msg.content:
             parts.append(msg.content)
@@ -272,7 +279,7 @@ class Grounded(CheckJudge):
         if why:
             return Outcome(label="fail", reason=why, score=0.0)
         answer = trial.trace.final_answer or ""
-        corpus = received_text(trial)
+        corpus = received_text(trial, case)
         shares = received_shares(trial)
         answer_n = normalise(answer)
         stated = [

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "evals.cli.calibrate",
     "evals.cli.label",
     "evals.cli.decide",
+    "evals.cli.status",
 ]
 """Modules contributing commands, in --help order."""
 
