@@ -49,8 +49,8 @@ Vanuatu:VU|Venezuela:VE|Vietnam:VN|Virgin Islands, British:VG|West Bank:PS|Yemen
 Zambia:ZM|Zimbabwe:ZW"""
 _COUNTRY_ISO = dict(item.strip().rsplit(":", 1) for item in _ISO.replace("\n", "").split("|"))
 _ISO_NAME: dict[str, str] = {}
-for _name, _code in _COUNTRY_ISO.items():
-    _ISO_NAME.setdefault(_code, _name)
+for _cname, _ccode in _COUNTRY_ISO.items():
+    _ISO_NAME.setdefault(_ccode, _cname)
 
 _LEVELS = ("low", "medium", "high")
 _QUARTER = Fraction(1, 4)
@@ -126,10 +126,18 @@ def countries_to_fetch(world: EddWorld) -> list[str]:
 
 
 def _share(value: Any) -> Fraction | None:
-    """A recorded percentage as an exact fraction of 1 (None when not recorded)."""
+    """A recorded percentage as an exact fraction of 1 (None when not recorded or not a
+    number: observations are untrusted and must not crash the rules)."""
     if value is None or isinstance(value, bool):
         return None
-    return Fraction(str(value)) / 100
+    try:
+        return Fraction(str(value).strip().rstrip("%")) / 100
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _name(entry: dict[str, Any]) -> str:
+    return str(entry.get("name") or entry.get("entity_id") or "an unnamed party")
 
 
 def _pct(x: Fraction | None) -> str:
@@ -289,7 +297,7 @@ def _ubo(world: EddWorld) -> _Ubo | None:
         if c.dead_end:
             untraced.append(c)
             continue
-        h = holders.setdefault(str(c.end.get("entity_id") or c.end["name"]), _Holder(c.end["name"]))
+        h = holders.setdefault(str(c.end.get("entity_id") or _name(c.end)), _Holder(_name(c.end)))
         if c.effective is None:
             h.unknown, h.direct = True, c.direct
         else:
@@ -333,9 +341,14 @@ def _ubo_sentences(u: _Ubo, world: EddWorld) -> list[str]:
             out.append(
                 f"The senior managing official(s) to record instead: {', '.join(u.officers)}."
             )
-    out += [f"{h.name} holds {_pct(h.level)}, below the threshold." for h in u.below]
     out += [
-        f"{_pct(c.effective)} is held by {c.end['name']}, {_dead_end_what(c, world, True)}, "
+        f"{h.name} holds {_pct(h.level)}, below the threshold."
+        if h.level is not None
+        else f"The share of {h.name} is not recorded."
+        for h in u.below
+    ]
+    out += [
+        f"{_pct(c.effective)} is held by {_name(c.end)}, {_dead_end_what(c, world, True)}, "
         "so it cannot be traced to a natural person."
         for c in u.untraced
     ]
@@ -371,7 +384,7 @@ def _transparency(world: EddWorld) -> tuple[str, list[str]]:
         if c.dead_end:
             opaque = True
             issues.append(
-                f"{c.end['name']} ({_pct(c.effective)}) is {_dead_end_what(c, world, False)}"
+                f"{_name(c.end)} ({_pct(c.effective)}) is {_dead_end_what(c, world, False)}"
             )
     subject = world.ownership.get(_subject_id(world) or "") or {}
     if not subject.get("owners"):
@@ -382,7 +395,7 @@ def _transparency(world: EddWorld) -> tuple[str, list[str]]:
 
 
 def _chain_text(c: _Chain) -> str:
-    return " -> ".join((*c.path, str(c.end["name"]))) + f" ({_pct(c.effective)})"
+    return " -> ".join((*c.path, _name(c.end))) + f" ({_pct(c.effective)})"
 
 
 # --------------------------------------------------------------------------- screening
@@ -392,13 +405,8 @@ def _chain_text(c: _Chain) -> str:
 class _Hit:
     """One candidate hit on a party with the rules' verdict."""
 
-    list_name: str
-    """'watchlist' or 'SDN'."""
     record: str
     """The record in words: "watchlist record 1027 'Darletta Anderson' (Fraud)"."""
-    record_name: str
-    label: str
-    """Watchlist category or first SDN programme."""
     verdict: str
     """'match', 'discounted' or 'unresolved' (nothing to compare)."""
     reason: str
@@ -473,11 +481,11 @@ def _hit(party: dict[str, Any], v: dict[str, Any], world: EddWorld) -> _Hit:
             )
         else:
             verdict, reason = "unresolved", "a name match only: entity resolution did not decide"
-        return _Hit("watchlist", rec, str(v.get("name")), str(v.get("category")), verdict, reason)
-    programs = [str(p) for p in v.get("programs") or []] or ["SDN"]
+        return _Hit(rec, verdict, reason)
+    programs = [str(p) for p in v.get("programs") or []]
     rec = f"SDN entry {v.get('ent_num')} '{v.get('name')}' ({', '.join(programs)})"
     verdict, reason = _sdn_verdict(party, v, world)
-    return _Hit("SDN", rec, str(v.get("name")), programs[0], verdict, reason)
+    return _Hit(rec, verdict, reason)
 
 
 def _screen(world: EddWorld) -> list[tuple[dict[str, Any], list[_Hit]]]:
@@ -573,7 +581,7 @@ def _ubo_facts(u: _Ubo, world: EddWorld) -> list[str]:
         "Below 25%, not beneficial owners: ", [f"{h.name} {_pct(h.level)}" for h in u.below]
     )
     lines += [
-        f"Cannot be traced: {_pct(c.effective)} held by {c.end['name']}, "
+        f"Cannot be traced: {_pct(c.effective)} held by {_name(c.end)}, "
         f"{_dead_end_what(c, world, True)}"
         for c in u.untraced
     ]

@@ -378,3 +378,15 @@ def test_missing_observations_and_unknown_questions() -> None:
         compose("q_other", empty)
     with pytest.raises(ValueError, match="q_other"):
         fact_lines("q_other", empty)
+
+
+def test_odd_observations_are_described_not_crashed_on() -> None:
+    """Observations are untrusted: unparseable shares count as not recorded."""
+    owners = [{**_person("Ann Tay", None), "share_percent": "n/a"}, {"type": "organisation"}]
+    world = _world({"entity_id": "S", "ownership_recorded": True, "owners": owners})
+    world.screening = {"parties": [{"party": {}, "hits": [{"list": "OFAC-SDN"}, {}]}]}
+    world.country_risk = {"SG": {}}
+    for qid in TOOLS_FOR:
+        assert compose(qid, world)
+        assert all(0 < len(line) < 200 for line in fact_lines(qid, world))
+    assert "The share of Ann Tay is not recorded." in compose("q_ubo", world)
