@@ -136,6 +136,12 @@ def _share(value: Any) -> Fraction | None:
         return None
 
 
+def _txt(d: dict[str, Any], key: str) -> str:
+    """A field of an observation as text; 'not recorded' when missing."""
+    value = d.get(key)
+    return "not recorded" if value is None or value == "" else str(value)
+
+
 def _name(entry: dict[str, Any]) -> str:
     return str(entry.get("name") or entry.get("entity_id") or "an unnamed party")
 
@@ -371,14 +377,14 @@ def _transparency(world: EddWorld) -> tuple[str, list[str]]:
         if o.get("ownership_recorded") and owners and len(known) == len(shares) and total < 1:
             partial = True
             issues.append(
-                f"{_pct(1 - total)} of {o.get('name')} is not accounted for by any recorded owner"
+                f"{_pct(1 - total)} of {_txt(o, 'name')} is not accounted for by any recorded owner"
             )
         for h, s in zip(owners, shares, strict=True):
             if h.get("type") != "person" and s is None:
                 partial = True
                 issues.append(
-                    f"the holding of {h.get('name')} ({h.get('role') or 'Owner'}) in "
-                    f"{o.get('name')} is not recorded"
+                    f"the holding of {_txt(h, 'name')} ({h.get('role') or 'Owner'}) in "
+                    f"{_txt(o, 'name')} is not recorded"
                 )
     for c in _subject_chains(world):
         if c.dead_end:
@@ -469,21 +475,21 @@ def _sdn_verdict(party: dict[str, Any], hit: dict[str, Any], world: EddWorld) ->
 
 def _hit(party: dict[str, Any], v: dict[str, Any], world: EddWorld) -> _Hit:
     if str(v.get("list", "")).upper() == "WATCHLIST":
-        rec = f"watchlist record {v.get('record_id')} '{v.get('name')}' ({v.get('category')})"
+        rec = f"watchlist record {_txt(v, 'record_id')} '{_txt(v, 'name')}' ({_txt(v, 'category')})"
         same = v.get("same_entity_as_party")
         if same is True:
             verdict, reason = "match", "resolved to the same entity"
         elif same is False:
             verdict = "discounted"
             reason = (
-                f"resolved to a different entity ({v.get('entity_id')}, party "
-                f"{party.get('entity_id')})"
+                f"resolved to a different entity ({_txt(v, 'entity_id')}, party "
+                f"{_txt(party, 'entity_id')})"
             )
         else:
             verdict, reason = "unresolved", "a name match only: entity resolution did not decide"
         return _Hit(rec, verdict, reason)
     programs = [str(p) for p in v.get("programs") or []]
-    rec = f"SDN entry {v.get('ent_num')} '{v.get('name')}' ({', '.join(programs)})"
+    rec = f"SDN entry {_txt(v, 'ent_num')} '{_txt(v, 'name')}' ({', '.join(programs)})"
     verdict, reason = _sdn_verdict(party, v, world)
     return _Hit(rec, verdict, reason)
 
@@ -501,7 +507,7 @@ def _hit_lines(results: list[tuple[dict[str, Any], list[_Hit]]]) -> dict[str, li
     """Hits in words by verdict."""
     out: dict[str, list[str]] = {"match": [], "discounted": [], "unresolved": []}
     for party, hits in results:
-        who = f"{party.get('name')} ({party.get('role')})"
+        who = f"{_txt(party, 'name')} ({_txt(party, 'role')})"
         for h in hits:
             if h.verdict == "match":
                 out["match"].append(f"{who} matches {h.record}: {h.reason}")
@@ -516,7 +522,7 @@ def _hit_lines(results: list[tuple[dict[str, Any], list[_Hit]]]) -> dict[str, li
 def _risk_words(obs: dict[str, Any] | None) -> str:
     if obs is None:
         return "risk not looked up"
-    return f"{obs.get('risk')} risk ({obs.get('basis')})"
+    return f"{_txt(obs, 'risk')} risk ({_txt(obs, 'basis')})"
 
 
 def _jurisdiction(world: EddWorld) -> tuple[str, bool]:
@@ -542,22 +548,22 @@ def _registration(world: EddWorld, facts: bool) -> list[str]:
     if r is None:
         return ["No registry record was found for the registration number given."]
     j = r.get("jurisdiction") or {}
-    where = f"{j.get('country_name')}" + (f" ({j['state']})" if j.get("state") else "")
+    where = f"{_txt(j, 'country_name')}" + (f" ({j['state']})" if j.get("state") else "")
     if facts:
         state = f", US state {j['state']}" if j.get("state") else ""
         lines = [
-            f"Business: {r.get('name')}",
-            f"Registration number: {r.get('registration_number')} ({r.get('register')})",
-            f"Country of registration: {j.get('country_name')} ({j.get('country')}){state}",
-            f"Legal form: {r.get('legal_form')}",
-            f"Year of registration: {r.get('registered_year')}",
-            f"Status: {r.get('status')}",
+            f"Business: {_txt(r, 'name')}",
+            f"Registration number: {_txt(r, 'registration_number')} ({_txt(r, 'register')})",
+            f"Country of registration: {_txt(j, 'country_name')} ({_txt(j, 'country')}){state}",
+            f"Legal form: {_txt(r, 'legal_form')}",
+            f"Year of registration: {_txt(r, 'registered_year')}",
+            f"Status: {_txt(r, 'status')}",
         ]
         return lines + ([f"Trading name: {r['trading_name']}"] if r.get("trading_name") else [])
     out = [
-        f"{r.get('name')} is registered in {where} under {r.get('register')} "
-        f"{r.get('registration_number')}; legal form {r.get('legal_form')}; registered in "
-        f"{r.get('registered_year')}; status: {r.get('status')}."
+        f"{_txt(r, 'name')} is registered in {where} under {_txt(r, 'register')} "
+        f"{_txt(r, 'registration_number')}; legal form {_txt(r, 'legal_form')}; registered in "
+        f"{_txt(r, 'registered_year')}; status: {_txt(r, 'status')}."
     ]
     return out + ([f"Trading name: {r['trading_name']}."] if r.get("trading_name") else [])
 
@@ -611,26 +617,26 @@ _HEADS = {
 
 
 def _screening_facts(results: list[tuple[dict[str, Any], list[_Hit]]]) -> list[str]:
-    names = [str(p.get("name")) for p, _ in results]
+    names = [_txt(p, "name") for p, _ in results]
     lines = _packed(f"Parties screened ({len(names)}): ", names)
     for party, hits in results:
         for h in hits:
-            head = f"{_HEADS[h.verdict]}: {party.get('name')}"
-            line = f"{head} ({party.get('role')}) vs {h.record}: {h.reason}"
+            head = f"{_HEADS[h.verdict]}: {_txt(party, 'name')}"
+            line = f"{head} ({_txt(party, 'role')}) vs {h.record}: {h.reason}"
             if len(line) > _MAX_LINE:
-                line = f"{head} vs {h.record}\nWhy, for {party.get('name')}: {h.reason}"
+                line = f"{head} vs {h.record}\nWhy, for {_txt(party, 'name')}: {h.reason}"
             lines += [_short(x) for x in line.split("\n")]
     if not any(h.verdict == "match" for _, hits in results for h in hits):
         lines.append("No confirmed matches")
-    return lines + _packed("No hits: ", [str(p.get("name")) for p, hits in results if not hits])
+    return lines + _packed("No hits: ", [_txt(p, "name") for p, hits in results if not hits])
 
 
 def _screening_text(world: EddWorld) -> list[str]:
     if world.screening is None:
         return ["Screening was not performed."]
     results = _screen(world)
-    names = [str(p.get("name")) for p, _ in results]
-    clear = [str(p.get("name")) for p, hits in results if not hits]
+    names = [_txt(p, "name") for p, _ in results]
+    clear = [_txt(p, "name") for p, hits in results if not hits]
     by = _hit_lines(results)
     out = [f"Screened {len(names)} parties ({', '.join(names)})."]
     out.append(
@@ -657,18 +663,18 @@ def _jurisdiction_text(world: EddWorld) -> list[str]:
     out = [f"Registered in {_country_name(code, world)} ({code}): risk not looked up."]
     if reg is not None:
         out[0] = (
-            f"Registered in {_country_name(code, world)} ({code}): {reg.get('risk')} risk "
-            f"({reg.get('basis')}; {reg.get('sdn_entries_with_address')} SDN entries list an "
+            f"Registered in {_country_name(code, world)} ({code}): {_txt(reg, 'risk')} risk "
+            f"({_txt(reg, 'basis')}; {_txt(reg, 'sdn_entries_with_address')} SDN entries list an "
             "address there)."
         )
     if not acode:
         out.append("No address is recorded.")
     elif not outside:
-        out.append(f"The recorded address ({addr.get('text')}) is in the same country.")
+        out.append(f"The recorded address ({_txt(addr, 'text')}) is in the same country.")
     else:
         kind = f"{str(addr.get('type')).lower()} " if addr.get("type") else ""
         out.append(
-            f"The recorded {kind}address ({addr.get('text')}) is in "
+            f"The recorded {kind}address ({_txt(addr, 'text')}) is in "
             f"{_country_name(acode, world)} ({acode}), outside the jurisdiction of "
             f"registration: {_risk_words(arisk)}."
         )
@@ -688,7 +694,7 @@ def _jurisdiction_facts(world: EddWorld) -> list[str]:
     if not acode:
         lines.append("Recorded address: none recorded")
     else:
-        lines.append(f"Recorded address: {addr.get('text')}")
+        lines.append(f"Recorded address: {_txt(addr, 'text')}")
         where = "outside the jurisdiction of registration" if outside else "the same country"
         lines.append(f"Address country: {_country_name(acode, world)} ({acode}), {where}")
         lines += _risk_facts(acode, world) if outside else []
@@ -701,7 +707,7 @@ def _risk_facts(code: str | None, world: EddWorld) -> list[str]:
     name = _country_name(code, world)
     if obs is None:
         return [f"Risk of {name}: not looked up"]
-    return [f"Risk of {name}: {obs.get('risk')}", f"Basis for {name}: {obs.get('basis')}"]
+    return [f"Risk of {name}: {_txt(obs, 'risk')}", f"Basis for {name}: {_txt(obs, 'basis')}"]
 
 
 def fact_lines(question_id: str, world: EddWorld) -> list[str]:
