@@ -9,7 +9,7 @@ whose sentence shapes the answers follow): effective shares multiply along owner
 chains; natural persons at 25% or more are beneficial owners; nominees and organisations
 without ownership records cannot be traced; watchlist hits are confirmed by entity
 resolution, SDN hits by date of birth and nationality; the overall jurisdiction risk is
-the highest of its parts, at least medium when the address is abroad.
+the highest of its parts, at least medium when the address is abroad. See docs/edd_rules.md.
 """
 
 from __future__ import annotations
@@ -713,7 +713,8 @@ def _risk_facts(code: str | None, world: EddWorld) -> list[str]:
 def fact_lines(question_id: str, world: EddWorld) -> list[str]:
     """The compact facts a small model needs to answer this question, one short line each,
     with every decision (confirmed or discounted, effective shares, risk levels,
-    transparency label) already made by the rules."""
+    transparency label) already made by the rules. Show them as a '- ' list (copied as
+    such they pass the deterministic checks)."""
     if question_id == "q_registration":
         return [_short(x) for x in _registration(world, True)]
     if question_id == "q_ubo":

@@ -97,6 +97,13 @@ async def test_template_answers_pass_every_check_on_every_case(golden: GoldenSet
     assert passed == len(golden.cases) == 110
 
 
+def test_template_answers_are_the_references_word_for_word(golden: GoldenSet) -> None:
+    """The rules reproduce build.py's reference writing from the observations alone (if
+    the references' wording changes on purpose, change the rules' with it)."""
+    differ = [c.id for c in golden.cases if compose(c.question_id, lookups(c)[0]) != c.reference]
+    assert differ == []
+
+
 async def test_references_pass_every_check_with_only_the_lookups_calls(
     golden: GoldenSet,
 ) -> None:
