@@ -9,7 +9,7 @@ whose sentence shapes the answers follow): effective shares multiply along owner
 chains; natural persons at 25% or more are beneficial owners; nominees and organisations
 without ownership records cannot be traced; watchlist hits are confirmed by entity
 resolution, SDN hits by date of birth and nationality; the overall jurisdiction risk is
-the highest of its parts, at least medium when the address is abroad.
+the highest of its parts, at least medium when the address is abroad. See docs/edd_rules.md.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ Vanuatu:VU|Venezuela:VE|Vietnam:VN|Virgin Islands, British:VG|West Bank:PS|Yemen
 Zambia:ZM|Zimbabwe:ZW"""
 _COUNTRY_ISO = dict(item.strip().rsplit(":", 1) for item in _ISO.replace("\n", "").split("|"))
 _ISO_NAME: dict[str, str] = {}
-for _name, _code in _COUNTRY_ISO.items():
-    _ISO_NAME.setdefault(_code, _name)
+for _cname, _ccode in _COUNTRY_ISO.items():
+    _ISO_NAME.setdefault(_ccode, _cname)
 
 _LEVELS = ("low", "medium", "high")
 _QUARTER = Fraction(1, 4)
@@ -126,10 +126,24 @@ def countries_to_fetch(world: EddWorld) -> list[str]:
 
 
 def _share(value: Any) -> Fraction | None:
-    """A recorded percentage as an exact fraction of 1 (None when not recorded)."""
+    """A recorded percentage as an exact fraction of 1 (None when not recorded or not a
+    number: observations are untrusted and must not crash the rules)."""
     if value is None or isinstance(value, bool):
         return None
-    return Fraction(str(value)) / 100
+    try:
+        return Fraction(str(value).strip().rstrip("%")) / 100
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _txt(d: dict[str, Any], key: str) -> str:
+    """A field of an observation as text; 'not recorded' when missing."""
+    value = d.get(key)
+    return "not recorded" if value is None or value == "" else str(value)
+
+
+def _name(entry: dict[str, Any]) -> str:
+    return str(entry.get("name") or entry.get("entity_id") or "an unnamed party")
 
 
 def _pct(x: Fraction | None) -> str:
@@ -289,7 +303,7 @@ def _ubo(world: EddWorld) -> _Ubo | None:
         if c.dead_end:
             untraced.append(c)
             continue
-        h = holders.setdefault(str(c.end.get("entity_id") or c.end["name"]), _Holder(c.end["name"]))
+        h = holders.setdefault(str(c.end.get("entity_id") or _name(c.end)), _Holder(_name(c.end)))
         if c.effective is None:
             h.unknown, h.direct = True, c.direct
         else:
@@ -333,9 +347,14 @@ def _ubo_sentences(u: _Ubo, world: EddWorld) -> list[str]:
             out.append(
                 f"The senior managing official(s) to record instead: {', '.join(u.officers)}."
             )
-    out += [f"{h.name} holds {_pct(h.level)}, below the threshold." for h in u.below]
     out += [
-        f"{_pct(c.effective)} is held by {c.end['name']}, {_dead_end_what(c, world, True)}, "
+        f"{h.name} holds {_pct(h.level)}, below the threshold."
+        if h.level is not None
+        else f"The share of {h.name} is not recorded."
+        for h in u.below
+    ]
+    out += [
+        f"{_pct(c.effective)} is held by {_name(c.end)}, {_dead_end_what(c, world, True)}, "
         "so it cannot be traced to a natural person."
         for c in u.untraced
     ]
@@ -358,20 +377,20 @@ def _transparency(world: EddWorld) -> tuple[str, list[str]]:
         if o.get("ownership_recorded") and owners and len(known) == len(shares) and total < 1:
             partial = True
             issues.append(
-                f"{_pct(1 - total)} of {o.get('name')} is not accounted for by any recorded owner"
+                f"{_pct(1 - total)} of {_txt(o, 'name')} is not accounted for by any recorded owner"
             )
         for h, s in zip(owners, shares, strict=True):
             if h.get("type") != "person" and s is None:
                 partial = True
                 issues.append(
-                    f"the holding of {h.get('name')} ({h.get('role') or 'Owner'}) in "
-                    f"{o.get('name')} is not recorded"
+                    f"the holding of {_txt(h, 'name')} ({h.get('role') or 'Owner'}) in "
+                    f"{_txt(o, 'name')} is not recorded"
                 )
     for c in _subject_chains(world):
         if c.dead_end:
             opaque = True
             issues.append(
-                f"{c.end['name']} ({_pct(c.effective)}) is {_dead_end_what(c, world, False)}"
+                f"{_name(c.end)} ({_pct(c.effective)}) is {_dead_end_what(c, world, False)}"
             )
     subject = world.ownership.get(_subject_id(world) or "") or {}
     if not subject.get("owners"):
@@ -382,7 +401,7 @@ def _transparency(world: EddWorld) -> tuple[str, list[str]]:
 
 
 def _chain_text(c: _Chain) -> str:
-    return " -> ".join((*c.path, str(c.end["name"]))) + f" ({_pct(c.effective)})"
+    return " -> ".join((*c.path, _name(c.end))) + f" ({_pct(c.effective)})"
 
 
 # --------------------------------------------------------------------------- screening
@@ -392,13 +411,8 @@ def _chain_text(c: _Chain) -> str:
 class _Hit:
     """One candidate hit on a party with the rules' verdict."""
 
-    list_name: str
-    """'watchlist' or 'SDN'."""
     record: str
     """The record in words: "watchlist record 1027 'Darletta Anderson' (Fraud)"."""
-    record_name: str
-    label: str
-    """Watchlist category or first SDN programme."""
     verdict: str
     """'match', 'discounted' or 'unresolved' (nothing to compare)."""
     reason: str
@@ -461,23 +475,23 @@ def _sdn_verdict(party: dict[str, Any], hit: dict[str, Any], world: EddWorld) ->
 
 def _hit(party: dict[str, Any], v: dict[str, Any], world: EddWorld) -> _Hit:
     if str(v.get("list", "")).upper() == "WATCHLIST":
-        rec = f"watchlist record {v.get('record_id')} '{v.get('name')}' ({v.get('category')})"
+        rec = f"watchlist record {_txt(v, 'record_id')} '{_txt(v, 'name')}' ({_txt(v, 'category')})"
         same = v.get("same_entity_as_party")
         if same is True:
             verdict, reason = "match", "resolved to the same entity"
         elif same is False:
             verdict = "discounted"
             reason = (
-                f"resolved to a different entity ({v.get('entity_id')}, party "
-                f"{party.get('entity_id')})"
+                f"resolved to a different entity ({_txt(v, 'entity_id')}, party "
+                f"{_txt(party, 'entity_id')})"
             )
         else:
             verdict, reason = "unresolved", "a name match only: entity resolution did not decide"
-        return _Hit("watchlist", rec, str(v.get("name")), str(v.get("category")), verdict, reason)
-    programs = [str(p) for p in v.get("programs") or []] or ["SDN"]
-    rec = f"SDN entry {v.get('ent_num')} '{v.get('name')}' ({', '.join(programs)})"
+        return _Hit(rec, verdict, reason)
+    programs = [str(p) for p in v.get("programs") or []]
+    rec = f"SDN entry {_txt(v, 'ent_num')} '{_txt(v, 'name')}' ({', '.join(programs)})"
     verdict, reason = _sdn_verdict(party, v, world)
-    return _Hit("SDN", rec, str(v.get("name")), programs[0], verdict, reason)
+    return _Hit(rec, verdict, reason)
 
 
 def _screen(world: EddWorld) -> list[tuple[dict[str, Any], list[_Hit]]]:
@@ -493,7 +507,7 @@ def _hit_lines(results: list[tuple[dict[str, Any], list[_Hit]]]) -> dict[str, li
     """Hits in words by verdict."""
     out: dict[str, list[str]] = {"match": [], "discounted": [], "unresolved": []}
     for party, hits in results:
-        who = f"{party.get('name')} ({party.get('role')})"
+        who = f"{_txt(party, 'name')} ({_txt(party, 'role')})"
         for h in hits:
             if h.verdict == "match":
                 out["match"].append(f"{who} matches {h.record}: {h.reason}")
@@ -508,7 +522,7 @@ def _hit_lines(results: list[tuple[dict[str, Any], list[_Hit]]]) -> dict[str, li
 def _risk_words(obs: dict[str, Any] | None) -> str:
     if obs is None:
         return "risk not looked up"
-    return f"{obs.get('risk')} risk ({obs.get('basis')})"
+    return f"{_txt(obs, 'risk')} risk ({_txt(obs, 'basis')})"
 
 
 def _jurisdiction(world: EddWorld) -> tuple[str, bool]:
@@ -534,22 +548,22 @@ def _registration(world: EddWorld, facts: bool) -> list[str]:
     if r is None:
         return ["No registry record was found for the registration number given."]
     j = r.get("jurisdiction") or {}
-    where = f"{j.get('country_name')}" + (f" ({j['state']})" if j.get("state") else "")
+    where = f"{_txt(j, 'country_name')}" + (f" ({j['state']})" if j.get("state") else "")
     if facts:
         state = f", US state {j['state']}" if j.get("state") else ""
         lines = [
-            f"Business: {r.get('name')}",
-            f"Registration number: {r.get('registration_number')} ({r.get('register')})",
-            f"Country of registration: {j.get('country_name')} ({j.get('country')}){state}",
-            f"Legal form: {r.get('legal_form')}",
-            f"Year of registration: {r.get('registered_year')}",
-            f"Status: {r.get('status')}",
+            f"Business: {_txt(r, 'name')}",
+            f"Registration number: {_txt(r, 'registration_number')} ({_txt(r, 'register')})",
+            f"Country of registration: {_txt(j, 'country_name')} ({_txt(j, 'country')}){state}",
+            f"Legal form: {_txt(r, 'legal_form')}",
+            f"Year of registration: {_txt(r, 'registered_year')}",
+            f"Status: {_txt(r, 'status')}",
         ]
         return lines + ([f"Trading name: {r['trading_name']}"] if r.get("trading_name") else [])
     out = [
-        f"{r.get('name')} is registered in {where} under {r.get('register')} "
-        f"{r.get('registration_number')}; legal form {r.get('legal_form')}; registered in "
-        f"{r.get('registered_year')}; status: {r.get('status')}."
+        f"{_txt(r, 'name')} is registered in {where} under {_txt(r, 'register')} "
+        f"{_txt(r, 'registration_number')}; legal form {_txt(r, 'legal_form')}; registered in "
+        f"{_txt(r, 'registered_year')}; status: {_txt(r, 'status')}."
     ]
     return out + ([f"Trading name: {r['trading_name']}."] if r.get("trading_name") else [])
 
@@ -573,7 +587,7 @@ def _ubo_facts(u: _Ubo, world: EddWorld) -> list[str]:
         "Below 25%, not beneficial owners: ", [f"{h.name} {_pct(h.level)}" for h in u.below]
     )
     lines += [
-        f"Cannot be traced: {_pct(c.effective)} held by {c.end['name']}, "
+        f"Cannot be traced: {_pct(c.effective)} held by {_name(c.end)}, "
         f"{_dead_end_what(c, world, True)}"
         for c in u.untraced
     ]
@@ -603,26 +617,26 @@ _HEADS = {
 
 
 def _screening_facts(results: list[tuple[dict[str, Any], list[_Hit]]]) -> list[str]:
-    names = [str(p.get("name")) for p, _ in results]
+    names = [_txt(p, "name") for p, _ in results]
     lines = _packed(f"Parties screened ({len(names)}): ", names)
     for party, hits in results:
         for h in hits:
-            head = f"{_HEADS[h.verdict]}: {party.get('name')}"
-            line = f"{head} ({party.get('role')}) vs {h.record}: {h.reason}"
+            head = f"{_HEADS[h.verdict]}: {_txt(party, 'name')}"
+            line = f"{head} ({_txt(party, 'role')}) vs {h.record}: {h.reason}"
             if len(line) > _MAX_LINE:
-                line = f"{head} vs {h.record}\nWhy, for {party.get('name')}: {h.reason}"
+                line = f"{head} vs {h.record}\nWhy, for {_txt(party, 'name')}: {h.reason}"
             lines += [_short(x) for x in line.split("\n")]
     if not any(h.verdict == "match" for _, hits in results for h in hits):
         lines.append("No confirmed matches")
-    return lines + _packed("No hits: ", [str(p.get("name")) for p, hits in results if not hits])
+    return lines + _packed("No hits: ", [_txt(p, "name") for p, hits in results if not hits])
 
 
 def _screening_text(world: EddWorld) -> list[str]:
     if world.screening is None:
         return ["Screening was not performed."]
     results = _screen(world)
-    names = [str(p.get("name")) for p, _ in results]
-    clear = [str(p.get("name")) for p, hits in results if not hits]
+    names = [_txt(p, "name") for p, _ in results]
+    clear = [_txt(p, "name") for p, hits in results if not hits]
     by = _hit_lines(results)
     out = [f"Screened {len(names)} parties ({', '.join(names)})."]
     out.append(
@@ -649,18 +663,18 @@ def _jurisdiction_text(world: EddWorld) -> list[str]:
     out = [f"Registered in {_country_name(code, world)} ({code}): risk not looked up."]
     if reg is not None:
         out[0] = (
-            f"Registered in {_country_name(code, world)} ({code}): {reg.get('risk')} risk "
-            f"({reg.get('basis')}; {reg.get('sdn_entries_with_address')} SDN entries list an "
+            f"Registered in {_country_name(code, world)} ({code}): {_txt(reg, 'risk')} risk "
+            f"({_txt(reg, 'basis')}; {_txt(reg, 'sdn_entries_with_address')} SDN entries list an "
             "address there)."
         )
     if not acode:
         out.append("No address is recorded.")
     elif not outside:
-        out.append(f"The recorded address ({addr.get('text')}) is in the same country.")
+        out.append(f"The recorded address ({_txt(addr, 'text')}) is in the same country.")
     else:
         kind = f"{str(addr.get('type')).lower()} " if addr.get("type") else ""
         out.append(
-            f"The recorded {kind}address ({addr.get('text')}) is in "
+            f"The recorded {kind}address ({_txt(addr, 'text')}) is in "
             f"{_country_name(acode, world)} ({acode}), outside the jurisdiction of "
             f"registration: {_risk_words(arisk)}."
         )
@@ -680,7 +694,7 @@ def _jurisdiction_facts(world: EddWorld) -> list[str]:
     if not acode:
         lines.append("Recorded address: none recorded")
     else:
-        lines.append(f"Recorded address: {addr.get('text')}")
+        lines.append(f"Recorded address: {_txt(addr, 'text')}")
         where = "outside the jurisdiction of registration" if outside else "the same country"
         lines.append(f"Address country: {_country_name(acode, world)} ({acode}), {where}")
         lines += _risk_facts(acode, world) if outside else []
@@ -693,13 +707,14 @@ def _risk_facts(code: str | None, world: EddWorld) -> list[str]:
     name = _country_name(code, world)
     if obs is None:
         return [f"Risk of {name}: not looked up"]
-    return [f"Risk of {name}: {obs.get('risk')}", f"Basis for {name}: {obs.get('basis')}"]
+    return [f"Risk of {name}: {_txt(obs, 'risk')}", f"Basis for {name}: {_txt(obs, 'basis')}"]
 
 
 def fact_lines(question_id: str, world: EddWorld) -> list[str]:
     """The compact facts a small model needs to answer this question, one short line each,
     with every decision (confirmed or discounted, effective shares, risk levels,
-    transparency label) already made by the rules."""
+    transparency label) already made by the rules. Show them as a '- ' list (copied as
+    such they pass the deterministic checks)."""
     if question_id == "q_registration":
         return [_short(x) for x in _registration(world, True)]
     if question_id == "q_ubo":

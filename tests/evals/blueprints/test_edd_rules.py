@@ -97,6 +97,13 @@ async def test_template_answers_pass_every_check_on_every_case(golden: GoldenSet
     assert passed == len(golden.cases) == 110
 
 
+def test_template_answers_are_the_references_word_for_word(golden: GoldenSet) -> None:
+    """The rules reproduce build.py's reference writing from the observations alone (if
+    the references' wording changes on purpose, change the rules' with it)."""
+    differ = [c.id for c in golden.cases if compose(c.question_id, lookups(c)[0]) != c.reference]
+    assert differ == []
+
+
 async def test_references_pass_every_check_with_only_the_lookups_calls(
     golden: GoldenSet,
 ) -> None:
@@ -378,3 +385,15 @@ def test_missing_observations_and_unknown_questions() -> None:
         compose("q_other", empty)
     with pytest.raises(ValueError, match="q_other"):
         fact_lines("q_other", empty)
+
+
+def test_odd_observations_are_described_not_crashed_on() -> None:
+    """Observations are untrusted: unparseable shares count as not recorded."""
+    owners = [{**_person("Ann Tay", None), "share_percent": "n/a"}, {"type": "organisation"}]
+    world = _world({"entity_id": "S", "ownership_recorded": True, "owners": owners})
+    world.screening = {"parties": [{"party": {}, "hits": [{"list": "OFAC-SDN"}, {}]}]}
+    world.country_risk = {"SG": {}}
+    for qid in TOOLS_FOR:
+        assert compose(qid, world)
+        assert all(0 < len(line) < 200 for line in fact_lines(qid, world))
+    assert "The share of Ann Tay is not recorded." in compose("q_ubo", world)
