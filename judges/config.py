@@ -25,14 +25,16 @@ top level or under a ``judges:`` key.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError
 
+from evals.models.providers import provider_problem
 from evals.schema import ModelSpec, Record, content_hash
+from evals.secrets import find_secrets
+from evals.yamlfile import YamlFileError, read_yaml
 
 
 class JudgeSpec(Record):
@@ -115,19 +117,26 @@ def _build_problems(stage: StageSpec) -> list[str]:
     return problems
 
 
-_SECRET = re.compile(r"(api_?key|secret|password|token$|authorization)", re.IGNORECASE)
-
-
 def _secret_problems(stage: StageSpec) -> list[str]:
-    """Judge model params are recorded with the run; keys belong in the environment."""
-    return [
-        f"model.params holds a secret ({key}): name the environment variable in "
-        "model.api_key_env instead"
-        for spec in stage.judges
-        if isinstance(spec.model, ModelSpec)
-        for key in spec.model.params
-        if _SECRET.search(key)
-    ]
+    """Judge params and judge model params are recorded with the run: the one secrets
+    rule (evals.secrets) applies, and a model spec's provider must exist."""
+    out = []
+    for spec in stage.judges:
+        out += [
+            f"params.{'.'.join(map(str, where))}: {why}: judge params are recorded with the run"
+            for where, why in find_secrets(spec.params)
+        ]
+        if isinstance(spec.model, ModelSpec):
+            out += [
+                f"model.params.{'.'.join(map(str, where))}: {why}: name the environment "
+                "variable in model.api_key_env, or write ${VAR}"
+                for where, why in find_secrets(spec.model.params)
+            ]
+        model = spec.model.model if isinstance(spec.model, ModelSpec) else spec.model
+        unknown = provider_problem(model) if model else None
+        if unknown is not None:
+            out.append(f"model: {unknown}")
+    return out
 
 
 def _item_line(lines: list[int] | None, index: int) -> str:
@@ -195,16 +204,9 @@ def load_cascade_file(path: str | Path, items: Any = None) -> CascadeSpec:
     the file is then read only for the line numbers of errors."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise JudgeConfigFileError(f"{p}: cannot read ({exc.strerror})") from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise JudgeConfigFileError(f"{p}{line}: bad YAML: {exc}") from None
+        doc = read_yaml(p)
+    except YamlFileError as exc:
+        raise JudgeConfigFileError(str(exc.problem)) from None
     if items is None:
-        items = data.get("judges") if isinstance(data, dict) else data
-    return parse_cascade(items, str(p), _list_item_lines(node) if node else None)
+        items = doc.data.get("judges") if isinstance(doc.data, dict) else doc.data
+    return parse_cascade(items, str(p), _list_item_lines(doc.node) if doc.node else None)

@@ -58,7 +58,7 @@ def run(
     """
     from evals.agents import UnknownAgentError
     from evals.golden import GoldenSetError
-    from evals.runner import RunError, RunOptions, run_suite
+    from evals.runner import RunError, RunOptions, prepare_run, run_suite
     from evals.store import StoreError, Workspace
     from evals.suite import SuiteError, load_suite
 
@@ -69,14 +69,11 @@ def run(
     from evals.cli.judge import judge_after_run, suite_cascade
 
     cascade = suite_cascade(loaded) if judge else None  # a bad judges list fails first
+    options = RunOptions(limit=limit, full=full, lanes=lanes, workers=workers, progress=progress)
     try:
+        prepared = prepare_run(loaded, options)  # validates; writes nothing
         ws = Workspace(workspace)
-        result = run_suite(
-            loaded,
-            ws,
-            RunOptions(limit=limit, full=full, lanes=lanes, workers=workers, progress=progress),
-            console=console,
-        )
+        result = run_suite(loaded, ws, options, console=console, prepared=prepared)
     except GoldenSetError as exc:
         for problem in exc.problems:
             err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
