@@ -47,9 +47,11 @@ overall checks' need and the sum over questions of each question's largest need.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evals.compare import PairBy, in_question
@@ -312,8 +314,24 @@ def record_decision(ws: Workspace, decision: Decision) -> None:
     ws.append("decision", decision, durable=True)
 
 
-def last_accepted(ws: Workspace, exclude: RunRef | None = None) -> str | None:
-    """Reference of the most recent run a gate shipped (other than ``exclude``)."""
+def run_scope(manifest: Mapping[str, Any]) -> tuple[str, str]:
+    """(suite, golden set) a run belongs to: the suite's name (its file's stem when the
+    suite sets none) and the dataset's name, from a ``runs`` row or manifest."""
+    config = manifest.get("config") or {}
+    if isinstance(config, str | bytes):
+        config = orjson.loads(config)
+    suite = (config.get("name") if isinstance(config, dict) else None) or Path(
+        str(manifest.get("suite") or "")
+    ).stem
+    return str(suite), str(manifest.get("dataset") or "")
+
+
+def last_accepted(
+    ws: Workspace, exclude: RunRef | None = None, scope: tuple[str, str] | None = None
+) -> str | None:
+    """Reference of the most recent run a gate shipped (other than ``exclude``), among
+    the runs of the same suite and golden set as ``scope`` (see run_scope) when given:
+    a run of another golden set is no baseline."""
     from evals.query import query
 
     rows = query(
@@ -321,9 +339,14 @@ def last_accepted(ws: Workspace, exclude: RunRef | None = None) -> str | None:
         "SELECT run_id, run_ref FROM decisions WHERE outcome = 'ship' "
         "ORDER BY created_at DESC, recorded_at DESC",
     )
-    known = {r["run_id"] for r in query(ws, "SELECT run_id FROM runs")}
+    scopes = {
+        r["run_id"]: run_scope(r)
+        for r in query(ws, "SELECT run_id, suite, dataset, config FROM runs")
+    }
     for r in rows:
         ref = r["run_ref"] or r["run_id"]
-        if r["run_id"] in known and (exclude is None or ref != str(exclude)):
+        if r["run_id"] not in scopes or (exclude is not None and ref == str(exclude)):
+            continue
+        if scope is None or scopes[r["run_id"]] == scope:
             return str(ref)
     return None

@@ -47,9 +47,10 @@ class Limits(Record):
     """Trials in flight at once (asyncio lanes); models also have their own limits."""
     max_steps: int = Field(8, ge=1, le=200)
     """Maximum model calls per trial."""
-    step_timeout_s: float | None = Field(None, gt=0)
-    """Timeout of one model call (the gateway's request timeout applies as well)."""
-    trial_timeout_s: float | None = Field(900.0, gt=0)
+    step_timeout_s: float | None = Field(120.0, gt=0)
+    """Timeout of one model call, retries included (the gateway's request timeout
+    applies as well); a hung provider fails the trial as infra:timeout after this."""
+    trial_timeout_s: float | None = Field(600.0, gt=0)
     """Timeout of a whole trial; the partial trace is kept and the trial fails
     as agent:trial_timeout."""
     workers: int = Field(1, ge=1, le=64)

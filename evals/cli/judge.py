@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from evals.suite import Suite
     from judges.config import CascadeSpec
     from judges.funnel import Funnel
+    from judges.judging import JudgeRunResult
 
 SuiteOpt = Annotated[
     Path | None, typer.Option("--suite", "-s", help="Suite whose `judges:` list to use.")
@@ -307,7 +308,25 @@ def run_judging(
             f"{result.unreachable} trial(s) abstained because a judge could not be reached "
             "(gateway error or timeout): rerun `evals judge` to ask again."
         )
+    _report_crashes(result, announce)
     return result.funnel
+
+
+def _report_crashes(result: JudgeRunResult, announce: bool) -> None:
+    """Judge crashes are errors, printed apart from honest abstentions; a stage whose
+    every judge crashed judged nothing, so the command fails (after the funnel)."""
+    for where, n in result.crashes.items():
+        first = " ".join(result.first_crash.get(where, "").split())[:300]
+        say(f"judge {where} crashed on {n} trial(s) (errors, not abstentions): {first}")
+    if result.crashes:
+        say("crashed judges are asked again by the next `evals judge` once fixed.")
+    if result.all_crashed:
+        if announce:
+            print_funnel(result.funnel)
+        fail(
+            f"every judge of stage(s) {', '.join(result.all_crashed)} crashed: nothing was "
+            "judged there (see the errors above)"
+        )
 
 
 def suite_cascade(suite: Suite) -> CascadeSpec | None:

@@ -104,6 +104,12 @@ def run(
             markup=False,
             highlight=False,
         )
+    if summary is not None and summary.recorded and not summary.count("ok"):
+        # Every trial failed (a wrong key, no network, a provider typo): CI must see red.
+        fail(
+            f"no trial produced an answer ({summary.recorded} recorded, all failed; "
+            "first errors above)"
+        )
     if cascade is not None:
         judge_after_run(ws, result.run_id, loaded, cascade, progress)
     if summary is None or summary.missing:
