@@ -25,16 +25,16 @@ top level or under a ``judges:`` key.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError
 
 from evals.models.providers import provider_problem
 from evals.schema import ModelSpec, Record, content_hash
 from evals.secrets import find_secrets
-from evals.yamlfile import YamlFileError, read_yaml
+from evals.yamlfile import YamlFileError, clean_loc, field_path, read_yaml
 
 
 class JudgeSpec(Record):
@@ -139,62 +139,56 @@ def _secret_problems(stage: StageSpec) -> list[str]:
     return out
 
 
-def _item_line(lines: list[int] | None, index: int) -> str:
-    return f":{lines[index]}" if lines and index < len(lines) else ""
-
-
 def parse_cascade(
-    items: Any, source: str = "judges", lines: list[int] | None = None
+    items: Any,
+    source: str = "judges",
+    lines: list[int] | None = None,
+    locate: Callable[[list[Any]], int | None] | None = None,
 ) -> CascadeSpec:
     """Build a CascadeSpec from the raw ``judges:`` list of a suite or judges file.
 
-    `lines` (1-based line of each item, when known) makes errors point at the file line.
+    `locate` (the file's line locator, evals.yamlfile: a loc under the list -> 1-based
+    line) or `lines` (the line of each item) makes errors point at the file line.
     Raises JudgeConfigFileError listing every problem, one per line.
     """
     if not isinstance(items, list) or not items:
         raise JudgeConfigFileError(f"{source}: judges: expected a non-empty list of judges")
-    stages: list[StageSpec] = []
+
+    def at(i: int, loc: Sequence[Any] = ()) -> str:
+        line = locate([i, *loc]) if locate else (lines[i] if lines and i < len(lines) else None)
+        return f"{source}:{line}" if line else source
+
+    stages: list[tuple[int, StageSpec]] = []  # (item index, stage)
     problems: list[str] = []
     for i, item in enumerate(items):
-        where = f"{source}{_item_line(lines, i)}: judges[{i}]"
         if not isinstance(item, dict):
-            problems.append(f"{where}: expected a mapping with 'judge' or 'stage'")
+            problems.append(f"{at(i)}: judges[{i}]: expected a mapping with 'judge' or 'stage'")
             continue
         try:
             if "stage" in item:
-                stages.append(StageSpec.model_validate(item))
+                stages.append((i, StageSpec.model_validate(item)))
             else:
                 item = dict(item)
                 shadow = item.pop("shadow", False)
                 spec = JudgeSpec.model_validate(item)
-                stages.append(StageSpec(stage=spec.display_name, judges=[spec], shadow=shadow))
+                stage = StageSpec(stage=spec.display_name, judges=[spec], shadow=shadow)
+                stages.append((i, stage))
         except ValidationError as exc:
             for err in exc.errors():
-                loc = ".".join(str(p) for p in err["loc"]) or "(item)"
-                problems.append(f"{where}.{loc}: {err['msg']}")
-    for i, stage in enumerate(stages):
+                loc = clean_loc(err["loc"])
+                where = field_path(loc) or "(item)"
+                problems.append(f"{at(i, loc)}: judges[{i}].{where}: {err['msg']}")
+    for i, stage in stages:
         problems += [
-            f"{source}{_item_line(lines, i)}: judges[{i}]: {p}"
-            for p in _build_problems(stage) + _secret_problems(stage)
+            f"{at(i)}: judges[{i}]: {p}" for p in _build_problems(stage) + _secret_problems(stage)
         ]
-    names = [s.stage for s in stages]
+    names = [s.stage for _, s in stages]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"{source}: judges: duplicate stage names {dupes}")
     if problems:
         raise JudgeConfigFileError("\n".join(problems))
-    return CascadeSpec(stages=stages)
-
-
-def _list_item_lines(node: yaml.Node) -> list[int] | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == "judges":
-                node = value
-                break
-    if isinstance(node, yaml.SequenceNode):
-        return [child.start_mark.line + 1 for child in node.value]
-    return None
+    return CascadeSpec(stages=[s for _, s in stages])
 
 
 def load_cascade_file(path: str | Path, items: Any = None) -> CascadeSpec:
@@ -207,6 +201,7 @@ def load_cascade_file(path: str | Path, items: Any = None) -> CascadeSpec:
         doc = read_yaml(p)
     except YamlFileError as exc:
         raise JudgeConfigFileError(str(exc.problem)) from None
+    under: list[Any] = ["judges"] if isinstance(doc.data, dict) else []
     if items is None:
         items = doc.data.get("judges") if isinstance(doc.data, dict) else doc.data
-    return parse_cascade(items, str(p), _list_item_lines(doc.node) if doc.node else None)
+    return parse_cascade(items, str(p), locate=lambda loc: doc.line([*under, *loc]))

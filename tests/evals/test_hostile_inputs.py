@@ -213,3 +213,22 @@ def test_a_failing_run_on_a_new_path_writes_nothing(tmp_path: Path, repo_root: P
     assert result.exit_code != 0
     assert "no cases" in result.output
     assert not ws.exists()
+
+
+def test_judges_files_list_every_problem_at_its_line(tmp_path: Path) -> None:
+    judges = tmp_path / "judges.yaml"
+    judges.write_text(
+        "judges:\n"
+        "  - stage: checks\n"
+        "    judges:\n"
+        "      - judge: answered\n"
+        "        min_confidence: 2\n"
+        "  - judge: key_facts\n"
+        "    bogus: 1\n"
+    )
+    with pytest.raises(JudgeConfigFileError) as info:
+        load_cascade_file(judges)
+    found = str(info.value).splitlines()
+    assert any(p.startswith(f"{judges}:5: judges[0].judges.0.min_confidence:") for p in found)
+    assert f"{judges}:7: judges[1].bogus: Extra inputs are not permitted" in found
+    assert len(found) == 2
