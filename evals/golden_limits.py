@@ -81,10 +81,10 @@ def read_record_lines(
         yield number, start, raw
 
 
-def _largest_string(obj: Any, path: list[str]) -> tuple[int, str]:
+def largest_string(obj: Any, path: list[str] | None = None) -> tuple[int, str]:
     """(UTF-8 size, dotted path) of the largest string in a parsed record."""
     best = (0, "")
-    stack: list[tuple[Any, list[str]]] = [(obj, path)]
+    stack: list[tuple[Any, list[str]]] = [(obj, path or [])]
     while stack:
         value, where = stack.pop()
         if isinstance(value, str):
@@ -102,7 +102,7 @@ def _largest_string(obj: Any, path: list[str]) -> tuple[int, str]:
 
 def check_sizes(obj: Any, raw_size: int, rel: str, number: int, problems: list[Problem]) -> bool:
     """Record a problem when a field or the record is too large; True when within bounds."""
-    size, where = _largest_string(obj, [])
+    size, where = largest_string(obj)
     if size > MAX_FIELD_BYTES:
         problems.append(
             Problem(

@@ -232,3 +232,20 @@ def test_judges_files_list_every_problem_at_its_line(tmp_path: Path) -> None:
     assert any(p.startswith(f"{judges}:5: judges[0].judges.0.min_confidence:") for p in found)
     assert f"{judges}:7: judges[1].bogus: Extra inputs are not permitted" in found
     assert len(found) == 2
+
+
+def test_an_imported_record_too_large_for_the_store_is_refused(tmp_path: Path) -> None:
+    from evals.importers import IMPORTERS, ImportFormatError, ImportOptions
+    from evals.store import Workspace
+
+    src = tmp_path / "big.jsonl"
+    rows = [
+        {"case_id": "a", "input": "q", "output": "x", "model": "m", "reward": 1},
+        {"case_id": "b", "input": "q", "output": "y" * (20 * 1024 * 1024), "model": "m"},
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(ImportFormatError) as exc:
+        IMPORTERS["jsonl"].parse(src, ImportOptions(), ws)
+    assert f"{src}: line 2: field output: record of 20,971,5" in str(exc.value)
+    assert ws.kinds() == []
