@@ -79,21 +79,27 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)  # type: ignore[no-any-return]
 
 
-def _expanded_size(root: yaml.Node) -> int:
-    """Nodes the document expands to, aliases expanded, without expanding it: each
-    node's size is computed once (iteratively: no recursion limit on deep files)."""
+def _expanded_size(root: yaml.Node) -> int | None:
+    """Nodes the document expands to, aliases expanded, without expanding it (each
+    node's size computed once; iterative, so no recursion limit on deep files); capped
+    at MAX_NODES + 1. None for a recursive alias (``&a [*a]``: infinite)."""
     size: dict[int, int] = {}
+    active: set[int] = set()  # nodes whose subtree is being sized: their ancestors' path
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
-        if id(node) in size:
-            continue
-        children = list(_children(node))
+        key = id(node)
         if done:
-            size[id(node)] = min(1 + sum(size[id(c)] for c in children), MAX_NODES + 1)
+            active.discard(key)
+            size[key] = min(1 + sum(size[id(c)] for c in _children(node)), MAX_NODES + 1)
             continue
+        if key in size:
+            continue
+        if key in active:  # reached again from inside its own subtree
+            return None
+        active.add(key)
         stack.append((node, True))
-        stack.extend((c, False) for c in children if id(c) not in size)
+        stack.extend((c, False) for c in _children(node) if id(c) not in size)
     return size[id(root)]
 
 
@@ -171,15 +177,14 @@ def parse_yaml(text: str, file: str) -> YamlDoc:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        if node is not None and _expanded_size(node) > MAX_NODES:
-            raise YamlFileError(
-                Problem(
-                    file,
-                    None,
-                    None,
-                    f"expands to more than {MAX_NODES:,} nodes (aliases expanded): refused",
-                )
+        expanded = _expanded_size(node) if node is not None else 0
+        if expanded is None or expanded > MAX_NODES:
+            why = (
+                "holds a recursive alias (an anchor used inside itself)"
+                if expanded is None
+                else f"expands to more than {MAX_NODES:,} nodes (aliases expanded)"
             )
+            raise YamlFileError(Problem(file, None, None, f"{why}: refused"))
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

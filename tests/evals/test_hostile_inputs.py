@@ -68,7 +68,10 @@ def test_an_alias_bomb_is_refused_before_it_is_expanded() -> None:
     many = "a: &a 1\nb: [" + ", ".join(["*a"] * 500) + "]\n"
     with pytest.raises(YamlFileError, match=r"x.yaml:2: bad YAML: more than \d+ aliases"):
         parse_yaml(many, "x.yaml")
-    # Ordinary anchors and merge keys still work.
+    with pytest.raises(YamlFileError, match="recursive alias"):
+        parse_yaml("a: &a [1, *a]\n", "x.yaml")
+    # Ordinary anchors, shared twice, and merge keys still work.
+    assert parse_yaml("a: &a [1]\nb: [*a, *a]\n", "ok.yaml").data["b"] == [[1], [1]]
     doc = parse_yaml("base: &b {t: 0}\nm:\n  <<: *b\n  u: 1\n", "ok.yaml")
     assert doc.data["m"] == {"t": 0, "u": 1}
 
