@@ -192,6 +192,8 @@ def parse_yaml(text: str, file: str) -> YamlDoc:
         raise YamlFileError(
             Problem(file, mark.line + 1 if mark else None, None, f"bad YAML: {detail}")
         ) from None
+    except RecursionError:
+        raise YamlFileError(Problem(file, None, None, "nested too deeply: refused")) from None
     finally:
         loader.dispose()
     return YamlDoc(file, data, node)

@@ -68,6 +68,8 @@ def test_an_alias_bomb_is_refused_before_it_is_expanded() -> None:
     many = "a: &a 1\nb: [" + ", ".join(["*a"] * 500) + "]\n"
     with pytest.raises(YamlFileError, match=r"x.yaml:2: bad YAML: more than \d+ aliases"):
         parse_yaml(many, "x.yaml")
+    with pytest.raises(YamlFileError, match="nested too deeply"):
+        parse_yaml("a: " + "[" * 5000 + "]" * 5000 + "\n", "x.yaml")
     with pytest.raises(YamlFileError, match="recursive alias"):
         parse_yaml("a: &a [1, *a]\n", "x.yaml")
     # Ordinary anchors, shared twice, and merge keys still work.
