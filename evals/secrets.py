@@ -61,7 +61,9 @@ def is_secret_name(name: str) -> bool:
     if any(w in _SECRET_WORDS for w in words):
         return True
     pairs = itertools.pairwise(words)
-    return any(a in ("api", "private", "access", "secret") and b == "key" for a, b in pairs)
+    return any(
+        a in ("api", "private", "access", "secret", "subscription") and b == "key" for a, b in pairs
+    )
 
 
 def secret_value_reason(value: str) -> str | None:

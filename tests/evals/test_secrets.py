@@ -33,6 +33,7 @@ from judges.config import JudgeConfigFileError, parse_cascade
         "Cookie",
         "refresh_token",
         "credentials",
+        "Ocp-Apim-Subscription-Key",
     ],
 )
 def test_secret_names(name: str) -> None:
