@@ -6,8 +6,9 @@ manifest and into every trial record, so they must never hold a secret. The rule
 * **Names.** A key anywhere in a params tree (nested mappings and lists included, e.g.
   ``extra_headers: {Authorization: ...}``) is a secret's name when one of its words is
   ``token``, ``secret``, ``password``/``passwd``, ``authorization``, ``credential(s)``,
-  ``cookie``, ``apikey``, or ``api`` followed by ``key`` (``api_key``, ``x-api-key``),
-  or ``private`` followed by ``key``. Words are split on ``_ - .`` and camelCase, so
+  ``cookie``, ``bearer``, ``apikey``, or ``api``/``private``/``access``/``secret``/
+  ``subscription`` followed by ``key`` (``api_key``, ``x-api-key``,
+  ``Ocp-Apim-Subscription-Key``). Words are split on ``_ - .`` and camelCase, so
   ``access_token_value`` and ``accessToken`` are secrets; ``max_tokens`` is not.
 * **Values.** A string is a secret when it looks like one whatever its key: a bearer or
   basic credential (``Bearer ...``), an OpenAI-style key (``sk-...``), or a URL carrying
