@@ -79,12 +79,14 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)  # type: ignore[no-any-return]
 
 
-def _expanded_size(root: yaml.Node) -> int | None:
-    """Nodes the document expands to, aliases expanded, without expanding it (each
-    node's size computed once; iterative, so no recursion limit on deep files); capped
-    at MAX_NODES + 1. None for a recursive alias (``&a [*a]``: infinite)."""
+def _expanded_size(root: yaml.Node) -> tuple[int | None, int | None]:
+    """(nodes the document expands to, aliases expanded, capped at MAX_NODES + 1; the
+    line of the smallest part over the cap), computed without expanding (each node's
+    size once; iterative, so no recursion limit on deep files). The size is None for a
+    recursive alias (``&a [*a]``: infinite), with the line where it recurs."""
     size: dict[int, int] = {}
     active: set[int] = set()  # nodes whose subtree is being sized: their ancestors' path
+    over: int | None = None
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
@@ -92,15 +94,17 @@ def _expanded_size(root: yaml.Node) -> int | None:
         if done:
             active.discard(key)
             size[key] = min(1 + sum(size[id(c)] for c in _children(node)), MAX_NODES + 1)
+            if size[key] > MAX_NODES and over is None:
+                over = node.start_mark.line + 1
             continue
         if key in size:
             continue
         if key in active:  # reached again from inside its own subtree
-            return None
+            return None, node.start_mark.line + 1
         active.add(key)
         stack.append((node, True))
         stack.extend((c, False) for c in _children(node) if id(c) not in size)
-    return size[id(root)]
+    return size[id(root)], over
 
 
 def _children(node: yaml.Node) -> Iterator[yaml.Node]:
@@ -177,14 +181,14 @@ def parse_yaml(text: str, file: str) -> YamlDoc:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        expanded = _expanded_size(node) if node is not None else 0
+        expanded, line = _expanded_size(node) if node is not None else (0, None)
         if expanded is None or expanded > MAX_NODES:
             why = (
                 "holds a recursive alias (an anchor used inside itself)"
                 if expanded is None
                 else f"expands to more than {MAX_NODES:,} nodes (aliases expanded)"
             )
-            raise YamlFileError(Problem(file, None, None, f"{why}: refused"))
+            raise YamlFileError(Problem(file, line, None, f"{why}: refused"))
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
