@@ -102,6 +102,8 @@ def largest_string(obj: Any, path: list[str] | None = None) -> tuple[int, str]:
 
 def check_sizes(obj: Any, raw_size: int, rel: str, number: int, problems: list[Problem]) -> bool:
     """Record a problem when a field or the record is too large; True when within bounds."""
+    if raw_size <= MAX_FIELD_BYTES:
+        return True  # no decoded string is longer than the JSON text holding it
     size, where = largest_string(obj)
     if size > MAX_FIELD_BYTES:
         problems.append(
