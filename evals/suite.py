@@ -16,7 +16,10 @@ strings are read from the environment, so a port or endpoint can vary per machin
     judges: []                                      # seam: defined by the judges package
     gates: []                                       # seam: defined by the gates package
 
-A bad suite fails with one line naming the file, the line and the field.
+A bad suite fails listing every problem, one line each: file:line: field: problem. The
+file is read by evals.yamlfile (size, alias and expansion budgets); ``${VAR}`` in model
+params stays text (evals.secrets), a literal secret in params and an unknown provider
+are refused.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from evals.yamlfile import Problem, YamlDoc, YamlFileError, read_yaml
 
 
 class SuiteError(ValueError):
-    """A suite that cannot be used; the message is one line: file:line: field: problem."""
+    """A suite that cannot be used; one line per problem: file:line: field: problem."""
 
 
 class Limits(Record):
