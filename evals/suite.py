@@ -216,80 +216,78 @@ def load_suite(path: str | Path) -> Suite:
 
 
 def _resolve(path: Path, doc: YamlDoc, config: SuiteConfig) -> Suite:
+    """Check what the fields point at; raises SuiteError listing every problem."""
     base = path.parent
     dataset = (base / config.dataset).resolve()
+    problems: list[Problem] = []
     if not dataset.is_dir():
-        raise _fail(
-            path,
-            doc.line(["dataset"]),
-            "dataset",
-            f"golden-set folder {dataset} does not exist",
-        )
-    _check_models(path, doc, config)
+        problems.append(doc.problem(["dataset"], f"golden-set folder {dataset} does not exist"))
+    problems += _model_problems(doc, config)
+    prompts = _read_prompts(base, doc, config, problems)
+    if problems:
+        raise SuiteError("\n".join(str(p) for p in problems))
+    return Suite(path=path, config=config, dataset_path=dataset, prompts=prompts)
+
+
+def _read_prompts(
+    base: Path, doc: YamlDoc, config: SuiteConfig, problems: list[Problem]
+) -> list[PromptVersion]:
     prompts: list[PromptVersion] = []
     seen: dict[str, str] = {}
     for name, rel in config.prompts.items():
-        line = doc.line(["prompts", name])
+        loc = ["prompts", name]
         file = base / rel
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise _fail(
-                path, line, f"prompts.{name}", f"cannot read prompt file {file} ({exc})"
-            ) from None
+            problems.append(doc.problem(loc, f"cannot read prompt file {file} ({exc})"))
+            continue
         if not text.strip():
-            raise _fail(path, line, f"prompts.{name}", f"prompt file {file} is empty")
+            problems.append(doc.problem(loc, f"prompt file {file} is empty"))
+            continue
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if digest in seen:
-            raise _fail(
-                path,
-                line,
-                f"prompts.{name}",
-                f"same content as prompt {seen[digest]!r} (a version must differ)",
+            problems.append(
+                doc.problem(loc, f"same content as prompt {seen[digest]!r} (a version must differ)")
             )
+            continue
         seen[digest] = name
         prompts.append(PromptVersion(name=name, path=rel, sha256=digest, text=text))
-    return Suite(path=path, config=config, dataset_path=dataset, prompts=prompts)
+    return prompts
 
 
-def _check_models(path: Path, doc: YamlDoc, config: SuiteConfig) -> None:
+def _model_problems(doc: YamlDoc, config: SuiteConfig) -> list[Problem]:
     problems = _secret_problems(doc, config)
+    aliases: dict[str, int] = {}
+    specs: dict[str, str] = {}
     for i, m in enumerate(config.models):
         unknown = provider_problem(m.model)
         if unknown is not None:
             problems.append(doc.problem(["models", i, "model"], unknown))
-    if problems:
-        raise SuiteError("\n".join(str(p) for p in problems))
-    models = config.models
-    aliases: dict[str, int] = {}
-    specs: dict[str, str] = {}
-    for i, m in enumerate(models):
         if m.alias in aliases:
-            raise _fail(
-                path,
-                doc.line(["models", i, "alias"]),
-                f"models.{i}.alias",
-                f"duplicate alias {m.alias!r} (also models.{aliases[m.alias]})",
+            problems.append(
+                doc.problem(
+                    ["models", i, "alias"],
+                    f"duplicate alias {m.alias!r} (also models.{aliases[m.alias]})",
+                )
             )
-        aliases[m.alias] = i
+        aliases.setdefault(m.alias, i)
         if m.spec_hash() in specs:
-            raise _fail(
-                path,
-                doc.line(["models", i]),
-                f"models.{i}",
-                f"same model and params as {specs[m.spec_hash()]!r}: the trials "
-                "would be identical (change a parameter or drop one)",
+            problems.append(
+                doc.problem(
+                    ["models", i],
+                    f"same model and params as {specs[m.spec_hash()]!r}: the trials "
+                    "would be identical (change a parameter or drop one)",
+                )
             )
-        specs[m.spec_hash()] = m.alias
-    for i, m in enumerate(models):
+        specs.setdefault(m.spec_hash(), m.alias)
+    for i, m in enumerate(config.models):
         for j, fallback in enumerate(m.fallbacks):
             if fallback not in aliases:
-                raise _fail(
-                    path,
-                    doc.line(["models", i, "fallbacks", j]),
-                    f"models.{i}.fallbacks.{j}",
-                    f"unknown model alias {fallback!r}",
+                problems.append(
+                    doc.problem(["models", i, "fallbacks", j], f"unknown model alias {fallback!r}")
                 )
+    return problems
 
 
 def _secret_problems(doc: YamlDoc, config: SuiteConfig) -> list[Problem]:

@@ -254,3 +254,25 @@ def test_an_imported_record_too_large_for_the_store_is_refused(tmp_path: Path) -
         IMPORTERS["jsonl"].parse(src, ImportOptions(), ws)
     assert f"{src}: line 2: field output: record of 20,971,5" in str(exc.value)
     assert ws.kinds() == []
+
+
+def test_a_suite_lists_every_problem_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "p.md").write_text("You are careful.\n")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "dataset: nowhere\n"
+        "models:\n"
+        "  - {alias: a, model: opnai/x}\n"
+        "  - {alias: a, model: openai/x, fallbacks: [zz]}\n"
+        "prompts: {v1: p.md, v2: missing.md}\n"
+    )
+    with pytest.raises(SuiteError) as info:
+        load_suite(suite)
+    found = str(info.value).splitlines()
+    assert [line.split(": ")[0:2] for line in found] == [
+        [f"{suite}:1", "dataset"],
+        [f"{suite}:3", "models.0.model"],
+        [f"{suite}:4", "models.1.alias"],
+        [f"{suite}:4", "models.1.fallbacks.0"],
+        [f"{suite}:5", "prompts.v2"],
+    ]
