@@ -47,11 +47,11 @@ overall checks' need and the sum over questions of each question's largest need.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evals.compare import PairBy, in_question
@@ -61,6 +61,7 @@ from evals.rundata import OutcomeSpec, RunData, RunRef
 from evals.runstats import HelpfulBase
 from evals.schema import Decision, GateCheck, GateThresholds, content_hash, utcnow
 from evals.store import Workspace
+from evals.yamlfile import YamlDoc, YamlFileError, read_yaml
 
 _RATE_KEYS = ("min_helpful_lower_bound", "min_judge_pass_rate")
 
@@ -75,19 +76,7 @@ class GateFileError(Exception):
 
 def threshold_problems(th: GateThresholds) -> list[str]:
     """Out-of-range thresholds, as 'key must be ..., got v' (empty when all are fine)."""
-    out = []
-    for key in _RATE_KEYS:
-        v = getattr(th, key)
-        if v is not None and not 0.0 < v < 1.0:
-            out.append(f"{key} must be in (0, 1), got {v}")
-    m = th.noninferiority_margin
-    if m is not None and not 0.0 <= m < 1.0:
-        out.append(f"noninferiority_margin must be in [0, 1), got {m}")
-    for key in ("max_handling_time_ratio", "max_cost_per_trial", "max_p95_latency_s"):
-        v = getattr(th, key)
-        if v is not None and v <= 0:
-            out.append(f"{key} must be > 0, got {v}")
-    return out
+    return [f"{key} {message}" for key, message in th.problems()]
 
 
 class GateSpec(BaseModel):
@@ -173,83 +162,61 @@ class Gate(BaseModel):
         return GateThresholds(**merged)
 
 
-def _yaml_line(text: str, loc: Sequence[Any]) -> int | None:
-    """1-based line of the YAML node at a validation error's location."""
-    try:
-        node: Any = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == str(part)]
-            if not match:
-                break
-            line, node = match[0][0].start_mark.line + 1, match[0][1]
-        else:
-            break
-    return line
+def _range_problems(doc: YamlDoc) -> list[Problem]:
+    """Every out-of-range threshold of the file, each at its own line (the GateSpec
+    validator alone stops at the first, with no line)."""
+    data = doc.data
+    scopes: list[list[str]] = [["overall"], ["every_question"]]
+    if isinstance(data.get("questions"), dict):
+        scopes += [["questions", str(q)] for q in data["questions"]]
+    problems = []
+    for scope in scopes:
+        raw: Any = data
+        for part in scope:
+            raw = raw.get(part) if isinstance(raw, dict) else None
+        if not isinstance(raw, dict):
+            continue
+        try:
+            th = GateThresholds.model_validate(raw)
+        except ValidationError:
+            continue  # reported by the GateSpec validation, at its line
+        problems += [doc.problem([*scope, key], message) for key, message in th.problems()]
+    return problems
 
 
 def load_gate(path: str | Path) -> Gate:
-    """Load and validate a gate file; raises GateFileError naming file, line and field."""
+    """Load and validate a gate file; raises GateFileError listing every problem, each
+    naming file, line and field."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except FileNotFoundError:
-        raise GateFileError([Problem(str(path), None, None, "file is missing")]) from None
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise GateFileError(
-            [Problem(str(path), mark.line + 1 if mark else None, None, f"bad YAML: {exc}")]
-        ) from None
-    if not isinstance(data, dict):
-        raise GateFileError([Problem(str(path), None, None, "expected a mapping")])
+        doc = read_yaml(path)
+    except YamlFileError as exc:
+        raise GateFileError([exc.problem]) from None
+    if not isinstance(doc.data, dict):
+        raise GateFileError([doc.problem([], "expected a mapping")])
+    problems = _range_problems(doc)
     try:
-        spec = GateSpec.model_validate(data)
+        spec = GateSpec.model_validate(doc.data)
     except ValidationError as exc:
-        raise GateFileError(
-            [
-                Problem(
-                    str(path),
-                    _yaml_line(text, err["loc"]),
-                    ".".join(str(p) for p in err["loc"]) or None,
-                    err["msg"],
-                )
-                for err in exc.errors()
-            ]
-        ) from None
-    return Gate(path=str(path), spec=spec, dataset_questions=_dataset_gates(path, spec))
+        found = doc.validation_problems(exc)
+        # The ranges validator's one error (no field) is replaced by the list above.
+        problems += [p for p in found if p.field is not None or not problems]
+    if problems:
+        raise GateFileError(problems)
+    return Gate(path=str(path), spec=spec, dataset_questions=_dataset_gates(path, doc, spec))
 
 
-def _dataset_gates(path: Path, spec: GateSpec) -> dict[str, GateThresholds]:
+def _dataset_gates(path: Path, doc: YamlDoc, spec: GateSpec) -> dict[str, GateThresholds]:
     if spec.dataset is None:
         return {}
     candidates = [path.parent / spec.dataset, Path(spec.dataset)]
     folder = next((c for c in candidates if c.is_dir()), None)
     if folder is None:
-        raise GateFileError(
-            [
-                Problem(
-                    str(path),
-                    _yaml_line(path.read_text(), ["dataset"]),
-                    "dataset",
-                    f"no golden-set folder {spec.dataset!r}",
-                )
-            ]
-        )
+        raise GateFileError([doc.problem(["dataset"], f"no golden-set folder {spec.dataset!r}")])
     try:
-        golden = load_golden_set(folder)
+        golden = load_golden_set(folder)  # its questions' gates are range-checked there
     except GoldenSetError as exc:
         raise GateFileError(exc.problems) from None
-    problems = [
-        Problem(str(folder / "questions.yaml"), None, f"{q.id}.gate", msg)
-        for q in golden.questions.values()
-        for msg in threshold_problems(q.gate)
-    ]
-    if problems:
-        raise GateFileError(problems)
     return {q.id: q.gate for q in golden.questions.values()}
 
 
@@ -347,8 +314,24 @@ def record_decision(ws: Workspace, decision: Decision) -> None:
     ws.append("decision", decision, durable=True)
 
 
-def last_accepted(ws: Workspace, exclude: RunRef | None = None) -> str | None:
-    """Reference of the most recent run a gate shipped (other than ``exclude``)."""
+def run_scope(manifest: Mapping[str, Any]) -> tuple[str, str]:
+    """(suite, golden set) a run belongs to: the suite's name (its file's stem when the
+    suite sets none) and the dataset's name, from a ``runs`` row or manifest."""
+    config = manifest.get("config") or {}
+    if isinstance(config, str | bytes):
+        config = orjson.loads(config)
+    suite = (config.get("name") if isinstance(config, dict) else None) or Path(
+        str(manifest.get("suite") or "")
+    ).stem
+    return str(suite), str(manifest.get("dataset") or "")
+
+
+def last_accepted(
+    ws: Workspace, exclude: RunRef | None = None, scope: tuple[str, str] | None = None
+) -> str | None:
+    """Reference of the most recent run a gate shipped (other than ``exclude``), among
+    the runs of the same suite and golden set as ``scope`` (see run_scope) when given:
+    a run of another golden set is no baseline."""
     from evals.query import query
 
     rows = query(
@@ -356,9 +339,14 @@ def last_accepted(ws: Workspace, exclude: RunRef | None = None) -> str | None:
         "SELECT run_id, run_ref FROM decisions WHERE outcome = 'ship' "
         "ORDER BY created_at DESC, recorded_at DESC",
     )
-    known = {r["run_id"] for r in query(ws, "SELECT run_id FROM runs")}
+    scopes = {
+        r["run_id"]: run_scope(r)
+        for r in query(ws, "SELECT run_id, suite, dataset, config FROM runs")
+    }
     for r in rows:
         ref = r["run_ref"] or r["run_id"]
-        if r["run_id"] in known and (exclude is None or ref != str(exclude)):
+        if r["run_id"] not in scopes or (exclude is not None and ref == str(exclude)):
+            continue
+        if scope is None or scopes[r["run_id"]] == scope:
             return str(ref)
     return None

@@ -30,11 +30,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from evals.case_refs import CaseRef, CaseRefs
-from evals.review_dag import dag_problems, yaml_item_lines
+from evals.golden_limits import (
+    MAX_FIXTURE_BYTES,
+    check_case_id,
+    check_sizes,
+    inside_set,
+    read_record_lines,
+)
+from evals.review_dag import dag_problems
 from evals.schema import (
     Case,
     DatasetManifest,
@@ -44,20 +50,9 @@ from evals.schema import (
     content_hash,
 )
 from evals.schema.dataset import identity_dump
+from evals.yamlfile import Problem, YamlDoc, YamlFileError, field_path, read_yaml
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One validation error, located precisely."""
-
-    file: str
-    line: int | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+__all__ = ["GoldenSet", "GoldenSetError", "Problem", "case_hash", "load_golden_set"]
 
 
 class GoldenSetError(Exception):
@@ -165,45 +160,33 @@ def case_hash(case: Case) -> str:
     return content_hash(identity_dump(case))
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(record)"
-
-
 def _validation_problems(
     exc: ValidationError, file: str, line: int | None, prefix: str = ""
 ) -> Iterator[Problem]:
     for err in exc.errors():
-        yield Problem(file, line, prefix + _field_path(err["loc"]), err["msg"])
+        yield Problem(file, line, prefix + (field_path(err["loc"]) or "(record)"), err["msg"])
 
 
-def _read_text(path: Path, rel: str, problems: list[Problem]) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        problems.append(Problem(rel, None, None, "file is missing"))
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        problems.append(Problem(rel, line, None, f"not UTF-8 (byte {exc.start})"))
-    return None
-
-
-def _read_jsonl(path: Path, rel: str, problems: list[Problem]) -> Iterator[tuple[int, int, Any]]:
+def _read_jsonl(
+    root: Path, rel: str, problems: list[Problem], required: bool = True
+) -> Iterator[tuple[int, int, Any]]:
     """Yield (line number, byte offset, parsed object), streaming (one line in memory),
-    recording a problem for each bad line."""
+    recording a problem for each bad line; the file must resolve inside the set."""
+    path = root / rel
+    if not path.exists() and not path.is_symlink():
+        if required:
+            problems.append(Problem(rel, None, None, "file is missing"))
+        return
+    if not inside_set(root, path):
+        problems.append(Problem(rel, None, None, "resolves outside the golden set: refused"))
+        return
     try:
         f = path.open("rb")
-    except FileNotFoundError:
-        problems.append(Problem(rel, None, None, "file is missing"))
+    except OSError as exc:
+        problems.append(Problem(rel, None, None, f"cannot read ({exc.strerror})"))
         return
     with f:
-        yield from _parse_lines(_numbered_lines(f), rel, problems)
-
-
-def _numbered_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, int, bytes]]:
-    offset = 0
-    for number, raw in enumerate(lines, start=1):
-        yield number, offset, raw
-        offset += len(raw)
+        yield from _parse_lines(read_record_lines(f, rel, problems), rel, problems)
 
 
 def _parse_lines(
@@ -225,33 +208,51 @@ def _parse_lines(
         if not isinstance(obj, dict):
             problems.append(Problem(rel, number, None, "expected a JSON object"))
             continue
+        if not check_sizes(obj, len(raw), rel, number, problems):
+            continue
         yield number, offset, obj
 
 
 def _load_yaml_model(
-    path: Path, rel: str, model: type[BaseModel], problems: list[Problem], many: bool
-) -> Any:
-    text = _read_text(path, rel, problems)
-    if text is None:
-        return None
+    root: Path, rel: str, model: type[BaseModel], problems: list[Problem], many: bool
+) -> tuple[Any, YamlDoc | None]:
+    """The file's model(s) and its parsed document (for later problems' lines)."""
+    if (root / rel).exists() and not inside_set(root, root / rel):
+        problems.append(Problem(rel, None, None, "resolves outside the golden set: refused"))
+        return None, None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problems.append(Problem(rel, mark.line + 1 if mark else None, None, f"bad YAML: {exc}"))
-        return None
-    items = data if many else [data]
+        doc = read_yaml(root / rel, rel)
+    except YamlFileError as exc:
+        problems.append(exc.problem)
+        return None, None
+    items = doc.data if many else [doc.data]
     if not isinstance(items, list):
-        problems.append(Problem(rel, None, None, "expected a list"))
-        return None
-    out = []
+        problems.append(doc.problem([], "expected a list"))
+        return None, doc
+    out = []  # (index in the file, model): problems found later need the index
     for i, item in enumerate(items):
         try:
-            out.append(model.model_validate(item))
+            out.append((i, model.model_validate(item)))
         except ValidationError as exc:
-            prefix = f"[{i}]." if many else ""
-            problems.extend(_validation_problems(exc, rel, None, prefix))
-    return out if many else (out[0] if out else None)
+            problems.extend(doc.validation_problems(exc, [i] if many else []))
+    return (out if many else (out[0][1] if out else None)), doc
+
+
+def _load_questions(root: Path, problems: list[Problem]) -> dict[str, Question]:
+    qlist, doc = _load_yaml_model(root, "questions.yaml", Question, problems, many=True)
+    questions: dict[str, Question] = {}
+    for i, q in qlist or []:
+        assert doc is not None
+        if q.id in questions:
+            problems.append(doc.problem([i, "id"], f"duplicate question id {q.id!r}"))
+        questions[q.id] = q
+        for key, message in q.gate.problems():
+            problems.append(doc.problem([i, "gate", key], message))
+    index = {q.id: i for i, q in qlist or []}
+    for found in dag_problems(questions):  # unknown ids and cycles of the review DAG
+        assert doc is not None
+        problems.append(doc.problem([index[found.question_id], "depends_on"], found.message))
+    return questions
 
 
 def load_golden_set(
@@ -265,29 +266,26 @@ def load_golden_set(
     problems: list[Problem] = []
     if not root.is_dir():
         raise GoldenSetError([Problem(str(root), None, None, "not a golden-set folder")])
-    manifest = _load_yaml_model(
-        root / "dataset.yaml", "dataset.yaml", DatasetManifest, problems, many=False
-    )
-    qlist = (
-        _load_yaml_model(root / "questions.yaml", "questions.yaml", Question, problems, many=True)
-        or []
-    )
-    questions: dict[str, Question] = {}
-    for q in qlist:
-        if q.id in questions:
-            problems.append(
-                Problem("questions.yaml", None, "id", f"duplicate question id {q.id!r}")
-            )
-        questions[q.id] = q
-    problems.extend(_dag_problems(root, questions))
+    manifest, _ = _load_yaml_model(root, "dataset.yaml", DatasetManifest, problems, many=False)
+    questions = _load_questions(root, problems)
     golden = GoldenSet(
         root,
         manifest or DatasetManifest(name=root.name),
         questions,
         refs=CaseRefs() if lazy else None,
     )
-    hashes = _load_cases(golden, keep, problems)  # a generator: validates as it hashes
+    counted = [0]
+
+    def counting(hashes: Iterator[str]) -> Iterator[str]:
+        for h in hashes:
+            counted[0] += 1
+            yield h
+
+    hashes = counting(_load_cases(golden, keep, problems))  # validates as it hashes
     golden.loaded_hash = dataset_hash(golden.manifest, questions.values(), hashes)
+    if counted[0] == 0 and not problems:
+        # An empty set would "pass" every gate with a 0-trial run.
+        problems.append(Problem("cases.jsonl", None, None, "no cases: a golden set needs one"))
     problems = [Problem(str(root / p.file), p.line, p.field, p.message) for p in problems]
     if problems:
         raise GoldenSetError(problems)
@@ -295,33 +293,17 @@ def load_golden_set(
     return golden
 
 
-def _dag_problems(root: Path, questions: dict[str, Question]) -> list[Problem]:
-    """Unknown ids and cycles in the questions' depends_on, at their questions.yaml line."""
-    found = dag_problems(questions)
-    if not found:
-        return []
-    try:
-        lines = yaml_item_lines((root / "questions.yaml").read_text("utf-8"))
-    except (OSError, UnicodeDecodeError):
-        lines = []
-    index = {qid: i for i, qid in enumerate(questions)}
-    return [
-        Problem(
-            "questions.yaml",
-            lines[index[p.question_id]] if index[p.question_id] < len(lines) else None,
-            f"[{index[p.question_id]}].depends_on",
-            p.message,
-        )
-        for p in found
-    ]
-
-
 def _validate_case(obj: Any, number: int, problems: list[Problem]) -> Case | None:
     try:
-        return Case.model_validate(obj)
+        case = Case.model_validate(obj)
     except ValidationError as exc:
         problems.extend(_validation_problems(exc, "cases.jsonl", number))
         return None
+    unsafe = check_case_id(case.id)
+    if unsafe is not None:
+        problems.append(Problem("cases.jsonl", number, "id", unsafe))
+        return None
+    return case
 
 
 def _load_cases(
@@ -331,7 +313,7 @@ def _load_cases(
     CaseRef); yield every valid case's hash, in file order."""
     seen: dict[str, int] = {}
     review_nodes: dict[tuple[str, str], int] = {}
-    for number, offset, obj in _read_jsonl(golden.path / "cases.jsonl", "cases.jsonl", problems):
+    for number, offset, obj in _read_jsonl(golden.path, "cases.jsonl", problems):
         case = _validate_case(obj, number, problems)
         if case is None:
             continue
@@ -377,12 +359,23 @@ def _load_cases(
 
 
 def _load_fixtures(root: Path, case_id: str, problems: list[Problem]) -> list[ToolFixture]:
-    path = root / "fixtures" / f"{case_id}.jsonl"
-    if not path.exists():
-        return []
+    """The case's fixture file (optional; `case_id` is a safe name, checked before)."""
     rel = f"fixtures/{case_id}.jsonl"
     fixtures = []
-    for number, _offset, obj in _read_jsonl(path, rel, problems):
+    total = 0
+    for number, _offset, obj in _read_jsonl(root, rel, problems, required=False):
+        total += len(orjson.dumps(obj))
+        if total > MAX_FIXTURE_BYTES:
+            problems.append(
+                Problem(
+                    rel,
+                    number,
+                    None,
+                    f"the case's fixtures exceed {MAX_FIXTURE_BYTES:,} bytes in all "
+                    "(they are copied into every trial of the case)",
+                )
+            )
+            break
         try:
             fixtures.append(ToolFixture.model_validate(obj))
         except ValidationError as exc:

@@ -94,9 +94,12 @@ def _number(path: str, sql_type: str = "BIGINT") -> BodyField:
     return BodyField(path, sql_type, try_cast=False)
 
 
-VERDICT_PREFERENCE = "CASE WHEN body->>'$.infra_error' = 'true' THEN 1 ELSE 0 END"
+VERDICT_PREFERENCE = (
+    "CASE WHEN body->>'$.infra_error' = 'true' OR body->>'$.crashed' = 'true' THEN 1 ELSE 0 END"
+)
 """A verdict whose judge was unreachable is provisional: `evals judge` asks again, and the
-view keeps the retry's verdict over it (Verdict.infra_error), whatever was written first."""
+view keeps the retry's verdict over it (Verdict.infra_error, Verdict.crashed), whatever was
+written first."""
 
 register_view(ViewSpec("run", "runs", RunManifest, key="run_id"))
 register_view(

@@ -53,6 +53,15 @@ FROM trials t JOIN matrix m ON t.key = m.key
 WHERE t.error_kind IS NOT NULL GROUP BY ALL ORDER BY kind, trials DESC, code
 """
 
+FIRST_ERRORS_SQL = """
+SELECT t.error_kind AS kind, t.error_code AS code,
+  arg_min(tr.trace->>'$.error.message', t.recorded_at) AS message
+FROM trials t JOIN matrix m ON t.key = m.key JOIN traces tr ON tr.trial_key = t.key
+WHERE t.error_kind IS NOT NULL GROUP BY ALL ORDER BY kind, code
+"""
+"""The first recorded message of each error kind and code (read only when there are
+errors: it parses the traces)."""
+
 
 @dataclass
 class RunSummary:
@@ -67,7 +76,8 @@ class RunSummary:
     cells: list[dict[str, Any]] = field(default_factory=list)
     """One row per model × prompt (see CELL_SQL for the columns)."""
     errors: list[dict[str, Any]] = field(default_factory=list)
-    """Failed trials by error kind and code."""
+    """Failed trials by error kind and code, with the first message of each
+    (``message``)."""
 
     @property
     def missing(self) -> int:
@@ -89,6 +99,12 @@ def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
         con.register("matrix", pa.table({"key": pa.array(keys, pa.string())}))
         cells = _rows(con.execute(CELL_SQL))
         errors = _rows(con.execute(ERRORS_SQL))
+        if errors:
+            first = {
+                (r["kind"], r["code"]): r["message"] for r in _rows(con.execute(FIRST_ERRORS_SQL))
+            }
+            for e in errors:
+                e["message"] = first.get((e["kind"], e["code"]))
     recorded = int(sum(row["trials"] for row in cells))
     return RunSummary(run_id=run_id, total=len(keys), recorded=recorded, cells=cells, errors=errors)
 
@@ -165,6 +181,11 @@ def render_summary(summary: RunSummary, console: Console) -> None:
         for e in summary.errors:
             errors.add_row(escape(str(e["kind"])), escape(str(e["code"])), str(e["trials"]))
         console.print(errors)
+        for e in summary.errors:  # provider text: printed plain, never as markup
+            message = " ".join(str(e.get("message") or "").split())[:300]
+            console.print(
+                f"first {e['kind']}:{e['code']} error: {message}", markup=False, highlight=False
+            )
     ok, failed = summary.count("ok"), summary.recorded - summary.count("ok")
     missing = f", {summary.missing} not recorded (rerun to finish)" if summary.missing else ""
     console.print(
@@ -175,13 +196,30 @@ def render_summary(summary: RunSummary, console: Console) -> None:
     )
 
 
-class RunProgress:
-    """A Rich progress bar: done, failed, trials/s, tokens, cost, ETA."""
+HEARTBEAT_S = 30.0
+"""Without a live bar (--no-progress, CI logs, a pipe), a plain progress line at least
+this often: a hung provider must not look like a hung harness."""
 
-    def __init__(self, console: Console, total: int, already: int, enabled: bool) -> None:
+
+class RunProgress:
+    """A Rich progress bar: done, failed, trials/s, tokens, cost, ETA; or, when no live
+    bar can show (disabled, or not a terminal), a plain line every `heartbeat_s`."""
+
+    def __init__(
+        self,
+        console: Console,
+        total: int,
+        already: int,
+        enabled: bool,
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
         self.enabled = enabled
         self.already = already
-        self.start = time.monotonic()
+        self.total = total
+        self.console = console
+        self.heartbeat_s = heartbeat_s
+        self.plain = not (enabled and console.is_terminal)
+        self.start = self.last_line = time.monotonic()
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -202,7 +240,16 @@ class RunProgress:
 
     def update(self, done: int, failed: int, tokens: int, cost: float) -> None:
         """Show this invocation's totals (done excludes trials finished earlier)."""
-        elapsed = max(time.monotonic() - self.start, 1e-9)
+        now = time.monotonic()
+        elapsed = max(now - self.start, 1e-9)
+        if self.plain and now - self.last_line >= self.heartbeat_s:
+            self.last_line = now
+            self.console.print(
+                f"progress: {self.already + done}/{self.total} trials, {failed} failed, "
+                f"{done / elapsed:.1f}/s, {elapsed:.0f}s elapsed",
+                markup=False,
+                highlight=False,
+            )
         self.progress.update(
             self.task,
             completed=self.already + done,

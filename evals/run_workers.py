@@ -117,6 +117,7 @@ def run_sharded(
                     if shard not in ended and proc.exitcode is not None:
                         ended.add(shard)
                         errors.append(f"worker {shard} died (exit code {proc.exitcode})")
+                show(progress, _total(latest))  # keeps the heartbeat line going
                 continue
             if kind == "error":
                 errors.append(f"worker {shard}: {payload}")

@@ -193,17 +193,19 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def run_suite(
-    suite: Suite,
-    ws: Workspace,
-    options: RunOptions | None = None,
-    *,
-    console: Console | None = None,
-    open_gateway: GatewayOpener = workspace_gateway,
-) -> RunResult:
-    """Run a suite's matrix (see the module docstring); prints progress and summary."""
+@dataclass
+class Prepared:
+    """A run checked and planned, before anything is written (see prepare_run)."""
+
+    plan: RunPlan
+    agent: Agent
+
+
+def prepare_run(suite: Suite, options: RunOptions | None = None) -> Prepared:
+    """Validate the golden set, plan the matrix, resolve the agent and check the API
+    keys: everything that can fail on input, done before the workspace is touched
+    (a failing `evals run` on a new path must leave nothing behind)."""
     options = options or RunOptions()
-    console = console or Console()
     plan = make_plan(
         suite, limit=options.limit, full=options.full, lanes=options.lanes, workers=options.workers
     )
@@ -214,6 +216,25 @@ def run_suite(
                 f"{suite.path}: model {model.alias!r}: environment variable "
                 f"{model.api_key_env} (its API key) is not set"
             )
+    return Prepared(plan, agent)
+
+
+def run_suite(
+    suite: Suite,
+    ws: Workspace,
+    options: RunOptions | None = None,
+    *,
+    console: Console | None = None,
+    open_gateway: GatewayOpener = workspace_gateway,
+    prepared: Prepared | None = None,
+) -> RunResult:
+    """Run a suite's matrix (see the module docstring); prints progress and summary.
+
+    `prepared`: the result of prepare_run (done here when not given)."""
+    options = options or RunOptions()
+    console = console or Console()
+    prepared = prepared or prepare_run(suite, options)
+    plan, agent = prepared.plan, prepared.agent
     if plan.workers > 1 and any(m.model.startswith("local/") for m in suite.models):
         # Each worker would start its own llama.cpp server on the same cores.
         console.print("local models run in one process: --workers ignored", markup=False)

@@ -16,27 +16,31 @@ strings are read from the environment, so a port or endpoint can vary per machin
     judges: []                                      # seam: defined by the judges package
     gates: []                                       # seam: defined by the gates package
 
-A bad suite fails with one line naming the file, the line and the field.
+A bad suite fails listing every problem, one line each: file:line: field: problem. The
+file is read by evals.yamlfile (size, alias and expansion budgets); ``${VAR}`` in model
+params stays text (evals.secrets), a literal secret in params and an unknown provider
+are refused.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from evals.models.providers import provider_problem
 from evals.schema import AgentSpec, Case, ModelSpec, PromptVersion, Record, content_hash
+from evals.secrets import expand_env, find_secrets
+from evals.yamlfile import Problem, YamlDoc, YamlFileError, read_yaml
 
 
 class SuiteError(ValueError):
-    """A suite that cannot be used; the message is one line: file:line: field: problem."""
+    """A suite that cannot be used; one line per problem: file:line: field: problem."""
 
 
 ReviewMode = Literal["free", "teacher"]
@@ -50,9 +54,10 @@ class Limits(Record):
     """Trials in flight at once (asyncio lanes); models also have their own limits."""
     max_steps: int = Field(8, ge=1, le=200)
     """Maximum model calls per trial."""
-    step_timeout_s: float | None = Field(None, gt=0)
-    """Timeout of one model call (the gateway's request timeout applies as well)."""
-    trial_timeout_s: float | None = Field(900.0, gt=0)
+    step_timeout_s: float | None = Field(120.0, gt=0)
+    """Timeout of one model call, retries included (the gateway's request timeout
+    applies as well); a hung provider fails the trial as infra:timeout after this."""
+    trial_timeout_s: float | None = Field(600.0, gt=0)
     """Timeout of a whole trial; the partial trace is kept and the trial fails
     as agent:trial_timeout."""
     workers: int = Field(1, ge=1, le=64)
@@ -164,36 +169,41 @@ class Suite:
 
 # ----------------------------------------------------------------------------- loading
 
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+def _expand(data: dict[str, Any]) -> dict[str, Any]:
+    """``${VAR}`` expanded everywhere except in model params (a suite's models and
+    judge model specs): those keep the text, which is what the manifest and every trial
+    store; the gateway reads the value at call time (evals.secrets)."""
+    out: dict[str, Any] = expand_env(data)
+    if isinstance(data.get("models"), list):
+        out["models"] = [
+            _keep_params(raw, new) for raw, new in zip(data["models"], out["models"], strict=True)
+        ]
+    if isinstance(data.get("judges"), list):
+        out["judges"] = [
+            _keep_judge_params(raw, new)
+            for raw, new in zip(data["judges"], out["judges"], strict=True)
+        ]
+    return out
 
 
-def _expand(value: Any) -> Any:
-    if isinstance(value, str):
-        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), value)
-    if isinstance(value, list):
-        return [_expand(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _expand(v) for k, v in value.items()}
-    return value
+def _keep_params(raw: Any, new: Any) -> Any:
+    if isinstance(raw, dict) and isinstance(new, dict) and "params" in raw:
+        return {**new, "params": raw["params"]}
+    return new
 
 
-def _line_of(node: yaml.Node | None, loc: Iterable[Any]) -> int | None:
-    """1-based line of the YAML node at a pydantic error location (best effort)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            found = next((v for k, v in node.value if k.value == str(part)), None)
-            if found is None:
-                break
-            node = found
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                break
-            node = node.value[part]
-        else:
-            break
-        line = node.start_mark.line + 1
-    return line
+def _keep_judge_params(raw: Any, new: Any) -> Any:
+    if not (isinstance(raw, dict) and isinstance(new, dict)):
+        return new
+    out = dict(new)
+    if "model" in raw:
+        out["model"] = _keep_params(raw["model"], new["model"])
+    if isinstance(raw.get("judges"), list) and isinstance(new.get("judges"), list):
+        out["judges"] = [
+            _keep_judge_params(r, n) for r, n in zip(raw["judges"], new["judges"], strict=True)
+        ]
+    return out
 
 
 def _fail(path: Path, line: int | None, field: str | None, message: str) -> SuiteError:
@@ -202,116 +212,114 @@ def _fail(path: Path, line: int | None, field: str | None, message: str) -> Suit
 
 
 def load_suite(path: str | Path) -> Suite:
-    """Load and check a suite file; raises SuiteError (one line) on the first problem."""
+    """Load and check a suite file; raises SuiteError naming file, line and field (one
+    line per problem: every validation problem of the file is listed)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(path, None, None, f"cannot read suite ({exc})") from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise _fail(
-            path,
-            mark.line + 1 if mark else None,
-            None,
-            f"bad YAML: {getattr(exc, 'problem', None) or exc}",
-        ) from None
-    if not isinstance(data, dict):
+        doc = read_yaml(path)
+    except YamlFileError as exc:
+        raise SuiteError(str(exc.problem)) from None
+    if not isinstance(doc.data, dict):
         raise _fail(path, 1, None, "a suite is a YAML mapping (dataset, models, prompts, ...)")
     try:
-        config = SuiteConfig.model_validate(_expand(data))
+        config = SuiteConfig.model_validate(_expand(doc.data))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function"))]
-        field = ".".join(str(p) for p in loc) or None
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise _fail(path, _line_of(node, loc), field, err["msg"] + more) from None
-    return _resolve(path, node, config)
+        raise SuiteError("\n".join(str(p) for p in doc.validation_problems(exc))) from None
+    return _resolve(path, doc, config)
 
 
-def _resolve(path: Path, node: yaml.Node | None, config: SuiteConfig) -> Suite:
+def _resolve(path: Path, doc: YamlDoc, config: SuiteConfig) -> Suite:
+    """Check what the fields point at; raises SuiteError listing every problem."""
     base = path.parent
     dataset = (base / config.dataset).resolve()
+    problems: list[Problem] = []
     if not dataset.is_dir():
-        raise _fail(
-            path,
-            _line_of(node, ["dataset"]),
-            "dataset",
-            f"golden-set folder {dataset} does not exist",
-        )
-    _check_models(path, node, config.models)
+        problems.append(doc.problem(["dataset"], f"golden-set folder {dataset} does not exist"))
+    problems += _model_problems(doc, config)
+    prompts = _read_prompts(base, doc, config, problems)
+    if problems:
+        raise SuiteError("\n".join(str(p) for p in problems))
+    return Suite(path=path, config=config, dataset_path=dataset, prompts=prompts)
+
+
+def _read_prompts(
+    base: Path, doc: YamlDoc, config: SuiteConfig, problems: list[Problem]
+) -> list[PromptVersion]:
     prompts: list[PromptVersion] = []
     seen: dict[str, str] = {}
     for name, rel in config.prompts.items():
-        line = _line_of(node, ["prompts", name])
+        loc = ["prompts", name]
         file = base / rel
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise _fail(
-                path, line, f"prompts.{name}", f"cannot read prompt file {file} ({exc})"
-            ) from None
+            problems.append(doc.problem(loc, f"cannot read prompt file {file} ({exc})"))
+            continue
         if not text.strip():
-            raise _fail(path, line, f"prompts.{name}", f"prompt file {file} is empty")
+            problems.append(doc.problem(loc, f"prompt file {file} is empty"))
+            continue
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if digest in seen:
-            raise _fail(
-                path,
-                line,
-                f"prompts.{name}",
-                f"same content as prompt {seen[digest]!r} (a version must differ)",
+            problems.append(
+                doc.problem(loc, f"same content as prompt {seen[digest]!r} (a version must differ)")
             )
+            continue
         seen[digest] = name
         prompts.append(PromptVersion(name=name, path=rel, sha256=digest, text=text))
-    return Suite(path=path, config=config, dataset_path=dataset, prompts=prompts)
+    return prompts
 
 
-_SECRET = re.compile(r"(api_?key|secret|password|token$|authorization)", re.IGNORECASE)
-
-
-def _check_models(path: Path, node: yaml.Node | None, models: list[ModelSpec]) -> None:
+def _model_problems(doc: YamlDoc, config: SuiteConfig) -> list[Problem]:
+    problems = _secret_problems(doc, config)
     aliases: dict[str, int] = {}
     specs: dict[str, str] = {}
-    for i, m in enumerate(models):
-        secrets = [k for k in m.params if _SECRET.search(k)]
-        if secrets:
-            # params are copied into every trial record; keys belong in the environment.
-            raise _fail(
-                path,
-                _line_of(node, ["models", i, "params"]),
-                f"models.{i}.params",
-                f"holds a secret ({secrets[0]}): name the environment variable "
-                "in api_key_env instead",
-            )
+    for i, m in enumerate(config.models):
+        unknown = provider_problem(m.model)
+        if unknown is not None:
+            problems.append(doc.problem(["models", i, "model"], unknown))
         if m.alias in aliases:
-            raise _fail(
-                path,
-                _line_of(node, ["models", i, "alias"]),
-                f"models.{i}.alias",
-                f"duplicate alias {m.alias!r} (also models.{aliases[m.alias]})",
+            problems.append(
+                doc.problem(
+                    ["models", i, "alias"],
+                    f"duplicate alias {m.alias!r} (also models.{aliases[m.alias]})",
+                )
             )
-        aliases[m.alias] = i
+        aliases.setdefault(m.alias, i)
         if m.spec_hash() in specs:
-            raise _fail(
-                path,
-                _line_of(node, ["models", i]),
-                f"models.{i}",
-                f"same model and params as {specs[m.spec_hash()]!r}: the trials "
-                "would be identical (change a parameter or drop one)",
+            problems.append(
+                doc.problem(
+                    ["models", i],
+                    f"same model and params as {specs[m.spec_hash()]!r}: the trials "
+                    "would be identical (change a parameter or drop one)",
+                )
             )
-        specs[m.spec_hash()] = m.alias
-    for i, m in enumerate(models):
+        specs.setdefault(m.spec_hash(), m.alias)
+    for i, m in enumerate(config.models):
         for j, fallback in enumerate(m.fallbacks):
             if fallback not in aliases:
-                raise _fail(
-                    path,
-                    _line_of(node, ["models", i, "fallbacks", j]),
-                    f"models.{i}.fallbacks.{j}",
-                    f"unknown model alias {fallback!r}",
+                problems.append(
+                    doc.problem(["models", i, "fallbacks", j], f"unknown model alias {fallback!r}")
                 )
+    return problems
+
+
+def _secret_problems(doc: YamlDoc, config: SuiteConfig) -> list[Problem]:
+    """Literal secrets in params (evals.secrets): params are copied into the manifest and
+    every trial record. Agent params are expanded at load, so an interpolated secret is
+    refused there too (only model params keep ``${VAR}`` as text)."""
+    hint = "name the environment variable in api_key_env, or write ${VAR}"
+    problems = [
+        doc.problem(["models", i, "params", *where], f"{why}: {hint}")
+        for i, m in enumerate(config.models)
+        for where, why in find_secrets(m.params)
+    ]
+    for where, why in find_secrets(config.agent.params):  # expanded: values as stored
+        problems.append(
+            doc.problem(
+                ["agent", "params", *where], f"{why}: agent params are recorded with every trial"
+            )
+        )
+    return problems
 
 
 def select_cases(

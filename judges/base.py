@@ -124,6 +124,7 @@ def make_verdict(
     error: str | None = None,
     raw_label: LabelName | None = None,
     infra_error: bool = False,
+    crashed: bool = False,
 ) -> Verdict:
     """A standalone verdict (stage None); the cascade re-keys it with its stage."""
     return Verdict(
@@ -138,6 +139,7 @@ def make_verdict(
         reason=reason,
         error=error,
         infra_error=infra_error,
+        crashed=crashed,
         usage=usage or Usage(),
         latency_s=time.perf_counter() - started,
         raw_label=raw_label,

@@ -82,6 +82,7 @@ async def _safely(judge: Judge, trial: Trial, case: Case, question: Question) ->
             f"judge crashed: {type(exc).__name__}",
             started=started,
             error=f"{type(exc).__name__}: {exc}"[:500],
+            crashed=True,
         )
 
 
@@ -220,6 +221,7 @@ class Cascade:
         # An abstention because a judge was unreachable is provisional (Verdict.infra_error):
         # the next `evals judge` redoes this trial, reusing the stages that did answer.
         infra = label == "abstain" and any(v.infra_error for _, vs in per_stage for v in vs)
+        crashed = label == "abstain" and any(v.crashed for _, vs in per_stage for v in vs)
         return Verdict(
             key=self.final_key(trial.key),
             trial_key=trial.key,
@@ -231,6 +233,7 @@ class Cascade:
             confidence=confidence,
             reason=reason,
             infra_error=infra,
+            crashed=crashed,
             latency_s=latency_s,
         )
 

@@ -25,14 +25,16 @@ top level or under a ``judges:`` key.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError
 
+from evals.models.providers import provider_problem
 from evals.schema import ModelSpec, Record, content_hash
+from evals.secrets import find_secrets
+from evals.yamlfile import YamlFileError, clean_loc, field_path, read_yaml
 
 
 class JudgeSpec(Record):
@@ -115,77 +117,78 @@ def _build_problems(stage: StageSpec) -> list[str]:
     return problems
 
 
-_SECRET = re.compile(r"(api_?key|secret|password|token$|authorization)", re.IGNORECASE)
-
-
 def _secret_problems(stage: StageSpec) -> list[str]:
-    """Judge model params are recorded with the run; keys belong in the environment."""
-    return [
-        f"model.params holds a secret ({key}): name the environment variable in "
-        "model.api_key_env instead"
-        for spec in stage.judges
-        if isinstance(spec.model, ModelSpec)
-        for key in spec.model.params
-        if _SECRET.search(key)
-    ]
-
-
-def _item_line(lines: list[int] | None, index: int) -> str:
-    return f":{lines[index]}" if lines and index < len(lines) else ""
+    """Judge params and judge model params are recorded with the run: the one secrets
+    rule (evals.secrets) applies, and a model spec's provider must exist."""
+    out = []
+    for spec in stage.judges:
+        out += [
+            f"params.{'.'.join(map(str, where))}: {why}: judge params are recorded with the run"
+            for where, why in find_secrets(spec.params)
+        ]
+        if isinstance(spec.model, ModelSpec):
+            out += [
+                f"model.params.{'.'.join(map(str, where))}: {why}: name the environment "
+                "variable in model.api_key_env, or write ${VAR}"
+                for where, why in find_secrets(spec.model.params)
+            ]
+        model = spec.model.model if isinstance(spec.model, ModelSpec) else spec.model
+        unknown = provider_problem(model) if model else None
+        if unknown is not None:
+            out.append(f"model: {unknown}")
+    return out
 
 
 def parse_cascade(
-    items: Any, source: str = "judges", lines: list[int] | None = None
+    items: Any,
+    source: str = "judges",
+    lines: list[int] | None = None,
+    locate: Callable[[list[Any]], int | None] | None = None,
 ) -> CascadeSpec:
     """Build a CascadeSpec from the raw ``judges:`` list of a suite or judges file.
 
-    `lines` (1-based line of each item, when known) makes errors point at the file line.
+    `locate` (the file's line locator, evals.yamlfile: a loc under the list -> 1-based
+    line) or `lines` (the line of each item) makes errors point at the file line.
     Raises JudgeConfigFileError listing every problem, one per line.
     """
     if not isinstance(items, list) or not items:
         raise JudgeConfigFileError(f"{source}: judges: expected a non-empty list of judges")
-    stages: list[StageSpec] = []
+
+    def at(i: int, loc: Sequence[Any] = ()) -> str:
+        line = locate([i, *loc]) if locate else (lines[i] if lines and i < len(lines) else None)
+        return f"{source}:{line}" if line else source
+
+    stages: list[tuple[int, StageSpec]] = []  # (item index, stage)
     problems: list[str] = []
     for i, item in enumerate(items):
-        where = f"{source}{_item_line(lines, i)}: judges[{i}]"
         if not isinstance(item, dict):
-            problems.append(f"{where}: expected a mapping with 'judge' or 'stage'")
+            problems.append(f"{at(i)}: judges[{i}]: expected a mapping with 'judge' or 'stage'")
             continue
         try:
             if "stage" in item:
-                stages.append(StageSpec.model_validate(item))
+                stages.append((i, StageSpec.model_validate(item)))
             else:
                 item = dict(item)
                 shadow = item.pop("shadow", False)
                 spec = JudgeSpec.model_validate(item)
-                stages.append(StageSpec(stage=spec.display_name, judges=[spec], shadow=shadow))
+                stage = StageSpec(stage=spec.display_name, judges=[spec], shadow=shadow)
+                stages.append((i, stage))
         except ValidationError as exc:
             for err in exc.errors():
-                loc = ".".join(str(p) for p in err["loc"]) or "(item)"
-                problems.append(f"{where}.{loc}: {err['msg']}")
-    for i, stage in enumerate(stages):
+                loc = clean_loc(err["loc"])
+                where = field_path(loc) or "(item)"
+                problems.append(f"{at(i, loc)}: judges[{i}].{where}: {err['msg']}")
+    for i, stage in stages:
         problems += [
-            f"{source}{_item_line(lines, i)}: judges[{i}]: {p}"
-            for p in _build_problems(stage) + _secret_problems(stage)
+            f"{at(i)}: judges[{i}]: {p}" for p in _build_problems(stage) + _secret_problems(stage)
         ]
-    names = [s.stage for s in stages]
+    names = [s.stage for _, s in stages]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"{source}: judges: duplicate stage names {dupes}")
     if problems:
         raise JudgeConfigFileError("\n".join(problems))
-    return CascadeSpec(stages=stages)
-
-
-def _list_item_lines(node: yaml.Node) -> list[int] | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == "judges":
-                node = value
-                break
-    if isinstance(node, yaml.SequenceNode):
-        return [child.start_mark.line + 1 for child in node.value]
-    return None
+    return CascadeSpec(stages=[s for _, s in stages])
 
 
 def load_cascade_file(path: str | Path, items: Any = None) -> CascadeSpec:
@@ -195,16 +198,10 @@ def load_cascade_file(path: str | Path, items: Any = None) -> CascadeSpec:
     the file is then read only for the line numbers of errors."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise JudgeConfigFileError(f"{p}: cannot read ({exc.strerror})") from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise JudgeConfigFileError(f"{p}{line}: bad YAML: {exc}") from None
+        doc = read_yaml(p)
+    except YamlFileError as exc:
+        raise JudgeConfigFileError(str(exc.problem)) from None
+    under: list[Any] = ["judges"] if isinstance(doc.data, dict) else []
     if items is None:
-        items = data.get("judges") if isinstance(data, dict) else data
-    return parse_cascade(items, str(p), _list_item_lines(node) if node else None)
+        items = doc.data.get("judges") if isinstance(doc.data, dict) else doc.data
+    return parse_cascade(items, str(p), locate=lambda loc: doc.line([*under, *loc]))

@@ -28,7 +28,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -77,11 +77,16 @@ def load_run_trials(ws: Workspace, run_id: str) -> list[Trial]:
 def load_verdicts(ws: Workspace, trial_keys: set[str]) -> dict[str, Verdict]:
     """Stored verdicts of these trials by key (first written wins, as in the view).
 
-    Verdicts of an unreachable judge (Verdict.infra_error) are left out, so this
-    invocation judges those trials again; the `verdicts` view prefers the retry's."""
+    Verdicts of an unreachable or crashed judge (Verdict.infra_error, Verdict.crashed)
+    are left out, so this invocation judges those trials again; the `verdicts` view
+    prefers the retry's."""
     out: dict[str, Verdict] = {}
     for body in ws.iter_bodies("verdict"):
-        if body.get("infra_error") or body.get("trial_key") not in trial_keys:
+        if (
+            body.get("infra_error")
+            or body.get("crashed")
+            or body.get("trial_key") not in trial_keys
+        ):
             continue
         if body["key"] not in out:
             out[body["key"]] = Verdict.model_validate(body)
@@ -131,6 +136,13 @@ class JudgeRunResult:
     unreachable: int = 0
     """Of the trials judged now, those left abstaining because a judge could not be
     reached (Verdict.infra_error): the next invocation asks again."""
+    crashes: dict[str, int] = field(default_factory=dict)
+    """Stage verdicts written now whose judge crashed (Verdict.crashed), by
+    'stage/judge': errors, not abstentions."""
+    first_crash: dict[str, str] = field(default_factory=dict)
+    """The first crash's error of each 'stage/judge'."""
+    all_crashed: list[str] = field(default_factory=list)
+    """Stages where every verdict written now is a crash (the stage judged nothing)."""
 
 
 def split_candidates(
@@ -244,13 +256,33 @@ async def _judge(
     funnel = compute_funnel(run_id, cascade, trials, [t for t, _ in candidates], excluded, stored)
     funnel.check()
     ws.append("cascade_funnel", funnel)
-    return JudgeRunResult(
+    result = JudgeRunResult(
         funnel,
         judged=len(todo),
         already=len(candidates) - len(todo),
         new_verdicts=len(new),
         unreachable=sum(1 for v in new if v.judge == CASCADE_JUDGE and v.infra_error),
     )
+    count_crashes(result, spec, new)
+    return result
+
+
+def count_crashes(result: JudgeRunResult, spec: CascadeSpec, new: list[Verdict]) -> None:
+    """Fill the result's crash counts from the stage verdicts written now."""
+    per_stage: Counter[int] = Counter()
+    crashed_per_stage: Counter[int] = Counter()
+    for v in new:
+        if v.stage is None:
+            continue
+        per_stage[v.stage] += 1
+        if v.crashed:
+            crashed_per_stage[v.stage] += 1
+            where = f"{spec.stages[v.stage].stage}/{v.judge}"
+            result.crashes[where] = result.crashes.get(where, 0) + 1
+            result.first_crash.setdefault(where, v.error or "")
+    result.all_crashed = [
+        spec.stages[i].stage for i, n in sorted(per_stage.items()) if crashed_per_stage[i] == n
+    ]
 
 
 @asynccontextmanager

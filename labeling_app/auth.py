@@ -35,6 +35,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evals.yamlfile import YamlFileError, read_yaml
+
 Role = Literal["reviewer", "lead", "admin"]
 ROLES: tuple[Role, ...] = ("reviewer", "lead", "admin")
 LEAD_ROLES: frozenset[str] = frozenset({"lead", "admin"})
@@ -126,19 +128,13 @@ def load_roster(path: str | Path) -> Roster:
     """Read and validate a roster file."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise RosterError(f"{path}: roster file not found") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise RosterError(f"{path}{line}: not valid YAML") from None
+        doc = read_yaml(path)  # bounded: no alias bomb, no huge file
+    except YamlFileError as exc:
+        raise RosterError(str(exc.problem)) from None
     try:
-        roster = Roster.model_validate(data)
+        roster = Roster.model_validate(doc.data or {})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise RosterError(f"{path}: {where}: {err['msg']}") from None
+        raise RosterError("\n".join(str(p) for p in doc.validation_problems(exc))) from None
     ids = [u.id.lower() for u in roster.users]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

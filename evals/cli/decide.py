@@ -149,7 +149,14 @@ def gate(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Evaluate a gate on a run: exit 0 ship, 3 fail, 4 undecided (1 error, 2 bad gate file)."""
-    from evals.gates import GateFileError, evaluate_gate, last_accepted, load_gate, record_decision
+    from evals.gates import (
+        GateFileError,
+        evaluate_gate,
+        last_accepted,
+        load_gate,
+        record_decision,
+        run_scope,
+    )
 
     try:
         g = load_gate(gate_file)
@@ -166,11 +173,13 @@ def gate(
             "--baseline last-accepted, or --baseline none"
         )
     if baseline == "last-accepted":
-        base_ref = last_accepted(ws, exclude=cand.ref)
+        scope = run_scope(cand.manifest)
+        base_ref = last_accepted(ws, exclude=cand.ref, scope=scope)
         if base_ref is None:
             fail(
-                "no accepted run yet (no gate has shipped a run): gate the first one with "
-                "--baseline none, or name a baseline run"
+                f"no accepted run of suite {scope[0]!r} on golden set {scope[1]!r} yet (no "
+                "gate has shipped one): gate the first one with --baseline none, or name a "
+                "baseline run"
             )
     base = (
         None
@@ -240,6 +249,15 @@ def _compare_table(cmp: Comparison) -> Table:
     return table
 
 
+def _require_pairs(cmp: Comparison) -> None:
+    """A comparison with no paired case says nothing: an error with the reason, and no
+    report (a CI job must not read an empty table as "no regression")."""
+    if cmp.overall.outcome.n:
+        return
+    why = "; ".join(cmp.warnings) or "the runs share no case with an outcome in both"
+    fail(f"no paired cases between {cmp.baseline_ref} and {cmp.candidate_ref}: {why}")
+
+
 def compare(
     baseline: Annotated[str, typer.Argument(help="Baseline RUN[:MODEL[:PROMPT]].")],
     candidate: Annotated[str, typer.Argument(help="Candidate RUN[:MODEL[:PROMPT]].")],
@@ -288,6 +306,7 @@ def compare(
         )
     except ValueError as exc:
         fail(str(exc))
+    _require_pairs(cmp)
     _out().print(_compare_table(cmp))
     for w in cmp.warnings:
         console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
@@ -329,17 +348,19 @@ def report(
         _write(summary, out or workspace / "reports" / _slug("summary", str(cand.ref)), formats)
         return
     from evals.compare import compare_runs
-    from evals.gates import last_accepted
+    from evals.gates import last_accepted, run_scope
     from reports import build_comparison_report
 
-    base_ref = last_accepted(ws, exclude=cand.ref)
+    scope = run_scope(cand.manifest)
+    base_ref = last_accepted(ws, exclude=cand.ref, scope=scope)
     if base_ref is None:
         fail(
-            "no accepted run to regress against (a gate decision 'ship' marks a run "
-            "accepted: run `evals gate` first)"
+            f"no accepted run of suite {scope[0]!r} on golden set {scope[1]!r} to regress "
+            "against (a gate decision 'ship' marks a run accepted: run `evals gate` first)"
         )
     base = _load(ws, base_ref, OutcomeSpec(), single_cell=True)
     cmp = compare_runs(base, cand, margin or [0.05])
+    _require_pairs(cmp)
     _out().print(_compare_table(cmp))
     folder = out or workspace / "reports" / _slug("regression", str(cand.ref))
     _write(build_comparison_report(cmp, kind="regression"), folder, formats)

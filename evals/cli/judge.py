@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from evals.suite import Suite
     from judges.config import CascadeSpec
     from judges.funnel import Funnel
+    from judges.judging import JudgeRunResult
 
 SuiteOpt = Annotated[
     Path | None, typer.Option("--suite", "-s", help="Suite whose `judges:` list to use.")
@@ -274,15 +278,20 @@ def run_judging(
         transient=True,
     )
     task = bar.add_task("judging", total=None)
+    counts = [0, 0]  # judged now, to judge
 
     def on_start(todo: int, already: int) -> None:
+        counts[1] = todo
         bar.update(task, total=todo)
 
     def on_trial(_: Any) -> None:
+        counts[0] += 1
         bar.advance(task)
 
+    # Without a live bar (CI logs), a plain line every 30 s: a hung judge is not silence.
+    plain = announce and not (show_progress and console.is_terminal)
     try:
-        with bar:
+        with bar, heartbeat(lambda: f"judging: {counts[0]}/{counts[1]} trials", plain):
             result = judge_run(
                 ws,
                 run_id,
@@ -307,7 +316,46 @@ def run_judging(
             f"{result.unreachable} trial(s) abstained because a judge could not be reached "
             "(gateway error or timeout): rerun `evals judge` to ask again."
         )
+    _report_crashes(result, announce)
     return result.funnel
+
+
+def _report_crashes(result: JudgeRunResult, announce: bool) -> None:
+    """Judge crashes are errors, printed apart from honest abstentions; a stage whose
+    every judge crashed judged nothing, so the command fails (after the funnel)."""
+    for where, n in result.crashes.items():
+        first = " ".join(result.first_crash.get(where, "").split())[:300]
+        say(f"judge {where} crashed on {n} trial(s) (errors, not abstentions): {first}")
+    if result.crashes:
+        say("crashed judges are asked again by the next `evals judge` once fixed.")
+    if result.all_crashed:
+        if announce:
+            print_funnel(result.funnel)
+        fail(
+            f"every judge of stage(s) {', '.join(result.all_crashed)} crashed: nothing was "
+            "judged there (see the errors above)"
+        )
+
+
+@contextmanager
+def heartbeat(text: Callable[[], str], enabled: bool, every_s: float = 30.0) -> Iterator[None]:
+    """Print `text()` every `every_s` seconds while the block runs (a daemon thread)."""
+    if not enabled:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            say(text())
+
+    thread = threading.Thread(target=beat, name="evals-judge-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def suite_cascade(suite: Suite) -> CascadeSpec | None:

@@ -59,7 +59,7 @@ def run(
     from evals.agents import UnknownAgentError
     from evals.golden import GoldenSetError
     from evals.review_run import ReviewPlanError
-    from evals.runner import RunError, RunOptions, run_suite
+    from evals.runner import RunError, RunOptions, prepare_run, run_suite
     from evals.store import StoreError, Workspace
     from evals.suite import SuiteError, load_suite
 
@@ -70,14 +70,11 @@ def run(
     from evals.cli.judge import judge_after_run, suite_cascade
 
     cascade = suite_cascade(loaded) if judge else None  # a bad judges list fails first
+    options = RunOptions(limit=limit, full=full, lanes=lanes, workers=workers, progress=progress)
     try:
+        prepared = prepare_run(loaded, options)  # validates; writes nothing
         ws = Workspace(workspace)
-        result = run_suite(
-            loaded,
-            ws,
-            RunOptions(limit=limit, full=full, lanes=lanes, workers=workers, progress=progress),
-            console=console,
-        )
+        result = run_suite(loaded, ws, options, console=console, prepared=prepared)
     except GoldenSetError as exc:
         for problem in exc.problems:
             err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
@@ -109,6 +106,12 @@ def run(
             "to retry them (finished trials are skipped).",
             markup=False,
             highlight=False,
+        )
+    if summary is not None and summary.recorded and not summary.count("ok"):
+        # Every trial failed (a wrong key, no network, a provider typo): CI must see red.
+        fail(
+            f"no trial produced an answer ({summary.recorded} recorded, all failed; "
+            "first errors above)"
         )
     if cascade is not None:
         for run_id in result.run_ids:

@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import orjson
 from pydantic import BaseModel, Field, ValidationError
 
+from evals.golden_limits import largest_string
 from evals.schema import (
     Case,
     Label,
@@ -86,10 +88,29 @@ def validation_problems(
 M = TypeVar("M", bound=BaseModel)
 
 
+MAX_IMPORT_RECORD_BYTES = 8 * 1024 * 1024
+"""Largest source record imported: a stored record past DuckDB's maximum JSON object
+size (16 MB) made every query of the workspace fail, so it is refused here, naming its
+largest field."""
+
+
 def validate_into(
     model: type[M], raw: Any, file: str, where: str, problems: list[ImportProblem]
 ) -> M | None:
     """Validate one record; its problems are appended (naming file, record and field)."""
+    size = len(orjson.dumps(raw))
+    if size > MAX_IMPORT_RECORD_BYTES:
+        field_size, field = largest_string(raw)
+        problems.append(
+            ImportProblem(
+                file,
+                where,
+                field or None,
+                f"record of {size:,} bytes is larger than the {MAX_IMPORT_RECORD_BYTES:,} "
+                f"allowed (largest field: {field_size:,} bytes)",
+            )
+        )
+        return None
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

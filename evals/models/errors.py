@@ -19,6 +19,7 @@ import threading
 from typing import Any
 
 from evals.models.types import ErrorCode, GatewayError
+from evals.secrets import strip_url_credentials
 
 TRANSIENT: frozenset[ErrorCode] = frozenset(
     {"rate_limit", "server_error", "timeout", "malformed", "connection"}
@@ -165,5 +166,5 @@ def gateway_error(alias: str, exc: BaseException) -> GatewayError:
     if isinstance(exc, GatewayError):
         return exc
     code, transient = classify(exc)
-    text = scrub(str(exc).strip().replace("\n", " "))[:500]
+    text = strip_url_credentials(scrub(str(exc).strip().replace("\n", " ")))[:500]
     return GatewayError(code, f"model '{alias}': {code}: {type(exc).__name__}: {text}", transient)

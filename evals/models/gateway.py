@@ -55,6 +55,7 @@ from evals.models.wire import (
     shape_request,
 )
 from evals.schema import ModelSpec, Usage
+from evals.secrets import expand_env, is_secret_name
 
 if TYPE_CHECKING:
     from evals.store import Workspace
@@ -137,9 +138,11 @@ class Gateway:
         if model.startswith(LOCAL_PREFIX):
             local_name = model.removeprefix(LOCAL_PREFIX)
             model = LOCAL_PROVIDER + local_name
+        # ${VAR} in params is stored as text (evals.secrets); its value exists only here.
+        params = expand_env(spec.params, _register_interpolated)
         base: dict[str, Any] = {
             "model": model,
-            **spec.params,
+            **params,
             "timeout": spec.timeout_s,
             "max_retries": 0,
         }
@@ -151,7 +154,7 @@ class Gateway:
                 base["api_key"] = key
             else:
                 missing = spec.api_key_env
-        elif "api_base" in spec.params:
+        elif "api_base" in params:
             base["api_key"] = "no-key"  # a keyless OpenAI-compatible server; the SDK wants one
         return _Route(
             spec=spec,
@@ -375,3 +378,10 @@ async def workspace_gateway(models: list[ModelSpec], ws: Workspace) -> AsyncIter
         yield gateway
     finally:
         await gateway.aclose()
+
+
+def _register_interpolated(name: str, value: str) -> None:
+    """A secret read into a param (``${OPENAI_KEY}``, ``Bearer ${TOKEN}``) is scrubbed
+    from every error and log from then on."""
+    if is_secret_name(name) or name.upper().endswith(("KEY", "PASS", "PWD")):
+        register_secret(value)

@@ -103,6 +103,24 @@ class GateThresholds(Record):
     noninferiority_margin: float | None = None
     """Margin (absolute rate) a candidate may trail its baseline by and still ship."""
 
+    def problems(self) -> list[tuple[str, str]]:
+        """Out-of-range thresholds as (key, 'must be ..., got v'); empty when all are
+        fine. Checked where thresholds are loaded (gate files, questions.yaml), so each
+        problem is reported at its own line."""
+        out = []
+        for key in ("min_helpful_lower_bound", "min_judge_pass_rate"):
+            v = getattr(self, key)
+            if v is not None and not 0.0 < v < 1.0:
+                out.append((key, f"must be in (0, 1), got {v}"))
+        m = self.noninferiority_margin
+        if m is not None and not 0.0 <= m < 1.0:
+            out.append(("noninferiority_margin", f"must be in [0, 1), got {m}"))
+        for key in ("max_handling_time_ratio", "max_cost_per_trial", "max_p95_latency_s"):
+            v = getattr(self, key)
+            if v is not None and v <= 0:
+                out.append((key, f"must be > 0, got {v}"))
+        return out
+
 
 class Question(Record):
     """The unit of launch: one node of the human review."""

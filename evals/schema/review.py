@@ -41,6 +41,11 @@ class Verdict(Record):
     timeout), as opposed to answering unusably. Such a verdict is provisional: the next
     `evals judge` of the run judges the trial again, and the retry's verdict replaces it
     (the `verdicts` view prefers it). On a final verdict: a stage abstained this way."""
+    crashed: bool = False
+    """The judge raised (a bug, a missing plugin file) instead of deciding: an error,
+    counted apart from honest abstentions (label is 'abstain', the error in `error`).
+    Provisional like infra_error: the next `evals judge` asks again. On a final verdict:
+    a stage abstained this way."""
     raw_label: Literal["pass", "fail", "abstain"] | None = None
     """The judge's own label before its confidence threshold turned a low-confidence
     decision into 'abstain' (None when no threshold applied); calibration reads it."""

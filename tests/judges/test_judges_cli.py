@@ -134,7 +134,7 @@ def test_judges_default_to_those_the_run_recorded(tmp_path: Path) -> None:
             "judges.yaml:3: judges[1]",
         ),
         ("judges:\n  - judge: key_fact\n", "unknown judge 'key_fact'"),
-        ("judges:\n  - stage: a\n    judges: []\n", "judges.yaml:2: judges[0].judges"),
+        ("judges:\n  - stage: a\n    judges: []\n", "judges.yaml:3: judges[0].judges"),
         ("judges: [\n", "judges.yaml:2: bad YAML"),
     ],
 )

@@ -94,7 +94,7 @@ def test_roster_login_roles_and_errors(tmp_path: Path) -> None:
     assert oidc_identity(roster, "stranger@example.com", None, None) is None
     bad = tmp_path / "bad.yaml"
     bad.write_text("users:\n  - id: x\n    role: boss\n")
-    with pytest.raises(RosterError, match=r"bad.yaml: users.0.role"):
+    with pytest.raises(RosterError, match=r"bad.yaml:3: users.0.role"):
         load_roster(bad)
 
 
