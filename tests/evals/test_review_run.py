@@ -211,18 +211,18 @@ def test_cycle_and_unknown_dependency_fail_validation_with_lines(tmp_path: Path)
     with pytest.raises(GoldenSetError) as err:
         load_golden_set(gs)
     text = [str(p) for p in err.value.problems]
-    assert any("questions.yaml:1: [0].depends_on: dependency cycle: q_a -> q_c" in t for t in text)
+    assert any("questions.yaml:4: 0.depends_on: dependency cycle: q_a -> q_c" in t for t in text)
     unknown = QUESTIONS.replace("depends_on: [q_a]", "depends_on: [q_x]")
     gs = make_set(tmp_path / "b", {"r": ["q_a"]}, unknown)
     with pytest.raises(GoldenSetError) as err:
         load_golden_set(gs)
-    assert any("questions.yaml:4: [1].depends_on: unknown question 'q_x'" in str(p)
+    assert any("questions.yaml:7: 1.depends_on: unknown question 'q_x'" in str(p)
                for p in err.value.problems)
     cli = subprocess.run(
         [sys.executable, "-m", "evals.cli.main", "validate", str(gs)],
         capture_output=True, text=True,
     )
-    assert cli.returncode == 2 and "questions.yaml:4" in cli.stdout + cli.stderr
+    assert cli.returncode == 2 and "questions.yaml:7" in cli.stdout + cli.stderr
 
 
 def test_two_cases_of_one_question_in_a_review_are_refused(tmp_path: Path) -> None:
