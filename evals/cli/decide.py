@@ -265,6 +265,7 @@ def compare(
     from evals.compare import compare_runs
     from evals.rundata import OutcomeSpec
     from reports import build_comparison_report
+    from reports.caveats import comparison_caveats
 
     if pair_by not in ("case", "case_repetition"):
         fail(f"--pair-by must be case or case_repetition, got {pair_by!r}")
@@ -292,7 +293,9 @@ def compare(
     for w in cmp.warnings:
         console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
     folder = out or workspace / "reports" / _slug("compare", str(base.ref), "vs", str(cand.ref))
-    _write(build_comparison_report(cmp), folder, formats)
+    _write(
+        build_comparison_report(cmp, caveats=comparison_caveats(cmp, [base, cand])), folder, formats
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -328,6 +331,7 @@ def report(
     from evals.compare import compare_runs
     from evals.gates import last_accepted
     from reports import build_comparison_report
+    from reports.caveats import comparison_caveats
 
     base_ref = last_accepted(ws, exclude=cand.ref)
     if base_ref is None:
@@ -339,7 +343,10 @@ def report(
     cmp = compare_runs(base, cand, margin or [0.05])
     _out().print(_compare_table(cmp))
     folder = out or workspace / "reports" / _slug("regression", str(cand.ref))
-    _write(build_comparison_report(cmp, kind="regression"), folder, formats)
+    report_obj = build_comparison_report(
+        cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand])
+    )
+    _write(report_obj, folder, formats)
 
 
 def register(app: typer.Typer) -> None:
