@@ -146,6 +146,10 @@ def gate(
         bool, typer.Option("--no-fail", help="Exit 0 whatever the outcome (demos; never in CI).")
     ] = False,
     record: Annotated[bool, typer.Option(help="Record the Decision in the workspace.")] = True,
+    junit: Annotated[
+        Path | None,
+        typer.Option("--junit", help="Also write JUnit XML here: one test case per check."),
+    ] = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Evaluate a gate on a run: exit 0 ship, 3 fail, 4 undecided (1 error, 2 bad gate file)."""
@@ -184,6 +188,10 @@ def gate(
     if record:
         record_decision(ws, decision)
         ws.close()
+    if junit is not None:
+        from evals.junit import decision_suite, write_junit
+
+        write_junit(junit, [decision_suite(decision)])
     if as_json:
         typer.echo(decision.model_dump_json(indent=2))
     else:
