@@ -7,6 +7,7 @@ but exits 0 (for demos and dashboards, never for CI).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -27,6 +28,7 @@ from evals.cli.common import (
     err_console,
     fail,
 )
+from evals.tables import print_table
 
 if TYPE_CHECKING:
     from evals.compare import Comparison
@@ -38,8 +40,10 @@ if TYPE_CHECKING:
 
 def _out() -> Console:
     """The stdout console; at least 120 columns when not a terminal (CI logs, pipes), so
-    tables of numbers are not folded to 80."""
-    return console if console.is_terminal else Console(width=max(console.width, 120))
+    tables of numbers are not folded to 80, unless COLUMNS says how wide to be."""
+    if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return console
+    return Console(width=max(console.width, 120))
 
 
 OUTCOME_EXIT = {"ship": EXIT_OK, "fail": EXIT_GATE_FAILED, "undecided": EXIT_UNDECIDED}
@@ -111,7 +115,7 @@ def _gate_table(decision: Decision) -> Table:
 
 
 def _print_decision(decision: Decision, recorded: bool) -> None:
-    _out().print(_gate_table(decision))
+    print_table(_out(), _gate_table(decision))
     shown = [c for c in decision.checks if c.outcome != "pass"][:8]
     for c in shown:
         console.print(
@@ -297,7 +301,7 @@ def compare(
         )
     except ValueError as exc:
         fail(str(exc))
-    _out().print(_compare_table(cmp))
+    print_table(_out(), _compare_table(cmp))
     for w in cmp.warnings:
         console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
     folder = out or workspace / "reports" / _slug("compare", str(base.ref), "vs", str(cand.ref))
@@ -349,7 +353,7 @@ def report(
         )
     base = _load(ws, base_ref, OutcomeSpec(), single_cell=True)
     cmp = compare_runs(base, cand, margin or [0.05])
-    _out().print(_compare_table(cmp))
+    print_table(_out(), _compare_table(cmp))
     folder = out or workspace / "reports" / _slug("regression", str(cand.ref))
     report_obj = build_comparison_report(
         cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand])

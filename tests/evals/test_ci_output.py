@@ -87,7 +87,7 @@ def test_gate_junit_has_one_case_per_check_with_the_numbers(
     )
     assert cases["q1 judge_pass_rate"].find("failure") is None  # 10/10
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
-    assert props["outcome"] == "fail" and props["decision"].startswith("dec-")
+    assert props["outcome"] == "fail" and (props["decision"] or "").startswith("dec-")
 
 
 # --------------------------------------------------------------------------- evals run
