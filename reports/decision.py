@@ -17,6 +17,7 @@ import json
 from typing import Any, Literal
 
 from evals.compare import Comparison, PairedOutcomes
+from evals.runstats import ArmStats
 from evals.schema import Decision, GateCheck
 from reports.model import DecisionBox, KeyNumber
 
@@ -162,7 +163,7 @@ def _comparison_numbers(cmp: Comparison, margin: float) -> list[KeyNumber]:
     numbers.append(
         KeyNumber(
             label="cost per trial USD, baseline → candidate",
-            value=f"{_num(b.cost_per_trial_usd)} → {_num(c.cost_per_trial_usd)}",
+            value=f"{_cost(b)} → {_cost(c)}",
         )
     )
     numbers.append(
@@ -172,6 +173,13 @@ def _comparison_numbers(cmp: Comparison, margin: float) -> list[KeyNumber]:
         )
     )
     return numbers
+
+
+def _cost(arm: ArmStats) -> str:
+    """Cost per trial, or 'no price' when tokens were used but nothing was priced."""
+    if arm.trials and not arm.cost_total_usd and (arm.input_tokens_per_trial or 0) > 0:
+        return "no price"
+    return _num(arm.cost_per_trial_usd)
 
 
 def _verdict_at(p: PairedOutcomes) -> str | None:

@@ -159,3 +159,20 @@ def test_glossary_lists_the_statistics_used(workspace: Workspace, tmp_path: Path
     assert md.rstrip().splitlines()[-len(terms) - 2] == "## Glossary"
     summary = build_run_summary(load_run(workspace, RunRef("cand")))
     assert "geometric-mean ratio (clustered bootstrap)" in [t.term for t in summary.glossary]
+
+
+def test_unpriced_candidate_reads_no_price_not_zero(workspace: Workspace) -> None:
+    base = [make_trial("base", f"c{i}", "q0", cost_usd=0.01) for i in range(40)]
+    cand = [make_trial("cand", f"c{i}", "q0", model_alias="local") for i in range(40)]
+    write_run(workspace, "base", base)
+    write_run(workspace, "cand", cand)
+    workspace.writer("verdict").append_many([make_verdict(t, "pass") for t in base + cand])
+    runs = [load_run(workspace, RunRef("base")), load_run(workspace, RunRef("cand"))]
+    cmp = compare_runs(*runs, margins=[0.05])
+    report = build_comparison_report(cmp, caveats=comparison_caveats(cmp, runs))
+    assert report.decision is not None
+    cost = next(n for n in report.decision.numbers if n.label.startswith("cost per trial"))
+    assert cost.value == "0.01 → no price"
+    (caveat,) = report.caveats
+    assert caveat.kind == "missing_cost" and "40 of 80 trials" in caveat.text
+    assert "(local; 40 priced)" in caveat.text
