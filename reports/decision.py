@@ -221,12 +221,20 @@ def comparison_box(
             f"Cannot compare yet: no case has an outcome in both {base} and {cand}.",
         )
     elif _verdict_at(p) == "inferior" or inferior or worse:
-        where = "overall" if _verdict_at(p) == "inferior" or worse else ", ".join(inferior)
-        verdict, headline = (
-            "do not ship",
-            f"Do not ship {cand}: it is worse than {base} by more than the {margin:g} "
-            f"margin on {where} (pass rate {_pct(p.baseline_rate)} → {_pct(p.candidate_rate)}).",
-        )
+        rates = f"pass rate {_pct(p.baseline_rate)} → {_pct(p.candidate_rate)}"
+        if _verdict_at(p) == "inferior":
+            why = f"worse than {base} by more than the {margin:g} margin overall ({rates})"
+        elif inferior:
+            why = (
+                f"worse than {base} by more than the {margin:g} margin on "
+                f"{', '.join(inferior)} (overall {rates})"
+            )
+        else:
+            why = (
+                f"significantly worse than {base} overall ({rates}; the interval of the "
+                "difference lies entirely below 0)"
+            )
+        verdict, headline = "do not ship", f"Do not ship {cand}: it is {why}."
     elif _verdict_at(p) == "undecided":
         verdict, headline = "undecided", _undecided_headline(cmp, margin)
     else:

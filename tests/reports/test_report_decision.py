@@ -147,6 +147,12 @@ def test_comparison_box_decides_at_the_first_margin(
     assert significantly_worse == (cand_fails > 0)
     assert regression.decision is not None
     assert regression.decision.verdict == ("do not ship" if significantly_worse else verdict)
+    if cand_fails == 12:
+        assert "significantly worse than base overall" in regression.decision.headline
+    if cand_fails == 60:
+        assert "by more than the 0.05 margin overall (pass rate 100.0% → 70.0%)" in (
+            report.decision.headline
+        )
 
 
 def test_glossary_lists_the_statistics_used(workspace: Workspace, tmp_path: Path) -> None:
