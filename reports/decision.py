@@ -17,6 +17,7 @@ import json
 from typing import Any, Literal
 
 from evals.compare import Comparison, PairedOutcomes
+from evals.rundata import RunRef
 from evals.runstats import ArmStats
 from evals.schema import Decision, GateCheck
 from reports.model import DecisionBox, KeyNumber
@@ -103,12 +104,24 @@ def gate_box(decision: Decision, others: list[Decision] | None = None) -> Decisi
     )
 
 
-def summary_box(
-    decisions: list[dict[str, Any]], run_ref: str, fallback: list[KeyNumber]
-) -> DecisionBox:
-    """The run summary's box: the newest decision (others per cell listed), or none yet."""
-    parsed = [as_decision(r) for r in decisions]
-    if not parsed:
+def decisions_for(rows: list[dict[str, Any]], ref: RunRef) -> list[Decision]:
+    """The decisions (rows of the ``decisions`` view) on the cells a run selection
+    covers, newest first: a summary of ``RUN:m:p`` ignores decisions on other cells."""
+    out = []
+    for d in map(as_decision, rows):
+        parts = (d.run_ref or d.run_id).split(":")
+        model = parts[1] if len(parts) > 1 and parts[1] else None
+        prompt = parts[2] if len(parts) > 2 and parts[2] else None
+        if ref.model not in (None, model) or ref.prompt not in (None, prompt):
+            continue
+        out.append(d)
+    return sorted(out, key=lambda d: d.created_at, reverse=True)
+
+
+def summary_box(decisions: list[Decision], run_ref: str, fallback: list[KeyNumber]) -> DecisionBox:
+    """The run summary's box: the newest decision (the latest on each other cell listed
+    with it), or, without any, 'undecided' and how to decide."""
+    if not decisions:
         return DecisionBox(
             verdict="undecided",
             headline=f"No ship decision yet: no gate has been evaluated on {run_ref}. "
@@ -116,9 +129,9 @@ def summary_box(
             source="no gate decision recorded",
             numbers=fallback,
         )
-    newest = max(parsed, key=lambda d: d.created_at)
+    newest = max(decisions, key=lambda d: d.created_at)
     latest_per_cell: dict[str, Decision] = {}
-    for d in sorted(parsed, key=lambda d: d.created_at):
+    for d in sorted(decisions, key=lambda d: d.created_at):
         latest_per_cell[d.run_ref or d.run_id] = d
     others = [d for d in latest_per_cell.values() if d.id != newest.id]
     return gate_box(newest, others)

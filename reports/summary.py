@@ -16,7 +16,7 @@ from evals.runstats import ArmStats, RateStat, arm_stats, funnel, handling_time
 from evals.store import Workspace
 from reports.caveats import run_caveats
 from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rates_or_note
-from reports.decision import as_decision, summary_box
+from reports.decision import decisions_for, summary_box
 from reports.glossary import glossary
 from reports.model import Block, Cell, KeyNumber, Report, Section, TableBlock, TextBlock
 
@@ -281,13 +281,13 @@ def build_run_summary(
         ),
         Section(id="decisions", title="Gate decisions", blocks=decision_blocks),
     ]
-    newest = as_decision(decisions[0]) if decisions else None
+    chosen = decisions_for(decisions or [], run.ref)
     return Report(
         kind="run_summary",
         title=f"Run summary: {run.ref}",
         subtitle=subtitle,
-        decision=summary_box(decisions or [], str(run.ref), _fallback_numbers(cell_stats)),
-        caveats=run_caveats(run, newest),
+        decision=summary_box(chosen, str(run.ref), _fallback_numbers(cell_stats)),
+        caveats=run_caveats(run, chosen[0] if chosen else None),
         glossary=glossary(
             "Wilson interval",
             "undecided / cases needed",

@@ -182,3 +182,29 @@ def test_unpriced_candidate_reads_no_price_not_zero(workspace: Workspace) -> Non
     (caveat,) = report.caveats
     assert caveat.kind == "missing_cost" and "40 of 80 trials" in caveat.text
     assert "(local; 40 priced)" in caveat.text
+
+
+def test_summary_of_one_cell_shows_that_cells_decision(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    trials = [
+        make_trial("m", f"c{i}", "q0", model_alias=alias, cost_usd=0.01)
+        for alias in ("a", "b")
+        for i in range(10)
+    ]
+    write_run(workspace, "m", trials)
+    workspace.writer("verdict").append_many([make_verdict(t, "pass") for t in trials])
+    ship, fail = tmp_path / "ship.yaml", tmp_path / "fail.yaml"
+    ship.write_text("name: cheap\noverall: {max_cost_per_trial: 1.0}\n")
+    fail.write_text("name: free\noverall: {max_cost_per_trial: 0.001}\n")
+    for alias, gate_file in (("a", ship), ("b", fail)):  # b is gated last
+        cell = load_run(workspace, RunRef("m", alias), single_cell=True)
+        record_decision(workspace, evaluate_gate(load_gate(gate_file), cell))
+    rows = load_decisions(workspace, "m")
+    only_a = build_run_summary(load_run(workspace, RunRef("m", "a")), [], rows).decision
+    assert only_a is not None and only_a.verdict == "ship" and "gate cheap" in only_a.source
+    whole = build_run_summary(load_run(workspace, RunRef("m")), [], rows).decision
+    assert whole is not None and whole.verdict == "do not ship"  # the newest: cell b
+    assert whole.numbers[-1].label == "gate cheap on m:a" and whole.numbers[-1].value.startswith(
+        "ship (dec-"
+    )
