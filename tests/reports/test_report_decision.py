@@ -174,7 +174,7 @@ def test_unpriced_candidate_reads_no_price_not_zero(workspace: Workspace) -> Non
     write_run(workspace, "cand", cand)
     workspace.writer("verdict").append_many([make_verdict(t, "pass") for t in base + cand])
     runs = [load_run(workspace, RunRef("base")), load_run(workspace, RunRef("cand"))]
-    cmp = compare_runs(*runs, margins=[0.05])
+    cmp = compare_runs(runs[0], runs[1], margins=[0.05])
     report = build_comparison_report(cmp, caveats=comparison_caveats(cmp, runs))
     assert report.decision is not None
     cost = next(n for n in report.decision.numbers if n.label.startswith("cost per trial"))
