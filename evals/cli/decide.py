@@ -81,6 +81,12 @@ def _write(report_obj: Report, out: Path, formats: str) -> None:
     except ValueError as exc:
         fail(str(exc))
     written = write_report(report_obj, out, fmts)
+    box = report_obj.decision
+    if box is not None:  # the report's first line, in the terminal too
+        line = f"decision: {box.verdict.upper()}: {box.headline}"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for caveat in report_obj.caveats:
+        console.print(f"caveat: {caveat.text}", markup=False, highlight=False, soft_wrap=True)
     for path in written.values():
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)
     if "html" in written:

@@ -123,6 +123,8 @@ def test_gate_compare_and_workspace_tables_fit_80_columns(tmp_path: Path, repo_r
     # The gate's check table is too wide for 80 columns: one block per scope.
     assert "scope: overall" in outputs["gate"] and "scope: q_registry_check" in outputs["gate"]
     assert "scope: q_sanctions_screening" in outputs["compare"]
+    # The report's decision and caveats are printed too, as in report.md.
+    assert re.search(r"^decision: (SHIP|DO NOT SHIP|UNDECIDED): ", outputs["compare"], re.M)
 
 
 @pytest.fixture
