@@ -35,6 +35,11 @@ def _check_junit(path: Path) -> ET.Element:
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
     for s in suites:
+        # The strict (Ant/Jenkins) schema: name, timestamp, time; properties first.
+        assert s.get("name") and s.get("time") == "0"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", s.get("timestamp", ""))
+        tags = [child.tag for child in s]
+        assert set(tags) <= {"properties", "testcase"} and "properties" not in tags[1:]
         cases = s.findall("testcase")
         assert int(s.get("tests", "-1")) == len(cases)
         assert int(s.get("failures", "-1")) == sum(c.find("failure") is not None for c in cases)
@@ -42,6 +47,7 @@ def _check_junit(path: Path) -> ET.Element:
         for c in cases:
             assert c.get("classname") and c.get("name")
             assert len(c.findall("failure")) + len(c.findall("error")) <= 1
+            assert [child.tag for child in c][-1] == "system-out"  # after failure/error
     for key in ("tests", "failures", "errors"):
         assert int(root.get(key, "-1")) == sum(int(s.get(key, "0")) for s in suites)
     return root
