@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from evals.store import Workspace
+from evals.tables import print_table
 
 CELL_SQL = """
 SELECT t.model_alias AS model, t.prompt AS prompt, count(*) AS trials,
@@ -174,13 +175,13 @@ def render_summary(summary: RunSummary, console: Console) -> None:
             _compact(r["output_tokens"]),
             f"{r['cost_usd']:.4f}",
         )
-    console.print(outcomes)
-    console.print(usage)
+    print_table(console, outcomes)
+    print_table(console, usage)
     if summary.errors:
         errors = _table("errors by kind", ("kind", "code", "trials"))
         for e in summary.errors:
             errors.add_row(escape(str(e["kind"])), escape(str(e["code"])), str(e["trials"]))
-        console.print(errors)
+        print_table(console, errors)
         for e in summary.errors:  # provider text: printed plain, never as markup
             message = " ".join(str(e.get("message") or "").split())[:300]
             console.print(

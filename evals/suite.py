@@ -14,7 +14,7 @@ strings are read from the environment, so a port or endpoint can vary per machin
     subset: {questions: [q_registry]}              # optional filters
     limit: 10                                       # optional: first N (round-robin by question)
     judges: []                                      # seam: defined by the judges package
-    gates: []                                       # seam: defined by the gates package
+    gates: []                                       # applied at the end (evals/suite_gates.py)
 
 A bad suite fails listing every problem, one line each: file:line: field: problem. The
 file is read by evals.yamlfile (size, alias and expansion budgets); ``${VAR}`` in model
@@ -109,7 +109,7 @@ class SuiteConfig(Record):
     judges: Any = Field(default_factory=list)
     """Judge cascade (defined by the judges package; kept raw here)."""
     gates: Any = Field(default_factory=list)
-    """Ship gates (defined by the gates package; kept raw here)."""
+    """Ship gates `evals run` applies at its end (checked by evals.suite_gates; raw here)."""
 
     @field_validator("agent", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from evals.compare import Comparison, PairedOutcomes, ScopeComparison
+from reports.caveats import comparison_caveats
 from reports.charts import (
     cost_latency_charts,
     forest_chart,
@@ -17,7 +18,9 @@ from reports.charts import (
     rate_chart,
     rates_or_note,
 )
-from reports.model import Block, Cell, Report, Section, TableBlock, TextBlock
+from reports.decision import comparison_box
+from reports.glossary import glossary
+from reports.model import Block, Caveat, Cell, Report, Section, TableBlock, TextBlock
 
 
 def _pct(x: float | None) -> str:
@@ -168,9 +171,15 @@ def _per_question_verdicts(cmp: Comparison) -> list[str]:
 
 
 def build_comparison_report(
-    cmp: Comparison, kind: Literal["comparison", "regression"] = "comparison"
+    cmp: Comparison,
+    kind: Literal["comparison", "regression"] = "comparison",
+    caveats: list[Caveat] | None = None,
 ) -> Report:
-    """The comparison (or regression) report of two runs."""
+    """The comparison (or regression) report of two runs.
+
+    ``caveats`` defaults to what the Comparison alone shows; callers holding the runs
+    pass :func:`reports.caveats.comparison_caveats` with them (simulated labels, cost).
+    """
     title = (
         f"Regression: {cmp.candidate_ref} vs last accepted {cmp.baseline_ref}"
         if kind == "regression"
@@ -197,6 +206,15 @@ def build_comparison_report(
         kind=kind,
         title=title,
         subtitle=subtitle,
+        decision=comparison_box(cmp, kind),
+        caveats=comparison_caveats(cmp) if caveats is None else caveats,
+        glossary=glossary(
+            "Wilson interval",
+            "Tango score interval",
+            "McNemar test",
+            "non-inferiority margin",
+            "p50 / p95 latency",
+        ),
         sections=sections,
         data=cmp.model_dump(mode="json"),
     )

@@ -19,7 +19,16 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from reports.model import Block, ChartBlock, Report, TableBlock, TextBlock
+from reports.model import (
+    Block,
+    Caveat,
+    ChartBlock,
+    DecisionBox,
+    GlossaryTerm,
+    Report,
+    TableBlock,
+    TextBlock,
+)
 
 MAX_KEYS_INLINE = 2000
 """Trial keys shown per list in the HTML before referring to report.json."""
@@ -35,9 +44,22 @@ header{background:#1d2430;color:#fff;padding:18px 28px}
 header h1{margin:0 0 6px;font-size:22px} header p{margin:2px 0;opacity:.85}
 main{padding:8px 28px 40px;max-width:1200px}
 section{margin:26px 0} h2{font-size:18px;border-bottom:1px solid #dde;padding-bottom:4px}
-table{border-collapse:collapse;margin:10px 0;font-size:13px}
+table{border-collapse:collapse;margin:10px 0;font-size:13px;max-width:100%}
 th,td{border:1px solid #dde;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f3f5f9} td.num{text-align:right;font-variant-numeric:tabular-nums}
+td{overflow-wrap:break-word}
+td.long{min-width:16em;max-width:42em;white-space:pre-wrap}
+td.keys{max-width:14em} td.keys code{font-size:11px}
+.box{border:2px solid;border-radius:6px;padding:12px 18px;margin:18px 0;max-width:1000px}
+.box h2{border:0;margin:0 0 6px;font-size:20px}
+.box.ship{border-color:#1a7f37;background:#eef8f0} .box.ship h2{color:#1a7f37}
+.box.no{border-color:#c62828;background:#fdeeee} .box.no h2{color:#c62828}
+.box.undecided{border-color:#b7791f;background:#fdf6e7} .box.undecided h2{color:#8a5a00}
+.box p{margin:4px 0;font-size:15px} .box p.src{font-size:12px;color:#555}
+.box table{background:#fff}
+.caveats{border-left:4px solid #b7791f;padding:4px 14px;margin:12px 0;max-width:1000px}
+.caveats h3{margin:6px 0;font-size:15px} .caveats li{margin:3px 0}
+dl.glossary dt{font-weight:600;margin-top:8px} dl.glossary dd{margin:2px 0 0 18px;max-width:900px}
 .chart{width:100%;min-height:360px} figure{margin:12px 0}
 figcaption{color:#555;font-size:13px} details{margin:4px 0;font-size:12px}
 details code{word-break:break-all;white-space:pre-wrap}
@@ -74,6 +96,19 @@ def _keys(keys: list[str]) -> str:
     return f"<code>{esc(shown)}</code>{esc(more)}"
 
 
+LONG_TEXT = 60
+"""Text cells longer than this get a minimum width (so a reason or an answer is not
+squeezed to one word per line beside a wide neighbour) and keep their line breaks."""
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, int | float):
+        return f'<td class="num">{_fmt(value)}</td>'
+    if isinstance(value, str) and len(value) > LONG_TEXT:
+        return f'<td class="long">{_fmt(value)}</td>'
+    return f"<td>{_fmt(value)}</td>"
+
+
 def _table(block: TableBlock) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in block.columns)
     has_ev = bool(block.evidence)
@@ -81,18 +116,14 @@ def _table(block: TableBlock) -> str:
         head += "<th>trials</th>"
     body = []
     for i, row in enumerate(block.rows):
-        cells = "".join(
-            f'<td class="num">{_fmt(v)}</td>'
-            if isinstance(v, int | float)
-            else f"<td>{_fmt(v)}</td>"
-            for v in row
-        )
+        cells = "".join(_cell(v) for v in row)
         attr = ""
         if has_ev:
             keys = block.evidence[i] if i < len(block.evidence) else []
             attr = f' data-trial-keys="{esc(" ".join(keys[:MAX_KEYS_INLINE]))}"'
             cells += (
-                f"<td><details><summary>{len(keys)}</summary>{_keys(keys)}</details></td>"
+                f'<td class="keys"><details><summary>{len(keys)}</summary>{_keys(keys)}'
+                "</details></td>"
                 if keys
                 else "<td>0</td>"
             )
@@ -131,10 +162,42 @@ def _block(block: Block) -> str:
     return _chart(block)
 
 
+_BOX_CLASS = {"ship": "ship", "do not ship": "no", "undecided": "undecided"}
+
+
+def _decision(box: DecisionBox | None) -> str:
+    if box is None:
+        return ""
+    rows = "".join(f"<tr><th>{esc(n.label)}</th><td>{esc(n.value)}</td></tr>" for n in box.numbers)
+    numbers = f"<table>{rows}</table>" if rows else ""
+    return (
+        f'<section id="decision" class="box {_BOX_CLASS[box.verdict]}" '
+        f'data-verdict="{esc(box.verdict)}"><h2>Decision: {esc(box.verdict.upper())}</h2>'
+        f'<p class="headline">{esc(box.headline)}</p><p class="src">{esc(box.source)}</p>'
+        f"{numbers}</section>"
+    )
+
+
+def _caveats(caveats: list[Caveat]) -> str:
+    if not caveats:
+        return ""
+    items = "".join(f'<li data-kind="{esc(c.kind)}">{esc(c.text)}</li>' for c in caveats)
+    return f'<aside class="caveats" id="caveats"><h3>Caveats</h3><ul>{items}</ul></aside>'
+
+
+def _glossary(terms: list[GlossaryTerm]) -> str:
+    if not terms:
+        return ""
+    items = "".join(f"<dt>{esc(t.term)}</dt><dd>{esc(t.meaning)}</dd>" for t in terms)
+    return f'<section id="glossary"><h2>Glossary</h2><dl class="glossary">{items}</dl></section>'
+
+
 def render_html(report: Report) -> str:
     """The whole report as one self-contained HTML page."""
     sub = "".join(f"<p>{esc(line)}</p>" for line in report.subtitle)
-    nav = " · ".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s in report.sections)
+    links = [(s.id, s.title) for s in report.sections]
+    links += [("glossary", "Glossary")] if report.glossary else []
+    nav = " · ".join(f'<a href="#{esc(i)}">{esc(t)}</a>' for i, t in links)
     sections = "".join(
         f'<section id="{esc(s.id)}"><h2>{esc(s.title)}</h2>'
         f"{''.join(_block(b) for b in s.blocks)}</section>"
@@ -148,5 +211,6 @@ def render_html(report: Report) -> str:
         f'<script type="text/javascript">{plotly_js()}</script></head><body>'
         f'<header data-report-kind="{esc(report.kind)}"><h1>{esc(report.title)}</h1>{sub}'
         f"<p>generated {esc(report.generated_at)}</p></header>"
-        f"<main><nav>{nav}</nav>{sections}</main></body></html>\n"
+        f"<main>{_decision(report.decision)}{_caveats(report.caveats)}<nav>{nav}</nav>"
+        f"{sections}{_glossary(report.glossary)}</main></body></html>\n"
     )

@@ -62,14 +62,35 @@ def _chart(block: ChartBlock) -> str:
     return "\n\n".join(out)
 
 
+def _decision(report: Report) -> list[str]:
+    """The decision box, then the caveats: what a reader sees first."""
+    parts: list[str] = []
+    box = report.decision
+    if box is not None:
+        parts += [f"## Decision: {box.verdict.upper()}", "", md_escape(box.headline), ""]
+        parts += [f"*{md_escape(box.source)}*", ""]
+        if box.numbers:
+            parts += [_table(["number", "value"], [[n.label, n.value] for n in box.numbers]), ""]
+    if report.caveats:
+        parts += ["**Caveats**", ""]
+        parts += [f"- {md_escape(c.text)}" for c in report.caveats]
+        parts.append("")
+    return parts
+
+
 def render_markdown(report: Report) -> str:
     """The report as Markdown."""
     parts = [f"# {md_escape(report.title)}", ""]
     parts += [f"- {md_escape(line)}" for line in report.subtitle]
     parts += [f"- generated {md_escape(report.generated_at)}", ""]
+    parts += _decision(report)
     for section in report.sections:
         parts.append(f"## {md_escape(section.title)}")
         parts.append("")
         for block in section.blocks:
             parts += [_block(block), ""]
+    if report.glossary:
+        parts += ["## Glossary", ""]
+        parts += [f"- **{md_escape(t.term)}**: {md_escape(t.meaning)}" for t in report.glossary]
+        parts.append("")
     return "\n".join(parts)

@@ -72,6 +72,50 @@ class Section(BaseModel):
     blocks: list[Block] = Field(default_factory=list)
 
 
+class KeyNumber(BaseModel):
+    """One number behind a decision, in words a reader can check."""
+
+    label: str
+    """What is measured, e.g. 'overall pass rate'."""
+    value: str
+    """The number with its interval, n and threshold, e.g. '0.75 [0.55, 0.88], n=24'."""
+
+
+class DecisionBox(BaseModel):
+    """The plain-language answer a report opens with: ship, do not ship, or undecided."""
+
+    verdict: Literal["ship", "do not ship", "undecided"]
+    """The answer (a gate's 'fail' reads 'do not ship')."""
+    headline: str
+    """Why, in one or two sentences."""
+    source: str
+    """What decided: the gate decision id, or the comparison and its margin."""
+    numbers: list[KeyNumber] = Field(default_factory=list)
+    """The numbers behind the verdict, most decisive first."""
+
+
+CAVEAT_KINDS = ("missing_cost", "simulated_labels", "too_few_cases", "no_decision", "errors")
+"""Caveat kinds the builders emit; other kinds are allowed (one caveat per kind)."""
+
+
+class Caveat(BaseModel):
+    """Why a number in the report may mislead (missing cost, simulated labels, ...)."""
+
+    kind: str
+    """Short machine name, one of CAVEAT_KINDS or a new one (e.g. from provenance)."""
+    text: str
+    """The caveat in one or two plain sentences."""
+
+
+class GlossaryTerm(BaseModel):
+    """A statistic used in the report, explained for a non-statistician."""
+
+    term: str
+    """Name as it appears in the report."""
+    meaning: str
+    """What it is and how to read it."""
+
+
 class Report(BaseModel):
     """A run summary, a regression or a comparison."""
 
@@ -80,9 +124,24 @@ class Report(BaseModel):
     subtitle: list[str] = Field(default_factory=list)
     """Header lines: runs, dataset, outcome source, settings."""
     generated_at: str = Field(default_factory=lambda: utcnow().isoformat())
+    decision: DecisionBox | None = None
+    """The decision box every report opens with."""
+    caveats: list[Caveat] = Field(default_factory=list)
+    """What may make the numbers mislead; shown right under the decision box."""
+    glossary: list[GlossaryTerm] = Field(default_factory=list)
+    """The statistics this report uses, explained (shown at its end)."""
     sections: list[Section] = Field(default_factory=list)
     data: dict[str, Any] = Field(default_factory=dict)
     """The full machine-readable result (e.g. the Comparison), with trial keys."""
+
+
+def add_caveat(report: Report, kind: str, text: str) -> None:
+    """Add a caveat, replacing an earlier one of the same kind (one per kind).
+
+    The seam for provenance flags computed elsewhere (e.g. simulated labels counted in a
+    metric): the later, more specific caveat wins over the report's own guess."""
+    report.caveats = [c for c in report.caveats if c.kind != kind]
+    report.caveats.append(Caveat(kind=kind, text=text))
 
 
 def report_json(report: Report) -> str:

@@ -15,8 +15,11 @@ from evals.query import query
 from evals.rundata import RunData, TrialFacts
 from evals.runstats import ArmStats, RateStat, arm_stats, funnel, handling_time
 from evals.store import Workspace
+from reports.caveats import run_caveats
 from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rates_or_note
-from reports.model import Block, Cell, Report, Section, TableBlock, TextBlock
+from reports.decision import decisions_for, summary_box
+from reports.glossary import glossary
+from reports.model import Block, Cell, KeyNumber, Report, Section, TableBlock, TextBlock
 from reports.propagation import propagation_section
 
 EXAMPLE_CHARS = 400
@@ -44,8 +47,7 @@ def load_decisions(ws: Workspace, run_id: str) -> list[dict[str, Any]]:
     """Gate decisions recorded on a run, newest first."""
     return query(
         ws,
-        "SELECT id, gate, outcome, summary, run_ref, baseline_ref, created_at "
-        "FROM decisions WHERE run_id = ? ORDER BY created_at DESC",
+        "SELECT * EXCLUDE (recorded_at) FROM decisions WHERE run_id = ? ORDER BY created_at DESC",
         [run_id],
     )
 
@@ -203,6 +205,17 @@ def _examples_block(examples: list[dict[str, Any]]) -> Block:
     )
 
 
+def _fallback_numbers(cells: dict[str, ArmStats]) -> list[KeyNumber]:
+    """Without a gate decision, the box shows each cell's pass and helpful rates."""
+    return [
+        KeyNumber(
+            label=f"{name}: pass rate / helpful",
+            value=f"{_rate(s, 'outcome')} / {_rate(s, 'helpful')}",
+        )
+        for name, s in cells.items()
+    ][:8]
+
+
 def build_run_summary(
     run: RunData,
     examples: list[dict[str, Any]] | None = None,
@@ -274,10 +287,19 @@ def build_run_summary(
     ]
     if propagation is not None:
         sections.insert(3, propagation_section(propagation))
+    chosen = decisions_for(decisions or [], run.ref)
     return Report(
         kind="run_summary",
         title=f"Run summary: {run.ref}",
         subtitle=subtitle,
+        decision=summary_box(chosen, str(run.ref), _fallback_numbers(cell_stats)),
+        caveats=run_caveats(run, chosen[0] if chosen else None),
+        glossary=glossary(
+            "Wilson interval",
+            "undecided / cases needed",
+            "geometric-mean ratio (clustered bootstrap)",
+            "p50 / p95 latency",
+        ),
         sections=sections,
         data={
             "run": str(run.ref),

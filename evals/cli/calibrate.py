@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
+from evals.tables import print_table
 
 if TYPE_CHECKING:
     from evals.store import Workspace
@@ -256,7 +257,7 @@ def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: 
             table.add_column(col, overflow="fold")
         for r in result.judges:
             table.add_row(*_judge_row(r))
-        console.print(table)
+        print_table(console, table)
         for r in result.judges:
             _say(f"  {r.judge}: {r.message}")
     if result.cascade is not None:
@@ -323,7 +324,7 @@ def _print_cascade(result: CalibrationResult) -> None:
             _pct(s.agreement),
             f"${s.mean_cost_usd:.5f}",
         )
-    console.print(table)
+    print_table(console, table)
     _say(
         f"  {c.message}; expected latency per trial {c.expected_latency_s:.2f} s vs "
         f"{c.strongest_latency_s:.2f} s"

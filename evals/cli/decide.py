@@ -7,6 +7,7 @@ but exits 0 (for demos and dashboards, never for CI).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -27,6 +28,7 @@ from evals.cli.common import (
     err_console,
     fail,
 )
+from evals.tables import print_table
 
 if TYPE_CHECKING:
     from evals.compare import Comparison
@@ -38,8 +40,10 @@ if TYPE_CHECKING:
 
 def _out() -> Console:
     """The stdout console; at least 120 columns when not a terminal (CI logs, pipes), so
-    tables of numbers are not folded to 80."""
-    return console if console.is_terminal else Console(width=max(console.width, 120))
+    tables of numbers are not folded to 80, unless COLUMNS says how wide to be."""
+    if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return console
+    return Console(width=max(console.width, 120))
 
 
 OUTCOME_EXIT = {"ship": EXIT_OK, "fail": EXIT_GATE_FAILED, "undecided": EXIT_UNDECIDED}
@@ -77,6 +81,12 @@ def _write(report_obj: Report, out: Path, formats: str) -> None:
     except ValueError as exc:
         fail(str(exc))
     written = write_report(report_obj, out, fmts)
+    box = report_obj.decision
+    if box is not None:  # the report's first line, in the terminal too
+        line = f"decision: {box.verdict.upper()}: {box.headline}"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for caveat in report_obj.caveats:
+        console.print(f"caveat: {caveat.text}", markup=False, highlight=False, soft_wrap=True)
     for path in written.values():
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)
     if "html" in written:
@@ -111,7 +121,7 @@ def _gate_table(decision: Decision) -> Table:
 
 
 def _print_decision(decision: Decision, recorded: bool) -> None:
-    _out().print(_gate_table(decision))
+    print_table(_out(), _gate_table(decision))
     shown = [c for c in decision.checks if c.outcome != "pass"][:8]
     for c in shown:
         console.print(
@@ -146,6 +156,10 @@ def gate(
         bool, typer.Option("--no-fail", help="Exit 0 whatever the outcome (demos; never in CI).")
     ] = False,
     record: Annotated[bool, typer.Option(help="Record the Decision in the workspace.")] = True,
+    junit: Annotated[
+        Path | None,
+        typer.Option("--junit", help="Also write JUnit XML here: one test case per check."),
+    ] = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Evaluate a gate on a run: exit 0 ship, 3 fail, 4 undecided (1 error, 2 bad gate file)."""
@@ -193,6 +207,10 @@ def gate(
     if record:
         record_decision(ws, decision)
         ws.close()
+    if junit is not None:
+        from evals.junit import decision_suite, write_junit
+
+        write_junit(junit, [decision_suite(decision)])
     if as_json:
         typer.echo(decision.model_dump_json(indent=2))
     else:
@@ -283,6 +301,7 @@ def compare(
     from evals.compare import compare_runs
     from evals.rundata import OutcomeSpec
     from reports import build_comparison_report
+    from reports.caveats import comparison_caveats
 
     if pair_by not in ("case", "case_repetition"):
         fail(f"--pair-by must be case or case_repetition, got {pair_by!r}")
@@ -307,11 +326,13 @@ def compare(
     except ValueError as exc:
         fail(str(exc))
     _require_pairs(cmp)
-    _out().print(_compare_table(cmp))
+    print_table(_out(), _compare_table(cmp))
     for w in cmp.warnings:
         console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
     folder = out or workspace / "reports" / _slug("compare", str(base.ref), "vs", str(cand.ref))
-    _write(build_comparison_report(cmp), folder, formats)
+    _write(
+        build_comparison_report(cmp, caveats=comparison_caveats(cmp, [base, cand])), folder, formats
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -350,6 +371,7 @@ def report(
     from evals.compare import compare_runs
     from evals.gates import last_accepted, run_scope
     from reports import build_comparison_report
+    from reports.caveats import comparison_caveats
 
     scope = run_scope(cand.manifest)
     base_ref = last_accepted(ws, exclude=cand.ref, scope=scope)
@@ -361,9 +383,12 @@ def report(
     base = _load(ws, base_ref, OutcomeSpec(), single_cell=True)
     cmp = compare_runs(base, cand, margin or [0.05])
     _require_pairs(cmp)
-    _out().print(_compare_table(cmp))
+    print_table(_out(), _compare_table(cmp))
     folder = out or workspace / "reports" / _slug("regression", str(cand.ref))
-    _write(build_comparison_report(cmp, kind="regression"), folder, formats)
+    report_obj = build_comparison_report(
+        cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand])
+    )
+    _write(report_obj, folder, formats)
 
 
 def _propagation(ws: Workspace, cand: RunData) -> Comparison | None:

@@ -18,6 +18,7 @@ from evals.cli.common import (
     fail,
 )
 from evals.store import Workspace
+from evals.tables import print_table
 
 workspace_app = typer.Typer(help="Inspect the workspace.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit the stored records.", no_args_is_help=True)
@@ -45,7 +46,7 @@ def validate(
     per_q = Counter(c.question_id for c in gs.cases)
     for q in gs.questions.values():
         table.add_row(q.id, q.title, str(per_q[q.id]))
-    console.print(table)
+    print_table(console, table)
     console.print(
         f"{len(gs.questions)} questions × {len(gs.cases)} cases × {len(jurisdictions)} "
         f"jurisdictions ({', '.join(sorted(jurisdictions))}); "
@@ -82,7 +83,7 @@ def workspace_info(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
         n_jsonl = sum(p.suffix == ".jsonl" for p in segs)
         rows = query(ws, f'SELECT count(*) AS n FROM "raw_{kind}" WHERE body IS NOT NULL')
         table.add_row(kind, f"{n_jsonl}/{len(segs) - n_jsonl}", str(rows[0]["n"]))
-    console.print(table)
+    print_table(console, table)
     runs = query(ws, "SELECT run_id, dataset, source, started_at FROM runs ORDER BY started_at")
     for r in runs:
         console.print(f"run {r['run_id']}  {r['dataset']}  {r['source']}  {r['started_at']}")

@@ -19,6 +19,7 @@ from evals.cli.common import (
     err_console,
     fail,
 )
+from evals.tables import print_table
 
 if TYPE_CHECKING:
     from evals.golden import GoldenSet
@@ -168,7 +169,7 @@ def print_funnel(f: Funnel) -> None:
             f"{s.tokens:,}",
             f"{s.judge_seconds:.1f}",
         )
-    console.print(table)
+    print_table(console, table)
     for s in f.stages:
         if s.failed_by:
             by = ", ".join(

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
+from evals.tables import print_table
 
 label_app = typer.Typer(
     help="Human review: the Streamlit app, queues, roster, simulation.", invoke_without_command=True
@@ -245,7 +246,7 @@ def queue_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
             str(st.needed),
             str(st.closed),
         )
-    console.print(table)
+    print_table(console, table)
 
 
 @queue_app.command("set")

@@ -47,6 +47,10 @@ def run(
     judge: Annotated[
         bool, typer.Option("--judge/--no-judge", help="Judge the run with the suite's judges.")
     ] = True,
+    junit: Annotated[
+        Path | None,
+        typer.Option("--junit", help="Write JUnit XML: a test case per question and gate check."),
+    ] = None,
 ) -> None:
     """Run cases × models × prompt versions × repetitions; finished trials are skipped.
 
@@ -54,7 +58,8 @@ def run(
     kill or Ctrl-C) finishes only what is missing, and trials that failed on
     infrastructure (rate limits, 5xx, timeouts) are retried. Ends with a summary per
     model × prompt, then, when the suite lists judges, judges the run (as `evals judge`
-    does: exactly once, the funnel printed; --no-judge skips it).
+    does: exactly once, the funnel printed; --no-judge skips it), then applies the
+    suite's `gates:` (exit codes as `evals gate`: 0 ship, 3 fail, 4 undecided).
     """
     from evals.agents import UnknownAgentError
     from evals.golden import GoldenSetError
@@ -70,6 +75,12 @@ def run(
     from evals.cli.judge import judge_after_run, suite_cascade
 
     cascade = suite_cascade(loaded) if judge else None  # a bad judges list fails first
+    from evals.suite_gates import load_suite_gates
+
+    try:
+        gates = load_suite_gates(loaded)  # so do bad gates: exit 2 before any trial
+    except SuiteError as exc:
+        fail(str(exc), EXIT_INVALID)
     options = RunOptions(limit=limit, full=full, lanes=lanes, workers=workers, progress=progress)
     try:
         prepared = prepare_run(loaded, options)  # validates; writes nothing
@@ -116,6 +127,12 @@ def run(
     if cascade is not None:
         for run_id in result.run_ids:
             judge_after_run(ws, run_id, loaded, cascade, progress)
+    from evals.cli.run_gates import finish_run
+
+    pending = infra + (summary.missing if summary is not None else 1)
+    code = finish_run(ws, result.run_id, gates, junit, pending)
+    if code is not None:
+        raise typer.Exit(code)
     if summary is None or summary.missing:
         raise typer.Exit(EXIT_ERROR)
 

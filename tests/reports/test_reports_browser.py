@@ -96,3 +96,45 @@ def test_reports_render_offline_in_chromium(tmp_path: Path) -> None:
             browser.close()
     assert blocked == []
     assert dialogs == [] and errors == []
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium (make browser)")
+def test_decision_box_first_and_long_text_cells_wrap(tmp_path: Path) -> None:
+    """The decision box is the first thing on the page, and a long judge reason next to
+    a long (even unbreakable) answer keeps a readable width instead of one word per line."""
+    from playwright.sync_api import sync_playwright
+
+    from reports.model import DecisionBox, Report, Section
+    from reports.summary import _examples_block
+
+    reason = "The answer states the registry number without calling the registry tool; " * 2
+    examples = [
+        {"key": f"run/model/v1/case_{i}/0", "question_id": "q_registry_check",
+         "case_id": f"case_{i}", "reason": reason, "final_answer": answer}
+        for i, answer in enumerate(["Thought: I will check the registry. " * 12, "x" * 500])
+    ]  # fmt: skip
+    report = Report(
+        kind="run_summary",
+        title="wrap",
+        decision=DecisionBox(verdict="do not ship", headline="h", source="s"),
+        sections=[Section(id="examples", title="Examples", blocks=[_examples_block(examples)])],
+    )
+    path = write_report(report, tmp_path, ["html"])["html"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+            tab = page.new_page()
+            tab.goto(path.as_uri())
+            box = tab.locator("#decision").bounding_box()
+            assert box is not None and box["y"] < 200  # right under the header
+            widths = tab.eval_on_selector_all(
+                "#examples tbody tr td:nth-child(3)", "els => els.map(e => e.offsetWidth)"
+            )
+            assert len(widths) == 2 and min(widths) >= 200  # was about 90 px
+            overflow = tab.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0  # the unbreakable answer wraps inside its cell
+        finally:
+            browser.close()

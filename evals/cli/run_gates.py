@@ -1,0 +1,131 @@
+"""The end of `evals run`: apply the suite's gates and write JUnit XML.
+
+Exit codes follow `evals gate` (README): 0 every decision ships, 3 a check failed in
+any decision, 4 none failed but one is undecided; 1 for an error (unknown baseline, no
+accepted run yet for ``baseline: last-accepted``). A run with trials not recorded or
+lost to infrastructure errors is not gated at all (a partial run must not be marked
+accepted) and `evals run` exits 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evals.cli.common import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_OK, EXIT_UNDECIDED, console, fail
+
+if TYPE_CHECKING:
+    from evals.rundata import OutcomeSpec, RunData
+    from evals.schema import Decision
+    from evals.store import Workspace
+    from evals.suite_gates import SuiteGate
+
+
+def outcome_exit(decisions: list[Decision]) -> int:
+    """3 if any decision failed, else 4 if any is undecided, else 0 (also for none)."""
+    outcomes = {d.outcome for d in decisions}
+    if "fail" in outcomes:
+        return EXIT_GATE_FAILED
+    return EXIT_UNDECIDED if "undecided" in outcomes else EXIT_OK
+
+
+def _last_accepted_elsewhere(ws: Workspace, run_id: str) -> str | None:
+    """The newest shipped run other than this one (a resumed run must not be its own
+    baseline, nor one of its cells another's)."""
+    from evals.query import query
+
+    rows = query(
+        ws,
+        "SELECT run_ref, run_id FROM decisions WHERE outcome = 'ship' AND run_id <> ? "
+        "AND run_id IN (SELECT run_id FROM runs) ORDER BY created_at DESC, recorded_at DESC",
+        [run_id],
+    )
+    return str(rows[0]["run_ref"] or rows[0]["run_id"]) if rows else None
+
+
+def _baseline(
+    ws: Workspace, text: str | None, cand: RunData, outcome: OutcomeSpec
+) -> RunData | None:
+    from evals.rundata import RunRef, RunSelectionError, load_run, resolve_run_ref
+
+    if text in (None, "none"):
+        return None
+    if text == "last-accepted":
+        found = _last_accepted_elsewhere(ws, cand.ref.run_id)
+        if found is None:
+            fail(
+                "suite gate: no accepted run yet for baseline: last-accepted (gate the "
+                "first run with baseline: none, or name a run)"
+            )
+        text = found
+    try:
+        ref = resolve_run_ref(ws, str(text))
+        if ref.model is None and ref.prompt is None:  # a whole run: the same cell of it
+            ref = RunRef(ref.run_id, cand.ref.model, cand.ref.prompt)
+        return load_run(ws, ref, outcome, single_cell=True)
+    except RunSelectionError as exc:
+        fail(f"suite gate baseline: {exc}")
+
+
+def apply_suite_gates(ws: Workspace, run_id: str, gates: list[SuiteGate]) -> list[Decision]:
+    """Evaluate, record and print every gate on every cell it names."""
+    from evals.cli.decide import _print_decision
+    from evals.gates import evaluate_gate, record_decision
+    from evals.rundata import RunRef, load_run
+
+    decisions = []
+    for sg in gates:
+        outcome = sg.gate.spec.outcome
+        cells = sg.cells or load_run(ws, RunRef(run_id), outcome).cells
+        for model, prompt in cells:
+            cand = load_run(ws, RunRef(run_id, model, prompt), outcome, single_cell=True)
+            base = _baseline(ws, sg.entry.baseline, cand, outcome)
+            try:
+                decision = evaluate_gate(sg.gate, cand, base)
+            except ValueError as exc:
+                fail(f"suite gate {sg.entry.gate}: {exc}")
+            record_decision(ws, decision)
+            _print_decision(decision, recorded=True)
+            decisions.append(decision)
+    if decisions:
+        counts = {
+            o: sum(1 for d in decisions if d.outcome == o) for o in ("ship", "fail", "undecided")
+        }
+        console.print(
+            f"suite gates: {len(decisions)} decision(s): {counts['ship']} ship, "
+            f"{counts['fail']} fail, {counts['undecided']} undecided",
+            highlight=False,
+        )
+    return decisions
+
+
+def write_run_junit(ws: Workspace, run_id: str, decisions: list[Decision], path: Path) -> None:
+    """JUnit XML of the run (a test case per question and cell) and of each decision."""
+    from evals.junit import decision_suite, run_suite, write_junit
+    from evals.rundata import RunRef, load_run
+
+    run = load_run(ws, RunRef(run_id))
+    write_junit(path, [run_suite(run, decisions), *(decision_suite(d) for d in decisions)])
+    console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+def finish_run(
+    ws: Workspace, run_id: str, gates: list[SuiteGate], junit: Path | None, pending: int
+) -> int | None:
+    """Gates and JUnit at the end of `evals run`; the exit code when there are gates.
+
+    ``pending``: trials not recorded or lost to infrastructure errors. Such a run is
+    not final (a rerun retries them), so its gates are not applied (a 'ship' would mark
+    a partial run accepted) and the exit code is 1."""
+    if gates and pending:
+        console.print(
+            f"suite gates not applied: {pending} trial(s) not recorded or failed on "
+            "infrastructure (rerun the same command to finish the run)",
+            highlight=False,
+        )
+    decisions = apply_suite_gates(ws, run_id, gates) if not pending else []
+    if junit is not None:
+        write_run_junit(ws, run_id, decisions, junit)
+    if not gates:
+        return None
+    return EXIT_ERROR if pending else outcome_exit(decisions)
