@@ -393,11 +393,16 @@ def report(
 
 def _propagation(ws: Workspace, cand: RunData) -> Comparison | None:
     """For a review run in free mode: its comparison with the teacher run (same cell)."""
+    import orjson
+
     from evals.compare import compare_runs
     from evals.review_run import mode_run_id
     from evals.rundata import OutcomeSpec, RunRef, RunSelectionError, load_run
 
-    if (cand.manifest.get("config") or {}).get("review_mode") != "free":
+    config = cand.manifest.get("config") or {}
+    if isinstance(config, str):  # the runs view keeps nested JSON as text
+        config = orjson.loads(config)
+    if config.get("review_mode") != "free":
         return None
     ref = cand.ref
     teacher_ref = RunRef(mode_run_id(ref.run_id, "teacher"), ref.model, ref.prompt)

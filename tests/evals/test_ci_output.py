@@ -21,7 +21,7 @@ from evals.query import query
 from evals.rundata import RunRef, load_run
 from evals.store import Workspace
 from evals.synthetic import make_trial, make_verdict, write_run
-from evals.testing import FakeLLMServer
+from evals.testing import FakeLLMServer, FakeRequest, Reply
 
 
 @pytest.fixture(autouse=True)
@@ -201,8 +201,12 @@ def test_bad_suite_gates_exit_2_before_any_trial(
 
 def test_incomplete_run_is_not_gated(tmp_path: Path, repo_root: Path) -> None:
     _gate(tmp_path, "cheap", "overall: {max_cost_per_trial: 1.0}\n")
-    # Every request fails with a 500 and is not retried: infrastructure errors.
-    with FakeLLMServer(fault_rate=1.0, fault_kinds=["server_error"]) as server:
+    # The first request fails with a 500 and is not retried: one infrastructure error
+    # (a run where every trial failed stops earlier: "no trial produced an answer").
+    def first_fails(req: FakeRequest) -> Reply | None:
+        return Reply(fault="server_error") if req.index == 0 else None
+
+    with FakeLLMServer(first_fails) as server:
         suite = _suite(tmp_path, repo_root, server, "gates: [gates/cheap.yaml]\n")
         result = _run(suite, tmp_path / "ws", "--junit", str(tmp_path / "j.xml"))
     assert result.exit_code == 1, result.output
