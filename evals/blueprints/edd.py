@@ -10,7 +10,8 @@ registration and address countries. Then:
   the floor any model must beat;
 - ``edd_rails`` cuts the observations to the few facts the question needs (a parse
   node), and one bounded LLM call writes the answer from those facts and, in a review
-  run, the upstream answers. The prompt version is its system prompt.
+  run, the upstream answers. The prompt version is its system prompt (the
+  instructions a team iterates on: prompts/edd/rails_v1.md, rails_v2.md).
 
 Why this split: a 135M model cannot follow an ownership chain through five tool calls,
 but it can write two sentences from ten lines of facts; the rails are what make a small
@@ -33,14 +34,6 @@ from evals.blueprints.edd_rules import (
 
 MAX_OWNERSHIP_LOOKUPS = 12
 """Bound on get_ownership calls per case (a cyclic or endless chain stops here)."""
-
-RAILS_INSTRUCTIONS = """
-
-## How to answer
-Answer the question in one to four short sentences, using only the facts listed. Copy
-names, numbers, percentages and risk levels exactly as they are written. Do not add
-anything that is not in the facts."""
-
 
 async def gather_world(run: BlueprintRun) -> EddWorld:
     """The lookups the case's question needs, each a recorded lookup node."""
@@ -112,7 +105,7 @@ async def edd_rails(run: BlueprintRun) -> str:
     )
     facts = facts[: int(run.params.get("max_fact_lines", 12))]
     messages = [
-        {"role": "system", "content": run.prompt.text.rstrip() + RAILS_INSTRUCTIONS},
+        {"role": "system", "content": run.prompt.text.rstrip()},
         {"role": "user", "content": _rails_prompt(run, facts)},
     ]
     return await run.llm(
@@ -124,14 +117,18 @@ async def edd_rails(run: BlueprintRun) -> str:
 
 
 def _rails_prompt(run: BlueprintRun, facts: list[str]) -> str:
-    """The user message: the question, the facts, then upstream answers as context."""
+    """The user message: upstream answers first (context), then the question and the
+    facts, last: a small model follows what it read most recently, so the facts of
+    this question come right before the answer, not an earlier node's answer."""
     limit = int(run.params.get("upstream_max_chars", 300))
-    lines = [f"Question: {run.case.input.question}", "", "Facts from the records:"]
-    lines += [f"- {fact}" for fact in facts] or ["- (no record found)"]
+    lines: list[str] = []
     if run.upstream:
-        lines += ["", "Earlier answers in this review (context only):"]
+        lines += ["Earlier answers in this review (context only):"]
         for up in run.upstream:
             answer = up.answer or "(no answer)"
             lines.append(f"- {up.title}: {answer[:limit]}")
-    lines += ["", "Answer:"]
+        lines.append("")
+    lines += [f"Question: {run.case.input.question}", "", "Facts from the records:"]
+    lines += [f"- {fact}" for fact in facts] or ["- (no record found)"]
+    lines += ["", "Answer, using the facts above:"]
     return "\n".join(lines)

@@ -235,3 +235,28 @@ def test_two_cases_of_one_question_in_a_review_are_refused(tmp_path: Path) -> No
         load_golden_set(gs)
     assert any(":3: review: review 'r' already has a case of question 'q_a' (line 1)" in str(p)
                for p in err.value.problems)
+
+
+def test_report_of_a_review_run_shows_error_propagation_per_question(
+    review_env: tuple[Path, Path], tmp_path: Path
+) -> None:
+    suite, ws = review_env
+    suite.write_text(suite.read_text() + "judges:\n  - judge: answered\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), "."])}
+    evals = [sys.executable, "-m", "evals.cli.main"]
+    run = subprocess.run([*evals, "run", str(suite), "-w", str(ws), "--no-progress"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = tmp_path / "rep"
+    rep = subprocess.run([*evals, "report", "rev-*", "-w", str(ws), "--out", str(out)],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert rep.returncode == 0, rep.stdout + rep.stderr
+    assert "Error propagation" in rep.stdout
+    data = json.loads((out / "report.json").read_text())
+    propagation = data["data"]["propagation"]
+    assert propagation["candidate_ref"].startswith("rev-") and propagation["baseline_ref"].endswith(
+        "-teacher"
+    )
+    assert [q["scope"] for q in propagation["questions"]] == ["q_a", "q_b", "q_c"]
+    assert propagation["overall"]["outcome"]["n"] == 5  # paired by case across the modes
+    assert "Error propagation (review DAG)" in (out / "report.html").read_text()
