@@ -18,6 +18,7 @@ schema, and turn the answer into a Verdict:
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from typing import Any, ClassVar
 
@@ -115,6 +116,12 @@ class LLMJudge:
             spec, f"{type(self).__name__}:{self.impl_version}", self.template.sha256
         )
         self.schema = output_schema(self.labels, self.params.max_reason_chars)
+        # One nonce per judge object (one `evals judge` invocation), drawn after the
+        # trials it judges were written, so no candidate could know it; the same nonce
+        # on every call keeps the system prompt a stable prefix the model server's
+        # prompt cache reuses (a nonce per call made every prompt new from line 5 on).
+        # render() still draws another when a data block happens to contain it.
+        self.nonce = secrets.token_hex(8)
 
     def render_for(self, trial: Trial, case: Case, question: Question) -> RenderedPrompt:
         """The prompt for one trial; subclasses give the fields."""
@@ -263,6 +270,7 @@ class RubricJudge(LLMJudge):
                 "candidate_answer": p.max_answer_chars,
                 "observations": p.max_observations_chars + 64,
             },
+            nonce=self.nonce,
         )
 
 
@@ -282,6 +290,7 @@ class ReferenceJudge(LLMJudge):
             },
             data={"candidate_answer": trial.trace.final_answer or ""},
             max_chars={"candidate_answer": self.params.max_answer_chars},
+            nonce=self.nonce,
         )
 
 

@@ -8,9 +8,10 @@ into the prompt only inside a data block::
     ...the text, escaped...
     <<<END DATA id=3f9c0a1b2c3d4e5f>>>
 
-- The id is a fresh random nonce per render, so text inside cannot forge a closing
-  marker: it cannot know the id (and a render whose data happens to contain the nonce
-  draws another).
+- The id is a random nonce drawn after the text was written (per render, or per judge
+  object so that every call shares a cacheable prompt prefix), so text inside cannot
+  forge a closing marker: it cannot know the id (and a render whose data happens to
+  contain the nonce draws another).
 - Inside the data, every run of three or more angle brackets (ASCII, full-width and
   small-form variants) is broken up (``<<<`` becomes ``< < <``), so even the marker
   *shape* cannot appear; invisible format characters (zero-width, bidi overrides) are

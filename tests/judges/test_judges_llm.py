@@ -417,3 +417,22 @@ def test_label_distribution_with_llama_cpp_token_quirks() -> None:
     p_pass = math.exp(-4.61) + math.exp(-3.12) + math.exp(-3.78)
     floor = math.exp(-4.61)
     assert dist["pass"] == pytest.approx(p_pass / (p_pass + 2 * floor))
+
+
+def test_one_nonce_per_judge_keeps_the_prompt_prefix_stable() -> None:
+    """Calls of one judge share the nonce (a cacheable system prompt); another judge
+    object draws its own; an answer that happens to contain it gets a fresh one."""
+    from judges import JudgeEnv, JudgeSpec, build_judge
+    from judges.llm import RubricJudge
+
+    spec = JudgeSpec(judge="rubric", model="judge")
+    judge = build_judge(spec, JudgeEnv(gateway=object()))  # type: ignore[arg-type]
+    other = build_judge(spec, JudgeEnv(gateway=object()))  # type: ignore[arg-type]
+    assert isinstance(judge, RubricJudge) and isinstance(other, RubricJudge)
+    case, question = kit.case(), kit.question()
+    first = judge.render_for(kit.trial(case, kit.GOOD_ANSWER), case, question)
+    second = judge.render_for(kit.trial(case, kit.WRONG_ANSWER), case, question)
+    assert first.nonce == second.nonce == judge.nonce != other.nonce
+    assert first.messages[0] == second.messages[0]  # the same system prompt
+    clash = judge.render_for(kit.trial(case, f"see {judge.nonce}"), case, question)
+    assert clash.nonce != judge.nonce and judge.nonce not in clash.messages[0]["content"]
