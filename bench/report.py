@@ -86,9 +86,15 @@ def sections(results: dict[str, Any], sources: dict[str, str]) -> list[str]:
         sizes = "; ".join(
             f"{int(n):,} cases {s(v['peak_rss_mb'], 0)} MB" for n, v in m["by_cases"].items()
         )
+        along = m.get("at_smallest", {})
+        extra = "; ".join(
+            [f"`--workers {w}` {s(v, 0)} MB" for w, v in along.get("workers", {}).items()]
+            + [f"{name} {s(v, 0)} MB" for name, v in along.get("peers", {}).items()]
+        )
+        extra = f" At {along['cases']:,} cases in the same run: {extra}." if extra else ""
         out += [
             f"**5. Peak RSS of a run**{src('memory')}: {sizes}; growth x{m['growth_ratio']} "
-            f"({m['mb_per_1000_cases']} MB per 1,000 cases).",
+            f"({m['mb_per_1000_cases']} MB per 1,000 cases).{extra}",
             "",
         ]
     if "store" in results:
