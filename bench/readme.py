@@ -53,7 +53,12 @@ def block(files: list[Path]) -> str:
                 results[name] = item
                 when = item.get("when", data.get("when", ""))[:16]
                 sources[name] = f"{data.get('profile')} profile, {when}"
-    lines += report.sections(results, sources)
+    for name in report.ORDER:  # one item at a time: a malformed item is named, not fatal
+        if name in results:
+            try:
+                lines += report.sections({name: results[name]}, sources)
+            except (KeyError, TypeError, IndexError) as exc:
+                lines += [f"*{name}: figures incomplete in the results file ({exc!r})*", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -46,6 +46,13 @@ def throughput(r: dict[str, Any], what: str) -> list[str]:
     return [*out, ""]
 
 
+ORDER = (
+    "throughput", "gateway_cpu", "multiturn", "cached_rerun", "memory", "store", "review_app",
+    "local_model",
+)  # fmt: skip
+"""The items in issue order (as sections() prints them)."""
+
+
 def sections(results: dict[str, Any], sources: dict[str, str]) -> list[str]:
     """Every item present, in issue order."""
     out: list[str] = []

@@ -31,14 +31,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import orjson
 
 from evals.models.errors import ProviderHTTPError
 from evals.models.types import Completion, GatewayError
 from evals.models.wire import Prices, read_completion_json
+
+if TYPE_CHECKING:
+    import aiohttp
 
 DIRECT_PROVIDERS = ("openai", "hosted_vllm")
 """litellm providers whose wire format is OpenAI's chat completions, verbatim."""
@@ -98,6 +101,10 @@ class DirectClient:
     def _session_here(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         if self._session is None or loop is not self._loop or self._session.closed:
+            import aiohttp  # on the first call: importing it costs about 20 MB (its SSL
+            # contexts), which a process that never calls a model (the parent of
+            # `evals run --workers N`) does not need
+
             self._drop()
             # No pool limit: the gateway's per-model limiter bounds what is in flight.
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
@@ -121,22 +128,26 @@ class DirectClient:
             body["tools"] = _strip_schema(body["tools"])
         url, headers = _endpoint(request, provider)
         payload = orjson.dumps(body)
+        session = self._session_here()
         timeout = request.get("timeout")
-        limit = aiohttp.ClientTimeout(total=float(timeout) if timeout else None)
+        limit = _timeout(float(timeout) if timeout else None)
         try:
-            raw = await self._post(url, payload, headers, limit)
-        except aiohttp.ClientOSError:
+            raw = await self._post(session, url, payload, headers, limit)
+        except _client_os_error():
             # As litellm's HTTP handler does (httpx ConnectError: a reset or refused
             # connection), once more at once on a fresh connection, inside this attempt.
-            raw = await self._post(url, payload, headers, limit)
+            raw = await self._post(self._session_here(), url, payload, headers, limit)
         return read_completion_json(orjson.loads(raw), prices)
 
+    @staticmethod
     async def _post(
-        self, url: str, payload: bytes, headers: dict[str, str], limit: aiohttp.ClientTimeout
+        session: aiohttp.ClientSession,
+        url: str,
+        payload: bytes,
+        headers: dict[str, str],
+        limit: aiohttp.ClientTimeout,
     ) -> bytes:
-        async with self._session_here().post(
-            url, data=payload, headers=headers, timeout=limit
-        ) as response:
+        async with session.post(url, data=payload, headers=headers, timeout=limit) as response:
             raw = await response.read()
             if response.status >= 400:
                 raise ProviderHTTPError(response.status, raw, response.headers)
@@ -163,6 +174,19 @@ class DirectClient:
     def __del__(self) -> None:
         # A gateway dropped unclosed (its loop already gone): release the sockets quietly.
         self._drop()
+
+
+@lru_cache(maxsize=64)
+def _timeout(total: float | None) -> aiohttp.ClientTimeout:
+    import aiohttp
+
+    return aiohttp.ClientTimeout(total=total)
+
+
+def _client_os_error() -> type[Exception]:
+    import aiohttp
+
+    return aiohttp.ClientOSError
 
 
 def _endpoint(request: dict[str, Any], provider: str) -> tuple[str, dict[str, str]]:
