@@ -33,13 +33,14 @@ def block(files: list[Path]) -> str:
     """The generated Markdown: the targets of the first file's run, then every item's
     figures (later files win for the items they hold, as in bench.report)."""
     first = json.loads(files[0].read_text())
-    machine = first.get("machine", {})
     rows = targets.evaluate(first.get("results", {}))
+    runs = [first, *first.get("partial_updates", [])]
+    loads = "; ".join(_load(run) for run in runs)
     lines = [
-        f"**Targets** (`make bench`, {first.get('profile')} profile, {first.get('when', '')[:16]}; "
-        f"{machine.get('cpus')} CPUs, load average {machine.get('load_avg_1m')} at the start "
-        f"and {machine.get('load_avg_1m_end')} at the end; peers and ceiling measured in "
-        "the same run):",
+        f"**Targets** (`make bench`, {first.get('profile')} profile, "
+        f"{first.get('machine', {}).get('cpus')} CPUs; each row's peers and ceiling were "
+        f"measured in the same run as ours, on the date it gives; load average at the start "
+        f"and end of each run: {loads}):",
         "",
         targets.markdown(rows),
         "",
@@ -60,6 +61,13 @@ def block(files: list[Path]) -> str:
             except (KeyError, TypeError, IndexError) as exc:
                 lines += [f"*{name}: figures incomplete in the results file ({exc!r})*", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _load(run: dict[str, Any]) -> str:
+    """'2026-12-01 19:42 8.1-6.6': when a run started, its load average at start and end."""
+    machine = run.get("machine", {})
+    when = run.get("when", "")[:16].replace("T", " ")
+    return f"{when} {machine.get('load_avg_1m')}-{machine.get('load_avg_1m_end')}"
 
 
 def rewrite(readme: str, generated: str) -> str:

@@ -43,6 +43,8 @@ class Row:
     """The goal."""
     status: str = UNMEASURED
     """met, NOT MET, or not measured."""
+    measured: str = "-"
+    """When the figure was measured (a partial `--only` run keeps older items' dates)."""
 
 
 def _med(node: Any, *path: str) -> float | None:
@@ -54,6 +56,17 @@ def _med(node: Any, *path: str) -> float | None:
     if isinstance(node, dict):
         node = node.get("median")
     return float(node) if isinstance(node, (int, float)) else None
+
+
+def _when(item: dict[str, Any] | None) -> str:
+    return str((item or {}).get("when", "-"))[:16].replace("T", " ")
+
+
+def _stamp(rows: list[Row], item: dict[str, Any] | None) -> list[Row]:
+    for row in rows:
+        if row.status != UNMEASURED or row.ours != "-":
+            row.measured = _when(item)
+    return rows
 
 
 def _status(ok: bool) -> str:
@@ -96,7 +109,7 @@ def throughput_rows(r: dict[str, Any] | None) -> list[Row]:
                 row.ceiling = f"{raw:.0f}/s ({raw / theirs:.2f}x)" if raw else "-"
                 row.ratio, row.status = f"{mine / theirs:.2f}x", _status(mine / theirs >= goal)
             rows.append(row)
-    return rows
+    return _stamp(rows, r)
 
 
 def memory_rows(m: dict[str, Any] | None) -> list[Row]:
@@ -141,7 +154,7 @@ def memory_rows(m: dict[str, Any] | None) -> list[Row]:
             row.status = _status(tree <= int(w) * 0.6 * ours)
         rows.append(row)
     rows.append(Row("18.2", "`evals judge` memory flat from 1k to 100k trials", goal="<= 1.20x"))
-    return rows
+    return _stamp(rows, m)
 
 
 def store_rows(st: dict[str, Any] | None) -> list[Row]:
@@ -160,7 +173,7 @@ def store_rows(st: dict[str, Any] | None) -> list[Row]:
         rows.append(row)
     rows.append(Row("18.3", "`evals report` over 1M trial records", goal="<= 5 s"))
     rows.append(Row("18.3", "finished-key lookup at 1M keys", goal="< 1 s"))
-    return rows
+    return _stamp(rows, st)
 
 
 def hold_rows(results: dict[str, Any]) -> list[Row]:
@@ -175,7 +188,7 @@ def hold_rows(results: dict[str, Any]) -> list[Row]:
         row.ours, row.peer = f"{ours:.2f} ms", f"{bare:.2f} ms"
         row.ceiling = f"{raw:.2f} ms" if raw is not None else "-"
         row.ratio, row.status = f"{ours / bare:.2f}x", _status(ours / bare <= 1.10)
-    rows.append(row)
+    rows += _stamp([row], results.get("gateway_cpu"))
     c = results.get("cached_rerun", {})
     row = Row("hold", "cached rerun of 10,000 trials", goal="0 LLM calls, <= 2.5 s (2 s filed)")
     seconds = _med(c, "rerun_seconds")
@@ -183,20 +196,20 @@ def hold_rows(results: dict[str, Any]) -> list[Row]:
         calls = c.get("rerun_llm_calls_total")
         row.ours = f"{seconds:.2f} s, {calls} calls"
         row.status = _status(calls == 0 and seconds <= 2.5)
-    rows.append(row)
+    rows += _stamp([row], c)
     rv = results.get("review_app", {})
     row = Row("hold", "review app next item p95, 100k queued", goal="<= 20 ms (14 ms filed)")
     p95 = _med(rv, "next_item_p95_ms")
     if p95 is not None:
         row.ours, row.status = f"{p95:.0f} ms", _status(p95 <= 20)
-    rows.append(row)
+    rows += _stamp([row], rv)
     lm = results.get("local_model", {}).get("react_prompt_tokens_per_turn", {})
     row = Row("hold", "ReAct prompt tokens per turn with the prefix cache", goal="no growth")
     cached, uncached = lm.get("cached"), lm.get("uncached")
     if cached and uncached:
         row.ours, row.peer = str(cached), f"{uncached} uncached"
         row.status = _status(max(cached[1:], default=0) <= cached[0])
-    rows.append(row)
+    rows += _stamp([row], results.get("local_model"))
     return rows
 
 
@@ -214,7 +227,7 @@ def evaluate(results: dict[str, Any]) -> list[Row]:
     return [row for _, rows in SECTIONS for row in rows(ok)]
 
 
-COLUMNS = ("item", "target", "ours", "peer", "ceiling", "ratio", "goal", "status")
+COLUMNS = ("item", "target", "ours", "peer", "ceiling", "ratio", "goal", "status", "measured")
 
 
 def markdown(rows: list[Row]) -> str:
@@ -223,7 +236,8 @@ def markdown(rows: list[Row]) -> str:
     lines = [head, "|" + " --- |" * len(COLUMNS)]
     for row in rows:
         cells = [str(v).replace("|", "/") for v in asdict(row).values()]
-        cells[-1] = f"**{cells[-1]}**" if row.status == NOT_MET else cells[-1]
+        status = COLUMNS.index("status")
+        cells[status] = f"**{cells[status]}**" if row.status == NOT_MET else cells[status]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
