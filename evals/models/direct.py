@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import weakref
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +113,9 @@ class DirectClient:
                 connector=connector, json_serialize=lambda o: orjson.dumps(o).decode()
             )
             self._loop = loop
+            # A gateway dropped unclosed (its loop gone, or at exit): release the sockets
+            # quietly, whatever order the collector finalises things in.
+            weakref.finalize(self, _release, self._session)
         return self._session
 
     async def complete(self, request: dict[str, Any], prices: Prices | None) -> Completion:
@@ -155,10 +159,8 @@ class DirectClient:
 
     def _drop(self) -> None:
         """Forget the session (its loop is gone or closing): close its connector now."""
-        if self._session is not None and not self._session.closed:
-            connector = self._session.connector
-            if connector is not None:
-                connector._close()  # sync: the sockets; the loop that owned them is gone
+        if self._session is not None:
+            _release(self._session)
         self._session = None
 
     async def aclose(self) -> None:
@@ -171,9 +173,11 @@ class DirectClient:
         """Close without a loop (sync callers)."""
         self._drop()
 
-    def __del__(self) -> None:
-        # A gateway dropped unclosed (its loop already gone): release the sockets quietly.
-        self._drop()
+
+def _release(session: aiohttp.ClientSession) -> None:
+    """Close a session's connector without a loop (sync: the sockets)."""
+    if not session.closed and session.connector is not None:
+        session.connector._close()
 
 
 @lru_cache(maxsize=64)
