@@ -176,3 +176,30 @@ def test_transport_choice(tmp_path: Path) -> None:
         gateway.close()
     with pytest.raises(ValueError, match="transport 'direct'"):
         Gateway([ModelSpec(alias="a", model="anthropic/claude-x", transport="direct")])
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "openai/gpt-4o-mini",
+        "openai/gpt-4o",
+        "openai/gpt-4.1",
+        "openai/gpt-3.5-turbo",
+        "openai/fake",
+        "hosted_vllm/fake",
+        "hosted_vllm/gpt-4o",  # an OpenAI name behind a self-hosted server: not priced
+        "hosted_vllm/meta-llama/Llama-3.1-8B-Instruct",
+    ],
+)
+def test_direct_prices_are_litellms(model: str) -> None:
+    """The direct path reads litellm's cost map itself (no litellm import): the same
+    per-token prices as litellm.get_model_info gives the litellm path."""
+    from evals.models.litellm_setup import load_litellm
+    from evals.models.prices import cost_map_prices, prices_of
+
+    litellm = load_litellm()
+    try:
+        info = litellm.get_model_info(model)
+    except Exception:
+        info = None
+    assert cost_map_prices(model) == prices_of(info)
