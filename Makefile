@@ -111,6 +111,7 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.readme
 
 clean:
 	rm -rf $(VENV) $(WS) .pytest_cache .mypy_cache .ruff_cache

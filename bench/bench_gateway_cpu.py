@@ -8,6 +8,9 @@ latency, then makes the same single-turn calls (distinct prompts, C in flight) w
 - gateway: `evals.models.Gateway.complete` on a ModelSpec with the same model string,
   without the response cache;
 - gateway+cache: the same with the on-disk response cache (every call a miss + a write);
+- gateway[litellm]: the gateway forced onto litellm (`transport: litellm`), without the
+  cache: `openai/` and `hosted_vllm/` models take the gateway's direct HTTP path by
+  default, so this is what the gateway adds over bare litellm for every other provider;
 
 for each model string in --models (default: `openai/fake`, litellm's OpenAI SDK path,
 and `hosted_vllm/fake`, its own HTTP handler for self-hosted OpenAI-compatible servers,
@@ -39,7 +42,7 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ("litellm", "gateway", "gateway+cache")
+MODES = ("litellm", "gateway", "gateway+cache", "gateway[litellm]")
 
 
 def cpu_s() -> float:
@@ -107,6 +110,7 @@ async def run_mode(mode: str, model: str, url: str, run: int, calls: int, lanes:
         params={"api_base": url},
         api_key_env="BENCH_FAKE_KEY",
         max_concurrency=lanes,
+        transport="litellm" if mode == "gateway[litellm]" else "auto",
     )
     with tempfile.TemporaryDirectory() as tmp:
         cache_dir = Path(tmp) if mode == "gateway+cache" else None
@@ -203,6 +207,8 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> None:
         ratios[model] = {
             "gateway_over_litellm": round(medians[f"gateway@{model}"] / bare, 3),
             "gateway_cache_over_litellm": round(medians[f"gateway+cache@{model}"] / bare, 3),
+            "gateway_litellm_over_litellm": round(medians[f"gateway[litellm]@{model}"] / bare, 3),
+            "gateway_over_aiohttp": round(medians[f"gateway@{model}"] / medians["aiohttp@-"], 2),
             "litellm_over_aiohttp": round(bare / medians["aiohttp@-"], 1),
         }
     summary = {

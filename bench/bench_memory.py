@@ -7,8 +7,14 @@ with a short latency. Peak RSS is sampled over the whole process (start-up, the 
 the summary and the compaction of its segments to Parquet). Growth is reported as the
 ratio of the largest size's peak to the smallest's, and as MB per 1,000 extra cases.
 
+At the smallest size, in the same run: `evals run --workers N` for each --workers (the
+RSS summed over its process tree: parent and workers), and the peers on the same
+single-turn workload (--peers: Inspect AI, the raw aiohttp client as the floor), so
+issue 18's targets (at most Inspect AI's peak, workers at most N x 0.6 of one process)
+compare figures of one run.
+
     python -m bench.bench_memory [--sizes 1000 10000 100000] [--latency-ms 5]
-        [--lanes 256] [--runs 1] [--json out.json]
+        [--lanes 256] [--runs 1] [--workers 2] [--peers inspect,raw] [--json out.json]
 """
 
 from __future__ import annotations
@@ -26,16 +32,18 @@ from bench.workload import server_env, write_golden_set, write_suite
 EVALS = str(ROOT / ".venv" / "bin" / "evals")
 
 
-def measure_size(cases: int, latency_ms: float, lanes: int, scratch: Path) -> dict[str, Any]:
+def measure_size(
+    cases: int, latency_ms: float, lanes: int, scratch: Path, workers: int = 1
+) -> dict[str, Any]:
     """One run over a fresh golden set of `cases` cases."""
-    folder = scratch / f"size-{cases}"
+    folder = scratch / f"size-{cases}-{workers}"
     dataset = write_golden_set(folder / "dataset", cases)
-    suite = write_suite(folder, dataset, lanes=lanes, workers=1)
+    suite = write_suite(folder, dataset, lanes=lanes, workers=workers)
     server = FakeServer(latency_ms)
     try:
         env = base_env(**server_env(server.url))
         cmd = [EVALS, "run", str(suite), "-w", str(folder / "ws"), "--full", "--no-progress",
-               "--lanes", str(lanes), "--workers", "1"]  # fmt: skip
+               "--lanes", str(lanes), "--workers", str(workers)]  # fmt: skip
         measured = run_measured(cmd, env=env, every_s=0.1)
     finally:
         stats = server.stop()
@@ -50,6 +58,52 @@ def measure_size(cases: int, latency_ms: float, lanes: int, scratch: Path) -> di
     }
 
 
+def measure_peer(name: str, cases: int, latency_ms: float, lanes: int, scratch: Path) -> float:
+    """Peak RSS (MB) of a peer doing the same single-turn trials (0.0 when it failed)."""
+    from bench import peers
+    from bench.bench_throughput import raw_runner
+
+    server = FakeServer(latency_ms)
+    try:
+        if name == "inspect":
+            result = peers.run_inspect(server, cases, lanes, scratch)
+        else:
+            result = raw_runner()(server, cases, lanes, scratch)
+    finally:
+        if server.proc.poll() is None:
+            server.stop()
+    if not result.ok:
+        log(f"  {name} failed: {result.note}")
+    return result.peak_rss_mb if result.ok else 0.0
+
+
+def measure_alongside(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """At the smallest size: --workers runs and the peers, each --runs times."""
+    from bench import peers
+
+    small = min(args.sizes)
+    workers: dict[str, list[float]] = {str(w): [] for w in args.workers}
+    names = [n for n in args.peers.split(",") if n and (n == "raw" or peers.available(n))]
+    found: dict[str, list[float]] = {n: [] for n in names}
+    for run in range(args.runs):
+        for w in args.workers:
+            r = measure_size(small, args.latency_ms, args.lanes, scratch, workers=w)
+            if r["exit_code"] == 0 and r["llm_calls"] >= small:
+                workers[str(w)].append(r["peak_rss_mb"])
+            log(f"  run {run + 1}/{args.runs} {small} cases --workers {w}: {r['peak_rss_mb']} MB")
+        for name in names:
+            peak = measure_peer(name, small, args.latency_ms, args.lanes, scratch)
+            if peak:
+                found[name].append(peak)
+            log(f"  run {run + 1}/{args.runs} {small} cases {name}: {peak:.0f} MB")
+    label = {"raw": "raw aiohttp"}
+    return {
+        "cases": small,
+        "workers": {w: summary(v, 1) for w, v in workers.items()},
+        "peers": {label.get(n, n): summary(v, 1) for n, v in found.items()},
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run and print; returns the results (also written to --json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -57,6 +111,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--latency-ms", type=float, default=5.0)
     parser.add_argument("--lanes", type=int, default=256)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--workers", type=int, nargs="*", default=[2])
+    parser.add_argument("--peers", default="inspect,raw")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="bench-memory-"))
@@ -71,9 +127,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     f"MB, {found['seconds']:.0f}s, {found['llm_calls']} calls, "
                     f"exit {found['exit_code']}"
                 )
+        alongside = measure_alongside(args, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    sizes = {
+    sizes: dict[str, dict[str, Any]] = {
         str(n): {
             "peak_rss_mb": summary([r["peak_rss_mb"] for r in rs], 1),
             "seconds": summary([r["seconds"] for r in rs], 1),
@@ -93,6 +150,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "mb_per_1000_cases": round(1000 * (high - low) / (large - small), 3)
         if large > small
         else None,
+        "at_smallest": alongside,
     }
     print(f"Memory: peak RSS of one run process (L = {args.latency_ms:g} ms, C = {args.lanes})")
     for n, s in sizes.items():
@@ -104,6 +162,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"  growth {small} -> {large} cases: x{result['growth_ratio']} "
         f"({result['mb_per_1000_cases']} MB per 1,000 cases)"
     )
+    for w, stat in alongside["workers"].items():
+        print(f"  {small} cases, evals --workers {w}: {fmt(stat, 'MB', 0)} (process tree)")
+    for name, stat in alongside["peers"].items():
+        print(f"  {small} cases, {name}: {fmt(stat, 'MB', 0)}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return result

@@ -46,6 +46,13 @@ def throughput(r: dict[str, Any], what: str) -> list[str]:
     return [*out, ""]
 
 
+ORDER = (
+    "throughput", "gateway_cpu", "multiturn", "cached_rerun", "memory", "store", "review_app",
+    "local_model",
+)  # fmt: skip
+"""The items in issue order (as sections() prints them)."""
+
+
 def sections(results: dict[str, Any], sources: dict[str, str]) -> list[str]:
     """Every item present, in issue order."""
     out: list[str] = []
@@ -86,9 +93,15 @@ def sections(results: dict[str, Any], sources: dict[str, str]) -> list[str]:
         sizes = "; ".join(
             f"{int(n):,} cases {s(v['peak_rss_mb'], 0)} MB" for n, v in m["by_cases"].items()
         )
+        along = m.get("at_smallest", {})
+        extra = "; ".join(
+            [f"`--workers {w}` {s(v, 0)} MB" for w, v in along.get("workers", {}).items()]
+            + [f"{name} {s(v, 0)} MB" for name, v in along.get("peers", {}).items()]
+        )
+        extra = f" At {along['cases']:,} cases in the same run: {extra}." if extra else ""
         out += [
             f"**5. Peak RSS of a run**{src('memory')}: {sizes}; growth x{m['growth_ratio']} "
-            f"({m['mb_per_1000_cases']} MB per 1,000 cases).",
+            f"({m['mb_per_1000_cases']} MB per 1,000 cases).{extra}",
             "",
         ]
     if "store" in results:

@@ -12,7 +12,10 @@ Profiles:
 
 Each benchmark runs as its own process (`python -m bench.<name> --json FILE ...`), its
 figures printed as it goes; a benchmark that fails is recorded as failed and the others
-still run. The peers are installed first if missing (bench.peers.install).
+still run. The peers are installed first if missing (bench.peers.install). At the end, one table
+of every target (bench.targets): our figure, the peers' and the ceiling in this run, the
+ratio, met / not met; `python -m bench.readme` then writes it and the figures into the
+README's generated block.
 
     python -m bench.run_all [--profile short|full] [--only throughput,store,...]
         [--out bench/results.json]
@@ -31,15 +34,17 @@ import platform
 import subprocess
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bench import targets
 from bench.common import BENCH, PYTHON, ROOT, base_env, log
 
 PROFILES: dict[str, dict[str, list[str]]] = {
     "short": {
         "throughput": ["--trials", "1000", "--lanes", "64", "256", "--runs", "3",
-                       "--workers", "2"],
+                       "--workers", "1", "2"],
         "gateway_cpu": ["--calls", "200", "--runs", "3"],
         "multiturn": ["--trials", "100", "--lanes", "64", "256", "--runs", "3"],
         "cached_rerun": ["--trials", "10000", "--runs", "3"],
@@ -66,7 +71,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
                         "--runs", "1"],
         "multiturn": ["--trials", "8", "--lanes", "4", "--runs", "1", "--latency-ms", "5"],
         "cached_rerun": ["--trials", "40", "--runs", "1", "--lanes", "8", "--workers", "1"],
-        "memory": ["--sizes", "20", "60", "--lanes", "8"],
+        "memory": ["--sizes", "20", "60", "--lanes", "8", "--peers", "raw"],
         "store": ["--trials", "2000", "--runs", "1"],
         "review_app": ["--queued", "200", "--sessions", "3", "--items", "2", "--runs", "1"],
         "local_model": ["--runs", "1"],
@@ -145,7 +150,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     unknown = sorted(set(chosen) - set(ITEMS))
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(ITEMS)}")
-    if not args.no_install and "throughput" in chosen:
+    if not args.no_install and {"throughput", "memory"} & set(chosen):
         subprocess.run([PYTHON, "-m", "bench.peers.install"], cwd=ROOT, env=base_env(), check=False)
     started = time.monotonic()
     run: dict[str, Any] = {
@@ -172,6 +177,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not partial:
             results.update(run)
         args.out.write_text(json.dumps(results, indent=2))  # after each: a crash keeps some
+    rows = targets.evaluate(results["results"])
+    results["targets"] = [asdict(row) for row in rows]
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"\nTargets ({args.profile} profile; peers and ceiling measured in the same run):")
+    print(targets.text(rows), flush=True)
     log(f"== done in {run['elapsed_s']:.0f}s; results in {args.out}")
     return results
 

@@ -3,7 +3,13 @@
 Provider exceptions (litellm's, which wrap the OpenAI SDK's, which wrap httpx's and
 aiohttp's) are mapped to a `GatewayError` code by walking the exception chain: litellm
 reports a malformed body and a connection reset both as an `InternalServerError`, and
-only the chain (`JSONDecodeError`, `APIConnectionError`) tells them apart.
+only the chain (`JSONDecodeError`, `APIConnectionError`) tells them apart. The direct
+HTTP path's exceptions (evals.models.direct: `ProviderHTTPError` with the status and
+body, aiohttp's connection errors, TimeoutError, orjson's JSONDecodeError) map to the
+same codes the litellm path gets for the same answer (`_status_code`, which mirrors
+litellm's status and message rules for OpenAI-compatible providers); the differential
+test proves it per fault. litellm is never imported here: when it is not loaded (every
+model on the direct path), nothing can have raised its exceptions.
 
 API keys never leave the process in text: every error message is scrubbed, and a log
 record factory scrubs every log record created once a Gateway exists (its message and
@@ -15,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 from typing import Any
 
@@ -82,6 +89,17 @@ def _install_log_scrubber() -> None:
     logging.setLogRecordFactory(factory)
 
 
+class ProviderHTTPError(Exception):
+    """A non-2xx answer on the direct path; classified like litellm's status errors."""
+
+    def __init__(self, status_code: int, body: bytes, headers: Any) -> None:
+        detail = body[:400].decode("utf-8", "replace")
+        super().__init__(f"HTTP {status_code}: {detail}")
+        self.status_code = status_code
+        self.headers = headers
+        """The response headers (Retry-After), case-insensitive."""
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     """The exception and its causes/contexts, outermost first."""
     seen: list[BaseException] = []
@@ -97,10 +115,54 @@ def _status(exc: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
+_CONTEXT_WINDOW = (
+    "exceed context limit",
+    "this model's maximum context length is",
+    "string too long. expected a string with maximum length",
+    "model's maximum context limit",
+    "is longer than the model's context length",
+    "input tokens exceed the configured limit",
+    "`inputs` tokens + `max_new_tokens` must be",
+    "exceeds the available context size",
+    "exceeds the maximum number of tokens allowed",
+)
+"""Messages litellm reads as a context-window error (its is_error_str_context_window_
+exceeded), whatever the status."""
+
+
+def _status_code(status: int, text: str) -> ErrorCode:
+    """The code of an HTTP error answer on the direct path, by litellm's rules."""
+    lower = text.lower()
+    if status == 429 or "Request too large" in text:
+        return "rate_limit"
+    if "string_above_max_length" not in lower and any(s in lower for s in _CONTEXT_WINDOW):
+        return "context_window"
+    if status in (401, 403):
+        return "auth"
+    if status in (408, 504):
+        return "timeout"
+    if status in (400, 404, 422) or "invalid_request_error" in text:
+        return "bad_request"
+    return "server_error" if status >= 500 else "unknown"
+
+
+class _NoLitellm:
+    """Stands in for litellm's exception classes when litellm is not loaded."""
+
+    class _Never(Exception):
+        pass
+
+    Timeout = RateLimitError = ContextWindowExceededError = AuthenticationError = _Never
+    PermissionDeniedError = BadRequestError = NotFoundError = _Never
+    UnprocessableEntityError = InternalServerError = _Never
+
+
 def classify(exc: BaseException) -> tuple[ErrorCode, bool]:
     """(code, transient) of a provider exception."""
-    import litellm  # already imported: only a Gateway calls this
-
+    if isinstance(exc, ProviderHTTPError):
+        status = _status_code(exc.status_code, str(exc))
+        return status, status in TRANSIENT
+    litellm: Any = sys.modules.get("litellm") or _NoLitellm
     chain = _chain(exc)
     names = {type(e).__name__ for e in chain}
     if isinstance(exc, (TimeoutError, litellm.Timeout)) or "APITimeoutError" in names:
@@ -109,8 +171,10 @@ def classify(exc: BaseException) -> tuple[ErrorCode, bool]:
         code = "rate_limit"
     elif isinstance(exc, litellm.ContextWindowExceededError):
         code = "context_window"
-    elif isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)) or (
-        "missing credentials" in str(exc).lower()
+    elif (
+        isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError))
+        or _status(exc) == 403  # litellm leaves an OpenAI-compatible 403 a bare APIError
+        or "missing credentials" in str(exc).lower()
     ):
         code = "auth"
     elif any(isinstance(e, (json.JSONDecodeError, UnicodeDecodeError)) for e in chain):
@@ -126,6 +190,9 @@ def classify(exc: BaseException) -> tuple[ErrorCode, bool]:
         "ConnectionResetError",
         "ConnectionRefusedError",
         "WriteError",
+        "ClientConnectionError",
+        "ClientPayloadError",
+        "ClientConnectionResetError",
     }:
         code = "connection"
     elif isinstance(
@@ -144,6 +211,7 @@ def classify(exc: BaseException) -> tuple[ErrorCode, bool]:
 def retry_after_s(exc: BaseException) -> float | None:
     """Seconds the provider asked us to wait (Retry-After or retry-after-ms), if any."""
     for source in (
+        getattr(exc, "headers", None),  # the direct path's ProviderHTTPError
         getattr(exc, "litellm_response_headers", None),
         getattr(getattr(exc, "response", None), "headers", None),
     ):

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from evals.models.prices import prices_of
 from evals.models.wire import Prices
 
 log = logging.getLogger("evals.models")
@@ -118,15 +119,4 @@ def model_prices(litellm: Any, model: str) -> Prices | None:
     if info is None:
         _register_free_model(litellm, model)
         return None
-    input_cost = float(info.get("input_cost_per_token") or 0.0)
-    output_cost = float(info.get("output_cost_per_token") or 0.0)
-    if input_cost == 0.0 and output_cost == 0.0:
-        return None
-    read = info.get("cache_read_input_token_cost")
-    create = info.get("cache_creation_input_token_cost")
-    return (
-        input_cost,
-        input_cost if read is None else float(read),
-        input_cost if create is None else float(create),
-        output_cost,
-    )
+    return prices_of(info)

@@ -90,22 +90,11 @@ Prices = tuple[float, float, float, float]
 
 
 def read_completion(response: Any, prices: Prices | None) -> Completion:
-    """A Completion from a provider response (raises on a response without choices)."""
+    """A Completion from a litellm response (raises on a response without choices)."""
     choice = response.choices[0]
     message = choice.message
     usage = response.usage
-    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-    output = int(getattr(usage, "completion_tokens", 0) or 0)
     details = getattr(usage, "prompt_tokens_details", None)
-    cached = int(
-        getattr(details, "cached_tokens", 0) or getattr(usage, "cache_read_input_tokens", 0) or 0
-    )
-    cached = min(cached, prompt)
-    cost = 0.0
-    if prices is not None:
-        created = int(getattr(usage, "cache_creation_input_tokens", 0) or 0)
-        fresh = max(0, prompt - cached - created)
-        cost = fresh * prices[0] + cached * prices[1] + created * prices[2] + output * prices[3]
     calls = [
         {
             "id": call.id,
@@ -117,15 +106,84 @@ def read_completion(response: Any, prices: Prices | None) -> Completion:
     return Completion(
         text=message.content,
         tool_calls=calls,
-        usage=Usage(
-            input_tokens=prompt - cached,
-            cached_input_tokens=cached,
-            output_tokens=output,
-            cost_usd=cost,
-            calls=1,
+        usage=charge(
+            int(getattr(usage, "prompt_tokens", 0) or 0),
+            int(getattr(usage, "completion_tokens", 0) or 0),
+            int(
+                getattr(details, "cached_tokens", 0)
+                or getattr(usage, "cache_read_input_tokens", 0)
+                or 0
+            ),
+            int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
+            prices,
         ),
         finish_reason=choice.finish_reason,
         logprobs=read_logprobs(getattr(choice, "logprobs", None)),
+    )
+
+
+def read_completion_json(data: Any, prices: Prices | None) -> Completion:
+    """A Completion from a decoded OpenAI-compatible response body (the direct path):
+    the same fields, defaults and finish-reason mapping as `read_completion` gets from
+    litellm (the differential test in tests/models compares them). Raises KeyError,
+    IndexError or TypeError on a body without choices or message (code "malformed")."""
+    choice = data["choices"][0]
+    message = choice["message"]
+    usage = data.get("usage") or {}
+    details = usage.get("prompt_tokens_details") or {}
+    calls = [
+        {
+            "id": call["id"],
+            "type": "function",
+            "function": {
+                "name": call["function"]["name"],
+                "arguments": call["function"].get("arguments"),
+            },
+        }
+        for call in (message.get("tool_calls") or [])
+    ]
+    reason = choice.get("finish_reason")
+    return Completion(
+        text=message.get("content"),
+        tool_calls=calls,
+        usage=charge(
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or 0),
+            int(details.get("cached_tokens") or usage.get("cache_read_input_tokens") or 0),
+            int(usage.get("cache_creation_input_tokens") or 0),
+            prices,
+        ),
+        finish_reason=None if reason is None else FINISH_REASONS.get(reason, "stop"),
+        logprobs=read_logprobs(choice.get("logprobs")),
+    )
+
+
+FINISH_REASONS = {
+    **{r: r for r in ("stop", "length", "tool_calls", "content_filter", "function_call")},
+    "eos": "stop",
+    "eos_token": "stop",
+    "stop_sequence": "stop",
+    "end_turn": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+}
+"""Finish reasons as litellm reports them (its map_finish_reason: anything else is
+"stop"), for the servers the direct path speaks to."""
+
+
+def charge(prompt: int, output: int, cached: int, created: int, prices: Prices | None) -> Usage:
+    """One call's Usage: cached prompt tokens apart, cost from the per-token prices."""
+    cached = min(cached, prompt)
+    cost = 0.0
+    if prices is not None:
+        fresh = max(0, prompt - cached - created)
+        cost = fresh * prices[0] + cached * prices[1] + created * prices[2] + output * prices[3]
+    return Usage(
+        input_tokens=prompt - cached,
+        cached_input_tokens=cached,
+        output_tokens=output,
+        cost_usd=cost,
+        calls=1,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -34,6 +34,11 @@ class ModelSpec(Record):
     """Retries on 429 (honouring Retry-After), 5xx, timeouts and connection errors."""
     fallbacks: list[str] = Field(default_factory=list)
     """Aliases tried in order when this model still fails after its retries."""
+    transport: Literal["auto", "direct", "litellm"] = "auto"
+    """How the gateway reaches the model: `auto` posts OpenAI-compatible requests
+    (`openai/`, `hosted_vllm/`, `local/`) itself and uses litellm for every other
+    provider; `litellm` forces litellm; `direct` requires the direct path (an error
+    when the model or its params need litellm). Operational: not part of spec_hash."""
 
     def spec_hash(self) -> str:
         """Identity of the configuration: what changes answers. The alias, limits,

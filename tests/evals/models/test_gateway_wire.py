@@ -131,7 +131,14 @@ async def test_gateway_calls_skip_litellms_success_logging() -> None:
 
     with FakeLLMServer() as server:
         gateway = Gateway(
-            [ModelSpec(alias="m", model="openai/fake", params={"api_base": server.base_url})]
+            [
+                ModelSpec(
+                    alias="m",
+                    model="openai/fake",
+                    params={"api_base": server.base_url},
+                    transport="litellm",
+                )
+            ]
         )
         assert litellm_setup._quiet is not None
         litellm = litellm_setup.load_litellm()
