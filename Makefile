@@ -54,7 +54,7 @@ demo-import: setup
 # and which judge may fail trials alone (the local 135M judge may not); the thresholds
 # are recorded for the cascade. Needs a judged run and labels (after demo-review).
 demo-calibrate: setup
-	@$(BIN)/evals calibrate -w evals-workspace --run 'edd_demo-*' \
+	@$(BIN)/evals calibrate -w evals-workspace --run 'edd_demo-*' --include-simulated \
 	  || echo "(calibration skipped: see the line above)"
 
 # Human review of the newest EDD run in the demo workspace: a queue over all its trials
@@ -77,10 +77,10 @@ demo-review: setup
 # is the comparison report's path: it opens with no network.
 demo-decide: setup
 	$(BIN)/evals gate gates/edd_demo.yaml --run 'edd_demo-*:smol-sampled:v2' \
-	  --baseline 'edd_demo-*:smol-greedy:v2' --no-fail -w evals-workspace
-	$(BIN)/evals report 'edd_demo-*' -w evals-workspace
+	  --baseline 'edd_demo-*:smol-greedy:v2' --no-fail --include-simulated -w evals-workspace
+	$(BIN)/evals report 'edd_demo-*' --include-simulated -w evals-workspace
 	$(BIN)/evals compare 'edd_demo-*:smol-greedy:v2' 'edd_demo-*:smol-sampled:v2' \
-	  --margin 0.05 --margin 0.10 -w evals-workspace
+	  --margin 0.05 --margin 0.10 --include-simulated -w evals-workspace
 
 lint: setup
 	$(BIN)/ruff check .

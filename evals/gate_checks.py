@@ -54,6 +54,8 @@ def _rate_check(
         low=stat.low,
         high=stat.high,
         trial_keys=stat.trial_keys,
+        estimate=stat.rate if metric == "helpful_lower_bound" else None,
+        simulated=stat.simulated,
     )
     if stat.rate is None:
         return GateCheck(value=None, outcome="undecided", detail="no data", **common)
@@ -143,7 +145,14 @@ def _handling_check(
             detail="needs timed labels in both arms (assisted and unassisted)",
         )
     n = ht.n_assisted + ht.n_unassisted
-    common.update(value=ht.ratio, n=n, low=ht.low, high=ht.high, trial_keys=ht.trial_keys)
+    common.update(
+        value=ht.ratio,
+        n=n,
+        low=ht.low,
+        high=ht.high,
+        trial_keys=ht.trial_keys,
+        simulated=ht.simulated,
+    )
     shown = (
         f"ratio {ht.ratio:.3f} (reduction {ht.reduction:.1%}), interval "
         f"[{ht.low if ht.low is None else round(ht.low, 3)}, "

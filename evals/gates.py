@@ -285,6 +285,13 @@ def evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None = None) -> 
         notes.append(f"questions in the gate without trials in the run: {', '.join(missing)}")
     if baseline is None and spec.needs_baseline():
         notes.append("non-inferiority not checked: no baseline")
+    caveats = []
+    if any(c.simulated for c in checks):
+        caveats.append(
+            "SIMULATED: human numbers include simulated reviewers' labels (sim:*), "
+            "demo data, not measurements of people"
+        )
+        summary = f"SIMULATED labels; {summary}"
     config = gate.config()
     created = utcnow()
     gate_hash = content_hash(config)
@@ -302,6 +309,7 @@ def evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None = None) -> 
         baseline_ref=str(baseline.ref) if baseline else None,
         summary="; ".join([summary, *notes]),
         n_more_needed=n_more,
+        caveats=caveats,
         gate_config=config,
     )
 

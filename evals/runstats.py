@@ -13,6 +13,11 @@ are added as not helpful, so the rate speaks for everything the agent produced r
 than only for what reached humans. **Handling time** uses counted labels with a
 positive active time; assisted against unassisted as a ratio of geometric means with a
 bootstrap interval clustered by reviewer (:func:`evals.stats.geometric_mean_ratio`).
+Labels are the counted ones (the store's ``counted_labels`` view, via
+:mod:`evals.rundata`); simulated reviewers' labels count only when asked for, and every
+statistic built on them carries ``simulated=True``. This module is the one definition of
+the helpful rate and of handling time: the gates, comparisons, reports and the review
+app's dashboard (labeling_app.metrics) all call it.
 **Latency** percentiles leave out trials lost to infrastructure errors: their wall time
 measures the fault (a provider timeout, a rate-limit wait), not the agent.
 """
@@ -50,6 +55,8 @@ class RateStat(BaseModel):
     """Two-sided coverage of the interval."""
     trial_keys: list[str] = Field(default_factory=list)
     """Trials behind the rate."""
+    simulated: bool = False
+    """Built on simulated reviewers' labels (asked for with --include-simulated)."""
 
 
 class Funnel(BaseModel):
@@ -92,6 +99,8 @@ class HandlingTime(BaseModel):
     """Every label behind the figure (assisted and unassisted)."""
     assisted_s: list[float] = Field(default_factory=list)
     unassisted_s: list[float] = Field(default_factory=list)
+    simulated: bool = False
+    """Built on simulated reviewers' labels (asked for with --include-simulated)."""
 
 
 class ArmStats(BaseModel):
@@ -159,6 +168,7 @@ def helpful_stat(
     confidence: float = 0.95,
 ) -> RateStat:
     """Helpful rate over reviewed trials (or over candidates, judge fails counted as no)."""
+    labels = list(labels)
     rated = helpful_by_trial(labels)
     units: dict[str, bool] = {}
     for t in trials:
@@ -166,7 +176,9 @@ def helpful_stat(
             units[t.key] = rated[t.key]
         elif base == "candidates" and t.cascade_label == "fail":
             units[t.key] = False
-    return rate_stat(sum(units.values()), len(units), list(units), confidence)
+    stat = rate_stat(sum(units.values()), len(units), list(units), confidence)
+    stat.simulated = any(lb.simulated and lb.trial_key in rated for lb in labels)
+    return stat
 
 
 def funnel(trials: Sequence[TrialFacts], labels: Iterable[LabelFacts]) -> Funnel:
@@ -248,6 +260,7 @@ def handling_time(
         label_ids=[lb.id for lb in (*a, *u)],
         assisted_s=ta,
         unassisted_s=tu,
+        simulated=any(lb.simulated for lb in (*a, *u)),
     )
 
 

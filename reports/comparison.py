@@ -59,8 +59,10 @@ def _arm_rows(s: ScopeComparison) -> tuple[list[list[Cell]], list[list[str]]]:
         ),
         row(
             "helpful (reviewed)",
-            f"{_pct(b.helpful.rate)} ({b.helpful.k}/{b.helpful.n})",
-            f"{_pct(c.helpful.rate)} ({c.helpful.k}/{c.helpful.n})",
+            f"{_pct(b.helpful.rate)} ({b.helpful.k}/{b.helpful.n})"
+            + (" SIMULATED" if b.helpful.simulated else ""),
+            f"{_pct(c.helpful.rate)} ({c.helpful.k}/{c.helpful.n})"
+            + (" SIMULATED" if c.helpful.simulated else ""),
         ),
         row(
             "cascade pass / fail / abstain / none",

@@ -59,7 +59,29 @@ def _rate(s: ArmStats, which: str) -> str:
     r = getattr(s, which)
     if r.rate is None:
         return "n/a"
-    return f"{r.rate:.1%} ({r.k}/{r.n}) [{r.low:.3f}, {r.high:.3f}]"
+    sim = " SIMULATED" if r.simulated else ""
+    return f"{r.rate:.1%} ({r.k}/{r.n}) [{r.low:.3f}, {r.high:.3f}]{sim}"
+
+
+def outcome_name(run: RunData) -> str:
+    """What a run's pass rate is: the judges' cascade, or an import's recorded outcome
+    (the source's own grader, e.g. tau-bench's reward), never called a judge's."""
+    return "Recorded outcome pass rate" if run.outcome_source == "imported" else "Judge pass rate"
+
+
+def simulated_note(run: RunData) -> str | None:
+    """The caveat of a run whose human numbers include simulated reviewers' labels."""
+    if run.simulated:
+        return (
+            "SIMULATED: helpfulness and handling time here include simulated reviewers' "
+            "labels (sim:*), demo data, not measurements of people."
+        )
+    if run.excluded_simulated:
+        return (
+            f"{run.excluded_simulated} label(s) by simulated reviewers (sim:*) are left out "
+            "(--include-simulated counts them, marked SIMULATED)."
+        )
+    return None
 
 
 def _cell_table(cells: dict[str, ArmStats]) -> TableBlock:
@@ -164,7 +186,7 @@ def _question_blocks(run: RunData, cells: dict[str, list[TrialFacts]]) -> list[B
         ),
         rates_or_note(
             "pass-rate",
-            "Judge pass rate per question",
+            f"{outcome_name(run)} per question",
             series("outcome"),
             "pass rate",
             empty="no judged trials yet",
@@ -175,6 +197,8 @@ def _question_blocks(run: RunData, cells: dict[str, list[TrialFacts]]) -> list[B
 
 def _handling_blocks(run: RunData) -> list[Block]:
     ht = handling_time(run.assisted, run.unassisted)
+    if ht is not None and ht.simulated:
+        return [TextBlock(text=simulated_note(run) or ""), handling_chart("handling", ht)]
     if ht is None:
         return [
             TextBlock(
@@ -183,6 +207,11 @@ def _handling_blocks(run: RunData) -> list[Block]:
             )
         ]
     return [handling_chart("handling", ht)]
+
+
+def _handling_data(run: RunData) -> dict[str, Any] | None:
+    ht = handling_time(run.assisted, run.unassisted)
+    return None if ht is None else ht.model_dump(mode="json", exclude={"label_ids"})
 
 
 def _examples_block(examples: list[dict[str, Any]]) -> Block:
@@ -220,6 +249,9 @@ def build_run_summary(
         f"{len(run.questions())} question(s) · {len(run.assisted)} counted assisted labels · "
         f"{len(run.unassisted)} unassisted control labels",
     ]
+    note = simulated_note(run)
+    if note:
+        subtitle.append(note)
     decision_blocks: list[Block] = [TextBlock(text="No gate decision recorded on this run.")]
     if decisions:
         decision_blocks = [
@@ -276,6 +308,9 @@ def build_run_summary(
         data={
             "run": str(run.ref),
             "outcome_source": run.outcome_source,
+            "simulated": run.simulated,
+            "overall": arm_stats(run.trials, run.assisted).model_dump(mode="json"),
+            "handling_time": _handling_data(run),
             "cells": {n: s.model_dump(mode="json") for n, s in cell_stats.items()},
             "funnel": {
                 n: funnel(ts, run.assisted).model_dump(mode="json") for n, ts in cells.items()

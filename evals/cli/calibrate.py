@@ -63,6 +63,14 @@ def calibrate(
         bool, typer.Option("--write/--no-write", help="Record the thresholds for the cascade.")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    include_simulated: Annotated[
+        bool,
+        typer.Option(
+            "--include-simulated",
+            help="Use simulated reviewers' ratings (sim:*) as truth; the output is then "
+            "marked SIMULATED. Default: left out.",
+        ),
+    ] = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Judges and cascade stages against human labels; who may fail trials alone.
@@ -83,7 +91,14 @@ def calibrate(
         _run_pairwise(ws, pairwise_model)
     mode: DecideMode = "pass_fail" if decide == "pass_fail" else "fail"
     result = run_calibration(
-        ws, run, judge, target=target, confidence=confidence, decide=mode, seed=seed
+        ws,
+        run,
+        judge,
+        target=target,
+        confidence=confidence,
+        decide=mode,
+        seed=seed,
+        include_simulated=include_simulated,
     )
     pairwise = _pairwise(ws)
     if not result.judges and not pairwise:
@@ -245,10 +260,16 @@ def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: 
         f"{result.labelled_trials} trials rated by people ({scope}); target: false-fail "
         f"upper bound < {result.target:.0%} at {result.confidence:.0%} confidence"
     )
-    if result.simulated_ratings:
+    if result.simulated_ratings and result.include_simulated:
         _say(
-            f"note: {result.simulated_ratings} of the ratings come from simulated reviewers "
-            "(sim:...): demo data, not measurements of people"
+            f"SIMULATED: {result.simulated_ratings} of the ratings used as truth come from "
+            "simulated reviewers (sim:...): demo data, not measurements of people; every "
+            "number below is built on them"
+        )
+    elif result.simulated_ratings:
+        _say(
+            f"note: {result.simulated_ratings} ratings by simulated reviewers (sim:...) left "
+            "out (--include-simulated uses them, marked SIMULATED)"
         )
     if result.judges:
         table = Table(title="Judges against people")

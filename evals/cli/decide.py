@@ -56,13 +56,51 @@ def _open(workspace: Path) -> Workspace:
         fail(str(exc))
 
 
-def _load(ws: Workspace, ref_text: str, outcome: OutcomeSpec, single_cell: bool) -> RunData:
+IncludeSimulatedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-simulated",
+        help="Count simulated reviewers' labels (sim:*); every number built on them is "
+        "then marked SIMULATED. Default: left out.",
+    ),
+]
+
+
+def _load(
+    ws: Workspace,
+    ref_text: str,
+    outcome: OutcomeSpec,
+    single_cell: bool,
+    include_simulated: bool = False,
+) -> RunData:
     from evals.rundata import RunSelectionError, load_run, resolve_run_ref
 
     try:
-        return load_run(ws, resolve_run_ref(ws, ref_text), outcome, single_cell=single_cell)
+        return load_run(
+            ws,
+            resolve_run_ref(ws, ref_text),
+            outcome,
+            single_cell=single_cell,
+            include_simulated=include_simulated,
+        )
     except RunSelectionError as exc:
         fail(str(exc))
+
+
+def _say_simulated(*runs: RunData) -> None:
+    """One line on simulated reviewers' labels: used (and so marked) or left out."""
+    if any(r.simulated for r in runs):
+        console.print(
+            "[bold yellow]SIMULATED[/]: human numbers here include simulated reviewers' "
+            "labels (sim:*), demo data, not measurements of people"
+        )
+    left_out = sum(r.excluded_simulated for r in runs[:1])
+    if left_out:
+        console.print(
+            f"note: {left_out} label(s) by simulated reviewers (sim:*) left out "
+            "(--include-simulated counts them, marked SIMULATED)",
+            highlight=False,
+        )
 
 
 def _slug(*parts: str) -> str:
@@ -146,6 +184,7 @@ def gate(
         bool, typer.Option("--no-fail", help="Exit 0 whatever the outcome (demos; never in CI).")
     ] = False,
     record: Annotated[bool, typer.Option(help="Record the Decision in the workspace.")] = True,
+    include_simulated: IncludeSimulatedOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Evaluate a gate on a run: exit 0 ship, 3 fail, 4 undecided (1 error, 2 bad gate file)."""
@@ -158,7 +197,7 @@ def gate(
             err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     ws = _open(workspace)
-    cand = _load(ws, run, g.spec.outcome, single_cell=True)
+    cand = _load(ws, run, g.spec.outcome, True, include_simulated)
     base_ref = baseline
     if baseline is None and g.spec.needs_baseline():
         fail(
@@ -175,7 +214,7 @@ def gate(
     base = (
         None
         if base_ref in (None, "none")
-        else _load(ws, str(base_ref), g.spec.outcome, single_cell=True)
+        else _load(ws, str(base_ref), g.spec.outcome, True, include_simulated)
     )
     try:
         decision = evaluate_gate(g, cand, base)
@@ -188,6 +227,7 @@ def gate(
         typer.echo(decision.model_dump_json(indent=2))
     else:
         _print_decision(decision, record)
+        _say_simulated(cand)
     if no_fail and decision.outcome != "ship" and not as_json:
         console.print(f"(--no-fail: exit 0 instead of {OUTCOME_EXIT[decision.outcome]})")
     raise typer.Exit(EXIT_OK if no_fail else OUTCOME_EXIT[decision.outcome])
@@ -257,6 +297,7 @@ def compare(
     ] = None,
     pair_by: Annotated[str, typer.Option(help="case | case_repetition")] = "case",
     confidence: Annotated[float, typer.Option(help="Two-sided interval coverage.")] = 0.95,
+    include_simulated: IncludeSimulatedOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Compare two runs over the same cases, per question and overall, and write a report."""
@@ -275,8 +316,8 @@ def compare(
     except ValidationError:
         fail(f"--outcome must be auto, cascade or imported, got {outcome!r}")
     ws = _open(workspace)
-    base = _load(ws, baseline, spec, single_cell=True)
-    cand = _load(ws, candidate, spec, single_cell=True)
+    base = _load(ws, baseline, spec, True, include_simulated)
+    cand = _load(ws, candidate, spec, True, include_simulated)
     try:
         cmp = compare_runs(
             base,
@@ -291,6 +332,7 @@ def compare(
     _out().print(_compare_table(cmp))
     for w in cmp.warnings:
         console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
+    _say_simulated(cand, base)
     folder = out or workspace / "reports" / _slug("compare", str(base.ref), "vs", str(cand.ref))
     _write(build_comparison_report(cmp), folder, formats)
 
@@ -311,6 +353,7 @@ def report(
         Path | None, typer.Option("--out", help="Report folder [default: WORKSPACE/reports/...].")
     ] = None,
     formats: Annotated[str, typer.Option("--format", help="html,md,json")] = "html,md,json",
+    include_simulated: IncludeSimulatedOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Write a run's summary report, or its regression against the last accepted run."""
@@ -318,7 +361,8 @@ def report(
     from reports import build_run_summary, load_decisions, load_examples
 
     ws = _open(workspace)
-    cand = _load(ws, run, OutcomeSpec(), single_cell=regression)
+    cand = _load(ws, run, OutcomeSpec(), regression, include_simulated)
+    _say_simulated(cand)
     if not regression:
         summary = build_run_summary(
             cand, load_examples(ws, cand), load_decisions(ws, cand.ref.run_id)
@@ -335,7 +379,7 @@ def report(
             "no accepted run to regress against (a gate decision 'ship' marks a run "
             "accepted: run `evals gate` first)"
         )
-    base = _load(ws, base_ref, OutcomeSpec(), single_cell=True)
+    base = _load(ws, base_ref, OutcomeSpec(), True, include_simulated)
     cmp = compare_runs(base, cand, margin or [0.05])
     _out().print(_compare_table(cmp))
     folder = out or workspace / "reports" / _slug("regression", str(cand.ref))

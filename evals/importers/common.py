@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from evals.query import ViewSpec, register_view
 from evals.schema import (
     Case,
     Label,
@@ -182,6 +183,9 @@ class ImportRecord(Record):
     """Command-line options that shaped the import (model alias, prompt name, ...)."""
     imported_at: datetime = Field(default_factory=utcnow)
     """When the import finished parsing."""
+
+
+register_view(ViewSpec("import", "imports", ImportRecord, key="id"))
 
 
 @dataclass

@@ -28,6 +28,7 @@ def test_simulated_day_feeds_every_dashboard_number(
     assert df["active_s"].tolist() == pytest.approx([own[i] for i in df["label_id"]], abs=0.01)
 
     helpful = metrics.helpfulness(df, "model_alias")
+    assert helpful["simulated"].all()  # every number built on sim:* labels says so
     for _, row in helpful.iterrows():
         ci = wilson_interval(int(row["helpful"]), int(row["n"]))
         assert (row["low"], row["high"]) == pytest.approx((ci.low, ci.high))
