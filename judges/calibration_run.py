@@ -34,6 +34,7 @@ from judges.cascade_calibration import (
     DecideMode,
     StageObservation,
     calibrate_cascade,
+    evaluate_thresholds,
 )
 
 NOT_WRITTEN = ("imported_outcome",)
@@ -72,9 +73,13 @@ def run_calibration(
     decide: DecideMode = "fail",
     seed: int = 0,
     include_simulated: bool = False,
+    thresholds: list[float | None] | None = None,
 ) -> CalibrationResult:
     """Calibrate every judge (and the cascade) with labelled trials; nothing is written.
-    Simulated reviewers' ratings (sim:*) are truth only with ``include_simulated``."""
+    Simulated reviewers' ratings (sim:*) are truth only with ``include_simulated``.
+    ``thresholds`` (one for every stage, or one per stage): no thresholds are chosen; the
+    cascade's coverage and agreement at those are reported (judges.cascade_calibration.
+    evaluate_thresholds)."""
     truth = human_truth(ws, include_simulated)
     groups = judged_items(ws, run_ids, judge, include_simulated)
     reports = [
@@ -99,14 +104,16 @@ def run_calibration(
     if staged and judge is None:
         names, items = cascade_items(staged)
         result.cascade_stages = names
-        result.cascade = calibrate_cascade(
-            items,
-            [" + ".join(n) for n in names],
-            alpha=target,
-            confidence=confidence,
-            decide=decide,
-            seed=seed,
-        )
+        labels = [" + ".join(n) for n in names]
+        if thresholds is not None:
+            fixed = thresholds * len(names) if len(thresholds) == 1 else thresholds
+            result.cascade = evaluate_thresholds(
+                items, labels, fixed, alpha=target, confidence=confidence, decide=decide
+            )
+        else:
+            result.cascade = calibrate_cascade(
+                items, labels, alpha=target, confidence=confidence, decide=decide, seed=seed
+            )
     result.final = _final(ws, run_ids, truth, target, confidence)
     result.records = records_of(result)
     return result

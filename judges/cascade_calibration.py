@@ -10,23 +10,44 @@ alone). Otherwise the trial escalates to the next stage, and after the last to p
 A decision agrees with people when a fail is on an answer rated not helpful, a pass on
 one rated helpful.
 
-Method: **held-out split + fixed-sequence test** (Learn-then-Test, Angelopoulos et al.
-2021, applied to cascades as in Jung et al. 2024, "Trust or Escalate").
+Method: **held-out split + Learn-then-Test** (Angelopoulos et al. 2021, applied to
+cascades as in Jung et al. 2024, "Trust or Escalate").
 
 1. The labelled trials are split at random (seeded) into a *selection* part and a
    *test* part (default half each).
-2. On the selection part a path of threshold tuples is built, from cautious to bold: for
+2. On the selection part a set of threshold tuples is built, from cautious to bold: for
    each per-stage risk level r on a grid, the stages are set in order, each to the
    lowest threshold whose decided trials (among those reaching it) disagree with people
-   at most r of the time. Equal risk per stage keeps every stage's decisions as good as
-   the cascade's promise.
-3. On the test part the tuples are tested in that order: the cascade's disagreement
-   rate on the trials it decides must have a one-sided Clopper-Pearson upper bound below
-   ``alpha``. The sequence stops at the first tuple that fails; the last that passed is
-   chosen. Tuples deciding fewer test trials than could ever pass are skipped (that
-   depends on the confidences, not the labels). Because the path was fixed before the
-   test labels were looked at and the tests run in a fixed order, the chance that the
-   chosen tuple's true disagreement exceeds ``alpha`` is at most ``1 - confidence``.
+   at most r of the time (counted as (wrong + 1) / (decided + 2), so that a handful of
+   lucky agreements does not look error-free). Equal risk per stage keeps every stage's
+   decisions as good as the cascade's promise.
+3. The tuples are **ordered** before any test label is read: by the upper bound each
+   would get on the test part if its disagreement there were the selection part's
+   (the number of test trials it decides depends on the confidences only, not on the
+   labels). Tuples most likely to pass, with enough decided trials to pass, come first.
+4. On the test part the tuples are tested in that order with the *fallback procedure*
+   (Wiens 2003): the error budget ``1 - confidence`` is split over the tests (half to
+   the first, the rest evenly); a tuple passes when the one-sided Clopper-Pearson upper
+   bound of the cascade's disagreement on the test trials it decides, at its level, is
+   below ``alpha``; a passed test hands its level on to the next, a failed one loses it
+   but does not stop the sequence. Tuples deciding fewer test trials than could ever
+   pass are left out (that depends on the confidences, not the labels). Of the tuples
+   that passed, the one deciding the most test trials is chosen. The order and the
+   levels were fixed before any test label was read, so the chance that any passed
+   tuple's (so the chosen one's) true disagreement exceeds ``alpha`` is at most
+   ``1 - confidence``.
+
+Why the order and the fallback (measured, docs/metrics.md): testing from the most
+cautious tuple first, stopping at the first failure, made the first tests rest on a
+handful of test trials, where two disagreements stopped the sequence, so the result hung
+on the seed (coverage 0% for 4 of 20 seeds and ~100% for the others, on the same 500
+items). Seeds still move the split; the report gives the spread of coverage
+over 20 seeds, and **choosing a seed after seeing results voids the guarantee**.
+
+Agreement (per stage and overall, with Wilson intervals) is measured on the **test part
+only**: the selection part chose the thresholds, so its agreement is optimistic. The
+overall coverage is measured on every labelled trial (who is decided depends on the
+confidences only, not on the labels).
 
 Trials a stage never saw (the recorded cascade stopped earlier, or the judge erred)
 cannot be decided by it and escalate; for exact estimates, judge the calibration sample
@@ -71,8 +92,12 @@ class CascadeItem:
     stages: tuple[StageObservation | None, ...]
 
 
+SPREAD_SEEDS = 20
+"""Seeds of the split whose coverage the report lists (its spread)."""
+
+
 class StageReport(BaseModel):
-    """One stage under the chosen thresholds, over all labelled trials."""
+    """One stage under the chosen thresholds, on the test part."""
 
     stage: int
     name: str
@@ -85,6 +110,8 @@ class StageReport(BaseModel):
     coverage: float
     """Share of all trials decided at this stage."""
     agreement: float | None
+    agreement_interval: list[float] | None = None
+    """Wilson interval of the agreement at the report's confidence."""
     mean_cost_usd: float
     mean_latency_s: float
 
@@ -95,7 +122,7 @@ class CascadeCalibration(BaseModel):
     alpha: float
     confidence: float
     decide: DecideMode
-    method: str = "held-out split + fixed-sequence test"
+    method: str = "held-out split + Learn-then-Test"
     seed: int
     n: int
     n_select: int
@@ -108,9 +135,14 @@ class CascadeCalibration(BaseModel):
     test_upper: float | None
     """One-sided upper bound of the disagreement rate on the test part."""
     coverage: float
-    """Share of all labelled trials the cascade decides alone."""
+    """Share of all labelled trials the cascade decides alone (label-free, so measured on
+    all of them)."""
+    coverage_interval: list[float] | None = None
+    """Wilson interval of the coverage."""
     agreement: float | None
-    """Agreement with people on those trials (all labelled trials)."""
+    """Agreement with people on the test trials it decides."""
+    agreement_interval: list[float] | None = None
+    """Wilson interval of the agreement."""
     expected_cost_usd: float
     strongest_cost_usd: float
     """Cost per trial of running the last stage on every trial."""
@@ -119,6 +151,11 @@ class CascadeCalibration(BaseModel):
     tuples_tested: int
     message: str = ""
     path: list[list[float | None]] = Field(default_factory=list)
+    seed_coverage: list[float] = Field(default_factory=list)
+    """Coverage with seeds 0, 1, ... of the split (its spread; the chosen seed included)."""
+    unshadowed: list[int] = Field(default_factory=list)
+    """Per stage: labelled trials it never judged although an earlier stage decided them
+    (no shadow verdicts: the stage is scored only on what earlier stages passed)."""
 
 
 @dataclass
@@ -183,14 +220,15 @@ def simulate(
 def _stage_threshold(
     conf: npt.NDArray[np.float64], ok: npt.NDArray[np.bool_], risk: float
 ) -> float | None:
-    """Lowest confidence whose decided trials (conf >= it) disagree at most `risk`."""
+    """Lowest confidence whose decided trials (conf >= it) disagree at most `risk`,
+    counting (wrong + 1) / (decided + 2) (see the module doc, step 2)."""
     if len(conf) == 0:
         return None
     order = np.argsort(-conf, kind="stable")
     c, wrong = conf[order], np.cumsum(~ok[order])
     count = np.arange(1, len(c) + 1)
     last_of_level = np.r_[c[1:] != c[:-1], True]  # a threshold takes every tie
-    good = last_of_level & (wrong <= risk * count)
+    good = last_of_level & (wrong + 1 <= risk * (count + 2))
     idx = np.flatnonzero(good)
     return float(c[idx[-1]]) if len(idx) else None
 
@@ -216,6 +254,43 @@ def threshold_path(
     return path
 
 
+FIRST_WEIGHT = 0.5
+"""Share of the error budget (1 - confidence) given to the first tuple tested; the rest
+is spread evenly over the others (fallback procedure)."""
+
+
+def _weight(j: int, m: int) -> float:
+    """Share of the error budget of the j-th of m tests (they sum to 1)."""
+    if m == 1:
+        return 1.0
+    return FIRST_WEIGHT if j == 0 else (1.0 - FIRST_WEIGHT) / (m - 1)
+
+
+def _order(
+    a: _Arrays,
+    sel: npt.NDArray[np.int64],
+    test: npt.NDArray[np.int64],
+    path: list[tuple[float | None, ...]],
+    decide: DecideMode,
+    confidence: float,
+) -> list[int]:
+    """Indexes of `path` in test order (step 3): by the test upper bound each tuple would
+    get at its selection-part disagreement rate; uses no test label."""
+    keys = []
+    for i, tup in enumerate(path):
+        _, sd, sa = simulate(a, sel, tup, decide)
+        d_sel, wrong_sel = int(sd.sum()), int(sd.sum() - sa.sum())
+        d_test = int(simulate(a, test, tup, decide)[1].sum())  # label-free: who is decided
+        rate = (wrong_sel + 0.5) / (d_sel + 1.0)  # smoothed: no tuple looks error-free
+        predicted = (
+            stats.clopper_pearson_upper(round(rate * d_test), d_test, confidence)
+            if d_test
+            else 1.0
+        )
+        keys.append((predicted, -d_test, i))
+    return [i for *_, i in sorted(keys)]
+
+
 def calibrate_cascade(
     items: Sequence[CascadeItem],
     stage_names: Sequence[str],
@@ -225,8 +300,10 @@ def calibrate_cascade(
     decide: DecideMode = "fail",
     select_fraction: float = 0.5,
     seed: int = 0,
+    spread_seeds: int = SPREAD_SEEDS,
 ) -> CascadeCalibration:
-    """Choose per-stage thresholds (see the module doc) and report what they give."""
+    """Choose per-stage thresholds (see the module doc) and report what they give, with
+    the spread of coverage over `spread_seeds` seeds (0: not computed)."""
     k_n = len(stage_names)
     if any(len(it.stages) != k_n for it in items):
         raise ValueError("every item needs one observation slot per stage")
@@ -239,47 +316,83 @@ def calibrate_cascade(
     path = threshold_path(a, sel, decide, list(risks))
     n_min = min_n_zero_errors(alpha, confidence)
     chosen: tuple[float | None, ...] = (None,) * k_n
-    tested, t_dec, t_dis, t_up = 0, 0, 0, None
-    for tup in path:
-        _, dec, agr = simulate(a, test, tup, decide)
+    tested, best_d, t_dis, t_up = 0, 0, 0, None
+    order = [i for i in _order(a, sel, test, path, decide, confidence)
+             if simulate(a, test, path[i], decide)[1].sum() >= n_min]  # fmt: skip
+    delta, carried = 1.0 - confidence, 0.0
+    for j, i in enumerate(order):
+        _, dec, agr = simulate(a, test, path[i], decide)
         d, wrong = int(dec.sum()), int(dec.sum() - agr.sum())
-        if d < n_min:
-            continue
+        level = carried + delta * _weight(j, len(order))
         tested += 1
-        upper = stats.clopper_pearson_upper(wrong, d, confidence)
+        upper = stats.clopper_pearson_upper(wrong, d, 1.0 - level)
         if upper >= alpha:
-            break
-        chosen, t_dec, t_dis, t_up = tup, d, wrong, upper
-    return _report(
+            carried = 0.0  # a failed test's level is spent; the next keeps its own
+            continue
+        carried = level  # a passed test hands its level on (fallback procedure)
+        if d > best_d:
+            chosen, best_d, t_dis, t_up = path[i], d, wrong, upper
+    report = _report(
         a,
+        test,
         list(chosen),
         stage_names,
-        alpha,
-        confidence,
+        (alpha, confidence),
         decide,
         seed,
         (n_sel, n - n_sel),
-        (t_dec, t_dis, t_up),
+        (best_d, t_dis, t_up),
         tested,
         path,
+    )
+    if spread_seeds:
+        report.seed_coverage = [
+            report.coverage
+            if s == seed
+            else calibrate_cascade(
+                items,
+                stage_names,
+                alpha=alpha,
+                confidence=confidence,
+                decide=decide,
+                select_fraction=select_fraction,
+                seed=s,
+                spread_seeds=0,
+            ).coverage
+            for s in range(spread_seeds)
+        ]
+        report.message += "; " + spread_note(report.seed_coverage)
+    return report
+
+
+def spread_note(coverage: Sequence[float]) -> str:
+    """The spread of coverage over seeds, with the warning against picking one."""
+    c = np.array(coverage)
+    return (
+        f"coverage over {len(c)} seeds of the split: min {c.min():.0%}, median "
+        f"{float(np.median(c)):.0%}, max {c.max():.0%} (choosing a seed after seeing "
+        "results voids the guarantee)"
     )
 
 
 def _report(
     a: _Arrays,
+    rows: npt.NDArray[np.int64],
     chosen: list[float | None],
     names: Sequence[str],
-    alpha: float,
-    confidence: float,
+    risk: tuple[float, float],
     decide: DecideMode,
     seed: int,
     sizes: tuple[int, int],
     test: tuple[int, int, float | None],
     tested: int,
     path: list[tuple[float | None, ...]],
+    method: str = "held-out split + Learn-then-Test",
 ) -> CascadeCalibration:
-    n = len(a.helpful)
-    reached, decided, agreed = simulate(a, np.arange(n), chosen, decide)
+    """The report of `chosen`, its figures measured on `rows` (the test part)."""
+    alpha, confidence = risk
+    n = len(rows)
+    reached, decided, agreed = simulate(a, rows, chosen, decide)
     share = reached / n if n else np.zeros(len(chosen))
     stages = [
         StageReport(
@@ -291,18 +404,24 @@ def _report(
             agreed=int(agreed[k]),
             coverage=float(decided[k] / n) if n else 0.0,
             agreement=float(agreed[k] / decided[k]) if decided[k] else None,
+            agreement_interval=_interval(int(agreed[k]), int(decided[k]), confidence),
             mean_cost_usd=float(a.cost[k]),
             mean_latency_s=float(a.latency[k]),
         )
         for k in range(len(chosen))
     ]
-    total_dec = int(decided.sum())
+    total_dec, total_agr = int(decided.sum()), int(agreed.sum())
+    # Coverage is label-free (who is decided depends on confidences only): measured on
+    # every labelled trial, it is not optimistic and varies less with the split.
+    every = simulate(a, np.arange(len(a.helpful)), chosen, decide)[1]
+    all_dec, n_all = int(every.sum()), len(a.helpful)
     report = CascadeCalibration(
         alpha=alpha,
         confidence=confidence,
         decide=decide,
+        method=method,
         seed=seed,
-        n=n,
+        n=len(a.helpful),
         n_select=sizes[0],
         n_test=sizes[1],
         thresholds=chosen,
@@ -310,30 +429,117 @@ def _report(
         test_decided=test[0],
         test_disagreed=test[1],
         test_upper=test[2],
-        coverage=total_dec / n if n else 0.0,
-        agreement=float(agreed.sum() / total_dec) if total_dec else None,
+        coverage=all_dec / n_all if n_all else 0.0,
+        coverage_interval=_interval(all_dec, n_all, confidence),
+        agreement=total_agr / total_dec if total_dec else None,
+        agreement_interval=_interval(total_agr, total_dec, confidence),
         expected_cost_usd=float((share * a.cost).sum()),
         strongest_cost_usd=float(a.cost[-1]) if len(a.cost) else 0.0,
         expected_latency_s=float((share * a.latency).sum()),
         strongest_latency_s=float(a.latency[-1]) if len(a.latency) else 0.0,
         tuples_tested=tested,
         path=[list(p) for p in path],
+        unshadowed=_unshadowed(a, decide),
     )
     report.message = _message(report, min_n_zero_errors(alpha, confidence))
     return report
 
 
+def _interval(k: int, n: int, confidence: float) -> list[float] | None:
+    """Wilson interval [low, high] of k/n (None without data)."""
+    if not n:
+        return None
+    iv = stats.wilson_interval(k, n, confidence)
+    return [iv.low, iv.high]
+
+
+def _unshadowed(a: _Arrays, decide: DecideMode) -> list[int]:
+    """Per stage: labelled trials it has no verdict on although an earlier stage decided
+    them (the recorded cascade stopped there and the stage ran without ``shadow``)."""
+    eligible = _eligible(a, decide)
+    out = []
+    for k in range(a.codes.shape[1]):
+        earlier = eligible[:, :k].any(axis=1) if k else np.zeros(len(a.helpful), bool)
+        out.append(int((earlier & (a.codes[:, k] == 0)).sum()))
+    return out
+
+
+def evaluate_thresholds(
+    items: Sequence[CascadeItem],
+    stage_names: Sequence[str],
+    thresholds: Sequence[float | None],
+    *,
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    decide: DecideMode = "fail",
+) -> CascadeCalibration:
+    """Fixed thresholds (nothing chosen, so every labelled trial is test data): the
+    cascade's coverage and agreement with their Wilson intervals, per stage and overall,
+    and the one-sided upper bound of its disagreement, e.g. to check a published
+    cascade's figures from its raw predictions."""
+    k_n = len(stage_names)
+    if len(thresholds) != k_n or any(len(it.stages) != k_n for it in items):
+        raise ValueError(f"give one threshold per stage ({k_n}) and one slot per stage")
+    a = _arrays(items, k_n)
+    rows = np.arange(len(items))
+    _, dec, agr = simulate(a, rows, thresholds, decide)
+    d, wrong = int(dec.sum()), int(dec.sum() - agr.sum())
+    upper = stats.clopper_pearson_upper(wrong, d, confidence) if d else None
+    return _report(
+        a,
+        rows,
+        list(thresholds),
+        stage_names,
+        (alpha, confidence),
+        decide,
+        0,
+        (0, len(items)),
+        (d, wrong, upper),
+        0,
+        [tuple(thresholds)],
+        method="fixed thresholds (no selection: every labelled trial is test data)",
+    )
+
+
 def _message(r: CascadeCalibration, n_min: int) -> str:
     promise = f"agreement >= {1 - r.alpha:.0%} with {r.confidence:.0%} confidence"
+    shadow = _shadow_note(r)
+    if r.method.startswith("fixed"):
+        cov, agr = r.coverage_interval, r.agreement_interval
+        return (
+            f"at the given thresholds the cascade decides {r.coverage:.1%} of "
+            f"{r.n} trials alone [{_pct_iv(cov)}], agreeing with people on "
+            f"{'-' if r.agreement is None else f'{r.agreement:.1%}'} of them [{_pct_iv(agr)}]"
+            + ("" if r.test_upper is None else f"; disagreement upper bound {r.test_upper:.1%}")
+            + shadow
+        )
     if r.test_decided == 0:
         return (
             f"no stage may decide alone: no threshold tuple kept {promise} on the test "
             f"part ({r.n_test} trials; a tuple needs >= {n_min} decided test trials with "
-            "next to no disagreement); everything goes to people"
+            "next to no disagreement); everything goes to people" + shadow
         )
     return (
-        f"the cascade decides {r.coverage:.0%} of trials alone with {promise} "
-        f"(test part: {r.test_disagreed} of {r.test_decided} decided disagreed, upper "
-        f"bound {r.test_upper:.1%}); expected cost per trial ${r.expected_cost_usd:.5f} "
-        f"vs ${r.strongest_cost_usd:.5f} for the strongest judge on everything"
+        f"the cascade decides {r.coverage:.0%} of trials alone "
+        f"[{_pct_iv(r.coverage_interval)}] with {promise} (test part: {r.test_disagreed} of "
+        f"{r.test_decided} decided disagreed, upper bound {r.test_upper:.1%}); expected cost "
+        f"per trial ${r.expected_cost_usd:.5f} vs ${r.strongest_cost_usd:.5f} for the "
+        "strongest judge on everything" + shadow
+    )
+
+
+def _pct_iv(iv: list[float] | None) -> str:
+    return "-" if iv is None else f"{iv[0]:.1%}, {iv[1]:.1%}"
+
+
+def _shadow_note(r: CascadeCalibration) -> str:
+    missing = [(s.name, n) for s, n in zip(r.stages, r.unshadowed, strict=True) if n]
+    if not missing:
+        return ""
+    which = ", ".join(f"{name} ({n})" for name, n in missing)
+    return (
+        f"; WARNING: no shadow verdicts: later stages have no verdict on trials an earlier "
+        f"stage decided: {which}; those stages are scored only on what earlier stages "
+        "passed on, and their thresholds rest on that (mark them `shadow: true` and judge "
+        "again for unbiased figures)"
     )

@@ -50,7 +50,23 @@ def calibrate(
             help="Cascade labels that end judging: 'fail' (the harness's cascade) or 'pass_fail'.",
         ),
     ] = "fail",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the cascade's held-out split.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed",
+            help="Seed of the cascade's held-out split (the output lists the spread over 20 "
+            "seeds; choosing a seed after seeing results voids the guarantee).",
+        ),
+    ] = 0,
+    threshold: Annotated[
+        str | None,
+        typer.Option(
+            "--threshold",
+            help="Check fixed cascade thresholds instead of choosing them: one confidence "
+            "for every stage (0.9) or one per stage (0.9,0.7,never); reports coverage and "
+            "agreement with intervals.",
+        ),
+    ] = None,
     pairwise_model: Annotated[
         str | None,
         typer.Option(
@@ -90,16 +106,23 @@ def calibrate(
     if pairwise_model:
         _run_pairwise(ws, pairwise_model)
     mode: DecideMode = "pass_fail" if decide == "pass_fail" else "fail"
-    result = run_calibration(
-        ws,
-        run,
-        judge,
-        target=target,
-        confidence=confidence,
-        decide=mode,
-        seed=seed,
-        include_simulated=include_simulated,
-    )
+    fixed = _thresholds(threshold)
+    try:
+        result = run_calibration(
+            ws,
+            run,
+            judge,
+            target=target,
+            confidence=confidence,
+            decide=mode,
+            seed=seed,
+            include_simulated=include_simulated,
+            thresholds=fixed,
+        )
+    except ValueError as exc:
+        fail(f"--threshold: {exc}")
+    if fixed is not None:
+        write = False  # checking given thresholds records nothing
     pairwise = _pairwise(ws)
     if not result.judges and not pairwise:
         fail(_nothing_to_calibrate(result))
@@ -114,6 +137,26 @@ def calibrate(
         console.print_json(json.dumps(payload))
         return
     _print(result, pairwise, write)
+
+
+def _thresholds(text: str | None) -> list[float | None] | None:
+    """--threshold: one value or one per stage, each a confidence in [0, 1] or 'never'."""
+    if text is None:
+        return None
+    out: list[float | None] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part == "never":
+            out.append(None)
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= 1.0:
+            fail(f"--threshold: {part!r} is not a confidence in [0, 1] or 'never'")
+        out.append(value)
+    return out
 
 
 def _open(path: object) -> Workspace:
@@ -318,30 +361,26 @@ def _pairwise_line(p: PairwiseAgreement) -> str:
 def _print_cascade(result: CalibrationResult) -> None:
     c = result.cascade
     assert c is not None
+    where = (
+        f"all {c.n_test} labelled trials"
+        if c.method.startswith("fixed")
+        else f"test part, {c.n_test} of {c.n} trials"
+    )
     table = Table(
         title=f"Cascade: agreement >= {1 - c.alpha:.0%} on what it decides "
-        f"({c.method}, decides on: {c.decide})"
+        f"({c.method}, decides on: {c.decide}); per stage on the {where}"
     )
-    for col in (
-        "stage",
-        "judges",
-        "threshold",
-        "reached",
-        "decided",
-        "coverage",
-        "agreement",
-        "cost/trial",
-    ):
+    for col in ("stage", "judges", "threshold", "reached", "decided", "agreement", "cost"):
         table.add_column(col, overflow="fold")
     for s in c.stages:
+        iv = s.agreement_interval
         table.add_row(
             str(s.stage + 1),
             s.name,
             "never" if s.threshold is None else f">= {s.threshold:.3g}",
             str(s.reached),
             str(s.decided),
-            _pct(s.coverage),
-            _pct(s.agreement),
+            _pct(s.agreement) + ("" if iv is None else f" [{iv[0]:.0%}, {iv[1]:.0%}]"),
             f"${s.mean_cost_usd:.5f}",
         )
     console.print(table)
