@@ -292,6 +292,16 @@ def evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None = None) -> 
             "demo data, not measurements of people"
         )
         summary = f"SIMULATED labels; {summary}"
+    unknown = sum(1 for t in run.trials if t.cost_usd is None)
+    if unknown and (spec.overall.max_cost_per_trial is not None or any(
+        gate.thresholds(q).max_cost_per_trial is not None for q in run.questions()
+    )):
+        left = len(run.trials) - unknown
+        caveats.append(
+            f"cost unknown for {unknown} of {len(run.trials)} trials (the source recorded no "
+            "price): " + (f"cost checked on the {left} priced trials only" if left else
+                          "cost_per_trial not checked")
+        )
     config = gate.config()
     created = utcnow()
     gate_hash = content_hash(config)

@@ -102,6 +102,9 @@ def _number(path: str, sql_type: str = "BIGINT") -> BodyField:
     return BodyField(path, sql_type, try_cast=False)
 
 
+_STEP_SHAPE = [{"kind": "VARCHAR", "requestor": "VARCHAR"}]
+"""What the trials view reads of each trace step (one parse for both tool-call counts)."""
+
 VERDICT_PREFERENCE = "CASE WHEN body->>'$.infra_error' = 'true' THEN 1 ELSE 0 END"
 """A verdict whose judge was unreachable is provisional: `evals judge` asks again, and the
 view keeps the retry's verdict over it (Verdict.infra_error), whatever was written first."""
@@ -123,14 +126,23 @@ register_view(
             "cached_input_tokens": _number("trace.usage.cached_input_tokens"),
             "output_tokens": _number("trace.usage.output_tokens"),
             "cost_usd": _number("trace.usage.cost_usd", "DOUBLE"),
+            "cost_unknown": BodyField("trace.usage.cost_unknown", "BOOLEAN"),
             "llm_calls": _number("trace.usage.calls"),
             "cache_hits": _number("trace.usage.cache_hits"),
             "latency_s": _number("trace.latency_s", "DOUBLE"),
             "unmatched_tool_calls": _number("trace.unmatched_tool_calls"),
+            # The agent's tool calls; a simulated user's (tau2 telecom) are counted apart.
             "tool_calls": BodyField(
                 "trace.steps",
-                shape=[{"kind": "VARCHAR"}],
-                expr="coalesce(len(list_filter({value}, lambda s: s.kind = 'tool_call')), 0)",
+                shape=_STEP_SHAPE,
+                expr="coalesce(len(list_filter({value}, lambda s: s.kind = 'tool_call' "
+                "AND coalesce(s.requestor, 'agent') <> 'user')), 0)",
+            ),
+            "user_tool_calls": BodyField(
+                "trace.steps",
+                shape=_STEP_SHAPE,
+                expr="coalesce(len(list_filter({value}, lambda s: s.kind = 'tool_call' "
+                "AND s.requestor = 'user')), 0)",
             ),
             "error_kind": BodyField("trace.error.kind"),
             "error_code": BodyField("trace.error.code"),

@@ -119,9 +119,13 @@ class TrialFacts:
     input_tokens: int
     cached_input_tokens: int
     output_tokens: int
-    cost_usd: float
+    cost_usd: float | None
+    """None when the source recorded no price (unknown, not free)."""
     latency_s: float
     tool_calls: int
+    """The agent's tool calls."""
+    user_tool_calls: int
+    """A simulated user's own tool calls (tau2-bench telecom), counted apart."""
     imported_outcome: float | None
     cascade_label: str | None
     cascade_stage: int | None
@@ -185,8 +189,11 @@ SELECT t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.
        t.status,
        t.error_kind, coalesce(t.input_tokens, 0) AS input_tokens,
        coalesce(t.cached_input_tokens, 0) AS cached_input_tokens,
-       coalesce(t.output_tokens, 0) AS output_tokens, coalesce(t.cost_usd, 0) AS cost_usd,
+       coalesce(t.output_tokens, 0) AS output_tokens,
+       CASE WHEN coalesce(t.cost_unknown, false) THEN NULL ELSE coalesce(t.cost_usd, 0) END
+         AS cost_usd,
        coalesce(t.latency_s, 0) AS latency_s, coalesce(t.tool_calls, 0) AS tool_calls,
+       coalesce(t.user_tool_calls, 0) AS user_tool_calls,
        t.imported_outcome, c.label AS cascade_label, c.stage AS cascade_stage,
        i.label AS imported_label
 FROM trials t

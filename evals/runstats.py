@@ -115,12 +115,19 @@ class ArmStats(BaseModel):
     outcome: RateStat
     """Pass rate under the run's outcome source."""
     helpful: RateStat
-    cost_total_usd: float
+    cost_total_usd: float | None
+    """Over the trials with a known cost; None when no trial's cost is known."""
     cost_per_trial_usd: float | None
+    """Mean over the trials with a known cost; None when none is known (not $0)."""
+    cost_unknown_trials: int = 0
+    """Trials whose source recorded no price (left out of the cost figures)."""
     input_tokens_per_trial: float | None
     cached_input_tokens_per_trial: float | None
     output_tokens_per_trial: float | None
     tool_calls_per_trial: float | None
+    """The agent's tool calls."""
+    user_tool_calls_per_trial: float | None = None
+    """A simulated user's own tool calls (tau2-bench telecom), counted apart."""
     latency_p50_s: float | None
     latency_p95_s: float | None
     trial_keys: list[str] = Field(default_factory=list)
@@ -264,6 +271,11 @@ def handling_time(
     )
 
 
+def known_costs(trials: Sequence[TrialFacts]) -> list[float]:
+    """Costs of the trials whose cost is known (an import without prices is unknown)."""
+    return [t.cost_usd for t in trials if t.cost_usd is not None]
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -276,6 +288,7 @@ def arm_stats(
 ) -> ArmStats:
     """Descriptive statistics of a set of trials and the labels on them."""
     labels = list(labels)
+    costs = known_costs(trials)
     verdicts = Counter(t.cascade_label or "none" for t in trials)
     answered = [t for t in trials if not (t.status == "error" and t.error_kind == "infra")]
     latencies = [t.latency_s for t in answered]
@@ -287,12 +300,14 @@ def arm_stats(
         verdicts={k: verdicts.get(k, 0) for k in ("pass", "fail", "abstain", "none")},
         outcome=outcome_stat(trials, confidence),
         helpful=helpful_stat(trials, labels, helpful_base, confidence),
-        cost_total_usd=sum(t.cost_usd for t in trials),
-        cost_per_trial_usd=_mean([t.cost_usd for t in trials]),
+        cost_total_usd=sum(costs) if costs else None,
+        cost_per_trial_usd=_mean(costs),
+        cost_unknown_trials=len(trials) - len(costs),
         input_tokens_per_trial=_mean([float(t.input_tokens) for t in trials]),
         cached_input_tokens_per_trial=_mean([float(t.cached_input_tokens) for t in trials]),
         output_tokens_per_trial=_mean([float(t.output_tokens) for t in trials]),
         tool_calls_per_trial=_mean([float(t.tool_calls) for t in trials]),
+        user_tool_calls_per_trial=_mean([float(t.user_tool_calls) for t in trials]),
         latency_p50_s=_finite(stats.percentile(latencies, 50.0)),
         latency_p95_s=_finite(stats.p95(latencies)),
         trial_keys=[t.key for t in trials],

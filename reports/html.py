@@ -19,7 +19,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from reports.model import Block, ChartBlock, Report, TableBlock, TextBlock
+from reports.model import Block, ChartBlock, Report, TableBlock, TextBlock, format_number
 
 MAX_KEYS_INLINE = 2000
 """Trial keys shown per list in the HTML before referring to report.json."""
@@ -60,7 +60,7 @@ def plotly_js() -> str:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return format_number(value)
     return esc(value)
 
 

@@ -15,7 +15,16 @@ from evals.rundata import RunData, TrialFacts
 from evals.runstats import ArmStats, RateStat, arm_stats, funnel, handling_time
 from evals.store import Workspace
 from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rates_or_note
-from reports.model import Block, Cell, Report, Section, TableBlock, TextBlock
+from reports.model import (
+    Block,
+    Cell,
+    Report,
+    Section,
+    TableBlock,
+    TextBlock,
+    cost_cell,
+    per_trial_int,
+)
 
 EXAMPLE_CHARS = 400
 """Characters of an answer quoted in the examples table."""
@@ -92,13 +101,14 @@ def _cell_table(cells: dict[str, ArmStats]) -> TableBlock:
             f"{s.infra_errors}/{s.agent_errors}",
             _rate(s, "outcome"),
             _rate(s, "helpful"),
-            s.cost_per_trial_usd,
-            s.input_tokens_per_trial,
-            s.cached_input_tokens_per_trial,
-            s.output_tokens_per_trial,
+            cost_cell(s.cost_per_trial_usd, s.trials, s.cost_unknown_trials),
+            per_trial_int(s.input_tokens_per_trial),
+            per_trial_int(s.cached_input_tokens_per_trial),
+            per_trial_int(s.output_tokens_per_trial),
             s.latency_p50_s,
             s.latency_p95_s,
             s.tool_calls_per_trial,
+            s.user_tool_calls_per_trial if s.user_tool_calls_per_trial else None,
         ]
         for name, s in cells.items()
     ]
@@ -115,7 +125,8 @@ def _cell_table(cells: dict[str, ArmStats]) -> TableBlock:
             "output tok/trial",
             "p50 s",
             "p95 s",
-            "tool calls/trial",
+            "tool calls/trial (agent)",
+            "user tool calls/trial",
         ],
         rows=rows,
         evidence=[s.trial_keys for s in cells.values()],
@@ -147,7 +158,7 @@ def _question_table(stats: QuestionStats) -> TableBlock:
                 s.trials,
                 _rate(s, "outcome"),
                 _rate(s, "helpful"),
-                s.cost_per_trial_usd,
+                cost_cell(s.cost_per_trial_usd, s.trials, s.cost_unknown_trials),
                 s.latency_p95_s,
             ]
         )

@@ -161,6 +161,8 @@ def _print_decision(decision: Decision, recorded: bool) -> None:
     hidden = sum(1 for c in decision.checks if c.outcome != "pass") - len(shown)
     if hidden > 0:
         console.print(f"… {hidden} more (evals gate --json lists every check)")
+    for caveat in decision.caveats:
+        console.print(f"caveat: {caveat}", markup=False, highlight=False, soft_wrap=True)
     colour = COLOUR[decision.outcome]
     console.print(f"[bold {colour}]{decision.outcome.upper()}[/]  ", end="")
     console.print(decision.summary, markup=False, highlight=False, soft_wrap=True)
@@ -375,6 +377,12 @@ def report(
 
     base_ref = last_accepted(ws, exclude=cand.ref)
     if base_ref is None:
+        if last_accepted(ws) is not None:  # a gate shipped this very run, and no other
+            fail(
+                f"{cand.ref} is the only accepted run (a gate shipped it): there is no "
+                "earlier accepted run to regress against; compare it with another run "
+                "(`evals compare BASELINE CANDIDATE`)"
+            )
         fail(
             "no accepted run to regress against (a gate decision 'ship' marks a run "
             "accepted: run `evals gate` first)"
