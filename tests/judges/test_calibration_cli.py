@@ -261,3 +261,6 @@ def test_imported_pairwise_judge_outputs_are_evaluated(tmp_path: Path) -> None:
     assert "pairwise their-judge" in proc.stdout
     assert "position-consistent 7/10" in proc.stdout and "picked the first shown 3" in proc.stdout
     assert "agrees with people 7/10" in proc.stdout
+    # The standard figure beside the strict one: 7 items right in both orders, 3 in one.
+    assert "accuracy 8.5/10 = 85%" in proc.stdout
+    assert "mean over both presentation orders" in proc.stdout
