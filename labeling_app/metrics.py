@@ -30,12 +30,13 @@ from typing import Any
 
 import pandas as pd
 
-from evals.query import SIMULATED_PREFIX
+from evals.query import SIMULATED_PREFIX, query
 from evals.rundata import LabelFacts
 from evals.runstats import handling_time as run_handling_time
 from evals.runstats import helpful_by_trial, rate_stat
 from evals.schema import Label, ReviewEvent
 from evals.stats import cohens_kappa, fleiss_kappa, krippendorff_alpha_nominal
+from evals.store import Workspace
 from labeling_app.models import ReviewQueue
 from labeling_app.timing import active_seconds, wall_seconds
 
@@ -64,18 +65,14 @@ def effective(labels: Iterable[Label]) -> list[Label]:
     return [lb for lb in labels if lb.action != "undo" and lb.id not in retracted]
 
 
-def counted_ids(labels: Iterable[Label]) -> set[str]:
-    """Ids of the counted labels: of the effective submits, the latest per (queue, item,
-    reviewer), as the store's ``counted_labels`` view orders them."""
-    latest: dict[tuple[str, str, str], Label] = {}
-    for lb in effective(labels):
-        if lb.action != "submit":
-            continue
-        slot = (lb.queue_id, lb.item_id, lb.reviewer)
-        seen = latest.get(slot)
-        if seen is None or (lb.submitted_at, lb.id) > (seen.submitted_at, seen.id):
-            latest[slot] = lb
-    return {lb.id for lb in latest.values()}
+def counted_ids(ws: Workspace, queue_ids: Iterable[str]) -> set[str]:
+    """Ids of the counted labels of these queues: the store's ``counted_labels`` view,
+    the one definition (an undo retracts; the latest submit per queue, item and
+    reviewer counts), so the dashboard counts what gates and reports count."""
+    rows = query(
+        ws, "SELECT id FROM counted_labels WHERE queue_id IN (SELECT unnest(?))", [list(queue_ids)]
+    )
+    return {str(r["id"]) for r in rows}
 
 
 def label_frame(
@@ -83,14 +80,17 @@ def label_frame(
     labels: list[Label],
     events: list[ReviewEvent],
     threshold_s: float | None = None,
+    *,
+    counted: set[str],
 ) -> pd.DataFrame:
     """One row per effective decision, with its item's attributes and its active time
-    recomputed from the raw events (``threshold_s`` None: each queue's own threshold)."""
+    recomputed from the raw events (``threshold_s`` None: each queue's own threshold);
+    ``counted`` (:func:`counted_ids`) marks the labels the helpful rate and handling time
+    count."""
     by_key: dict[tuple[str, str, str], list[ReviewEvent]] = defaultdict(list)
     for e in events:
         by_key[(e.queue_id, e.item_id, e.reviewer)].append(e)
     rows: list[dict[str, Any]] = []
-    counted = counted_ids(labels)
     for lb in effective(labels):
         q = queues.get(lb.queue_id)
         if q is None:

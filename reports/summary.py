@@ -38,10 +38,8 @@ def load_examples(ws: Workspace, run: RunData, limit: int = 10) -> list[dict[str
     rows = query(
         ws,
         "SELECT t.key, t.question_id, t.case_id, t.final_answer, v.reason "
-        "FROM trials t LEFT JOIN verdicts v ON v.trial_key = t.key "
-        "AND v.judge = 'cascade' WHERE t.key IN (SELECT unnest(?)) "
-        "QUALIFY row_number() OVER (PARTITION BY t.key "
-        "ORDER BY v.created_at DESC) = 1 ORDER BY t.question_id, t.case_id",
+        "FROM trials t LEFT JOIN final_verdicts v ON v.trial_key = t.key "
+        "WHERE t.key IN (SELECT unnest(?)) ORDER BY t.question_id, t.case_id",
         [keys],
     )
     return rows

@@ -180,7 +180,8 @@ def main() -> None:
     events = [e for q in chosen for e in svc.index.events(q)]
     if not include_sim:
         labels = [lb for lb in labels if not metrics.is_simulated(lb.reviewer)]
-    df = metrics.label_frame(selected, labels, events, threshold)
+    counted = metrics.counted_ids(svc.ws, chosen)
+    df = metrics.label_frame(selected, labels, events, threshold, counted=counted)
     if include_sim and bool(df["simulated"].any()):
         st.warning(
             "SIMULATED: these numbers include simulated reviewers' labels (sim:...), "

@@ -62,7 +62,10 @@ def _surfaces(ws: Workspace, queue: Any, tmp: Path, sim: bool) -> dict[str, dict
     labels = svc.index.labels(queue.queue_id)
     if not sim:
         labels = [lb for lb in labels if not metrics.is_simulated(lb.reviewer)]
-    df = metrics.label_frame({queue.queue_id: queue}, labels, svc.index.events(queue.queue_id))
+    counted = metrics.counted_ids(ws, [queue.queue_id])
+    df = metrics.label_frame(
+        {queue.queue_id: queue}, labels, svc.index.events(queue.queue_id), counted=counted
+    )
     df = df[(df["model_alias"] == "model-a") | (df["arm"] == "unassisted")]
     helpful = metrics.helpfulness(df, "model_alias").set_index("model_alias").loc["model-a"]
     time = metrics.handling_time(df, "model_alias").set_index("model_alias").loc["model-a"]
