@@ -38,7 +38,8 @@ def items(skills: tuple[float, ...], helpful_share: float, n: int = 500) -> list
             conf = float(rng.beta(2, 2))
             right = rng.random() < min(0.5 + (skill - 0.5) * (0.3 + 1.4 * conf), 0.99)
             label = ("pass" if helpful else "fail") if right else ("fail" if helpful else "pass")
-            obs.append(StageObservation(label, round(conf, 2), 0.0001 * 10**k, 0.1 * 10**k))
+            cost, latency = 0.0001 * 10**k, 0.1 * 10**k
+            obs.append(StageObservation(label, round(conf, 2), cost, latency))  # type: ignore[arg-type]
         out.append(CascadeItem(f"t{i}", helpful, tuple(obs)))
     return out
 
