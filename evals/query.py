@@ -24,7 +24,6 @@ a query keeps per key only which record wins, not the records.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import types
@@ -40,6 +39,21 @@ from pydantic import BaseModel
 
 from evals.schema import Decision, Label, ReviewEvent, RunManifest, Trial, Verdict
 from evals.store import Workspace
+from evals.views import (
+    DERIVED_VIEWS,
+    SIMULATED_PREFIX,
+    VIEW_MODULES,
+    load_view_modules,
+    run_members_sql,
+)
+
+__all__ = [
+    "DERIVED_VIEWS",
+    "SIMULATED_PREFIX",
+    "VIEW_MODULES",
+    "load_view_modules",
+    "run_members_sql",
+]
 
 log = logging.getLogger(__name__)
 
@@ -315,26 +329,6 @@ def deduped_sql(raw: str, key: str, cols: str, prefer: str | None = None) -> str
     )
 
 
-VIEW_MODULES = (
-    "evals.runner",
-    "evals.preferences",
-    "evals.importers.common",
-    "judges.calibration_store",
-    "judges.funnel",
-    "judges.pairwise",
-    "labeling_app.models",
-)
-"""Modules that register record kinds (register_view at import). Imported before views
-are defined: a view documented in the README must not depend on what the caller happened
-to import (each import is cheap: no model or HTTP client is loaded)."""
-
-
-def load_view_modules() -> None:
-    """Import every module of VIEW_MODULES (idempotent), registering all record kinds."""
-    for name in VIEW_MODULES:
-        importlib.import_module(name)
-
-
 def stored_models() -> dict[str, type[BaseModel]]:
     """Kind -> pydantic model of every record kind the store holds (all registered views
     with a model) and of the golden set's records (evals.schema.RECORD_MODELS)."""
@@ -346,55 +340,6 @@ def stored_models() -> dict[str, type[BaseModel]]:
         if spec.model is not None:
             models.setdefault(kind, spec.model)
     return models
-
-
-def run_members_sql(
-    run: str = "?", table: str = "t", *, run_col: str | None = None, key_col: str | None = None
-) -> str:
-    """THE definition of a run's trials, as a SQL condition on the trials view aliased
-    `table` (`run`: the SQL of the run id, ``?`` or ``$run``; with ``?`` pass the id
-    twice): its own trials and those it reused from another run with the same key (the
-    runner's ``run_link`` records). The ``run_trials`` view holds the same pairs.
-    `run_col` / `key_col` replace the column expressions (e.g. over a record body)."""
-    col = f"{table}." if table else ""
-    run_col = run_col or f"{col}run_id"
-    key_col = key_col or f"{col}key"
-    return (
-        f"({run_col} = {run} OR {key_col} IN "
-        f"(SELECT trial_key FROM run_links WHERE run_id = {run}))"
-    )
-
-
-SIMULATED_PREFIX = "sim:"
-"""Reviewer ids of simulated reviewers start with this (labeling_app.simulate)."""
-
-DERIVED_VIEWS: dict[str, str] = {
-    # Which trials belong to a run (see run_members_sql).
-    "run_trials": (
-        "SELECT run_id, key AS trial_key FROM trials "
-        "UNION SELECT run_id, trial_key FROM run_links"
-    ),
-    # A trial's latest verdict per judge: a trial judged by several cascade versions
-    # counts the latest (created_at, then when it was written, then its key).
-    "latest_verdicts": (
-        "SELECT v.* FROM verdicts v JOIN (SELECT arg_max(key, struct_pack(c := created_at, "
-        "r := recorded_at, k := key)) AS latest_key FROM verdicts GROUP BY trial_key, judge) "
-        "ON v.key = latest_key"
-    ),
-    # The final cascade verdict of a trial: fail, pass or abstain (escalated to people).
-    "final_verdicts": "SELECT * FROM latest_verdicts WHERE judge = 'cascade'",
-    # The labels every number counts: an undo retracts the label it names; of the other
-    # submits only the latest per (queue, item, reviewer) counts (skips and flags carry
-    # no rating). `simulated`: a simulated reviewer's (excluded unless asked for).
-    "counted_labels": (
-        "SELECT *, starts_with(reviewer, '" + SIMULATED_PREFIX + "') AS simulated "
-        "FROM labels WHERE action = 'submit' AND id NOT IN (SELECT retracts FROM labels "
-        "WHERE action = 'undo' AND retracts IS NOT NULL) "
-        "QUALIFY row_number() OVER (PARTITION BY queue_id, item_id, reviewer "
-        "ORDER BY submitted_at DESC, recorded_at DESC, id) = 1"
-    ),
-}
-"""Views over the record views: name -> SELECT (defined in this order)."""
 
 
 def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:

@@ -34,8 +34,8 @@ from judges.cascade_calibration import (
     DecideMode,
     StageObservation,
     calibrate_cascade,
-    evaluate_thresholds,
 )
+from judges.cascade_report import evaluate_thresholds
 
 NOT_WRITTEN = ("imported_outcome",)
 

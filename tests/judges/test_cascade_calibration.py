@@ -168,7 +168,7 @@ def test_calibration_is_stable_across_seeds() -> None:
 def test_fixed_thresholds_report_coverage_and_agreement_with_intervals() -> None:
     from statsmodels.stats.proportion import proportion_confint
 
-    from judges.cascade_calibration import evaluate_thresholds
+    from judges.cascade_report import evaluate_thresholds
 
     data = preference_items(300, 11)
     thresholds = [0.9, 0.7, 0.3]

@@ -112,7 +112,7 @@ def test_intervals_follow_the_confidence() -> None:
 
 
 def test_pairwise_judges_form_a_cascade_with_their_confidences() -> None:
-    from judges.cascade_calibration import evaluate_thresholds
+    from judges.cascade_report import evaluate_thresholds
     from judges.pairwise_eval import pairwise_cascade_items
 
     prefs = [pref(f"p{i}", "A" if i % 2 else "B") for i in range(8)] + [pref("t", "tie")]
