@@ -413,11 +413,11 @@ def _print_cascade(c: CascadeCalibration, title: str = "Cascade") -> None:
     where = (
         f"all {c.n_test} labelled trials"
         if c.method.startswith("fixed")
-        else f"test part, {c.n_test} of {c.n} trials"
+        else f"the test part, {c.n_test} of {c.n} trials"
     )
     table = Table(
         title=f"{title}: agreement >= {1 - c.alpha:.0%} on what it decides "
-        f"({c.method}, decides on: {c.decide}); per stage on the {where}"
+        f"({c.method}, decides on: {c.decide}); per stage on {where}"
     )
     for col in ("stage", "judges", "threshold", "reached", "decided", "agreement", "cost"):
         table.add_column(col, overflow="fold")

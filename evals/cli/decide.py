@@ -143,7 +143,8 @@ def _gate_table(decision: Decision) -> Table:
                 continue
             value = "–" if c.value is None else f"{c.value:.3g}"
             more = f" +{c.n_needed - c.n}" if c.outcome == "undecided" and c.n_needed else ""
-            row.append(f"{SYMBOL[c.outcome]} {value}{more}")
+            sim = " SIMULATED" if c.simulated else ""
+            row.append(f"{SYMBOL[c.outcome]} {value}{more}{sim}")
         table.add_row(*row)
     return table
 

@@ -88,6 +88,8 @@ def _surfaces(ws: Workspace, queue: Any, tmp: Path, sim: bool) -> dict[str, dict
         "pass": checks["judge_pass_rate"]["value"],
         "simulated": checks["helpful_lower_bound"]["simulated"],
     }
+    text = _cli("gate", str(gate_file), "--run", CELL, "--no-record", "-w", str(ws.root), *flag)
+    assert ("SIMULATED: human numbers" in text.output) is sim, text.output
     res = _cli("report", CELL, "--format", "json", "--out", str(tmp / f"r{sim}"), "-w",
                str(ws.root), *flag)  # fmt: skip
     assert res.exit_code == 0, res.output
