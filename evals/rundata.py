@@ -185,6 +185,8 @@ class RunData:
 
 
 _TRIALS_SQL = """
+WITH v AS MATERIALIZED (SELECT trial_key, judge, label, stage FROM latest_verdicts
+                        WHERE judge IN ('cascade', 'imported_outcome'))
 SELECT t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.repetition,
        t.status,
        t.error_kind, coalesce(t.input_tokens, 0) AS input_tokens,
@@ -197,8 +199,8 @@ SELECT t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.
        t.imported_outcome, c.label AS cascade_label, c.stage AS cascade_stage,
        i.label AS imported_label
 FROM trials t
-LEFT JOIN latest_verdicts c ON c.trial_key = t.key AND c.judge = 'cascade'
-LEFT JOIN latest_verdicts i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
+LEFT JOIN v c ON c.trial_key = t.key AND c.judge = 'cascade'
+LEFT JOIN v i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
 WHERE {members}
 ORDER BY t.question_id, t.case_id, t.repetition, t.key
 """
