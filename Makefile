@@ -74,7 +74,7 @@ demo-review: setup
 # The local judge against the (simulated) reviewers' labels: agreement, and which judge
 # may fail trials alone (the 135M judge may not).
 demo-calibrate: setup
-	@$(BIN)/evals calibrate -w $(WS) --run 'edd_rails-*' \
+	@$(BIN)/evals calibrate -w $(WS) --run 'edd_rails-*' --include-simulated \
 	  || echo "(calibration skipped: see the line above)"
 
 # Ship decisions: do rails beat free ReAct (per question, with intervals)? Is the rails

@@ -39,7 +39,14 @@ from pydantic import BaseModel, Field
 
 from evals import stats
 from evals.rundata import LabelFacts, RunData, TrialFacts
-from evals.runstats import ArmStats, HelpfulBase, arm_stats, helpful_by_trial
+from evals.runstats import (
+    ArmStats,
+    HandlingTime,
+    HelpfulBase,
+    arm_stats,
+    handling_time,
+    helpful_by_trial,
+)
 from evals.schema import utcnow
 
 PairBy = Literal["case", "case_repetition"]
@@ -110,6 +117,12 @@ class Comparison(BaseModel):
     confidence: float
     overall: ScopeComparison
     questions: list[ScopeComparison]
+    baseline_handling_time: HandlingTime | None = None
+    """Baseline's assisted vs unassisted handling time (evals.runstats.handling_time)."""
+    candidate_handling_time: HandlingTime | None = None
+    """Candidate's assisted vs unassisted handling time."""
+    simulated: bool = False
+    """Some human number here is built on simulated reviewers' labels (sim:*)."""
     warnings: list[str] = Field(default_factory=list)
     created_at: str = Field(default_factory=lambda: utcnow().isoformat())
 
@@ -270,8 +283,16 @@ def compare_runs(
         confidence=confidence,
         overall=overall,
         questions=per_q,
+        baseline_handling_time=_handling(base, confidence),
+        candidate_handling_time=_handling(cand, confidence),
+        simulated=base.simulated or cand.simulated,
         warnings=_warnings(base, cand, overall),
     )
+
+
+def _handling(run: RunData, confidence: float) -> HandlingTime | None:
+    ht = handling_time(run.assisted, run.unassisted, confidence)
+    return None if ht is None else ht.model_copy(update={"label_ids": []})
 
 
 def _warnings(base: RunData, cand: RunData, overall: ScopeComparison) -> list[str]:
@@ -289,6 +310,11 @@ def _warnings(base: RunData, cand: RunData, overall: ScopeComparison) -> list[st
         out.append(
             f"unpaired units left out: {o.unpaired_baseline} baseline-only, "
             f"{o.unpaired_candidate} candidate-only (no outcome in the other run)"
+        )
+    if base.simulated or cand.simulated:
+        out.append(
+            "SIMULATED: helpfulness and handling time include simulated reviewers' labels "
+            "(sim:*), demo data, not measurements of people"
         )
     if base.outcome_source != cand.outcome_source:
         out.append(

@@ -54,6 +54,8 @@ def _rate_check(
         low=stat.low,
         high=stat.high,
         trial_keys=stat.trial_keys,
+        estimate=stat.rate if metric == "helpful_lower_bound" else None,
+        simulated=stat.simulated,
     )
     if stat.rate is None:
         return GateCheck(value=None, outcome="undecided", detail="no data", **common)
@@ -143,7 +145,14 @@ def _handling_check(
             detail="needs timed labels in both arms (assisted and unassisted)",
         )
     n = ht.n_assisted + ht.n_unassisted
-    common.update(value=ht.ratio, n=n, low=ht.low, high=ht.high, trial_keys=ht.trial_keys)
+    common.update(
+        value=ht.ratio,
+        n=n,
+        low=ht.low,
+        high=ht.high,
+        trial_keys=ht.trial_keys,
+        simulated=ht.simulated,
+    )
     shown = (
         f"ratio {ht.ratio:.3f} (reduction {ht.reduction:.1%}), interval "
         f"[{ht.low if ht.low is None else round(ht.low, 3)}, "
@@ -236,12 +245,20 @@ def scope_checks(
         checks.append(_handling_check(scope, run, trials, th.max_handling_time_ratio, spec))
     keys = [t.key for t in trials]
     if th.max_cost_per_trial is not None:
-        cost = sum(t.cost_usd for t in trials) / len(trials) if trials else None
-        checks.append(
-            _max_check(
-                "cost_per_trial", scope, cost, th.max_cost_per_trial, len(trials), keys, "USD"
+        priced = [t for t in trials if t.cost_usd is not None]
+        if priced or not trials:  # unknown costs are left out (Decision.caveats says so)
+            cost = sum(t.cost_usd or 0.0 for t in priced) / len(priced) if priced else None
+            checks.append(
+                _max_check(
+                    "cost_per_trial",
+                    scope,
+                    cost,
+                    th.max_cost_per_trial,
+                    len(priced),
+                    [t.key for t in priced],
+                    "USD",
+                )
             )
-        )
     if th.max_p95_latency_s is not None:
         lat = [t.latency_s for t in trials if not (t.status == "error" and t.error_kind == "infra")]
         p95 = stats.p95(lat) if lat else None

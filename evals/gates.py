@@ -252,6 +252,23 @@ def evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None = None) -> 
         notes.append(f"questions in the gate without trials in the run: {', '.join(missing)}")
     if baseline is None and spec.needs_baseline():
         notes.append("non-inferiority not checked: no baseline")
+    caveats = []
+    if any(c.simulated for c in checks):
+        caveats.append(
+            "SIMULATED: human numbers include simulated reviewers' labels (sim:*), "
+            "demo data, not measurements of people"
+        )
+        summary = f"SIMULATED labels; {summary}"
+    unknown = sum(1 for t in run.trials if t.cost_usd is None)
+    if unknown and (spec.overall.max_cost_per_trial is not None or any(
+        gate.thresholds(q).max_cost_per_trial is not None for q in run.questions()
+    )):
+        left = len(run.trials) - unknown
+        caveats.append(
+            f"cost unknown for {unknown} of {len(run.trials)} trials (the source recorded no "
+            "price): " + (f"cost checked on the {left} priced trials only" if left else
+                          "cost_per_trial not checked")
+        )
     config = gate.config()
     created = utcnow()
     gate_hash = content_hash(config)
@@ -269,6 +286,7 @@ def evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None = None) -> 
         baseline_ref=str(baseline.ref) if baseline else None,
         summary="; ".join([summary, *notes]),
         n_more_needed=n_more,
+        caveats=caveats,
         gate_config=config,
     )
 

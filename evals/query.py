@@ -5,6 +5,13 @@ data model): ``runs``, ``trials``, ``traces``, ``verdicts``, ``labels``, ``event
 ``decisions``, plus ``raw_<kind>`` with the envelopes of any kind, and a generic
 ``<kind>`` view for kinds registered by other packages (e.g. review queues).
 
+Derived views, each the one definition of its concept (DERIVED_VIEWS): ``run_trials``
+(which trials belong to a run, reused ones included), ``latest_verdicts`` /
+``final_verdicts`` (a trial's latest verdict per judge / its final cascade verdict) and
+``counted_labels`` (the human labels every number counts). Every record kind other
+packages define is registered by importing VIEW_MODULES first, so a documented view
+(``run_links``, ``calibrations``, ``queues``...) exists whatever the caller imported.
+
 Keyed kinds (trials, verdicts) are de-duplicated on their key, first write wins, so a
 record written twice by two racing runs is still counted once. Trials are the exception
 to "first wins": an infrastructure failure is retried by the next run, and the view keeps
@@ -32,6 +39,21 @@ from pydantic import BaseModel
 
 from evals.schema import Decision, Label, ReviewEvent, RunManifest, Trial, Verdict
 from evals.store import Workspace
+from evals.views import (
+    DERIVED_VIEWS,
+    SIMULATED_PREFIX,
+    VIEW_MODULES,
+    load_view_modules,
+    run_members_sql,
+)
+
+__all__ = [
+    "DERIVED_VIEWS",
+    "SIMULATED_PREFIX",
+    "VIEW_MODULES",
+    "load_view_modules",
+    "run_members_sql",
+]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +116,9 @@ def _number(path: str, sql_type: str = "BIGINT") -> BodyField:
     return BodyField(path, sql_type, try_cast=False)
 
 
+_STEP_SHAPE = [{"kind": "VARCHAR", "requestor": "VARCHAR"}]
+"""What the trials view reads of each trace step (one parse for both tool-call counts)."""
+
 VERDICT_PREFERENCE = (
     "CASE WHEN body->>'$.infra_error' = 'true' OR body->>'$.crashed' = 'true' THEN 1 ELSE 0 END"
 )
@@ -118,14 +143,23 @@ register_view(
             "cached_input_tokens": _number("trace.usage.cached_input_tokens"),
             "output_tokens": _number("trace.usage.output_tokens"),
             "cost_usd": _number("trace.usage.cost_usd", "DOUBLE"),
+            "cost_unknown": BodyField("trace.usage.cost_unknown", "BOOLEAN"),
             "llm_calls": _number("trace.usage.calls"),
             "cache_hits": _number("trace.usage.cache_hits"),
             "latency_s": _number("trace.latency_s", "DOUBLE"),
             "unmatched_tool_calls": _number("trace.unmatched_tool_calls"),
+            # The agent's tool calls; a simulated user's (tau2 telecom) are counted apart.
             "tool_calls": BodyField(
                 "trace.steps",
-                shape=[{"kind": "VARCHAR"}],
-                expr="coalesce(len(list_filter({value}, lambda s: s.kind = 'tool_call')), 0)",
+                shape=_STEP_SHAPE,
+                expr="coalesce(len(list_filter({value}, lambda s: s.kind = 'tool_call' "
+                "AND coalesce(s.requestor, 'agent') <> 'user')), 0)",
+            ),
+            "user_tool_calls": BodyField(
+                "trace.steps",
+                shape=_STEP_SHAPE,
+                expr="coalesce(len(list_filter({value}, lambda s: s.kind = 'tool_call' "
+                "AND s.requestor = 'user')), 0)",
             ),
             "error_kind": BodyField("trace.error.kind"),
             "error_code": BodyField("trace.error.code"),
@@ -298,8 +332,22 @@ def deduped_sql(raw: str, key: str, cols: str, prefer: str | None = None) -> str
     )
 
 
+def stored_models() -> dict[str, type[BaseModel]]:
+    """Kind -> pydantic model of every record kind the store holds (all registered views
+    with a model) and of the golden set's records (evals.schema.RECORD_MODELS)."""
+    from evals.schema import RECORD_MODELS
+
+    load_view_modules()
+    models: dict[str, type[BaseModel]] = dict(RECORD_MODELS)
+    for kind, spec in sorted(VIEWS.items()):
+        if spec.model is not None:
+            models.setdefault(kind, spec.model)
+    return models
+
+
 def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
     """(Re)create every view over the files present now."""
+    load_view_modules()
     kinds = set(ws.kinds()) | set(VIEWS)
     for kind in sorted(kinds):
         source = _raw_source(ws, kind) or _empty_raw()
@@ -323,6 +371,8 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
         TRIAL_PREFERENCE,
     )
     con.execute(f"CREATE OR REPLACE VIEW traces AS SELECT * EXCLUDE (recorded_at) FROM ({traces})")
+    for name, select in DERIVED_VIEWS.items():
+        con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
 
 
 LEAN_THREADS = 1

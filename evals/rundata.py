@@ -26,16 +26,19 @@ Trials that failed for infrastructure reasons (``error_kind == 'infra'``: rate l
 timeouts, provider faults) have no outcome under any source: they say nothing about
 the model and would bias a comparison. They are counted and reported apart.
 
-**Labels.** ``undo`` retracts the label named in ``retracts``; of the remaining
-``submit`` labels only the latest per (queue, item, reviewer) counts (skips and flags
-carry no rating). Assisted labels belong to the run through their trial key. Unassisted
+**Labels.** The ``counted_labels`` view (evals.query) defines what counts: ``undo``
+retracts the label named in ``retracts``; of the remaining ``submit`` labels only the
+latest per (queue, item, reviewer) counts (skips and flags carry no rating).
+Simulated reviewers' labels (``sim:*``) are left out unless asked for. Assisted labels
+belong to the run through their trial key. Unassisted
 (control) labels carry no trial: they are attributed to the run when they sit in a
 review queue that also holds this run's trials, otherwise when they are on one of the
 run's cases (an unassisted answer does not depend on the model, so any control label
 on the same case is valid evidence of unassisted handling time).
 
 **Members of a run** are its own trials and those it reused from another run with the
-same trial key (the runner's ``run_link`` records), as in ``evals.runner.RUN_TRIALS_SQL``.
+same trial key (the runner's ``run_link`` records): ``evals.query.run_members_sql``.
+The final cascade verdict is the ``latest_verdicts`` view's (the ``final_verdicts`` view).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from typing import Any, Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
-from evals.query import connect
+from evals.query import connect, run_members_sql
 from evals.store import Workspace
 
 OutcomeSourceName = Literal["auto", "cascade", "imported"]
@@ -116,9 +119,13 @@ class TrialFacts:
     input_tokens: int
     cached_input_tokens: int
     output_tokens: int
-    cost_usd: float
+    cost_usd: float | None
+    """None when the source recorded no price (unknown, not free)."""
     latency_s: float
     tool_calls: int
+    """The agent's tool calls."""
+    user_tool_calls: int
+    """A simulated user's own tool calls (tau2-bench telecom), counted apart."""
     imported_outcome: float | None
     cascade_label: str | None
     cascade_stage: int | None
@@ -142,6 +149,8 @@ class LabelFacts:
     correctness: str | None
     active_seconds: float | None
     idle_threshold_s: float | None
+    simulated: bool = False
+    """A simulated reviewer's label (reviewer id ``sim:*``)."""
 
 
 @dataclass
@@ -156,6 +165,15 @@ class RunData:
     unassisted: list[LabelFacts] = field(default_factory=list)
     cells: list[tuple[str, str]] = field(default_factory=list)
     """Every (model alias, prompt) cell of the run, selected or not."""
+    include_simulated: bool = False
+    """Simulated reviewers' labels were asked for (--include-simulated)."""
+    excluded_simulated: int = 0
+    """Counted labels of simulated reviewers left out (when not asked for)."""
+
+    @property
+    def simulated(self) -> bool:
+        """Some label behind this run's human numbers is a simulated reviewer's."""
+        return any(lb.simulated for lb in (*self.assisted, *self.unassisted))
 
     def question_of_case(self) -> dict[str, str]:
         """Case id -> question id, from this run's trials."""
@@ -167,17 +185,17 @@ class RunData:
 
 
 _TRIALS_SQL = """
-WITH v AS (
-  SELECT trial_key, judge, label, stage FROM verdicts
-  WHERE judge IN ('cascade', 'imported_outcome')
-  QUALIFY row_number() OVER (PARTITION BY trial_key, judge
-                             ORDER BY created_at DESC, recorded_at DESC) = 1)
+WITH v AS MATERIALIZED (SELECT trial_key, judge, label, stage FROM latest_verdicts
+                        WHERE judge IN ('cascade', 'imported_outcome'))
 SELECT t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.repetition,
        t.status,
        t.error_kind, coalesce(t.input_tokens, 0) AS input_tokens,
        coalesce(t.cached_input_tokens, 0) AS cached_input_tokens,
-       coalesce(t.output_tokens, 0) AS output_tokens, coalesce(t.cost_usd, 0) AS cost_usd,
+       coalesce(t.output_tokens, 0) AS output_tokens,
+       CASE WHEN coalesce(t.cost_unknown, false) THEN NULL ELSE coalesce(t.cost_usd, 0) END
+         AS cost_usd,
        coalesce(t.latency_s, 0) AS latency_s, coalesce(t.tool_calls, 0) AS tool_calls,
+       coalesce(t.user_tool_calls, 0) AS user_tool_calls,
        t.imported_outcome, c.label AS cascade_label, c.stage AS cascade_stage,
        i.label AS imported_label
 FROM trials t
@@ -188,10 +206,11 @@ ORDER BY t.question_id, t.case_id, t.repetition, t.key
 """
 
 _LABELS_SQL = """
-SELECT id, queue_id, item_id, trial_key, case_id, reviewer, arm, action, helpful,
-       correctness, retracts, submitted_at, recorded_at, active_seconds, idle_threshold_s
-FROM labels
+SELECT id, queue_id, item_id, trial_key, case_id, reviewer, arm, helpful, correctness,
+       active_seconds, idle_threshold_s, simulated
+FROM counted_labels ORDER BY reviewer, id
 """
+"""The counted labels (evals.query's ``counted_labels`` view: undo and latest submit)."""
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -246,55 +265,9 @@ def trial_outcome(
     return False if t.status == "error" else None
 
 
-def latest_submits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The label rows that count: an ``undo`` retracts the label it names, and of the
-    rest only the latest submit per (queue, item, reviewer) counts. Rows need id,
-    queue_id, item_id, reviewer, action, retracts, submitted_at and recorded_at."""
-    retracted = {r["retracts"] for r in rows if r["action"] == "undo" and r["retracts"]}
-    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for r in rows:
-        if r["action"] != "submit" or r["id"] in retracted:
-            continue
-        slot = (r["queue_id"], r["item_id"], r["reviewer"])
-        seen = latest.get(slot)
-        if seen is None or (r["submitted_at"], r["recorded_at"]) > (
-            seen["submitted_at"],
-            seen["recorded_at"],
-        ):
-            latest[slot] = r
-    return list(latest.values())
-
-
-def counted_labels(rows: list[dict[str, Any]]) -> list[LabelFacts]:
-    """Apply undo and latest-submit-per-(queue, item, reviewer) to raw label rows."""
-    return [
-        LabelFacts(
-            r["id"],
-            r["queue_id"],
-            r["item_id"],
-            r["trial_key"],
-            r["case_id"],
-            r["reviewer"],
-            r["arm"],
-            r["helpful"],
-            r["correctness"],
-            r["active_seconds"],
-            r["idle_threshold_s"],
-        )
-        for r in latest_submits(rows)
-    ]
-
-
-def _members_sql(ws: Workspace, run_id: str) -> tuple[str, list[Any]]:
-    """SQL condition on trials ``t`` for a run's trials, reused ones included: the runner
-    links a trial another run already recorded with a ``run_link`` record (evals.runner)."""
-    if "run_link" not in ws.kinds():
-        return "t.run_id = ?", [run_id]
-    return (
-        "(t.run_id = ? OR t.key IN (SELECT body->>'$.trial_key' FROM raw_run_link "
-        "WHERE body->>'$.run_id' = ?))",
-        [run_id, run_id],
-    )
+def labels_of_rows(rows: list[dict[str, Any]]) -> list[LabelFacts]:
+    """LabelFacts of rows of the ``counted_labels`` view."""
+    return [LabelFacts(**r) for r in rows]
 
 
 def _check_cells(ref: RunRef, cells: list[tuple[str, str]]) -> None:
@@ -305,9 +278,17 @@ def _check_cells(ref: RunRef, cells: list[tuple[str, str]]) -> None:
 
 
 def load_run(
-    ws: Workspace, ref: RunRef, outcome: OutcomeSpec | None = None, *, single_cell: bool = False
+    ws: Workspace,
+    ref: RunRef,
+    outcome: OutcomeSpec | None = None,
+    *,
+    single_cell: bool = False,
+    include_simulated: bool = False,
 ) -> RunData:
     """Load a run's trials (with outcomes) and its counted labels.
+
+    Simulated reviewers' labels (``sim:*``) are left out unless ``include_simulated``:
+    then every number built on them says so (RunData.simulated).
 
     ``single_cell=True`` refuses a selection spanning several model/prompt cells (a
     gate or a comparison of a pooled matrix would mix models), naming the choices.
@@ -321,8 +302,8 @@ def load_run(
             raise RunSelectionError(f"no run {ref.run_id!r} in the workspace")
         # One scan of the trials view for the whole run (every cell); cells are picked
         # in Python, so the run's cells come for free for the error messages.
-        members, params = _members_sql(ws, ref.run_id)
-        all_rows = _rows(con, _TRIALS_SQL.format(members=members), params)
+        members = run_members_sql("?", "t")
+        all_rows = _rows(con, _TRIALS_SQL.format(members=members), [ref.run_id, ref.run_id])
         label_rows = _rows(con, _LABELS_SQL, [])
     cells = sorted({(r["model_alias"], r["prompt"]) for r in all_rows})
     _check_cells(ref, cells)
@@ -346,8 +327,14 @@ def load_run(
     trials = [TrialFacts(**r) for r in rows]
     for t in trials:
         t.outcome = trial_outcome(t, source, outcome.imported_threshold)
-    assisted, unassisted = _attribute_labels(counted_labels(label_rows), trials)
-    return RunData(ref, manifest, source, trials, assisted, unassisted, cells)
+    labels = labels_of_rows(label_rows)
+    excluded = sum(lb.simulated for lb in labels) if not include_simulated else 0
+    if not include_simulated:
+        labels = [lb for lb in labels if not lb.simulated]
+    assisted, unassisted = _attribute_labels(labels, trials)
+    return RunData(
+        ref, manifest, source, trials, assisted, unassisted, cells, include_simulated, excluded
+    )
 
 
 def _attribute_labels(

@@ -38,7 +38,7 @@ from evals.agents import Agent, resolve_agent
 from evals.lanes import Counters, LaneRun
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.plan import RunPlan, finished_keys, make_plan
-from evals.query import ViewSpec, query, register_view
+from evals.query import ViewSpec, query, register_view, run_members_sql
 from evals.review_run import pending_jobs
 from evals.run_report import RunProgress, RunSummary, render_summary, summarise
 from evals.schema import Record, RunManifest
@@ -63,10 +63,7 @@ class RunLink(Record):
 
 register_view(ViewSpec("run_link", "run_links", RunLink))
 
-RUN_TRIALS_SQL = (
-    "SELECT * FROM trials WHERE run_id = $run OR key IN "
-    "(SELECT trial_key FROM run_links WHERE run_id = $run)"
-)
+RUN_TRIALS_SQL = f"SELECT * FROM trials t WHERE {run_members_sql('$run')}"
 """Every trial of a run, reused ones included: query(ws, RUN_TRIALS_SQL, {'run': id})."""
 
 

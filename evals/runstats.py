@@ -13,6 +13,11 @@ are added as not helpful, so the rate speaks for everything the agent produced r
 than only for what reached humans. **Handling time** uses counted labels with a
 positive active time; assisted against unassisted as a ratio of geometric means with a
 bootstrap interval clustered by reviewer (:func:`evals.stats.geometric_mean_ratio`).
+Labels are the counted ones (the store's ``counted_labels`` view, via
+:mod:`evals.rundata`); simulated reviewers' labels count only when asked for, and every
+statistic built on them carries ``simulated=True``. This module is the one definition of
+the helpful rate and of handling time: the gates, comparisons, reports and the review
+app's dashboard (labeling_app.metrics) all call it.
 **Latency** percentiles leave out trials lost to infrastructure errors: their wall time
 measures the fault (a provider timeout, a rate-limit wait), not the agent.
 """
@@ -50,6 +55,8 @@ class RateStat(BaseModel):
     """Two-sided coverage of the interval."""
     trial_keys: list[str] = Field(default_factory=list)
     """Trials behind the rate."""
+    simulated: bool = False
+    """Built on simulated reviewers' labels (asked for with --include-simulated)."""
 
 
 class Funnel(BaseModel):
@@ -92,6 +99,8 @@ class HandlingTime(BaseModel):
     """Every label behind the figure (assisted and unassisted)."""
     assisted_s: list[float] = Field(default_factory=list)
     unassisted_s: list[float] = Field(default_factory=list)
+    simulated: bool = False
+    """Built on simulated reviewers' labels (asked for with --include-simulated)."""
 
 
 class ArmStats(BaseModel):
@@ -106,12 +115,19 @@ class ArmStats(BaseModel):
     outcome: RateStat
     """Pass rate under the run's outcome source."""
     helpful: RateStat
-    cost_total_usd: float
+    cost_total_usd: float | None
+    """Over the trials with a known cost; None when no trial's cost is known."""
     cost_per_trial_usd: float | None
+    """Mean over the trials with a known cost; None when none is known (not $0)."""
+    cost_unknown_trials: int = 0
+    """Trials whose source recorded no price (left out of the cost figures)."""
     input_tokens_per_trial: float | None
     cached_input_tokens_per_trial: float | None
     output_tokens_per_trial: float | None
     tool_calls_per_trial: float | None
+    """The agent's tool calls."""
+    user_tool_calls_per_trial: float | None = None
+    """A simulated user's own tool calls (tau2-bench telecom), counted apart."""
     latency_p50_s: float | None
     latency_p95_s: float | None
     trial_keys: list[str] = Field(default_factory=list)
@@ -159,6 +175,7 @@ def helpful_stat(
     confidence: float = 0.95,
 ) -> RateStat:
     """Helpful rate over reviewed trials (or over candidates, judge fails counted as no)."""
+    labels = list(labels)
     rated = helpful_by_trial(labels)
     units: dict[str, bool] = {}
     for t in trials:
@@ -166,7 +183,9 @@ def helpful_stat(
             units[t.key] = rated[t.key]
         elif base == "candidates" and t.cascade_label == "fail":
             units[t.key] = False
-    return rate_stat(sum(units.values()), len(units), list(units), confidence)
+    stat = rate_stat(sum(units.values()), len(units), list(units), confidence)
+    stat.simulated = any(lb.simulated and lb.trial_key in rated for lb in labels)
+    return stat
 
 
 def funnel(trials: Sequence[TrialFacts], labels: Iterable[LabelFacts]) -> Funnel:
@@ -248,7 +267,13 @@ def handling_time(
         label_ids=[lb.id for lb in (*a, *u)],
         assisted_s=ta,
         unassisted_s=tu,
+        simulated=any(lb.simulated for lb in (*a, *u)),
     )
+
+
+def known_costs(trials: Sequence[TrialFacts]) -> list[float]:
+    """Costs of the trials whose cost is known (an import without prices is unknown)."""
+    return [t.cost_usd for t in trials if t.cost_usd is not None]
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -263,6 +288,7 @@ def arm_stats(
 ) -> ArmStats:
     """Descriptive statistics of a set of trials and the labels on them."""
     labels = list(labels)
+    costs = known_costs(trials)
     verdicts = Counter(t.cascade_label or "none" for t in trials)
     answered = [t for t in trials if not (t.status == "error" and t.error_kind == "infra")]
     latencies = [t.latency_s for t in answered]
@@ -274,12 +300,14 @@ def arm_stats(
         verdicts={k: verdicts.get(k, 0) for k in ("pass", "fail", "abstain", "none")},
         outcome=outcome_stat(trials, confidence),
         helpful=helpful_stat(trials, labels, helpful_base, confidence),
-        cost_total_usd=sum(t.cost_usd for t in trials),
-        cost_per_trial_usd=_mean([t.cost_usd for t in trials]),
+        cost_total_usd=sum(costs) if costs else None,
+        cost_per_trial_usd=_mean(costs),
+        cost_unknown_trials=len(trials) - len(costs),
         input_tokens_per_trial=_mean([float(t.input_tokens) for t in trials]),
         cached_input_tokens_per_trial=_mean([float(t.cached_input_tokens) for t in trials]),
         output_tokens_per_trial=_mean([float(t.output_tokens) for t in trials]),
         tool_calls_per_trial=_mean([float(t.tool_calls) for t in trials]),
+        user_tool_calls_per_trial=_mean([float(t.user_tool_calls) for t in trials]),
         latency_p50_s=_finite(stats.percentile(latencies, 50.0)),
         latency_p95_s=_finite(stats.p95(latencies)),
         trial_keys=[t.key for t in trials],

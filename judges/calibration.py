@@ -315,28 +315,34 @@ def _explain(report: JudgeCalibration, items: Sequence[JudgedItem]) -> None:
         if report.more_labels_needed is not None
         else "more labels, and fewer wrong fails than so far,"
     )
-    have = top.fails if top else 0
+    have = report.false_fail.n  # all its labelled fails, not those of one threshold
     report.message = (
         f"may not fail alone yet: bounding its false fails under {pct} at {conf} needs at "
         f"least {report.n_min} labelled fails with none rated helpful, and as many helpful "
-        f"answers (has {have} fails, {report.n_helpful} helpful); {more} needed"
+        f"answers (has {have} labelled fails, {report.false_fail.k} of them rated helpful, "
+        f"and {report.n_helpful} helpful answers); {more} needed"
     )
 
 
 def _more_needed(report: JudgeCalibration, steps: list[_Step]) -> int | None:
-    """About how many more labelled trials would let the judge qualify, assuming its
-    best-looking most confident fails (the largest set of them wrong less often than the
-    target) keep their error rate and share of trials. None when no such set exists."""
-    good = [st for st in steps if st.false_fails < report.target * st.fails]
-    if not good or report.n == 0:
+    """About how many more labelled trials would let the judge qualify, assuming the
+    error rate and share of trials of its most confident fails stay as they are: the
+    fewest over every threshold whose fails are wrong less often than the target (so a
+    looser target never asks for more). None when no threshold is."""
+    if report.n == 0:
         return None
-    best = max(good, key=lambda st: st.fails)
-    err = best.false_fails / best.fails
-    fails_needed = n_needed_at_rate(err, report.target, report.confidence)
-    loss = best.false_fails / report.n_helpful if report.n_helpful else 0.0
-    helpful_needed = n_needed_at_rate(loss, report.target, report.confidence)
-    if fails_needed is None or helpful_needed is None:
-        return None
-    helpful_rate = report.n_helpful / report.n if report.n_helpful else 0.5
-    total = max(fails_needed / (best.fails / report.n), helpful_needed / helpful_rate)
-    return max(1, math.ceil(total) - report.n)
+    best: int | None = None
+    for st in steps:
+        if st.false_fails >= report.target * st.fails:
+            continue
+        fails_needed = n_needed_at_rate(st.false_fails / st.fails, report.target,
+                                        report.confidence)  # fmt: skip
+        loss = st.false_fails / report.n_helpful if report.n_helpful else 0.0
+        helpful_needed = n_needed_at_rate(loss, report.target, report.confidence)
+        if fails_needed is None or helpful_needed is None:
+            continue
+        helpful_rate = report.n_helpful / report.n if report.n_helpful else 0.5
+        total = max(fails_needed / (st.fails / report.n), helpful_needed / helpful_rate)
+        more = max(1, math.ceil(total) - report.n)
+        best = more if best is None else min(best, more)
+    return best

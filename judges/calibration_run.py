@@ -18,7 +18,7 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
-from evals.query import query
+from evals.query import query, run_members_sql
 from evals.store import Workspace
 from judges.calibration import JudgeCalibration, JudgedItem, calibrate_judge
 from judges.calibration_store import (
@@ -35,6 +35,7 @@ from judges.cascade_calibration import (
     StageObservation,
     calibrate_cascade,
 )
+from judges.cascade_report import evaluate_thresholds
 
 NOT_WRITTEN = ("imported_outcome",)
 
@@ -56,7 +57,9 @@ class CalibrationResult(BaseModel):
     unlabelled_judges: list[str] = Field(default_factory=list)
     """Judges with verdicts but no labelled trial among them."""
     simulated_ratings: int = 0
-    """Submitted ratings by simulated reviewers (ids 'sim:...'): demo data, not people."""
+    """Counted ratings by simulated reviewers (ids 'sim:...'): demo data, not people."""
+    include_simulated: bool = False
+    """Those ratings were used as truth (--include-simulated): every number is SIMULATED."""
     records: list[Calibration] = Field(default_factory=list)
 
 
@@ -69,10 +72,16 @@ def run_calibration(
     confidence: float = 0.95,
     decide: DecideMode = "fail",
     seed: int = 0,
+    include_simulated: bool = False,
+    thresholds: list[float | None] | None = None,
 ) -> CalibrationResult:
-    """Calibrate every judge (and the cascade) with labelled trials; nothing is written."""
-    truth = human_truth(ws)
-    groups = judged_items(ws, run_ids, judge)
+    """Calibrate every judge (and the cascade) with labelled trials; nothing is written.
+    Simulated reviewers' ratings (sim:*) are truth only with ``include_simulated``.
+    ``thresholds`` (one for every stage, or one per stage): no thresholds are chosen; the
+    cascade's coverage and agreement at those are reported (judges.cascade_calibration.
+    evaluate_thresholds)."""
+    truth = human_truth(ws, include_simulated)
+    groups = judged_items(ws, run_ids, judge, include_simulated)
     reports = [
         calibrate_judge(items, name, version, stage=stage, target=target, confidence=confidence)
         for (name, version, stage), items in sorted(groups.items(), key=_order)
@@ -87,21 +96,24 @@ def run_calibration(
         judges=reports,
         unlabelled_judges=[] if judge else _unlabelled(ws, run_ids, {k[0] for k in groups}),
     )
+    result.include_simulated = include_simulated
     result.simulated_ratings = query(
-        ws, "SELECT count(*) AS n FROM labels WHERE reviewer LIKE 'sim:%' AND action = 'submit'"
+        ws, "SELECT count(*) AS n FROM counted_labels WHERE simulated AND helpful IS NOT NULL"
     )[0]["n"]
     staged = {k: v for k, v in groups.items() if k[2] is not None}
     if staged and judge is None:
         names, items = cascade_items(staged)
         result.cascade_stages = names
-        result.cascade = calibrate_cascade(
-            items,
-            [" + ".join(n) for n in names],
-            alpha=target,
-            confidence=confidence,
-            decide=decide,
-            seed=seed,
-        )
+        labels = [" + ".join(n) for n in names]
+        if thresholds is not None:
+            fixed = thresholds * len(names) if len(thresholds) == 1 else thresholds
+            result.cascade = evaluate_thresholds(
+                items, labels, fixed, alpha=target, confidence=confidence, decide=decide
+            )
+        else:
+            result.cascade = calibrate_cascade(
+                items, labels, alpha=target, confidence=confidence, decide=decide, seed=seed
+            )
     result.final = _final(ws, run_ids, truth, target, confidence)
     result.records = records_of(result)
     return result
@@ -158,15 +170,15 @@ def _final(
 ) -> JudgeCalibration | None:
     sql = (
         "SELECT v.trial_key, v.label, v.confidence, v.judge_version, v.created_at "
-        "FROM verdicts v JOIN trials t ON t.key = v.trial_key WHERE v.judge = 'cascade'"
+        "FROM final_verdicts v JOIN trials t ON t.key = v.trial_key WHERE TRUE"
     )
     params: list[object] = []
     if run_ids:
-        sql += f" AND t.run_id IN ({', '.join('?' for _ in run_ids)})"
-        params += run_ids
+        sql += " AND (" + " OR ".join(run_members_sql() for _ in run_ids) + ")"
+        params += [r for r in run_ids for _ in (1, 2)]
     latest: dict[str, dict[str, object]] = {}
-    for r in query(ws, sql + " ORDER BY v.created_at", params):
-        latest[str(r["trial_key"])] = r  # the latest cascade version's verdict counts
+    for r in query(ws, sql + " ORDER BY v.trial_key", params):
+        latest[str(r["trial_key"])] = r  # final_verdicts: the latest cascade verdict
     items = [
         JudgedItem(k, r["label"], r["confidence"], truth[k])  # type: ignore[arg-type]
         for k, r in latest.items()
@@ -184,8 +196,8 @@ def _unlabelled(ws: Workspace, run_ids: list[str] | None, labelled: set[str]) ->
     )
     params: list[object] = []
     if run_ids:
-        sql += f" AND t.run_id IN ({', '.join('?' for _ in run_ids)})"
-        params += run_ids
+        sql += " AND (" + " OR ".join(run_members_sql() for _ in run_ids) + ")"
+        params += [r for r in run_ids for _ in (1, 2)]
     return sorted({r["judge"] for r in query(ws, sql, params)} - labelled)
 
 

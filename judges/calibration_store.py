@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from evals.query import ViewSpec, query, register_view
-from evals.rundata import latest_submits
+from evals.query import ViewSpec, query, register_view, run_members_sql
 from evals.schema import Record, Verdict, content_hash, utcnow
 from evals.store import Workspace
 
@@ -160,20 +159,19 @@ def calibration_fingerprint(
 # --------------------------------------------------------------------------- reading
 
 
-def human_truth(ws: Workspace) -> dict[str, bool]:
-    """Trial key -> helpful, by strict majority of its counted assisted ratings; tied votes
-    are left out. Counted as everywhere else (evals.rundata): an ``undo`` retracts the
-    label it names, and of the rest only the latest submit per (queue, item, reviewer)
-    counts."""
+def human_truth(ws: Workspace, include_simulated: bool = False) -> dict[str, bool]:
+    """Trial key -> helpful, by strict majority of its counted assisted ratings (the
+    ``counted_labels`` view, as everywhere else); tied votes are left out. Simulated
+    reviewers' labels (``sim:*``) count only with ``include_simulated``."""
+    sim = "" if include_simulated else " AND NOT simulated"
     rows = query(
         ws,
-        "SELECT id, queue_id, item_id, trial_key, reviewer, arm, action, "
-        "helpful, retracts, submitted_at, recorded_at FROM labels",
+        "SELECT trial_key, helpful FROM counted_labels WHERE arm = 'assisted' "
+        f"AND trial_key IS NOT NULL AND helpful IS NOT NULL{sim} ORDER BY trial_key",
     )
     votes: dict[str, list[bool]] = defaultdict(list)
-    for r in latest_submits(rows):
-        if r["arm"] == "assisted" and r["trial_key"] and r["helpful"] is not None:
-            votes[str(r["trial_key"])].append(bool(r["helpful"]))
+    for r in rows:
+        votes[str(r["trial_key"])].append(bool(r["helpful"]))
     return {k: 2 * sum(v) > len(v) for k, v in votes.items() if 2 * sum(v) != len(v)}
 
 
@@ -182,12 +180,15 @@ JudgeKey = tuple[str, str, int | None]
 
 
 def judged_items(
-    ws: Workspace, run_ids: list[str] | None = None, judge: str | None = None
+    ws: Workspace,
+    run_ids: list[str] | None = None,
+    judge: str | None = None,
+    include_simulated: bool = False,
 ) -> dict[JudgeKey, list[JudgedItem]]:
     """Per judge (and stage), its verdicts on trials people rated."""
     from judges.calibration import JudgedItem
 
-    truth = human_truth(ws)
+    truth = human_truth(ws, include_simulated)
     sql = (
         "SELECT v.trial_key, v.judge, v.judge_version, v.stage, "
         "coalesce(v.raw_label, v.label) AS label, v.confidence, v.judge_cost_usd, "
@@ -197,8 +198,8 @@ def judged_items(
     )
     params: list[object] = list(EXCLUDED_JUDGES)
     if run_ids:
-        sql += f" AND t.run_id IN ({', '.join('?' for _ in run_ids)})"
-        params += run_ids
+        sql += " AND (" + " OR ".join(run_members_sql() for _ in run_ids) + ")"
+        params += [r for r in run_ids for _ in (1, 2)]
     if judge:
         sql += " AND v.judge = ?"
         params.append(judge)

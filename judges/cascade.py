@@ -11,7 +11,8 @@ After the last stage the cascade writes one more verdict per trial, ``judge="cas
 - ``abstain`` when it survived with at least one abstention (reason: who abstained, why).
 
 Downstream (review queues, reports, calibration) reads exactly this: the review pool is
-``verdicts WHERE judge = 'cascade' AND label != 'fail'``. The final verdict carries no
+``final_verdicts WHERE label != 'fail'`` (the latest cascade verdict per trial, view
+of evals.query). The final verdict carries no
 usage of its own (the stage verdicts hold it), so summing costs over verdicts is right.
 
 Shadow stages (``shadow: true``) also judge the trials an earlier stage failed; there

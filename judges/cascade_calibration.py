@@ -10,23 +10,51 @@ alone). Otherwise the trial escalates to the next stage, and after the last to p
 A decision agrees with people when a fail is on an answer rated not helpful, a pass on
 one rated helpful.
 
-Method: **held-out split + fixed-sequence test** (Learn-then-Test, Angelopoulos et al.
-2021, applied to cascades as in Jung et al. 2024, "Trust or Escalate").
+Method: **held-out split + Learn-then-Test** (Angelopoulos et al. 2021, applied to
+cascades as in Jung et al. 2024, "Trust or Escalate").
 
 1. The labelled trials are split at random (seeded) into a *selection* part and a
    *test* part (default half each).
-2. On the selection part a path of threshold tuples is built, from cautious to bold: for
+2. On the selection part a set of threshold tuples is built, from cautious to bold: for
    each per-stage risk level r on a grid, the stages are set in order, each to the
    lowest threshold whose decided trials (among those reaching it) disagree with people
-   at most r of the time. Equal risk per stage keeps every stage's decisions as good as
-   the cascade's promise.
-3. On the test part the tuples are tested in that order: the cascade's disagreement
-   rate on the trials it decides must have a one-sided Clopper-Pearson upper bound below
-   ``alpha``. The sequence stops at the first tuple that fails; the last that passed is
-   chosen. Tuples deciding fewer test trials than could ever pass are skipped (that
-   depends on the confidences, not the labels). Because the path was fixed before the
-   test labels were looked at and the tests run in a fixed order, the chance that the
-   chosen tuple's true disagreement exceeds ``alpha`` is at most ``1 - confidence``.
+   at most r of the time (counted as (wrong + 1) / (decided + 2), so that a handful of
+   lucky agreements does not look error-free). Equal risk per stage keeps every stage's
+   decisions as good as the cascade's promise.
+3. The tuples are **ordered** before any test label is read: by the upper bound each
+   would get on the test part if its disagreement there were the selection part's
+   (the number of test trials it decides depends on the confidences only, not on the
+   labels). Tuples most likely to pass, with enough decided trials to pass, come first.
+4. On the test part the tuples are tested in that order with the *fallback procedure*
+   (Wiens 2003): the error budget ``1 - confidence`` is split over the tests (half to
+   the first, the rest evenly); a tuple passes when the one-sided Clopper-Pearson upper
+   bound of the cascade's disagreement on the test trials it decides, at its level, is
+   below ``alpha``; a passed test hands its level on to the next, a failed one loses it
+   but does not stop the sequence. Tuples deciding fewer test trials than could ever
+   pass are left out (that depends on the confidences, not the labels). Of the tuples
+   that passed, the one deciding the most test trials is chosen. The order and the
+   levels were fixed before any test label was read, so the chance that any passed
+   tuple's (so the chosen one's) true disagreement exceeds ``alpha`` is at most
+   ``1 - confidence``.
+
+5. Steps 1-4 run on ten splits (seeds s, s+1, ..., s+9 for ``--seed s``), each with the
+   error budget ``(1 - confidence) / 10``; the split whose chosen tuple covers the
+   (lower) median share of trials is kept. By the union bound every split's chosen
+   tuple keeps the promise at once with probability ``confidence``, so keeping one of
+   them is valid; the median does not hang on one lucky or unlucky split.
+
+Why the order, the fallback and the median (measured, docs/metrics.md): testing from the most
+cautious tuple first, stopping at the first failure, made the first tests rest on a
+handful of test trials, where two disagreements stopped the sequence, so the result hung
+on the seed (coverage 0% for 4 of 20 seeds and ~100% for the others, on the same 500
+items); one split per seed left coverage varying by about 11 points over 20 seeds on
+fail-only data, ten splits by about 4. The report gives the spread of coverage over 20
+seeds, and **choosing a seed after seeing results voids the guarantee**.
+
+Agreement (per stage and overall, with Wilson intervals) is measured on the **test part
+only**: the selection part chose the thresholds, so its agreement is optimistic. The
+overall coverage is measured on every labelled trial (who is decided depends on the
+confidences only, not on the labels).
 
 Trials a stage never saw (the recorded cascade stopped earlier, or the judge erred)
 cannot be decided by it and escalate; for exact estimates, judge the calibration sample
@@ -71,8 +99,17 @@ class CascadeItem:
     stages: tuple[StageObservation | None, ...]
 
 
+SPREAD_SEEDS = 20
+"""Seeds whose coverage the report lists (its spread)."""
+
+SPLITS = 10
+"""Splits per calibration (each tested at 1 - (1 - confidence) / SPLITS; the median kept):
+measured, one split per seed left coverage varying by 11 points over 20 seeds, ten by 4
+(docs/metrics.md)."""
+
+
 class StageReport(BaseModel):
-    """One stage under the chosen thresholds, over all labelled trials."""
+    """One stage under the chosen thresholds, on the test part."""
 
     stage: int
     name: str
@@ -85,6 +122,8 @@ class StageReport(BaseModel):
     coverage: float
     """Share of all trials decided at this stage."""
     agreement: float | None
+    agreement_interval: list[float] | None = None
+    """Wilson interval of the agreement at the report's confidence."""
     mean_cost_usd: float
     mean_latency_s: float
 
@@ -95,7 +134,7 @@ class CascadeCalibration(BaseModel):
     alpha: float
     confidence: float
     decide: DecideMode
-    method: str = "held-out split + fixed-sequence test"
+    method: str = "held-out split + Learn-then-Test"
     seed: int
     n: int
     n_select: int
@@ -108,9 +147,14 @@ class CascadeCalibration(BaseModel):
     test_upper: float | None
     """One-sided upper bound of the disagreement rate on the test part."""
     coverage: float
-    """Share of all labelled trials the cascade decides alone."""
+    """Share of all labelled trials the cascade decides alone (label-free, so measured on
+    all of them)."""
+    coverage_interval: list[float] | None = None
+    """Wilson interval of the coverage."""
     agreement: float | None
-    """Agreement with people on those trials (all labelled trials)."""
+    """Agreement with people on the test trials it decides."""
+    agreement_interval: list[float] | None = None
+    """Wilson interval of the agreement."""
     expected_cost_usd: float
     strongest_cost_usd: float
     """Cost per trial of running the last stage on every trial."""
@@ -119,6 +163,15 @@ class CascadeCalibration(BaseModel):
     tuples_tested: int
     message: str = ""
     path: list[list[float | None]] = Field(default_factory=list)
+    seed_coverage: list[float] = Field(default_factory=list)
+    """Coverage with seeds 0, 1, ... (its spread; the chosen seed included)."""
+    splits: int = 1
+    """Splits tested (each at 1 - (1 - confidence) / splits); the median one is kept."""
+    split_seed: int = 0
+    """Seed of the split kept (its test part gives the figures above)."""
+    unshadowed: list[int] = Field(default_factory=list)
+    """Per stage: labelled trials it never judged although an earlier stage decided them
+    (no shadow verdicts: the stage is scored only on what earlier stages passed)."""
 
 
 @dataclass
@@ -183,14 +236,15 @@ def simulate(
 def _stage_threshold(
     conf: npt.NDArray[np.float64], ok: npt.NDArray[np.bool_], risk: float
 ) -> float | None:
-    """Lowest confidence whose decided trials (conf >= it) disagree at most `risk`."""
+    """Lowest confidence whose decided trials (conf >= it) disagree at most `risk`,
+    counting (wrong + 1) / (decided + 2) (see the module doc, step 2)."""
     if len(conf) == 0:
         return None
     order = np.argsort(-conf, kind="stable")
     c, wrong = conf[order], np.cumsum(~ok[order])
     count = np.arange(1, len(c) + 1)
     last_of_level = np.r_[c[1:] != c[:-1], True]  # a threshold takes every tie
-    good = last_of_level & (wrong <= risk * count)
+    good = last_of_level & (wrong + 1 <= risk * (count + 2))
     idx = np.flatnonzero(good)
     return float(c[idx[-1]]) if len(idx) else None
 
@@ -216,6 +270,92 @@ def threshold_path(
     return path
 
 
+FIRST_WEIGHT = 0.5
+"""Share of the error budget (1 - confidence) given to the first tuple tested; the rest
+is spread evenly over the others (fallback procedure)."""
+
+
+def _weight(j: int, m: int) -> float:
+    """Share of the error budget of the j-th of m tests (they sum to 1)."""
+    if m == 1:
+        return 1.0
+    return FIRST_WEIGHT if j == 0 else (1.0 - FIRST_WEIGHT) / (m - 1)
+
+
+def _order(
+    a: _Arrays,
+    sel: npt.NDArray[np.int64],
+    test: npt.NDArray[np.int64],
+    path: list[tuple[float | None, ...]],
+    decide: DecideMode,
+    confidence: float,
+) -> list[int]:
+    """Indexes of `path` in test order (step 3): by the test upper bound each tuple would
+    get at its selection-part disagreement rate; uses no test label."""
+    keys = []
+    for i, tup in enumerate(path):
+        _, sd, sa = simulate(a, sel, tup, decide)
+        d_sel, wrong_sel = int(sd.sum()), int(sd.sum() - sa.sum())
+        d_test = int(simulate(a, test, tup, decide)[1].sum())  # label-free: who is decided
+        rate = (wrong_sel + 0.5) / (d_sel + 1.0)  # smoothed: no tuple looks error-free
+        predicted = (
+            stats.clopper_pearson_upper(round(rate * d_test), d_test, confidence)
+            if d_test
+            else 1.0
+        )
+        keys.append((predicted, -d_test, i))
+    return [i for *_, i in sorted(keys)]
+
+
+@dataclass
+class _Split:
+    """One split's Learn-then-Test result (step 1-4 of the module doc)."""
+
+    seed: int
+    test: npt.NDArray[np.int64]
+    sizes: tuple[int, int]
+    chosen: tuple[float | None, ...]
+    outcome: tuple[int, int, float | None]
+    """(test trials decided, of them disagreed, upper bound at the split's level)."""
+    tested: int
+    path: list[tuple[float | None, ...]]
+    coverage: float
+    """Share of all labelled trials the chosen tuple decides (label-free)."""
+
+
+def _one_split(
+    a: _Arrays, alpha: float, level: float, decide: DecideMode, fraction: float, seed: int
+) -> _Split:
+    """Learn-then-Test on one seeded split, the error budget being 1 - `level`."""
+    n, k_n = len(a.helpful), a.codes.shape[1]
+    perm = np.random.default_rng(seed).permutation(n)
+    n_sel = round(n * fraction)
+    sel, test = np.sort(perm[:n_sel]), np.sort(perm[n_sel:])
+    path = threshold_path(a, sel, decide, list(np.linspace(0.0, min(1.0, 3.0 * alpha), 61)))
+    n_min = min_n_zero_errors(alpha, level)
+    chosen: tuple[float | None, ...] = (None,) * k_n
+    tested = 0
+    best: tuple[int, int, float | None] = (0, 0, None)
+    order = [i for i in _order(a, sel, test, path, decide, level)
+             if simulate(a, test, path[i], decide)[1].sum() >= n_min]  # fmt: skip
+    delta, carried = 1.0 - level, 0.0
+    for j, i in enumerate(order):
+        _, dec, agr = simulate(a, test, path[i], decide)
+        d, wrong = int(dec.sum()), int(dec.sum() - agr.sum())
+        at = carried + delta * _weight(j, len(order))
+        tested += 1
+        upper = stats.clopper_pearson_upper(wrong, d, 1.0 - at)
+        if upper >= alpha:
+            carried = 0.0  # a failed test's level is spent; the next keeps its own
+            continue
+        carried = at  # a passed test hands its level on (fallback procedure)
+        if d > best[0]:
+            chosen, best = path[i], (d, wrong, upper)
+    every = simulate(a, np.arange(n), chosen, decide)[1]
+    coverage = float(every.sum() / n) if n else 0.0
+    return _Split(seed, test, (n_sel, n - n_sel), chosen, best, tested, path, coverage)
+
+
 def calibrate_cascade(
     items: Sequence[CascadeItem],
     stage_names: Sequence[str],
@@ -225,115 +365,54 @@ def calibrate_cascade(
     decide: DecideMode = "fail",
     select_fraction: float = 0.5,
     seed: int = 0,
+    splits: int = SPLITS,
+    spread_seeds: int = SPREAD_SEEDS,
 ) -> CascadeCalibration:
-    """Choose per-stage thresholds (see the module doc) and report what they give."""
+    """Choose per-stage thresholds (see the module doc) and report what they give, with
+    the spread of coverage over `spread_seeds` seeds (0: not computed).
+
+    Seed s runs Learn-then-Test on the `splits` splits s, s+1, ..., each with the error
+    budget (1 - confidence) / splits, and keeps the split whose coverage is the (lower)
+    median: every split's chosen tuple holds its promise at once with probability
+    `confidence` (a union bound), so keeping any one of them is valid, and the median
+    does not hang on one lucky or unlucky split."""
     k_n = len(stage_names)
     if any(len(it.stages) != k_n for it in items):
         raise ValueError("every item needs one observation slot per stage")
+    if splits < 1:
+        raise ValueError("splits must be at least 1")
     a = _arrays(items, k_n)
-    n = len(items)
-    perm = np.random.default_rng(seed).permutation(n)
-    n_sel = round(n * select_fraction)
-    sel, test = np.sort(perm[:n_sel]), np.sort(perm[n_sel:])
-    risks = np.linspace(0.0, min(1.0, 3.0 * alpha), 61)
-    path = threshold_path(a, sel, decide, list(risks))
-    n_min = min_n_zero_errors(alpha, confidence)
-    chosen: tuple[float | None, ...] = (None,) * k_n
-    tested, t_dec, t_dis, t_up = 0, 0, 0, None
-    for tup in path:
-        _, dec, agr = simulate(a, test, tup, decide)
-        d, wrong = int(dec.sum()), int(dec.sum() - agr.sum())
-        if d < n_min:
-            continue
-        tested += 1
-        upper = stats.clopper_pearson_upper(wrong, d, confidence)
-        if upper >= alpha:
-            break
-        chosen, t_dec, t_dis, t_up = tup, d, wrong, upper
-    return _report(
+    level = 1.0 - (1.0 - confidence) / splits
+    cache: dict[int, _Split] = {}
+
+    def split(k: int) -> _Split:
+        if k not in cache:
+            cache[k] = _one_split(a, alpha, level, decide, select_fraction, k)
+        return cache[k]
+
+    def pick(s: int) -> _Split:
+        runs = sorted((split(s + b) for b in range(splits)), key=lambda r: (r.coverage, r.seed))
+        return runs[(splits - 1) // 2]
+
+    from judges.cascade_report import report_of, spread_note
+
+    best = pick(seed)
+    report = report_of(
         a,
-        list(chosen),
+        best.test,
+        list(best.chosen),
         stage_names,
-        alpha,
-        confidence,
+        (alpha, confidence),
         decide,
         seed,
-        (n_sel, n - n_sel),
-        (t_dec, t_dis, t_up),
-        tested,
-        path,
+        best.sizes,
+        best.outcome,
+        best.tested,
+        best.path,
+        method=f"held-out split + Learn-then-Test, median of {splits} splits",
     )
-
-
-def _report(
-    a: _Arrays,
-    chosen: list[float | None],
-    names: Sequence[str],
-    alpha: float,
-    confidence: float,
-    decide: DecideMode,
-    seed: int,
-    sizes: tuple[int, int],
-    test: tuple[int, int, float | None],
-    tested: int,
-    path: list[tuple[float | None, ...]],
-) -> CascadeCalibration:
-    n = len(a.helpful)
-    reached, decided, agreed = simulate(a, np.arange(n), chosen, decide)
-    share = reached / n if n else np.zeros(len(chosen))
-    stages = [
-        StageReport(
-            stage=k,
-            name=names[k],
-            threshold=chosen[k],
-            reached=int(reached[k]),
-            decided=int(decided[k]),
-            agreed=int(agreed[k]),
-            coverage=float(decided[k] / n) if n else 0.0,
-            agreement=float(agreed[k] / decided[k]) if decided[k] else None,
-            mean_cost_usd=float(a.cost[k]),
-            mean_latency_s=float(a.latency[k]),
-        )
-        for k in range(len(chosen))
-    ]
-    total_dec = int(decided.sum())
-    report = CascadeCalibration(
-        alpha=alpha,
-        confidence=confidence,
-        decide=decide,
-        seed=seed,
-        n=n,
-        n_select=sizes[0],
-        n_test=sizes[1],
-        thresholds=chosen,
-        stages=stages,
-        test_decided=test[0],
-        test_disagreed=test[1],
-        test_upper=test[2],
-        coverage=total_dec / n if n else 0.0,
-        agreement=float(agreed.sum() / total_dec) if total_dec else None,
-        expected_cost_usd=float((share * a.cost).sum()),
-        strongest_cost_usd=float(a.cost[-1]) if len(a.cost) else 0.0,
-        expected_latency_s=float((share * a.latency).sum()),
-        strongest_latency_s=float(a.latency[-1]) if len(a.latency) else 0.0,
-        tuples_tested=tested,
-        path=[list(p) for p in path],
-    )
-    report.message = _message(report, min_n_zero_errors(alpha, confidence))
+    report.splits, report.split_seed = splits, best.seed
+    if spread_seeds:
+        report.seed_coverage = [pick(s).coverage for s in range(spread_seeds)]
+        report.message += "; " + spread_note(report.seed_coverage)
     return report
-
-
-def _message(r: CascadeCalibration, n_min: int) -> str:
-    promise = f"agreement >= {1 - r.alpha:.0%} with {r.confidence:.0%} confidence"
-    if r.test_decided == 0:
-        return (
-            f"no stage may decide alone: no threshold tuple kept {promise} on the test "
-            f"part ({r.n_test} trials; a tuple needs >= {n_min} decided test trials with "
-            "next to no disagreement); everything goes to people"
-        )
-    return (
-        f"the cascade decides {r.coverage:.0%} of trials alone with {promise} "
-        f"(test part: {r.test_disagreed} of {r.test_decided} decided disagreed, upper "
-        f"bound {r.test_upper:.1%}); expected cost per trial ${r.expected_cost_usd:.5f} "
-        f"vs ${r.strongest_cost_usd:.5f} for the strongest judge on everything"
-    )

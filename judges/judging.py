@@ -35,7 +35,7 @@ import orjson
 from evals.golden import GoldenSet, case_hash
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.models.types import ChatModel
-from evals.query import query
+from evals.query import TRIAL_PREFERENCE, deduped_sql, query, run_members_sql
 from evals.schema import Case, ModelSpec, Trial, Verdict
 from evals.store import LockBusy, Workspace
 from judges.base import JudgeEnv, is_infra_error
@@ -53,19 +53,12 @@ class JudgingError(Exception):
 
 
 def run_trials_sql(ws: Workspace) -> str:
-    """SQL (parameter $run) for the bodies of a run's trials, one per key."""
-    linked = ""
-    if "run_link" in ws.kinds():
-        linked = (
-            " OR body->>'$.key' IN (SELECT body->>'$.trial_key' FROM raw_run_link "
-            "WHERE body->>'$.run_id' = $run)"
-        )
-    return (
-        "SELECT body FROM raw_trial WHERE body IS NOT NULL AND (body->>'$.run_id' = $run"
-        f"{linked}) QUALIFY row_number() OVER (PARTITION BY body->>'$.key' ORDER BY "
-        "CASE WHEN body->>'$.trace.error.kind' = 'infra' THEN 1 ELSE 0 END, ts, filename, seq)"
-        " = 1 ORDER BY body->>'$.key'"
-    )
+    """SQL (parameter $run) for the bodies of a run's trials, one per key: the record the
+    ``trials`` view keeps (evals.query.TRIAL_PREFERENCE, deduped_sql) of each trial the
+    run holds (evals.query.run_members_sql)."""
+    members = run_members_sql("$run", run_col="body->>'$.run_id'", key_col="body->>'$.key'")
+    records = deduped_sql("raw_trial", "body->>'$.key'", "body", TRIAL_PREFERENCE)
+    return f"SELECT body FROM ({records}) WHERE {members} ORDER BY body->>'$.key'"
 
 
 def load_run_trials(ws: Workspace, run_id: str) -> list[Trial]:

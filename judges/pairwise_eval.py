@@ -12,11 +12,22 @@ from elsewhere, or made here by :func:`judge_preferences`). Per item:
   harness's pairwise judge decides); *first-position bias* counts items where it chose
   whichever answer it was shown first in both orders.
 
-Reported per judge (name and version): items judged in both orders, position
-consistency with a Wilson interval, first/second-position picks, agreement with people
-over all items with a human choice (ties included) and over decisive items (people and
-judge both named a winner), each with a Wilson interval, and Cohen's kappa over
-{A, B, tie}.
+Reported per judge (name and version), every interval at the ``confidence`` asked for:
+
+* **accuracy** (the standard figure judge benchmarks publish): the share of its
+  judgments, each presentation order counted once, that name the human choice, over
+  items with a human choice (an item judged in both orders weighs 1, each order 1/2;
+  the interval is over items). A judge whose outputs cover one order only gets its
+  one-order accuracy, stated as such (``orders``);
+* **strict agreement** (consistent and correct): its call (the winner of both orders,
+  'tie' when they differ) equals the human choice, over items judged in both orders,
+  and over decisive items (people and judge both named a winner); Cohen's kappa over
+  {A, B, tie};
+* **position consistency**, first/second-position picks.
+
+Judge confidences (imported or the harness's own) feed a pairwise cascade calibration
+(:func:`pairwise_cascade_items`): the judges as stages, cheapest first, deciding A or B
+on items where people named a winner, calibrated as pass/fail cascades are.
 """
 
 from __future__ import annotations
@@ -32,24 +43,26 @@ from pydantic import BaseModel
 from evals import stats
 from evals.preferences import Choice, PairwiseJudgment, PairwisePreference, judgment_key
 from evals.schema import AgentSpec, Case, CaseInput, ModelSpec, Question, Trace, Trial
+from judges.cascade_calibration import CascadeItem, StageObservation
 from judges.pairwise import PairwiseJudge, PairwiseResult
 
 CHOICES: list[Choice] = ["A", "B", "tie"]
 
 
 class RateCI(BaseModel):
-    """k of n with a 95% Wilson interval."""
+    """k of n with a Wilson interval (at the report's confidence)."""
 
-    k: int
+    k: float
+    """Successes (a half when one of an item's two orders counts)."""
     n: int
     rate: float | None
     low: float
     high: float
 
 
-def rate_ci(k: int, n: int) -> RateCI:
-    """k/n with its Wilson interval."""
-    iv = stats.wilson_interval(k, n)
+def rate_ci(k: float, n: int, confidence: float = 0.95) -> RateCI:
+    """k/n with its Wilson interval (k may be fractional: half-credit per order)."""
+    iv = stats.wilson_interval(k, n, confidence)  # type: ignore[arg-type]
     return RateCI(k=k, n=n, rate=k / n if n else None, low=iv.low, high=iv.high)
 
 
@@ -58,6 +71,15 @@ class PairwiseAgreement(BaseModel):
 
     judge: str
     judge_version: str
+    confidence: float = 0.95
+    """Coverage of every interval."""
+    orders: str = "both"
+    """Presentation orders its judgments cover: 'both', 'AB only', 'BA only', 'mixed'."""
+    judged_items: int = 0
+    """Items judged in at least one order."""
+    accuracy: RateCI | None = None
+    """Standard accuracy: its judgments (each order once) naming the human choice, over
+    items with a human choice; one-order accuracy when `orders` is not 'both'."""
     items: int
     """Items judged in both orders."""
     position_consistency: RateCI
@@ -67,7 +89,8 @@ class PairwiseAgreement(BaseModel):
     second_position_picks: int
     """Items where it chose the answer shown second, in both orders."""
     agreement: RateCI
-    """Its call equals the human choice (ties count), over items with a human choice."""
+    """Strict: its call (consistent winner, else tie) equals the human choice (ties
+    count), over items judged in both orders with a human choice."""
     decisive_agreement: RateCI
     """Same winner, over items where people and the judge both named one."""
     kappa: float | None
@@ -89,9 +112,11 @@ def human_choices(prefs: Iterable[PairwisePreference]) -> dict[str, Choice]:
 
 
 def evaluate_pairwise(
-    prefs: Sequence[PairwisePreference], judgments: Sequence[PairwiseJudgment]
+    prefs: Sequence[PairwisePreference],
+    judgments: Sequence[PairwiseJudgment],
+    confidence: float = 0.95,
 ) -> list[PairwiseAgreement]:
-    """Agreement and position consistency of every judge that judged both orders."""
+    """Accuracy, strict agreement and position consistency of every judge."""
     human = human_choices(prefs)
     by_judge: dict[tuple[str, str], dict[str, dict[str, PairwiseJudgment]]] = defaultdict(
         lambda: defaultdict(dict)
@@ -99,8 +124,29 @@ def evaluate_pairwise(
     for j in judgments:
         by_judge[(j.judge, j.judge_version)][j.item_id][j.presentation] = j
     return [
-        _one(judge, version, items, human) for (judge, version), items in sorted(by_judge.items())
+        _one(judge, version, items, human, confidence)
+        for (judge, version), items in sorted(by_judge.items())
     ]
+
+
+def _accuracy(
+    items: dict[str, dict[str, PairwiseJudgment]], human: dict[str, Choice], confidence: float
+) -> tuple[str, int, RateCI]:
+    """(orders covered, items judged, standard accuracy): each order's winner against the
+    human choice, an item's orders sharing its weight."""
+    done = {
+        i: [j for j in o.values() if j.error is None] for i, o in items.items() if i in human
+    }
+    done = {i: js for i, js in done.items() if js}
+    seen = {j.presentation for js in done.values() for j in js}
+    per_item = [sum(j.winner == human[i] for j in js) / len(js) for i, js in done.items()]
+    one = {len(js) for js in done.values()}
+    orders = (
+        "both" if one == {2} else ("mixed" if 2 in one or len(seen) > 1 else f"{min(seen)} only")
+        if seen
+        else "none"
+    )
+    return orders, len(done), rate_ci(sum(per_item), len(per_item), confidence)
 
 
 def _one(
@@ -108,6 +154,7 @@ def _one(
     version: str,
     items: dict[str, dict[str, PairwiseJudgment]],
     human: dict[str, Choice],
+    confidence: float = 0.95,
 ) -> PairwiseAgreement:
     both = {
         i: o
@@ -131,18 +178,61 @@ def _one(
         if rated
         else math.nan
     )
+    covered, judged_n, accuracy = _accuracy(items, human, confidence)
     return PairwiseAgreement(
         judge=judge,
         judge_version=version,
+        confidence=confidence,
+        orders=covered,
+        judged_items=judged_n,
+        accuracy=accuracy,
         items=len(both),
-        position_consistency=rate_ci(consistent, len(both)),
+        position_consistency=rate_ci(consistent, len(both), confidence),
         first_position_picks=first,
         second_position_picks=second,
-        agreement=rate_ci(agree, len(rated)),
-        decisive_agreement=rate_ci(sum(calls[i] == human[i] for i in decisive), len(decisive)),
+        agreement=rate_ci(agree, len(rated), confidence),
+        decisive_agreement=rate_ci(
+            sum(calls[i] == human[i] for i in decisive), len(decisive), confidence
+        ),
         kappa=None if math.isnan(kappa) else kappa,
         errors=errors,
     )
+
+
+def pairwise_cascade_items(
+    prefs: Sequence[PairwisePreference], judgments: Sequence[PairwiseJudgment]
+) -> tuple[list[str], list[CascadeItem]]:
+    """Pairwise judges as cascade stages (cheapest first by mean cost per judgment, then
+    by name) on the items where people named a winner: 'pass' = A wins, 'fail' = B wins
+    (truth 'helpful' = people chose A), 'abstain' = a tie or orders that disagree. Its
+    confidence is the judgments' (imported or the harness's own; the mean of both
+    orders). A judge that did not judge an item leaves that stage empty."""
+    human = {i: c for i, c in human_choices(prefs).items() if c != "tie"}
+    by_judge: dict[str, dict[str, list[PairwiseJudgment]]] = defaultdict(lambda: defaultdict(list))
+    costs: dict[str, list[float]] = defaultdict(list)
+    for j in judgments:
+        name = f"{j.judge}@{j.judge_version[:8]}"
+        costs[name].append(j.usage.cost_usd)
+        if j.error is None and j.item_id in human:
+            by_judge[name][j.item_id].append(j)
+    names = sorted(costs, key=lambda n: (sum(costs[n]) / len(costs[n]), n))
+    items = [
+        CascadeItem(item, human[item] == "A", tuple(_stage(by_judge[n].get(item)) for n in names))
+        for item in sorted(human)
+    ]
+    return names, items
+
+
+def _stage(orders: list[PairwiseJudgment] | None) -> StageObservation | None:
+    if not orders:
+        return None
+    winners = {j.winner for j in orders}
+    confs = [j.confidence for j in orders]
+    conf = None if None in confs else sum(c or 0.0 for c in confs) / len(confs)
+    cost = sum(j.usage.cost_usd for j in orders)
+    if len(winners) > 1 or winners == {"tie"}:
+        return StageObservation("abstain", conf, cost)
+    return StageObservation("pass" if winners == {"A"} else "fail", conf, cost)
 
 
 # --------------------------------------------------------------------------- running

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.golden import GoldenSet, load_golden_set
-from evals.query import query
+from evals.query import query, run_members_sql
 from evals.schema import content_hash, utcnow
 from evals.store import Workspace
 from labeling_app.models import QueueItem, ReviewQueue
@@ -39,18 +39,11 @@ class QueueBuildError(Exception):
 _TRIAL_COLUMNS = "key, run_id, case_id, question_id, model_alias, prompt"
 
 
-def _members(ws: Workspace, run_ids: list[str], table: str = "") -> tuple[str, list[Any]]:
+def _members(run_ids: list[str], table: str = "") -> tuple[str, list[Any]]:
     """SQL condition for the trials of the runs, including trials a run reused from an
-    earlier run with the same key (the runner's ``run_link`` records)."""
-    marks = ", ".join("?" for _ in run_ids)
-    col = f"{table}." if table else ""
-    if "run_link" not in ws.kinds():
-        return f"{col}run_id IN ({marks})", list(run_ids)
-    return (
-        f"({col}run_id IN ({marks}) OR {col}key IN (SELECT body->>'$.trial_key' FROM "
-        f"raw_run_link WHERE body IS NOT NULL AND body->>'$.run_id' IN ({marks})))",
-        [*run_ids, *run_ids],
-    )
+    earlier run with the same key (evals.query.run_members_sql)."""
+    one = run_members_sql("?", table)
+    return "(" + " OR ".join(one for _ in run_ids) + ")", [r for r in run_ids for _ in (1, 2)]
 
 
 def survivor_trials(ws: Workspace, run_ids: list[str]) -> list[dict[str, Any]]:
@@ -59,11 +52,11 @@ def survivor_trials(ws: Workspace, run_ids: list[str]) -> list[dict[str, Any]]:
         raise QueueBuildError("survivors need at least one run id")
     missing = []
     for run_id in run_ids:
-        members, params = _members(ws, [run_id], "t")
+        members, params = _members([run_id], "t")
         judged = query(
             ws,
-            f"SELECT count(*) AS n FROM verdicts v JOIN trials t ON "
-            f"t.key = v.trial_key WHERE v.judge = 'cascade' AND {members}",
+            f"SELECT count(*) AS n FROM final_verdicts v JOIN trials t ON "
+            f"t.key = v.trial_key WHERE {members}",
             params,
         )
         if not judged[0]["n"]:
@@ -73,15 +66,12 @@ def survivor_trials(ws: Workspace, run_ids: list[str]) -> list[dict[str, Any]]:
             f"run(s) {', '.join(missing)} have no judge-cascade verdicts: judge them first, "
             "or build the queue from a sample of trials"
         )
-    members, params = _members(ws, run_ids, "t")
+    members, params = _members(run_ids, "t")
     return query(
         ws,
-        f"WITH final AS (SELECT trial_key, label, row_number() OVER (PARTITION BY trial_key "
-        f"ORDER BY created_at DESC, recorded_at DESC) AS rn FROM verdicts "
-        f"WHERE judge = 'cascade') "
-        f"SELECT {_TRIAL_COLUMNS} FROM trials t JOIN final f ON f.trial_key = t.key "
-        f"AND f.rn = 1 WHERE {members} AND f.label <> 'fail' "
-        f"AND t.status = 'ok' ORDER BY t.key",
+        f"SELECT {', '.join('t.' + c for c in _TRIAL_COLUMNS.split(', '))} "
+        f"FROM trials t JOIN final_verdicts f ON f.trial_key = t.key "
+        f"WHERE {members} AND f.label <> 'fail' AND t.status = 'ok' ORDER BY t.key",
         params,
     )
 
@@ -93,7 +83,7 @@ def sample_trials(
     where = "status = 'ok'"
     params: list[Any] = []
     if run_ids:
-        members, params = _members(ws, run_ids)
+        members, params = _members(run_ids)
         where += f" AND {members}"
     rows = query(ws, f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE {where} ORDER BY key", params)
     if size is not None and size < len(rows):

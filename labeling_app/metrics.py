@@ -1,13 +1,19 @@
 """The dashboard's numbers: helpfulness, handling time, agreement, progress.
 
 Inputs are the queues and their records; every number is recomputed from the raw
-events with the idle threshold asked for. Statistics come from `evals.stats`:
+events with the idle threshold asked for. The helpful rate and handling time are THE
+definitions of `evals.runstats` (the ones gates, comparisons and reports use), over the
+counted labels (an undo retracts; the latest submit per queue, item and reviewer counts,
+as the store's ``counted_labels`` view):
 
-* helpfulness: share of assisted submissions rated helpful, Wilson 95% interval;
+* helpfulness: per reviewed trial (a trial is helpful when most of its counted ratings
+  say so, a tie is not), Wilson 95% interval;
 * handling time: active seconds, assisted vs unassisted (control) items of the same
   questions: medians, geometric means, their ratio with a bootstrap interval that
   resamples reviewers (times are right-skewed and reviewers differ), and the reduction
   ``1 - ratio``;
+* simulated reviewers (``sim:*``) are left out unless asked for; a table built on them
+  has ``simulated`` True;
 * agreement on items labelled by more than one reviewer: Fleiss' kappa (items with the
   most common number of ratings), Krippendorff's alpha (all, missing allowed), and
   Cohen's kappa per pair of reviewers who share at least `MIN_PAIR_ITEMS` items.
@@ -24,22 +30,18 @@ from typing import Any
 
 import pandas as pd
 
+from evals.query import SIMULATED_PREFIX, query
+from evals.rundata import LabelFacts
+from evals.runstats import handling_time as run_handling_time
+from evals.runstats import helpful_by_trial, rate_stat
 from evals.schema import Label, ReviewEvent
-from evals.stats import (
-    cohens_kappa,
-    fleiss_kappa,
-    geometric_mean_ratio,
-    krippendorff_alpha_nominal,
-    wilson_interval,
-)
+from evals.stats import cohens_kappa, fleiss_kappa, krippendorff_alpha_nominal
+from evals.store import Workspace
 from labeling_app.models import ReviewQueue
 from labeling_app.timing import active_seconds, wall_seconds
 
 MIN_PAIR_ITEMS = 5
 """Cohen's kappa is shown for reviewer pairs sharing at least this many items."""
-
-SIMULATED_PREFIX = "sim:"
-"""Reviewer ids of simulated reviewers start with this."""
 
 GROUPS = {
     "queue": "queue_id",
@@ -63,14 +65,28 @@ def effective(labels: Iterable[Label]) -> list[Label]:
     return [lb for lb in labels if lb.action != "undo" and lb.id not in retracted]
 
 
+def counted_ids(ws: Workspace, queue_ids: Iterable[str]) -> set[str]:
+    """Ids of the counted labels of these queues: the store's ``counted_labels`` view,
+    the one definition (an undo retracts; the latest submit per queue, item and
+    reviewer counts), so the dashboard counts what gates and reports count."""
+    rows = query(
+        ws, "SELECT id FROM counted_labels WHERE queue_id IN (SELECT unnest(?))", [list(queue_ids)]
+    )
+    return {str(r["id"]) for r in rows}
+
+
 def label_frame(
     queues: dict[str, ReviewQueue],
     labels: list[Label],
     events: list[ReviewEvent],
     threshold_s: float | None = None,
+    *,
+    counted: set[str],
 ) -> pd.DataFrame:
     """One row per effective decision, with its item's attributes and its active time
-    recomputed from the raw events (``threshold_s`` None: each queue's own threshold)."""
+    recomputed from the raw events (``threshold_s`` None: each queue's own threshold);
+    ``counted`` (:func:`counted_ids`) marks the labels the helpful rate and handling time
+    count."""
     by_key: dict[tuple[str, str, str], list[ReviewEvent]] = defaultdict(list)
     for e in events:
         by_key[(e.queue_id, e.item_id, e.reviewer)].append(e)
@@ -93,6 +109,9 @@ def label_frame(
         rows.append(
             {
                 "label_id": lb.id,
+                "counted": lb.id in counted,
+                "simulated": is_simulated(lb.reviewer),
+                "trial_key": item.trial_key,
                 "queue_id": lb.queue_id,
                 "item_id": lb.item_id,
                 "reviewer": lb.reviewer,
@@ -117,6 +136,9 @@ def label_frame(
         rows,
         columns=[
             "label_id",
+            "counted",
+            "simulated",
+            "trial_key",
             "queue_id",
             "item_id",
             "reviewer",
@@ -137,30 +159,73 @@ def label_frame(
     )
 
 
-def helpfulness(df: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Helpful rate per group with its Wilson 95% interval (assisted submissions)."""
-    sub = df[(df["action"] == "submit") & (df["arm"] == "assisted") & df["helpful"].notna()]
-    rows = []
-    for group, part in sub.groupby(by, sort=True):
-        n, k = len(part), int(part["helpful"].astype(bool).sum())
-        ci = wilson_interval(k, n)
-        rows.append(
-            {by: group, "n": n, "helpful": k, "rate": ci.estimate, "low": ci.low, "high": ci.high}
-        )
-    return pd.DataFrame(rows, columns=[by, "n", "helpful", "rate", "low", "high"])
-
-
 def _gm(values: list[float]) -> float:
     return math.exp(statistics.fmean(math.log(v) for v in values)) if values else math.nan
 
 
+def _facts(part: pd.DataFrame) -> list[LabelFacts]:
+    """The frame's rows as the LabelFacts evals.runstats computes from."""
+    out = []
+    for r in part.to_dict("records"):
+        helpful = r["helpful"]
+        out.append(
+            LabelFacts(
+                id=str(r["label_id"]),
+                queue_id=str(r["queue_id"]),
+                item_id=str(r["item_id"]),
+                trial_key=None if r["trial_key"] is None else str(r["trial_key"]),
+                case_id=str(r["case_id"]),
+                reviewer=str(r["reviewer"]),
+                arm=str(r["arm"]),
+                helpful=None if helpful is None or pd.isna(helpful) else bool(helpful),
+                correctness=r["correctness"],
+                active_seconds=float(r["active_s"]),
+                idle_threshold_s=None,
+                simulated=bool(r["simulated"]),
+            )
+        )
+    return out
+
+
+def _counted(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["counted"].astype(bool)]
+
+
+def helpfulness(df: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Helpful rate per group over reviewed trials, with its Wilson 95% interval
+    (evals.runstats.helpful_stat: a trial is helpful when most counted ratings say so)."""
+    sub = _counted(df)
+    sub = sub[(sub["arm"] == "assisted") & sub["helpful"].notna()]
+    rows = []
+    for group, part in sub.groupby(by, sort=True):
+        facts = _facts(part)
+        trials = helpful_by_trial(facts)
+        stat = rate_stat(sum(trials.values()), len(trials), sorted(trials))
+        rows.append(
+            {
+                by: group,
+                "n": stat.n,
+                "helpful": stat.k,
+                "rate": stat.rate,
+                "low": stat.low,
+                "high": stat.high,
+                "ratings": len(part),
+                "simulated": any(f.simulated for f in facts),
+            }
+        )
+    return pd.DataFrame(rows, columns=[by, "n", "helpful", "rate", "low", "high", "ratings",
+                                       "simulated"])  # fmt: skip
+
+
 def handling_time(df: pd.DataFrame, by: str, seed: int = 0) -> pd.DataFrame:
     """Assisted vs unassisted active time per group: medians, geometric means, their
-    ratio with a reviewer-clustered bootstrap interval, and the reduction.
+    ratio with a reviewer-clustered bootstrap interval, and the reduction
+    (evals.runstats.handling_time over the counted labels).
 
     Groups by model or prompt compare their assisted items with the control items of
     the same questions (control items have no model or prompt)."""
-    sub = df[(df["action"] == "submit") & (df["active_s"] > 0)]
+    sub = _counted(df)
+    sub = sub[sub["active_s"] > 0]
     assisted, control = sub[sub["arm"] == "assisted"], sub[sub["arm"] == "unassisted"]
     rows = []
     for group, part in assisted.groupby(by, sort=True):
@@ -182,16 +247,15 @@ def handling_time(df: pd.DataFrame, by: str, seed: int = 0) -> pd.DataFrame:
             "reduction_low": math.nan,
             "reduction_high": math.nan,
             "reviewers": part["reviewer"].nunique(),
+            "simulated": bool(part["simulated"].any() or ctrl["simulated"].any()),
         }
-        if tu:
-            gm = geometric_mean_ratio(
-                ta, list(part["reviewer"]), tu, list(ctrl["reviewer"]), seed=seed
-            )
+        ht = run_handling_time(_facts(part), _facts(ctrl), seed=seed)
+        if ht is not None:
             row.update(
-                ratio=gm.ratio,
-                reduction=gm.reduction,
-                reduction_low=gm.reduction_low,
-                reduction_high=gm.reduction_high,
+                ratio=ht.ratio,
+                reduction=ht.reduction,
+                reduction_low=math.nan if ht.high is None else 1.0 - ht.high,
+                reduction_high=math.nan if ht.low is None else 1.0 - ht.low,
             )
         rows.append(row)
     return pd.DataFrame(rows)

@@ -11,7 +11,7 @@ from typing import Any
 
 from evals.compare import PairedOutcomes
 from evals.runstats import ArmStats, Funnel, HandlingTime, RateStat
-from reports.model import ChartBlock, Evidence, TextBlock
+from reports.model import ChartBlock, Evidence, TextBlock, cost_cell
 
 PALETTE = ["#3366cc", "#dc7633", "#28a745", "#8e44ad", "#c0392b", "#17a2b8"]
 
@@ -226,8 +226,17 @@ def cost_latency_charts(prefix: str, arms: Sequence[tuple[str, ArmStats]]) -> li
             title="Cost per trial",
             figure=cost_fig,
             evidence=evidence,
+            caption=(
+                "No bar: the source recorded no price (unknown, not free)."
+                if any(c is None for c in cost)
+                else ""
+            ),
             values=[
-                {"model": n, "cost_per_trial_usd": c, "cost_total_usd": a.cost_total_usd}
+                {
+                    "model": n,
+                    "cost_per_trial_usd": cost_cell(c, a.trials, a.cost_unknown_trials),
+                    "cost_total_usd": cost_cell(a.cost_total_usd, a.trials, a.cost_unknown_trials),
+                }
                 for (n, a), c in zip(arms, cost, strict=True)
             ],
         ),

@@ -20,7 +20,17 @@ from reports.charts import (
 )
 from reports.decision import comparison_box
 from reports.glossary import glossary
-from reports.model import Block, Caveat, Cell, Report, Section, TableBlock, TextBlock
+from reports.model import (
+    Block,
+    Caveat,
+    Cell,
+    Report,
+    Section,
+    TableBlock,
+    TextBlock,
+    cost_cell,
+    per_trial_int,
+)
 
 
 def _pct(x: float | None) -> str:
@@ -62,8 +72,10 @@ def _arm_rows(s: ScopeComparison) -> tuple[list[list[Cell]], list[list[str]]]:
         ),
         row(
             "helpful (reviewed)",
-            f"{_pct(b.helpful.rate)} ({b.helpful.k}/{b.helpful.n})",
-            f"{_pct(c.helpful.rate)} ({c.helpful.k}/{c.helpful.n})",
+            f"{_pct(b.helpful.rate)} ({b.helpful.k}/{b.helpful.n})"
+            + (" SIMULATED" if b.helpful.simulated else ""),
+            f"{_pct(c.helpful.rate)} ({c.helpful.k}/{c.helpful.n})"
+            + (" SIMULATED" if c.helpful.simulated else ""),
         ),
         row(
             "cascade pass / fail / abstain / none",
@@ -75,20 +87,39 @@ def _arm_rows(s: ScopeComparison) -> tuple[list[list[Cell]], list[list[str]]]:
             f"{b.infra_errors} / {b.agent_errors}",
             f"{c.infra_errors} / {c.agent_errors}",
         ),
-        row("cost per trial (USD)", b.cost_per_trial_usd, c.cost_per_trial_usd),
-        row("cost total (USD)", b.cost_total_usd, c.cost_total_usd),
         row(
-            "input tokens per trial (uncached)", b.input_tokens_per_trial, c.input_tokens_per_trial
+            "cost per trial (USD)",
+            cost_cell(b.cost_per_trial_usd, b.trials, b.cost_unknown_trials),
+            cost_cell(c.cost_per_trial_usd, c.trials, c.cost_unknown_trials),
+        ),
+        row(
+            "cost total (USD)",
+            cost_cell(b.cost_total_usd, b.trials, b.cost_unknown_trials),
+            cost_cell(c.cost_total_usd, c.trials, c.cost_unknown_trials),
+        ),
+        row(
+            "input tokens per trial (uncached)",
+            per_trial_int(b.input_tokens_per_trial),
+            per_trial_int(c.input_tokens_per_trial),
         ),
         row(
             "cached input tokens per trial",
-            b.cached_input_tokens_per_trial,
-            c.cached_input_tokens_per_trial,
+            per_trial_int(b.cached_input_tokens_per_trial),
+            per_trial_int(c.cached_input_tokens_per_trial),
         ),
-        row("output tokens per trial", b.output_tokens_per_trial, c.output_tokens_per_trial),
+        row(
+            "output tokens per trial",
+            per_trial_int(b.output_tokens_per_trial),
+            per_trial_int(c.output_tokens_per_trial),
+        ),
         row("latency p50 (s)", b.latency_p50_s, c.latency_p50_s),
         row("latency p95 (s)", b.latency_p95_s, c.latency_p95_s),
-        row("tool calls per trial", b.tool_calls_per_trial, c.tool_calls_per_trial),
+        row("agent tool calls per trial", b.tool_calls_per_trial, c.tool_calls_per_trial),
+        row(
+            "user tool calls per trial (simulated user)",
+            b.user_tool_calls_per_trial,
+            c.user_tool_calls_per_trial,
+        ),
     ]
     both = b.trial_keys + c.trial_keys
     evidence = [both] * len(rows)

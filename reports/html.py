@@ -28,6 +28,7 @@ from reports.model import (
     Report,
     TableBlock,
     TextBlock,
+    format_number,
 )
 
 MAX_KEYS_INLINE = 2000
@@ -82,7 +83,7 @@ def plotly_js() -> str:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return format_number(value)
     return esc(value)
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from reports.model import Block, ChartBlock, Report, TableBlock, TextBlock
+from reports.model import Block, ChartBlock, Report, TableBlock, TextBlock, format_number
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_LINE_START = re.compile(r"^(?:([#+\-=])|(\d+)\.)")
+_LINE_START = re.compile(r"^(?:([#+\-=])(?=[\s#=]|$)|(\d+)([.)])(?=\s|$))")
+"""What starts a heading, list or setext underline: only before a space (or the end),
+so numbers such as ``50.0%`` or ``-0.05`` are left as they are."""
 
 
 def md_escape(value: Any) -> str:
@@ -22,10 +24,10 @@ def md_escape(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return format_number(value)
     text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\.", text)
+    text = _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
     return " ".join(text.split())  # newlines would end a table row
 
 

@@ -20,6 +20,29 @@ from evals.schema import utcnow
 Cell = str | int | float | None
 
 
+def format_number(value: float) -> str:
+    """A float cell as text: whole numbers and anything from 1000 up without decimals
+    (token counts, never ``1.235e+04``), others to 4 significant digits."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value.is_integer() or abs(value) >= 1000:
+        return f"{value:.0f}"
+    return f"{value:.4g}"
+
+
+def per_trial_int(value: float | None) -> int | None:
+    """A per-trial mean of counts (tokens) shown as a whole number."""
+    return None if value is None else round(value)
+
+
+def cost_cell(value: float | None, trials: int, unknown: int) -> Cell:
+    """A cost: 'unknown' when the source recorded no price (never $0), with the number
+    of unpriced trials left out when only some are."""
+    if value is None:
+        return "unknown" if trials else None
+    return f"{format_number(value)} ({unknown} unknown)" if unknown else value
+
+
 class Evidence(BaseModel):
     """Trials behind one part of a figure (a bar, a cell, a funnel step)."""
 

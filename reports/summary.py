@@ -19,7 +19,17 @@ from reports.caveats import run_caveats
 from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rates_or_note
 from reports.decision import decisions_for, summary_box
 from reports.glossary import glossary
-from reports.model import Block, Cell, KeyNumber, Report, Section, TableBlock, TextBlock
+from reports.model import (
+    Block,
+    Cell,
+    KeyNumber,
+    Report,
+    Section,
+    TableBlock,
+    TextBlock,
+    cost_cell,
+    per_trial_int,
+)
 from reports.propagation import propagation_section
 
 EXAMPLE_CHARS = 400
@@ -34,10 +44,8 @@ def load_examples(ws: Workspace, run: RunData, limit: int = 10) -> list[dict[str
     rows = query(
         ws,
         "SELECT t.key, t.question_id, t.case_id, t.final_answer, v.reason "
-        "FROM trials t LEFT JOIN verdicts v ON v.trial_key = t.key "
-        "AND v.judge = 'cascade' WHERE t.key IN (SELECT unnest(?)) "
-        "QUALIFY row_number() OVER (PARTITION BY t.key "
-        "ORDER BY v.created_at DESC) = 1 ORDER BY t.question_id, t.case_id",
+        "FROM trials t LEFT JOIN final_verdicts v ON v.trial_key = t.key "
+        "WHERE t.key IN (SELECT unnest(?)) ORDER BY t.question_id, t.case_id",
         [keys],
     )
     return rows
@@ -63,7 +71,29 @@ def _rate(s: ArmStats, which: str) -> str:
     r = getattr(s, which)
     if r.rate is None:
         return "n/a"
-    return f"{r.rate:.1%} ({r.k}/{r.n}) [{r.low:.3f}, {r.high:.3f}]"
+    sim = " SIMULATED" if r.simulated else ""
+    return f"{r.rate:.1%} ({r.k}/{r.n}) [{r.low:.3f}, {r.high:.3f}]{sim}"
+
+
+def outcome_name(run: RunData) -> str:
+    """What a run's pass rate is: the judges' cascade, or an import's recorded outcome
+    (the source's own grader, e.g. tau-bench's reward), never called a judge's."""
+    return "Recorded outcome pass rate" if run.outcome_source == "imported" else "Judge pass rate"
+
+
+def simulated_note(run: RunData) -> str | None:
+    """The caveat of a run whose human numbers include simulated reviewers' labels."""
+    if run.simulated:
+        return (
+            "SIMULATED: helpfulness and handling time here include simulated reviewers' "
+            "labels (sim:*), demo data, not measurements of people."
+        )
+    if run.excluded_simulated:
+        return (
+            f"{run.excluded_simulated} label(s) by simulated reviewers (sim:*) are left out "
+            "(--include-simulated counts them, marked SIMULATED)."
+        )
+    return None
 
 
 def _cell_table(cells: dict[str, ArmStats]) -> TableBlock:
@@ -74,13 +104,14 @@ def _cell_table(cells: dict[str, ArmStats]) -> TableBlock:
             f"{s.infra_errors}/{s.agent_errors}",
             _rate(s, "outcome"),
             _rate(s, "helpful"),
-            s.cost_per_trial_usd,
-            s.input_tokens_per_trial,
-            s.cached_input_tokens_per_trial,
-            s.output_tokens_per_trial,
+            cost_cell(s.cost_per_trial_usd, s.trials, s.cost_unknown_trials),
+            per_trial_int(s.input_tokens_per_trial),
+            per_trial_int(s.cached_input_tokens_per_trial),
+            per_trial_int(s.output_tokens_per_trial),
             s.latency_p50_s,
             s.latency_p95_s,
             s.tool_calls_per_trial,
+            s.user_tool_calls_per_trial if s.user_tool_calls_per_trial else None,
         ]
         for name, s in cells.items()
     ]
@@ -97,7 +128,8 @@ def _cell_table(cells: dict[str, ArmStats]) -> TableBlock:
             "output tok/trial",
             "p50 s",
             "p95 s",
-            "tool calls/trial",
+            "tool calls/trial (agent)",
+            "user tool calls/trial",
         ],
         rows=rows,
         evidence=[s.trial_keys for s in cells.values()],
@@ -129,7 +161,7 @@ def _question_table(stats: QuestionStats) -> TableBlock:
                 s.trials,
                 _rate(s, "outcome"),
                 _rate(s, "helpful"),
-                s.cost_per_trial_usd,
+                cost_cell(s.cost_per_trial_usd, s.trials, s.cost_unknown_trials),
                 s.latency_p95_s,
             ]
         )
@@ -168,7 +200,7 @@ def _question_blocks(run: RunData, cells: dict[str, list[TrialFacts]]) -> list[B
         ),
         rates_or_note(
             "pass-rate",
-            "Judge pass rate per question",
+            f"{outcome_name(run)} per question",
             series("outcome"),
             "pass rate",
             empty="no judged trials yet",
@@ -179,6 +211,8 @@ def _question_blocks(run: RunData, cells: dict[str, list[TrialFacts]]) -> list[B
 
 def _handling_blocks(run: RunData) -> list[Block]:
     ht = handling_time(run.assisted, run.unassisted)
+    if ht is not None and ht.simulated:
+        return [TextBlock(text=simulated_note(run) or ""), handling_chart("handling", ht)]
     if ht is None:
         return [
             TextBlock(
@@ -187,6 +221,11 @@ def _handling_blocks(run: RunData) -> list[Block]:
             )
         ]
     return [handling_chart("handling", ht)]
+
+
+def _handling_data(run: RunData) -> dict[str, Any] | None:
+    ht = handling_time(run.assisted, run.unassisted)
+    return None if ht is None else ht.model_dump(mode="json", exclude={"label_ids"})
 
 
 def _examples_block(examples: list[dict[str, Any]]) -> Block:
@@ -237,6 +276,9 @@ def build_run_summary(
         f"{len(run.questions())} question(s) · {len(run.assisted)} counted assisted labels · "
         f"{len(run.unassisted)} unassisted control labels",
     ]
+    note = simulated_note(run)
+    if note:
+        subtitle.append(note)
     decision_blocks: list[Block] = [TextBlock(text="No gate decision recorded on this run.")]
     if decisions:
         decision_blocks = [
@@ -304,6 +346,9 @@ def build_run_summary(
         data={
             "run": str(run.ref),
             "outcome_source": run.outcome_source,
+            "simulated": run.simulated,
+            "overall": arm_stats(run.trials, run.assisted).model_dump(mode="json"),
+            "handling_time": _handling_data(run),
             "cells": {n: s.model_dump(mode="json") for n, s in cell_stats.items()},
             "funnel": {
                 n: funnel(ts, run.assisted).model_dump(mode="json") for n, ts in cells.items()

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from evals.store import Workspace
     from judges.calibration import JudgeCalibration
     from judges.calibration_run import CalibrationResult
-    from judges.cascade_calibration import DecideMode
+    from judges.cascade_calibration import CascadeCalibration, DecideMode
     from judges.pairwise_eval import PairwiseAgreement
 
 
@@ -51,7 +51,23 @@ def calibrate(
             help="Cascade labels that end judging: 'fail' (the harness's cascade) or 'pass_fail'.",
         ),
     ] = "fail",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the cascade's held-out split.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed",
+            help="Seed of the cascade's held-out split (the output lists the spread over 20 "
+            "seeds; choosing a seed after seeing results voids the guarantee).",
+        ),
+    ] = 0,
+    threshold: Annotated[
+        str | None,
+        typer.Option(
+            "--threshold",
+            help="Check fixed cascade thresholds instead of choosing them: one confidence "
+            "for every stage (0.9) or one per stage (0.9,0.7,never); reports coverage and "
+            "agreement with intervals.",
+        ),
+    ] = None,
     pairwise_model: Annotated[
         str | None,
         typer.Option(
@@ -64,6 +80,14 @@ def calibrate(
         bool, typer.Option("--write/--no-write", help="Record the thresholds for the cascade.")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    include_simulated: Annotated[
+        bool,
+        typer.Option(
+            "--include-simulated",
+            help="Use simulated reviewers' ratings (sim:*) as truth; the output is then "
+            "marked SIMULATED. Default: left out.",
+        ),
+    ] = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Judges and cascade stages against human labels; who may fail trials alone.
@@ -83,10 +107,24 @@ def calibrate(
     if pairwise_model:
         _run_pairwise(ws, pairwise_model)
     mode: DecideMode = "pass_fail" if decide == "pass_fail" else "fail"
-    result = run_calibration(
-        ws, run, judge, target=target, confidence=confidence, decide=mode, seed=seed
-    )
-    pairwise = _pairwise(ws)
+    fixed = _thresholds(threshold)
+    try:
+        result = run_calibration(
+            ws,
+            run,
+            judge,
+            target=target,
+            confidence=confidence,
+            decide=mode,
+            seed=seed,
+            include_simulated=include_simulated,
+            thresholds=fixed,
+        )
+    except ValueError as exc:
+        fail(f"--threshold: {exc}")
+    if fixed is not None:
+        write = False  # checking given thresholds records nothing
+    pairwise, pairwise_cascade = _pairwise(ws, confidence, target, seed, fixed)
     if not result.judges and not pairwise:
         fail(_nothing_to_calibrate(result))
     if write and result.records:
@@ -96,10 +134,35 @@ def calibrate(
         payload = {
             "calibration": result.model_dump(mode="json"),
             "pairwise": [p.model_dump(mode="json") for p in pairwise],
+            "pairwise_cascade": (
+                None if pairwise_cascade is None else pairwise_cascade.model_dump(mode="json")
+            ),
         }
         console.print_json(json.dumps(payload))
         return
     _print(result, pairwise, write)
+    if pairwise_cascade is not None:
+        _print_cascade(pairwise_cascade, "Pairwise cascade (decides A or B)")
+
+
+def _thresholds(text: str | None) -> list[float | None] | None:
+    """--threshold: one value or one per stage, each a confidence in [0, 1] or 'never'."""
+    if text is None:
+        return None
+    out: list[float | None] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part == "never":
+            out.append(None)
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= 1.0:
+            fail(f"--threshold: {part!r} is not a confidence in [0, 1] or 'never'")
+        out.append(value)
+    return out
 
 
 def _open(path: object) -> Workspace:
@@ -140,13 +203,45 @@ def _nothing_to_calibrate(result: CalibrationResult) -> str:
     )
 
 
-def _pairwise(ws: Workspace) -> list[PairwiseAgreement]:
+def _pairwise(
+    ws: Workspace,
+    confidence: float,
+    target: float,
+    seed: int,
+    fixed: list[float | None] | None,
+) -> tuple[list[PairwiseAgreement], CascadeCalibration | None]:
+    """Pairwise judges against human preferences, and their cascade (judges as stages,
+    their confidences as the thresholds' scale) calibrated like a pass/fail one."""
     from evals.preferences import PairwiseJudgment, PairwisePreference
-    from judges.pairwise_eval import evaluate_pairwise
+    from judges.cascade_calibration import calibrate_cascade
+    from judges.cascade_report import evaluate_thresholds
+    from judges.pairwise_eval import evaluate_pairwise, pairwise_cascade_items
 
     prefs = [PairwisePreference.model_validate(b) for b in ws.iter_bodies("preference")]
     judged = [PairwiseJudgment.model_validate(b) for b in ws.iter_bodies("pairwise_judgment")]
-    return evaluate_pairwise(prefs, judged) if prefs and judged else []
+    if not (prefs and judged):
+        return [], None
+    agreements = evaluate_pairwise(prefs, judged, confidence)
+    names, items = pairwise_cascade_items(prefs, judged)
+    if not items or not any(o is not None and o.confidence is not None
+                            for it in items for o in it.stages):  # fmt: skip
+        return agreements, None
+    if fixed is not None:
+        try:
+            cascade = evaluate_thresholds(
+                items,
+                names,
+                fixed * len(names) if len(fixed) == 1 else fixed,
+                alpha=target,
+                confidence=confidence,
+                decide="pass_fail",
+            )
+        except ValueError as exc:
+            fail(f"--threshold (pairwise judges): {exc}")
+        return agreements, cascade
+    return agreements, calibrate_cascade(
+        items, names, alpha=target, confidence=confidence, decide="pass_fail", seed=seed
+    )
 
 
 def _run_pairwise(ws: Workspace, model: str) -> None:
@@ -246,10 +341,16 @@ def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: 
         f"{result.labelled_trials} trials rated by people ({scope}); target: false-fail "
         f"upper bound < {result.target:.0%} at {result.confidence:.0%} confidence"
     )
-    if result.simulated_ratings:
+    if result.simulated_ratings and result.include_simulated:
         _say(
-            f"note: {result.simulated_ratings} of the ratings come from simulated reviewers "
-            "(sim:...): demo data, not measurements of people"
+            f"SIMULATED: {result.simulated_ratings} of the ratings used as truth come from "
+            "simulated reviewers (sim:...): demo data, not measurements of people; every "
+            "number below is built on them"
+        )
+    elif result.simulated_ratings:
+        _say(
+            f"note: {result.simulated_ratings} ratings by simulated reviewers (sim:...) left "
+            "out (--include-simulated uses them, marked SIMULATED)"
         )
     if result.judges:
         table = Table(title="Judges against people")
@@ -261,7 +362,7 @@ def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: 
         for r in result.judges:
             _say(f"  {r.judge}: {r.message}")
     if result.cascade is not None:
-        _print_cascade(result)
+        _print_cascade(result.cascade)
     if result.final is not None:
         f = result.final
         _say(
@@ -285,43 +386,51 @@ def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: 
 
 
 def _pairwise_line(p: PairwiseAgreement) -> str:
-    pc, ag = p.position_consistency, p.agreement
+    pc, ag, acc = p.position_consistency, p.agreement, p.accuracy
+    conf = f"{p.confidence:.0%}"
+    head = f"pairwise {p.judge} ({p.judge_version[:8]}): "
+    if acc is None or not acc.n:
+        return head + "no judged item has a human choice: nothing to measure"
+    accuracy = (
+        f"accuracy {acc.k:g}/{acc.n} = {_pct(acc.rate)} [{acc.low:.0%}, {acc.high:.0%}] "
+        f"({'mean over both presentation orders' if p.orders == 'both' else ''}"
+        f"{'' if p.orders == 'both' else 'ONE-ORDER accuracy: judged ' + p.orders})"
+    )
+    if not p.items:
+        return (
+            f"{head}{p.judged_items} items, {accuracy}; judged in one order only, so no "
+            "position consistency or strict agreement (judge both orders to measure them)"
+        )
     return (
-        f"pairwise {p.judge} ({p.judge_version[:8]}): {p.items} items in both orders; "
-        f"position-consistent {pc.k}/{p.items} [{pc.low:.0%}, {pc.high:.0%}], picked the "
+        f"{head}{p.items} items in both orders; {accuracy}; strict (consistent and "
+        f"correct): agrees with people {ag.k:g}/{ag.n} [{ag.low:.0%}, {ag.high:.0%}]; "
+        f"position-consistent {pc.k:g}/{p.items} [{pc.low:.0%}, {pc.high:.0%}], picked the "
         f"first shown {p.first_position_picks}, the second {p.second_position_picks}; "
-        f"agrees with people {ag.k}/{ag.n} [{ag.low:.0%}, {ag.high:.0%}], kappa "
-        f"{_num(p.kappa)}"
+        f"kappa {_num(p.kappa)}; {conf} intervals"
     )
 
 
-def _print_cascade(result: CalibrationResult) -> None:
-    c = result.cascade
-    assert c is not None
+def _print_cascade(c: CascadeCalibration, title: str = "Cascade") -> None:
+    where = (
+        f"all {c.n_test} labelled trials"
+        if c.method.startswith("fixed")
+        else f"the test part, {c.n_test} of {c.n} trials"
+    )
     table = Table(
-        title=f"Cascade: agreement >= {1 - c.alpha:.0%} on what it decides "
-        f"({c.method}, decides on: {c.decide})"
+        title=f"{title}: agreement >= {1 - c.alpha:.0%} on what it decides "
+        f"({c.method}, decides on: {c.decide}); per stage on {where}"
     )
-    for col in (
-        "stage",
-        "judges",
-        "threshold",
-        "reached",
-        "decided",
-        "coverage",
-        "agreement",
-        "cost/trial",
-    ):
+    for col in ("stage", "judges", "threshold", "reached", "decided", "agreement", "cost"):
         table.add_column(col, overflow="fold")
     for s in c.stages:
+        iv = s.agreement_interval
         table.add_row(
             str(s.stage + 1),
             s.name,
             "never" if s.threshold is None else f">= {s.threshold:.3g}",
             str(s.reached),
             str(s.decided),
-            _pct(s.coverage),
-            _pct(s.agreement),
+            _pct(s.agreement) + ("" if iv is None else f" [{iv[0]:.0%}, {iv[1]:.0%}]"),
             f"${s.mean_cost_usd:.5f}",
         )
     print_table(console, table)

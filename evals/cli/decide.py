@@ -60,13 +60,51 @@ def _open(workspace: Path) -> Workspace:
         fail(str(exc))
 
 
-def _load(ws: Workspace, ref_text: str, outcome: OutcomeSpec, single_cell: bool) -> RunData:
+IncludeSimulatedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-simulated",
+        help="Count simulated reviewers' labels (sim:*); every number built on them is "
+        "then marked SIMULATED. Default: left out.",
+    ),
+]
+
+
+def _load(
+    ws: Workspace,
+    ref_text: str,
+    outcome: OutcomeSpec,
+    single_cell: bool,
+    include_simulated: bool = False,
+) -> RunData:
     from evals.rundata import RunSelectionError, load_run, resolve_run_ref
 
     try:
-        return load_run(ws, resolve_run_ref(ws, ref_text), outcome, single_cell=single_cell)
+        return load_run(
+            ws,
+            resolve_run_ref(ws, ref_text),
+            outcome,
+            single_cell=single_cell,
+            include_simulated=include_simulated,
+        )
     except RunSelectionError as exc:
         fail(str(exc))
+
+
+def _say_simulated(*runs: RunData) -> None:
+    """One line on simulated reviewers' labels: used (and so marked) or left out."""
+    if any(r.simulated for r in runs):
+        console.print(
+            "[bold yellow]SIMULATED[/]: human numbers here include simulated reviewers' "
+            "labels (sim:*), demo data, not measurements of people"
+        )
+    left_out = sum(r.excluded_simulated for r in runs[:1])
+    if left_out:
+        console.print(
+            f"note: {left_out} label(s) by simulated reviewers (sim:*) left out "
+            "(--include-simulated counts them, marked SIMULATED)",
+            highlight=False,
+        )
 
 
 def _slug(*parts: str) -> str:
@@ -115,7 +153,8 @@ def _gate_table(decision: Decision) -> Table:
                 continue
             value = "–" if c.value is None else f"{c.value:.3g}"
             more = f" +{c.n_needed - c.n}" if c.outcome == "undecided" and c.n_needed else ""
-            row.append(f"{SYMBOL[c.outcome]} {value}{more}")
+            sim = " SIMULATED" if c.simulated else ""
+            row.append(f"{SYMBOL[c.outcome]} {value}{more}{sim}")
         table.add_row(*row)
     return table
 
@@ -133,6 +172,8 @@ def _print_decision(decision: Decision, recorded: bool) -> None:
     hidden = sum(1 for c in decision.checks if c.outcome != "pass") - len(shown)
     if hidden > 0:
         console.print(f"… {hidden} more (evals gate --json lists every check)")
+    for caveat in decision.caveats:
+        console.print(f"caveat: {caveat}", markup=False, highlight=False, soft_wrap=True)
     colour = COLOUR[decision.outcome]
     console.print(f"[bold {colour}]{decision.outcome.upper()}[/]  ", end="")
     console.print(decision.summary, markup=False, highlight=False, soft_wrap=True)
@@ -160,6 +201,7 @@ def gate(
         Path | None,
         typer.Option("--junit", help="Also write JUnit XML here: one test case per check."),
     ] = None,
+    include_simulated: IncludeSimulatedOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Evaluate a gate on a run: exit 0 ship, 3 fail, 4 undecided (1 error, 2 bad gate file)."""
@@ -179,7 +221,7 @@ def gate(
             err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     ws = _open(workspace)
-    cand = _load(ws, run, g.spec.outcome, single_cell=True)
+    cand = _load(ws, run, g.spec.outcome, True, include_simulated)
     base_ref = baseline
     if baseline is None and g.spec.needs_baseline():
         fail(
@@ -198,7 +240,7 @@ def gate(
     base = (
         None
         if base_ref in (None, "none")
-        else _load(ws, str(base_ref), g.spec.outcome, single_cell=True)
+        else _load(ws, str(base_ref), g.spec.outcome, True, include_simulated)
     )
     try:
         decision = evaluate_gate(g, cand, base)
@@ -215,6 +257,7 @@ def gate(
         typer.echo(decision.model_dump_json(indent=2))
     else:
         _print_decision(decision, record)
+        _say_simulated(cand)
     if no_fail and decision.outcome != "ship" and not as_json:
         console.print(f"(--no-fail: exit 0 instead of {OUTCOME_EXIT[decision.outcome]})")
     raise typer.Exit(EXIT_OK if no_fail else OUTCOME_EXIT[decision.outcome])
@@ -293,6 +336,7 @@ def compare(
     ] = None,
     pair_by: Annotated[str, typer.Option(help="case | case_repetition")] = "case",
     confidence: Annotated[float, typer.Option(help="Two-sided interval coverage.")] = 0.95,
+    include_simulated: IncludeSimulatedOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Compare two runs over the same cases, per question and overall, and write a report."""
@@ -312,8 +356,8 @@ def compare(
     except ValidationError:
         fail(f"--outcome must be auto, cascade or imported, got {outcome!r}")
     ws = _open(workspace)
-    base = _load(ws, baseline, spec, single_cell=True)
-    cand = _load(ws, candidate, spec, single_cell=True)
+    base = _load(ws, baseline, spec, True, include_simulated)
+    cand = _load(ws, candidate, spec, True, include_simulated)
     try:
         cmp = compare_runs(
             base,
@@ -329,6 +373,7 @@ def compare(
     print_table(_out(), _compare_table(cmp))
     for w in cmp.warnings:
         console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
+    _say_simulated(cand, base)
     folder = out or workspace / "reports" / _slug("compare", str(base.ref), "vs", str(cand.ref))
     _write(
         build_comparison_report(cmp, caveats=comparison_caveats(cmp, [base, cand])), folder, formats
@@ -351,6 +396,7 @@ def report(
         Path | None, typer.Option("--out", help="Report folder [default: WORKSPACE/reports/...].")
     ] = None,
     formats: Annotated[str, typer.Option("--format", help="html,md,json")] = "html,md,json",
+    include_simulated: IncludeSimulatedOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Write a run's summary report, or its regression against the last accepted run."""
@@ -358,7 +404,8 @@ def report(
     from reports import build_run_summary, load_decisions, load_examples
 
     ws = _open(workspace)
-    cand = _load(ws, run, OutcomeSpec(), single_cell=regression)
+    cand = _load(ws, run, OutcomeSpec(), regression, include_simulated)
+    _say_simulated(cand)
     if not regression:
         propagation = _propagation(ws, cand)
         summary = build_run_summary(
@@ -376,11 +423,17 @@ def report(
     scope = run_scope(cand.manifest)
     base_ref = last_accepted(ws, exclude=cand.ref, scope=scope)
     if base_ref is None:
+        if last_accepted(ws) is not None:  # a gate shipped this very run, and no other
+            fail(
+                f"{cand.ref} is the only accepted run (a gate shipped it): there is no "
+                "earlier accepted run to regress against; compare it with another run "
+                "(`evals compare BASELINE CANDIDATE`)"
+            )
         fail(
             f"no accepted run of suite {scope[0]!r} on golden set {scope[1]!r} to regress "
             "against (a gate decision 'ship' marks a run accepted: run `evals gate` first)"
         )
-    base = _load(ws, base_ref, OutcomeSpec(), single_cell=True)
+    base = _load(ws, base_ref, OutcomeSpec(), True, include_simulated)
     cmp = compare_runs(base, cand, margin or [0.05])
     _require_pairs(cmp)
     print_table(_out(), _compare_table(cmp))

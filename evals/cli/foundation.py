@@ -59,11 +59,12 @@ def schema(
         "schemas"
     ),
 ) -> None:
-    """Write the JSON Schema of every record model (Case, Trial, Verdict, Label, ...)."""
-    from evals.schema import RECORD_MODELS
+    """Write the JSON Schema of every stored kind (trial, verdict, label, run_link,
+    calibration, queue, ...) and of the golden set's models (case, question, dataset)."""
+    from evals.query import stored_models
 
     out.mkdir(parents=True, exist_ok=True)
-    for name, model in RECORD_MODELS.items():
+    for name, model in stored_models().items():
         path = out / f"{name}.schema.json"
         path.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n")
         console.print(f"wrote {path}")

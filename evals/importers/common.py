@@ -24,6 +24,7 @@ import orjson
 from pydantic import BaseModel, Field, ValidationError
 
 from evals.golden_limits import largest_string
+from evals.query import ViewSpec, register_view
 from evals.schema import (
     Case,
     Label,
@@ -203,6 +204,9 @@ class ImportRecord(Record):
     """Command-line options that shaped the import (model alias, prompt name, ...)."""
     imported_at: datetime = Field(default_factory=utcnow)
     """When the import finished parsing."""
+
+
+register_view(ViewSpec("import", "imports", ImportRecord, key="id"))
 
 
 @dataclass

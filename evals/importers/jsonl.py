@@ -276,6 +276,11 @@ def _trace(rec: JsonlTrial, model: str) -> Trace:
         trace.usage = rec.usage
     if rec.cost_usd is not None:
         trace.usage.cost_usd = rec.cost_usd
+    priced = rec.cost_usd is not None or (
+        rec.usage is not None and "cost_usd" in rec.usage.model_fields_set
+    )
+    # No cost anywhere in the record: unknown, not free (reports and gates say so).
+    trace.usage.cost_unknown = not priced and not trace.usage.cost_usd
     trace.latency_s = rec.latency_s or 0.0
     if rec.error:
         trace.error = TrialError(kind="agent", code="recorded_error", message=rec.error[:2000])

@@ -99,6 +99,8 @@ def trace_from_messages(raw_messages: list[dict[str, Any]], model_alias: str) ->
             builder.tool(raw, text)
         else:
             builder.messages.append(Message(role=role, content=text))
+            if role == "user":
+                builder.user_calls(raw)
     return builder.trace()
 
 
@@ -144,13 +146,27 @@ class _TraceBuilder:
         if text and text.strip():
             self.final = text
 
+    def user_calls(self, raw: dict[str, Any]) -> None:
+        """Tool calls of the user (tau2's telecom user simulator has tools): recorded as
+        steps with requestor 'user', never counted as the agent's."""
+        for call_id, name, args in (_call_of(c) for c in raw.get("tool_calls") or []):
+            step = ToolCallStep(
+                tool=name, arguments=args, call_id=call_id, live=True, requestor="user"
+            )
+            self.steps.append(step)
+            if call_id:
+                self.pending[call_id] = step
+
     def tool(self, raw: dict[str, Any], text: str | None) -> None:
         call_id = raw.get("tool_call_id") or raw.get("id")
         step = self.pending.pop(call_id) if call_id in self.pending else None
         name = raw.get("name") or (step.tool if step else None)
         self.messages.append(Message(role="tool", content=text, tool_call_id=call_id, name=name))
         if step is None:  # a result without a recorded call: keep it as evidence
-            step = ToolCallStep(tool=name or "unknown", call_id=call_id, live=True, matched=False)
+            by = "user" if raw.get("requestor") == "user" else "agent"
+            step = ToolCallStep(
+                tool=name or "unknown", call_id=call_id, live=True, matched=False, requestor=by
+            )
             self.steps.append(step)
         step.observation = parse_observation(text)
 

@@ -321,6 +321,8 @@ def _trace(sim: Tau2Simulation, policy: str, alias: str) -> Trace:
     trace = trace_from_messages(raw, alias)
     if sim.agent_cost is not None:
         trace.usage.cost_usd = sim.agent_cost
+    # tau2 writes 0 (or nothing) when it cannot price the model: unknown, not free.
+    trace.usage.cost_unknown = not sim.agent_cost
     trace.latency_s = sim.duration or 0.0
     if sim.termination_reason not in NORMAL_ENDINGS:
         reason = str(sim.termination_reason)

@@ -79,6 +79,9 @@ class Usage(Record):
     """Completion tokens."""
     cost_usd: float = 0.0
     """Cost in USD (0 for local models)."""
+    cost_unknown: bool = False
+    """The source recorded no price for these calls (an import without costs): cost_usd
+    0 then means unknown, not free; reports say so and cost gates leave it out."""
     calls: int = 0
     """Number of LLM calls."""
     cache_hits: int = 0
@@ -91,6 +94,7 @@ class Usage(Record):
             cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cost_usd=self.cost_usd + other.cost_usd,
+            cost_unknown=self.cost_unknown or other.cost_unknown,
             calls=self.calls + other.calls,
             cache_hits=self.cache_hits + other.cache_hits,
         )

@@ -160,6 +160,11 @@ class GateCheck(Record):
     """Explanation in words."""
     trial_keys: list[str] = Field(default_factory=list)
     """Trials behind the number (for tracing a figure to its evidence)."""
+    estimate: float | None = None
+    """The point estimate behind the check when `value` is a bound of it (the helpful
+    rate of a lower-bound check), else None."""
+    simulated: bool = False
+    """Built on simulated reviewers' labels (sim:*, asked for with --include-simulated)."""
 
 
 class Decision(Record):
@@ -192,6 +197,8 @@ class Decision(Record):
     """The outcome in words, e.g. 'undecided: about 40 more cases needed'."""
     n_more_needed: int | None = None
     """When undecided: about how many more cases would let the gate decide."""
+    caveats: list[str] = Field(default_factory=list)
+    """What a reader must know about the numbers (simulated labels, unknown costs)."""
     gate_config: dict[str, Any] = Field(default_factory=dict)
     """The gate as loaded (thresholds, confidence, outcome source), so the decision
     stands on its own without the YAML file."""

@@ -71,6 +71,9 @@ class ToolCallStep(Record):
     """Native tool-call id, when the model gave one."""
     latency_s: float = 0.0
     """Time spent answering the call."""
+    requestor: Literal["agent", "user"] = "agent"
+    """Who made the call: the agent, or the user (a simulated user with its own tools,
+    as in tau2-bench's telecom domain); only the agent's count as its tool calls."""
 
 
 class FinalAnswerStep(Record):

@@ -30,7 +30,7 @@ def helpful_section(df: pd.DataFrame, by: str) -> None:
         return
     overall = metrics.helpfulness(df.assign(all="all"), "all").iloc[0]
     st.metric(
-        "Helpful (all assisted submissions)",
+        "Helpful (reviewed trials)" + (" · SIMULATED" if overall["simulated"] else ""),
         pct(overall["rate"]),
         help=f"Wilson 95% interval {pct(overall['low'])} – {pct(overall['high'])}, "
         f"n = {overall['n']}",
@@ -74,7 +74,7 @@ def time_section(df: pd.DataFrame, by: str, threshold: float) -> None:
             f"{row['median_unassisted_s']:.0f} s" if row["n_unassisted"] else "–",
         )
         cols[2].metric(
-            "Reduction (geometric means)",
+            "Reduction (geometric means)" + (" · SIMULATED" if row["simulated"] else ""),
             pct(row["reduction"]),
             help=f"95% interval {pct(row['reduction_low'])} – "
             f"{pct(row['reduction_high'])} (bootstrap over reviewers); "
@@ -173,14 +173,20 @@ def main() -> None:
         "Idle threshold (s)", 5.0, 3600.0, float(default_t), step=5.0, key="dash_threshold"
     )
     include_sim = st.checkbox(
-        "Include simulated reviewers (ids starting with sim:)", value=True, key="dash_sim"
+        "Include simulated reviewers (ids starting with sim:)", value=False, key="dash_sim"
     )
     selected = {q: queues[q] for q in chosen}
     labels = [lb for q in chosen for lb in svc.index.labels(q)]
     events = [e for q in chosen for e in svc.index.events(q)]
     if not include_sim:
         labels = [lb for lb in labels if not metrics.is_simulated(lb.reviewer)]
-    df = metrics.label_frame(selected, labels, events, threshold)
+    counted = metrics.counted_ids(svc.ws, chosen)
+    df = metrics.label_frame(selected, labels, events, threshold, counted=counted)
+    if include_sim and bool(df["simulated"].any()):
+        st.warning(
+            "SIMULATED: these numbers include simulated reviewers' labels (sim:...), "
+            "demo data, not measurements of people."
+        )
     holding: dict[str, int] = {}
     summaries = [svc.summary(q) for q in chosen]
     for summary in summaries:

@@ -29,7 +29,10 @@ def test_schema_writes_valid_json_schemas(tmp_path: Path) -> None:
     assert trial["properties"]["key"]["description"].startswith("Stable hash")
     assert {p.name for p in (tmp_path / "s").iterdir()} >= {
         "case.schema.json", "verdict.schema.json", "label.schema.json",
-        "decision.schema.json"}
+        "decision.schema.json", "run_link.schema.json", "calibration.schema.json",
+        "queue.schema.json", "claim.schema.json", "import.schema.json",
+        "pairwise_judgment.schema.json", "preference.schema.json",
+        "cascade_funnel.schema.json", "event.schema.json", "run.schema.json"}
 
 
 def test_audit_verify_names_the_edited_record(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from evals import stats as S
 from evals.compare import compare_runs
-from evals.rundata import OutcomeSpec, RunRef, counted_labels, load_run
+from evals.rundata import OutcomeSpec, RunRef, load_run
 from evals.schema import Trial, TrialError
 from evals.store import Workspace
 from evals.synthetic import make_label, make_trial, make_verdict, write_run
@@ -301,28 +301,6 @@ def test_labels_undo_and_latest_submit(workspace: Workspace) -> None:
     counted = {(lb.reviewer, lb.trial_key): lb.helpful for lb in run.assisted}
     # l2 was undone, so ann's earlier l1 (not helpful) counts again; bob's skip is no rating.
     assert counted == {("ann", t0.key): False, ("bob", t1.key): True}
-    rows = [
-        {
-            "id": "x",
-            "queue_id": "q",
-            "item_id": "i",
-            "trial_key": "k",
-            "case_id": "c",
-            "reviewer": "r",
-            "arm": "assisted",
-            "action": "submit",
-            "helpful": h,
-            "correctness": None,
-            "retracts": None,
-            "submitted_at": at,
-            "recorded_at": "",
-            "active_seconds": 1.0,
-            "idle_threshold_s": 60.0,
-        }
-        for h, at in ((True, 2), (False, 1))
-    ]
-    rows[1]["id"] = "y"
-    assert [lb.helpful for lb in counted_labels(rows)] == [True]  # latest submitted wins
 
 
 def test_cells_must_be_named_when_a_run_holds_several(workspace: Workspace) -> None:

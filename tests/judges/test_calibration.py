@@ -74,6 +74,27 @@ def test_too_few_labels_says_how_many_more() -> None:
     assert report.more_labels_needed == 147
     assert "needs at least 59 labelled fails" in report.message
     assert "about 147 more labelled trials needed" in report.message
+    assert "has 10 labelled fails, 0 of them rated helpful" in report.message
+
+
+def test_message_counts_every_fail_and_estimates_fall_as_the_target_loosens() -> None:
+    # 252 fails over many confidences, 1 in 12 rated helpful (mostly the unconfident
+    # ones): the message names all 252, not the 59 of the first threshold tested.
+    rng = np.random.default_rng(5)
+    items = []
+    for i in range(600):
+        conf = float(rng.random())
+        fail = i < 252
+        helpful = (not fail and rng.random() < 0.8) or (fail and rng.random() < 0.16 * (1 - conf))
+        items.append(JudgedItem(f"t{i}", "fail" if fail else "pass", round(conf, 3), helpful))
+    needed = []
+    for target in (0.02, 0.03, 0.04, 0.05, 0.07, 0.1):
+        report = calibrate_judge(items, "j", "v1", target=target)
+        if report.status == "insufficient":
+            assert f"has 252 labelled fails, {report.false_fail.k} of them" in report.message
+        needed.append(0 if report.status == "calibrated" else report.more_labels_needed)
+    known = [n for n in needed if n is not None]
+    assert len(known) >= 3 and known == sorted(known, reverse=True)  # monotone in target
 
 
 def test_chance_level_judge_may_not_fail_anything_alone() -> None:

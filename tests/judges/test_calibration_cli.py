@@ -114,6 +114,33 @@ def test_calibrate_reports_refuses_the_coin_and_writes_thresholds(tmp_path: Path
     assert judges["strong"]["threshold_false_fail"]["upper"] < 0.05
     assert report["calibration"]["cascade"]["thresholds"][0] is None
     assert len(list(Workspace(root).iter_bodies("calibration"))) == 3  # --no-write wrote none
+    assert "over 20 seeds" in out and "voids the guarantee" in out
+    assert len(report["calibration"]["cascade"]["seed_coverage"]) == 20
+
+
+def test_fixed_thresholds_and_simulated_reviewers(tmp_path: Path) -> None:
+    root, helpful = labelled_workspace(tmp_path, n=200)
+    proc = evals("calibrate", "--threshold", "never,0.5", "--json", "-w", str(root))
+    assert proc.returncode == 0, proc.stderr
+    cascade = json.loads(proc.stdout)["calibration"]["cascade"]
+    assert cascade["thresholds"] == [None, 0.5] and cascade["method"].startswith("fixed")
+    assert cascade["n_test"] == 200 and cascade["coverage_interval"] is not None
+    assert len(list(Workspace(root).iter_bodies("calibration"))) == 0  # a check writes none
+    bad = evals("calibrate", "--threshold", "0.9,0.5,0.1", "-w", str(root))
+    assert bad.returncode == 1 and "one threshold per stage (2)" in bad.stderr
+    assert evals("calibrate", "--threshold", "high", "-w", str(root)).returncode == 1
+    # A simulated reviewer disagreeing with everyone: left out unless asked for.
+    with open(tmp_path / "sim.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["run_id", "case_id", "reviewer", "helpful"])
+        for c, h in helpful.items():
+            for r in ("sim:reviewer-1", "sim:reviewer-2"):
+                w.writerow(["r1", c, r, "no" if h else "yes"])
+    assert evals("import", "labels", str(tmp_path / "sim.csv"), "-w", str(root)).returncode == 0
+    out = evals("calibrate", "--no-write", "-w", str(root)).stdout
+    assert "200 trials rated by people" in out and "400 ratings by simulated" in out
+    out = evals("calibrate", "--no-write", "--include-simulated", "-w", str(root)).stdout
+    assert "SIMULATED: 400 of the ratings" in out
 
 
 def test_too_few_labels_and_no_labels(tmp_path: Path) -> None:
@@ -234,3 +261,6 @@ def test_imported_pairwise_judge_outputs_are_evaluated(tmp_path: Path) -> None:
     assert "pairwise their-judge" in proc.stdout
     assert "position-consistent 7/10" in proc.stdout and "picked the first shown 3" in proc.stdout
     assert "agrees with people 7/10" in proc.stdout
+    # The standard figure beside the strict one: 7 items right in both orders, 3 in one.
+    assert "accuracy 8.5/10 = 85%" in proc.stdout
+    assert "mean over both presentation orders" in proc.stdout

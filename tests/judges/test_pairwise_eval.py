@@ -11,7 +11,7 @@ import pytest
 
 from evals.models import Gateway
 from evals.preferences import PairwiseJudgment, PairwisePreference, judgment_key
-from evals.schema import ModelSpec
+from evals.schema import ModelSpec, Usage
 from evals.testing import FakeLLMServer, FakeRequest
 from judges import JudgeEnv, JudgeSpec, build_pairwise
 from judges.pairwise_eval import evaluate_pairwise, human_choices, judge_preferences
@@ -32,7 +32,9 @@ def pref(
     )  # type: ignore[arg-type]
 
 
-def judged(item: str, ab: str, ba: str, judge: str = "j") -> list[PairwiseJudgment]:
+def judged(
+    item: str, ab: str, ba: str, judge: str = "j", conf: float | None = None, cost: float = 0.0
+) -> list[PairwiseJudgment]:
     return [
         PairwiseJudgment(
             key=judgment_key(item, judge, "v", order),
@@ -41,6 +43,8 @@ def judged(item: str, ab: str, ba: str, judge: str = "j") -> list[PairwiseJudgme
             judge_version="v",
             presentation=order,  # type: ignore[arg-type]
             winner=w,
+            confidence=conf,
+            usage=Usage(cost_usd=cost),
             source="import",
         )  # type: ignore[arg-type]
         for order, w in (("AB", ab), ("BA", ba))
@@ -71,6 +75,69 @@ def test_consistent_judge_agrees_and_first_position_judge_is_flagged() -> None:
     # Inconsistent orders make a tie, which agrees with no decisive human choice.
     assert f.agreement.k == 0 and f.decisive_agreement.n == 0
     assert g.position_consistency.low < 1.0  # a Wilson interval, not a point
+    # Standard accuracy (each order once): the first-position judge is right in one of
+    # the two orders of every item, so 50%, where the strict figure says 0%.
+    assert g.accuracy is not None and g.accuracy.rate == 1.0 and g.orders == "both"
+    assert f.accuracy is not None and f.accuracy.rate == pytest.approx(0.5)
+    assert f.accuracy.k == pytest.approx(6.0) and f.accuracy.n == 12
+
+
+def test_one_order_outputs_give_a_stated_one_order_accuracy() -> None:
+    prefs = [pref(f"p{i}", "A" if i % 2 else "B") for i in range(10)]
+    only_ab = [judged(p.item_id, "A", "A")[0] for p in prefs]  # always A, AB order only
+    (r,) = evaluate_pairwise(prefs, only_ab)
+    assert r.orders == "AB only" and r.items == 0 and r.judged_items == 10
+    assert r.accuracy is not None and r.accuracy.k == 5 and r.accuracy.n == 10
+    from evals.cli.calibrate import _pairwise_line
+
+    line = _pairwise_line(r)
+    assert "ONE-ORDER accuracy: judged AB only" in line and "5/10" in line
+    assert "0/0" not in line
+
+
+def test_intervals_follow_the_confidence() -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    prefs = [pref(f"p{i}", "A") for i in range(20)]
+    js = [
+        j
+        for i, p in enumerate(prefs)
+        for j in judged(p.item_id, *(("A", "A") if i % 4 else ("B", "B")))
+    ]
+    (r95,) = evaluate_pairwise(prefs, js)
+    (r99,) = evaluate_pairwise(prefs, js, confidence=0.99)
+    lo, hi = proportion_confint(15, 20, alpha=0.01, method="wilson")
+    assert (r99.agreement.low, r99.agreement.high) == pytest.approx((lo, hi))
+    assert r99.agreement.low < r95.agreement.low and r99.confidence == 0.99
+
+
+def test_pairwise_judges_form_a_cascade_with_their_confidences() -> None:
+    from judges.cascade_report import evaluate_thresholds
+    from judges.pairwise_eval import pairwise_cascade_items
+
+    prefs = [pref(f"p{i}", "A" if i % 2 else "B") for i in range(8)] + [pref("t", "tie")]
+    truth = {p.item_id: p.choice for p in prefs}
+    cheap = [
+        j
+        for p in prefs
+        for j in judged(
+            p.item_id, "A", "A", "cheap", 0.9 if p.item_id in ("p1", "p3") else 0.2, 0.001
+        )
+    ]
+    strong = [
+        j
+        for p in prefs
+        for j in judged(p.item_id, truth[p.item_id], truth[p.item_id], "strong", 0.8, 0.01)
+    ]
+    names, items = pairwise_cascade_items(prefs, strong + cheap)
+    assert [n.split("@")[0] for n in names] == ["cheap", "strong"]  # cheapest first
+    assert len(items) == 8  # the human tie has no winner to agree with
+    first = {it.trial_key: it.stages[0] for it in items}
+    assert first["p1"] is not None and first["p1"].label == "pass" and first["p1"].confidence == 0.9
+    report = evaluate_thresholds(items, names, [0.5, 0.5], decide="pass_fail")
+    # cheap decides p1 and p3 (confident, right); strong decides the other six, all right.
+    assert report.stages[0].decided == 2 and report.stages[1].decided == 6
+    assert report.agreement == 1.0 and report.coverage == 1.0
 
 
 def test_items_missing_an_order_are_not_counted() -> None:

@@ -163,6 +163,11 @@ def test_cli_compare_and_reports(tmp_path: Path) -> None:
     assert no_baseline.returncode == 1 and "no accepted run" in no_baseline.stderr
     gate = tmp_path / "g.yaml"
     gate.write_text("overall: {max_cost_per_trial: 1.0}\n")
+    # A gate shipped 'cand' itself: no "run evals gate first", but why there is no baseline.
+    assert evals("gate", str(gate), "--run", "cand", ws=ws_path).returncode == 0
+    only = evals("report", "cand", "--regression", ws=ws_path)
+    assert only.returncode == 1 and "only accepted run" in only.stderr
+    assert "run `evals gate` first" not in only.stderr
     assert evals("gate", str(gate), "--run", "base", ws=ws_path).returncode == 0
     regression = evals("report", "cand", "--regression", "--out", str(tmp_path / "reg"), ws=ws_path)
     assert regression.returncode == 0, regression.stderr
@@ -193,3 +198,14 @@ def test_no_pairs_means_a_note_not_empty_charts(workspace: Workspace) -> None:
     paired = next(s for s in build_comparison_report(cmp).sections if s.id == "paired")
     kinds = [b.kind for b in paired.blocks]
     assert kinds == ["table", "text"] and "nothing can be paired" in paired.blocks[1].text
+
+
+def test_markdown_leaves_numbers_alone_and_prints_counts_whole() -> None:
+    from reports.markdown import md_escape
+
+    assert md_escape("50.0%") == "50.0%" and md_escape("-0.05") == "-0.05"
+    assert md_escape("50.0% (10/20) [0.3, 0.7]") == "50.0% (10/20) \\[0.3, 0.7\\]"
+    assert md_escape("1. first") == "1\\. first" and md_escape("- item") == "\\- item"
+    assert md_escape("# title") == "\\# title" and md_escape("2) x") == "2\\) x"
+    assert md_escape(12345.6) == "12346" and md_escape(1234.0) == "1234"
+    assert md_escape(0.000123456) == "0.0001235"
