@@ -32,7 +32,7 @@ MAX_NUMBERS = 8
 def as_decision(row: dict[str, Any]) -> Decision:
     """A decision row from the ``decisions`` view (nested fields as JSON text) as a model."""
     data = {k: v for k, v in row.items() if k != "recorded_at"}
-    for key in ("checks", "gate_config"):
+    for key in ("checks", "gate_config", "caveats"):
         if isinstance(data.get(key), str):
             data[key] = json.loads(data[key])
     return Decision.model_validate(data)
