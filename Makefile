@@ -61,15 +61,18 @@ demo-import: setup
 	    -w $(WS); \
 	else echo "($(TAU2) not found: the tau2 import is skipped)"; fi
 
-# Human review of the rails run: a queue over its survivors (what the judges did not fail;
-# overlap 2, 20% unassisted control items). Two simulated reviewers (ids sim:...) label part
-# of it so the dashboard and calibration have something to show, clearly marked as
-# simulated; the rest is left for the demo logins (alice, bob).
+# Human review of the rails run. Queue "demo": its survivors (what the judges did not
+# fail; overlap 2, 20% unassisted control items), left for the demo logins alice and bob.
+# Queue "calibration": a random sample of the run's trials, failed ones included, labelled
+# by two simulated reviewers (ids sim:*) so that calibration has something to measure;
+# their labels count nowhere else unless a command is given --include-simulated.
 demo-review: setup
-	@if $(BIN)/evals label queue create -w $(WS) --run 'edd_rails-*' \
-	    --overlap 2 --control-share 0.2 --name demo --reuse; then \
-	  $(BIN)/evals label simulate -w $(WS) --queue demo --reviewers 2 --max-items 12; \
-	else echo "(no survivor to review yet: simulated reviewers skipped)"; fi
+	@$(BIN)/evals label queue create -w $(WS) --run 'edd_rails-*' \
+	    --overlap 2 --control-share 0.2 --name demo --reuse \
+	  || echo "(no survivor to review yet)"
+	@$(BIN)/evals label queue create -w $(WS) --run 'edd_rails-*' --sample 20 \
+	    --overlap 2 --name calibration --reuse \
+	  && $(BIN)/evals label simulate -w $(WS) --queue calibration --reviewers 2
 
 # The local judge against the (simulated) reviewers' labels: agreement, and which judge
 # may fail trials alone (the 135M judge may not).

@@ -94,7 +94,11 @@ def test_caveats_missing_cost_simulated_labels_and_few_cases(
         [make_label("sim:alice", trial=t) for t in trials[:5]]
         + [make_label("bob", trial=t) for t in trials[5:8]]
     )
-    report = build_run_summary(load_run(workspace, RunRef("r")))
+    # Simulated labels are left out by default (no caveat: no number uses them) ...
+    default = build_run_summary(load_run(workspace, RunRef("r")))
+    assert {c.kind for c in default.caveats} == {"missing_cost", "too_few_cases"}
+    # ... and flagged when a user asks for them.
+    report = build_run_summary(load_run(workspace, RunRef("r"), include_simulated=True))
     kinds = {c.kind: c.text for c in report.caveats}
     assert set(kinds) == {"missing_cost", "simulated_labels", "too_few_cases"}
     assert "12 of 12 trials" in kinds["missing_cost"]
