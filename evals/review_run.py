@@ -100,6 +100,8 @@ class ReviewJob:
     model: ModelSpec
     repetition: int
     nodes: list[ReviewNode] = field(default_factory=list)
+    refs: dict[str, CaseRef] = field(default_factory=dict)
+    """The review's cases by question (teacher mode reads upstream references)."""
 
     async def run_in(self, lanes: LaneRun, finished: Container[str]) -> None:
         """Run the job's pending nodes in order on one lane, each trial recorded as it
@@ -115,6 +117,9 @@ class ReviewJob:
                 continue
             case = plan.golden.load_case(node.ref)
             upstream = [self._answer(plan, link, answers) for link in node.upstream]
+            consumed = [
+                _consumed(link, up) for link, up in zip(node.upstream, upstream, strict=True)
+            ]
             spec = TrialSpec(
                 node.key,
                 case,
@@ -123,9 +128,7 @@ class ReviewJob:
                 self.prompt,
                 self.repetition,
                 run_id=self.run_id,
-                review=ReviewLink(review_id=self.review_id, mode=self.mode, upstream=[
-                    _consumed(link, up) for link, up in zip(node.upstream, upstream, strict=True)
-                ]),
+                review=ReviewLink(review_id=self.review_id, mode=self.mode, upstream=consumed),
                 upstream=upstream,
             )
             trial = await run_trial(plan, spec, lanes.agent, lanes.gateway)
@@ -138,9 +141,8 @@ class ReviewJob:
         question = plan.golden.questions.get(link.question_id)
         title = question.title if question is not None else link.question_id
         text: str | None = None
-        if link.source == "reference" and link.case_id is not None:
-            ref = next(r for q, r in self._refs(plan) if q == link.question_id)
-            text = plan.golden.load_case(ref).reference
+        if link.source == "reference" and link.question_id in self.refs:
+            text = plan.golden.load_case(self.refs[link.question_id]).reference
         elif link.source == "agent" and link.trial_key is not None:
             text = answers.get(link.trial_key)
             if text is None:
@@ -149,11 +151,6 @@ class ReviewJob:
             link.source if text is not None else "missing"
         )
         return UpstreamAnswer(link.question_id, title, text, source)
-
-    def _refs(self, plan: RunPlan) -> Iterator[tuple[str, CaseRef]]:
-        for review in plan.reviews or []:
-            if review.review_id == self.review_id:
-                yield from review.nodes
 
 
 def _consumed(link: UpstreamLink, answer: UpstreamAnswer) -> UpstreamLink:
@@ -177,30 +174,36 @@ def stored_answer(plan: RunPlan, key: str) -> str | None:
 def review_jobs(plan: RunPlan) -> Iterator[ReviewJob]:
     """Every job of a review plan with its node keys, prompt-major like plan cells."""
     assert plan.reviews is not None
-    agent = plan.suite.agent
-    for mode in plan.suite.config.review_modes:
+    cfg = plan.suite.config
+    for mode in cfg.review_modes:
         for prompt in plan.suite.prompts:
             for model in plan.suite.models:
-                for rep in range(plan.suite.config.repetitions):
+                for rep in range(cfg.repetitions):
                     for review in plan.reviews:
-                        job = ReviewJob(
-                            review.review_id, mode, mode_run_id(plan.run_id, mode),
-                            prompt, model, rep,
-                        )
-                        by_question: dict[str, ReviewNode] = {}
-                        for qid, ref in review.nodes:
-                            links = _links(plan, review, qid, mode, by_question)
-                            key = trial_key(
-                                ref.hash, agent, model, prompt.sha256, rep,
-                                review={"mode": mode, "upstream": [
-                                    link.trial_key if mode == "free" else _hash_of(review, link)
-                                    for link in links
-                                ]},
-                            )
-                            node = ReviewNode(qid, ref, key, links)
-                            by_question[qid] = node
-                            job.nodes.append(node)
-                        yield job
+                        yield _job(plan, review, mode, prompt, model, rep)
+
+
+def _job(
+    plan: RunPlan, review: Review, mode: Mode, prompt: PromptVersion, model: ModelSpec, rep: int
+) -> ReviewJob:
+    """One review's job: each node's upstream links, then its key (which includes them)."""
+    job = ReviewJob(
+        review.review_id, mode, mode_run_id(plan.run_id, mode), prompt, model, rep,
+        refs=dict(review.nodes),
+    )  # fmt: skip
+    by_question: dict[str, ReviewNode] = {}
+    for qid, ref in review.nodes:
+        links = _links(plan, review, qid, mode, by_question)
+        upstream = [
+            link.trial_key if mode == "free" else _hash_of(review, link) for link in links
+        ]
+        key = trial_key(
+            ref.hash, plan.suite.agent, model, prompt.sha256, rep,
+            review={"mode": mode, "upstream": upstream},
+        )  # fmt: skip
+        by_question[qid] = ReviewNode(qid, ref, key, links)
+        job.nodes.append(by_question[qid])
+    return job
 
 
 def _links(
