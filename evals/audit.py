@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals.record_sql import MAX_LINE_BYTES, stamp_verified
 from evals.store import GENESIS, Envelope, Workspace, envelope_hash, read_segment
 
 
@@ -68,6 +69,14 @@ def verify_segment(path: Path) -> tuple[int, bool, list[AuditFinding]]:
             findings.append(AuditFinding(path, env.line, name,
                                          "chain broken: previous hash does not match "
                                          "(record deleted, inserted or reordered)"))
+        if not env.canonical:
+            findings.append(AuditFinding(path, env.line, name,
+                                         "not stored as written (duplicate key or "
+                                         "re-encoded JSON): tampered"))
+        if path.suffix == ".jsonl" and env.size > MAX_LINE_BYTES:
+            findings.append(AuditFinding(path, env.line, name,
+                                         f"record of {env.size} bytes is over the views' "
+                                         f"read limit ({MAX_LINE_BYTES}): left out of them"))
         if envelope_hash(env.prev, env.seq, env.ts, env.body) != env.hash:
             findings.append(AuditFinding(path, env.line, name,
                                          "content does not match its hash (record edited)"))
@@ -80,6 +89,11 @@ def verify_segment(path: Path) -> tuple[int, bool, list[AuditFinding]]:
         else:
             count += 1
         prev, expected_seq = env.hash, env.seq + 1
+    if path.suffix == ".parquet" and not sealed:
+        # Compaction happens only after the seal: a Parquet without one lost its tail.
+        findings.append(AuditFinding(path, None, None,
+                                     "compacted segment without its seal (last records "
+                                     "and seal removed)"))
     return count, sealed, findings
 
 
@@ -91,6 +105,8 @@ def verify_workspace(ws: Workspace) -> AuditReport:
             count, sealed, findings = verify_segment(seg)
         except FileNotFoundError:  # compacted while we listed: verify the Parquet
             count, sealed, findings = verify_segment(seg.with_suffix(".parquet"))
+        if not findings and seg.suffix == ".parquet":
+            stamp_verified(seg)  # the views may read it without re-hashing
         report.segments += 1
         report.records += count
         report.sealed += int(sealed)

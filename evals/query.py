@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel
 
+from evals.record_sql import jsonl_source_sql, parquet_source_sql, register_quarantine
 from evals.schema import Decision, Label, ReviewEvent, RunManifest, Trial, Verdict
 from evals.store import Workspace
 
@@ -247,29 +248,23 @@ def body_columns_sql(
 
 
 def _raw_source(ws: Workspace, kind: str) -> str | None:
+    """The envelopes of a kind whose hashes verify (evals.record_sql: strict, and one bad
+    record is left out with a warning instead of failing every query)."""
     segs = ws.segments(kind)
     jsonl = [str(p) for p in segs if p.suffix == ".jsonl"]
     parquet = [str(p) for p in segs if p.suffix == ".parquet"]
     parts = []
     if parquet:
-        parts.append(
-            "SELECT seq, ts, prev, hash, CAST(body AS JSON) AS body, seal, filename "
-            f"FROM read_parquet({parquet!r}, filename=true)"
-        )
+        parts.append(parquet_source_sql(parquet))
     if jsonl:
-        parts.append(
-            "SELECT seq, ts, prev, hash, body, seal, filename FROM read_json("
-            f"{jsonl!r}, format='newline_delimited', ignore_errors=true, filename=true, "
-            "columns={'seq': 'BIGINT', 'ts': 'VARCHAR', 'prev': 'VARCHAR', "
-            "'hash': 'VARCHAR', 'body': 'JSON', 'seal': 'BIGINT'})"
-        )
+        parts.append(jsonl_source_sql(jsonl))
     return " UNION ALL ".join(parts) if parts else None
 
 
 def _empty_raw() -> str:
     return (
         "SELECT NULL::BIGINT AS seq, NULL::VARCHAR AS ts, NULL::VARCHAR AS prev, "
-        "NULL::VARCHAR AS hash, NULL::JSON AS body, NULL::BIGINT AS seal, "
+        "NULL::VARCHAR AS hash, NULL::VARCHAR AS body, NULL::BIGINT AS seal, "
         "NULL::VARCHAR AS filename WHERE FALSE"
     )
 
@@ -298,6 +293,7 @@ def deduped_sql(raw: str, key: str, cols: str, prefer: str | None = None) -> str
 def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
     """(Re)create every view over the files present now."""
     kinds = set(ws.kinds()) | set(VIEWS)
+    register_quarantine(con)
     for kind in sorted(kinds):
         source = _raw_source(ws, kind) or _empty_raw()
         con.execute(f'CREATE OR REPLACE VIEW "raw_{kind}" AS {source}')

@@ -151,6 +151,18 @@ class Envelope:
     hash: str
     body: Any
     seal: int | None = None
+    canonical: bool = True
+    """The stored bytes are exactly what the writer writes for this envelope (sorted keys,
+    no duplicate key, no re-encoding): a duplicate key is how a record can show one value
+    to a parser that keeps the first and another to one that keeps the last."""
+    size: int = 0
+    """Bytes of the stored line (JSONL) or body (Parquet)."""
+
+    def verifies(self) -> bool:
+        """Whether the record is as written: canonical, and its own hash matches."""
+        return self.canonical and envelope_hash(self.prev, self.seq, self.ts, self.body) == (
+            self.hash
+        )
 
 
 def read_segment(path: Path, warn: bool = True) -> Iterator[Envelope | str]:
@@ -177,6 +189,8 @@ def read_segment(path: Path, warn: bool = True) -> Iterator[Envelope | str]:
                     env["hash"],
                     env["body"],
                     env.get("seal"),
+                    canonical=orjson.dumps(env, option=orjson.OPT_SORT_KEYS) == raw,
+                    size=len(raw),
                 )
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 if not complete:  # no trailing newline: the write was cut by a crash
@@ -197,8 +211,15 @@ def _read_parquet_segment(path: Path) -> Iterator[Envelope | str]:
         yield f"{path}: unreadable Parquet segment ({type(exc).__name__}: {exc})"
         return
     for i, row in enumerate(table.to_pylist(), start=1):
-        body = orjson.loads(row["body"]) if row["body"] is not None else None
-        yield Envelope(path, i, row["seq"], row["ts"], row["prev"], row["hash"], body, row["seal"])
+        text = row["body"]
+        try:
+            body = orjson.loads(text) if text is not None else None
+        except orjson.JSONDecodeError:
+            yield f"{path}:{i}: unreadable record (body is not JSON)"
+            continue
+        canonical = text is None or canonical_json(body).decode() == text
+        yield Envelope(path, i, row["seq"], row["ts"], row["prev"], row["hash"], body,
+                       row["seal"], canonical=canonical, size=len(text or ""))
 
 
 _COMPACT_BATCH = 5000
@@ -234,10 +255,14 @@ def compact_segment(path: Path) -> Path:
     tmp = path.with_suffix(".parquet.tmp")
     batch: list[Envelope] = []
     writer = None
+    intact, prev = True, GENESIS  # every record verifies and chains: stamp the Parquet
     try:
         for env in read_segment(path):
             if not isinstance(env, Envelope):
+                intact = False
                 continue
+            intact = intact and env.prev == prev and env.verifies()
+            prev = env.hash
             batch.append(env)
             if len(batch) >= _COMPACT_BATCH:
                 table = _envelope_table(batch)
@@ -254,6 +279,10 @@ def compact_segment(path: Path) -> Path:
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, target)
+    if intact:
+        from evals.record_sql import stamp_verified
+
+        stamp_verified(target)
     path.unlink()
     return target
 
@@ -362,5 +391,13 @@ class Workspace:
             except FileNotFoundError:  # compacted meanwhile: read the Parquet
                 items = list(read_segment(seg.with_suffix(".parquet")))
             for env in items:
-                if isinstance(env, Envelope) and env.body is not None:
-                    yield env.body
+                if isinstance(env, str):
+                    log.warning("%s; left out", env)
+                    continue
+                if env.body is None:
+                    continue
+                if not env.verifies():  # as the views do (evals.record_sql)
+                    log.warning("%s:%d: unreadable or tampered record left out "
+                                "(run `evals audit verify`)", env.file, env.line)
+                    continue
+                yield env.body

@@ -1,0 +1,196 @@
+"""The SQL that reads segment files for the views: strict, and never fails on one record.
+
+Why not DuckDB's ``read_json`` over JSONL: one line bigger than its maximum object size
+(16 MB) failed every query of the workspace, and its JSON parser keeps the *first* of two
+duplicate keys while orjson (the verifier) keeps the *last*, so a line rewritten as
+``{"body": FORGED, ...original...}`` verified and showed FORGED in every view.
+
+So the views read only bytes whose chain hash verifies: a JSONL line is read as text,
+its envelope fields are taken from its canonical tail (``,"hash":…,"prev":…,["seal":…,]
+"seq":…,"ts":…}`` — the writer sorts keys, so ``body`` comes first), and the body text
+between is hashed exactly as the writer hashed it (evals.store.envelope_hash). A Parquet
+body string is hashed the same way. A record whose hash does not match (edited, forged
+with a duplicate key, torn, not JSON) is left out of every view with a warning naming
+file and line (``quarantine``); the verifier (evals.audit) names it too. Lines longer
+than MAX_LINE_BYTES are skipped by the scan itself (DuckDB gives no line number for
+them); `evals audit verify` names them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from pathlib import Path
+
+import duckdb
+import orjson
+
+log = logging.getLogger("evals.store")
+
+MAX_LINE_BYTES = 4 * 1024 * 1024
+"""Longest JSONL line the views read (a trial's envelope; typical ones are 1-50 kB).
+DuckDB's CSV scan holds buffers proportional to this, so it is not set higher."""
+
+_ENV_SHAPE = (
+    '{"hash": "VARCHAR", "prev": "VARCHAR", "seal": "BIGINT", "seq": "BIGINT", "ts": "VARCHAR"}'
+)
+
+_CANONICAL_TAIL = (
+    "hash || '\",\"prev\":\"' || prev || '\",' || coalesce('\"seal\":' || seal || ',', '') "
+    "|| '\"seq\":' || seq || ',\"ts\":\"' || ts || '\"}'"
+)
+"""The envelope after ``,"hash":"`` exactly as the writer writes it (orjson, sorted keys):
+comparing with it rejects duplicate or extra envelope keys."""
+
+_ACCEPT = (
+    "sha256(prev || chr(10) || '{{\"body\":' || {text} || ',\"seq\":' || seq || "
+    "',\"ts\":\"' || ts || '\"}}') = hash"
+)
+"""The chain hash recomputed over the very bytes the views parse (see the docstring).
+Bytes that hash right are the writer's, so valid JSON: no second validating parse."""
+
+
+_QUARANTINE = "quarantine(filename, seq, 'unreadable or tampered record')"
+"""A rejected record's body: NULL (so every view, which reads only non-null bodies, leaves
+it out, as it leaves out seals), with a warning. In the body expression rather than a
+WHERE, so that a view's own `body IS NOT NULL` cannot drop the row before it warns."""
+
+
+def jsonl_source_sql(files: list[str]) -> str:
+    """SELECT seq, ts, prev, hash, body, seal, filename of the verified JSONL lines."""
+    lines = (
+        f"read_csv({files!r}, columns={{'line': 'VARCHAR'}}, delim='\\x01', quote='', "
+        "escape='', header=false, auto_detect=false, ignore_errors=true, filename=true, "
+        f"max_line_size={MAX_LINE_BYTES})"
+    )
+    # The last ',"hash":"' is the envelope's: the body comes first and is followed by it.
+    split = (
+        "SELECT filename, line, string_split(line, ',\"hash\":\"')[-1] AS tail "
+        f"FROM {lines} WHERE line IS NOT NULL"
+    )
+    env = (
+        "SELECT filename, line, tail, CASE WHEN json_valid('{\"hash\":\"' || tail) THEN "
+        f"from_json('{{\"hash\":\"' || tail, '{_ENV_SHAPE}') END AS e FROM ({split})"
+    )
+    fields = (
+        "SELECT filename, line, tail, e.seq AS seq, e.ts AS ts, e.prev AS prev, "
+        f"e.hash AS hash, e.seal AS seal FROM ({env})"
+    )
+    text = (
+        f"CASE WHEN tail = {_CANONICAL_TAIL} AND starts_with(line, '{{\"body\":') "
+        "THEN substring(line, 9, length(line) - length(tail) - 17) END"
+    )
+    with_text = f"SELECT *, {text} AS body_text FROM ({fields})"
+    accept = _ACCEPT.format(text="body_text")
+    body = f"CASE WHEN {accept} THEN nullif(body_text, 'null') ELSE {_QUARANTINE} END"
+    return f"SELECT seq, ts, prev, hash, {body} AS body, seal, filename FROM ({with_text})"
+
+
+def parquet_source_sql(files: list[str]) -> str:
+    """SELECT seq, ts, prev, hash, body, seal, filename of the verified Parquet rows.
+
+    A Parquet segment is immutable: once its every hash verified (at compaction, or by
+    `evals audit verify`), a stamp of its inode, size, mtime and ctime is kept, and while
+    the file still matches it the rows are read without re-hashing (the check costs
+    about 3x the scan). Rewriting the file changes its ctime, which a user cannot set."""
+    fast = [f for f in files if is_stamped(Path(f))]
+    slow = [f for f in files if f not in set(fast)]
+    parts = []
+    if fast:
+        parts.append(
+            "SELECT seq, ts, prev, hash, body, seal, filename "
+            f"FROM read_parquet({fast!r}, filename=true)"
+        )
+    if slow:
+        accept = _ACCEPT.format(text="coalesce(body, 'null')")
+        parts.append(
+            f"SELECT seq, ts, prev, hash, CASE WHEN {accept} THEN body ELSE {_QUARANTINE} "
+            f"END AS body, seal, filename FROM read_parquet({slow!r}, filename=true)"
+        )
+    return " UNION ALL ".join(parts)
+
+
+def _stamp_path(segment: Path) -> Path:
+    # <ws>/records/<kind>/<seg>.parquet -> <ws>/cache/verified/<kind>/<seg>.json
+    return segment.parents[2] / "cache" / "verified" / segment.parent.name / (
+        segment.stem + ".json"
+    )
+
+
+def _stat_stamp(segment: Path) -> dict[str, int]:
+    st = segment.stat()
+    return {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "ctime_ns": st.st_ctime_ns}
+
+
+def stamp_verified(segment: Path) -> None:
+    """Record that a Parquet segment's every record verified (caller checked)."""
+    path = _stamp_path(segment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(orjson.dumps(_stat_stamp(segment)))
+    os.replace(tmp, path)
+
+
+def is_stamped(segment: Path) -> bool:
+    """Whether a Parquet segment is unchanged since its records last verified."""
+    try:
+        return bool(orjson.loads(_stamp_path(segment).read_bytes()) == _stat_stamp(segment))
+    except (OSError, orjson.JSONDecodeError):
+        return False
+
+
+_warned: set[tuple[str, int | None]] = set()
+_warned_lock = threading.Lock()
+
+
+def quarantine(filename: str | None, seq: int | None, reason: str | None) -> None:
+    """Warn once per process about a record the views leave out; its body is NULL.
+
+    Called by DuckDB only for rejected rows (the ELSE of a CASE), so it costs nothing
+    while the store is intact. A JSONL line whose envelope is unreadable has no seq: its
+    line number is found by reading the file (rare, so the cost does not matter)."""
+    key = (str(filename), seq)
+    with _warned_lock:
+        if key in _warned:
+            return None
+        _warned.add(key)
+    path = Path(str(filename))
+    if seq is not None and path.suffix == ".jsonl":
+        where = f"{path}:{seq}"  # the writer puts record seq on line seq
+    elif seq is not None:
+        where = f"{path}: row {seq}"
+    else:
+        where = _first_unreadable_line(path)
+        if where is None:  # only the torn last line of a crashed writer: not tampering
+            log.warning("%s: torn last line skipped (writer crashed mid-write)", path)
+            return None
+    log.warning("%s: %s left out of every view (run `evals audit verify`)", where, reason)
+    return None
+
+
+def _first_unreadable_line(path: Path) -> str | None:
+    """`file:line` of the first unreadable line, None when only a torn last line is."""
+    from evals.store import read_segment
+
+    for item in read_segment(path, warn=False):
+        if isinstance(item, str):
+            return item.split(": ", 1)[0]
+    return None
+
+
+def register_quarantine(con: duckdb.DuckDBPyConnection) -> None:
+    """Make `quarantine` callable from this connection's views."""
+    from duckdb.sqltypes import BIGINT, VARCHAR
+
+    with contextlib.suppress(duckdb.CatalogException):  # already on this connection
+        con.create_function(  # type: ignore[call-overload]
+            "quarantine",
+            quarantine,
+            [VARCHAR, BIGINT, VARCHAR],
+            VARCHAR,
+            null_handling="special",
+            side_effects=True,
+        )

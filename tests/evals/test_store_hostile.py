@@ -1,0 +1,116 @@
+"""Hostile records: one bad record never makes a workspace unreadable, and a record that
+reads one way to DuckDB and another to the verifier (duplicate keys) is caught by both."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from evals.audit import verify_workspace
+from evals.query import query
+from evals.schema import AgentSpec, ModelSpec, Trace, Trial
+from evals.store import Workspace
+
+
+def _trial(key: str, run_id: str = "r", answer: str = "answer") -> Trial:
+    return Trial(key=key, run_id=run_id, dataset="d", dataset_hash="h", case_id=key,
+                 case_hash="c", question_id="q", agent=AgentSpec(name="react"),
+                 model=ModelSpec(alias="m", model="openai/m"), prompt="v1", prompt_hash="p",
+                 trace=Trace(final_answer=answer))
+
+
+def _findings(ws: Workspace) -> list[str]:
+    return [str(f) for f in verify_workspace(ws).findings or []]
+
+
+def _answers(ws: Workspace) -> dict[str, str]:
+    return {r["key"]: r["final_answer"] for r in query(ws, "SELECT key, final_answer FROM trials")}
+
+
+def test_an_oversized_record_leaves_other_runs_readable(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    ws = Workspace(tmp_path / "ws")
+    ws.append("trial", _trial("other", run_id="unrelated"))
+    ws.close()
+    big = Workspace(tmp_path / "ws")  # a second writer (a run that died mid-way)
+    big.append("trial", _trial("small", run_id="huge"))
+    big.append("trial", _trial("big", run_id="huge", answer="x" * (34 * 1024 * 1024)))
+    big.append("trial", _trial("after", run_id="huge"))
+    assert _answers(ws) == {"other": "answer", "small": "answer", "after": "answer"}
+    seg = big.writer("trial").path
+    assert f"{seg}:2 (record big): record of" in "\n".join(_findings(ws))
+
+
+def test_a_malformed_record_is_left_out_with_file_and_line(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    ws = Workspace(tmp_path / "ws")
+    for key in ("a", "b", "c"):
+        ws.append("trial", _trial(key))
+    seg = ws.writer("trial").path
+    lines = seg.read_bytes().splitlines(keepends=True)
+    lines[1] = b'{"body": {"key": "b", oops\n'
+    seg.write_bytes(b"".join(lines))
+    with caplog.at_level(logging.WARNING):
+        assert set(_answers(ws)) == {"a", "c"}
+    assert f"{seg}:2" in caplog.text
+    ws.close()  # compacts what is readable; the Parquet is not stamped as verified
+    (parquet,) = ws.segments("trial")
+    rows = pq.read_table(parquet).to_pylist()
+    rows[0]["body"] = rows[0]["body"][:-5]  # a body that is not JSON any more
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(parquet)), parquet)
+    assert set(_answers(ws)) == {"c"}
+    assert any(f"{parquet}:1: unreadable" in f for f in _findings(ws))
+
+
+def test_a_forged_duplicate_body_in_jsonl_is_caught(workspace: Workspace) -> None:
+    workspace.append("trial", _trial("k"))
+    workspace.append("trial", _trial("j"))
+    seg = workspace.writer("trial").path
+    lines = seg.read_bytes().splitlines(keepends=True)
+    env = orjson.loads(lines[0])
+    forged = dict(env["body"], trace=dict(env["body"]["trace"], final_answer="FORGED"))
+    lines[0] = b'{"body":' + orjson.dumps(forged) + b"," + lines[0][1:]
+    seg.write_bytes(b"".join(lines))
+    assert "FORGED" not in _answers(workspace).values()
+    assert "FORGED" not in str(query(workspace, "SELECT body FROM raw_trial"))
+    assert any(f.startswith(f"{seg}:1 (record k): not stored as written")
+               for f in _findings(workspace))
+
+
+def test_a_leading_duplicate_key_in_a_parquet_body_is_caught(workspace: Workspace) -> None:
+    workspace.append("trial", _trial("k"))
+    workspace.append("trial", _trial("j"))
+    workspace.close()
+    (parquet,) = workspace.segments("trial")
+    rows = pq.read_table(parquet).to_pylist()
+    rows[0]["body"] = '{"status":"forged",' + rows[0]["body"][1:]
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(parquet)), parquet)
+    statuses = {r["key"]: r["status"] for r in query(workspace, "SELECT key, status FROM trials")}
+    assert statuses == {"j": "ok"}
+    assert any(f.startswith(f"{parquet}:1 (record k): not stored as written")
+               for f in _findings(workspace))
+
+
+def test_dropping_the_tail_and_seal_of_a_parquet_is_caught(workspace: Workspace) -> None:
+    for key in ("a", "b", "c"):
+        workspace.append("trial", _trial(key))
+    workspace.close()
+    (parquet,) = workspace.segments("trial")
+    table = pq.read_table(parquet)
+    pq.write_table(table.slice(0, 2), parquet)
+    assert any("without its seal" in f for f in _findings(workspace))
+
+
+@pytest.mark.parametrize("compacted", [False, True])
+def test_an_intact_workspace_verifies_and_reads_everything(
+    workspace: Workspace, compacted: bool
+) -> None:
+    for key in ("a", "b"):
+        workspace.append("trial", _trial(key, answer="é \u2028 \x1f 1e-05"))
+    if compacted:
+        workspace.close()
+    assert _findings(workspace) == []
+    assert _answers(workspace) == {"a": "é \u2028 \x1f 1e-05", "b": "é \u2028 \x1f 1e-05"}
