@@ -158,15 +158,11 @@ def quarantine(filename: str | None, seq: int | None, reason: str | None) -> Non
             return None
         _warned.add(key)
     path = Path(str(filename))
-    if seq is not None and path.suffix == ".jsonl":
-        where = f"{path}:{seq}"  # the writer puts record seq on line seq
-    elif seq is not None:
-        where = f"{path}: row {seq}"
-    else:
-        where = _first_unreadable_line(path)
-        if where is None:  # only the torn last line of a crashed writer: not tampering
-            log.warning("%s: torn last line skipped (writer crashed mid-write)", path)
-            return None
+    # The writer puts record seq on line seq (JSONL) and row seq (Parquet).
+    where = f"{path}:{seq}" if seq is not None else _first_unreadable_line(path)
+    if where is None:  # only the torn last line of a crashed writer: not tampering
+        log.warning("%s: torn last line skipped (writer crashed mid-write)", path)
+        return None
     log.warning("%s: %s left out of every view (run `evals audit verify`)", where, reason)
     return None
 
