@@ -45,6 +45,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from evals import manifest
 from evals.schema import canonical_json, utcnow
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,11 @@ class SegmentWriter:
         self.closed = False
         self._lock = threading.Lock()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        # The head file and the manifest's `open` entry exist before any record does, so
+        # a segment with records is always known to the manifest (evals.manifest).
+        self._head_fd = manifest.open_head(self.path)
+        self._root = directory.parent.parent
+        manifest.record(self._root, {"op": "open", "segment": manifest.segment_name(self.path)})
 
     def append(self, body: Any) -> str:
         """Write one record; returns its chain hash. One write() per line, so a crash
@@ -107,6 +113,7 @@ class SegmentWriter:
                 lines.append(self._envelope(body, None))
                 hashes.append(self.prev)
             os.write(self._fd, b"".join(lines))
+            manifest.write_head(self._head_fd, self.seq, self.prev)
             if self.durable:
                 os.fsync(self._fd)
             return hashes
@@ -133,7 +140,12 @@ class SegmentWriter:
             os.write(self._fd, self._envelope(None, count))
             os.fsync(self._fd)
             os.close(self._fd)
+            manifest.write_head(self._head_fd, self.seq, self.prev)
+            os.close(self._head_fd)
             self.closed = True
+            entry = {"op": "seal", "segment": manifest.segment_name(self.path),
+                     "seq": self.seq, "head": self.prev}
+            manifest.record(self._root, entry)
         if compact:
             return compact_segment(self.path)
         return self.path

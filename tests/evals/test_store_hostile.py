@@ -14,7 +14,7 @@ import pytest
 from evals.audit import verify_workspace
 from evals.query import query
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial
-from evals.store import Workspace
+from evals.store import GENESIS, Workspace, envelope_hash
 
 
 def _trial(key: str, run_id: str = "r", answer: str = "answer") -> Trial:
@@ -114,3 +114,85 @@ def test_an_intact_workspace_verifies_and_reads_everything(
         workspace.close()
     assert _findings(workspace) == []
     assert _answers(workspace) == {"a": "é \u2028 \x1f 1e-05", "b": "é \u2028 \x1f 1e-05"}
+
+
+# ---------------------------------------------------------------- the manifest
+
+
+def _rechain(seg: Path, lines: list[bytes]) -> list[bytes]:
+    """Recompute every hash of a JSONL segment from its bodies (what a careful forger
+    does after an edit); returns the new lines and rewrites the head file to match."""
+    prev, out = GENESIS, []
+    for raw in lines:
+        env = orjson.loads(raw)
+        env["prev"] = prev
+        env["hash"] = prev = envelope_hash(prev, env["seq"], env["ts"], env["body"])
+        out.append(orjson.dumps(env, option=orjson.OPT_SORT_KEYS) + b"\n")
+    seg.write_bytes(b"".join(out))
+    head = seg.with_suffix(".head")
+    head.write_text(f"{orjson.loads(out[-1])['seq']:020d} {prev}\n")
+    return out
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from evals.cli.main import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_deleting_the_last_record_of_an_unsealed_segment_is_caught(workspace: Workspace) -> None:
+    for key in ("a", "b", "c"):
+        workspace.append("trial", _trial(key))
+    seg = workspace.writer("trial").path
+    seg.write_bytes(b"".join(seg.read_bytes().splitlines(keepends=True)[:2]))
+    assert any("ends at record 2, but the head file says it reached 3" in f
+               for f in _findings(workspace))
+
+
+def test_deleting_a_whole_segment_is_caught(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    ws.append("trial", _trial("a"))
+    ws.close()
+    other = Workspace(tmp_path / "ws")
+    other.append("verdict", {"key": "v", "trial_key": "a"})
+    (parquet,) = ws.segments("trial")
+    parquet.unlink()
+    parquet.with_suffix(".head").unlink()
+    assert any("segment deleted" in f for f in _findings(ws))
+    other.close()
+
+
+def test_an_edit_with_every_later_hash_recomputed_is_caught(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    for key in ("a", "b", "c"):
+        ws.append("trial", _trial(key))
+    ws.close(compact=False)  # sealed: the manifest holds its final head
+    (seg,) = ws.segments("trial")
+    lines = seg.read_bytes().splitlines(keepends=True)
+    lines[0] = lines[0].replace(b'"final_answer":"answer"', b'"final_answer":"EDITED"')
+    _rechain(seg, lines)
+    assert any("does not match the manifest entry" in f for f in _findings(ws))
+
+
+def test_a_pinned_head_catches_a_rewritten_manifest(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    for key in ("a", "b"):
+        ws.append("trial", _trial(key))
+    code, out = _cli("audit", "head", "--workspace", str(ws.root))
+    pin = out.strip()
+    assert code == 0 and ":" in pin
+    assert _cli("audit", "verify", "--workspace", str(ws.root), "--pin", pin)[0] == 0
+    seg = ws.writer("trial").path
+    lines = seg.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b'"final_answer":"answer"', b'"final_answer":"EDITED"')
+    _rechain(seg, lines)  # head file rewritten too: only the checkpoint knows
+    code, out = _cli("audit", "verify", "--workspace", str(ws.root), "--pin", pin)
+    assert code != 0 and "does not match the manifest entry" in out
+    # The forger rebuilds the manifest without the checkpoint: the pin is gone.
+    (ws.root / "manifest.jsonl").unlink()
+    Workspace(ws.root).append("note", {"id": "fresh manifest"})
+    code, out = _cli("audit", "verify", "--workspace", str(ws.root), "--pin", pin)
+    assert code != 0 and f"pinned head {pin} is not in the manifest" in out
