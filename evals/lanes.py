@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from evals.agents import Agent, AgentContext, AgentError, ToolBox
+from evals.key_claims import KeyClaims
 from evals.models.types import ChatModel, GatewayError
-from evals.plan import RunPlan, TrialSpec
+from evals.plan import RunPlan, TrialSpec, is_finished
 from evals.schema import ErrorStep, Trace, Trial, TrialError, utcnow
 from evals.store import SegmentWriter
 
@@ -145,7 +146,11 @@ async def _guarded(
 
 @dataclass
 class LaneRun:
-    """Runs trial specs on N asyncio lanes, streaming each Trial to a segment writer."""
+    """Runs trial specs on N asyncio lanes, streaming each Trial to a segment writer.
+
+    With `claims`, a key another run is running is deferred to the end and then waited
+    for, and a key another run finished meanwhile is not run but noted in `reused`
+    (the caller links it): see evals.key_claims."""
 
     plan: RunPlan
     writer: SegmentWriter
@@ -154,10 +159,21 @@ class LaneRun:
     lanes: int
     counters: Counters = field(default_factory=Counters)
     on_trial: Callable[[Trial], None] | None = None
+    claims: KeyClaims | None = None
+    reused: dict[str, str] = field(default_factory=dict)
+    """Key -> the run that finished it while this one was running (to link)."""
 
     async def run(self, specs: Iterator[TrialSpec]) -> Counters:
         """Run every spec; returns the totals. A bounded queue fed lazily from the
         generator keeps memory proportional to the lanes, not to the matrix."""
+        deferred: list[TrialSpec] = []
+        await self._drain(specs, deferred, wait=False)
+        if deferred:  # keys other runs held: wait for each, then link or run it
+            await self._drain(iter(deferred), [], wait=True)
+        return self.counters
+
+    async def _drain(self, specs: Iterator[TrialSpec], deferred: list[TrialSpec],
+                     wait: bool) -> None:
         queue: asyncio.Queue[TrialSpec | None] = asyncio.Queue(maxsize=2 * self.lanes)
 
         async def produce() -> None:
@@ -168,11 +184,7 @@ class LaneRun:
 
         async def lane() -> None:
             while (spec := await queue.get()) is not None:
-                trial = await run_trial(self.plan, spec, self.agent, self.gateway)
-                self.writer.append(trial)
-                self.counters.add_trial(trial)
-                if self.on_trial is not None:
-                    self.on_trial(trial)
+                await self._one(spec, deferred, wait)
 
         tasks = [asyncio.ensure_future(produce())]
         tasks += [asyncio.ensure_future(lane()) for _ in range(self.lanes)]
@@ -181,4 +193,28 @@ class LaneRun:
         finally:
             for task in tasks:
                 task.cancel()
-        return self.counters
+
+    async def _one(self, spec: TrialSpec, deferred: list[TrialSpec], wait: bool) -> None:
+        claims = self.claims
+        if claims is not None:
+            if wait:
+                await asyncio.to_thread(claims.wait_claim, spec.key)
+            elif not claims.try_claim(spec.key):
+                deferred.append(spec)
+                return
+            other = claims.finished_by(spec.key)
+            if other is not None:
+                claims.release(spec.key)
+                self.reused[spec.key] = other
+                return
+        try:
+            trial = await run_trial(self.plan, spec, self.agent, self.gateway)
+            self.writer.append(trial)
+            if claims is not None and is_finished(trial):
+                claims.mark_done(spec.key)  # before the release: the next holder sees it
+        finally:
+            if claims is not None:
+                claims.release(spec.key)
+        self.counters.add_trial(trial)
+        if self.on_trial is not None:
+            self.on_trial(trial)

@@ -81,14 +81,21 @@ class RunSummary:
 
 def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
     """Summary of the trials recorded for `keys` (the invocation's matrix)."""
+    import duckdb
     import pyarrow as pa
 
     from evals.query import LEAN_THREADS, connect
 
-    with connect(ws, LEAN_THREADS) as con:  # inside `evals run`: memory flat in the trials
-        con.register("matrix", pa.table({"key": pa.array(keys, pa.string())}))
-        cells = _rows(con.execute(CELL_SQL))
-        errors = _rows(con.execute(ERRORS_SQL))
+    for attempt in range(3):  # a segment another run compacted meanwhile: list again
+        try:
+            with connect(ws, LEAN_THREADS) as con:  # in `evals run`: memory flat in trials
+                con.register("matrix", pa.table({"key": pa.array(keys, pa.string())}))
+                cells = _rows(con.execute(CELL_SQL))
+                errors = _rows(con.execute(ERRORS_SQL))
+            break
+        except duckdb.IOException:
+            if attempt == 2:
+                raise
     recorded = int(sum(row["trials"] for row in cells))
     return RunSummary(run_id=run_id, total=len(keys), recorded=recorded, cells=cells, errors=errors)
 

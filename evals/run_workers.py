@@ -170,9 +170,13 @@ async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Co
         )
     agent = resolve_agent(suite.agent)
     models = [share_limits(m, task.shards) for m in suite.models]
+    from evals.key_claims import KeyClaims
+    from evals.runner import link_finished_elsewhere
+
+    claims = KeyClaims(ws.root, task.run_id)
     try:
         async with task.open_gateway(models, ws) as gateway:
-            lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes)
+            lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes, claims=claims)
             helpers = [
                 asyncio.ensure_future(_report(messages, task.shard, lanes.counters)),
                 asyncio.ensure_future(_orphan_watch(task.parent_pid)),
@@ -182,7 +186,9 @@ async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Co
             finally:
                 for helper in helpers:
                     helper.cancel()
+                link_finished_elsewhere(ws, task.run_id, lanes.reused)
     finally:
+        claims.close()
         ws.close()
 
 

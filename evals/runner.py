@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from evals.agents import Agent, resolve_agent
+from evals.key_claims import KeyClaims
 from evals.lanes import Counters, LaneRun
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.plan import RunPlan, finished_keys, make_plan
@@ -242,14 +243,26 @@ async def _run_here(
     progress: RunProgress,
 ) -> Counters:
     """Run the pending cells in this process."""
+    claims = KeyClaims(ws.root, plan.run_id)
     async with open_gateway(plan.suite.models, ws) as gateway:
-        lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, plan.lanes)
+        lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, plan.lanes, claims=claims)
         ticker = asyncio.ensure_future(tick(progress, lanes.counters))
         try:
             return await lanes.run(plan.pending(finished))
         finally:
             ticker.cancel()
             show(progress, lanes.counters)
+            link_finished_elsewhere(ws, plan.run_id, lanes.reused)
+            claims.close()
+
+
+def link_finished_elsewhere(ws: Workspace, run_id: str, reused: dict[str, str]) -> None:
+    """Link the keys another run finished while this one was running (LaneRun.reused),
+    so that every reader counts them in this run, once."""
+    if reused:
+        ws.writer("run_link").append_many(
+            [RunLink(run_id=run_id, trial_key=k, source_run_id=src) for k, src in reused.items()]
+        )
 
 
 def show(progress: RunProgress, c: Counters) -> None:
