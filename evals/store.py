@@ -163,18 +163,44 @@ class Envelope:
     hash: str
     body: Any
     seal: int | None = None
-    canonical: bool = True
-    """The stored bytes are exactly what the writer writes for this envelope (sorted keys,
-    no duplicate key, no re-encoding): a duplicate key is how a record can show one value
-    to a parser that keeps the first and another to one that keeps the last."""
-    size: int = 0
-    """Bytes of the stored line (JSONL) or body (Parquet)."""
+    raw: bytes | None = None
+    """The bytes as stored: the whole line (JSONL) or the body string (Parquet)."""
+
+    @property
+    def size(self) -> int:
+        """Bytes of the stored line (JSONL) or body (Parquet)."""
+        return len(self.raw or b"")
+
+    @property
+    def canonical(self) -> bool:
+        """The stored bytes are exactly what the writer writes for this envelope (sorted
+        keys, no duplicate or extra key, no re-encoding): a duplicate key is how a record
+        can show one value to a parser that keeps the first and another to one that
+        keeps the last. Computed on demand: only the verifier and compaction ask."""
+        if self.file.suffix == ".parquet":
+            return self.raw is None or canonical_json(self.body) == self.raw
+        return self._rebuilt() == self.raw
+
+    def _rebuilt(self) -> bytes:
+        env: dict[str, Any] = {"seq": self.seq, "ts": self.ts, "prev": self.prev,
+                               "hash": self.hash, "body": self.body}
+        if self.seal is not None:
+            env["seal"] = self.seal
+        return orjson.dumps(env, option=orjson.OPT_SORT_KEYS)
 
     def verifies(self) -> bool:
         """Whether the record is as written: canonical, and its own hash matches."""
-        return self.canonical and envelope_hash(self.prev, self.seq, self.ts, self.body) == (
-            self.hash
-        )
+        if not self.canonical:
+            return False
+        if (self.file.suffix == ".parquet" or self.raw is None
+                or not isinstance(self.seq, int) or not isinstance(self.ts, str)):
+            return envelope_hash(self.prev, self.seq, self.ts, self.body) == self.hash
+        # Canonical: the body's bytes in the line are its canonical JSON; hash them as
+        # they are rather than serialising the body again.
+        body = self.raw[8 : self.raw.rfind(b',"hash":"')]
+        payload = b'{"body":' + body + b',"seq":%d,"ts":' % self.seq + orjson.dumps(self.ts)
+        digest = hashlib.sha256(self.prev.encode() + b"\n" + payload + b"}").hexdigest()
+        return digest == self.hash
 
 
 def read_segment(path: Path, warn: bool = True) -> Iterator[Envelope | str]:
@@ -201,8 +227,7 @@ def read_segment(path: Path, warn: bool = True) -> Iterator[Envelope | str]:
                     env["hash"],
                     env["body"],
                     env.get("seal"),
-                    canonical=orjson.dumps(env, option=orjson.OPT_SORT_KEYS) == raw,
-                    size=len(raw),
+                    raw=raw,
                 )
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 if not complete:  # no trailing newline: the write was cut by a crash
@@ -229,9 +254,8 @@ def _read_parquet_segment(path: Path) -> Iterator[Envelope | str]:
         except orjson.JSONDecodeError:
             yield f"{path}:{i}: unreadable record (body is not JSON)"
             continue
-        canonical = text is None or canonical_json(body).decode() == text
         yield Envelope(path, i, row["seq"], row["ts"], row["prev"], row["hash"], body,
-                       row["seal"], canonical=canonical, size=len(text or ""))
+                       row["seal"], raw=None if text is None else text.encode())
 
 
 _COMPACT_BATCH = 5000
