@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evals import manifest
 from evals.audit_manifest import SegmentSeen, add_head_files, check, read_manifest, wanted_seqs
-from evals.record_sql import MAX_LINE_BYTES, stamp_verified
+from evals.record_sql import MAX_LINE_BYTES, stamp_verified, unstamp
 from evals.store import GENESIS, Envelope, Workspace, envelope_hash, read_segment
 
 
@@ -129,8 +129,8 @@ def verify_workspace(ws: Workspace, pin: str | None = None) -> AuditReport:
             got.path = seg.with_suffix(".parquet")
             count, sealed, findings = verify_segment(got.path, got)
         seen[name] = got
-        if not findings and got.path.suffix == ".parquet":
-            stamp_verified(got.path)  # the views may read it without re-hashing
+        if got.path.suffix == ".parquet":  # the views may read it without re-hashing
+            (stamp_verified if not findings else unstamp)(got.path)
         report.segments += 1
         report.records += count
         report.sealed += int(sealed)

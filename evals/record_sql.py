@@ -46,10 +46,11 @@ comparing with it rejects duplicate or extra envelope keys."""
 
 _ACCEPT = (
     "sha256(prev || chr(10) || '{{\"body\":' || {text} || ',\"seq\":' || seq || "
-    "',\"ts\":\"' || ts || '\"}}') = hash"
+    "',\"ts\":\"' || ts || '\"}}') = hash AND json_valid({text})"
 )
-"""The chain hash recomputed over the very bytes the views parse (see the docstring).
-Bytes that hash right are the writer's, so valid JSON: no second validating parse."""
+"""The chain hash recomputed over the very bytes the views parse (see the docstring),
+and valid JSON: bytes that hash right are the writer's unless someone recomputed the
+hash over garbage, which must not fail every query (it costs ~5% of a JSONL scan)."""
 
 
 _QUARANTINE = "quarantine(filename, seq, 'unreadable or tampered record')"
@@ -132,6 +133,11 @@ def stamp_verified(segment: Path) -> None:
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     tmp.write_bytes(orjson.dumps(_stat_stamp(segment)))
     os.replace(tmp, path)
+
+
+def unstamp(segment: Path) -> None:
+    """Forget a segment's stamp (the verifier found it changed): the views re-hash it."""
+    _stamp_path(segment).unlink(missing_ok=True)
 
 
 def is_stamped(segment: Path) -> bool:

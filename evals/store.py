@@ -11,8 +11,11 @@ Layout (stable; auditors and other tools read it)::
       workspace.json                      layout version, creation time
       records/<kind>/<segment>.jsonl      a segment being written (one per writer process)
       records/<kind>/<segment>.parquet    a finished segment, compacted
-      locks/<name>.lock                   advisory locks (review-queue claims)
-      cache/                              the model gateway's response cache
+      records/<kind>/<segment>.head       seq and hash of its last record (evals.manifest)
+      manifest.jsonl                      chained open/seal/checkpoint entries (same)
+      locks/<name>.lock                   advisory locks (review-queue claims, trial keys)
+      cache/                              the model gateway's response cache; verified/
+                                          stamps of Parquet segments (evals.record_sql)
 
 Each line of a segment is an envelope ``{"seq", "ts", "prev", "hash", "body"}``. ``hash``
 is sha256 over ``prev`` and the canonical JSON of seq, ts and body, so the records of a

@@ -196,3 +196,19 @@ def test_a_pinned_head_catches_a_rewritten_manifest(tmp_path: Path) -> None:
     Workspace(ws.root).append("note", {"id": "fresh manifest"})
     code, out = _cli("audit", "verify", "--workspace", str(ws.root), "--pin", pin)
     assert code != 0 and f"pinned head {pin} is not in the manifest" in out
+
+
+def test_garbage_with_a_recomputed_hash_does_not_break_queries(workspace: Workspace) -> None:
+    for key in ("a", "b"):
+        workspace.append("trial", _trial(key))
+    seg = workspace.writer("trial").path
+    lines = seg.read_bytes().splitlines(keepends=True)
+    env = orjson.loads(lines[0])
+    body = b'{"key":"a",oops'  # not JSON, yet hashed as the writer hashes a body
+    payload = b'{"body":' + body + b',"seq":1,"ts":' + orjson.dumps(env["ts"]) + b"}"
+    digest = __import__("hashlib").sha256(GENESIS.encode() + b"\n" + payload).hexdigest()
+    lines[0] = (b'{"body":' + body + b',"hash":"' + digest.encode() + b'","prev":"'
+                + GENESIS.encode() + b'","seq":1,"ts":' + orjson.dumps(env["ts"]) + b"}\n")
+    seg.write_bytes(b"".join(lines))
+    assert set(_answers(workspace)) == {"b"}
+    assert any(f"{seg}:1" in f for f in _findings(workspace))
