@@ -19,9 +19,11 @@ them); `evals audit verify` names them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -92,10 +94,10 @@ def jsonl_source_sql(files: list[str]) -> str:
 def parquet_source_sql(files: list[str]) -> str:
     """SELECT seq, ts, prev, hash, body, seal, filename of the verified Parquet rows.
 
-    A Parquet segment is immutable: once its every hash verified (at compaction, or by
-    `evals audit verify`), a stamp of its inode, size, mtime and ctime is kept, and while
-    the file still matches it the rows are read without re-hashing (the check costs
-    about 3x the scan). Rewriting the file changes its ctime, which a user cannot set."""
+    A Parquet segment is immutable: once its every record verified (at compaction, or by
+    `evals audit verify`), the sha256 of the file is kept as a stamp, and while the file
+    still hashes to it the rows are read without re-hashing each record (one sha256 of
+    the compressed file, about 0.4 s per million trials, instead of one per record)."""
     fast = [f for f in files if is_stamped(Path(f))]
     slow = [f for f in files if f not in set(fast)]
     parts = []
@@ -120,10 +122,22 @@ def _stamp_path(segment: Path) -> Path:
     )
 
 
-def _stat_stamp(segment: Path) -> dict[str, int]:
+_digests: dict[tuple[str, int, int, int, int], str] = {}
+"""(path, inode, size, mtime, ctime) -> sha256 of the file: hashed once per process."""
+
+
+def _file_digest(segment: Path) -> str:
     st = segment.stat()
-    return {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-            "ctime_ns": st.st_ctime_ns}
+    key = (str(segment), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    digest = _digests.get(key)
+    if digest is None:
+        with open(segment, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        # File times are coarse (a few ms): a rewrite right after this read could keep
+        # the same stat, so only a file untouched for a while is remembered by its stat.
+        if time.time() - st.st_mtime > 2:
+            _digests[key] = digest
+    return digest
 
 
 def stamp_verified(segment: Path) -> None:
@@ -131,7 +145,7 @@ def stamp_verified(segment: Path) -> None:
     path = _stamp_path(segment)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(orjson.dumps(_stat_stamp(segment)))
+    tmp.write_bytes(orjson.dumps({"sha256": _file_digest(segment)}))
     os.replace(tmp, path)
 
 
@@ -141,9 +155,10 @@ def unstamp(segment: Path) -> None:
 
 
 def is_stamped(segment: Path) -> bool:
-    """Whether a Parquet segment is unchanged since its records last verified."""
+    """Whether a Parquet segment's bytes are those whose records last verified."""
     try:
-        return bool(orjson.loads(_stamp_path(segment).read_bytes()) == _stat_stamp(segment))
+        stamp = orjson.loads(_stamp_path(segment).read_bytes())
+        return isinstance(stamp, dict) and stamp.get("sha256") == _file_digest(segment)
     except (OSError, orjson.JSONDecodeError):
         return False
 

@@ -212,3 +212,14 @@ def test_garbage_with_a_recomputed_hash_does_not_break_queries(workspace: Worksp
     seg.write_bytes(b"".join(lines))
     assert set(_answers(workspace)) == {"b"}
     assert any(f"{seg}:1" in f for f in _findings(workspace))
+
+
+def test_a_same_size_edit_of_a_just_compacted_parquet_is_left_out(workspace: Workspace) -> None:
+    workspace.append("trial", _trial("k"))
+    workspace.close()
+    (parquet,) = workspace.segments("trial")
+    assert _answers(workspace) == {"k": "answer"}  # read through its verification stamp
+    rows = pq.read_table(parquet).to_pylist()
+    rows[0]["body"] = rows[0]["body"].replace('"answer"', '"ANSWER"')
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(parquet)), parquet)
+    assert _answers(workspace) == {}
