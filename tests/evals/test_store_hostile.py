@@ -38,8 +38,10 @@ def test_an_oversized_record_leaves_other_runs_readable(tmp_path: Path, caplog) 
     ws.close()
     big = Workspace(tmp_path / "ws")  # a second writer (a run that died mid-way)
     big.append("trial", _trial("small", run_id="huge"))
-    big.append("trial", _trial("big", run_id="huge", answer="x" * (34 * 1024 * 1024)))
+    with caplog.at_level(logging.WARNING):
+        big.append("trial", _trial("big", run_id="huge", answer="x" * (34 * 1024 * 1024)))
     big.append("trial", _trial("after", run_id="huge"))
+    assert f"{big.writer('trial').path}:2: record of" in caplog.text
     assert _answers(ws) == {"other": "answer", "small": "answer", "after": "answer"}
     seg = big.writer("trial").path
     assert f"{seg}:2 (record big): record of" in "\n".join(_findings(ws))
