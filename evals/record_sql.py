@@ -172,7 +172,7 @@ def quarantine(filename: str | None, seq: int | None, reason: str | None) -> Non
 
     Called by DuckDB only for rejected rows (the ELSE of a CASE), so it costs nothing
     while the store is intact. A JSONL line whose envelope is unreadable has no seq: its
-    line number is found by reading the file (rare, so the cost does not matter)."""
+    line number is found by reading the file (rare), unless the file is large."""
     key = (str(filename), seq)
     with _warned_lock:
         if key in _warned:
@@ -181,17 +181,28 @@ def quarantine(filename: str | None, seq: int | None, reason: str | None) -> Non
     path = Path(str(filename))
     # The writer puts record seq on line seq (JSONL) and row seq (Parquet).
     where = f"{path}:{seq}" if seq is not None else _first_unreadable_line(path)
-    if where is None:  # only the torn last line of a crashed writer: not tampering
-        log.warning("%s: torn last line skipped (writer crashed mid-write)", path)
+    if where is None:  # only an incomplete last line: not tampering
+        log.warning("%s: incomplete last line skipped (being written, or its writer "
+                    "crashed mid-write)", path)
         return None
     log.warning("%s: %s left out of every view (run `evals audit verify`)", where, reason)
     return None
 
 
+_SCAN_LIMIT = 64 * 1024 * 1024
+"""Largest segment read in Python just to name the line of an unreadable record."""
+
+
 def _first_unreadable_line(path: Path) -> str | None:
-    """`file:line` of the first unreadable line, None when only a torn last line is."""
+    """`file:line` of the first unreadable line, None when only an incomplete last line
+    is (or `file: a line` when the file is too large to look for it here)."""
     from evals.store import read_segment
 
+    try:
+        if path.stat().st_size > _SCAN_LIMIT:
+            return f"{path}: a line"
+    except OSError:
+        return str(path)
     for item in read_segment(path, warn=False):
         if isinstance(item, str):
             return item.split(": ", 1)[0]
