@@ -4,7 +4,9 @@ Random operations by several writers (two workspaces on one folder: two segment
 writers and two services, as two app processes would be; and a real second process),
 on a clock that jumps forward past leases and now and then back; after each step the
 long-lived service's state, next item, progress and held items are compared with
-`compute_state` over a fresh read of the store.
+`compute_state` over a fresh read of the store. After every step the overlap rule is
+checked too (no item past k submissions, nor past k submissions and live claims), also
+under undo-heavy mixes of claim, skip, flag, undo, release, lease expiry and submit.
 """
 
 from __future__ import annotations
