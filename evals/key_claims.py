@@ -43,16 +43,33 @@ def _flock(kind: int, offset: int) -> bytes:
     return struct.pack("hhqqi", kind, os.SEEK_SET, offset, 1, 0) + b"\0" * 4
 
 
+def journal_path(root: Path) -> Path:
+    """The workspace's journal of finished keys."""
+    return root / "locks" / "trial-keys.done"
+
+
+def journal_end(root: Path) -> int:
+    """The journal's size now: take it *before* reading the finished keys from the store,
+    so that a key finished in between is in the part of the journal read later."""
+    try:
+        return journal_path(root).stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 class KeyClaims:
     """This run's view of the workspace's trial-key locks and finished-key journal."""
 
-    def __init__(self, root: Path, run_id: str) -> None:
+    def __init__(self, root: Path, run_id: str, journal_at: int = 0) -> None:
+        """`journal_at`: where the journal ended when the run read its finished keys
+        from the store (journal_end): only what other runs finished after that matters,
+        so the journal's history is never loaded."""
         locks = root / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         self.run_id = run_id
         self._fd = os.open(locks / "trial-keys.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        self._journal = locks / "trial-keys.done"
-        self._offset = 0
+        self._journal = journal_path(root)
+        self._offset = journal_at
         self._partial = b""
         self._done: dict[str, str] = {}
         self._guard = threading.Lock()

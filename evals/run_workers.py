@@ -51,6 +51,8 @@ class WorkerTask:
     """A module-level GatewayOpener (pickled by reference)."""
     parent_pid: int
     """The invoking process; a worker exits when it dies."""
+    journal_at: int = 0
+    """Where the finished-keys journal ended before `finished` was read (key_claims)."""
 
 
 def share_limits(model: ModelSpec, shards: int) -> ModelSpec:
@@ -74,6 +76,7 @@ def run_sharded(
     finished: set[str],
     progress: RunProgress,
     open_gateway: Any,
+    journal_at: int = 0,
 ) -> Counters:
     """Run the pending cells over `plan.workers` processes; returns the summed counters."""
     from evals.runner import RunError, show
@@ -96,6 +99,7 @@ def run_sharded(
             frozen,
             open_gateway,
             os.getpid(),
+            journal_at,
         )
         proc = ctx.Process(
             target=worker_main,
@@ -173,7 +177,7 @@ async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Co
     from evals.key_claims import KeyClaims
     from evals.runner import link_finished_elsewhere
 
-    claims = KeyClaims(ws.root, task.run_id)
+    claims = KeyClaims(ws.root, task.run_id, task.journal_at)
     try:
         async with task.open_gateway(models, ws) as gateway:
             lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes, claims=claims)

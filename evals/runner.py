@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from evals.agents import Agent, resolve_agent
-from evals.key_claims import KeyClaims
+from evals.key_claims import KeyClaims, journal_end
 from evals.lanes import Counters, LaneRun
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.plan import RunPlan, finished_keys, make_plan
@@ -207,6 +207,7 @@ def run_suite(
     try:
         with run_lock(ws, plan.run_id):
             ws.append("run", manifest(plan))
+            journal_at = journal_end(ws.root)  # before the snapshot (evals.key_claims)
             finished = finished_keys(ws)
             keys = list(plan.keys())
             skipped = sum(1 for k in keys if k in finished)
@@ -219,10 +220,12 @@ def run_suite(
                 elif plan.workers > 1:
                     from evals.run_workers import run_sharded
 
-                    result.counters = run_sharded(plan, ws, set(finished), progress, open_gateway)
+                    result.counters = run_sharded(
+                        plan, ws, set(finished), progress, open_gateway, journal_at=journal_at
+                    )
                 else:
                     result.counters = asyncio.run(
-                        _run_here(plan, ws, agent, finished, open_gateway, progress)
+                        _run_here(plan, ws, agent, finished, open_gateway, progress, journal_at)
                     )
             result.elapsed_s = time.perf_counter() - start
             result.cpu_s = _cpu_seconds() - cpu0
@@ -241,9 +244,10 @@ async def _run_here(
     finished: dict[str, str],
     open_gateway: GatewayOpener,
     progress: RunProgress,
+    journal_at: int = 0,
 ) -> Counters:
     """Run the pending cells in this process."""
-    claims = KeyClaims(ws.root, plan.run_id)
+    claims = KeyClaims(ws.root, plan.run_id, journal_at)
     async with open_gateway(plan.suite.models, ws) as gateway:
         lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, plan.lanes, claims=claims)
         ticker = asyncio.ensure_future(tick(progress, lanes.counters))
