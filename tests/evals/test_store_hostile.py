@@ -225,3 +225,19 @@ def test_a_same_size_edit_of_a_just_compacted_parquet_is_left_out(workspace: Wor
     rows[0]["body"] = rows[0]["body"].replace('"answer"', '"ANSWER"')
     pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(parquet)), parquet)
     assert _answers(workspace) == {}
+
+
+def test_a_workspace_from_before_the_manifest_still_verifies(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    for key in ("a", "b"):
+        ws.append("trial", _trial(key))
+    ws.close()
+    ws.append("note", {"id": "open"})  # an unsealed JSONL segment too
+    (ws.root / "manifest.jsonl").unlink()  # what a workspace written before looks like
+    for head in ws.root.glob("records/*/*.head"):
+        head.unlink()
+    report = verify_workspace(ws)
+    assert report.ok, report.findings
+    assert report.notes and "2 segment(s) predate the manifest" in report.notes[0]
+    assert _answers(ws) == {"a": "answer", "b": "answer"}
+    ws.close(compact=False)
