@@ -201,11 +201,11 @@ def _first_unreadable_line(path: Path) -> str | None:
     try:
         if path.stat().st_size > _SCAN_LIMIT:
             return f"{path}: a line"
-    except OSError:
-        return str(path)
-    for item in read_segment(path, warn=False):
-        if isinstance(item, str):
-            return item.split(": ", 1)[0]
+        for item in read_segment(path, warn=False):
+            if isinstance(item, str):
+                return item.split(": ", 1)[0]
+    except OSError:  # compacted meanwhile: never fail the query that is warning
+        return None
     return None
 
 

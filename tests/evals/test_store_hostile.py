@@ -241,3 +241,14 @@ def test_a_workspace_from_before_the_manifest_still_verifies(tmp_path: Path) -> 
     assert report.notes and "2 segment(s) predate the manifest" in report.notes[0]
     assert _answers(ws) == {"a": "answer", "b": "answer"}
     ws.close(compact=False)
+
+
+def test_warning_about_a_segment_compacted_meanwhile_never_fails_the_query(  # type: ignore[no-untyped-def]
+    tmp_path: Path, caplog
+) -> None:
+    from evals.record_sql import quarantine
+
+    gone = tmp_path / "records" / "trial" / "gone.jsonl"  # its Parquet replaced it
+    with caplog.at_level(logging.WARNING):
+        quarantine(str(gone), None, "unreadable or tampered record")  # must not raise
+    assert "incomplete last line" in caplog.text
