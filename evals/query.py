@@ -340,6 +340,11 @@ def connect(ws: Workspace, threads: int | None = None) -> Iterator[duckdb.DuckDB
         con.close()
 
 
+COMPACTION_RETRIES = 8
+"""Attempts of a query whose segment was compacted meanwhile: each writer compacts once
+at its end, so several writers ending during one slow query can each cost an attempt."""
+
+
 def query(
     ws: Workspace, sql: str, params: list[Any] | None = None, *, threads: int | None = None
 ) -> list[dict[str, Any]]:
@@ -348,13 +353,13 @@ def query(
     A segment compacted between listing and reading makes DuckDB miss a file; the
     views are then rebuilt and the query retried (compaction only ever renames forward).
     """
-    for attempt in range(3):
+    for attempt in range(COMPACTION_RETRIES):
         try:
             with connect(ws, threads) as con:
                 cur = con.execute(sql, params or [])
                 names = [d[0] for d in cur.description or []]
                 return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         except duckdb.IOException:
-            if attempt == 2:
+            if attempt == COMPACTION_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")

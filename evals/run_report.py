@@ -84,9 +84,9 @@ def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
     import duckdb
     import pyarrow as pa
 
-    from evals.query import LEAN_THREADS, connect
+    from evals.query import COMPACTION_RETRIES, LEAN_THREADS, connect
 
-    for attempt in range(3):  # a segment another run compacted meanwhile: list again
+    for attempt in range(COMPACTION_RETRIES):  # a segment compacted meanwhile: list again
         try:
             with connect(ws, LEAN_THREADS) as con:  # in `evals run`: memory flat in trials
                 con.register("matrix", pa.table({"key": pa.array(keys, pa.string())}))
@@ -94,7 +94,7 @@ def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
                 errors = _rows(con.execute(ERRORS_SQL))
             break
         except duckdb.IOException:
-            if attempt == 2:
+            if attempt == COMPACTION_RETRIES - 1:
                 raise
     recorded = int(sum(row["trials"] for row in cells))
     return RunSummary(run_id=run_id, total=len(keys), recorded=recorded, cells=cells, errors=errors)
