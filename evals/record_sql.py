@@ -9,11 +9,13 @@ So the views read only bytes whose chain hash verifies: a JSONL line is read as 
 its envelope fields are taken from its canonical tail (``,"hash":…,"prev":…,["seal":…,]
 "seq":…,"ts":…}`` — the writer sorts keys, so ``body`` comes first), and the body text
 between is hashed exactly as the writer hashed it (evals.store.envelope_hash). A Parquet
-body string is hashed the same way. A record whose hash does not match (edited, forged
-with a duplicate key, torn, not JSON) is left out of every view with a warning naming
-file and line (``quarantine``); the verifier (evals.audit) names it too. Lines longer
-than MAX_LINE_BYTES are skipped by the scan itself (DuckDB gives no line number for
-them); `evals audit verify` names them.
+body string is hashed the same way, unless the file is the one whose records verified
+when it was written (a stamp of its sha256: parquet_source_sql). A record whose hash
+does not match (edited, forged with a duplicate key, torn, not JSON) is left out of
+every view with a warning naming file and line (``quarantine``); the verifier
+(evals.audit) names it too. Lines longer than MAX_LINE_BYTES are skipped by the scan
+itself (DuckDB gives no line number for them): the writer warns when it writes one, and
+`evals audit verify` names them. See docs/audit.md.
 """
 
 from __future__ import annotations
