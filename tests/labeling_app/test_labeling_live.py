@@ -328,3 +328,24 @@ def test_record_index_since_reads_only_new_records_across_compaction(tmp_path: P
     # A segment holding fewer records than were consumed: the caller must rebuild.
     stem = next(iter(cursor))
     assert index.since("claim", {stem: cursor[stem] + 1}) is None
+
+
+def test_a_forged_label_is_not_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A label line rewritten with a duplicate key in front (what DuckDB would read) is
+    skipped by the queue's reader with file:line, as the SQL views skip it."""
+    root = tmp_path / "ws"
+    ws = Workspace(root)
+    q = synthetic_queue(ws, 12, overlap=1, n_cases=3)
+    svc, qid = QueueService(ws), q.queue_id
+    item = svc.claim_next(qid, "alice", now=T0)
+    assert item is not None
+    svc.decide(qid, item.item_id, "alice", Decision(helpful=True), now=T0)
+    (seg,) = ws.segments("label")
+    line = seg.read_bytes()
+    seg.write_bytes(b'{"body":{"reviewer":"mallory"},' + line[1:])
+    fresh = QueueService(Workspace(root, create=False))
+    with caplog.at_level("WARNING"):
+        state = fresh.state(qid, T0)
+    assert not state.items[item.item_id].done
+    assert f"{seg}:1: edited or forged record skipped" in caplog.text
+    ws.close(compact=False)
