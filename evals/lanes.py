@@ -12,8 +12,9 @@ from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 
 from evals.agents import Agent, AgentContext, AgentError, ToolBox
+from evals.key_claims import KeyClaims
 from evals.models.types import ChatModel, GatewayError
-from evals.plan import RunPlan, TrialSpec
+from evals.plan import RunPlan, TrialSpec, is_finished
 from evals.review_run import ReviewJob
 from evals.schema import ErrorStep, Trace, Trial, TrialError, utcnow
 from evals.store import SegmentWriter
@@ -148,7 +149,11 @@ async def _guarded(
 
 @dataclass
 class LaneRun:
-    """Runs trial specs on N asyncio lanes, streaming each Trial to a segment writer."""
+    """Runs trial specs on N asyncio lanes, streaming each Trial to a segment writer.
+
+    With `claims`, a key another run is running is deferred to the end and then waited
+    for, and a key another run finished meanwhile is not run but noted in `reused`
+    (the caller links it): see evals.key_claims."""
 
     plan: RunPlan
     writer: SegmentWriter
@@ -157,21 +162,31 @@ class LaneRun:
     lanes: int
     counters: Counters = field(default_factory=Counters)
     on_trial: Callable[[Trial], None] | None = None
+    claims: KeyClaims | None = None
+    reused: dict[str, str] = field(default_factory=dict)
+    """Key -> the run that finished it while this one was running (to link)."""
+    reused_into: dict[str, str] = field(default_factory=dict)
+    """Key -> the run to link it into, when not the plan's (a review's teacher run)."""
 
     finished: Container[str] = ()
     """Keys finished before this run (review jobs skip their finished nodes)."""
-
-    def record(self, trial: Trial) -> None:
-        """Stream one finished trial to the store and count it."""
-        self.writer.append(trial)
-        self.counters.add_trial(trial)
-        if self.on_trial is not None:
-            self.on_trial(trial)
 
     async def run(self, specs: Iterator[TrialSpec] | Iterator[ReviewJob]) -> Counters:
         """Run every spec (or review job: its nodes in order on one lane); returns the
         totals. A bounded queue fed lazily from the generator keeps memory
         proportional to the lanes, not to the matrix."""
+        deferred: list[TrialSpec] = []
+        await self._drain(specs, deferred, wait=False)
+        if deferred:  # keys other runs held: wait for each, then link or run it
+            await self._drain(iter(deferred), [], wait=True)
+        return self.counters
+
+    async def _drain(
+        self,
+        specs: Iterator[TrialSpec] | Iterator[ReviewJob],
+        deferred: list[TrialSpec],
+        wait: bool,
+    ) -> None:
         queue: asyncio.Queue[TrialSpec | ReviewJob | None] = asyncio.Queue(
             maxsize=2 * self.lanes
         )
@@ -187,7 +202,7 @@ class LaneRun:
                 if isinstance(spec, ReviewJob):
                     await spec.run_in(self, self.finished)
                 else:
-                    self.record(await run_trial(self.plan, spec, self.agent, self.gateway))
+                    await self._one(spec, deferred, wait)
 
         tasks = [asyncio.ensure_future(produce())]
         tasks += [asyncio.ensure_future(lane()) for _ in range(self.lanes)]
@@ -196,4 +211,38 @@ class LaneRun:
         finally:
             for task in tasks:
                 task.cancel()
-        return self.counters
+
+    async def _one(self, spec: TrialSpec, deferred: list[TrialSpec], wait: bool) -> None:
+        claims = self.claims
+        if claims is not None and not wait and not claims.try_claim(spec.key):
+            deferred.append(spec)
+            return
+        await self.run_claimed(spec, already_claimed=claims is not None and not wait)
+
+    async def run_claimed(self, spec: TrialSpec, already_claimed: bool = False) -> Trial | None:
+        """Run one cell under its key's claim (waiting for another run that holds it) and
+        record it; None when another run finished the key meanwhile (noted in `reused`).
+        Review nodes run through here one after another (ReviewJob.run_in)."""
+        claims = self.claims
+        if claims is not None:
+            if not already_claimed:
+                await asyncio.to_thread(claims.wait_claim, spec.key)
+            other = claims.finished_by(spec.key)
+            if other is not None:
+                claims.release(spec.key)
+                self.reused[spec.key] = other
+                if spec.run_id is not None and spec.run_id != self.plan.run_id:
+                    self.reused_into[spec.key] = spec.run_id
+                return None
+        try:
+            trial = await run_trial(self.plan, spec, self.agent, self.gateway)
+            self.writer.append(trial)
+            if claims is not None and is_finished(trial):
+                claims.mark_done(spec.key)  # before the release: the next holder sees it
+        finally:
+            if claims is not None:
+                claims.release(spec.key)
+        self.counters.add_trial(trial)
+        if self.on_trial is not None:
+            self.on_trial(trial)
+        return trial

@@ -37,6 +37,7 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel
 
+from evals.record_sql import jsonl_source_sql, parquet_source_sql, register_quarantine
 from evals.schema import Decision, Label, ReviewEvent, RunManifest, Trial, Verdict
 from evals.store import Workspace
 from evals.views import (
@@ -284,29 +285,23 @@ def body_columns_sql(
 
 
 def _raw_source(ws: Workspace, kind: str) -> str | None:
+    """The envelopes of a kind whose hashes verify (evals.record_sql: strict, and one bad
+    record is left out with a warning instead of failing every query)."""
     segs = ws.segments(kind)
     jsonl = [str(p) for p in segs if p.suffix == ".jsonl"]
     parquet = [str(p) for p in segs if p.suffix == ".parquet"]
     parts = []
     if parquet:
-        parts.append(
-            "SELECT seq, ts, prev, hash, CAST(body AS JSON) AS body, seal, filename "
-            f"FROM read_parquet({parquet!r}, filename=true)"
-        )
+        parts.append(parquet_source_sql(parquet))
     if jsonl:
-        parts.append(
-            "SELECT seq, ts, prev, hash, body, seal, filename FROM read_json("
-            f"{jsonl!r}, format='newline_delimited', ignore_errors=true, filename=true, "
-            "columns={'seq': 'BIGINT', 'ts': 'VARCHAR', 'prev': 'VARCHAR', "
-            "'hash': 'VARCHAR', 'body': 'JSON', 'seal': 'BIGINT'})"
-        )
+        parts.append(jsonl_source_sql(jsonl))
     return " UNION ALL ".join(parts) if parts else None
 
 
 def _empty_raw() -> str:
     return (
         "SELECT NULL::BIGINT AS seq, NULL::VARCHAR AS ts, NULL::VARCHAR AS prev, "
-        "NULL::VARCHAR AS hash, NULL::JSON AS body, NULL::BIGINT AS seal, "
+        "NULL::VARCHAR AS hash, NULL::VARCHAR AS body, NULL::BIGINT AS seal, "
         "NULL::VARCHAR AS filename WHERE FALSE"
     )
 
@@ -349,6 +344,7 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
     """(Re)create every view over the files present now."""
     load_view_modules()
     kinds = set(ws.kinds()) | set(VIEWS)
+    register_quarantine(con)
     for kind in sorted(kinds):
         source = _raw_source(ws, kind) or _empty_raw()
         con.execute(f'CREATE OR REPLACE VIEW "raw_{kind}" AS {source}')
@@ -397,6 +393,11 @@ def connect(ws: Workspace, threads: int | None = None) -> Iterator[duckdb.DuckDB
         con.close()
 
 
+COMPACTION_RETRIES = 8
+"""Attempts of a query whose segment was compacted meanwhile: each writer compacts once
+at its end, so several writers ending during one slow query can each cost an attempt."""
+
+
 def query(
     ws: Workspace, sql: str, params: list[Any] | None = None, *, threads: int | None = None
 ) -> list[dict[str, Any]]:
@@ -405,13 +406,13 @@ def query(
     A segment compacted between listing and reading makes DuckDB miss a file; the
     views are then rebuilt and the query retried (compaction only ever renames forward).
     """
-    for attempt in range(3):
+    for attempt in range(COMPACTION_RETRIES):
         try:
             with connect(ws, threads) as con:
                 cur = con.execute(sql, params or [])
                 names = [d[0] for d in cur.description or []]
                 return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         except duckdb.IOException:
-            if attempt == 2:
+            if attempt == COMPACTION_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")

@@ -105,8 +105,7 @@ class ReviewJob:
 
     async def run_in(self, lanes: LaneRun, finished: Container[str]) -> None:
         """Run the job's pending nodes in order on one lane, each trial recorded as it
-        finishes (LaneRun.record)."""
-        from evals.lanes import run_trial
+        finishes (LaneRun.run_claimed: under its key's claim)."""
         from evals.plan import TrialSpec
 
         plan = lanes.plan
@@ -131,9 +130,9 @@ class ReviewJob:
                 review=ReviewLink(review_id=self.review_id, mode=self.mode, upstream=consumed),
                 upstream=upstream,
             )
-            trial = await run_trial(plan, spec, lanes.agent, lanes.gateway)
-            lanes.record(trial)
-            answers[node.key] = trial.trace.final_answer
+            trial = await lanes.run_claimed(spec)
+            # None: another run finished the key meanwhile; its answer is read back.
+            answers[node.key] = None if trial is None else trial.trace.final_answer
 
     def _answer(
         self, plan: RunPlan, link: UpstreamLink, answers: dict[str, str | None]

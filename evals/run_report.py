@@ -92,18 +92,27 @@ class RunSummary:
 
 def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
     """Summary of the trials recorded for `keys` (the invocation's matrix)."""
-    from evals.query import LEAN_THREADS, connect
+    import duckdb
 
-    with connect(ws, LEAN_THREADS) as con:  # inside `evals run`: memory flat in the trials
-        register_keys(con, keys)
-        cells = _rows(con.execute(CELL_SQL))
-        errors = _rows(con.execute(ERRORS_SQL))
-        if errors:
-            first = {
-                (r["kind"], r["code"]): r["message"] for r in _rows(con.execute(FIRST_ERRORS_SQL))
-            }
-            for e in errors:
-                e["message"] = first.get((e["kind"], e["code"]))
+    from evals.query import COMPACTION_RETRIES, LEAN_THREADS, connect
+
+    for attempt in range(COMPACTION_RETRIES):  # a segment compacted meanwhile: list again
+        try:
+            with connect(ws, LEAN_THREADS) as con:  # in `evals run`: memory flat in trials
+                register_keys(con, keys)
+                cells = _rows(con.execute(CELL_SQL))
+                errors = _rows(con.execute(ERRORS_SQL))
+                if errors:
+                    first = {
+                        (r["kind"], r["code"]): r["message"]
+                        for r in _rows(con.execute(FIRST_ERRORS_SQL))
+                    }
+                    for e in errors:
+                        e["message"] = first.get((e["kind"], e["code"]))
+            break
+        except duckdb.IOException:
+            if attempt == COMPACTION_RETRIES - 1:
+                raise
     recorded = int(sum(row["trials"] for row in cells))
     return RunSummary(run_id=run_id, total=len(keys), recorded=recorded, cells=cells, errors=errors)
 

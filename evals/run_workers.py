@@ -51,6 +51,8 @@ class WorkerTask:
     """A module-level GatewayOpener (pickled by reference)."""
     parent_pid: int
     """The invoking process; a worker exits when it dies."""
+    journal_at: int = 0
+    """Where the finished-keys journal ended before `finished` was read (key_claims)."""
 
 
 def share_limits(model: ModelSpec, shards: int) -> ModelSpec:
@@ -74,6 +76,7 @@ def run_sharded(
     finished: set[str],
     progress: RunProgress,
     open_gateway: Any,
+    journal_at: int = 0,
 ) -> Counters:
     """Run the pending cells over `plan.workers` processes; returns the summed counters."""
     from evals.runner import RunError, show
@@ -96,6 +99,7 @@ def run_sharded(
             frozen,
             open_gateway,
             os.getpid(),
+            journal_at,
         )
         proc = ctx.Process(
             target=worker_main,
@@ -171,9 +175,13 @@ async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Co
         )
     agent = resolve_agent(suite.agent)
     models = [share_limits(m, task.shards) for m in suite.models]
+    from evals.key_claims import KeyClaims
+    from evals.runner import link_finished_elsewhere
+
+    claims = KeyClaims(ws.root, task.run_id, task.journal_at)
     try:
         async with task.open_gateway(models, ws) as gateway:
-            lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes)
+            lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes, claims=claims)
             helpers = [
                 asyncio.ensure_future(_report(messages, task.shard, lanes.counters)),
                 asyncio.ensure_future(_orphan_watch(task.parent_pid)),
@@ -183,7 +191,9 @@ async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Co
             finally:
                 for helper in helpers:
                     helper.cancel()
+                link_finished_elsewhere(ws, task.run_id, lanes.reused)
     finally:
+        claims.close()
         ws.close()
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from evals.agents import Agent, resolve_agent
+from evals.key_claims import KeyClaims, journal_end
 from evals.lanes import Counters, LaneRun
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.plan import RunPlan, finished_keys, make_plan
@@ -245,6 +246,7 @@ def run_suite(
             # The teacher run first: `suite-*` patterns then pick the free run (newest).
             for run_id in reversed(plan.run_ids()):
                 ws.append("run", manifest(plan, run_id))
+            journal_at = journal_end(ws.root)  # before the snapshot (evals.key_claims)
             finished = finished_keys(ws)
             keys_by_run = plan.keys_by_run()
             keys = [k for run_keys in keys_by_run.values() for k in run_keys]
@@ -259,10 +261,12 @@ def run_suite(
                 elif plan.workers > 1:
                     from evals.run_workers import run_sharded
 
-                    result.counters = run_sharded(plan, ws, set(finished), progress, open_gateway)
+                    result.counters = run_sharded(
+                        plan, ws, set(finished), progress, open_gateway, journal_at=journal_at
+                    )
                 else:
                     result.counters = asyncio.run(
-                        _run_here(plan, ws, agent, finished, open_gateway, progress)
+                        _run_here(plan, ws, agent, finished, open_gateway, progress, journal_at)
                     )
             result.elapsed_s = time.perf_counter() - start
             result.cpu_s = _cpu_seconds() - cpu0
@@ -282,10 +286,14 @@ async def _run_here(
     finished: dict[str, str],
     open_gateway: GatewayOpener,
     progress: RunProgress,
+    journal_at: int = 0,
 ) -> Counters:
     """Run the pending cells in this process."""
+    claims = KeyClaims(ws.root, plan.run_id, journal_at)
     async with open_gateway(plan.suite.models, ws) as gateway:
-        lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, plan.lanes, finished=finished)
+        lanes = LaneRun(
+            plan, ws.writer("trial"), gateway, agent, plan.lanes, claims=claims, finished=finished
+        )
         ticker = asyncio.ensure_future(tick(progress, lanes.counters))
         try:
             if plan.reviews is not None:
@@ -294,6 +302,23 @@ async def _run_here(
         finally:
             ticker.cancel()
             show(progress, lanes.counters)
+            link_finished_elsewhere(ws, plan.run_id, lanes.reused, lanes.reused_into)
+            claims.close()
+
+
+def link_finished_elsewhere(
+    ws: Workspace, run_id: str, reused: dict[str, str], into: dict[str, str] | None = None
+) -> None:
+    """Link the keys another run finished while this one was running (LaneRun.reused),
+    so that every reader counts them in this run (or the run `into` names), once."""
+    into = into or {}
+    if reused:
+        ws.writer("run_link").append_many(
+            [
+                RunLink(run_id=into.get(k, run_id), trial_key=k, source_run_id=src)
+                for k, src in reused.items()
+            ]
+        )
 
 
 def show(progress: RunProgress, c: Counters) -> None:

@@ -11,8 +11,11 @@ Layout (stable; auditors and other tools read it)::
       workspace.json                      layout version, creation time
       records/<kind>/<segment>.jsonl      a segment being written (one per writer process)
       records/<kind>/<segment>.parquet    a finished segment, compacted
-      locks/<name>.lock                   advisory locks (review-queue claims)
-      cache/                              the model gateway's response cache
+      records/<kind>/<segment>.head       seq and hash of its last record (evals.manifest)
+      manifest.jsonl                      chained open/seal/checkpoint entries (same)
+      locks/<name>.lock                   advisory locks (review-queue claims, trial keys)
+      cache/                              the model gateway's response cache; verified/
+                                          stamps of Parquet segments (evals.record_sql)
 
 Each line of a segment is an envelope ``{"seq", "ts", "prev", "hash", "body"}``. ``hash``
 is sha256 over ``prev`` and the canonical JSON of seq, ts and body, so the records of a
@@ -29,7 +32,6 @@ warning, and a new writer never appends to an old segment.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
 import secrets
@@ -37,7 +39,6 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,12 +46,14 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from evals import manifest
+from evals.record_sql import MAX_LINE_BYTES
 from evals.schema import canonical_json, utcnow
+from evals.segment_read import GENESIS, Envelope, envelope_hash, read_segment
 
 log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
-GENESIS = "0" * 64
 
 
 class LockBusy(Exception):
@@ -63,12 +66,6 @@ class LockBusy(Exception):
 
 class StoreError(Exception):
     """A workspace problem a user can act on (printed as one line by the CLI)."""
-
-
-def envelope_hash(prev: str, seq: int, ts: str, body: Any) -> str:
-    """The chain hash of one record."""
-    payload = canonical_json({"seq": seq, "ts": ts, "body": body})
-    return hashlib.sha256(prev.encode() + b"\n" + payload).hexdigest()
 
 
 def new_segment_id() -> str:
@@ -91,6 +88,11 @@ class SegmentWriter:
         self.closed = False
         self._lock = threading.Lock()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        # The head file and the manifest's `open` entry exist before any record does, so
+        # a segment with records is always known to the manifest (evals.manifest).
+        self._head_fd = manifest.open_head(self.path)
+        self._root = directory.parent.parent
+        manifest.record(self._root, {"op": "open", "segment": manifest.segment_name(self.path)})
 
     def append(self, body: Any) -> str:
         """Write one record; returns its chain hash. One write() per line, so a crash
@@ -106,7 +108,12 @@ class SegmentWriter:
             for body in bodies:
                 lines.append(self._envelope(body, None))
                 hashes.append(self.prev)
+                if len(lines[-1]) > MAX_LINE_BYTES:  # written, but no view will read it
+                    log.warning("%s:%d: record of %d bytes is over the views' read limit "
+                                "(%d): they will leave it out", self.path, self.seq,
+                                len(lines[-1]), MAX_LINE_BYTES)
             os.write(self._fd, b"".join(lines))
+            manifest.write_head(self._head_fd, self.seq, self.prev)
             if self.durable:
                 os.fsync(self._fd)
             return hashes
@@ -133,72 +140,15 @@ class SegmentWriter:
             os.write(self._fd, self._envelope(None, count))
             os.fsync(self._fd)
             os.close(self._fd)
+            manifest.write_head(self._head_fd, self.seq, self.prev)
+            os.close(self._head_fd)
             self.closed = True
+            entry = {"op": "seal", "segment": manifest.segment_name(self.path),
+                     "seq": self.seq, "head": self.prev}
+            manifest.record(self._root, entry)
         if compact:
             return compact_segment(self.path)
         return self.path
-
-
-@dataclass
-class Envelope:
-    """A record as stored, with where it was found."""
-
-    file: Path
-    line: int
-    seq: int
-    ts: str
-    prev: str
-    hash: str
-    body: Any
-    seal: int | None = None
-
-
-def read_segment(path: Path, warn: bool = True) -> Iterator[Envelope | str]:
-    """Yield the envelopes of a segment in order; a problem line yields a string
-    describing it ("torn" lines at the end of a JSONL file are skipped with a warning).
-    A JSONL segment is read line by line, so memory does not grow with its size."""
-    if path.suffix == ".parquet":
-        yield from _read_parquet_segment(path)
-        return
-    with open(path, "rb") as fh:
-        for i, line in enumerate(fh, start=1):
-            complete = line.endswith(b"\n")
-            raw = line[:-1] if complete else line
-            if not raw:
-                continue
-            try:
-                env = orjson.loads(raw)
-                yield Envelope(
-                    path,
-                    i,
-                    env["seq"],
-                    env["ts"],
-                    env["prev"],
-                    env["hash"],
-                    env["body"],
-                    env.get("seal"),
-                )
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                if not complete:  # no trailing newline: the write was cut by a crash
-                    if warn:
-                        log.warning(
-                            "%s:%d: torn last line skipped (writer crashed mid-write)", path, i
-                        )
-                    continue
-                yield f"{path}:{i}: unreadable record (not a complete JSON envelope)"
-
-
-def _read_parquet_segment(path: Path) -> Iterator[Envelope | str]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # corrupt file: report it, never crash the reader
-        yield f"{path}: unreadable Parquet segment ({type(exc).__name__}: {exc})"
-        return
-    for i, row in enumerate(table.to_pylist(), start=1):
-        body = orjson.loads(row["body"]) if row["body"] is not None else None
-        yield Envelope(path, i, row["seq"], row["ts"], row["prev"], row["hash"], body, row["seal"])
 
 
 _COMPACT_BATCH = 5000
@@ -224,11 +174,15 @@ def compact_segment(path: Path) -> Path:
     target = path.with_suffix(".parquet")
     tmp = path.with_suffix(".parquet.tmp")
     rows = path.with_suffix(".rows.tmp")
+    intact, prev = True, GENESIS  # every record verifies and chains: stamp the Parquet
     try:
         with open(rows, "wb") as out:
             for env in read_segment(path):
                 if not isinstance(env, Envelope):
+                    intact = False
                     continue
+                intact = intact and env.prev == prev and env.verifies()
+                prev = env.hash
                 body = None if env.body is None else canonical_json(env.body).decode()
                 row = {"seq": env.seq, "ts": env.ts, "prev": env.prev, "hash": env.hash}
                 out.write(orjson.dumps({**row, "body": body, "seal": env.seal}) + b"\n")
@@ -250,6 +204,10 @@ def compact_segment(path: Path) -> Path:
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, target)
+    if intact:
+        from evals.record_sql import stamp_verified
+
+        stamp_verified(target)
     path.unlink()
     return target
 
@@ -358,5 +316,13 @@ class Workspace:
             except FileNotFoundError:  # compacted meanwhile: read the Parquet
                 items = list(read_segment(seg.with_suffix(".parquet")))
             for env in items:
-                if isinstance(env, Envelope) and env.body is not None:
-                    yield env.body
+                if isinstance(env, str):
+                    log.warning("%s; left out", env)
+                    continue
+                if env.body is None:
+                    continue
+                if not env.verifies():  # as the views do (evals.record_sql)
+                    log.warning("%s:%d: unreadable or tampered record left out "
+                                "(run `evals audit verify`)", env.file, env.line)
+                    continue
+                yield env.body

@@ -352,6 +352,10 @@ class QueueService:
                 queue_id, last.item_id, reviewer, "undo", at=now, data={"label_id": last.id}
             )
             if others >= q.overlap:
+                # The decision ended the reviewer's claim on the item; with it retracted,
+                # that old claim (its lease perhaps still running) would hold a slot
+                # again, over the overlap, and be handed back by the next claim_next.
+                self._write_claim(q, item_state.item, reviewer, now, "release", "undo")
                 return undo, None
             self._write_claim(q, item_state.item, reviewer, now, "claim", "undo")
             return undo, item_state.item

@@ -8,7 +8,9 @@ consumed: a line being written by another process is picked up on the next refre
 
 A JSONL segment compacted to Parquet meanwhile is re-read once from its Parquet file
 (same records, same order). Records that do not validate against their model are
-skipped with a warning (they are reported by `evals audit verify`, not fixed here).
+skipped with a warning (they are reported by `evals audit verify`, not fixed here), and
+so are records that are not as written (hash or canonical bytes: evals.record_sql), so
+the queue counts what the SQL views count.
 """
 
 from __future__ import annotations
@@ -43,8 +45,27 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
 @dataclass
 class _Segment(Generic[M]):
     offset: int = 0
+    lines: int = 0
+    """Lines consumed (to name a skipped one by file:line)."""
     parquet: bool = False
     records: list[M] = field(default_factory=list)
+
+
+def _verified(path: Path, line: int, raw: bytes) -> Any:
+    """The body of a JSONL line whose record is as written (canonical bytes, matching
+    hash: what the SQL views read too, evals.record_sql), else None with a warning."""
+    try:
+        env = orjson.loads(raw)
+        found = Envelope(path, line, env["seq"], env["ts"], env["prev"], env["hash"],
+                         env["body"], env.get("seal"), raw=raw)
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        log.warning("%s:%d: unreadable line skipped", path, line)
+        return None
+    if not found.verifies():
+        log.warning("%s:%d: edited or forged record skipped (run `evals audit verify`)",
+                    path, line)
+        return None
+    return found.body
 
 
 def _parse(model: type[M], body: Any, where: str) -> M | None:
@@ -118,14 +139,11 @@ class RecordIndex:
         end = data.rfind(b"\n")
         if end < 0:
             return
-        for raw in data[: end + 1].split(b"\n"):
+        for raw in data[:end].split(b"\n"):
+            seg.lines += 1
             if not raw:
                 continue
-            try:
-                body = orjson.loads(raw).get("body")
-            except (orjson.JSONDecodeError, AttributeError):
-                log.warning("%s: unreadable line skipped", path)
-                continue
+            body = _verified(path, seg.lines, raw)
             if body is not None:
                 rec = _parse(model, body, str(path))
                 if rec is not None:
@@ -137,6 +155,10 @@ class RecordIndex:
         seg: _Segment[Any] = _Segment(parquet=True)
         for env in read_segment(path):
             if isinstance(env, Envelope) and env.body is not None:
+                if not env.verifies():
+                    log.warning("%s:%d: edited or forged record skipped (run `evals audit "
+                                "verify`)", path, env.line)
+                    continue
                 rec = _parse(model, env.body, f"{path}:{env.line}")
                 if rec is not None:
                     seg.records.append(rec)

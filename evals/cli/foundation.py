@@ -90,20 +90,39 @@ def workspace_info(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
         console.print(f"run {r['run_id']}  {r['dataset']}  {r['source']}  {r['started_at']}")
 
 
+PinOpt = Annotated[
+    str | None,
+    typer.Option("--pin", help="A head printed by `evals audit head`: require that history."),
+]
+
+
 @audit_app.command("verify")
-def audit_verify(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
-    """Check every record's hash chain; names any edited, reordered or deleted record."""
+def audit_verify(workspace: WorkspaceOpt = DEFAULT_WORKSPACE, pin: PinOpt = None) -> None:
+    """Check every record's hash chain and the manifest; names any edited, reordered or
+    deleted record or segment (docs/audit.md says what is and is not detected)."""
     from evals.audit import verify_workspace
 
-    report = verify_workspace(_open(workspace))
+    report = verify_workspace(_open(workspace), pin)
     assert report.findings is not None
     for finding in report.findings:
         err_console.print(str(finding), markup=False, highlight=False, soft_wrap=True)
+    for note in report.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     summary = (f"{report.records} records in {report.segments} segments "
                f"({report.sealed} sealed)")
     if report.findings:
         fail(f"audit failed: {len(report.findings)} finding(s); {summary}")
     console.print(f"audit ok: {summary}")
+
+
+@audit_app.command("head")
+def audit_head(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+    """Checkpoint every segment in the manifest and print its head: keep it outside the
+    workspace and pass it to `evals audit verify --pin` to detect rewritten history."""
+    from evals.manifest import checkpoint
+
+    ws = _open(workspace)
+    console.print(checkpoint(ws.root, ws.segments()), markup=False, highlight=False)
 
 
 def _open(path: Path) -> Workspace:

@@ -21,7 +21,7 @@ from evals.query import (
     query,
 )
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError
-from evals.store import Workspace, compact_segment
+from evals.store import GENESIS, Workspace, compact_segment, envelope_hash
 
 
 def trial(key: str, run_id: str, infra: bool = False, answer: str = "answer") -> Trial:
@@ -141,10 +141,15 @@ def test_views_match_the_window_dedupe_they_replaced(two_segments: Workspace, vi
 
 
 def write_segment(path: Path, records: list[tuple[int, str, dict[str, Any]]]) -> None:
-    """A hand-made segment (seq, ts, body): lets two records share a timestamp."""
+    """A hand-made segment (seq, ts, body): lets two records share a timestamp. Each
+    record's own hash is real (the views read only records whose hash verifies)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
-        orjson.dumps({"seq": seq, "ts": ts, "prev": "0", "hash": "0", "body": body})
+        orjson.dumps(
+            {"seq": seq, "ts": ts, "prev": GENESIS, "body": body,
+             "hash": envelope_hash(GENESIS, seq, ts, body)},
+            option=orjson.OPT_SORT_KEYS,
+        )
         for seq, ts, body in records
     ]
     path.write_bytes(b"\n".join(lines) + b"\n")

@@ -4,7 +4,9 @@ Random operations by several writers (two workspaces on one folder: two segment
 writers and two services, as two app processes would be; and a real second process),
 on a clock that jumps forward past leases and now and then back; after each step the
 long-lived service's state, next item, progress and held items are compared with
-`compute_state` over a fresh read of the store.
+`compute_state` over a fresh read of the store. After every step the overlap rule is
+checked too (no item past k submissions, nor past k submissions and live claims), also
+under undo-heavy mixes of claim, skip, flag, undo, release, lease expiry and submit.
 """
 
 from __future__ import annotations
@@ -93,20 +95,40 @@ def assert_same(svc: QueueService, ref: QueueState) -> None:
     assert summary.held == sum(len(s.claims) for s in ref.items.values())
 
 
+def assert_overlap_holds(root: Path, q: ReviewQueue, now: datetime) -> None:
+    """No item has more than k effective submissions, nor (at the moment of the last
+    operation) more than k submissions and live claims together."""
+    state = rebuilt(root, q, now)
+    for st in state.items.values():
+        assert len(st.done) <= q.overlap, (st.item.item_id, sorted(st.done))
+        assert st.occupancy <= q.overlap, (st.item.item_id, sorted(st.done), sorted(st.claims))
+
+
+STEP_WEIGHTS = (45, 35, 8, 5, 4, 3)
+"""Weights of claim, decide, undo, release, renew and a lead's settings change."""
+
+
 def random_step(
-    svc: QueueService, q: ReviewQueue, rng: random.Random, now: datetime, team: int = 7
+    svc: QueueService,
+    q: ReviewQueue,
+    rng: random.Random,
+    now: datetime,
+    team: int = 7,
+    declines: int = 1,
+    weights: tuple[int, ...] = STEP_WEIGHTS,
 ) -> None:
-    """One random queue operation by a random reviewer of the first ``team``."""
+    """One random queue operation by a random reviewer of the first ``team``
+    (``declines``: weight of skip and of flag, against 8 for submit)."""
     r = rng.choice(REVIEWERS[:team])
     qid = q.queue_id
-    roll = rng.random()
+    op = rng.choices(["claim", "decide", "undo", "release", "renew", "settings"], weights)[0]
     try:
-        if roll < 0.45:
+        if op == "claim":
             svc.claim_next(qid, r, now=now)
-        elif roll < 0.8:
+        elif op == "decide":
             held = svc.holding(qid, r, now=now)
             item = held or rng.choice(q.items)
-            action = rng.choices(["submit", "skip", "flag"], [8, 1, 1])[0]
+            action = rng.choices(["submit", "skip", "flag"], [8, declines, declines])[0]
             decision = Decision(
                 action=action,  # type: ignore[arg-type]
                 helpful=True,
@@ -114,13 +136,13 @@ def random_step(
                 comment="why",
             )
             svc.decide(qid, item.item_id, r, decision, now=now)
-        elif roll < 0.88:
+        elif op == "undo":
             svc.undo_last(qid, r, now=now)
-        elif roll < 0.93:
+        elif op == "release":
             held = svc.holding(qid, r, now=now)
             if held is not None:
                 svc.release(qid, held.item_id, r, "test", now=now)
-        elif roll < 0.97:
+        elif op == "renew":
             held = svc.holding(qid, r, now=now)
             if held is not None:
                 svc.renew(qid, held.item_id, r, now=now)
@@ -151,6 +173,7 @@ def test_live_state_equals_rebuild_after_random_operations(
         svc = rng.choice([svc_a, svc_b])
         moment = T0 + timedelta(seconds=t - (rng.uniform(0, 50) if svc is svc_b else 0))
         random_step(svc, q, rng, moment, team)
+        assert_overlap_holds(root, q, moment)
         if step % 8 == 0:
             check_at = T0 + timedelta(seconds=t + rng.choice([-500, -100, 0, 150, 350]))
             assert_same(svc_a, rebuilt(root, q, check_at))
@@ -161,6 +184,62 @@ def test_live_state_equals_rebuild_after_random_operations(
     assert_same(svc_b, rebuilt(root, q, end))
     assert_same(QueueService(Workspace(root, create=False)), rebuilt(root, q, end))
     ws_a.close(compact=False)
+
+
+@pytest.mark.parametrize(("seed", "overlap"), [(24, 1), (30, 1), (37, 2), (26, 3)])
+def test_overlap_holds_under_undo_heavy_random_operations(
+    tmp_path: Path, seed: int, overlap: int
+) -> None:
+    """Claim, skip, flag, undo, release, lease expiry and submit by a small team, in any
+    order: no item ever gets more than k submissions, nor k submissions and claims."""
+    root = tmp_path / "ws"
+    ws = Workspace(root)
+    q = synthetic_queue(ws, seed, overlap, n_cases=6)
+    svcs = [QueueService(ws), QueueService(Workspace(root))]
+    rng = random.Random(seed)
+    t = 0.0
+    for _ in range(250):
+        t += rng.choice([1, 5, 30, 400])
+        moment = T0 + timedelta(seconds=t)
+        random_step(rng.choice(svcs), q, rng, moment, team=4, declines=6,
+                    weights=(40, 30, 25, 3, 2, 0))  # fmt: skip
+        assert_overlap_holds(root, q, moment)
+    assert_same(svcs[0], rebuilt(root, q, T0 + timedelta(seconds=t)))
+
+
+@pytest.mark.parametrize("action", ["skip", "flag"])
+def test_undo_after_the_item_went_to_another_never_gives_it_back(
+    tmp_path: Path, action: str
+) -> None:
+    """Alice decides, Bob takes the item's slot, Alice undoes and is told the item is
+    with others: her old claim must not come back to life, nor may a later claim."""
+    root = tmp_path / "ws"
+    ws = Workspace(root)
+    q = synthetic_queue(ws, 11, overlap=1, n_cases=3)
+    svc, qid = QueueService(ws), q.queue_id
+    at = lambda s: T0 + timedelta(seconds=s)  # noqa: E731
+    item = svc.claim_next(qid, "alice", now=at(0))
+    assert item is not None
+    decision = Decision(action=action, comment="why")  # type: ignore[arg-type]
+    svc.decide(qid, item.item_id, "alice", decision, now=at(1))  # her lease still runs
+    bob = None
+    while bob != item:  # Bob takes items until he gets Alice's
+        bob = svc.claim_next(qid, "bob", now=at(10))
+        assert bob is not None
+        if bob != item:
+            svc.decide(qid, bob.item_id, "bob", Decision(action="skip"), now=at(10))
+    _, reopened = svc.undo_last(qid, "alice", now=at(20))
+    assert reopened is None  # "now with others"
+    for t in (21, 22):
+        got = svc.claim_next(qid, "alice", now=at(t))
+        assert got != item
+        if got is not None:
+            svc.release(qid, got.item_id, "alice", "test", now=at(t))
+    svc.decide(qid, item.item_id, "bob", Decision(helpful=True), now=at(30))
+    with pytest.raises(QueueError):
+        svc.decide(qid, item.item_id, "alice", Decision(helpful=True), now=at(31))
+    assert_overlap_holds(root, q, at(31))
+    assert_same(svc, rebuilt(root, q, at(31)))
 
 
 def test_live_state_follows_records_written_in_any_order(tmp_path: Path) -> None:
@@ -249,3 +328,24 @@ def test_record_index_since_reads_only_new_records_across_compaction(tmp_path: P
     # A segment holding fewer records than were consumed: the caller must rebuild.
     stem = next(iter(cursor))
     assert index.since("claim", {stem: cursor[stem] + 1}) is None
+
+
+def test_a_forged_label_is_not_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A label line rewritten with a duplicate key in front (what DuckDB would read) is
+    skipped by the queue's reader with file:line, as the SQL views skip it."""
+    root = tmp_path / "ws"
+    ws = Workspace(root)
+    q = synthetic_queue(ws, 12, overlap=1, n_cases=3)
+    svc, qid = QueueService(ws), q.queue_id
+    item = svc.claim_next(qid, "alice", now=T0)
+    assert item is not None
+    svc.decide(qid, item.item_id, "alice", Decision(helpful=True), now=T0)
+    (seg,) = ws.segments("label")
+    line = seg.read_bytes()
+    seg.write_bytes(b'{"body":{"reviewer":"mallory"},' + line[1:])
+    fresh = QueueService(Workspace(root, create=False))
+    with caplog.at_level("WARNING"):
+        state = fresh.state(qid, T0)
+    assert not state.items[item.item_id].done
+    assert f"{seg}:1: edited or forged record skipped" in caplog.text
+    ws.close(compact=False)
