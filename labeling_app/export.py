@@ -95,7 +95,7 @@ def trials_frame(svc: QueueService) -> pd.DataFrame:
 def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = [
                 f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
                 for v in out[col]

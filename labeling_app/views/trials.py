@@ -112,13 +112,8 @@ def trial_detail(svc: QueueService, key: str, scope: str) -> None:
         st.error("Trial not found.")
         return
     row, raw = found
-    st.caption(
-        plain_label(
-            f"{row['run_id']} · {row['case_id']} · {row['model_alias']} · {row['prompt']} · "
-            f"rep {row['repetition']} · {key}",
-            240,
-        )
-    )
+    parts = [row["run_id"], row["case_id"], row["model_alias"], row["prompt"]]
+    st.caption(" · ".join(plain_label(p) for p in [*parts, f"rep {row['repetition']}", key]))
     st.markdown("**Answer**")
     text_block(lenient_trace(raw).final_answer or "(no answer)")
     with st.expander("Verdicts"):
