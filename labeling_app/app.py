@@ -18,6 +18,7 @@ import streamlit as st
 
 from labeling_app.components.cookie import set_cookie
 from labeling_app.components.safe import plain_label
+from labeling_app.components.slots import make_top_slot
 from labeling_app.login import render_login
 from labeling_app.session import TOKEN_KEY, current_identity, log_out
 from labeling_app.tokens import session_hours
@@ -28,6 +29,7 @@ HERE = Path(__file__).parent / "views"
 FAVICON = Path(__file__).parent / "assets" / "favicon.png"
 
 st.set_page_config(page_title="Agent review", page_icon=str(FAVICON), layout="wide")
+make_top_slot()  # first element of every page: see labeling_app.components.slots
 
 identity = current_identity()
 pages = [
@@ -63,7 +65,7 @@ if isinstance(token, str):
     set_cookie(token, int(session_hours() * 3600))
 with st.sidebar:
     st.markdown(f"Logged in as **{plain_label(identity.name)}** ({plain_label(identity.role)})")
-    if st.button("Log out", key="logout", icon=":material/logout:"):
-        log_out()
-        st.rerun()
+    # A callback: the session ends before the next run starts, so that run (and no
+    # fragment of the old page) sees the logged-in session.
+    st.button("Log out", key="logout", icon=":material/logout:", on_click=log_out)
 page.run()

@@ -50,12 +50,13 @@ export default function (component) {
 _component = st.components.v2.component("evals_autosave", js=_JS)
 
 
-@st.fragment
-def autosave(
+def mount_autosave(
     item_id: str, fields: dict[str, str], save: Callable[[str, dict[str, Any]], None]
 ) -> None:
     """Watch the text fields (widget key -> draft field) of the item on screen and call
-    ``save(item_id, {field: text})`` with what was typed."""
+    ``save(item_id, {field: text})`` with what was typed (call it inside a fragment)."""
+    if st.session_state.get("identity") is None:
+        return  # a stale run after logging out saves nothing
     result = _component(
         key="evals_autosave",
         data={"item": item_id, "fields": fields},
@@ -67,3 +68,7 @@ def autosave(
     field, value = sent.get("field"), sent.get("value")
     if field in fields.values() and isinstance(value, str):
         save(item_id, {str(field): value})
+
+
+autosave = st.fragment(mount_autosave)
+"""`mount_autosave` in a fragment of its own."""

@@ -22,13 +22,14 @@ from typing import Any
 
 import streamlit as st
 
-from labeling_app.components.autosave import autosave
-from labeling_app.components.heartbeat import heartbeat
+from labeling_app.components.autosave import mount_autosave
+from labeling_app.components.heartbeat import mount_heartbeat
 from labeling_app.components.item_view import render_item
 from labeling_app.components.rating import FormContext, flash, text_fields
 from labeling_app.components.safe import plain_label
+from labeling_app.components.slots import top_slot
 from labeling_app.drafts import load_choice, save_choice, save_draft
-from labeling_app.models import ReviewQueue
+from labeling_app.models import QueueItem, ReviewQueue
 from labeling_app.queue import QueueError, QueueService
 from labeling_app.session import config, require_identity, service
 
@@ -139,13 +140,21 @@ def main() -> None:
     ctx = FormContext(svc, q, item, ident.id)
     render_item(ctx, svc.summary(q.queue_id).show_verdicts)
     undo_button(svc, q.queue_id, ident.id)
+    with top_slot():
+        reporters(svc, q.queue_id, item, ident.id)
+
+
+@st.fragment
+def reporters(svc: QueueService, queue_id: str, item: QueueItem, reviewer: str) -> None:
+    """The page's background reporters (activity heartbeats, the draft's autosave), in
+    one fragment in the top slot (`labeling_app.components.slots`)."""
     root = svc.ws.root
 
     def save(item_id: str, fields: dict[str, Any]) -> None:
-        save_draft(root, ident.id, item_id, fields)
+        save_draft(root, reviewer, item_id, fields)
 
-    autosave(item.item_id, text_fields(item), save)
-    heartbeat(svc, q.queue_id, item.item_id, ident.id, config().heartbeat_s)
+    mount_heartbeat(svc, queue_id, item.item_id, reviewer, config().heartbeat_s)
+    mount_autosave(item.item_id, text_fields(item), save)
 
 
 main()
