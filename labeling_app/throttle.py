@@ -117,8 +117,9 @@ class LoginThrottle:
         return {k: v for k, v in kept.items() if v}
 
 
-def pad(started: float, floor: float = REFUSAL_S) -> None:
-    """Sleep until ``floor`` seconds have passed since ``started`` (monotonic clock)."""
-    left = floor - (time.monotonic() - started)
+def pad(started: float, floor: float | None = None) -> None:
+    """Sleep until ``floor`` (default REFUSAL_S) seconds have passed since ``started``
+    (monotonic clock)."""
+    left = (REFUSAL_S if floor is None else floor) - (time.monotonic() - started)
     if left > 0:
         time.sleep(left)

@@ -88,6 +88,8 @@ def serve(
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.showErrorLinks",
+        "false",
         "--server.fileWatcherType",
         "none",
         "--server.runOnSave",

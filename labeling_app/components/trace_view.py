@@ -29,6 +29,8 @@ from labeling_app.components.safe import plain_label
 FOLD_CHARS = 1500
 """Text longer than this (or than FOLD_LINES lines) is folded behind "show all"."""
 FOLD_LINES = 30
+PAGE_STEPS = 25
+"""Steps shown as sections at once (a long trace is paged: its overview lists all)."""
 KIND_TITLES = {
     "model_call": "model call",
     "thought": "thought",
@@ -157,8 +159,9 @@ def timeline_frame(steps: list[dict[str, Any]], blind: bool) -> pd.DataFrame:
                 "step": KIND_TITLES.get(kind, kind),
                 "name": step_name(step, blind)[:80],
                 "latency s": latency,
-                "tokens": tokens,
-                "cost $": cost,
+                # Text, so steps without tokens or cost show blank rather than "None".
+                "tokens": f"{tokens:,}" if tokens else "",
+                "cost $": f"{cost:.4f}" if cost else "",
             }
         )
     return pd.DataFrame(rows, columns=["#", "step", "name", "latency s", "tokens", "cost $"])
@@ -209,6 +212,22 @@ def render_step(index: int, step: dict[str, Any], blind: bool, scope: str) -> No
         _step_body(step, f"{scope}_s{index}", blind)
 
 
+def step_page(n: int, scope: str) -> tuple[int, int]:
+    """Which steps to show as sections: all of a short trace; of a long one, the page
+    of PAGE_STEPS the reader picks (rendering hundreds of sections makes every rerun of
+    the page slow)."""
+    if n <= PAGE_STEPS:
+        return 0, n
+    pages = [(i, min(i + PAGE_STEPS, n)) for i in range(0, n, PAGE_STEPS)]
+    chosen = st.selectbox(
+        "Steps shown",
+        pages,
+        format_func=lambda p: f"steps {p[0] + 1} to {p[1]} of {n}",
+        key=f"{scope}_page",
+    )
+    return chosen if chosen is not None else pages[0]
+
+
 def render_trace(trace: Trace | dict[str, Any], blind: bool, scope: str = "trace") -> None:
     """The timeline (overview and every step), the trial's error, then the
     conversation. Blind: model names and the system prompt (which names the prompt
@@ -238,10 +257,10 @@ def render_trace(trace: Trace | dict[str, Any], blind: bool, scope: str = "trace
                 "latency s": st.column_config.ProgressColumn(
                     "latency", min_value=0.0, max_value=max(top, 1e-9), format="%.2f s"
                 ),
-                "cost $": st.column_config.NumberColumn("cost $", format="%.4f"),
             },
         )
-    for i, step in enumerate(steps, start=1):
+    first, last = step_page(len(steps), scope)
+    for i, step in enumerate(steps[first:last], start=first + 1):
         render_step(i, step, blind, scope)
     error = data.get("error")
     if isinstance(error, dict):

@@ -100,7 +100,7 @@ def main() -> None:
     if not items:
         st.info("No open disagreement: every item's reviewers agree (or a lead has decided).")
         return
-    st.caption(f"{len(items)} items · the lead's label wins and is recorded with the reason")
+    st.caption(f"{len(items)} item(s) · the lead's label wins and is recorded with the reason")
     names = {
         f"{it.queue_id}/{it.item_id}": f"{it.item_id} · {it.case_id} · "
         f"{len(it.labels)} labels" + (" · settled" if it.adjudication else "")

@@ -214,5 +214,17 @@ def test_lead_filters_compares_adjudicates_and_exports(
     text = saved.read_text()
     assert "the registration number is wrong" in text and "adjudicated" in text
     assert text.count("\n") == 3  # header + alice + bob
+    shot(page, "trials-export")
+    for path, title in [
+        ("queues", "Queues"),
+        ("dashboard", "Dashboard"),
+        ("audit", "Audit"),
+        ("history", "My labels"),
+        ("", "Review"),
+    ]:
+        page.goto(app.url + path)  # every page, for the network check
+        page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+        page.wait_for_timeout(500)
+        shot(page, f"page-{path or 'review'}")
     context.close()
     assert_local(urls)

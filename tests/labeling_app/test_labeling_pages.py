@@ -74,6 +74,26 @@ def test_visiting_claims_nothing_and_the_draft_survives_a_new_session(app_ws: Pa
     assert (label.helpful, label.comment) == (False, "half-way through")
 
 
+def test_login_page_throttles_across_sessions_alike_for_unknown_users(
+    app_ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import labeling_app.throttle as throttle
+
+    monkeypatch.setattr(throttle, "REFUSAL_S", 0.01)  # the same floor for all, just shorter
+    seen: dict[str, list[str]] = {}
+    for user in ("alice", "zed-not-on-the-roster"):
+        seen[user] = []
+        for _ in range(throttle.USER_LIMIT):  # each guess from a new browser session
+            at = logged_in(user, "guess")
+            seen[user] += [e.value for e in at.error]
+    assert seen["alice"] == seen["zed-not-on-the-roster"]
+    assert seen["alice"][0] == throttle.FAILED and "try again" in seen["alice"][-1]
+    at = logged_in("alice", "alice-demo")  # the right password, while locked
+    assert "identity" not in at.session_state
+    assert any("try again" in e.value for e in at.error)
+    assert "identity" in logged_in("bob", "bob-demo").session_state  # others can log in
+
+
 def test_lead_adjudicates_a_disagreement_on_the_page(app_ws: Path) -> None:
     qid = make_queue(app_ws, overlap=2)
     svc = QueueService(Workspace(app_ws))
@@ -192,3 +212,20 @@ def test_trace_timeline_shows_unknown_kinds_numbers_and_folds() -> None:
     assert folded and folded[0].endswith("…") and len(folded[0]) < 2000
     at.toggle(key="trace_s3_obs").set_value(True).run()
     assert any(c.value.count('"n"') == 200 for c in at.code)  # "show all"
+
+
+def _long_trace_page() -> None:
+    from labeling_app.components.trace_view import render_trace
+
+    steps = [{"kind": "thought", "text": f"thought {i}"} for i in range(60)]
+    render_trace({"steps": steps, "final_answer": "x"}, blind=False, scope="long")
+
+
+def test_a_long_trace_is_paged() -> None:
+    at = AppTest.from_function(_long_trace_page, default_timeout=30).run()
+    steps = [e.label for e in at.expander if not e.label.startswith("conversation")]
+    assert steps[0] == "1. thought" and len(steps) == 25
+    assert len(at.dataframe[0].value) == 60  # the overview lists every step
+    at.selectbox(key="long_page").set_value((50, 60)).run()
+    steps = [e.label for e in at.expander if not e.label.startswith("conversation")]
+    assert steps[0] == "51. thought" and len(steps) == 10
