@@ -137,7 +137,7 @@ def start_app(ws: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the app did not start")
 
 
-def timed(action: Callable[[], None], until: Callable[[], None]) -> float:
+def timed(action: Callable[[], object], until: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     action()
     until()
