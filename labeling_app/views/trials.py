@@ -74,6 +74,12 @@ def trial_table(svc: QueueService) -> pd.DataFrame:
     return frame
 
 
+@st.cache_data(ttl=10, show_spinner=False, max_entries=4)
+def cached_table(root: str) -> pd.DataFrame:
+    """The trial table, recomputed at most every 10 s (filters rerun the page often)."""
+    return trial_table(service())
+
+
 def filters(frame: pd.DataFrame) -> pd.DataFrame:
     """The filter widgets; returns the rows they keep."""
     cols = st.columns(4)
@@ -228,7 +234,7 @@ def main() -> None:
     require_identity(lead=True)
     svc = service()
     st.title("Trials")
-    frame = trial_table(svc)
+    frame = cached_table(str(svc.ws.root))
     if frame.empty:
         st.info("No trials in this workspace yet.")
         return
