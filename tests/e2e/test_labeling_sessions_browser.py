@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_labeling_browser import (  # tests/e2e is on sys.path (pytest's rootdir import)
     RunningApp,
     current_item,
@@ -161,8 +162,15 @@ def lead_app(tmp_path: Path) -> Iterator[tuple[RunningApp, str, str]]:
 
 def pick(page, key: str, option: str) -> None:  # type: ignore[no-untyped-def]
     """Choose an option of a selectbox or multiselect by its widget key."""
-    page.locator(f".st-key-{key}").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(5):  # a click while the page re-renders may close the list again
+        page.locator(f".st-key-{key}").click()
+        try:
+            choice.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    choice.click()
     page.keyboard.press("Escape")
 
 
