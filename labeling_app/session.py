@@ -22,7 +22,7 @@ from evals.store import Workspace
 from labeling_app.auth import Identity, Roster, RosterError, load_roster, oidc_identity
 from labeling_app.config import AppConfig
 from labeling_app.queue import QueueService
-from labeling_app.tokens import COOKIE, check_token, create_session, end_session
+from labeling_app.tokens import COOKIE, check_token, create_session, end_session, purge_expired
 
 IDENTITY_KEY = "identity"
 TOKEN_KEY = "session_token"
@@ -114,6 +114,7 @@ def log_in(identity: Identity) -> None:
     st.session_state[IDENTITY_KEY] = identity
     st.session_state.pop(LOGGED_OUT_KEY, None)
     if identity.method == "roster":
+        purge_expired(config().workspace)  # logins are rare: a good time to tidy up
         st.session_state[TOKEN_KEY] = create_session(config().workspace, identity.id, "roster")
 
 
