@@ -158,7 +158,7 @@ def trial_detail(svc: QueueService, key: str, scope: str) -> None:
 
 def browse(svc: QueueService, frame: pd.DataFrame) -> None:
     shown = filters(frame)
-    st.caption(f"{len(shown)} of {len(frame)} trials · pick a row to open the trial")
+    st.caption(f"{len(shown)} of {len(frame)} trials · pick a row (or a trial below) to open it")
     event = st.dataframe(
         shown[TABLE_COLUMNS],
         hide_index=True,
@@ -168,9 +168,25 @@ def browse(svc: QueueService, frame: pd.DataFrame) -> None:
         height=320,
     )
     rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
-    if rows and rows[0] < len(shown):
+    picked = str(shown.iloc[rows[0]]["trial_key"]) if rows and rows[0] < len(shown) else None
+    first = shown.head(500)
+    names = {
+        r["trial_key"]: f"{r['run_id']} · {r['case_id']} · {r['model_alias']} · {r['prompt']} · "
+        f"rep {r['repetition']}"
+        for _, r in first.iterrows()
+    }
+    chosen = st.selectbox(
+        "Open a trial",
+        list(names),
+        index=None,
+        format_func=lambda k: plain_label(names[k], 200),
+        key="trials_open",
+        placeholder="a trial of the table (the first 500)",
+    )
+    key = picked or chosen
+    if key:
         st.subheader("Trial")
-        trial_detail(svc, str(shown.iloc[rows[0]]["trial_key"]), "open")
+        trial_detail(svc, key, "open")
 
 
 def _side(svc: QueueService, frame: pd.DataFrame, run: str, case: str, side: str) -> None:

@@ -152,6 +152,11 @@ def test_trials_page_filters_and_compares(app_ws: Path) -> None:
     assert len(at.dataframe[0].value) == 6
     at.multiselect(key="flt_cascade_verdict").set_value(["fail"]).run()
     assert len(at.dataframe[0].value) == 0  # run-2's only model gives the good answers
+    at.multiselect(key="flt_cascade_verdict").set_value([]).run()
+    at.selectbox(key="trials_open").select_index(0).run()  # open one trial
+    assert not at.exception
+    assert any(s.value == "Trial" for s in at.subheader)
+    assert any(c.value.startswith("run-2 · ") for c in at.caption)
     at.selectbox(key="cmp_run_a").set_value("run-1")
     at.selectbox(key="cmp_run_b").set_value("run-2").run()
     at.selectbox(key="cmp_case").set_value("ubo-1").run()
