@@ -157,6 +157,50 @@ def _changes(old: Label, new: dict[str, Any]) -> dict[str, list[Any]]:
     return out
 
 
+def _check_edit(old: Label, values: dict[str, Any]) -> None:
+    if old.arm == "assisted" and "helpful" in values and values["helpful"] is None:
+        raise QueueError("an agent answer's label must say whether it was helpful")
+    if old.arm == "unassisted" and "corrected_answer" in values and not values["corrected_answer"]:
+        raise QueueError("a control item's label must keep an answer")
+
+
+def _edit_records(
+    old: Label, changes: dict[str, list[Any]], by: str, reason: str, now: datetime
+) -> tuple[Label, Label, LabelEdit]:
+    """The undo of the old label, its replacement, and the record linking them."""
+    undo = old.model_copy(
+        update={
+            "id": new_id("label"),
+            "action": "undo",
+            "retracts": old.id,
+            "helpful": None,
+            "correctness": None,
+            "corrected_answer": None,
+            "comment": None,
+            "submitted_at": now,
+            "active_seconds": None,
+        }
+    )
+    values = {name: pair[1] for name, pair in changes.items()}
+    replacement = old.model_copy(
+        update={"id": new_id("label"), "submitted_at": now, "retracts": None, **values}
+    )
+    record = LabelEdit(
+        id=new_id("edit"),
+        queue_id=old.queue_id,
+        item_id=old.item_id,
+        reviewer=old.reviewer,
+        by=by,
+        old_label=old.id,
+        undo_label=undo.id,
+        new_label=replacement.id,
+        changes=changes,
+        reason=reason,
+        at=now,
+    )
+    return undo, replacement, record
+
+
 def edit_label(
     svc: QueueService,
     label_id: str,
@@ -184,45 +228,8 @@ def edit_label(
         changes = _changes(old, new)
         if not changes:
             raise QueueError("nothing changed")
-        values = {name: pair[1] for name, pair in changes.items()}
-        if old.arm == "assisted" and "helpful" in values and values["helpful"] is None:
-            raise QueueError("an agent answer's label must say whether it was helpful")
-        if (
-            old.arm == "unassisted"
-            and "corrected_answer" in values
-            and not values["corrected_answer"]
-        ):
-            raise QueueError("a control item's label must keep an answer")
-        now = now or utcnow()
-        undo = old.model_copy(
-            update={
-                "id": new_id("label"),
-                "action": "undo",
-                "retracts": old.id,
-                "helpful": None,
-                "correctness": None,
-                "corrected_answer": None,
-                "comment": None,
-                "submitted_at": now,
-                "active_seconds": None,
-            }
-        )
-        replacement = old.model_copy(
-            update={"id": new_id("label"), "submitted_at": now, "retracts": None, **values}
-        )
-        record = LabelEdit(
-            id=new_id("edit"),
-            queue_id=old.queue_id,
-            item_id=old.item_id,
-            reviewer=old.reviewer,
-            by=by,
-            old_label=old.id,
-            undo_label=undo.id,
-            new_label=replacement.id,
-            changes=changes,
-            reason=reason,
-            at=now,
-        )
+        _check_edit(old, {name: pair[1] for name, pair in changes.items()})
+        undo, replacement, record = _edit_records(old, changes, by, reason, now or utcnow())
         append_durable(svc.ws, "label", undo)
         append_durable(svc.ws, "label", replacement)
         append_durable(svc.ws, "label_edit", record)
