@@ -7,14 +7,19 @@ process; verdicts can be added while the app runs, so they are cached briefly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 import streamlit as st
+from pydantic import ValidationError
 
 from evals.query import query
 from evals.schema import Trace, Verdict
+from evals.schema.trace import Step
 from evals.store import Workspace
+
+KNOWN = {str(model.model_fields["kind"].default) for model in get_args(get_args(Step)[0])}
+"""Step kinds `evals.schema.Trace` models (others are shown from the raw dict)."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,14 +37,35 @@ def _trial(root: str, trial_key: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def trial(ws: Workspace, trial_key: str) -> tuple[dict[str, Any], Trace] | None:
-    """A trial's flat columns and its trace, or None when the workspace has no such trial."""
+def trial_raw(ws: Workspace, trial_key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A trial's flat columns and its trace as a plain dict (steps of kinds this version
+    does not model are kept), or None when the workspace has no such trial."""
     row = _trial(str(ws.root), trial_key)
     if row is None:
         return None
     raw = row["trace"]
-    trace = Trace.model_validate(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
-    return {k: v for k, v in row.items() if k != "trace"}, trace
+    data = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+    return {k: v for k, v in row.items() if k != "trace"}, data if isinstance(data, dict) else {}
+
+
+def lenient_trace(data: dict[str, Any]) -> Trace:
+    """A Trace from its dict; steps of unknown kinds are left out (render the dict to
+    see them)."""
+    try:
+        return Trace.model_validate(data)
+    except ValidationError:
+        steps = [
+            s for s in data.get("steps") or [] if isinstance(s, dict) and s.get("kind") in KNOWN
+        ]
+        return Trace.model_validate({**data, "steps": steps})
+
+
+def trial(ws: Workspace, trial_key: str) -> tuple[dict[str, Any], Trace] | None:
+    """A trial's flat columns and its trace, or None when the workspace has no such trial."""
+    found = trial_raw(ws, trial_key)
+    if found is None:
+        return None
+    return found[0], lenient_trace(found[1])
 
 
 @st.cache_data(show_spinner=False, ttl=15, max_entries=512)

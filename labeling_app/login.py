@@ -1,7 +1,11 @@
 """The login screen: Streamlit's OIDC login when configured, and the local roster.
 
 Rendered by the entry point (not a page of its own) while nobody is logged in, so the
-address the person opened stays the page they land on after logging in."""
+address the person opened stays the page they land on after logging in.
+
+Failed logins are throttled per user id and per client across every session and app
+process (`labeling_app.throttle`): same message and same time for known and unknown
+ids."""
 
 from __future__ import annotations
 
@@ -9,12 +13,35 @@ import time
 
 import streamlit as st
 
-from labeling_app.auth import authenticate
-from labeling_app.session import config, log_in, oidc_configured, roster
+from labeling_app.auth import Identity, Roster, authenticate
+from labeling_app.components.cookie import clear_cookie
+from labeling_app.session import LOGGED_OUT_KEY, config, log_in, oidc_configured, roster
+from labeling_app.throttle import LoginThrottle, pad
+
+
+def client_address() -> str:
+    """The client's address as Streamlit sees it (behind a proxy: the proxy's)."""
+    try:
+        return str(st.context.ip_address or "unknown")
+    except Exception:  # no request context (AppTest)
+        return "unknown"
+
+
+def try_login(people: Roster, user: str, password: str) -> tuple[Identity | None, str | None]:
+    """Check a roster login under the throttle; a refusal always takes the same time."""
+    started = time.monotonic()
+    outcome = LoginThrottle(config().workspace).attempt(
+        user, client_address(), lambda: authenticate(people, user, password)
+    )
+    if isinstance(outcome.result, Identity):
+        return outcome.result, None
+    pad(started)
+    return None, outcome.message
 
 
 def render_login() -> None:
     """The login form (and the SSO button when OIDC is configured)."""
+    clear_cookie()  # logged out (or the cookie was stale): the browser forgets it
     st.title("Agent review")
     st.write("Log in to review agent answers.")
 
@@ -41,10 +68,11 @@ def render_login() -> None:
             )
             submitted = st.form_submit_button("Log in", type="primary")
         if submitted:
-            identity = authenticate(people, user, password)
+            identity, refusal = try_login(people, user, password)
             if identity is None:
-                time.sleep(1.0)  # slows down guessing
-                st.error("Unknown user or wrong password.")
+                st.error(refusal or "Unknown user or wrong password.")
             else:
                 log_in(identity)
                 st.rerun()
+    if st.session_state.get(LOGGED_OUT_KEY):
+        st.caption("You are logged out.")

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from evals.schema import Label, ReviewEvent
 from evals.store import Envelope, Workspace, read_segment
+from labeling_app.lead_records import Adjudication, LabelEdit
 from labeling_app.models import Claim, QueueSetting, ReviewQueue
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
     "claim": Claim,
     "label": Label,
     "event": ReviewEvent,
+    "adjudication": Adjudication,
+    "label_edit": LabelEdit,
 }
 """Record kinds the app indexes and the model each is parsed into."""
 

@@ -4,11 +4,16 @@ Shared handles live in ``st.cache_resource`` (one Workspace, record index and qu
 service per workspace folder, shared by every session). The session holds only the
 identity of the logged-in person; everything else a page needs is re-read from the
 store on every run, so a reload or a restart loses nothing that was submitted.
+
+A reload starts a new Streamlit session: the login survives it through a signed,
+expiring session cookie (`labeling_app.tokens`), checked on the first run of the new
+session; the role is re-read from the roster then.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 from pathlib import Path
 
 import streamlit as st
@@ -17,8 +22,11 @@ from evals.store import Workspace
 from labeling_app.auth import Identity, Roster, RosterError, load_roster, oidc_identity
 from labeling_app.config import AppConfig
 from labeling_app.queue import QueueService
+from labeling_app.tokens import COOKIE, check_token, create_session, end_session, purge_expired
 
 IDENTITY_KEY = "identity"
+TOKEN_KEY = "session_token"
+LOGGED_OUT_KEY = "logged_out"
 
 
 @st.cache_resource(show_spinner=False)
@@ -62,10 +70,32 @@ def oidc_configured() -> bool:
         return False
 
 
+def _cookie_identity() -> Identity | None:
+    """The person of a valid session cookie (roster users still on the roster)."""
+    if st.session_state.get(LOGGED_OUT_KEY):
+        return None  # the cookie sent with this page load was just ended
+    try:
+        token = st.context.cookies.get(COOKIE)
+    except Exception:  # no request context (e.g. under AppTest)
+        return None
+    found = check_token(config().workspace, token)
+    people = roster() if found is not None else None
+    user = people.user(found.user) if found is not None and people is not None else None
+    if found is None or user is None or found.method != "roster":
+        return None
+    st.session_state[TOKEN_KEY] = token
+    return Identity(user.id, user.name or user.id, user.role, "roster")
+
+
 def current_identity() -> Identity | None:
-    """The logged-in person, from the session (roster) or from Streamlit's OIDC user."""
+    """The logged-in person: from the session, the session cookie (after a reload) or
+    Streamlit's OIDC user."""
     ident = st.session_state.get(IDENTITY_KEY)
     if isinstance(ident, Identity):
+        return ident
+    ident = _cookie_identity()
+    if ident is not None:
+        st.session_state[IDENTITY_KEY] = ident
         return ident
     if oidc_configured() and getattr(st.user, "is_logged_in", False):
         claims = {k: st.user.get(k) for k in ("email", "sub", "name")}
@@ -78,15 +108,26 @@ def current_identity() -> Identity | None:
 
 
 def log_in(identity: Identity) -> None:
-    """Remember the logged-in person for this browser session."""
+    """Remember the logged-in person for this browser session, and start a login
+    session whose cookie keeps them logged in across reloads (roster logins; OIDC has
+    Streamlit's own cookie)."""
     st.session_state[IDENTITY_KEY] = identity
+    st.session_state.pop(LOGGED_OUT_KEY, None)
+    if identity.method == "roster":
+        purge_expired(config().workspace)  # logins are rare: a good time to tidy up
+        st.session_state[TOKEN_KEY] = create_session(config().workspace, identity.id, "roster")
 
 
 def log_out() -> None:
-    """Forget the session's identity (and end the OIDC session when there is one)."""
+    """Forget the session's identity, end the login session (its cookie is dead from now
+    on) and end the OIDC session when there is one."""
     ident = st.session_state.pop(IDENTITY_KEY, None)
+    end_session(config().workspace, st.session_state.get(TOKEN_KEY))
+    with contextlib.suppress(Exception):  # no request context (AppTest)
+        end_session(config().workspace, st.context.cookies.get(COOKIE))
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state[LOGGED_OUT_KEY] = True
     if isinstance(ident, Identity) and ident.method == "oidc":
         st.logout()
 

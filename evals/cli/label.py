@@ -5,6 +5,7 @@ evals label queue create --run RUN [--sample N] ...    build a review queue
 evals label queue list | evals label queue set QID ... list / change queues
 evals label roster add USER --role reviewer            add a person (hashed password)
 evals label simulate [--queue QID] [--reviewers 4]     simulated reviewers (demo data)
+evals label export [--what labels] [--format csv] --out DIR   labels / trials to CSV, Parquet
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def serve(
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",
+        "false",
+        "--client.showErrorLinks",
         "false",
         "--server.fileWatcherType",
         "none",
@@ -354,6 +357,35 @@ def simulate_cmd(
         markup=False,
         highlight=False,
     )
+
+
+@label_app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option(help="Folder to write <what>.<format> into.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    what: Annotated[
+        list[str] | None, typer.Option(help="labels, trials (repeat; default: both).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Export labels (every record, with its status and the item's resolved label) and
+    trials (with verdict and human label) to CSV or Parquet (labeling_app.export)."""
+    from labeling_app.export import WHAT, export
+    from labeling_app.queue import QueueService
+
+    tables = what or list(WHAT)
+    bad = [w for w in tables if w not in WHAT]
+    if bad or fmt not in ("csv", "parquet"):
+        fail(
+            f"--what must be labels or trials (got {', '.join(bad)})"
+            if bad
+            else f"--format must be csv or parquet (got {fmt})",
+            EXIT_INVALID,
+        )
+    svc = QueueService(_workspace(workspace))
+    for table in tables:
+        path, n = export(svc, table, fmt, out)  # type: ignore[arg-type]
+        console.print(f"{table}: {n} rows -> {path}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

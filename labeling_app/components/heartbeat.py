@@ -112,11 +112,13 @@ def record_beats(
     return written
 
 
-@st.fragment
-def heartbeat(
+def mount_heartbeat(
     svc: QueueService, queue_id: str, item_id: str, reviewer: str, interval_s: float
 ) -> None:
-    """Mount the reporter for the item on screen and record what it reports."""
+    """Mount the reporter for the item on screen and record what it reports (call it
+    inside a fragment: see `heartbeat`)."""
+    if st.session_state.get("identity") is None:
+        return  # a stale run after logging out records nothing
     result = _component(
         key="evals_heartbeat",
         data={"item": item_id, "interval_ms": int(interval_s * 1000)},
@@ -126,3 +128,7 @@ def heartbeat(
     if isinstance(beat, dict):
         seen = st.session_state.setdefault("heartbeat_seen", {})
         record_beats(svc, queue_id, item_id, reviewer, beat, seen)
+
+
+heartbeat = st.fragment(mount_heartbeat)
+"""`mount_heartbeat` in a fragment of its own."""

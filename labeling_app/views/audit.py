@@ -8,8 +8,9 @@ import streamlit as st
 
 from labeling_app.components.safe import plain_label
 from labeling_app.components.trace_view import render_trace, render_verdicts, text_block
-from labeling_app.data import trial, trial_index, verdicts
+from labeling_app.data import lenient_trace, trial_index, trial_raw, verdicts
 from labeling_app.metrics import effective
+from labeling_app.queue import QueueService
 from labeling_app.session import require_identity, service
 
 
@@ -52,11 +53,12 @@ def main() -> None:
     key = pick_trial(str(svc.ws.root))
     if key is None:
         return
-    found = trial(svc.ws, key)
+    found = trial_raw(svc.ws, key)
     if found is None:
         st.error("Trial not found.")
         return
-    row, trace = found
+    row, raw = found
+    trace = lenient_trace(raw)
     st.json({k: str(v) if v is not None else None for k, v in row.items()}, expanded=False)
     left, right = st.columns([1, 1], gap="large")
     with left:
@@ -112,8 +114,42 @@ def main() -> None:
                     ),
                     hide_index=True,
                 )
+        corrections(svc, key, {lb.id for lb in labels})
     with right:
-        render_trace(trace, blind=False)
+        render_trace(raw, blind=False, scope="audit")
+
+
+def corrections(svc: QueueService, trial_key: str, label_ids: set[str]) -> None:
+    """Edits of this trial's labels and a lead's adjudications of it (appended records)."""
+    edits = [e for e in svc.index.records("label_edit") if e.new_label in label_ids]
+    adjs = [a for a in svc.index.records("adjudication") if a.trial_key == trial_key]
+    if not edits and not adjs:
+        return
+    st.subheader("Edits and adjudications")
+    rows = [
+        {
+            "what": "edit",
+            "by": e.by,
+            "at": e.at,
+            "reviewer": e.reviewer,
+            "reason": e.reason,
+            "changes": str(e.changes),
+            "record": e.id,
+        }
+        for e in edits
+    ] + [
+        {
+            "what": "adjudication",
+            "by": a.by,
+            "at": a.at,
+            "reviewer": "",
+            "reason": a.reason,
+            "changes": f"helpful={a.helpful}, correctness={a.correctness}",
+            "record": a.id,
+        }
+        for a in adjs
+    ]
+    st.dataframe(pd.DataFrame(rows).sort_values("at"), hide_index=True, key="audit_corrections")
 
 
 main()

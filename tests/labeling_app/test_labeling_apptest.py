@@ -46,6 +46,13 @@ def logged_in(user: str, password: str) -> AppTest:
     return at
 
 
+def reviewing(user: str, password: str) -> AppTest:
+    """Logged in, and "Start reviewing" pressed (opening the page claims nothing)."""
+    at = logged_in(user, password)
+    at.button(key="btn_start").click().run()
+    return at
+
+
 def texts(at: AppTest) -> str:
     """Everything shown as text (code blocks, text, JSON)."""
     parts = [c.value for c in at.code] + [t.value for t in at.text]
@@ -64,7 +71,7 @@ def test_login_rejects_wrong_password_and_admits_the_roster(app_ws: Path) -> Non
 
 def test_review_submit_writes_a_label_with_timing(app_ws: Path) -> None:
     q = queue_in(app_ws, overlap=1)
-    at = logged_in("alice", "alice-demo")
+    at = reviewing("alice", "alice-demo")
     shown = next(c.value for c in at.caption if c.value.startswith("Item "))
     item_id = shown.split()[1]
     at.button(key="btn_submit").click().run()  # helpful not chosen yet: refused
@@ -96,6 +103,8 @@ def test_review_submit_writes_a_label_with_timing(app_ws: Path) -> None:
 def test_reload_resumes_the_claimed_item_and_undo_reopens(app_ws: Path) -> None:
     queue_in(app_ws, overlap=1)
     at = logged_in("bob", "bob-demo")
+    assert not [c for c in at.caption if c.value.startswith("Item ")]  # nothing claimed yet
+    at.button(key="btn_start").click().run()
     first = next(c.value for c in at.caption if c.value.startswith("Item "))
     again = logged_in("bob", "bob-demo")  # a new session: as after a reload or restart
     assert next(c.value for c in again.caption if c.value.startswith("Item ")) == first
@@ -151,7 +160,7 @@ def test_untrusted_text_is_rendered_as_text(
     monkeypatch.setenv("EVALS_WORKSPACE", str(root))
     monkeypatch.setenv("EVALS_ROSTER", str(ROSTER))
     queue_in(root, overlap=1, shuffle=False, show_verdicts=True, blind=False)
-    at = logged_in("alice", "alice-demo")
+    at = reviewing("alice", "alice-demo")
     shown = texts(at)
     for payload in (XSS_SCRIPT, XSS_IMG, XSS_LINK):
         assert payload in shown
@@ -196,7 +205,7 @@ def test_oidc_user_gets_the_role_the_roster_gives(
 @pytest.mark.parametrize("blind", [True, False])
 def test_blinding_hides_model_and_prompt(app_ws: Path, blind: bool) -> None:
     queue_in(app_ws, overlap=1, blind=blind)
-    at = logged_in("alice", "alice-demo")
+    at = reviewing("alice", "alice-demo")
     labels = " ".join(e.label for e in at.expander) + " ".join(m.value for m in at.markdown)
     shown = texts(at)
     revealing = (
@@ -209,7 +218,7 @@ def test_blinding_hides_model_and_prompt(app_ws: Path, blind: bool) -> None:
 
 def test_audit_shows_trace_verdicts_and_labels(app_ws: Path) -> None:
     q = queue_in(app_ws, overlap=1)
-    reviewer = logged_in("alice", "alice-demo")
+    reviewer = reviewing("alice", "alice-demo")
     reviewer.button(key="btn_yes").click().run()
     reviewer.button(key="btn_submit").click().run()
     label = RecordIndex(Workspace(app_ws)).labels(q.queue_id)[0]
@@ -227,7 +236,7 @@ def test_audit_shows_trace_verdicts_and_labels(app_ws: Path) -> None:
 
 def test_skip_and_flag_from_the_page(app_ws: Path) -> None:
     q = queue_in(app_ws, overlap=1)
-    at = logged_in("alice", "alice-demo")
+    at = reviewing("alice", "alice-demo")
     at.button(key="btn_flag").click().run()
     assert any("needs a reason" in e.value for e in at.error)
     reason_key = next(t.key for t in at.text_input if t.key.startswith("reason__"))
