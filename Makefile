@@ -70,7 +70,7 @@ demo-review: setup
 	@$(BIN)/evals label queue create -w $(WS) --run 'edd_rails-*' \
 	    --overlap 2 --control-share 0.2 --name demo --reuse \
 	  || echo "(no survivor to review yet)"
-	@$(BIN)/evals label queue create -w $(WS) --run 'edd_rails-*' --sample 20 \
+	@$(BIN)/evals label queue create -w $(WS) --run 'edd_rails-*' --sample 12 \
 	    --overlap 2 --name calibration --reuse \
 	  && $(BIN)/evals label simulate -w $(WS) --queue calibration --reviewers 2
 

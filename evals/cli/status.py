@@ -44,14 +44,11 @@ def _run_lines(ws: Any, run_id: str) -> list[str]:
     for cell, trials in sorted(cells.items()):
         passed = sum(1 for t in trials if t.outcome is True)
         failed = sum(1 for t in trials if t.outcome is False)
-        at_checks = sum(
-            1 for t in trials if t.cascade_label == "fail" and t.cascade_stage == 0
-        )
         rest = len(trials) - passed - failed
         share = f" ({passed / (passed + failed):.0%})" if passed + failed else ""
         lines.append(
             f"- {run_id} [{agent}, {cell}]: {len(trials)} trials; the judges passed "
-            f"{passed}{share} and failed {failed} ({at_checks} at the first stage)"
+            f"{passed}{share} and failed {failed}"
             + (f"; {rest} without a verdict" if rest else "")
         )
     return lines
@@ -101,7 +98,7 @@ def status(
     if "decision" in ws.kinds():
         for d in query(ws, "SELECT gate, outcome, summary, run_ref FROM decisions "
                            "ORDER BY created_at DESC LIMIT 3"):
-            _say(f"- gate {d['gate']} on {d['run_ref']}: {d['outcome']}: {d['summary']}")
+            _say(f"- gate {d['gate']} on {d['run_ref']}: {d['summary']}")
     reports = sorted((workspace / "reports").glob("*/report.html"), key=lambda p: p.stat().st_mtime)
     if reports:
         _say("Open next:")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from evals.audit import verify_workspace
-from evals.rundata import counted_labels
+from evals.query import query
 from evals.store import Workspace
 from labeling_app.build import create_queue
 from labeling_app.export import export, labels_frame, to_bytes, trials_frame
@@ -95,8 +95,8 @@ def test_editing_a_label_appends_an_audited_replacement(trial_ws: Workspace) -> 
     )
     # Every reader counts the new label once and the old one not at all.
     assert [lb.id for lb in effective(labels) if lb.reviewer == "bob"] == [new.id]
-    rows = [lb.model_dump() | {"recorded_at": lb.submitted_at} for lb in labels]
-    assert [f.helpful for f in counted_labels(rows) if f.reviewer == "bob"] == [True]
+    counted = query(trial_ws, "SELECT reviewer, helpful FROM counted_labels")
+    assert [r["helpful"] for r in counted if r["reviewer"] == "bob"] == [True]
     state = compute_state(svc.queue(qid), [], [], labels, at(40))
     assert state.items[item_id].done["bob"].id == new.id
     # The edit is in the reviewer's history; editing the old label again is refused.
