@@ -24,6 +24,10 @@ st.set_page_config(page_title="Agent review", page_icon=":material/fact_check:",
 
 identity = current_identity()
 pages = [st.Page(HERE / "review.py", title="Review", icon=":material/rate_review:", default=True)]
+pages.append(
+    st.Page(HERE / "whole_review.py", title="Whole review", url_path="whole-review",
+            icon=":material/account_tree:")
+)  # fmt: skip
 # Logged out, every page is registered (hidden, never run) so that the address a person
 # opened, e.g. /dashboard, is where they land after logging in.
 if identity is None or identity.is_lead:

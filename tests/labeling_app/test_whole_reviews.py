@@ -4,7 +4,6 @@ helpfulness per node and per review against hand-computed values."""
 
 from __future__ import annotations
 
-import io
 import math
 import shutil
 import statistics
@@ -12,39 +11,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from evals.query import query
-from evals.runner import RunOptions, run_suite
 from evals.stats import geometric_mean_ratio
 from evals.store import Workspace
-from evals.suite import load_suite
 from labeling_app.metrics import counted_ids
 from labeling_app.models import QueueItem, ReviewQueue
 from labeling_app.queue import Decision, QueueError, QueueService
 from labeling_app.review_items import create_review_queue
 from labeling_app.review_metrics import review_frames, summary_tables
+from labeling_app.review_testing import write_review_run
 from labeling_app.review_work import current_node, decide_node
 from labeling_app.timing import active_seconds
 
-REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-SUITE = f"""\
-name: tmpl
-dataset: {REPO / "datasets" / "edd_demo"}
-agent: edd_template
-models:
-  - {{alias: none, model: openai/none, params: {{api_base: 'http://127.0.0.1:9/v1'}}}}
-prompts: {{v1: p.md}}
-review: true
-review_modes: [free]
-limit: 3
-limits: {{lanes: 2}}
-judges:
-  - stage: checks
-    judges:
-      - judge: answered
-"""
 
 
 def at(seconds: float) -> datetime:
@@ -53,16 +33,8 @@ def at(seconds: float) -> datetime:
 
 @pytest.fixture(scope="module")
 def review_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A review run of 3 reviews x 5 nodes (free mode), judged, written once."""
-    root = tmp_path_factory.mktemp("rev")
-    (root / "p.md").write_text("prompt\n")
-    (root / "suite.yaml").write_text(SUITE)
-    result = run_suite(
-        load_suite(root / "suite.yaml"), Workspace(root / "ws"), RunOptions(progress=False),
-        console=Console(file=io.StringIO()),
-    )  # fmt: skip
-    assert result.counters.ok == 15
-    return root / "ws", result.run_ids[0]
+    """A review run of 3 reviews x 5 nodes (free mode), written once."""
+    return write_review_run(tmp_path_factory.mktemp("rev"))
 
 
 @pytest.fixture
@@ -239,3 +211,60 @@ def test_control_reviews_are_worked_whole_and_reduce_time_per_review(
     node_time = summary_tables(reviews, nodes)["node_time"]
     assert set(node_time["question_id"]) == {n.question_id for n in q.items[0].nodes or []}
     assert all(math.isclose(r, expected) for r in node_time["ratio"])  # same share per node
+
+
+APP = Path(__file__).resolve().parents[2] / "labeling_app" / "app.py"
+
+
+def test_a_reviewer_completes_a_whole_review_in_the_app(
+    ws: Workspace, review_run: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    q = make(ws, review_run[1], overlap=1)
+    ws.close(compact=False)
+    monkeypatch.setenv("EVALS_WORKSPACE", str(ws.root))
+    monkeypatch.setenv("EVALS_ROSTER", str(APP.parent / "demo_roster.yaml"))
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    app.text_input(key="login_user").input("alice")
+    app.text_input(key="login_password").input("alice-demo")
+    app.button(key="FormSubmitter:login-Log in").click().run()
+    app.switch_page("views/whole_review.py").run()
+    assert [t.value for t in app.title] == ["Whole review"]
+    svc = QueueService(Workspace(ws.root))
+    assert svc.holding(q.queue_id, "alice") is None  # opening the page claims nothing
+    app.button(key="wr_start").click().run()
+    item = svc.holding(q.queue_id, "alice")
+    assert item is not None and item.nodes is not None
+    answers = []
+    for i, node in enumerate(item.nodes):
+        shown = "\n".join(c.value for c in app.code)
+        trial_answer = query(ws, "SELECT final_answer FROM trials WHERE key = ?", [node.trial_key])
+        assert trial_answer[0]["final_answer"] in shown  # the node's own agent answer
+        if i == 0:  # helpful is required
+            app.button(key="wr_submit").click().run()
+            assert any("helpful" in e.value for e in app.error)
+        app.button(key="wr_helpful_False" if i == 2 else "wr_helpful_True").click().run()
+        app.button(key="wr_correct").click().run()
+        comment = next(str(t.key) for t in app.text_area if str(t.key).startswith("wr_comment__"))
+        app.text_area(key=comment).input(f"note {i}").run()
+        app.button(key="wr_submit").click().run()
+        assert not app.exception
+        answers.append(f"note {i}")
+    labels = svc.index.labels(q.queue_id)
+    node_labels = {lb.item_id: lb for lb in labels if "/" in lb.item_id}
+    assert sorted(node_labels) == sorted(f"{item.item_id}/{n.question_id}" for n in item.nodes)
+    assert [node_labels[f"{item.item_id}/{n.question_id}"].comment for n in item.nodes] == answers
+    assert [node_labels[f"{item.item_id}/{n.question_id}"].helpful for n in item.nodes] == [
+        True, True, False, True, True
+    ]  # fmt: skip
+    review = [lb for lb in labels if lb.item_id == item.item_id]
+    assert len(review) == 1 and review[0].helpful is False and review[0].active_seconds is not None
+    events = svc.index.events(q.queue_id)
+    mine = [e for e in events if e.item_id == item.item_id]
+    assert [e.kind for e in mine][:2] == ["claim", "shown"] and mine[-1].kind == "submit"
+    assert [e.data.get("node") for e in mine if e.kind == "shown"] == [
+        n.question_id for n in item.nodes
+    ]
+    assert svc.holding(q.queue_id, "alice") is None
+    assert app.button(key="wr_start")  # back to the start: the next review is not claimed
