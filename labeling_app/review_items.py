@@ -29,6 +29,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -194,7 +195,7 @@ def create_review_queue(
     *,
     source: str,
     run_ids: list[str],
-    dataset: str | None = None,
+    dataset: str | Path | None = None,
     sample_size: int | None = None,
     seed: int = 0,
     **options: Any,

@@ -147,10 +147,21 @@ def queue_create(
             "for scripts run twice)."
         ),
     ] = False,
+    reviews: Annotated[
+        bool,
+        typer.Option(
+            "--reviews",
+            help="Whole reviews: one item per review of a review run (its nodes in DAG order); "
+            "--sample, --overlap and --control-share then count reviews.",
+        ),
+    ] = False,
 ) -> None:
     """Build a review queue from a run's survivors or a sample of trials."""
     from evals.golden import GoldenSetError
     from labeling_app.build import QueueBuildError, create_queue
+    from labeling_app.review_items import create_review_queue
+
+    build = create_review_queue if reviews else create_queue  # (the same arguments)
 
     ws = _workspace(workspace)
     runs = _resolve_runs(ws, run or [])
@@ -166,7 +177,7 @@ def queue_create(
             )
             return
     try:
-        q = create_queue(
+        q = build(
             ws,
             source="survivors" if sample is None else "sample",
             run_ids=runs,
@@ -190,8 +201,9 @@ def queue_create(
     finally:
         ws.close(compact=False)
     n_control = sum(it.arm == "unassisted" for it in q.items)
+    unit = "reviews" if reviews else "items"
     console.print(
-        f"queue {q.queue_id}: {len(q.items)} items ({n_control} control), overlap "
+        f"queue {q.queue_id}: {len(q.items)} {unit} ({n_control} control), overlap "
         f"{q.overlap}, {'blind' if q.blind else 'not blind'}, from {q.source}",
         markup=False,
         highlight=False,
