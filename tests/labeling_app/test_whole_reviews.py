@@ -268,3 +268,40 @@ def test_a_reviewer_completes_a_whole_review_in_the_app(
     ]
     assert svc.holding(q.queue_id, "alice") is None
     assert app.button(key="wr_start")  # back to the start: the next review is not claimed
+
+
+def test_the_dashboard_shows_per_review_and_per_node_numbers(
+    ws: Workspace, review_run: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    q = make(ws, review_run[1], control_share=0.4, overlap=2)
+    svc = QueueService(ws)
+    t = 0.0
+    speed = {("r1", "assisted"): 10.0, ("r1", "unassisted"): 25.0,
+             ("r2", "assisted"): 14.0, ("r2", "unassisted"): 30.0}  # fmt: skip
+    for who in ("r1", "r1", "r1", "r2", "r2", "r2"):  # the 3rd review of each is a control
+        item = svc.claim_next(q.queue_id, who, now=at(t))
+        assert item is not None
+        secs = speed[(who, item.arm)]
+        t = work(svc, q, item, who, t, [secs] * 5, [True, True, t > 0, True, True]) + 5
+    reviews, nodes = review_frames({q.queue_id: q}, svc.index.labels(q.queue_id),
+                                   svc.index.events(q.queue_id),
+                                   counted=counted_ids(ws, [q.queue_id]))  # fmt: skip
+    expected = summary_tables(reviews, nodes)
+    ws.close(compact=False)
+    monkeypatch.setenv("EVALS_WORKSPACE", str(ws.root))
+    monkeypatch.setenv("EVALS_ROSTER", str(APP.parent / "demo_roster.yaml"))
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    app.text_input(key="login_user").input("lead")
+    app.text_input(key="login_password").input("lead-demo")
+    app.button(key="FormSubmitter:login-Log in").click().run()
+    app.switch_page("views/dashboard.py").run()
+    assert not app.exception
+    assert "Whole reviews" in [s.value for s in app.subheader]
+    shown = {m.label: m.value for m in app.metric}
+    rate = expected["review_helpfulness"].iloc[0]["rate"]
+    assert shown["Helpful reviews (every node helpful)"] == f"{100 * rate:.1f}%"
+    reduction = expected["review_time"].iloc[0]["reduction"]
+    assert not math.isnan(reduction)  # both arms were worked
+    assert shown["Handling time per review: reduction"] == f"{100 * reduction:.1f}%"
