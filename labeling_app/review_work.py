@@ -64,6 +64,9 @@ def decide_node(
             "your claim on this review ran out and it went to another reviewer; "
             "nothing was recorded (copy your notes before moving on)"
         )
+    already = done_nodes(svc, queue_id, item, reviewer)
+    if question_id in already:
+        return already[question_id], None  # a double click: the first decision stands
     expected = current_node(svc, queue_id, item, reviewer)
     if expected != question_id:
         raise QueueError(f"this review's current node is {expected}, not {question_id}")

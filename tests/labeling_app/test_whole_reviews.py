@@ -118,6 +118,7 @@ def test_node_and_review_handling_time_and_helpfulness_by_hand(
     ev("shown", 0, node=qs[0])
     ev("heartbeat", 10, idle_s=1.0)
     decide(0, 25, True)  # node 1: 25 s
+    decide(0, 26, False)  # a double click: the first decision stands, nothing written
     ev("heartbeat", 35, idle_s=1.0)
     decide(1, 45, True)  # node 2: 20 s
     ev("heartbeat", 55, idle_s=1.0)
@@ -139,6 +140,7 @@ def test_node_and_review_handling_time_and_helpfulness_by_hand(
     assert review_label.helpful is False and review_label.correctness == "partly"
     labels = [lb for lb in svc.index.labels(q.queue_id)]
     nodes = {lb.item_id.rsplit("/", 1)[1]: lb for lb in labels if "/" in lb.item_id}
+    assert len([lb for lb in labels if "/" in lb.item_id]) == 5  # the double click: none
     assert [nodes[x].active_seconds for x in qs] == [25.0, 20.0, 20.0, 15.0, 30.0]
     assert nodes[qs[1]].trial_key == item.nodes[1].trial_key
     events = svc.index.events(q.queue_id)
@@ -305,3 +307,44 @@ def test_the_dashboard_shows_per_review_and_per_node_numbers(
     reduction = expected["review_time"].iloc[0]["reduction"]
     assert not math.isnan(reduction)  # both arms were worked
     assert shown["Handling time per review: reduction"] == f"{100 * reduction:.1f}%"
+
+
+def test_a_control_review_in_the_app_shows_no_agent_answer(
+    ws: Workspace, review_run: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    q = make(ws, review_run[1], sample_size=1, control_share=0.5, overlap=1)
+    svc = QueueService(ws)
+    taken = svc.claim_next(q.queue_id, "bob", now=at(0))
+    assert taken is not None and taken.arm == "assisted"  # bob holds the agent's version
+    ws.close(compact=False)
+    monkeypatch.setenv("EVALS_WORKSPACE", str(ws.root))
+    monkeypatch.setenv("EVALS_ROSTER", str(APP.parent / "demo_roster.yaml"))
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    app.text_input(key="login_user").input("alice")
+    app.text_input(key="login_password").input("alice-demo")
+    app.button(key="FormSubmitter:login-Log in").click().run()
+    app.switch_page("views/whole_review.py").run()
+    app.button(key="wr_start").click().run()
+    item = QueueService(Workspace(ws.root)).holding(q.queue_id, "alice")
+    assert item is not None and item.arm == "unassisted" and item.nodes
+    for i in range(len(item.nodes)):
+        assert any("Control review" in x.value for x in app.info)
+        assert not [m for m in app.markdown if "Agent's answer" in m.value]
+        assert "wr_helpful_True" not in [b.key for b in app.button]
+        answer = next(str(t.key) for t in app.text_area if str(t.key).startswith("wr_answer__"))
+        if i == 0:
+            app.button(key="wr_submit").click().run()  # an answer is required
+            assert any("write your answer" in e.value for e in app.error)
+        app.text_area(key=answer).input(f"my answer {i}").run()
+        app.button(key="wr_submit").click().run()
+        assert not app.exception
+    index = QueueService(Workspace(ws.root)).index
+    got = [lb for lb in index.labels(q.queue_id) if lb.reviewer == "alice"]
+    nodes = sorted((lb for lb in got if "/" in lb.item_id), key=lambda lb: lb.submitted_at)
+    assert [lb.corrected_answer for lb in nodes] == [f"my answer {i}" for i in range(5)]
+    assert all(lb.arm == "unassisted" and lb.helpful is None for lb in nodes)
+    (review,) = [lb for lb in got if lb.item_id == item.item_id]
+    assert review.arm == "unassisted" and review.corrected_answer is not None
+    assert review.corrected_answer.splitlines()[0] == f"{item.nodes[0].question_id}: my answer 0"
