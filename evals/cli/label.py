@@ -350,7 +350,10 @@ def simulate_cmd(
     )
     if not named:
         fail(f"no queue with id or name {queue!r} in {ws.root}")
-    queue_id = max(named, key=lambda q: q.created_at).queue_id
+    chosen = max(named, key=lambda q: q.created_at)
+    queue_id = chosen.queue_id
+    if any(it.nodes for it in chosen.items):  # a queue of whole reviews
+        from labeling_app.review_simulate import simulate_reviews as simulate
     try:
         summary = simulate(
             svc, queue_id, reviewers=reviewers, seed=seed, noise=noise, max_items=max_items

@@ -348,3 +348,27 @@ def test_a_control_review_in_the_app_shows_no_agent_answer(
     (review,) = [lb for lb in got if lb.item_id == item.item_id]
     assert review.arm == "unassisted" and review.corrected_answer is not None
     assert review.corrected_answer.splitlines()[0] == f"{item.nodes[0].question_id}: my answer 0"
+
+
+def test_simulated_reviewers_work_whole_reviews_like_people(
+    ws: Workspace, review_run: tuple[Path, str]
+) -> None:
+    from labeling_app.review_simulate import simulate_reviews
+
+    q = make(ws, review_run[1], control_share=0.4, overlap=2)
+    svc = QueueService(ws)
+    summary = simulate_reviews(svc, q.queue_id, reviewers=4, seed=2, end=at(10_000))
+    assert summary.submitted == len(q.items) * 2 and summary.control == 4
+    labels = svc.index.labels(q.queue_id)
+    assert all(lb.reviewer.startswith("sim:") for lb in labels)
+    reviews, nodes = review_frames({q.queue_id: q}, labels, svc.index.events(q.queue_id),
+                                   counted=counted_ids(ws, [q.queue_id]))  # fmt: skip
+    assert len(reviews) == summary.submitted and len(nodes) == 5 * summary.submitted
+    assert int(reviews["helpful"].fillna(False).sum()) == summary.helpful
+    per_review = nodes.groupby(["item_id", "reviewer"])["active_s"].sum()
+    for r in reviews.to_dict("records"):
+        assert math.isclose(per_review[(r["item_id"], r["reviewer"])], r["active_s"])
+    by_id = {lb.id: lb for lb in labels}
+    for r in reviews.to_dict("records"):  # the stored time is the recomputed one
+        assert math.isclose(by_id[r["label_id"]].active_seconds or 0, r["active_s"], abs_tol=0.01)
+    assert bool(reviews["simulated"].all())

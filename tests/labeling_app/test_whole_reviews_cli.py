@@ -41,6 +41,12 @@ def test_queue_create_reviews_builds_whole_review_items(tmp_path: Path) -> None:
     assert q.overlap == 2 and q.control_share == 0.2
     assert all(it.nodes and len(it.nodes) == 5 and it.review_id for it in q.items)
     assert {it.question_id for it in q.items} == {"(whole review)"}
+    sim = evals("label", "simulate", "-w", str(ws), "--queue", "whole", "--reviewers", "4")
+    assert sim.returncode == 0, sim.stdout + sim.stderr
+    assert "simulated decisions" in sim.stdout
+    labels = RecordIndex(Workspace(ws)).labels(q.queue_id)
+    reviews = [lb for lb in labels if "/" not in lb.item_id]
+    assert reviews and len(labels) == 6 * len(reviews)  # five node labels per review
     bad = evals("label", "queue", "create", "-w", str(ws), "--run", "nope", "--reviews")
     assert bad.returncode != 0
     assert bad.stderr.strip().count("\n") == 0 and "no review-node trials" in bad.stderr
