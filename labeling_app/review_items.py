@@ -231,13 +231,17 @@ def node_seconds(
     events: Iterable[ReviewEvent], first_node: str, threshold_s: float
 ) -> dict[str, float]:
     """Active seconds per node of a review's timeline: each active gap (as in
-    `labeling_app.timing.active_seconds`) counts for the node current when it started."""
+    `labeling_app.timing.active_seconds`) counts for the node current when it started
+    (the latest ``shown`` with ``data.node``; the first node before any, and after an
+    ``undo``)."""
     timeline = sorted((e for e in events if _is_activity(e, threshold_s)), key=lambda e: e.at)
     out: dict[str, float] = defaultdict(float)
     current = first_node
     for before, after in pairwise(timeline):
         if before.kind == "shown" and isinstance(before.data.get("node"), str):
             current = before.data["node"]
+        elif before.kind == "undo":  # the review re-opened: its nodes start over
+            current = first_node
         if before.kind in BREAK_KINDS:
             continue
         gap = (after.at - before.at).total_seconds()

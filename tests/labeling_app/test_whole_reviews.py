@@ -372,3 +372,27 @@ def test_simulated_reviewers_work_whole_reviews_like_people(
     for r in reviews.to_dict("records"):  # the stored time is the recomputed one
         assert math.isclose(by_id[r["label_id"]].active_seconds or 0, r["active_s"], abs_tol=0.01)
     assert bool(reviews["simulated"].all())
+
+
+def test_undo_reopens_the_review_and_its_nodes_start_over(
+    ws: Workspace, review_run: tuple[Path, str]
+) -> None:
+    q = make(ws, review_run[1], shuffle=False)
+    svc = QueueService(ws)
+    item = svc.claim_next(q.queue_id, "alice", now=at(0))
+    assert item is not None and item.nodes
+    end = work(svc, q, item, "alice", 0, [10] * 5, [True] * 5)
+    assert svc.holding(q.queue_id, "alice") is None
+    _, reopened = svc.undo_last(q.queue_id, "alice", now=at(end + 5))
+    assert reopened == item and svc.holding(q.queue_id, "alice", now=at(end + 6)) == item
+    assert current_node(svc, q.queue_id, item, "alice") == item.nodes[0].question_id
+    work(svc, q, item, "alice", end + 10, [20] * 5, [True, False, True, True, True])
+    reviews, nodes = review_frames({q.queue_id: q}, svc.index.labels(q.queue_id),
+                                   svc.index.events(q.queue_id),
+                                   counted=counted_ids(ws, [q.queue_id]))  # fmt: skip
+    assert len(reviews) == 1 and reviews.iloc[0]["helpful"] == False  # noqa: E712 (the redo)
+    assert list(nodes["helpful"]) == [True, False, True, True, True]
+    # Time spent before the undo still belongs to the review (as for single items), and
+    # so do the 5 s from the undo to the page showing the review again (node 1's).
+    assert reviews.iloc[0]["active_s"] == 50 + 5 + 100
+    assert list(nodes["active_s"]) == [10 + 20 + 5, 10 + 20, 10 + 20, 10 + 20, 10 + 20]
