@@ -396,3 +396,28 @@ def test_undo_reopens_the_review_and_its_nodes_start_over(
     # so do the 5 s from the undo to the page showing the review again (node 1's).
     assert reviews.iloc[0]["active_s"] == 50 + 5 + 100
     assert list(nodes["active_s"]) == [10 + 20 + 5, 10 + 20, 10 + 20, 10 + 20, 10 + 20]
+
+
+def test_live_queue_state_equals_a_rebuild_with_node_labels(
+    ws: Workspace, review_run: tuple[Path, str]
+) -> None:
+    from labeling_app.records import RecordIndex
+    from labeling_app.review_simulate import simulate_reviews
+    from labeling_app.state import compute_state
+
+    q = make(ws, review_run[1], control_share=0.4, overlap=2)
+    svc = QueueService(ws)
+    simulate_reviews(svc, q.queue_id, reviewers=4, seed=5, max_items=6, end=at(5_000))
+    now = at(5_000)
+    index = RecordIndex(Workspace(ws.root, create=False))
+    qid = q.queue_id
+    ref = compute_state(q, index.settings(qid), index.claims(qid), index.labels(qid), now)
+    with svc.live(qid, now) as live:
+        for r in [f"sim:reviewer-{i}" for i in range(1, 5)] + ["newcomer"]:
+            options = ref.available(r)
+            assert live.picker.best(r) == (options[0] if options else None), r
+            assert live.progress(r) == ref.progress(r), r
+            assert live.last_label(r) == ref.last_label(r), r
+            last = ref.last_label(r)
+            assert last is None or "/" not in last.item_id  # undo works on reviews
+    assert sum(ref.progress(f"sim:reviewer-{i}")[0] for i in range(1, 5)) == 6  # reviews
