@@ -191,7 +191,8 @@ def show_review(svc: QueueService, q: ReviewQueue, item: QueueItem, who: str) ->
     done = done_nodes(svc, q.queue_id, item, who)
     current = current_node(svc, q.queue_id, item, who)
     kind = "control review (no agent answers)" if item.arm == "unassisted" else "agent answers"
-    st.caption(f"Review {item.review_id} · {len(nodes)} nodes · {kind} · item {item.item_id}")
+    review = plain_label(item.review_id)
+    st.caption(f"Review {review} · {len(nodes)} nodes · {kind} · item {item.item_id}")
     st.progress(len(done) / len(nodes), text=f"Node {min(len(done) + 1, len(nodes))} of "
                 f"{len(nodes)}")  # fmt: skip
     for i, n in enumerate(nodes, start=1):
