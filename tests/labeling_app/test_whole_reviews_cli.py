@@ -96,7 +96,7 @@ def test_report_shows_whole_reviews_per_review_and_per_node(tmp_path: Path) -> N
     expected = summary_tables(reviews, nodes)
     ws.close(compact=False)
     out = tmp_path / "report"
-    rep = evals("report", run_id, "-w", str(root), "--out", str(out), "--format", "json,md")
+    rep = evals("report", run_id, "-w", str(root), "--out", str(out), "--format", "json,md,html")
     assert rep.returncode == 0, rep.stdout + rep.stderr
     assert "Whole reviews: helpfulness per review" in rep.stdout
     data = json.loads(next(out.glob("*.json")).read_text())["data"]["whole_reviews"]
@@ -109,3 +109,5 @@ def test_report_shows_whole_reviews_per_review_and_per_node(tmp_path: Path) -> N
         n.question_id for n in q.items[0].nodes or []
     }
     assert "## Whole reviews" in next(out.glob("*.md")).read_text()
+    html = next(out.glob("*.html")).read_text()
+    assert "Whole reviews" in html and "Handling time per review" in html
