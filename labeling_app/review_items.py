@@ -130,7 +130,8 @@ def build_review_queue(
         keys = sorted(random.Random(seed).sample(keys, sample_size))
     # build_queue validates the options and makes one item per row; the rows here are
     # the reviews (their first node stands in until the item is turned into a review).
-    firsts = [dict(groups[k][0], key=f"{k[0]}|{k[1]}|{k[2]}") for k in keys]
+    # (key: the review's index, then its first trial's key, which the queue id hashes)
+    firsts = [dict(groups[k][0], key=f"{i}:{groups[k][0]['key']}") for i, k in enumerate(keys)]
     base = build_queue(
         firsts, golden, control_share=0.0, seed=seed, sample_size=sample_size, **options
     )
@@ -139,7 +140,7 @@ def build_review_queue(
     cases = {c.id: c for c in golden.cases}
     items: list[QueueItem] = []
     for it in base.items:
-        review_id, model, prompt = str(it.trial_key).split("|")
+        review_id, model, prompt = keys[int(str(it.trial_key).split(":")[0])]
         nodes = [
             ReviewNode(question_id=t["question_id"], case_id=t["case_id"], trial_key=t["key"])
             for t in groups[(review_id, model, prompt)]
