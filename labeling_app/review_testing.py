@@ -24,7 +24,7 @@ dataset: {dataset}
 agent: edd_template
 models:
   - {{alias: none, model: openai/none, params: {{api_base: 'http://127.0.0.1:9/v1'}}}}
-prompts: {{v1: p.md}}
+prompts: {prompts}
 review: true
 review_modes: [free]
 limit: {limit}
@@ -32,12 +32,17 @@ limits: {{lanes: 2}}
 """
 
 
-def write_review_run(root: Path, limit: int = 3) -> tuple[Path, str]:
-    """Run ``limit`` reviews of the demo set (free mode) into ``root/ws``; returns the
-    workspace folder and the run id."""
+def write_review_run(root: Path, limit: int = 3, prompts: int = 1) -> tuple[Path, str]:
+    """Run ``limit`` reviews of the demo set (free mode) with ``prompts`` prompt versions
+    into ``root/ws``; returns the workspace folder and the run id."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "p.md").write_text("prompt\n")
-    (root / "suite.yaml").write_text(SUITE.format(dataset=DEMO_SET, limit=limit))
+    names = {"v1": "p.md"}
+    for i in range(2, prompts + 1):
+        (root / f"p{i}.md").write_text(f"prompt {i}\n")
+        names[f"v{i}"] = f"p{i}.md"
+    listed = "{" + ", ".join(f"{k}: {v}" for k, v in names.items()) + "}"
+    (root / "suite.yaml").write_text(SUITE.format(dataset=DEMO_SET, limit=limit, prompts=listed))
     ws = Workspace(root / "ws")
     result = run_suite(
         load_suite(root / "suite.yaml"),

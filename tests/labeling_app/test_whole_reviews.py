@@ -421,3 +421,20 @@ def test_live_queue_state_equals_a_rebuild_with_node_labels(
             last = ref.last_label(r)
             assert last is None or "/" not in last.item_id  # undo works on reviews
     assert sum(ref.progress(f"sim:reviewer-{i}")[0] for i in range(1, 5)) == 6  # reviews
+
+
+def test_one_review_item_per_subject_and_prompt_and_controls_per_subject(
+    tmp_path: Path,
+) -> None:
+    root, run_id = write_review_run(tmp_path, limit=2, prompts=2)
+    ws = Workspace(root)
+    q = make(ws, run_id, control_share=0.5, overlap=1)
+    assisted = [it for it in q.items if it.arm == "assisted"]
+    cells = sorted((str(it.review_id), str(it.prompt)) for it in assisted)
+    assert cells == [(r, p) for r in sorted({c[0] for c in cells}) for p in ("v1", "v2")]
+    keys = [n.trial_key for it in assisted for n in it.nodes or []]
+    assert len(keys) == len(set(keys)) == 4 * 5  # each node trial in exactly one item
+    control = [it for it in q.items if it.arm == "unassisted"]
+    # round(4 * .5 / .5) = 4 wanted, but at most one control per subject: 2.
+    assert sorted(str(it.review_id) for it in control) == sorted({c[0] for c in cells})
+    assert all(it.prompt is None and it.model_alias is None for it in control)

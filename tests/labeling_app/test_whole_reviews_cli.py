@@ -29,7 +29,7 @@ def evals(*args: str) -> subprocess.CompletedProcess[str]:
 def test_queue_create_reviews_builds_whole_review_items(tmp_path: Path) -> None:
     (tmp_path / "p.md").write_text("prompt\n")
     suite = tmp_path / "suite.yaml"
-    suite.write_text(SUITE.format(dataset=DEMO_SET, limit=4) + JUDGES)
+    suite.write_text(SUITE.format(dataset=DEMO_SET, limit=4, prompts="{v1: p.md}") + JUDGES)
     ws = tmp_path / "ws"
     run = evals("run", str(suite), "-w", str(ws), "--no-progress")
     assert run.returncode == 0, run.stdout + run.stderr
@@ -65,7 +65,7 @@ def test_report_shows_whole_reviews_per_review_and_per_node(tmp_path: Path) -> N
 
     (tmp_path / "p.md").write_text("prompt\n")
     suite = tmp_path / "suite.yaml"
-    suite.write_text(SUITE.format(dataset=DEMO_SET, limit=3) + JUDGES)
+    suite.write_text(SUITE.format(dataset=DEMO_SET, limit=3, prompts="{v1: p.md}") + JUDGES)
     root = tmp_path / "ws"
     assert evals("run", str(suite), "-w", str(root), "--no-progress").returncode == 0
     ws = Workspace(root)
