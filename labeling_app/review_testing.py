@@ -8,6 +8,7 @@ datasets/edd_demo runs in seconds without any LLM; its model entry is never call
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +16,13 @@ from rich.console import Console
 from evals.runner import RunOptions, run_suite
 from evals.store import Workspace
 from evals.suite import load_suite
+from labeling_app.models import QueueItem, ReviewQueue
+from labeling_app.queue import Decision, QueueService
+from labeling_app.review_items import create_review_queue
+from labeling_app.review_work import decide_node
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+"""Tests drive the clock from here."""
 
 DEMO_SET = Path(__file__).resolve().parents[1] / "datasets" / "edd_demo"
 
@@ -52,3 +60,47 @@ def write_review_run(root: Path, limit: int = 3, prompts: int = 1) -> tuple[Path
     )
     ws.close(compact=False)
     return root / "ws", result.run_ids[0]
+
+
+def at(seconds: float) -> datetime:
+    """T0 plus some seconds."""
+    return T0 + timedelta(seconds=seconds)
+
+
+def make_review_queue(ws: Workspace, run_id: str, **options: object) -> ReviewQueue:
+    """A queue of every review of the run (a sample of all), built at T0, seed 1."""
+    defaults: dict[str, object] = dict(name="reviews", created_by="lead", seed=1, now=T0)
+    return create_review_queue(
+        ws,
+        source="sample",
+        run_ids=[run_id],
+        **{**defaults, **options},  # type: ignore[arg-type]
+    )
+
+
+def work_review(
+    svc: QueueService,
+    q: ReviewQueue,
+    item: QueueItem,
+    who: str,
+    start: float,
+    seconds: list[float],
+    helpful: list[bool] | None = None,
+) -> float:
+    """Work through a review as the page does, on the driven clock: 'shown' with the
+    first node, a heartbeat midway through each node, each node decided after its
+    seconds (helpful as given, else yes; a control review answered). Returns the end."""
+    t = start
+    first = (item.nodes or [])[0].question_id
+    svc.record_event(q.queue_id, item.item_id, who, "shown", at=at(t), data={"node": first})
+    for i, (node, secs) in enumerate(zip(item.nodes or [], seconds, strict=True)):
+        svc.record_event(
+            q.queue_id, item.item_id, who, "heartbeat", at=at(t + secs / 2), data={"idle_s": 1.0}
+        )
+        t += secs
+        if item.arm == "assisted":
+            d = Decision(helpful=True if helpful is None else helpful[i], correctness="correct")
+        else:
+            d = Decision(corrected_answer=f"mine {i}")
+        decide_node(svc, q.queue_id, item, node.question_id, who, d, now=at(t))
+    return t
