@@ -163,11 +163,22 @@ def reduction(df: pd.DataFrame, by: str, seed: int = 0) -> pd.DataFrame:
 def summary_tables(
     reviews: pd.DataFrame, nodes: pd.DataFrame, seed: int = 0
 ) -> dict[str, pd.DataFrame]:
-    """The four tables the dashboard and the report show."""
+    """The four tables the dashboard and the report show. The per-review tables start
+    with all reviews, then (with several) one row per model / prompt: its assisted
+    reviews, against every control review (a control has no model or prompt)."""
     everything = reviews.assign(scope="all reviews")
+    assisted = reviews[reviews["arm"] == "assisted"]
+    cells = assisted.assign(scope=assisted["model_alias"] + " / " + assisted["prompt"])
+    control = reviews[reviews["arm"] == "unassisted"]
+    helpful = [helpfulness(everything, "scope", "item_id")]
+    time = [reduction(everything, "scope", seed)]
+    if cells["scope"].nunique() > 1:
+        helpful.append(helpfulness(cells.sort_values("scope"), "scope", "item_id"))
+        for cell, part in cells.groupby("scope", sort=True):
+            time.append(reduction(pd.concat([part, control.assign(scope=cell)]), "scope", seed))
     return {
-        "review_helpfulness": helpfulness(everything, "scope", "item_id"),
+        "review_helpfulness": pd.concat(helpful, ignore_index=True),
         "node_helpfulness": helpfulness(nodes, "question_id", "trial_key"),
-        "review_time": reduction(everything, "scope", seed),
+        "review_time": pd.concat(time, ignore_index=True),
         "node_time": reduction(nodes, "question_id", seed),
     }

@@ -262,3 +262,23 @@ def test_one_review_item_per_subject_and_prompt_and_controls_per_subject(
     # round(4 * .5 / .5) = 4 wanted, but at most one control per subject: 2.
     assert sorted(str(it.review_id) for it in control) == sorted({c[0] for c in cells})
     assert all(it.prompt is None and it.model_alias is None for it in control)
+    # Per prompt: v1's reviews take 10 s a node, v2's 14 s, the controls 20 s.
+    svc = QueueService(ws)
+    t = 0.0
+    for who in ("r1", "r2", "r3", "r4", "r1", "r2", "r3", "r4"):
+        item = svc.claim_next(q.queue_id, who, now=at(t))
+        if item is None:
+            continue
+        secs = {"v1": 10.0, "v2": 14.0, None: 20.0}[item.prompt]
+        t = work(svc, q, item, who, t, [secs] * 5, [item.prompt == "v1"] * 5) + 5
+    reviews, nodes = review_frames({q.queue_id: q}, svc.index.labels(q.queue_id),
+                                   svc.index.events(q.queue_id),
+                                   counted=counted_ids(ws, [q.queue_id]))  # fmt: skip
+    assert set(reviews["arm"]) == {"assisted", "unassisted"}
+    tables = summary_tables(reviews, nodes)
+    helpful = tables["review_helpfulness"].set_index("scope")
+    assert list(helpful.index) == ["all reviews", "none / v1", "none / v2"]
+    assert helpful.loc["none / v1", "rate"] == 1.0 and helpful.loc["none / v2", "rate"] == 0.0
+    time = tables["review_time"].set_index("scope")
+    assert math.isclose(time.loc["none / v1", "ratio"], 10 / 20)
+    assert math.isclose(time.loc["none / v2", "ratio"], 14 / 20)
