@@ -111,3 +111,15 @@ def test_report_shows_whole_reviews_per_review_and_per_node(tmp_path: Path) -> N
     assert "## Whole reviews" in next(out.glob("*.md")).read_text()
     html = next(out.glob("*.html")).read_text()
     assert "Whole reviews" in html and "Handling time per review" in html
+    # Per-item numbers count node labels as items and never a whole review's label.
+    from evals.rundata import RunRef, load_run
+
+    run = load_run(Workspace(root), RunRef(run_id))
+    labels = RecordIndex(Workspace(root)).labels(q.queue_id)
+    nodes = [lb for lb in labels if "/" in lb.item_id]
+    assert sorted(lb.id for lb in run.assisted) == sorted(
+        lb.id for lb in nodes if lb.arm == "assisted"
+    )
+    assert sorted(lb.id for lb in run.unassisted) == sorted(
+        lb.id for lb in nodes if lb.arm == "unassisted"
+    )
