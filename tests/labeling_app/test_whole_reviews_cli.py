@@ -116,10 +116,10 @@ def test_report_shows_whole_reviews_per_review_and_per_node(tmp_path: Path) -> N
 
     run = load_run(Workspace(root), RunRef(run_id))
     labels = RecordIndex(Workspace(root)).labels(q.queue_id)
-    nodes = [lb for lb in labels if "/" in lb.item_id]
+    node_labels = [lb for lb in labels if "/" in lb.item_id]
     assert sorted(lb.id for lb in run.assisted) == sorted(
-        lb.id for lb in nodes if lb.arm == "assisted"
+        lb.id for lb in node_labels if lb.arm == "assisted"
     )
     assert sorted(lb.id for lb in run.unassisted) == sorted(
-        lb.id for lb in nodes if lb.arm == "unassisted"
+        lb.id for lb in node_labels if lb.arm == "unassisted"
     )
