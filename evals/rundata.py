@@ -337,9 +337,15 @@ def load_run(
     )
 
 
+REVIEW_CASE_PREFIX = "review:"
+"""Case id of a whole-review item's label (labeling_app.review_items): a review's time is
+no single item's, so these labels stay out of the per-item numbers."""
+
+
 def _attribute_labels(
     labels: list[LabelFacts], trials: list[TrialFacts]
 ) -> tuple[list[LabelFacts], list[LabelFacts]]:
+    labels = [lb for lb in labels if not lb.case_id.startswith(REVIEW_CASE_PREFIX)]
     keys = {t.key for t in trials}
     assisted = [lb for lb in labels if lb.arm == "assisted" and lb.trial_key in keys]
     queues = {lb.queue_id for lb in assisted}

@@ -1,8 +1,8 @@
 """The labeling app's entry point: `streamlit run labeling_app/app.py` (or `evals label`).
 
-Pages depend on the role: reviewers see Review and My labels; leads and admins also see
-Queues, Trials, Dashboard and Audit. Each page checks the role itself too, so a reviewer
-who types a lead page's address gets nothing. While nobody is logged in the entry point
+Pages depend on the role: reviewers see Review, Whole review and My labels; leads and
+admins also see Queues, Trials, Disagreements, Dashboard and Audit. Each page checks the
+role itself too, so a reviewer who types a lead page's address gets nothing. While nobody is logged in the entry point
 shows the login form instead of any page.
 
 Nothing is fetched from the network: the favicon is a local file (a ``:material/...:``
@@ -34,6 +34,12 @@ make_top_slot()  # first element of every page: see labeling_app.components.slot
 identity = current_identity()
 pages = [
     st.Page(HERE / "review.py", title="Review", icon=":material/rate_review:", default=True),
+    st.Page(
+        HERE / "whole_review.py",
+        title="Whole review",
+        url_path="whole-review",
+        icon=":material/account_tree:",
+    ),
     st.Page(HERE / "history.py", title="My labels", url_path="history", icon=":material/history:"),
 ]
 # Logged out, every page is registered (hidden, never run) so that the address a person

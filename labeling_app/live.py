@@ -172,7 +172,9 @@ class LiveQueue:
         self.labels.insert(at, lb)
         self._labels_by_id[lb.id].append(lb)
         tally = self.tally[lb.reviewer]
-        if tally.last is None or (lb.submitted_at, tally.last[1]) > (tally.last[0], key):
+        if lb.item_id not in self.items:
+            pass  # a whole review's node label: undo works on the review item's label
+        elif tally.last is None or (lb.submitted_at, tally.last[1]) > (tally.last[0], key):
             tally.last = (lb.submitted_at, key, lb)
         if lb.action == "undo" and lb.retracts and lb.retracts not in self.retracted:
             self.retracted.add(lb.retracts)
@@ -190,8 +192,8 @@ class LiveQueue:
 
     def _count(self, lb: Label, sign: int) -> None:
         """Add (or take back) an effective decision to its reviewer's tally."""
-        if lb.action not in CLOSING_ACTIONS:
-            return
+        if lb.action not in CLOSING_ACTIONS or lb.item_id not in self.items:
+            return  # (a whole review's node label: its review item's label counts)
         tally = self.tally[lb.reviewer]
         tally.done += sign
         tally.control += sign if lb.arm == "unassisted" else 0

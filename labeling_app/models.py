@@ -26,6 +26,20 @@ from evals.schema import Case, Question, Record, utcnow
 
 Arm = Literal["assisted", "unassisted"]
 
+NODE_SEP = "/"
+"""A review node's item id is its review item's id, this, and the node's question id."""
+
+
+class ReviewNode(Record):
+    """One node (question) of a whole-review item, in the review's DAG order."""
+
+    question_id: str
+    """The node's question."""
+    case_id: str
+    """The review's case of that question."""
+    trial_key: str | None = None
+    """The trial answering it (None for control reviews, or when the run has none)."""
+
 
 class QueueItem(Record):
     """One thing to review: a trial (assisted) or a case without the agent (unassisted)."""
@@ -48,6 +62,25 @@ class QueueItem(Record):
     """Model of the trial (hidden from reviewers when the queue is blind)."""
     prompt: str | None = None
     """Prompt version of the trial (hidden from reviewers when the queue is blind)."""
+    review_id: str | None = None
+    """For a whole-review item: the review (subject) worked through on one page."""
+    nodes: list[ReviewNode] | None = None
+    """For a whole-review item: its nodes in DAG order (None: a single item)."""
+
+    def node_item(self, question_id: str) -> QueueItem:
+        """A node of this whole-review item as an item of its own (its labels' item)."""
+        for node in self.nodes or []:
+            if node.question_id == question_id:
+                return self.model_copy(
+                    update={
+                        "item_id": f"{self.item_id}{NODE_SEP}{question_id}",
+                        "case_id": node.case_id,
+                        "question_id": question_id,
+                        "trial_key": node.trial_key,
+                        "nodes": None,
+                    }
+                )
+        raise KeyError(f"{self.item_id}{NODE_SEP}{question_id}")
 
 
 class ReviewQueue(Record):
@@ -99,10 +132,15 @@ class ReviewQueue(Record):
     """Free text from the lead."""
 
     def item(self, item_id: str) -> QueueItem:
-        """An item by id."""
+        """An item by id (a whole review's node too: ``<review item id>/<question id>``)."""
         for it in self.items:
             if it.item_id == item_id:
                 return it
+        parent, sep, question_id = item_id.rpartition(NODE_SEP)
+        if sep:
+            for it in self.items:
+                if it.item_id == parent and it.nodes is not None:
+                    return it.node_item(question_id)
         raise KeyError(item_id)
 
 

@@ -81,6 +81,7 @@ class QueueState:
             lb
             for lb in self.labels
             if lb.action in CLOSING_ACTIONS
+            and lb.item_id in self.items  # (not a whole review's node label)
             and lb.id not in self.retracted
             and reviewer in (None, lb.reviewer)
         ]
@@ -100,7 +101,7 @@ class QueueState:
 
     def last_label(self, reviewer: str) -> Label | None:
         """The reviewer's most recent label of any action (undo included)."""
-        own = [lb for lb in self.labels if lb.reviewer == reviewer]
+        own = [lb for lb in self.labels if lb.reviewer == reviewer and lb.item_id in self.items]
         return max(own, key=lambda lb: lb.submitted_at) if own else None
 
     def may_take(self, reviewer: str, st: ItemState) -> bool:

@@ -413,6 +413,7 @@ def report(
         )
         if propagation is not None:
             _print_propagation(propagation)
+        _add_whole_reviews(ws, cand, summary)
         _write(summary, out or workspace / "reports" / _slug("summary", str(cand.ref)), formats)
         return
     from evals.compare import compare_runs
@@ -442,6 +443,32 @@ def report(
         cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand])
     )
     _write(report_obj, folder, formats)
+
+
+def _add_whole_reviews(ws: Workspace, cand: RunData, summary: Report) -> None:
+    """Whole reviews of this run's trials (labeling_app.review_report): printed, and a
+    section and data of the report."""
+    from labeling_app.review_report import (
+        whole_review_data,
+        whole_review_section,
+        whole_review_tables,
+    )
+    from reports.model import TableBlock
+
+    tables = whole_review_tables(ws, cand)
+    if tables is None:
+        return
+    section = whole_review_section(tables)
+    summary.sections.append(section)
+    summary.data["whole_reviews"] = whole_review_data(tables)
+    for block in section.blocks:
+        if isinstance(block, TableBlock):
+            table = Table(title=f"Whole reviews: {block.title.lower()}")
+            for col in block.columns:
+                table.add_column(col, overflow="fold")
+            for row in block.rows:
+                table.add_row(*("" if c is None else str(c) for c in row))
+            print_table(_out(), table)
 
 
 def _propagation(ws: Workspace, cand: RunData) -> Comparison | None:

@@ -150,10 +150,21 @@ def queue_create(
             "for scripts run twice)."
         ),
     ] = False,
+    reviews: Annotated[
+        bool,
+        typer.Option(
+            "--reviews",
+            help="Whole reviews: one item per review of a review run (its nodes in DAG order); "
+            "--sample, --overlap and --control-share then count reviews.",
+        ),
+    ] = False,
 ) -> None:
     """Build a review queue from a run's survivors or a sample of trials."""
     from evals.golden import GoldenSetError
     from labeling_app.build import QueueBuildError, create_queue
+    from labeling_app.review_items import create_review_queue
+
+    build = create_review_queue if reviews else create_queue  # (the same arguments)
 
     ws = _workspace(workspace)
     runs = _resolve_runs(ws, run or [])
@@ -169,7 +180,7 @@ def queue_create(
             )
             return
     try:
-        q = create_queue(
+        q = build(
             ws,
             source="survivors" if sample is None else "sample",
             run_ids=runs,
@@ -193,8 +204,9 @@ def queue_create(
     finally:
         ws.close(compact=False)
     n_control = sum(it.arm == "unassisted" for it in q.items)
+    unit = "reviews" if reviews else "items"
     console.print(
-        f"queue {q.queue_id}: {len(q.items)} items ({n_control} control), overlap "
+        f"queue {q.queue_id}: {len(q.items)} {unit} ({n_control} control), overlap "
         f"{q.overlap}, {'blind' if q.blind else 'not blind'}, from {q.source}",
         markup=False,
         highlight=False,
@@ -341,7 +353,10 @@ def simulate_cmd(
     )
     if not named:
         fail(f"no queue with id or name {queue!r} in {ws.root}")
-    queue_id = max(named, key=lambda q: q.created_at).queue_id
+    chosen = max(named, key=lambda q: q.created_at)
+    queue_id = chosen.queue_id
+    if any(it.nodes for it in chosen.items):  # a queue of whole reviews
+        from labeling_app.review_simulate import simulate_reviews as simulate
     try:
         summary = simulate(
             svc, queue_id, reviewers=reviewers, seed=seed, noise=noise, max_items=max_items

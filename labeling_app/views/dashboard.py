@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from labeling_app import metrics
+from labeling_app.components.review_stats import render_whole_reviews
 from labeling_app.components.safe import chart_label, plain_label
 from labeling_app.session import require_identity, service
 
@@ -199,6 +200,7 @@ def main() -> None:
     time_section(df, by, threshold)
     agreement_section(df)
     progress_section(df, holding)
+    render_whole_reviews(selected, labels, events, threshold, counted)
 
 
 main()

@@ -46,6 +46,8 @@ def pick_queue(svc: QueueService, reviewer: str) -> ReviewQueue | None:
     """The queue to work on: the one holding the reviewer's claim, else the one they
     chose last (remembered server-side), else the newest."""
     queues = sorted(svc.queues().values(), key=lambda q: q.created_at, reverse=True)
+    queues = [q for q in queues if not any(it.nodes for it in q.items)]  # (whole reviews:
+    # their own page, labeling_app/views/whole_review.py)
     closed = {q.queue_id: svc.summary(q.queue_id).closed for q in queues}
     holding = {q.queue_id: svc.holding(q.queue_id, reviewer) for q in queues}
     usable = [q for q in queues if not closed[q.queue_id] or holding[q.queue_id]]
