@@ -2,8 +2,8 @@
 
 Pages depend on the role: reviewers see Review, Whole review and My labels; leads and
 admins also see Queues, Trials, Disagreements, Dashboard and Audit. Each page checks the
-role itself too, so a reviewer who types a lead page's address gets nothing. While nobody is logged in the entry point
-shows the login form instead of any page.
+role itself too, so a reviewer who types a lead page's address gets nothing. While
+nobody is logged in the entry point shows the login form instead of any page.
 
 Nothing is fetched from the network: the favicon is a local file (a ``:material/...:``
 page icon would make the browser fetch it from fonts.gstatic.com), and `evals label`
