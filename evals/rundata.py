@@ -206,11 +206,14 @@ ORDER BY t.question_id, t.case_id, t.repetition, t.key
 """
 
 _LABELS_SQL = """
-SELECT id, queue_id, item_id, trial_key, case_id, reviewer, arm, helpful, correctness,
+SELECT id, queue_id, item_id, trial_key, case_id, reviewer, arm,
+       resolved_helpful AS helpful, resolved_correctness AS correctness,
        active_seconds, idle_threshold_s, simulated
-FROM counted_labels ORDER BY reviewer, id
+FROM resolved_labels ORDER BY reviewer, id
 """
-"""The counted labels (evals.query's ``counted_labels`` view: undo and latest submit)."""
+"""The counted labels (evals.query's ``counted_labels`` view: undo and latest submit),
+with a lead's adjudication winning over the reviewers' ratings of that item
+(``resolved_labels``); handling times stay each reviewer's own."""
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:

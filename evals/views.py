@@ -15,6 +15,7 @@ VIEW_MODULES = (
     "judges.funnel",
     "judges.pairwise",
     "labeling_app.models",
+    "labeling_app.lead_records",
 )
 """Modules that register record kinds (register_view at import). Imported before views
 are defined: a view documented in the README must not depend on what the caller happened
@@ -86,6 +87,21 @@ DERIVED_VIEWS: dict[str, str] = {
         "WHERE action = 'undo' AND retracts IS NOT NULL) "
         "QUALIFY row_number() OVER (PARTITION BY queue_id, item_id, reviewer "
         "ORDER BY submitted_at DESC, recorded_at DESC, id) = 1"
+    ),
+    # The latest adjudication of an item (a lead settling a disagreement).
+    "latest_adjudications": (
+        "SELECT * FROM adjudications QUALIFY row_number() OVER (PARTITION BY queue_id, "
+        "item_id ORDER BY \"at\" DESC, recorded_at DESC, id DESC) = 1"
+    ),
+    # Counted labels with the lead's decision where an item was adjudicated: the lead's
+    # helpfulness and correctness win (`resolved_*`, what rates and gates count), while
+    # `helpful` and `correctness` stay the reviewer's own (what agreement between
+    # reviewers is measured on). `adjudication_id` says which labels were overruled.
+    "resolved_labels": (
+        "SELECT c.*, coalesce(a.helpful, c.helpful) AS resolved_helpful, "
+        "coalesce(a.correctness, c.correctness) AS resolved_correctness, "
+        "a.id AS adjudication_id FROM counted_labels c LEFT JOIN latest_adjudications a "
+        "ON a.queue_id = c.queue_id AND a.item_id = c.item_id"
     ),
 }
 """Views over the record views: name -> SELECT (defined in this order)."""

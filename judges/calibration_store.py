@@ -166,8 +166,9 @@ def human_truth(ws: Workspace, include_simulated: bool = False) -> dict[str, boo
     sim = "" if include_simulated else " AND NOT simulated"
     rows = query(
         ws,
-        "SELECT trial_key, helpful FROM counted_labels WHERE arm = 'assisted' "
-        f"AND trial_key IS NOT NULL AND helpful IS NOT NULL{sim} ORDER BY trial_key",
+        "SELECT trial_key, resolved_helpful AS helpful FROM resolved_labels "
+        "WHERE arm = 'assisted' AND trial_key IS NOT NULL AND resolved_helpful IS NOT NULL"
+        f"{sim} ORDER BY trial_key",
     )
     votes: dict[str, list[bool]] = defaultdict(list)
     for r in rows:

@@ -161,3 +161,27 @@ def test_cli_export_writes_both_tables(trial_ws: Workspace, tmp_path: Path) -> N
     assert proc.returncode == 0 and (out / "labels.csv").exists()
     bad = run("--out", str(out), "--what", "verdicts")
     assert bad.returncode != 0 and "--what must be labels or trials" in bad.stderr + bad.stdout
+
+
+def test_the_leads_decision_is_what_rates_and_gates_count(trial_ws: Workspace) -> None:
+    """After an adjudication every surface built on the resolved labels counts the
+    lead's rating for that item, while the reviewers' own ratings stay for agreement."""
+    svc, qid, item_id = two_reviewers_disagree(trial_ws)
+    trial_key = svc.queue(qid).item(item_id).trial_key
+    sql = (
+        "SELECT reviewer, helpful, resolved_helpful, resolved_correctness, adjudication_id "
+        "FROM resolved_labels WHERE item_id = ? ORDER BY reviewer"
+    )
+    before = query(trial_ws, sql, [item_id])
+    assert [(r["helpful"], r["resolved_helpful"]) for r in before] == [(True, True), (False, False)]
+    adj = adjudicate(svc, qid, item_id, "lead", False, "wrong", "the owner is missed", now=at(9))
+    after = query(trial_ws, sql, [item_id])
+    assert [r["helpful"] for r in after] == [True, False]  # the reviewers' own, kept
+    assert {(r["resolved_helpful"], r["resolved_correctness"]) for r in after} == {
+        (False, "wrong")
+    }
+    assert {r["adjudication_id"] for r in after} == {adj.id}
+    from evals.rundata import RunRef, load_run
+
+    run = load_run(trial_ws, RunRef("run-1"))
+    assert [lb.helpful for lb in run.assisted if lb.trial_key == trial_key] == [False, False]
