@@ -63,6 +63,8 @@ demo-import: setup
 
 # Human review of the rails run. Queue "demo": its survivors (what the judges did not
 # fail; overlap 2, 20% unassisted control items), left for the demo logins alice and bob.
+# Queue "whole-reviews": 2 of its reviews (one business, five questions in DAG order) to
+# be worked whole on the app's Whole review page, with a control review (no agent answers).
 # Queue "calibration": a random sample of the run's trials, failed ones included, labelled
 # by two simulated reviewers (ids sim:*) so that calibration has something to measure;
 # their labels count nowhere else unless a command is given --include-simulated.
@@ -73,6 +75,8 @@ demo-review: setup
 	@$(BIN)/evals label queue create -w $(WS) --run 'edd_rails-*' --sample 12 \
 	    --overlap 2 --name calibration --reuse \
 	  && $(BIN)/evals label simulate -w $(WS) --queue calibration --reviewers 2
+	@$(BIN)/evals label queue create -w $(WS) --run 'edd_rails-*' --reviews --sample 2 \
+	    --overlap 2 --control-share 0.3 --name whole-reviews --reuse
 
 # The local judge against the (simulated) reviewers' labels: agreement, and which judge
 # may fail trials alone (the 135M judge may not).
@@ -97,8 +101,9 @@ demo-status: setup
 	@$(BIN)/evals status -w $(WS) --reviewer alice --reviewer bob
 	@echo "Review app:  $(BIN)/evals label -w $(WS) --roster labeling_app/demo_roster.yaml"
 	@echo "  then open http://127.0.0.1:8501 and log in as alice / alice-demo or bob / bob-demo"
-	@echo "  (reviewers: the rails survivors wait for you) or lead / lead-demo (queues,"
-	@echo "  dashboard, audit). Demo passwords only."
+	@echo "  (reviewers: the rails survivors and two whole reviews wait for you) or"
+	@echo "  lead / lead-demo (queues, trials, disagreements, dashboard, audit)."
+	@echo "  Demo passwords only."
 
 lint: setup
 	$(BIN)/ruff check .
