@@ -11,6 +11,7 @@ from labeling_app.auth import Identity
 from labeling_app.build import QueueBuildError, create_queue, dataset_path_for
 from labeling_app.components.safe import plain_label
 from labeling_app.queue import QueueService
+from labeling_app.review_items import create_review_queue
 from labeling_app.session import require_identity, service
 
 
@@ -96,12 +97,19 @@ def create_section(svc: QueueService, ident: Identity) -> None:
         lease = cols[3].number_input("Lease (minutes)", 1, 24 * 60, 20, key="cq_lease")
         idle = st.number_input("Idle threshold (seconds)", 5, 3600, 60, key="cq_idle")
         dataset = st.text_input("Golden set folder (empty: from the run)", key="cq_dataset")
+        reviews = st.checkbox(
+            "Whole reviews: one item per review of a review run, its questions in DAG "
+            "order (sample size, overlap and control share then count reviews)",
+            False,
+            key="cq_reviews",
+        )
         submitted = st.form_submit_button("Build queue", type="primary")
     if not submitted:
         return
     try:
         path = dataset_path_for(svc.ws, chosen, dataset or None)
-        queue = create_queue(
+        build = create_review_queue if reviews else create_queue  # the same arguments
+        queue = build(
             svc.ws,
             source=source,
             run_ids=chosen,
@@ -121,7 +129,8 @@ def create_section(svc: QueueService, ident: Identity) -> None:
     except (QueueBuildError, GoldenSetError, OSError) as exc:
         st.error(str(exc).splitlines()[0])
         return
-    st.success(f"Built queue {queue.queue_id} with {len(queue.items)} items.")
+    unit = "reviews" if reviews else "items"
+    st.success(f"Built queue {queue.queue_id} with {len(queue.items)} {unit}.")
 
 
 def main() -> None:

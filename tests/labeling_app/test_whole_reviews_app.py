@@ -164,3 +164,29 @@ def test_a_control_review_in_the_app_shows_no_agent_answer(
     (review,) = [lb for lb in got if lb.item_id == item.item_id]
     assert review.arm == "unassisted" and review.corrected_answer is not None
     assert review.corrected_answer.splitlines()[0] == f"{item.nodes[0].question_id}: my answer 0"
+
+
+def test_a_lead_builds_a_whole_review_queue_on_the_queues_page(
+    ws: Workspace, review_run: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from labeling_app.records import RecordIndex
+
+    ws.close(compact=False)
+    monkeypatch.setenv("EVALS_WORKSPACE", str(ws.root))
+    monkeypatch.setenv("EVALS_ROSTER", str(APP.parent / "demo_roster.yaml"))
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    app.text_input(key="login_user").input("lead")
+    app.text_input(key="login_password").input("lead-demo")
+    app.button(key="FormSubmitter:login-Log in").click().run()
+    app.switch_page("views/queues.py").run()
+    app.radio(key="cq_source").set_value("sample")
+    app.multiselect(key="cq_runs").set_value([review_run[1]])
+    app.checkbox(key="cq_reviews").check()
+    app.number_input(key="cq_control").set_value(0.0)
+    app.button(key="FormSubmitter:create_queue-Build queue").click().run()
+    assert not app.exception
+    assert any("3 reviews" in s.value for s in app.success), [s.value for s in app.success]
+    [queue] = RecordIndex(Workspace(ws.root)).queues().values()
+    assert len(queue.items) == 3 and all(it.nodes and len(it.nodes) == 5 for it in queue.items)
