@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from evals.golden import case_hash
 from evals.importers.common import ImportBatch, ImportedCase
 from evals.schema import (
     AgentSpec,
@@ -67,7 +68,7 @@ class RunContext:
     ) -> Trial:
         """An imported Trial keyed exactly like a replayed one; ``prompt`` is (name, hash),
         ``times`` (started, finished) when the source has them."""
-        chash = content_hash(case)
+        chash = case_hash(case)  # the golden set's own definition (a replay keys the same)
         now = utcnow()
         started, finished = times
         return Trial(
