@@ -14,15 +14,18 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import logging
 import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+_log = logging.getLogger(__name__)
 _FLUSH_EVERY_S = 1.0
 _FLUSH_AT = 256
 _open_caches: weakref.WeakSet[ResponseCache] = weakref.WeakSet()
@@ -34,6 +37,18 @@ def request_key(spec_hash: str, request: dict[str, Any]) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
+def _with_retries(step: Callable[[], object], attempts: int = 20) -> None:
+    """Run one SQLite statement, retrying while another connection holds the lock."""
+    for attempt in range(attempts):
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 class ResponseCache:
     """A process-safe persistent map from request keys to completion JSON."""
 
@@ -41,11 +56,16 @@ class ResponseCache:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / "responses.sqlite"
         db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS responses "
-            "(key TEXT PRIMARY KEY, value BLOB NOT NULL, created REAL NOT NULL)"
+        # Two gateways opening one workspace's cache at the same moment (two runs at once)
+        # race for the lock that switching to WAL needs, and SQLite answers that without
+        # waiting on the busy timeout: retry the set-up a few times.
+        _with_retries(lambda: db.execute("PRAGMA journal_mode=WAL"))
+        _with_retries(lambda: db.execute("PRAGMA synchronous=NORMAL"))
+        _with_retries(
+            lambda: db.execute(
+                "CREATE TABLE IF NOT EXISTS responses "
+                "(key TEXT PRIMARY KEY, value BLOB NOT NULL, created REAL NOT NULL)"
+            )
         )
         self._db: sqlite3.Connection | None = db
         self._pending: dict[str, bytes] = {}
@@ -61,7 +81,13 @@ class ResponseCache:
         with self._lock:
             if self._db is None:
                 return None
-            row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+            try:
+                row = self._db.execute(
+                    "SELECT value FROM responses WHERE key = ?", (key,)
+                ).fetchone()
+            except sqlite3.OperationalError as exc:  # a cache miss, not a failed call
+                _log.warning("response cache %s not read (%s): calling the model", self.path, exc)
+                return None
         return None if row is None else bytes(row[0])
 
     def put(self, key: str, value: bytes) -> None:
@@ -78,7 +104,11 @@ class ResponseCache:
             if not self._pending or self._db is None:
                 return
             rows = [(k, v, time.time()) for k, v in self._pending.items()]
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # kept pending: the next flush retries
+                _log.warning("response cache %s busy (%s): writing later", self.path, exc)
+                return
             try:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)", rows

@@ -220,3 +220,33 @@ async def test_openai_prefix_is_left_alone_and_callers_messages_untouched() -> N
         await gw.complete("m", messages, cache_prefix_messages=1)
         assert server.requests[-1]["messages"][0] == SYSTEM
         assert messages == snapshot
+
+
+def test_caches_opened_at_once_by_many_threads_all_work(tmp_path: Path) -> None:
+    """Two runs at once open one workspace's cache at the same moment: the switch to WAL
+    must not fail with 'database is locked' (SQLite does not wait for it)."""
+    import threading
+
+    from evals.models.cache import ResponseCache
+
+    for round_ in range(5):
+        folder = tmp_path / f"c{round_}"
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(8)
+
+        def open_and_write(i: int, folder: Path = folder) -> None:
+            try:
+                barrier.wait()
+                cache = ResponseCache(folder)
+                cache.put(f"k{i}", b"v")
+                cache.close()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_and_write, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert len(ResponseCache(folder)) == 8
