@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -222,28 +223,33 @@ async def test_openai_prefix_is_left_alone_and_callers_messages_untouched() -> N
         assert messages == snapshot
 
 
+def _open_and_write(
+    folder: Path, i: int, barrier: threading.Barrier, errors: list[BaseException]
+) -> None:
+    from evals.models.cache import ResponseCache
+
+    try:
+        barrier.wait()
+        cache = ResponseCache(folder)
+        cache.put(f"k{i}", b"v")
+        cache.close()
+    except BaseException as exc:
+        errors.append(exc)
+
+
 def test_caches_opened_at_once_by_many_threads_all_work(tmp_path: Path) -> None:
     """Two runs at once open one workspace's cache at the same moment: the switch to WAL
     must not fail with 'database is locked' (SQLite does not wait for it)."""
-    import threading
-
     from evals.models.cache import ResponseCache
 
     for round_ in range(5):
         folder = tmp_path / f"c{round_}"
         errors: list[BaseException] = []
         barrier = threading.Barrier(8)
-
-        def open_and_write(i: int, folder: Path = folder) -> None:
-            try:
-                barrier.wait()
-                cache = ResponseCache(folder)
-                cache.put(f"k{i}", b"v")
-                cache.close()
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=open_and_write, args=(i,)) for i in range(8)]
+        threads = [
+            threading.Thread(target=_open_and_write, args=(folder, i, barrier, errors))
+            for i in range(8)
+        ]
         for t in threads:
             t.start()
         for t in threads:
