@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from evals.schema import Label, utcnow
 from labeling_app.lead_records import Adjudication, LabelEdit
-from labeling_app.queue import QueueError, QueueService, append_durable, new_id
+from labeling_app.queue import QueueError, QueueService, append_durable, new_id, undo_label
 
 Correctness = Literal["correct", "partly", "wrong"]
 EDITABLE = ("helpful", "correctness", "corrected_answer", "comment")
@@ -168,19 +168,7 @@ def _edit_records(
     old: Label, changes: dict[str, list[Any]], by: str, reason: str, now: datetime
 ) -> tuple[Label, Label, LabelEdit]:
     """The undo of the old label, its replacement, and the record linking them."""
-    undo = old.model_copy(
-        update={
-            "id": new_id("label"),
-            "action": "undo",
-            "retracts": old.id,
-            "helpful": None,
-            "correctness": None,
-            "corrected_answer": None,
-            "comment": None,
-            "submitted_at": now,
-            "active_seconds": None,
-        }
-    )
+    undo = undo_label(old, now)
     values = {name: pair[1] for name, pair in changes.items()}
     replacement = old.model_copy(
         update={"id": new_id("label"), "submitted_at": now, "retracts": None, **values}

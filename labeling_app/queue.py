@@ -36,6 +36,23 @@ EventKind = Literal[
 ]
 
 
+def undo_label(label: Label, now: datetime) -> Label:
+    """The label that retracts `label` (an undo carries no rating and no time)."""
+    return label.model_copy(
+        update={
+            "id": new_id("label"),
+            "action": "undo",
+            "retracts": label.id,
+            "helpful": None,
+            "correctness": None,
+            "corrected_answer": None,
+            "comment": None,
+            "submitted_at": now,
+            "active_seconds": None,
+        }
+    )
+
+
 class QueueError(Exception):
     """An operation the queue's rules refuse; the message is shown to the user."""
 
@@ -329,19 +346,7 @@ class QueueService:
                 item_state = live.items[last.item_id]
                 others = item_state.occupancy - (1 if reviewer in item_state.done else 0)
                 q = live.queue
-            undo = last.model_copy(
-                update={
-                    "id": new_id("label"),
-                    "action": "undo",
-                    "retracts": last.id,
-                    "helpful": None,
-                    "correctness": None,
-                    "corrected_answer": None,
-                    "comment": None,
-                    "submitted_at": now,
-                    "active_seconds": None,
-                }
-            )
+            undo = undo_label(last, now)
             append_durable(self.ws, "label", undo)
             for held in held_items:
                 self._write_claim(q, held, reviewer, now, "release", "undo")

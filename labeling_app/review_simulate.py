@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from evals.query import query
 from evals.schema import utcnow
 from labeling_app.models import QueueItem
 from labeling_app.queue import Decision, QueueService
 from labeling_app.review_work import decide_node
-from labeling_app.simulate import MEDIAN_S, SimulatedReviewer, SimulationSummary, judge_answer
+from labeling_app.simulate import (
+    MEDIAN_S,
+    SimulatedReviewer,
+    SimulationSummary,
+    judge_answer,
+    run_team,
+    trial_answers,
+)
 
 
 class SimulatedWholeReviewer(SimulatedReviewer):
@@ -62,30 +68,11 @@ def simulate_reviews(
     """Run simulated reviewers through a queue of whole reviews until nothing is left
     for any of them (or ``max_items`` reviews); their day ends about ``end`` (now)."""
     q = svc.queue(queue_id)
-    keys = [n.trial_key for it in q.items for n in it.nodes or [] if n.trial_key]
-    answers = {
-        r["key"]: r["final_answer"] or ""
-        for r in query(
-            svc.ws, "SELECT key, final_answer FROM trials WHERE list_contains(?, key)", [keys]
-        )
-    }
+    answers = trial_answers(
+        svc, [n.trial_key for it in q.items for n in it.nodes or [] if n.trial_key]
+    )
     nodes = sum(len(it.nodes or []) for it in q.items)
     span = timedelta(seconds=nodes * q.overlap / max(reviewers, 1) * (MEDIAN_S["assisted"] + 40))
     start = (end or utcnow()) - span
     team = [SimulatedWholeReviewer(svc, queue_id, i, seed, start, noise) for i in range(reviewers)]
-    summary = SimulationSummary(queue_id, [r.id for r in team])
-    active = list(team)
-    while active and (max_items is None or summary.submitted < max_items):
-        for sim in list(active):
-            done = sim.work_one(answers)
-            if done is None:
-                active.remove(sim)
-                continue
-            item, helpful = done
-            summary.submitted += 1
-            summary.helpful += bool(helpful)
-            summary.control += item.arm == "unassisted"
-            summary.per_reviewer[sim.id] = summary.per_reviewer.get(sim.id, 0) + 1
-            if max_items is not None and summary.submitted >= max_items:
-                break
-    return summary
+    return run_team(queue_id, team, answers, max_items)

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from evals.query import query
 from evals.schema import Case, utcnow
@@ -142,17 +144,35 @@ def simulate(
     """Run simulated reviewers through a queue until nothing is left for any of them
     (or ``max_items`` decisions). Their virtual working day ends about ``end`` (now)."""
     q = svc.queue(queue_id)
-    keys = [it.trial_key for it in q.items if it.trial_key]
-    answers = {
+    answers = trial_answers(svc, [it.trial_key for it in q.items if it.trial_key])
+    per_reviewer_items = len(q.items) * q.overlap / max(reviewers, 1)
+    span = timedelta(seconds=per_reviewer_items * (MEDIAN_S["assisted"] + 40))
+    start = (end or utcnow()) - span
+    team = [SimulatedReviewer(svc, queue_id, i, seed, start, noise) for i in range(reviewers)]
+    return run_team(queue_id, team, answers, max_items)
+
+
+def trial_answers(svc: QueueService, keys: list[str]) -> dict[str, str]:
+    """Trial key -> its final answer (what a simulated reviewer reads)."""
+    return {
         r["key"]: r["final_answer"] or ""
         for r in query(
             svc.ws, "SELECT key, final_answer FROM trials WHERE list_contains(?, key)", [keys]
         )
     }
-    per_reviewer_items = len(q.items) * q.overlap / max(reviewers, 1)
-    span = timedelta(seconds=per_reviewer_items * (MEDIAN_S["assisted"] + 40))
-    start = (end or utcnow()) - span
-    team = [SimulatedReviewer(svc, queue_id, i, seed, start, noise) for i in range(reviewers)]
+
+
+class _Worker(Protocol):
+    id: str
+
+    def work_one(self, answers: dict[str, str]) -> tuple[QueueItem, bool | None] | None: ...
+
+
+def run_team(
+    queue_id: str, team: Sequence[_Worker], answers: dict[str, str], max_items: int | None
+) -> SimulationSummary:
+    """Let each simulated reviewer take turns until none has work left (or ``max_items``
+    decisions): single items and whole reviews alike."""
     summary = SimulationSummary(queue_id, [r.id for r in team])
     active = list(team)
     while active and (max_items is None or summary.submitted < max_items):
