@@ -30,10 +30,10 @@ from typing import Any
 
 from bench.common import fmt, log, summary
 from bench.workload import write_golden_set
-from evals.golden import load_golden_set
-from evals.store import Workspace
-from labeling_app.build import build_queue
-from labeling_app.queue import Decision, QueueService, append_durable
+from evals.dataset.golden import load_golden_set
+from evals.store.workspace import Workspace
+from labeling_app.queues.build import build_queue
+from labeling_app.queues.service import Decision, QueueService, append_durable
 
 
 def make_queue(ws: Workspace, scratch: Path, queued: int) -> str:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import fmt, summary
-from evals.golden import case_hash, load_golden_set
+from evals.dataset.golden import case_hash, load_golden_set
 from evals.schema import (
     AgentSpec,
     FinalAnswerStep,
@@ -49,8 +49,8 @@ from evals.schema import (
     Usage,
     trial_key,
 )
-from evals.store import Workspace
-from labeling_app.build import create_queue
+from evals.store.workspace import Workspace
+from labeling_app.queues.build import create_queue
 from labeling_app.testing import write_golden_set
 
 ROOT = Path(__file__).resolve().parents[1]

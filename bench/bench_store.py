@@ -4,7 +4,7 @@ Two runs of N/2 trials each (a baseline and a candidate over the same cases, 20
 questions, small traces: one tool call and a final answer), appended through
 `Workspace.writer("trial").append_many` in batches of 1,000 (each record enveloped,
 hash-chained and written as the runner writes it). The records are built from one
-`evals.synthetic.make_trial` template with the per-trial fields changed, so the figure
+`evals.testing.synthetic.make_trial` template with the per-trial fields changed, so the figure
 is the store's cost, not pydantic's. Then, timed:
 
 - the gate: `load_run` of the candidate and the baseline (DuckDB over the segments)
@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import fmt, log, summary
-from evals.compare import compare_runs
-from evals.gates import Gate, GateSpec, evaluate_gate
-from evals.rundata import OutcomeSpec, RunRef, load_run
+from evals.analysis.compare import compare_runs
+from evals.analysis.gates import Gate, GateSpec, evaluate_gate
+from evals.analysis.rundata import OutcomeSpec, RunRef, load_run
 from evals.schema import GateThresholds, ModelSpec, RunManifest
-from evals.store import Workspace
-from evals.synthetic import AGENT, make_trial
+from evals.store.workspace import Workspace
+from evals.testing.synthetic import AGENT, make_trial
 
 QUESTIONS = 20
 BATCH = 1000

@@ -150,7 +150,7 @@ def is_infra_error(trial: Trial) -> bool:
     """No answer because of the harness or provider, not the agent: excluded from judging
     (judging it would count an infrastructure fault against the agent, and a fail verdict
     would stick to the trial key even after a rerun fills the trial in). Same rule as the
-    runner's (evals.plan): a failed trial without error details is the agent's."""
+    runner's (evals.run.plan): a failed trial without error details is the agent's."""
     return trial.trace.error is not None and trial.trace.error.kind == "infra"
 
 

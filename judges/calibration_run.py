@@ -18,8 +18,8 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
-from evals.query import query, run_members_sql
-from evals.store import Workspace
+from evals.store.query import query, run_members_sql
+from evals.store.workspace import Workspace
 from judges.calibration import JudgeCalibration, JudgedItem, calibrate_judge
 from judges.calibration_store import (
     Calibration,

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from evals.query import ViewSpec, query, register_view, run_members_sql
 from evals.schema import Record, Verdict, content_hash, utcnow
-from evals.store import Workspace
+from evals.store.query import ViewSpec, query, register_view, run_members_sql
+from evals.store.workspace import Workspace
 
 if TYPE_CHECKING:  # judges.calibration needs scipy; the cascade imports this module
     from judges.calibration import JudgeCalibration, JudgedItem

@@ -12,7 +12,7 @@ After the last stage the cascade writes one more verdict per trial, ``judge="cas
 
 Downstream (review queues, reports, calibration) reads exactly this: the review pool is
 ``final_verdicts WHERE label != 'fail'`` (the latest cascade verdict per trial, view
-of evals.query). The final verdict carries no
+of evals.store.query). The final verdict carries no
 usage of its own (the stage verdicts hold it), so summing costs over verdicts is right.
 
 Shadow stages (``shadow: true``) also judge the trials an earlier stage failed; there

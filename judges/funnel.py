@@ -21,8 +21,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evals.query import ViewSpec, register_view
 from evals.schema import Trial, Verdict, utcnow
+from evals.store.query import ViewSpec, register_view
 from judges.cascade import Cascade, stage_label
 
 

@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from evals.golden import GoldenSet, case_hash
+from evals.dataset.golden import GoldenSet, case_hash
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.models.types import ChatModel
-from evals.query import TRIAL_PREFERENCE, deduped_sql, query, run_members_sql
 from evals.schema import Case, ModelSpec, Trial, Verdict
-from evals.store import LockBusy, Workspace
+from evals.store.query import TRIAL_PREFERENCE, deduped_sql, query, run_members_sql
+from evals.store.workspace import LockBusy, Workspace
 from judges.base import JudgeEnv, is_infra_error
 from judges.calibration_store import load_calibrations
 from judges.cascade import CASCADE_JUDGE, Cascade
@@ -54,8 +54,8 @@ class JudgingError(Exception):
 
 def run_trials_sql(ws: Workspace) -> str:
     """SQL (parameter $run) for the bodies of a run's trials, one per key: the record the
-    ``trials`` view keeps (evals.query.TRIAL_PREFERENCE, deduped_sql) of each trial the
-    run holds (evals.query.run_members_sql)."""
+    ``trials`` view keeps (evals.store.query.TRIAL_PREFERENCE, deduped_sql) of each trial the
+    run holds (evals.store.query.run_members_sql)."""
     members = run_members_sql("$run", run_col="body->>'$.run_id'", key_col="body->>'$.key'")
     records = deduped_sql("raw_trial", "body->>'$.key'", "body", TRIAL_PREFERENCE)
     return f"SELECT body FROM ({records}) WHERE {members} ORDER BY body->>'$.key'"

@@ -21,8 +21,8 @@ from typing import Literal
 from pydantic import Field
 
 from evals.models.types import Completion
-from evals.query import ViewSpec, register_view
 from evals.schema import Case, Question, Record, Trial, Usage, content_hash, utcnow
+from evals.store.query import ViewSpec, register_view
 from judges.base import JudgeConfigError, JudgeEnv, judge_version
 from judges.checks import parse_params
 from judges.config import JudgeSpec

@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from evals import stats
-from evals.preferences import Choice, PairwiseJudgment, PairwisePreference, judgment_key
+from evals.dataset.preferences import Choice, PairwiseJudgment, PairwisePreference, judgment_key
 from evals.schema import AgentSpec, Case, CaseInput, ModelSpec, Question, Trace, Trial
 from judges.cascade_calibration import CascadeItem, StageObservation
 from judges.pairwise import PairwiseJudge, PairwiseResult

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from labeling_app.auth.tokens import session_hours
 from labeling_app.components.cookie import set_cookie
 from labeling_app.components.safe import plain_label
 from labeling_app.components.slots import make_top_slot
 from labeling_app.login import render_login
 from labeling_app.session import TOKEN_KEY, current_identity, log_out
-from labeling_app.tokens import session_hours
 
 # Not "pages/": Streamlit treats a pages/ folder beside the entry script as an old-style
 # multipage app, which conflicts with st.navigation.

@@ -13,10 +13,10 @@ import orjson
 import streamlit as st
 from pydantic import ValidationError
 
-from evals.query import query
 from evals.schema import Trace, Verdict
 from evals.schema.trace import Step
-from evals.store import Workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace
 
 KNOWN = {str(model.model_fields["kind"].default) for model in get_args(get_args(Step)[0])}
 """Step kinds `evals.schema.Trace` models (others are shown from the raw dict)."""

@@ -4,7 +4,7 @@ Rendered by the entry point (not a page of its own) while nobody is logged in, s
 address the person opened stays the page they land on after logging in.
 
 Failed logins are throttled per user id and per client across every session and app
-process (`labeling_app.throttle`): same message and same time for known and unknown
+process (`labeling_app.auth.throttle`): same message and same time for known and unknown
 ids."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import time
 
 import streamlit as st
 
-from labeling_app.auth import Identity, Roster, authenticate
+from labeling_app.auth.roster import Identity, Roster, authenticate
+from labeling_app.auth.throttle import LoginThrottle, pad
 from labeling_app.components.cookie import clear_cookie
 from labeling_app.session import LOGGED_OUT_KEY, config, log_in, oidc_configured, roster
-from labeling_app.throttle import LoginThrottle, pad
 
 
 def client_address() -> str:

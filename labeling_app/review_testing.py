@@ -13,13 +13,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from evals.runner import RunOptions, run_suite
-from evals.store import Workspace
-from evals.suite import load_suite
-from labeling_app.models import QueueItem, ReviewQueue
-from labeling_app.queue import Decision, QueueService
-from labeling_app.review_items import create_review_queue
-from labeling_app.review_work import decide_node
+from evals.run.runner import RunOptions, run_suite
+from evals.run.suite import load_suite
+from evals.store.workspace import Workspace
+from labeling_app.queues.models import QueueItem, ReviewQueue
+from labeling_app.queues.review_items import create_review_queue
+from labeling_app.queues.review_work import decide_node
+from labeling_app.queues.service import Decision, QueueService
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """Tests drive the clock from here."""

@@ -6,7 +6,7 @@ identity of the logged-in person; everything else a page needs is re-read from t
 store on every run, so a reload or a restart loses nothing that was submitted.
 
 A reload starts a new Streamlit session: the login survives it through a signed,
-expiring session cookie (`labeling_app.tokens`), checked on the first run of the new
+expiring session cookie (`labeling_app.auth.tokens`), checked on the first run of the new
 session; the role is re-read from the roster then.
 """
 
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from evals.store import Workspace
-from labeling_app.auth import Identity, Roster, RosterError, load_roster, oidc_identity
+from evals.store.workspace import Workspace
+from labeling_app.auth.roster import Identity, Roster, RosterError, load_roster, oidc_identity
+from labeling_app.auth.tokens import COOKIE, check_token, create_session, end_session, purge_expired
 from labeling_app.config import AppConfig
-from labeling_app.queue import QueueService
-from labeling_app.tokens import COOKIE, check_token, create_session, end_session, purge_expired
+from labeling_app.queues.service import QueueService
 
 IDENTITY_KEY = "identity"
 TOKEN_KEY = "session_token"

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import yaml
 
-from evals.golden import case_hash, load_golden_set
+from evals.dataset.golden import case_hash, load_golden_set
 from evals.schema import (
     AgentSpec,
     FinalAnswerStep,
@@ -30,7 +30,7 @@ from evals.schema import (
     Verdict,
     trial_key,
 )
-from evals.store import Workspace
+from evals.store.workspace import Workspace
 
 XSS_SCRIPT = "<script>window.__xss_script=1;alert('xss-script')</script>"
 XSS_IMG = "<img src=x onerror=\"window.__xss_img=1;alert('xss-img')\">"
@@ -226,7 +226,7 @@ def run_reviewers(root: Path, queue_id: str, reviewers: list[str], seed: int = 0
     import threading
     import time
 
-    from labeling_app.queue import Decision, QueueService
+    from labeling_app.queues.service import Decision, QueueService
 
     svc = QueueService(Workspace(root))
     accepted: list[str] = []

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from evals.compare import Comparison
-from evals.rundata import LabelFacts, RunData, TrialFacts
+from evals.analysis.compare import Comparison
+from evals.analysis.rundata import LabelFacts, RunData, TrialFacts
 from evals.schema import Decision
 from reports.model import Caveat
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from evals.compare import PairedOutcomes
-from evals.runstats import ArmStats, Funnel, HandlingTime, RateStat
+from evals.analysis.compare import PairedOutcomes
+from evals.analysis.runstats import ArmStats, Funnel, HandlingTime, RateStat
 from reports.model import ChartBlock, Evidence, TextBlock, cost_cell
 
 PALETTE = ["#3366cc", "#dc7633", "#28a745", "#8e44ad", "#c0392b", "#17a2b8"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from evals.compare import Comparison, PairedOutcomes, ScopeComparison
+from evals.analysis.compare import Comparison, PairedOutcomes, ScopeComparison
 from reports.caveats import comparison_caveats
 from reports.charts import (
     cost_latency_charts,

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from evals.compare import Comparison, PairedOutcomes
-from evals.rundata import RunRef
-from evals.runstats import ArmStats
+from evals.analysis.compare import Comparison, PairedOutcomes
+from evals.analysis.rundata import RunRef
+from evals.analysis.runstats import ArmStats
 from evals.schema import Decision, GateCheck
 from reports.model import DecisionBox, KeyNumber
 

@@ -5,13 +5,13 @@ agent's own, as in production) and in ``teacher`` mode (upstream answers are the
 references; run ``RUN-teacher``). Paired by case, the difference in pass rate
 (free - teacher) per question is what upstream mistakes cost downstream: a root
 question (no dependencies) differs only by chance; a question fed by a weak upstream
-node loses. The numbers come from evals.compare (the same paired statistics as
+node loses. The numbers come from evals.analysis.compare (the same paired statistics as
 `evals compare`: difference with its interval, McNemar).
 """
 
 from __future__ import annotations
 
-from evals.compare import Comparison, PairedOutcomes
+from evals.analysis.compare import Comparison, PairedOutcomes
 from reports.charts import forest_chart
 from reports.model import Block, Cell, Section, TableBlock, TextBlock
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from evals.compare import Comparison
-from evals.query import query
-from evals.rundata import RunData, TrialFacts
-from evals.runstats import ArmStats, RateStat, arm_stats, funnel, handling_time
-from evals.store import Workspace
+from evals.analysis.compare import Comparison
+from evals.analysis.rundata import RunData, TrialFacts
+from evals.analysis.runstats import ArmStats, RateStat, arm_stats, funnel, handling_time
+from evals.store.query import query
+from evals.store.workspace import Workspace
 from reports.caveats import run_caveats
 from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rates_or_note
 from reports.decision import decisions_for, summary_box

@@ -21,7 +21,7 @@ def repo_root() -> Path:
 @pytest.fixture
 def workspace(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A fresh workspace in a temporary folder."""
-    from evals.store import Workspace
+    from evals.store.workspace import Workspace
 
     ws = Workspace(tmp_path / "ws")
     yield ws

@@ -78,8 +78,8 @@ SEED = "edd_demo/v1"
 
 # --------------------------------------------------------------------------- reference data
 
-# Country names and ISO codes: shared with the EDD blueprints' rules (evals/countries.py).
-from evals.countries import COUNTRY_ISO, ISO_NAME  # noqa: E402
+# Country names and ISO codes: shared with the EDD blueprints' rules (evals/dataset/countries.py).
+from evals.dataset.countries import COUNTRY_ISO, ISO_NAME  # noqa: E402
 COUNTRY_ALIASES = {  # spellings found in the KYB files
     "RUS": "RU", "CAN": "CA", "USA": "US", "US": "US", "CA": "CA", "DE": "DE", "SG": "SG",
     "IN": "IN", "LICHTENSTEIN": "LI", "UNITED KINGDOM": "GB", "UK": "GB",

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from evals.countries import COUNTRY_ISO as _COUNTRY_ISO
-from evals.countries import ISO_NAME as _ISO_NAME
+from evals.dataset.countries import COUNTRY_ISO as _COUNTRY_ISO
+from evals.dataset.countries import ISO_NAME as _ISO_NAME
 
 _LEVELS = ("low", "medium", "high")
 _QUARTER = Fraction(1, 4)

@@ -9,10 +9,10 @@ import typer
 from rich.table import Table
 
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
-from evals.tables import print_table
+from evals.cli.tables import print_table
 
 if TYPE_CHECKING:
-    from evals.store import Workspace
+    from evals.store.workspace import Workspace
     from judges.calibration import JudgeCalibration
     from judges.calibration_run import CalibrationResult
     from judges.cascade_calibration import CascadeCalibration, DecideMode
@@ -168,7 +168,7 @@ def _thresholds(text: str | None) -> list[float | None] | None:
 def _open(path: object) -> Workspace:
     from pathlib import Path
 
-    from evals.store import StoreError, Workspace
+    from evals.store.workspace import StoreError, Workspace
 
     try:
         return Workspace(Path(str(path)), create=False)
@@ -179,7 +179,7 @@ def _open(path: object) -> Workspace:
 def _select_runs(ws: Workspace, run: list[str] | None) -> list[str] | None:
     """Run ids from --run references: an id, ``latest``, or a pattern such as
     ``edd_demo-*`` (the newest matching run), as `evals compare` reads them."""
-    from evals.rundata import RunSelectionError, resolve_run_ref
+    from evals.analysis.rundata import RunSelectionError, resolve_run_ref
 
     out = []
     for ref in run or []:
@@ -212,7 +212,7 @@ def _pairwise(
 ) -> tuple[list[PairwiseAgreement], CascadeCalibration | None]:
     """Pairwise judges against human preferences, and their cascade (judges as stages,
     their confidences as the thresholds' scale) calibrated like a pass/fail one."""
-    from evals.preferences import PairwiseJudgment, PairwisePreference
+    from evals.dataset.preferences import PairwiseJudgment, PairwisePreference
     from judges.cascade_calibration import calibrate_cascade
     from judges.cascade_report import evaluate_thresholds
     from judges.pairwise_eval import evaluate_pairwise, pairwise_cascade_items
@@ -247,9 +247,9 @@ def _pairwise(
 def _run_pairwise(ws: Workspace, model: str) -> None:
     import asyncio
 
+    from evals.dataset.preferences import PairwisePreference
     from evals.models.gateway import workspace_gateway as default_gateway
     from evals.models.types import GatewayError
-    from evals.preferences import PairwisePreference
     from judges.base import JudgeConfigError, JudgeEnv
     from judges.config import CascadeSpec, JudgeSpec, StageSpec
     from judges.judging import judge_models

@@ -28,13 +28,13 @@ from evals.cli.common import (
     err_console,
     fail,
 )
-from evals.tables import print_table
+from evals.cli.tables import print_table
 
 if TYPE_CHECKING:
-    from evals.compare import Comparison
-    from evals.rundata import OutcomeSpec, RunData
+    from evals.analysis.compare import Comparison
+    from evals.analysis.rundata import OutcomeSpec, RunData
     from evals.schema import Decision
-    from evals.store import Workspace
+    from evals.store.workspace import Workspace
     from reports import Report
 
 
@@ -52,7 +52,7 @@ COLOUR = {"ship": "green", "fail": "red", "undecided": "yellow"}
 
 
 def _open(workspace: Path) -> Workspace:
-    from evals.store import StoreError, Workspace
+    from evals.store.workspace import StoreError, Workspace
 
     try:
         return Workspace(workspace, create=False)
@@ -77,7 +77,7 @@ def _load(
     single_cell: bool,
     include_simulated: bool = False,
 ) -> RunData:
-    from evals.rundata import RunSelectionError, load_run, resolve_run_ref
+    from evals.analysis.rundata import RunSelectionError, load_run, resolve_run_ref
 
     try:
         return load_run(
@@ -205,7 +205,7 @@ def gate(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Evaluate a gate on a run: exit 0 ship, 3 fail, 4 undecided (1 error, 2 bad gate file)."""
-    from evals.gates import (
+    from evals.analysis.gates import (
         GateFileError,
         evaluate_gate,
         last_accepted,
@@ -250,7 +250,7 @@ def gate(
         record_decision(ws, decision)
         ws.close()
     if junit is not None:
-        from evals.junit import decision_suite, write_junit
+        from evals.analysis.junit import decision_suite, write_junit
 
         write_junit(junit, [decision_suite(decision)])
     if as_json:
@@ -342,8 +342,8 @@ def compare(
     """Compare two runs over the same cases, per question and overall, and write a report."""
     from pydantic import ValidationError
 
-    from evals.compare import compare_runs
-    from evals.rundata import OutcomeSpec
+    from evals.analysis.compare import compare_runs
+    from evals.analysis.rundata import OutcomeSpec
     from reports import build_comparison_report
     from reports.caveats import comparison_caveats
 
@@ -400,7 +400,7 @@ def report(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Write a run's summary report, or its regression against the last accepted run."""
-    from evals.rundata import OutcomeSpec
+    from evals.analysis.rundata import OutcomeSpec
     from reports import build_run_summary, load_decisions, load_examples
 
     ws = _open(workspace)
@@ -416,8 +416,8 @@ def report(
         _add_whole_reviews(ws, cand, summary)
         _write(summary, out or workspace / "reports" / _slug("summary", str(cand.ref)), formats)
         return
-    from evals.compare import compare_runs
-    from evals.gates import last_accepted, run_scope
+    from evals.analysis.compare import compare_runs
+    from evals.analysis.gates import last_accepted, run_scope
     from reports import build_comparison_report
     from reports.caveats import comparison_caveats
 
@@ -446,9 +446,9 @@ def report(
 
 
 def _add_whole_reviews(ws: Workspace, cand: RunData, summary: Report) -> None:
-    """Whole reviews of this run's trials (labeling_app.review_report): printed, and a
+    """Whole reviews of this run's trials (labeling_app.metrics.review_report): printed, and a
     section and data of the report."""
-    from labeling_app.review_report import (
+    from labeling_app.metrics.review_report import (
         whole_review_data,
         whole_review_section,
         whole_review_tables,
@@ -475,9 +475,9 @@ def _propagation(ws: Workspace, cand: RunData) -> Comparison | None:
     """For a review run in free mode: its comparison with the teacher run (same cell)."""
     import orjson
 
-    from evals.compare import compare_runs
-    from evals.review_run import mode_run_id
-    from evals.rundata import OutcomeSpec, RunRef, RunSelectionError, load_run
+    from evals.analysis.compare import compare_runs
+    from evals.analysis.rundata import OutcomeSpec, RunRef, RunSelectionError, load_run
+    from evals.run.reviews import mode_run_id
 
     config = cand.manifest.get("config") or {}
     if isinstance(config, str):  # the runs view keeps nested JSON as text

@@ -17,8 +17,8 @@ from evals.cli.common import (
     err_console,
     fail,
 )
-from evals.store import Workspace
-from evals.tables import print_table
+from evals.cli.tables import print_table
+from evals.store.workspace import Workspace
 
 workspace_app = typer.Typer(help="Inspect the workspace.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit the stored records.", no_args_is_help=True)
@@ -30,7 +30,7 @@ def validate(
     """Validate a golden set: every problem with file, line and field; exit 2 if any."""
     from collections import Counter
 
-    from evals.golden import GoldenSetError, load_golden_set
+    from evals.dataset.golden import GoldenSetError, load_golden_set
 
     try:
         gs = load_golden_set(path)
@@ -61,7 +61,7 @@ def schema(
 ) -> None:
     """Write the JSON Schema of every stored kind (trial, verdict, label, run_link,
     calibration, queue, ...) and of the golden set's models (case, question, dataset)."""
-    from evals.query import stored_models
+    from evals.store.query import stored_models
 
     out.mkdir(parents=True, exist_ok=True)
     for name, model in stored_models().items():
@@ -73,7 +73,7 @@ def schema(
 @workspace_app.command("info")
 def workspace_info(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """Record kinds, segment files and record counts of a workspace."""
-    from evals.query import query
+    from evals.store.query import query
 
     ws = _open(workspace)
     table = Table(title=str(ws.root))
@@ -100,7 +100,7 @@ PinOpt = Annotated[
 def audit_verify(workspace: WorkspaceOpt = DEFAULT_WORKSPACE, pin: PinOpt = None) -> None:
     """Check every record's hash chain and the manifest; names any edited, reordered or
     deleted record or segment (docs/audit.md says what is and is not detected)."""
-    from evals.audit import verify_workspace
+    from evals.store.audit import verify_workspace
 
     report = verify_workspace(_open(workspace), pin)
     assert report.findings is not None
@@ -119,14 +119,14 @@ def audit_verify(workspace: WorkspaceOpt = DEFAULT_WORKSPACE, pin: PinOpt = None
 def audit_head(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """Checkpoint every segment in the manifest and print its head: keep it outside the
     workspace and pass it to `evals audit verify --pin` to detect rewritten history."""
-    from evals.manifest import checkpoint
+    from evals.store.manifest import checkpoint
 
     ws = _open(workspace)
     console.print(checkpoint(ws.root, ws.segments()), markup=False, highlight=False)
 
 
 def _open(path: Path) -> Workspace:
-    from evals.store import StoreError, Workspace
+    from evals.store.workspace import StoreError, Workspace
 
     try:
         return Workspace(path, create=False)

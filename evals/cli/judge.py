@@ -19,13 +19,13 @@ from evals.cli.common import (
     err_console,
     fail,
 )
-from evals.tables import print_table
+from evals.cli.tables import print_table
 
 if TYPE_CHECKING:
-    from evals.golden import GoldenSet
+    from evals.dataset.golden import GoldenSet
+    from evals.run.suite import Suite
     from evals.schema import ModelSpec, RunManifest
-    from evals.store import Workspace
-    from evals.suite import Suite
+    from evals.store.workspace import Workspace
     from judges.config import CascadeSpec
     from judges.funnel import Funnel
     from judges.judging import JudgeRunResult
@@ -46,7 +46,7 @@ ConcurrencyOpt = Annotated[
 
 
 def _open(path: Path) -> Workspace:
-    from evals.store import StoreError, Workspace
+    from evals.store.workspace import StoreError, Workspace
 
     try:
         return Workspace(path, create=False)
@@ -55,9 +55,9 @@ def _open(path: Path) -> Workspace:
 
 
 def _manifest(ws: Workspace, run_id: str) -> RunManifest:
-    from evals.query import query
-    from evals.rundata import RunSelectionError, resolve_run_ref
+    from evals.analysis.rundata import RunSelectionError, resolve_run_ref
     from evals.schema import RunManifest
+    from evals.store.query import query
 
     if run_id == "latest" or "*" in run_id:
         try:
@@ -80,7 +80,7 @@ def _manifest(ws: Workspace, run_id: str) -> RunManifest:
 
 
 def _golden(path: Path) -> GoldenSet:
-    from evals.golden import GoldenSetError, load_golden_set
+    from evals.dataset.golden import GoldenSetError, load_golden_set
 
     try:
         return load_golden_set(path)
@@ -94,7 +94,7 @@ def resolve_config(
     manifest: RunManifest, suite: Path | None, judges: Path | None, dataset: Path | None
 ) -> tuple[CascadeSpec, GoldenSet, list[ModelSpec]]:
     """The cascade, golden set and known models: from the options, else from the run."""
-    from evals.suite import SuiteError, load_suite
+    from evals.run.suite import SuiteError, load_suite
     from judges.config import JudgeConfigFileError, load_cascade_file, parse_cascade
 
     if suite is not None and judges is not None:

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
-from evals.tables import print_table
+from evals.cli.tables import print_table
 
 label_app = typer.Typer(
     help="Human review: the Streamlit app, queues, roster, simulation.", invoke_without_command=True
@@ -33,7 +33,7 @@ DEMO_ROSTER = APP_FILE.parent / "demo_roster.yaml"
 
 
 def _workspace(path: Path, create: bool = False):  # type: ignore[no-untyped-def]
-    from evals.store import StoreError, Workspace
+    from evals.store.workspace import StoreError, Workspace
 
     try:
         return Workspace(path, create=create)
@@ -56,7 +56,7 @@ def serve(
     """Start the review app on 127.0.0.1 (headless) against the workspace."""
     if ctx.invoked_subcommand is not None:
         return
-    from labeling_app.auth import RosterError, load_roster
+    from labeling_app.auth.roster import RosterError, load_roster
 
     ws = _workspace(workspace)
     roster_path = (roster or ws.root / "roster.yaml").resolve()
@@ -160,16 +160,16 @@ def queue_create(
     ] = False,
 ) -> None:
     """Build a review queue from a run's survivors or a sample of trials."""
-    from evals.golden import GoldenSetError
-    from labeling_app.build import QueueBuildError, create_queue
-    from labeling_app.review_items import create_review_queue
+    from evals.dataset.golden import GoldenSetError
+    from labeling_app.queues.build import QueueBuildError, create_queue
+    from labeling_app.queues.review_items import create_review_queue
 
     build = create_review_queue if reviews else create_queue  # (the same arguments)
 
     ws = _workspace(workspace)
     runs = _resolve_runs(ws, run or [])
     if reuse:
-        from labeling_app.queue import QueueService
+        from labeling_app.queues.service import QueueService
 
         same = [
             q for q in QueueService(ws).queues().values() if q.name == name and q.run_ids == runs
@@ -220,7 +220,7 @@ def _resolve_runs(ws, runs: list[str]) -> list[str]:  # type: ignore[no-untyped-
         return runs
     from fnmatch import fnmatchcase
 
-    from evals.query import query
+    from evals.store.query import query
 
     newest_first = [
         r["run_id"]
@@ -244,7 +244,7 @@ def queue_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """List the queues with their progress."""
     from rich.table import Table
 
-    from labeling_app.queue import QueueService
+    from labeling_app.queues.service import QueueService
 
     svc = QueueService(_workspace(workspace))
     table = Table()
@@ -278,7 +278,7 @@ def queue_set(
     by: Annotated[str, typer.Option(help="Lead changing it.")] = "cli",
 ) -> None:
     """Change a queue's settings."""
-    from labeling_app.queue import QueueError, QueueService
+    from labeling_app.queues.service import QueueError, QueueService
 
     svc = QueueService(_workspace(workspace))
     try:
@@ -303,7 +303,7 @@ def roster_add(
     no_password: Annotated[bool, typer.Option(help="No password: an OIDC-only user.")] = False,
 ) -> None:
     """Add or replace a person in the roster; the password is stored as a salted hash."""
-    from labeling_app.auth import ROLES, RosterError, add_user
+    from labeling_app.auth.roster import ROLES, RosterError, add_user
 
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}", EXIT_INVALID)
@@ -336,8 +336,8 @@ def simulate_cmd(
 ) -> None:
     """Simulated reviewers (ids 'sim:reviewer-N') label a queue, for demos and load
     tests: helpful when the answer has the case's key facts and no forbidden claim."""
-    from labeling_app.queue import QueueService
-    from labeling_app.simulate import simulate
+    from labeling_app.queues.service import QueueService
+    from labeling_app.queues.simulate import simulate
 
     if reviewers < 1:
         fail("--reviewers must be at least 1", EXIT_INVALID)
@@ -356,7 +356,7 @@ def simulate_cmd(
     chosen = max(named, key=lambda q: q.created_at)
     queue_id = chosen.queue_id
     if any(it.nodes for it in chosen.items):  # a queue of whole reviews
-        from labeling_app.review_simulate import simulate_reviews as simulate
+        from labeling_app.queues.review_simulate import simulate_reviews as simulate
     try:
         summary = simulate(
             svc, queue_id, reviewers=reviewers, seed=seed, noise=noise, max_items=max_items
@@ -384,9 +384,9 @@ def export_cmd(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
 ) -> None:
     """Export labels (every record, with its status and the item's resolved label) and
-    trials (with verdict and human label) to CSV or Parquet (labeling_app.export)."""
-    from labeling_app.export import WHAT, export
-    from labeling_app.queue import QueueService
+    trials (with verdict and human label) to CSV or Parquet (labeling_app.queues.export)."""
+    from labeling_app.queues.export import WHAT, export
+    from labeling_app.queues.service import QueueService
 
     tables = what or list(WHAT)
     bad = [w for w in tables if w not in WHAT]

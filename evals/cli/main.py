@@ -21,7 +21,7 @@ COMMAND_MODULES = [
     "evals.cli.models",
     "evals.cli.run",
     "evals.cli.judge",
-    "evals.cli.importing",
+    "evals.cli.imports",
     "evals.cli.calibrate",
     "evals.cli.label",
     "evals.cli.decide",

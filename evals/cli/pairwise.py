@@ -10,9 +10,9 @@ import typer
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
 
 if TYPE_CHECKING:
-    from evals.golden import GoldenSet
+    from evals.dataset.golden import GoldenSet
     from evals.schema import RunManifest, Trial
-    from evals.store import Workspace
+    from evals.store.workspace import Workspace
 
 
 def pairwise(
@@ -81,7 +81,7 @@ def pairwise(
 def _golden_of(manifest: RunManifest, dataset: Path | None) -> GoldenSet:
     """The golden set of run A (or --dataset)."""
     from evals.cli.judge import _golden
-    from evals.suite import SuiteError, load_suite
+    from evals.run.suite import SuiteError, load_suite
 
     if dataset is None:
         try:
@@ -96,7 +96,7 @@ def _print_summary(
 ) -> None:
     from collections import Counter
 
-    from evals.query import query
+    from evals.store.query import query
 
     keys = {(a.key, b.key) for a, b in pairs}
     rows = [

@@ -62,11 +62,11 @@ def run(
     suite's `gates:` (exit codes as `evals gate`: 0 ship, 3 fail, 4 undecided).
     """
     from evals.agents import UnknownAgentError
-    from evals.golden import GoldenSetError
-    from evals.review_run import ReviewPlanError
-    from evals.runner import RunError, RunOptions, prepare_run, run_suite
-    from evals.store import StoreError, Workspace
-    from evals.suite import SuiteError, load_suite
+    from evals.dataset.golden import GoldenSetError
+    from evals.run.reviews import ReviewPlanError
+    from evals.run.runner import RunError, RunOptions, prepare_run, run_suite
+    from evals.run.suite import SuiteError, load_suite
+    from evals.store.workspace import StoreError, Workspace
 
     try:
         loaded = load_suite(suite)
@@ -75,7 +75,7 @@ def run(
     from evals.cli.judge import judge_after_run, suite_cascade
 
     cascade = suite_cascade(loaded) if judge else None  # a bad judges list fails first
-    from evals.suite_gates import load_suite_gates
+    from evals.analysis.suite_gates import load_suite_gates
 
     try:
         gates = load_suite_gates(loaded)  # so do bad gates: exit 2 before any trial

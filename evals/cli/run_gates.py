@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from evals.cli.common import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_OK, EXIT_UNDECIDED, console, fail
 
 if TYPE_CHECKING:
-    from evals.rundata import OutcomeSpec, RunData
+    from evals.analysis.rundata import OutcomeSpec, RunData
+    from evals.analysis.suite_gates import SuiteGate
     from evals.schema import Decision
-    from evals.store import Workspace
-    from evals.suite_gates import SuiteGate
+    from evals.store.workspace import Workspace
 
 
 def outcome_exit(decisions: list[Decision]) -> int:
@@ -32,7 +32,7 @@ def outcome_exit(decisions: list[Decision]) -> int:
 def _last_accepted_elsewhere(ws: Workspace, run_id: str) -> str | None:
     """The newest shipped run other than this one (a resumed run must not be its own
     baseline, nor one of its cells another's)."""
-    from evals.query import query
+    from evals.store.query import query
 
     rows = query(
         ws,
@@ -46,7 +46,7 @@ def _last_accepted_elsewhere(ws: Workspace, run_id: str) -> str | None:
 def _baseline(
     ws: Workspace, text: str | None, cand: RunData, outcome: OutcomeSpec
 ) -> RunData | None:
-    from evals.rundata import RunRef, RunSelectionError, load_run, resolve_run_ref
+    from evals.analysis.rundata import RunRef, RunSelectionError, load_run, resolve_run_ref
 
     if text in (None, "none"):
         return None
@@ -69,9 +69,9 @@ def _baseline(
 
 def apply_suite_gates(ws: Workspace, run_id: str, gates: list[SuiteGate]) -> list[Decision]:
     """Evaluate, record and print every gate on every cell it names."""
+    from evals.analysis.gates import evaluate_gate, record_decision
+    from evals.analysis.rundata import RunRef, load_run
     from evals.cli.decide import _print_decision
-    from evals.gates import evaluate_gate, record_decision
-    from evals.rundata import RunRef, load_run
 
     decisions = []
     for sg in gates:
@@ -101,8 +101,8 @@ def apply_suite_gates(ws: Workspace, run_id: str, gates: list[SuiteGate]) -> lis
 
 def write_run_junit(ws: Workspace, run_id: str, decisions: list[Decision], path: Path) -> None:
     """JUnit XML of the run (a test case per question and cell) and of each decision."""
-    from evals.junit import decision_suite, run_suite, write_junit
-    from evals.rundata import RunRef, load_run
+    from evals.analysis.junit import decision_suite, run_suite, write_junit
+    from evals.analysis.rundata import RunRef, load_run
 
     run = load_run(ws, RunRef(run_id))
     write_junit(path, [run_suite(run, decisions), *(decision_suite(d) for d in decisions)])

@@ -1,7 +1,7 @@
 """`evals status`: what a workspace holds, in plain words, and what to open next.
 
 The demo ends with it. Every number is read back from the store with the same
-functions the reports use (evals.rundata.load_run: the final cascade verdict per
+functions the reports use (evals.analysis.rundata.load_run: the final cascade verdict per
 trial), so the status agrees with `evals report`.
 """
 
@@ -14,7 +14,7 @@ import orjson
 import typer
 
 from evals.cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, fail
-from evals.review_run import TEACHER_SUFFIX
+from evals.run.reviews import TEACHER_SUFFIX
 
 
 def _say(text: str) -> None:
@@ -32,7 +32,7 @@ def _latest_runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _run_lines(ws: Any, run_id: str) -> list[str]:
-    from evals.rundata import RunRef, load_run
+    from evals.analysis.rundata import RunRef, load_run
 
     run = load_run(ws, RunRef(run_id))
     cells: dict[str, list[Any]] = {}
@@ -55,7 +55,7 @@ def _run_lines(ws: Any, run_id: str) -> list[str]:
 
 
 def _queue_lines(ws: Any, reviewers: list[str]) -> list[str]:
-    from labeling_app.queue import QueueService
+    from labeling_app.queues.service import QueueService
 
     svc = QueueService(ws)
     lines = []
@@ -79,9 +79,9 @@ def status(
 ) -> None:
     """What the workspace holds, in plain words: runs and what the judges did with
     them, review queues and the work left, gate decisions, and what to open next."""
-    from evals.query import query
-    from evals.rundata import run_ids
-    from evals.store import StoreError, Workspace
+    from evals.analysis.rundata import run_ids
+    from evals.store.query import query
+    from evals.store.workspace import StoreError, Workspace
 
     try:
         ws = Workspace(workspace, create=False)

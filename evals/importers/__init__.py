@@ -6,7 +6,6 @@ each bad record; only a file that parsed completely is written (:func:`write_bat
 """
 
 # Importing the format modules registers them.
-from evals.importers import jsonl, labels, pairwise, tau2_bench, tau_bench  # noqa: F401
 from evals.importers.common import (
     IMPORTERS,
     ImportBatch,
@@ -20,7 +19,8 @@ from evals.importers.common import (
     register_importer,
     write_batch,
 )
-from evals.importers.messages import trace_from_messages
+from evals.importers.formats import jsonl, labels, pairwise, tau2_bench, tau_bench  # noqa: F401
+from evals.importers.formats.messages import trace_from_messages
 from evals.importers.trials import (
     OUTCOME_JUDGE,
     OUTCOME_JUDGE_VERSION,

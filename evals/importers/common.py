@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import orjson
 from pydantic import BaseModel, Field, ValidationError
 
-from evals.golden_limits import largest_string
-from evals.query import ViewSpec, register_view
+from evals.dataset.limits import largest_string
 from evals.schema import (
     Case,
     Label,
@@ -36,7 +35,8 @@ from evals.schema import (
     content_hash,
     utcnow,
 )
-from evals.store import Workspace
+from evals.store.query import ViewSpec, register_view
+from evals.store.workspace import Workspace
 
 if TYPE_CHECKING:
     from evals.importers.golden_export import GoldenExport

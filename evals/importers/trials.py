@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from evals.golden import case_hash
+from evals.dataset.golden import case_hash
 from evals.importers.common import ImportBatch, ImportedCase
 from evals.schema import (
     AgentSpec,

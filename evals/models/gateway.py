@@ -69,7 +69,7 @@ from evals.schema import ModelSpec, Usage
 from evals.secrets import expand_env, is_secret_name
 
 if TYPE_CHECKING:
-    from evals.store import Workspace
+    from evals.store.workspace import Workspace
 
 log = logging.getLogger("evals.models")
 

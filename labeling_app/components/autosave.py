@@ -5,7 +5,7 @@ reload in the middle of typing would lose the text. This components-v2 component
 runs in the app page, like the heartbeat) listens to ``input`` events in the form's
 text fields, identified by their Streamlit keys (``st-key-<key>`` classes), and sends
 the field's text 0.6 s after the last keystroke. The server saves it as the item's
-draft (`labeling_app.drafts`). It lives in a fragment: a save reruns only the fragment,
+draft (`labeling_app.queues.drafts`). It lives in a fragment: a save reruns only the fragment,
 never the page being typed in.
 """
 

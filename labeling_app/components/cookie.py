@@ -3,14 +3,14 @@
 Streamlit reads cookies (``st.context.cookies``) but offers no way to set one from a
 script, so this components-v2 component (no iframe: it runs in the app page, on the
 app's origin) writes ``document.cookie``. The token is the only thing it writes; it is
-built on the server (`labeling_app.tokens`) and never appears in a URL.
+built on the server (`labeling_app.auth.tokens`) and never appears in a URL.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from labeling_app.tokens import COOKIE
+from labeling_app.auth.tokens import COOKIE
 
 _JS = """
 export default function (component) {

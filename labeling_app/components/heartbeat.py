@@ -24,7 +24,7 @@ from typing import Any
 import streamlit as st
 
 from evals.schema import utcnow
-from labeling_app.queue import QueueService
+from labeling_app.queues.service import QueueService
 
 _JS = """
 export default function (component) {

@@ -1,7 +1,7 @@
 """The review form of one item: helpful, correctness, answer, comment, submit/skip/flag.
 
 Its content is a draft until decided: every change is saved server-side at once
-(`labeling_app.drafts`; buttons in their callbacks, text fields as they are typed
+(`labeling_app.queues.drafts`; buttons in their callbacks, text fields as they are typed
 through the autosave component and again when they lose focus), and restored when the
 item is shown in a new session (after a reload). Decisions are written in the buttons'
 callbacks, which run before the page re-renders, and the draft is then discarded.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from labeling_app.drafts import discard_draft, load_draft, save_draft
-from labeling_app.models import QueueItem, ReviewQueue
-from labeling_app.queue import Decision, QueueError, QueueService
+from labeling_app.queues.drafts import discard_draft, load_draft, save_draft
+from labeling_app.queues.models import QueueItem, ReviewQueue
+from labeling_app.queues.service import Decision, QueueError, QueueService
 
 CORRECTNESS = {"correct": ("Correct", "1"), "partly": ("Partly", "2"), "wrong": ("Wrong", "3")}
 

@@ -1,5 +1,5 @@
 """The dashboard's "Whole reviews" section: helpfulness and handling time per review
-and per node (the numbers of `labeling_app.review_metrics`, recomputed from the raw
+and per node (the numbers of `labeling_app.metrics.reviews`, recomputed from the raw
 events with the dashboard's idle threshold)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 import streamlit as st
 
 from evals.schema import Label, ReviewEvent
-from labeling_app.models import ReviewQueue
-from labeling_app.review_metrics import review_frames, summary_tables
+from labeling_app.metrics.reviews import review_frames, summary_tables
+from labeling_app.queues.models import ReviewQueue
 
 
 def _pct(x: Any) -> str:

@@ -2,7 +2,7 @@
 
 Each open disagreement shows the agent's answer, every reviewer's label and comment,
 and a form: the lead's helpful / correctness and a reason (required). Saving appends an
-``adjudication`` record (`labeling_app.lead`): the lead's label wins as the item's
+``adjudication`` record (`labeling_app.queues.lead`): the lead's label wins as the item's
 resolved label, recorded as adjudicated, by whom and why; the reviewers' labels stay.
 """
 
@@ -14,8 +14,8 @@ import streamlit as st
 from labeling_app.components.safe import plain_label
 from labeling_app.components.trace_view import text_block
 from labeling_app.data import lenient_trace, trial_raw
-from labeling_app.lead import ItemLabels, adjudicate, disagreements
-from labeling_app.queue import QueueError, QueueService
+from labeling_app.queues.lead import ItemLabels, adjudicate, disagreements
+from labeling_app.queues.service import QueueError, QueueService
 from labeling_app.session import require_identity, service
 
 HELPFUL = {"helpful": True, "not helpful": False}

@@ -9,8 +9,8 @@ import streamlit as st
 from labeling_app.components.safe import plain_label
 from labeling_app.components.trace_view import render_trace, render_verdicts, text_block
 from labeling_app.data import lenient_trace, trial_index, trial_raw, verdicts
-from labeling_app.metrics import effective
-from labeling_app.queue import QueueService
+from labeling_app.metrics.dashboard import effective
+from labeling_app.queues.service import QueueService
 from labeling_app.session import require_identity, service
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from labeling_app import metrics
 from labeling_app.components.review_stats import render_whole_reviews
 from labeling_app.components.safe import chart_label, plain_label
+from labeling_app.metrics import dashboard as metrics
 from labeling_app.session import require_identity, service
 
 

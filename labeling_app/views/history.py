@@ -3,7 +3,7 @@
 Every current label of the person is listed (newest first), with how often it was
 edited. Editing writes an undo of the old label, a new label with the changes (same
 item and handling time) and an audited ``label_edit`` record with the reason
-(`labeling_app.lead.edit_label`); nothing is changed in place.
+(`labeling_app.queues.lead.edit_label`); nothing is changed in place.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import streamlit as st
 from evals.schema import Label
 from labeling_app.components.safe import plain_label
 from labeling_app.components.trace_view import text_block
-from labeling_app.lead import edit_label, history
-from labeling_app.lead_records import LabelEdit
-from labeling_app.queue import QueueError, QueueService
+from labeling_app.queues.lead import edit_label, history
+from labeling_app.queues.lead_records import LabelEdit
+from labeling_app.queues.service import QueueError, QueueService
 from labeling_app.session import require_identity, service
 
 HELPFUL = {"helpful": True, "not helpful": False}

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evals.golden import GoldenSetError
-from evals.query import query
-from labeling_app.auth import Identity
-from labeling_app.build import QueueBuildError, create_queue, dataset_path_for
+from evals.dataset.golden import GoldenSetError
+from evals.store.query import query
+from labeling_app.auth.roster import Identity
 from labeling_app.components.safe import plain_label
-from labeling_app.queue import QueueService
-from labeling_app.review_items import create_review_queue
+from labeling_app.queues.build import QueueBuildError, create_queue, dataset_path_for
+from labeling_app.queues.review_items import create_review_queue
+from labeling_app.queues.service import QueueService
 from labeling_app.session import require_identity, service
 
 

@@ -4,7 +4,7 @@ Opening the page claims nothing: the reviewer presses "Start reviewing" (a lead
 looking around is never assigned items by visiting). From then on the item shown is
 the reviewer's live claim (re-read from the store on every run), so a reload or a
 restart brings the same item back, in the same queue (the choice is kept server-side),
-with the draft as it was typed (`labeling_app.drafts`). Decisions are written in the
+with the draft as it was typed (`labeling_app.queues.drafts`). Decisions are written in the
 buttons' callbacks, which run before the page re-renders: when the next item appears,
 the previous decision is already in the store (fsync'd).
 
@@ -28,9 +28,9 @@ from labeling_app.components.item_view import render_item
 from labeling_app.components.rating import FormContext, flash, text_fields
 from labeling_app.components.safe import plain_label
 from labeling_app.components.slots import top_slot
-from labeling_app.drafts import load_choice, save_choice, save_draft
-from labeling_app.models import QueueItem, ReviewQueue
-from labeling_app.queue import QueueError, QueueService
+from labeling_app.queues.drafts import load_choice, save_choice, save_draft
+from labeling_app.queues.models import QueueItem, ReviewQueue
+from labeling_app.queues.service import QueueError, QueueService
 from labeling_app.session import config, require_identity, service
 
 

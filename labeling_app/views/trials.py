@@ -17,9 +17,9 @@ import streamlit as st
 from labeling_app.components.safe import plain_label
 from labeling_app.components.trace_view import render_trace, render_verdicts, text_block
 from labeling_app.data import lenient_trace, trial_raw, verdicts
-from labeling_app.export import frame_of, to_bytes, trials_frame
-from labeling_app.lead import resolved_items
-from labeling_app.queue import QueueService
+from labeling_app.queues.export import frame_of, to_bytes, trials_frame
+from labeling_app.queues.lead import resolved_items
+from labeling_app.queues.service import QueueService
 from labeling_app.session import require_identity, service
 
 HUMAN = {

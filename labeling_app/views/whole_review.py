@@ -5,7 +5,7 @@ the control arm work per review), then decides its nodes one after another: each
 shows its question and rubric, the agent's answer and trace (a control review shows
 the tool data instead, on every node), and takes helpful / correctness / corrected
 answer / comment. Every decision is written in the button's callback, before the page
-re-renders (`labeling_app.review_work`); deciding the last node closes the review.
+re-renders (`labeling_app.queues.review_work`); deciding the last node closes the review.
 The heartbeat reports activity on the review item; each active gap belongs to the node
 current when it started, so handling time is known per node and per review.
 """
@@ -26,9 +26,9 @@ from labeling_app.components.trace_view import (
     text_block,
 )
 from labeling_app.data import trial, verdicts
-from labeling_app.models import QueueItem, ReviewQueue
-from labeling_app.queue import Decision, QueueError, QueueService
-from labeling_app.review_work import current_node, decide_node, done_nodes
+from labeling_app.queues.models import QueueItem, ReviewQueue
+from labeling_app.queues.review_work import current_node, decide_node, done_nodes
+from labeling_app.queues.service import Decision, QueueError, QueueService
 from labeling_app.session import config, require_identity, service
 
 CORRECTNESS = {"correct": "Correct", "partly": "Partly", "wrong": "Wrong"}

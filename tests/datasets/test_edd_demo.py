@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from evals.golden import GoldenSet, load_golden_set
+from evals.dataset.golden import GoldenSet, load_golden_set
 from evals.schema import Case
 
 REPO = Path(__file__).resolve().parents[2]

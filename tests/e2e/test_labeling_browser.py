@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from evals.store import Workspace
-from labeling_app.build import create_queue
-from labeling_app.records import RecordIndex
+from evals.store.workspace import Workspace
+from labeling_app.metrics.timing import active_seconds
+from labeling_app.queues.build import create_queue
+from labeling_app.queues.records import RecordIndex
 from labeling_app.testing import XSS_IMG, XSS_LINK, XSS_SCRIPT, write_golden_set, write_trials
-from labeling_app.timing import active_seconds
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

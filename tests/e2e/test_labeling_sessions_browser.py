@@ -26,11 +26,11 @@ from test_labeling_browser import (  # tests/e2e is on sys.path (pytest's rootdi
     start_reviewing,
 )
 
-from evals.store import Workspace
-from labeling_app.build import create_queue
-from labeling_app.drafts import load_draft
-from labeling_app.queue import Decision, QueueService
-from labeling_app.records import RecordIndex
+from evals.store.workspace import Workspace
+from labeling_app.queues.build import create_queue
+from labeling_app.queues.drafts import load_draft
+from labeling_app.queues.records import RecordIndex
+from labeling_app.queues.service import Decision, QueueService
 from labeling_app.testing import write_golden_set, write_trials
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]

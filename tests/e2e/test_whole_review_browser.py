@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from evals.store import Workspace
-from labeling_app.records import RecordIndex
-from labeling_app.review_items import create_review_queue
+from evals.store.workspace import Workspace
+from labeling_app.metrics.timing import active_seconds
+from labeling_app.queues.records import RecordIndex
+from labeling_app.queues.review_items import create_review_queue
 from labeling_app.review_testing import write_review_run
-from labeling_app.timing import active_seconds
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

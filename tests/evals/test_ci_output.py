@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from evals.analysis.gates import evaluate_gate, load_gate
+from evals.analysis.rundata import RunRef, load_run
 from evals.cli.common import UserError
 from evals.cli.main import app
-from evals.gates import evaluate_gate, load_gate
-from evals.query import query
-from evals.rundata import RunRef, load_run
-from evals.store import Workspace
-from evals.synthetic import make_trial, make_verdict, write_run
+from evals.store.query import query
+from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer, FakeRequest, Reply
+from evals.testing.synthetic import make_trial, make_verdict, write_run
 
 
 @pytest.fixture(autouse=True)

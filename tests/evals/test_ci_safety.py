@@ -11,16 +11,16 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from evals.analysis.gates import evaluate_gate, last_accepted, load_gate, record_decision, run_scope
+from evals.analysis.rundata import RunRef, load_run
 from evals.cli.common import UserError
 from evals.cli.main import app
-from evals.gates import evaluate_gate, last_accepted, load_gate, record_decision, run_scope
-from evals.query import query
-from evals.run_report import HEARTBEAT_S, RunProgress
-from evals.rundata import RunRef, load_run
+from evals.run.progress import HEARTBEAT_S, RunProgress
+from evals.run.suite import Limits, SuiteError, load_suite
 from evals.schema import RunManifest
-from evals.store import Workspace
-from evals.suite import Limits, SuiteError, load_suite
-from evals.synthetic import AGENT, make_trial, make_verdict, write_run
+from evals.store.query import query
+from evals.store.workspace import Workspace
+from evals.testing.synthetic import AGENT, make_trial, make_verdict, write_run
 
 
 def suite_file(tmp_path: Path, repo_root: Path, model: str, params: str) -> Path:

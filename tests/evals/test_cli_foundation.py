@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial
-from evals.store import Workspace
+from evals.store.workspace import Workspace
 
 
 def evals(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""evals.compare against reference implementations on runs written to a real workspace.
+"""evals.analysis.compare against reference implementations on runs written to a real workspace.
 
 References: statsmodels (McNemar exact, Wilson interval), numpy percentiles, and an
 independent Tango score interval: the restricted MLE found numerically (scipy
@@ -18,11 +18,11 @@ from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
 from evals import stats as S
-from evals.compare import compare_runs
-from evals.rundata import OutcomeSpec, RunRef, load_run
+from evals.analysis.compare import compare_runs
+from evals.analysis.rundata import OutcomeSpec, RunRef, load_run
 from evals.schema import Trial, TrialError
-from evals.store import Workspace
-from evals.synthetic import make_label, make_trial, make_verdict, write_run
+from evals.store.workspace import Workspace
+from evals.testing.synthetic import make_label, make_trial, make_verdict, write_run
 
 TOL = 1e-6
 Table = tuple[int, int, int, int]  # (both pass, baseline only, candidate only, both fail)
@@ -304,7 +304,7 @@ def test_labels_undo_and_latest_submit(workspace: Workspace) -> None:
 
 
 def test_cells_must_be_named_when_a_run_holds_several(workspace: Workspace) -> None:
-    from evals.rundata import RunSelectionError, resolve_run_ref
+    from evals.analysis.rundata import RunSelectionError, resolve_run_ref
 
     trials = [
         make_trial("m", "c1", model_alias=m, prompt=p) for m in ("a", "b") for p in ("v1", "v2")
@@ -383,7 +383,7 @@ def test_tau2_retail_comparison_through_the_cli(tmp_path: Path) -> None:
 
 
 def test_run_patterns_pick_the_latest_match(workspace: Workspace) -> None:
-    from evals.rundata import RunSelectionError, resolve_run_ref
+    from evals.analysis.rundata import RunSelectionError, resolve_run_ref
 
     for run_id in ("edd_demo-aaa", "edd_demo-bbb", "other-ccc"):
         write_run(workspace, run_id, [make_trial(run_id, "c1", model_alias="greedy")])

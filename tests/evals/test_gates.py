@@ -14,12 +14,18 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from evals import stats as S
-from evals.gates import GateFileError, evaluate_gate, last_accepted, load_gate, record_decision
-from evals.query import query
-from evals.rundata import RunRef, load_run
+from evals.analysis.gates import (
+    GateFileError,
+    evaluate_gate,
+    last_accepted,
+    load_gate,
+    record_decision,
+)
+from evals.analysis.rundata import RunRef, load_run
 from evals.schema import Decision, GateCheck, Trial
-from evals.store import Workspace
-from evals.synthetic import make_label, make_trial, make_verdict, write_run
+from evals.store.query import query
+from evals.store.workspace import Workspace
+from evals.testing.synthetic import make_label, make_trial, make_verdict, write_run
 
 TOL = 1e-6
 
@@ -438,8 +444,7 @@ def test_trial_keys_above_the_cap_become_a_digest(
 ) -> None:
     import hashlib
 
-    from evals import gate_checks
-
+    from evals.analysis import gate_checks
     monkeypatch.setattr(gate_checks, "MAX_KEYS_PER_CHECK", 3)
     trials = write_judged(workspace, "run", [True] * 5)
     gate = load_gate(gate_file(tmp_path, "overall: {min_judge_pass_rate: 0.1}\n"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.golden import GoldenSetError, case_hash, load_golden_set
+from evals.dataset.golden import GoldenSetError, case_hash, load_golden_set
 from evals.schema import content_hash
 from evals.schema.dataset import identity_dump
 
@@ -106,7 +106,7 @@ def test_lazy_mode_holds_refs_reads_cases_back_and_hashes_the_same(tmp_path: Pat
     assert kept.content_hash == whole
     # An empty set is refused (tests/evals/test_hostile_inputs.py); the streamed hash of
     # no cases is still the whole structure's.
-    from evals.golden import dataset_hash
+    from evals.dataset.golden import dataset_hash
 
     assert dataset_hash(eager.manifest, eager.questions.values(), []) == content_hash(
         {

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from evals.analysis.gates import GateFileError, load_gate
 from evals.cli.main import app
-from evals.gates import GateFileError, load_gate
-from evals.golden import GoldenSetError, load_golden_set
-from evals.golden_limits import MAX_FIELD_BYTES
-from evals.suite import SuiteError, load_suite
+from evals.dataset.golden import GoldenSetError, load_golden_set
+from evals.dataset.limits import MAX_FIELD_BYTES
+from evals.run.suite import SuiteError, load_suite
 from evals.yamlfile import MAX_YAML_BYTES, YamlFileError, parse_yaml
 from judges.config import JudgeConfigFileError, load_cascade_file
 
@@ -241,7 +241,7 @@ def test_judges_files_list_every_problem_at_its_line(tmp_path: Path) -> None:
 
 def test_an_imported_record_too_large_for_the_store_is_refused(tmp_path: Path) -> None:
     from evals.importers import IMPORTERS, ImportFormatError, ImportOptions
-    from evals.store import Workspace
+    from evals.store.workspace import Workspace
 
     src = tmp_path / "big.jsonl"
     rows = [

@@ -1,4 +1,4 @@
-"""Trial-key locks and the finished-keys journal (evals.key_claims)."""
+"""Trial-key locks and the finished-keys journal (evals.store.key_claims)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evals.key_claims import KeyClaims, journal_end
+from evals.store.key_claims import KeyClaims, journal_end
 
 
 def test_a_key_is_held_by_one_run_at_a_time_even_in_one_process(tmp_path: Path) -> None:
@@ -22,7 +22,7 @@ def test_a_key_is_held_by_one_run_at_a_time_even_in_one_process(tmp_path: Path) 
 
 def test_a_killed_holder_frees_its_keys(tmp_path: Path) -> None:
     code = (
-        "import sys, time; from pathlib import Path; from evals.key_claims import KeyClaims;"
+        "import sys, time; from pathlib import Path; from evals.store.key_claims import KeyClaims;"
         "c = KeyClaims(Path(sys.argv[1]), 'other'); assert c.try_claim('k'); print('held', "
         "flush=True); time.sleep(60)"
     )

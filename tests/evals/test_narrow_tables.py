@@ -21,10 +21,10 @@ from rich.table import Table
 from typer.testing import CliRunner
 
 from evals.cli.main import app
-from evals.store import Workspace
-from evals.synthetic import make_label, make_trial, make_verdict, write_run
-from evals.tables import natural_width, print_table
+from evals.cli.tables import natural_width, print_table
+from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer
+from evals.testing.synthetic import make_label, make_trial, make_verdict, write_run
 
 BOX = set("│┃┏┓┗┛┡┩└┘┬┴┼╇━─")
 

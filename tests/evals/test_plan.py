@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from evals.golden import GoldenSetError, case_hash, load_golden_set
-from evals.plan import finished_keys, make_plan
+from evals.dataset.golden import GoldenSetError, case_hash, load_golden_set
+from evals.run.plan import finished_keys, make_plan
+from evals.run.suite import Suite, load_suite, select_cases
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError, trial_key
-from evals.store import Workspace
-from evals.suite import Suite, load_suite, select_cases
+from evals.store.workspace import Workspace
 
 
 def demo_suite(tmp_path: Path, repo_root: Path, extra: str = "") -> Suite:

@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from evals.query import (
+from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError
+from evals.store.query import (
     TRIAL_PREFERENCE,
     VIEWS,
     BodyField,
@@ -20,8 +21,7 @@ from evals.query import (
     connect,
     query,
 )
-from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError
-from evals.store import GENESIS, Workspace, compact_segment, envelope_hash
+from evals.store.workspace import GENESIS, Workspace, compact_segment, envelope_hash
 
 
 def trial(key: str, run_id: str, infra: bool = False, answer: str = "answer") -> Trial:

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from evals.golden import GoldenSetError, load_golden_set
-from evals.query import query
-from evals.review_dag import question_order
-from evals.runner import RunOptions, run_suite
-from evals.store import Workspace
-from evals.suite import load_suite
+from evals.dataset.golden import GoldenSetError, load_golden_set
+from evals.dataset.review_dag import question_order
+from evals.run.runner import RunOptions, run_suite
+from evals.run.suite import load_suite
+from evals.store.query import query
+from evals.store.workspace import Workspace
 
 QUESTIONS = """\
 - id: q_a

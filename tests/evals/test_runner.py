@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from evals.golden import case_hash, load_golden_set
-from evals.plan import make_plan
-from evals.query import query
-from evals.runner import RUN_TRIALS_SQL, RunError, RunOptions, run_lock, run_suite
+from evals.dataset.golden import case_hash, load_golden_set
+from evals.run.plan import make_plan
+from evals.run.runner import RUN_TRIALS_SQL, RunError, RunOptions, run_lock, run_suite
+from evals.run.suite import Suite, load_suite, select_cases
 from evals.schema import trial_key
-from evals.store import Workspace
-from evals.suite import Suite, load_suite, select_cases
+from evals.store.query import query
+from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer, FakeRequest, Reply, Rule
 
 

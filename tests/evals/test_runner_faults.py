@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from evals.query import query
-from evals.runner import RunOptions, run_suite
-from evals.store import Workspace
-from evals.suite import load_suite
+from evals.run.runner import RunOptions, run_suite
+from evals.run.suite import load_suite
+from evals.store.query import query
+from evals.store.workspace import Workspace
 from evals.testing import FAULT_KINDS, FakeLLMServer
 
 pytestmark = pytest.mark.slow

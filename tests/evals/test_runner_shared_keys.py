@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from evals.query import query
-from evals.rundata import RunRef, load_run
-from evals.runner import RUN_TRIALS_SQL, RunOptions, RunResult, run_suite
-from evals.store import Workspace
-from evals.suite import Suite, load_suite
+from evals.analysis.rundata import RunRef, load_run
+from evals.run.runner import RUN_TRIALS_SQL, RunOptions, RunResult, run_suite
+from evals.run.suite import Suite, load_suite
+from evals.store.query import query
+from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer
 from judges.judging import load_run_trials
 

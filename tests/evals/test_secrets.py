@@ -10,10 +10,10 @@ import pytest
 from rich.console import Console
 
 from evals.models.errors import gateway_error
-from evals.runner import RunOptions, run_suite
+from evals.run.runner import RunOptions, run_suite
+from evals.run.suite import SuiteError, load_suite
 from evals.secrets import find_secrets, is_secret_name, strip_url_credentials
-from evals.store import Workspace
-from evals.suite import SuiteError, load_suite
+from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer
 from judges.config import JudgeConfigFileError, parse_cascade
 

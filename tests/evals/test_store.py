@@ -14,14 +14,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from evals.audit import verify_workspace
-from evals.query import query
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial
-from evals.store import Workspace, compact_segment
+from evals.store.audit import verify_workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace, compact_segment
 
 WRITER = """
 import sys, time
-from evals.store import Workspace
+from evals.store.workspace import Workspace
 ws = Workspace(sys.argv[1])
 name, n = sys.argv[2], int(sys.argv[3])
 for i in range(n):

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from evals.audit import verify_workspace
-from evals.query import query
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial
-from evals.store import GENESIS, Workspace, envelope_hash
+from evals.store.audit import verify_workspace
+from evals.store.query import query
+from evals.store.workspace import GENESIS, Workspace, envelope_hash
 
 
 def _trial(key: str, run_id: str = "r", answer: str = "answer") -> Trial:
@@ -246,7 +246,7 @@ def test_a_workspace_from_before_the_manifest_still_verifies(tmp_path: Path) -> 
 def test_warning_about_a_segment_compacted_meanwhile_never_fails_the_query(  # type: ignore[no-untyped-def]
     tmp_path: Path, caplog
 ) -> None:
-    from evals.record_sql import quarantine
+    from evals.store.record_sql import quarantine
 
     gone = tmp_path / "records" / "trial" / "gone.jsonl"  # its Parquet replaced it
     with caplog.at_level(logging.WARNING):

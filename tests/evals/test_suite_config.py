@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from evals.run.suite import Subset, SuiteError, load_suite, select_cases
 from evals.schema import Case, CaseInput
-from evals.suite import Subset, SuiteError, load_suite, select_cases
 
 GOOD = """\
 name: demo

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evals.golden import GoldenSet, case_hash
+from evals.dataset.golden import GoldenSet, case_hash
 from evals.schema import (
     AgentSpec,
     Case,
@@ -25,7 +25,7 @@ from evals.schema import (
     Usage,
     trial_key,
 )
-from evals.store import Workspace
+from evals.store.workspace import Workspace
 
 REGISTRY_OBS = {
     "name": "Nordwind Logistik GmbH",

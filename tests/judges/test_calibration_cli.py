@@ -13,9 +13,9 @@ from pathlib import Path
 import judges_testkit as kit
 import numpy as np
 
-from evals.query import query
 from evals.schema import Case, Question, Trial, Usage, Verdict
-from evals.store import Workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace
 from judges import JudgeEnv, JudgeSpec, judge_run, make_verdict, parse_cascade, register_judge
 from judges.base import judge_version, verdict_key
 from judges.calibration_store import Calibration, load_calibrations

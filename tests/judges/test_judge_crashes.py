@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from evals.cli.common import UserError
 from evals.cli.main import app
-from evals.golden import load_golden_set
-from evals.query import query
+from evals.dataset.golden import load_golden_set
 from evals.schema import RunManifest
-from evals.store import Workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace
 from judges.config import parse_cascade
 from judges.judging import judge_run
 

@@ -10,9 +10,9 @@ from typing import Any
 import judges_testkit as kit
 import pytest
 
-from evals.query import query
 from evals.schema import Case, Question, Trial, Usage, Verdict
-from evals.store import Workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace
 from judges import (
     CASCADE_JUDGE,
     JudgeEnv,

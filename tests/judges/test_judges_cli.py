@@ -12,10 +12,10 @@ from typing import Any
 import judges_testkit as kit
 import pytest
 
-from evals.golden import load_golden_set
-from evals.query import query
+from evals.dataset.golden import load_golden_set
 from evals.schema import RunManifest, TrialError
-from evals.store import Workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace
 
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "edd_demo"
 pytestmark = pytest.mark.skipif(

@@ -9,7 +9,7 @@ from typing import Any
 import judges_testkit as kit
 import pytest
 
-from evals.golden import GoldenSet, load_golden_set
+from evals.dataset.golden import GoldenSet, load_golden_set
 from evals.schema import Case, Verdict
 from judges import JudgeEnv, JudgeSpec, build_judge
 

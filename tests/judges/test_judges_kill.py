@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from evals.query import query
-from evals.store import Workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace
 
 SCRIPT = r"""
 import asyncio, sys, time
 sys.path.insert(0, sys.argv[3])
 import judges_testkit as kit
 from evals.schema import Usage
-from evals.store import Workspace
+from evals.store.workspace import Workspace
 from judges import judge_run, make_verdict, parse_cascade, register_judge
 from judges.base import judge_version
 

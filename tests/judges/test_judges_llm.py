@@ -258,7 +258,7 @@ def test_cascade_with_llm_stage_over_http(
         yield gw
         await gw.aclose()
 
-    from evals.store import Workspace
+    from evals.store.workspace import Workspace
 
     ws = Workspace(tmp_path / "ws")
     _, gs = kit.populate(ws)
@@ -289,8 +289,8 @@ def test_unreachable_judge_is_asked_again_on_rerun(
     view (and the run's data) keep the retry's decision."""
     from contextlib import asynccontextmanager
 
-    from evals.query import query
-    from evals.store import Workspace
+    from evals.store.query import query
+    from evals.store.workspace import Workspace
     from judges import judge_run
 
     @asynccontextmanager
@@ -331,9 +331,9 @@ def test_evals_pairwise_cli_compares_two_runs_once(
     import subprocess
     import sys
 
-    from evals.query import query
     from evals.schema import RunManifest
-    from evals.store import Workspace
+    from evals.store.query import query
+    from evals.store.workspace import Workspace
 
     ws = Workspace(tmp_path / "ws")
     case = kit.case()

@@ -9,7 +9,7 @@ from pathlib import Path
 import judges_testkit as kit
 import pytest
 
-from evals.golden import load_golden_set
+from evals.dataset.golden import load_golden_set
 from evals.models import Gateway, LocalModelError, find_weights
 from evals.schema import ModelSpec
 from judges import JudgeEnv, JudgeSpec, build_judge

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from evals.cli.common import UserError
 from evals.cli.main import app
-from evals.query import query
-from evals.store import Workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer
 
 JUDGES = """\

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import orjson
 import pytest
 
+from evals.dataset.preferences import PairwiseJudgment, PairwisePreference, judgment_key
 from evals.models import Gateway
-from evals.preferences import PairwiseJudgment, PairwisePreference, judgment_key
 from evals.schema import ModelSpec, Usage
 from evals.testing import FakeLLMServer, FakeRequest
 from judges import JudgeEnv, JudgeSpec, build_pairwise

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.store import Workspace
-from labeling_app.build import create_queue
-from labeling_app.models import ReviewQueue
+from evals.store.workspace import Workspace
+from labeling_app.queues.build import create_queue
+from labeling_app.queues.models import ReviewQueue
 from labeling_app.testing import write_golden_set, write_trials
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

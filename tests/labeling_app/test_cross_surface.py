@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from evals.cli.main import app
 from evals.schema import Verdict
-from evals.store import Workspace
-from labeling_app import metrics
-from labeling_app.queue import Decision, QueueService
+from evals.store.workspace import Workspace
+from labeling_app.metrics import dashboard as metrics
+from labeling_app.queues.service import Decision, QueueService
 
 CELL = "run-1:model-a:v1"
 BASE = "run-1:model-b:v1"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from evals.store import Workspace
-from labeling_app.build import create_queue
-from labeling_app.models import ReviewQueue
-from labeling_app.records import RecordIndex
+from evals.store.workspace import Workspace
+from labeling_app.queues.build import create_queue
+from labeling_app.queues.models import ReviewQueue
+from labeling_app.queues.records import RecordIndex
 from labeling_app.testing import XSS_IMG, XSS_LINK, XSS_SCRIPT, write_trials
 
 APP = Path(__file__).resolve().parents[2] / "labeling_app" / "app.py"
@@ -174,7 +174,7 @@ def test_untrusted_text_is_rendered_as_text(
 def test_oidc_user_gets_the_role_the_roster_gives(
     app_ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from labeling_app.auth import add_user
+    from labeling_app.auth.roster import add_user
 
     roster = tmp_path / "sso-roster.yaml"
     add_user(roster, "sso@example.com", "lead", None, name="Sam")

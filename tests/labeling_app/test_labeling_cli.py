@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.store import Workspace
-from labeling_app.auth import authenticate, load_roster
-from labeling_app.records import RecordIndex
+from evals.store.workspace import Workspace
+from labeling_app.auth.roster import authenticate, load_roster
+from labeling_app.queues.records import RecordIndex
 
 pytestmark = pytest.mark.slow  # real subprocesses
 

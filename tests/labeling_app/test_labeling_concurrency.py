@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from evals.query import query
-from evals.store import Workspace
-from labeling_app.build import create_queue
-from labeling_app.records import RecordIndex
-from labeling_app.state import compute_state
+from evals.store.query import query
+from evals.store.workspace import Workspace
+from labeling_app.queues.build import create_queue
+from labeling_app.queues.records import RecordIndex
+from labeling_app.queues.state import compute_state
 from labeling_app.testing import write_trials
 
 PROCESSES, THREADS = 4, 5

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from evals.store import Workspace
+from evals.store.workspace import Workspace
 from labeling_app.components.heartbeat import record_beats
-from labeling_app.queue import QueueService
+from labeling_app.queues.service import QueueService
 
 
 def test_reports_are_written_once_in_server_time(trial_ws: Workspace, queue_factory) -> None:

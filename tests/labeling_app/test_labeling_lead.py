@@ -10,15 +10,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evals.audit import verify_workspace
-from evals.query import query
-from evals.store import Workspace
-from labeling_app.build import create_queue
-from labeling_app.export import export, labels_frame, to_bytes, trials_frame
-from labeling_app.lead import adjudicate, disagreements, edit_label, history, resolved_items
-from labeling_app.metrics import effective
-from labeling_app.queue import Decision, QueueError, QueueService
-from labeling_app.state import compute_state
+from evals.store.audit import verify_workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace
+from labeling_app.metrics.dashboard import effective
+from labeling_app.queues.build import create_queue
+from labeling_app.queues.export import export, labels_frame, to_bytes, trials_frame
+from labeling_app.queues.lead import adjudicate, disagreements, edit_label, history, resolved_items
+from labeling_app.queues.service import Decision, QueueError, QueueService
+from labeling_app.queues.state import compute_state
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -181,7 +181,7 @@ def test_the_leads_decision_is_what_rates_and_gates_count(trial_ws: Workspace) -
         (False, "wrong")
     }
     assert {r["adjudication_id"] for r in after} == {adj.id}
-    from evals.rundata import RunRef, load_run
+    from evals.analysis.rundata import RunRef, load_run
 
     run = load_run(trial_ws, RunRef("run-1"))
     assert [lb.helpful for lb in run.assisted if lb.trial_key == trial_key] == [False, False]

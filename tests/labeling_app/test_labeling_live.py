@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from evals.store import Workspace
-from labeling_app.models import QueueItem, ReviewQueue
-from labeling_app.queue import Decision, QueueError, QueueService, append_durable
-from labeling_app.records import RecordIndex
-from labeling_app.state import QueueState, compute_state
+from evals.store.workspace import Workspace
+from labeling_app.queues.models import QueueItem, ReviewQueue
+from labeling_app.queues.records import RecordIndex
+from labeling_app.queues.service import Decision, QueueError, QueueService, append_durable
+from labeling_app.queues.state import QueueState, compute_state
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 REVIEWERS = [f"r{i}" for i in range(7)]
@@ -267,8 +267,8 @@ OTHER_PROCESS = """
 import random, sys
 from datetime import timedelta
 from pathlib import Path
-from evals.store import Workspace
-from labeling_app.queue import Decision, QueueService
+from evals.store.workspace import Workspace
+from labeling_app.queues.service import Decision, QueueService
 from datetime import UTC, datetime
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 svc = QueueService(Workspace(Path(sys.argv[1])))

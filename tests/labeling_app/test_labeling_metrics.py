@@ -7,10 +7,10 @@ import math
 import pytest
 
 from evals.stats import wilson_interval
-from evals.store import Workspace
-from labeling_app import metrics
-from labeling_app.queue import QueueService
-from labeling_app.simulate import judge_answer, simulate
+from evals.store.workspace import Workspace
+from labeling_app.metrics import dashboard as metrics
+from labeling_app.queues.service import QueueService
+from labeling_app.queues.simulate import judge_answer, simulate
 
 
 def test_simulated_day_feeds_every_dashboard_number(
@@ -52,7 +52,7 @@ def test_simulated_day_feeds_every_dashboard_number(
 
 
 def test_agreement_and_undo_handling(trial_ws: Workspace, queue_factory, clock) -> None:
-    from labeling_app.queue import Decision
+    from labeling_app.queues.service import Decision
 
     q = queue_factory(overlap=2)
     svc = QueueService(trial_ws)
@@ -74,7 +74,7 @@ def test_agreement_and_undo_handling(trial_ws: Workspace, queue_factory, clock) 
 
 
 def test_simulated_reviewer_rule(dataset) -> None:
-    from evals.golden import load_golden_set
+    from evals.dataset.golden import load_golden_set
 
     case = load_golden_set(dataset).case("ubo-0")
     assert judge_answer(case.reference, case) == (True, "correct")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from evals.store import Workspace
-from labeling_app.build import create_queue
-from labeling_app.drafts import load_draft
-from labeling_app.queue import Decision, QueueService
-from labeling_app.records import RecordIndex
+from evals.store.workspace import Workspace
+from labeling_app.queues.build import create_queue
+from labeling_app.queues.drafts import load_draft
+from labeling_app.queues.records import RecordIndex
+from labeling_app.queues.service import Decision, QueueService
 from labeling_app.testing import write_trials
 
 APP = Path(__file__).resolve().parents[2] / "labeling_app" / "app.py"
@@ -77,7 +77,7 @@ def test_visiting_claims_nothing_and_the_draft_survives_a_new_session(app_ws: Pa
 def test_login_page_throttles_across_sessions_alike_for_unknown_users(
     app_ws: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import labeling_app.throttle as throttle
+    import labeling_app.auth.throttle as throttle
 
     monkeypatch.setattr(throttle, "REFUSAL_S", 0.01)  # the same floor for all, just shorter
     seen: dict[str, list[str]] = {}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.store import Workspace
-from labeling_app.build import QueueBuildError, create_queue
-from labeling_app.queue import Decision, QueueError, QueueService
+from evals.store.workspace import Workspace
+from labeling_app.queues.build import QueueBuildError, create_queue
+from labeling_app.queues.service import Decision, QueueError, QueueService
 from labeling_app.testing import write_trials
 
 YES = Decision(helpful=True, correctness="correct")
@@ -310,8 +310,8 @@ def test_controls_get_fresh_reviewers_when_there_are_enough(
 
 
 def test_runs_include_trials_they_reused(trial_ws: Workspace) -> None:
-    from evals.query import query
-    from labeling_app.build import sample_trials, survivor_trials
+    from evals.store.query import query
+    from labeling_app.queues.build import sample_trials, survivor_trials
 
     # A later run that found every trial already recorded links them (run_link records).
     for row in query(trial_ws, "SELECT key FROM trials"):

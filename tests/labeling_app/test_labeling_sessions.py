@@ -8,21 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from labeling_app.drafts import (
-    discard_draft,
-    load_choice,
-    load_draft,
-    save_choice,
-    save_draft,
-)
-from labeling_app.throttle import (
+from labeling_app.auth.throttle import (
     CLIENT_LIMIT,
     FAILED,
     LOCKOUT_S,
     USER_LIMIT,
     LoginThrottle,
 )
-from labeling_app.tokens import check_token, create_session, end_session, purge_expired
+from labeling_app.auth.tokens import check_token, create_session, end_session, purge_expired
+from labeling_app.queues.drafts import (
+    discard_draft,
+    load_choice,
+    load_draft,
+    save_choice,
+    save_draft,
+)
 
 
 def test_a_token_stands_for_its_session_until_logout(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from evals.schema import ReviewEvent
-from labeling_app.auth import (
+from labeling_app.auth.roster import (
     RosterError,
     add_user,
     authenticate,
@@ -17,7 +17,7 @@ from labeling_app.auth import (
     oidc_identity,
     verify_password,
 )
-from labeling_app.timing import active_seconds, wall_seconds
+from labeling_app.metrics.timing import active_seconds, wall_seconds
 
 
 def ev(clock, kind: str, t: float, **data: Any) -> ReviewEvent:

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from evals.query import query
 from evals.stats import geometric_mean_ratio
-from evals.store import Workspace
-from labeling_app.metrics import counted_ids
-from labeling_app.queue import Decision, QueueError, QueueService
-from labeling_app.review_metrics import review_frames, summary_tables
+from evals.store.query import query
+from evals.store.workspace import Workspace
+from labeling_app.metrics.dashboard import counted_ids
+from labeling_app.metrics.reviews import review_frames, summary_tables
+from labeling_app.metrics.timing import active_seconds
+from labeling_app.queues.review_work import current_node, decide_node
+from labeling_app.queues.service import Decision, QueueError, QueueService
 from labeling_app.review_testing import at, write_review_run
 from labeling_app.review_testing import make_review_queue as make
 from labeling_app.review_testing import work_review as work
-from labeling_app.review_work import current_node, decide_node
-from labeling_app.timing import active_seconds
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,7 @@ def test_control_reviews_are_worked_whole_and_reduce_time_per_review(
 def test_simulated_reviewers_work_whole_reviews_like_people(
     ws: Workspace, review_run: tuple[Path, str]
 ) -> None:
-    from labeling_app.review_simulate import simulate_reviews
+    from labeling_app.queues.review_simulate import simulate_reviews
 
     q = make(ws, review_run[1], control_share=0.4, overlap=2)
     svc = QueueService(ws)
@@ -225,9 +225,9 @@ def test_undo_reopens_the_review_and_its_nodes_start_over(
 def test_live_queue_state_equals_a_rebuild_with_node_labels(
     ws: Workspace, review_run: tuple[Path, str]
 ) -> None:
-    from labeling_app.records import RecordIndex
-    from labeling_app.review_simulate import simulate_reviews
-    from labeling_app.state import compute_state
+    from labeling_app.queues.records import RecordIndex
+    from labeling_app.queues.review_simulate import simulate_reviews
+    from labeling_app.queues.state import compute_state
 
     q = make(ws, review_run[1], control_share=0.4, overlap=2)
     svc = QueueService(ws)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from evals.query import query
-from evals.store import Workspace
-from labeling_app.metrics import counted_ids
-from labeling_app.queue import QueueService
-from labeling_app.review_metrics import review_frames, summary_tables
+from evals.store.query import query
+from evals.store.workspace import Workspace
+from labeling_app.metrics.dashboard import counted_ids
+from labeling_app.metrics.reviews import review_frames, summary_tables
+from labeling_app.queues.service import QueueService
 from labeling_app.review_testing import at, write_review_run
 from labeling_app.review_testing import make_review_queue as make
 from labeling_app.review_testing import work_review as work
@@ -171,7 +171,7 @@ def test_a_lead_builds_a_whole_review_queue_on_the_queues_page(
 ) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from labeling_app.records import RecordIndex
+    from labeling_app.queues.records import RecordIndex
 
     ws.close(compact=False)
     monkeypatch.setenv("EVALS_WORKSPACE", str(ws.root))

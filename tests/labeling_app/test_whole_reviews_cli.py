@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.store import Workspace
-from labeling_app.records import RecordIndex
+from evals.store.workspace import Workspace
+from labeling_app.queues.records import RecordIndex
 from labeling_app.review_testing import DEMO_SET, SUITE
 
 pytestmark = pytest.mark.slow  # real subprocesses
@@ -57,11 +57,11 @@ def test_report_shows_whole_reviews_per_review_and_per_node(tmp_path: Path) -> N
     import math
     from datetime import UTC, datetime, timedelta
 
-    from labeling_app.metrics import counted_ids
-    from labeling_app.queue import Decision, QueueService
-    from labeling_app.review_items import create_review_queue
-    from labeling_app.review_metrics import review_frames, summary_tables
-    from labeling_app.review_work import decide_node
+    from labeling_app.metrics.dashboard import counted_ids
+    from labeling_app.metrics.reviews import review_frames, summary_tables
+    from labeling_app.queues.review_items import create_review_queue
+    from labeling_app.queues.review_work import decide_node
+    from labeling_app.queues.service import Decision, QueueService
 
     (tmp_path / "p.md").write_text("prompt\n")
     suite = tmp_path / "suite.yaml"
@@ -69,7 +69,7 @@ def test_report_shows_whole_reviews_per_review_and_per_node(tmp_path: Path) -> N
     root = tmp_path / "ws"
     assert evals("run", str(suite), "-w", str(root), "--no-progress").returncode == 0
     ws = Workspace(root)
-    from evals.query import query
+    from evals.store.query import query
 
     run_id = query(ws, "SELECT run_id FROM runs")[0]["run_id"]
     t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -112,7 +112,7 @@ def test_report_shows_whole_reviews_per_review_and_per_node(tmp_path: Path) -> N
     html = next(out.glob("*.html")).read_text()
     assert "Whole reviews" in html and "Handling time per review" in html
     # Per-item numbers count node labels as items and never a whole review's label.
-    from evals.rundata import RunRef, load_run
+    from evals.analysis.rundata import RunRef, load_run
 
     run = load_run(Workspace(root), RunRef(run_id))
     labels = RecordIndex(Workspace(root)).labels(q.queue_id)

@@ -4,8 +4,8 @@ answers and judge reasons carry HTML/Markdown injection attempts."""
 from __future__ import annotations
 
 from evals.schema import Trial
-from evals.store import Workspace
-from evals.synthetic import make_label, make_trial, make_verdict, write_run
+from evals.store.workspace import Workspace
+from evals.testing.synthetic import make_label, make_trial, make_verdict, write_run
 
 XSS_ANSWER = '<script>alert("answer")</script><img src=x onerror=alert(1)> [x](javascript:alert(2))'
 XSS_REASON = "</td></tr></table><script>alert('reason')</script> | *bold* # head"

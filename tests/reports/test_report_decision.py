@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from reports_testkit import build_workspace
 
-from evals.compare import compare_runs
-from evals.gates import evaluate_gate, load_gate, record_decision
-from evals.rundata import RunRef, load_run
-from evals.store import Workspace
-from evals.synthetic import make_label, make_trial, make_verdict, write_run
+from evals.analysis.compare import compare_runs
+from evals.analysis.gates import evaluate_gate, load_gate, record_decision
+from evals.analysis.rundata import RunRef, load_run
+from evals.store.workspace import Workspace
+from evals.testing.synthetic import make_label, make_trial, make_verdict, write_run
 from reports import build_comparison_report, build_run_summary, load_decisions, write_report
 from reports.caveats import comparison_caveats
 from reports.decision import VERDICT

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from reports_testkit import build_workspace
 
-from evals.compare import compare_runs
-from evals.rundata import RunRef, load_run
-from evals.store import Workspace
+from evals.analysis.compare import compare_runs
+from evals.analysis.rundata import RunRef, load_run
+from evals.store.workspace import Workspace
 from reports import build_comparison_report, build_run_summary, load_examples, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")

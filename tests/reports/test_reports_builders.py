@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from reports_testkit import XSS_REASON, build_workspace
 
-from evals.compare import compare_runs
-from evals.rundata import RunRef, load_run
-from evals.store import Workspace
+from evals.analysis.compare import compare_runs
+from evals.analysis.rundata import RunRef, load_run
+from evals.store.workspace import Workspace
 from reports import (
     build_comparison_report,
     build_run_summary,
@@ -188,7 +188,7 @@ def test_empty_rate_charts_become_a_note(workspace: Workspace) -> None:
 
 
 def test_no_pairs_means_a_note_not_empty_charts(workspace: Workspace) -> None:
-    from evals.synthetic import make_trial, write_run
+    from evals.testing.synthetic import make_trial, write_run
 
     build_workspace(workspace)
     write_run(

@@ -13,9 +13,9 @@ import pytest
 from rich.console import Console
 
 from evals.agents import AgentContext, ToolBox, resolve_agent
-from evals.golden import GoldenSet, case_hash, load_golden_set
-from evals.query import query
-from evals.runner import RunOptions, run_suite
+from evals.dataset.golden import GoldenSet, case_hash, load_golden_set
+from evals.run.runner import RunOptions, run_suite
+from evals.run.suite import load_suite
 from evals.schema import (
     AgentSpec,
     Case,
@@ -26,8 +26,8 @@ from evals.schema import (
     Trace,
     Trial,
 )
-from evals.store import Workspace
-from evals.suite import load_suite
+from evals.store.query import query
+from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer
 from judges import JudgeEnv, JudgeSpec, build_judge
 

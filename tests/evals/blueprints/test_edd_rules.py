@@ -23,7 +23,7 @@ from evals.blueprints.edd_rules import (
     fact_lines,
     ownership_to_fetch,
 )
-from evals.golden import GoldenSet, load_golden_set
+from evals.dataset.golden import GoldenSet, load_golden_set
 from evals.schema import Case
 from judges import JudgeEnv, JudgeSpec, build_judge
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.rundata import RunRef, load_run
-from evals.runstats import arm_stats
-from evals.store import Workspace
+from evals.analysis.rundata import RunRef, load_run
+from evals.analysis.runstats import arm_stats
+from evals.store.workspace import Workspace
 from reports import build_run_summary
 from reports.markdown import render_markdown
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from evals.importers import IMPORTERS, ImportFormatError, ImportOptions, write_batch
-from evals.query import query
 from evals.schema import Trial
-from evals.store import Workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace
 
 
 def evals(*args: str) -> subprocess.CompletedProcess[str]:

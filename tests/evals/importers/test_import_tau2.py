@@ -11,9 +11,9 @@ import pytest
 
 from evals import stats
 from evals.importers import IMPORTERS, OUTCOME_JUDGE, ImportFormatError, ImportOptions
-from evals.query import query
 from evals.schema import ModelCallStep, ToolCallStep, Trial
-from evals.store import Workspace
+from evals.store.query import query
+from evals.store.workspace import Workspace
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "tau2_retail"
 BASE = DATA / "gpt-4.1_retail.json"
@@ -219,7 +219,7 @@ def test_evals_compare_reports_pass_rates_mcnemar_and_noninferiority(
 
 
 def test_imported_runs_can_be_judged_and_queued(imported: Path, tmp_path: Path) -> None:
-    from evals.golden import case_hash, load_golden_set
+    from evals.dataset.golden import case_hash, load_golden_set
 
     ws = Workspace(imported, create=False)
     manifest = query(ws, "SELECT config FROM runs WHERE run_id = 'tau2-base'")[0]["config"]

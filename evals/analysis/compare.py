@@ -1,0 +1,331 @@
+"""Paired comparison of two runs over the same cases (deprecations, prompt changes).
+
+``a`` is the baseline (the model being deprecated, the current prompt), ``b`` the
+candidate. Per question and overall: each arm's descriptive statistics
+(:class:`evals.analysis.runstats.ArmStats`: pass rate, helpfulness, verdicts, cost, tokens with
+cached input apart, latency p50/p95, tool calls per trial), and for the outcome and for
+helpfulness the paired analysis: the 2x2 table, the difference ``p_b - p_a`` with its
+Tango score interval, the exact McNemar p, and a non-inferiority verdict per margin
+with the number of cases needed when the data cannot decide.
+
+**Pairing** (``pair_by``):
+
+* ``case`` (default): the unit is the case. With repetitions, a case passes in an arm
+  when more than half of its repetitions with an outcome pass (a tie is a fail, in both
+  arms alike). Repetitions of one case are not independent, so this keeps n honest.
+* ``case_repetition``: the unit is (case, repetition), matched across the runs; use it
+  when repetitions are meant as independent replicates (different seeds or samples).
+
+A unit counts only when both arms have an outcome for it; the rest are reported as
+unpaired. Pairs whose case content differs between the runs (``case_hash``) are still
+paired by case id, and counted in a warning.
+
+**Non-inferiority** at margin m is shown when the lower bound of the two-sided
+``confidence`` interval of ``p_b - p_a`` is above ``-m`` (one-sided alpha =
+``(1 - confidence)/2``, the usual regulatory convention), so the verdict can be read off
+the interval the report prints. "inferior" when the upper bound is below ``-m``;
+otherwise "undecided" with ``n_needed`` (total pairs for 80 % power at the observed
+discordance and difference, :func:`evals.stats.sample_size_noninferiority_paired`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from evals import stats
+from evals.analysis.rundata import LabelFacts, RunData, TrialFacts
+from evals.analysis.runstats import (
+    ArmStats,
+    HandlingTime,
+    HelpfulBase,
+    arm_stats,
+    handling_time,
+    helpful_by_trial,
+)
+from evals.schema import utcnow
+
+PairBy = Literal["case", "case_repetition"]
+
+
+class NonInferiority(BaseModel):
+    """Non-inferiority of the candidate at one margin."""
+
+    margin: float
+    verdict: Literal["non-inferior", "inferior", "undecided"]
+    low: float
+    high: float
+    p_value: float
+    """One-sided score-test p-value against H0: p_b - p_a <= -margin."""
+    n_needed: int | None
+    """Total pairs needed (80 % power) when undecided; None if no n would do."""
+    n_more: int | None
+    """n_needed minus the pairs at hand."""
+
+
+class PairedOutcomes(BaseModel):
+    """The paired 2x2 table of one binary outcome and what follows from it."""
+
+    n: int
+    both_pass: int
+    baseline_only: int
+    """b10: baseline passed, candidate failed."""
+    candidate_only: int
+    """b01: baseline failed, candidate passed."""
+    both_fail: int
+    baseline_rate: float | None
+    candidate_rate: float | None
+    diff: float | None
+    """p_candidate - p_baseline."""
+    low: float
+    high: float
+    confidence: float
+    mcnemar_p: float
+    noninferiority: list[NonInferiority] = Field(default_factory=list)
+    unpaired_baseline: int = 0
+    unpaired_candidate: int = 0
+    changed_cases: int = 0
+    """Pairs whose case content hash differs between the runs."""
+    cells: dict[str, list[str]] = Field(default_factory=dict)
+    """Trial keys (both arms) behind each cell: both_pass, baseline_only, ..."""
+
+
+class ScopeComparison(BaseModel):
+    """Baseline against candidate on one scope: 'overall' or a question id."""
+
+    scope: str
+    baseline: ArmStats
+    candidate: ArmStats
+    outcome: PairedOutcomes
+    helpful: PairedOutcomes | None
+    """Paired helpfulness over cases reviewed in both arms (None when there are none)."""
+
+
+class Comparison(BaseModel):
+    """`evals compare`: two runs, per question and overall."""
+
+    baseline_ref: str
+    candidate_ref: str
+    baseline_outcome_source: str
+    candidate_outcome_source: str
+    pair_by: PairBy
+    margins: list[float]
+    confidence: float
+    overall: ScopeComparison
+    questions: list[ScopeComparison]
+    baseline_handling_time: HandlingTime | None = None
+    """Baseline's assisted vs unassisted handling time (evals.analysis.runstats.handling_time)."""
+    candidate_handling_time: HandlingTime | None = None
+    """Candidate's assisted vs unassisted handling time."""
+    simulated: bool = False
+    """Some human number here is built on simulated reviewers' labels (sim:*)."""
+    warnings: list[str] = Field(default_factory=list)
+    created_at: str = Field(default_factory=lambda: utcnow().isoformat())
+
+
+Unit = tuple[bool, list[str], str, str]
+"""(outcome, trial keys, question id, case hash) of one pairing unit."""
+
+
+def pairing_units(
+    trials: Sequence[TrialFacts], value: Callable[[TrialFacts], bool | None], pair_by: PairBy
+) -> dict[str, Unit]:
+    groups: dict[str, list[TrialFacts]] = defaultdict(list)
+    for t in trials:
+        if value(t) is not None:
+            unit = t.case_id if pair_by == "case" else f"{t.case_id}#{t.repetition}"
+            groups[unit].append(t)
+    out: dict[str, Unit] = {}
+    for unit, members in groups.items():
+        passes = sum(1 for t in members if value(t))
+        out[unit] = (
+            2 * passes > len(members),
+            [t.key for t in members],
+            members[0].question_id,
+            members[0].case_hash,
+        )
+    return out
+
+
+def _noninferiority(
+    a: list[bool], b: list[bool], margin: float, confidence: float
+) -> NonInferiority:
+    ni = stats.noninferiority_paired(a, b, margin, confidence=1.0 - (1.0 - confidence) / 2.0)
+    return NonInferiority(
+        margin=margin,
+        verdict=ni.verdict,
+        low=ni.low,
+        high=ni.high,
+        p_value=ni.p_value,
+        n_needed=ni.n_needed if ni.verdict == "undecided" else None,
+        n_more=max(ni.n_needed - ni.n, 0) if ni.verdict == "undecided" and ni.n_needed else None,
+    )
+
+
+def paired_outcomes(
+    base: dict[str, Unit], cand: dict[str, Unit], margins: Sequence[float], confidence: float
+) -> PairedOutcomes:
+    """The paired analysis of two arms' units (see the module docstring)."""
+    common = sorted(base.keys() & cand.keys())
+    a = [base[u][0] for u in common]
+    b = [cand[u][0] for u in common]
+    cells: dict[str, list[str]] = {
+        "both_pass": [],
+        "baseline_only": [],
+        "candidate_only": [],
+        "both_fail": [],
+    }
+    for u, x, y in zip(common, a, b, strict=True):
+        name = {
+            (True, True): "both_pass",
+            (True, False): "baseline_only",
+            (False, True): "candidate_only",
+            (False, False): "both_fail",
+        }[(x, y)]
+        cells[name] += base[u][1] + cand[u][1]
+    diff = stats.paired_rate_difference(a, b, confidence)
+    n = len(common)
+    return PairedOutcomes(
+        n=n,
+        both_pass=sum(x and y for x, y in zip(a, b, strict=True)),
+        baseline_only=diff.b10,
+        candidate_only=diff.b01,
+        both_fail=sum(not x and not y for x, y in zip(a, b, strict=True)),
+        baseline_rate=sum(a) / n if n else None,
+        candidate_rate=sum(b) / n if n else None,
+        diff=None if math.isnan(diff.diff) else diff.diff,
+        low=diff.low,
+        high=diff.high,
+        confidence=confidence,
+        mcnemar_p=stats.mcnemar_exact(diff.b01, diff.b10),
+        noninferiority=[_noninferiority(a, b, m, confidence) for m in margins],
+        unpaired_baseline=len(base.keys() - cand.keys()),
+        unpaired_candidate=len(cand.keys() - base.keys()),
+        changed_cases=sum(1 for u in common if base[u][3] != cand[u][3]),
+        cells=cells,
+    )
+
+
+def in_question(question_id: str) -> Callable[[TrialFacts], bool]:
+    """Filter for the trials of one question."""
+    return lambda t: t.question_id == question_id
+
+
+def _helpful_value(labels: Sequence[LabelFacts]) -> Callable[[TrialFacts], bool | None]:
+    rated = helpful_by_trial(labels)
+    return lambda t: rated.get(t.key)
+
+
+def _scope(
+    name: str,
+    base: RunData,
+    cand: RunData,
+    keep: Callable[[TrialFacts], bool],
+    margins: Sequence[float],
+    confidence: float,
+    pair_by: PairBy,
+    helpful_base: HelpfulBase,
+) -> ScopeComparison:
+    bt = [t for t in base.trials if keep(t)]
+    ct = [t for t in cand.trials if keep(t)]
+    outcome = paired_outcomes(
+        pairing_units(bt, lambda t: t.outcome, pair_by),
+        pairing_units(ct, lambda t: t.outcome, pair_by),
+        margins,
+        confidence,
+    )
+    helpful = paired_outcomes(
+        pairing_units(bt, _helpful_value(base.assisted), pair_by),
+        pairing_units(ct, _helpful_value(cand.assisted), pair_by),
+        margins,
+        confidence,
+    )
+    return ScopeComparison(
+        scope=name,
+        baseline=arm_stats(bt, base.assisted, confidence, helpful_base),
+        candidate=arm_stats(ct, cand.assisted, confidence, helpful_base),
+        outcome=outcome,
+        helpful=helpful if helpful.n else None,
+    )
+
+
+def compare_runs(
+    base: RunData,
+    cand: RunData,
+    margins: Sequence[float] = (0.05,),
+    confidence: float = 0.95,
+    pair_by: PairBy = "case",
+    helpful_base: HelpfulBase = "reviewed",
+) -> Comparison:
+    """Compare a candidate run with its baseline, overall and per question."""
+    for m in margins:
+        if not 0.0 <= m < 1.0:
+            raise ValueError(f"margin must be in [0, 1), got {m}")
+    questions = sorted(set(base.questions()) | set(cand.questions()))
+    overall = _scope(
+        "overall", base, cand, lambda t: True, margins, confidence, pair_by, helpful_base
+    )
+    per_q = [
+        _scope(q, base, cand, in_question(q), margins, confidence, pair_by, helpful_base)
+        for q in questions
+    ]
+    return Comparison(
+        baseline_ref=str(base.ref),
+        candidate_ref=str(cand.ref),
+        baseline_outcome_source=base.outcome_source,
+        candidate_outcome_source=cand.outcome_source,
+        pair_by=pair_by,
+        margins=list(margins),
+        confidence=confidence,
+        overall=overall,
+        questions=per_q,
+        baseline_handling_time=_handling(base, confidence),
+        candidate_handling_time=_handling(cand, confidence),
+        simulated=base.simulated or cand.simulated,
+        warnings=_warnings(base, cand, overall),
+    )
+
+
+def _handling(run: RunData, confidence: float) -> HandlingTime | None:
+    ht = handling_time(run.assisted, run.unassisted, confidence)
+    return None if ht is None else ht.model_copy(update={"label_ids": []})
+
+
+def _warnings(base: RunData, cand: RunData, overall: ScopeComparison) -> list[str]:
+    out = []
+    if base.manifest.get("dataset_hash") != cand.manifest.get("dataset_hash"):
+        out.append(
+            "the runs used different versions of the golden set "
+            f"({base.manifest.get('dataset')}@{base.manifest.get('dataset_hash')} vs "
+            f"{cand.manifest.get('dataset')}@{cand.manifest.get('dataset_hash')})"
+        )
+    o = overall.outcome
+    if o.changed_cases:
+        out.append(f"{o.changed_cases} paired case(s) changed content between the runs")
+    if o.unpaired_baseline or o.unpaired_candidate:
+        out.append(
+            f"unpaired units left out: {o.unpaired_baseline} baseline-only, "
+            f"{o.unpaired_candidate} candidate-only (no outcome in the other run)"
+        )
+    if base.simulated or cand.simulated:
+        out.append(
+            "SIMULATED: helpfulness and handling time include simulated reviewers' labels "
+            "(sim:*), demo data, not measurements of people"
+        )
+    if base.outcome_source != cand.outcome_source:
+        out.append(
+            f"outcome sources differ: baseline {base.outcome_source}, candidate "
+            f"{cand.outcome_source}"
+        )
+    for arm, stats_ in (("baseline", overall.baseline), ("candidate", overall.candidate)):
+        missing = stats_.trials - stats_.outcome.n
+        if missing:
+            out.append(
+                f"{arm}: {missing} trial(s) without an outcome "
+                f"({stats_.infra_errors} infra errors, the rest unjudged)"
+            )
+    return out

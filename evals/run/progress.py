@@ -1,0 +1,294 @@
+"""What `evals run` shows: a live progress bar and the end-of-run summary.
+
+The summary is computed from the store (not from the process's memory), over every key
+of the invocation's matrix, so a resumed run summarises the whole matrix: trials
+recorded by earlier invocations (or reused from other runs) included. Latency
+percentiles are over answered (ok) trials; failed trials are counted by kind and code.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from evals.cli.tables import print_table
+from evals.store.workspace import Workspace
+
+CELL_SQL = """
+SELECT t.model_alias AS model, t.prompt AS prompt, count(*) AS trials,
+  count(*) FILTER (WHERE t.status = 'ok') AS ok,
+  count(*) FILTER (WHERE t.error_kind = 'infra') AS infra_errors,
+  count(*) FILTER (WHERE t.error_kind = 'agent') AS agent_errors,
+  coalesce(sum(t.tool_calls), 0) AS tool_calls,
+  coalesce(sum(t.unmatched_tool_calls), 0) AS unmatched_tool_calls,
+  coalesce(sum(t.llm_calls), 0) AS llm_calls,
+  coalesce(sum(t.input_tokens), 0) AS input_tokens,
+  coalesce(sum(t.cached_input_tokens), 0) AS cached_input_tokens,
+  coalesce(sum(t.output_tokens), 0) AS output_tokens,
+  coalesce(sum(t.cost_usd), 0) AS cost_usd,
+  quantile_cont(t.latency_s, 0.5) FILTER (WHERE t.status = 'ok') AS p50_latency_s,
+  quantile_cont(t.latency_s, 0.95) FILTER (WHERE t.status = 'ok') AS p95_latency_s
+FROM trials t JOIN matrix m ON t.key = m.key
+GROUP BY ALL ORDER BY model, prompt
+"""
+
+ERRORS_SQL = """
+SELECT t.error_kind AS kind, t.error_code AS code, count(*) AS trials
+FROM trials t JOIN matrix m ON t.key = m.key
+WHERE t.error_kind IS NOT NULL GROUP BY ALL ORDER BY kind, trials DESC, code
+"""
+
+FIRST_ERRORS_SQL = """
+SELECT t.error_kind AS kind, t.error_code AS code,
+  arg_min(tr.trace->>'$.error.message', t.recorded_at) AS message
+FROM trials t JOIN matrix m ON t.key = m.key JOIN traces tr ON tr.trial_key = t.key
+WHERE t.error_kind IS NOT NULL GROUP BY ALL ORDER BY kind, code
+"""
+"""The first recorded message of each error kind and code (read only when there are
+errors: it parses the traces)."""
+
+
+@dataclass
+class RunSummary:
+    """The matrix's outcome, read back from the store."""
+
+    run_id: str
+    """Run summarised."""
+    total: int
+    """Cells in the matrix."""
+    recorded: int
+    """Cells with a trial record."""
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    """One row per model × prompt (see CELL_SQL for the columns)."""
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    """Failed trials by error kind and code, with the first message of each
+    (``message``)."""
+
+    @property
+    def missing(self) -> int:
+        """Cells without any record (e.g. the run was interrupted)."""
+        return self.total - self.recorded
+
+    def count(self, column: str) -> int:
+        """Sum of a column over the cells."""
+        return int(sum(row[column] or 0 for row in self.cells))
+
+
+def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
+    """Summary of the trials recorded for `keys` (the invocation's matrix)."""
+    import duckdb
+
+    from evals.store.query import COMPACTION_RETRIES, LEAN_THREADS, connect
+
+    for attempt in range(COMPACTION_RETRIES):  # a segment compacted meanwhile: list again
+        try:
+            with connect(ws, LEAN_THREADS) as con:  # in `evals run`: memory flat in trials
+                register_keys(con, keys)
+                cells = _rows(con.execute(CELL_SQL))
+                errors = _rows(con.execute(ERRORS_SQL))
+                if errors:
+                    first = {
+                        (r["kind"], r["code"]): r["message"]
+                        for r in _rows(con.execute(FIRST_ERRORS_SQL))
+                    }
+                    for e in errors:
+                        e["message"] = first.get((e["kind"], e["code"]))
+            break
+        except duckdb.IOException:
+            if attempt == COMPACTION_RETRIES - 1:
+                raise
+    recorded = int(sum(row["trials"] for row in cells))
+    return RunSummary(run_id=run_id, total=len(keys), recorded=recorded, cells=cells, errors=errors)
+
+
+_KEYS_CHUNK = 5000
+
+
+def register_keys(con: Any, keys: list[str], table: str = "matrix") -> None:
+    """A temporary table `table(key)` of the keys, filled in chunks. Not through pyarrow:
+    importing it costs 40 MB, and at the end of `evals run` that came on top of DuckDB's
+    working memory (issue 18: peak RSS)."""
+    con.execute(f"CREATE TEMP TABLE {table} (key VARCHAR)")
+    for start in range(0, len(keys), _KEYS_CHUNK):
+        con.execute(
+            f"INSERT INTO {table} SELECT unnest($1::VARCHAR[])", [keys[start : start + _KEYS_CHUNK]]
+        )
+
+
+def _rows(cursor: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    for i, col in enumerate(columns):
+        if i < 2:  # names: keep whole, fold if they must
+            table.add_column(col, justify="left", overflow="fold")
+        else:  # numbers: never truncated
+            width = max(len(line) for line in col.splitlines())
+            table.add_column(col, justify="right", no_wrap=True, min_width=width)
+    return table
+
+
+def _compact(n: int | float) -> str:
+    for threshold, size, unit in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if n >= threshold:
+            return f"{n / size:.1f}{unit}"
+    return f"{int(n):,}"
+
+
+def render_summary(summary: RunSummary, console: Console) -> None:
+    """Print the outcome and usage tables per model × prompt, the errors by kind and
+    code, and a one-line account of the matrix."""
+    outcomes = _table(
+        f"run {summary.run_id}: outcomes",
+        (
+            "model",
+            "prompt",
+            "trials",
+            "ok",
+            "errors\ninfra/agent",
+            "tool calls\n(unmatched)",
+            "latency s\np50/p95",
+        ),
+    )
+    usage = _table(
+        "tokens and cost",
+        ("model", "prompt", "LLM calls", "tokens in", "(cached)", "tokens out", "cost $"),
+    )
+    for r in summary.cells:
+        outcomes.add_row(
+            escape(str(r["model"])),
+            escape(str(r["prompt"])),
+            str(r["trials"]),
+            str(r["ok"]),
+            f"{r['infra_errors']}/{r['agent_errors']}",
+            f"{r['tool_calls']} ({r['unmatched_tool_calls']})",
+            f"{_seconds(r['p50_latency_s'])}/{_seconds(r['p95_latency_s'])}",
+        )
+        usage.add_row(
+            escape(str(r["model"])),
+            escape(str(r["prompt"])),
+            _compact(r["llm_calls"]),
+            _compact(r["input_tokens"] + r["cached_input_tokens"]),
+            _compact(r["cached_input_tokens"]),
+            _compact(r["output_tokens"]),
+            f"{r['cost_usd']:.4f}",
+        )
+    print_table(console, outcomes)
+    print_table(console, usage)
+    if summary.errors:
+        errors = _table("errors by kind", ("kind", "code", "trials"))
+        for e in summary.errors:
+            errors.add_row(escape(str(e["kind"])), escape(str(e["code"])), str(e["trials"]))
+        print_table(console, errors)
+        for e in summary.errors:  # provider text: printed plain, never as markup
+            message = " ".join(str(e.get("message") or "").split())[:300]
+            console.print(
+                f"first {e['kind']}:{e['code']} error: {message}", markup=False, highlight=False
+            )
+    ok, failed = summary.count("ok"), summary.recorded - summary.count("ok")
+    missing = f", {summary.missing} not recorded (rerun to finish)" if summary.missing else ""
+    console.print(
+        f"{summary.total} trials in the matrix: {summary.recorded} recorded, "
+        f"{ok} ok, {failed} failed{missing}.",
+        markup=False,
+        highlight=False,
+    )
+
+
+HEARTBEAT_S = 30.0
+"""Without a live bar (--no-progress, CI logs, a pipe), a plain progress line at least
+this often: a hung provider must not look like a hung harness."""
+
+
+class RunProgress:
+    """A Rich progress bar: done, failed, trials/s, tokens, cost, ETA; or, when no live
+    bar can show (disabled, or not a terminal), a plain line every `heartbeat_s`."""
+
+    def __init__(
+        self,
+        console: Console,
+        total: int,
+        already: int,
+        enabled: bool,
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
+        self.enabled = enabled
+        self.already = already
+        self.total = total
+        self.console = console
+        self.heartbeat_s = heartbeat_s
+        self.plain = not (enabled and console.is_terminal)
+        self.start = self.last_line = time.monotonic()
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TextColumn("{task.fields[rate]:.1f} trials/s"),
+            TextColumn("{task.fields[tokens]} tok"),
+            TextColumn("${task.fields[cost]:.4f}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled,
+            refresh_per_second=4,
+        )
+        self.task: TaskID = self.progress.add_task(
+            "trials", total=total, completed=already, failed=0, rate=0.0, tokens=0, cost=0.0
+        )
+
+    def update(self, done: int, failed: int, tokens: int, cost: float) -> None:
+        """Show this invocation's totals (done excludes trials finished earlier)."""
+        now = time.monotonic()
+        elapsed = max(now - self.start, 1e-9)
+        if self.plain and now - self.last_line >= self.heartbeat_s:
+            self.last_line = now
+            self.console.print(
+                f"progress: {self.already + done}/{self.total} trials, {failed} failed, "
+                f"{done / elapsed:.1f}/s, {elapsed:.0f}s elapsed",
+                markup=False,
+                highlight=False,
+            )
+        self.progress.update(
+            self.task,
+            completed=self.already + done,
+            failed=failed,
+            rate=done / elapsed,
+            tokens=tokens,
+            cost=cost,
+        )
+
+    def __enter__(self) -> RunProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.progress.stop()

@@ -1,0 +1,333 @@
+"""The matrix runner: cases × models × prompt versions × repetitions, resumable.
+
+``run_suite(suite, ws)`` does one invocation of `evals run`:
+
+1. plans the matrix (evals.run.plan) and resolves the agent, failing early on bad input;
+2. takes the run's lock (one invocation per run id at a time, across processes);
+3. writes the RunManifest (a ``run`` record, once per invocation);
+4. reads the finished keys from the workspace and links trials reused from other runs;
+5. runs what remains on N asyncio lanes (evals.run.lanes), or over worker processes
+   (evals.run.workers), streaming every trial to the store as it finishes, with a
+   live progress bar;
+6. summarises the whole matrix from the store (evals.run.progress) and closes the
+   workspace (seal and compact this process's segments).
+
+Run ids
+    Derived from the suite's identity (evals.run.suite.Suite.run_id): rerunning a suite, or
+    running it `--full` after a subset, continues the same run, so `evals judge RUN` and
+    `evals compare` refer to one stable id. Resume is by trial key, across runs: a trial
+    recorded by another run with the same key is not redone but linked with a
+    ``run_link`` record; every trial of a run, reused ones included, is
+    ``RUN_TRIALS_SQL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import resource
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+from evals.agents import Agent, resolve_agent
+from evals.models.gateway import GatewayOpener, workspace_gateway
+from evals.run.lanes import Counters, LaneRun
+from evals.run.plan import RunPlan, finished_keys, make_plan
+from evals.run.progress import RunProgress, RunSummary, render_summary, summarise
+from evals.run.reviews import pending_jobs
+from evals.run.suite import Suite
+from evals.schema import Record, RunManifest
+from evals.store.key_claims import KeyClaims, journal_end
+from evals.store.query import ViewSpec, query, register_view, run_members_sql
+from evals.store.workspace import LockBusy, Workspace
+
+
+class RunError(Exception):
+    """A run that cannot start or finish (one line for the CLI)."""
+
+
+class RunLink(Record):
+    """A trial counted in a run although another run recorded it (same key)."""
+
+    run_id: str
+    """The run that reuses the trial."""
+    trial_key: str
+    """The trial reused."""
+    source_run_id: str
+    """The run that recorded it."""
+
+
+register_view(ViewSpec("run_link", "run_links", RunLink))
+
+RUN_TRIALS_SQL = f"SELECT * FROM trials t WHERE {run_members_sql('$run')}"
+"""Every trial of a run, reused ones included: query(ws, RUN_TRIALS_SQL, {'run': id})."""
+
+
+@dataclass
+class RunOptions:
+    """Command-line overrides of a suite."""
+
+    limit: int | None = None
+    """Run only the first N selected cases (overrides the suite's `limit`)."""
+    full: bool = False
+    """Ignore any limit: every selected case."""
+    lanes: int | None = None
+    """Concurrent trials (overrides `limits.lanes`)."""
+    workers: int | None = None
+    """Worker processes (overrides `limits.workers`)."""
+    progress: bool = True
+    """Show the live progress bar."""
+
+
+@dataclass
+class RunResult:
+    """What one invocation did."""
+
+    run_id: str
+    total: int
+    """Cells in the matrix."""
+    skipped: int
+    """Cells already finished before this invocation (not rerun)."""
+    linked: int
+    """Of those, cells reused from other runs (run_link records written)."""
+    counters: Counters = field(default_factory=Counters)
+    """Trials run by this invocation."""
+    summary: RunSummary | None = None
+    """The whole matrix, read back from the store."""
+    elapsed_s: float = 0.0
+    """Wall time of the trials phase."""
+    cpu_s: float = 0.0
+    """CPU time (user + system) of this process and its workers during that phase."""
+    run_ids: list[str] = field(default_factory=list)
+    """Every run recorded (a review suite's free run, then its teacher run)."""
+
+
+@contextmanager
+def run_lock(ws: Workspace, run_id: str) -> Iterator[None]:
+    """One invocation per run id at a time (released by the kernel on kill -9).
+
+    Worker processes hold a shared lock on a second file while they live; taking it
+    exclusively here waits for the workers of a killed invocation to notice their
+    parent is gone and exit, so they can never record a key this invocation also runs."""
+    held = ExitStack()
+    try:
+        held.enter_context(ws.try_lock(f"run-{run_id}"))
+    except LockBusy as exc:
+        raise RunError(f"run {run_id} is already running in another process ({exc})") from None
+    with held:
+        with workers_lock(ws, run_id, fcntl.LOCK_EX):
+            pass
+        yield
+
+
+def workers_lock(ws: Workspace, run_id: str, mode: int) -> AbstractContextManager[None]:
+    """The lock worker processes hold shared (see run_lock)."""
+    return ws.lock(f"run-{run_id}.workers", mode)
+
+
+def manifest(plan: RunPlan, run_id: str | None = None) -> RunManifest:
+    """The run record written at the start of every invocation (one per run of a
+    review suite's modes)."""
+    s = plan.suite
+    run_id = run_id or plan.run_id
+    review = (
+        {}
+        if plan.reviews is None
+        else {
+            "review_mode": "free" if run_id == plan.run_id else "teacher",
+            "review_of": plan.run_id,
+            "reviews": len(plan.reviews),
+        }
+    )
+    return RunManifest(
+        run_id=run_id,
+        suite=str(s.path),
+        suite_hash=s.suite_hash(),
+        dataset=plan.golden.name,
+        dataset_hash=plan.golden.content_hash,
+        models=s.models,
+        prompts=[p.name for p in s.prompts],
+        agent=s.agent,
+        repetitions=s.config.repetitions,
+        config={
+            **s.config.model_dump(mode="json"),
+            "prompt_hashes": {p.name: p.sha256 for p in s.prompts},
+            "cases": len(plan.refs),
+            **review,
+        },
+    )
+
+
+def link_reused(ws: Workspace, run_id: str, finished: dict[str, str], keys: list[str]) -> int:
+    """Write a run_link for matrix keys finished under another run; returns how many."""
+    if all(other == run_id for other in finished.values()):
+        return 0  # the usual case: nothing recorded by another run
+    linked = {
+        r["k"]
+        for r in query(
+            ws,
+            "SELECT body->>'$.trial_key' AS k FROM raw_run_link WHERE body->>'$.run_id' = ?",
+            [run_id],
+        )
+    }
+    links = [
+        RunLink(run_id=run_id, trial_key=key, source_run_id=finished[key])
+        for key in keys
+        if finished.get(key, run_id) != run_id and key not in linked
+    ]
+    if links:
+        ws.writer("run_link").append_many(links)
+    return len(links)
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+@dataclass
+class Prepared:
+    """A run checked and planned, before anything is written (see prepare_run)."""
+
+    plan: RunPlan
+    agent: Agent
+
+
+def prepare_run(suite: Suite, options: RunOptions | None = None) -> Prepared:
+    """Validate the golden set, plan the matrix, resolve the agent and check the API
+    keys: everything that can fail on input, done before the workspace is touched
+    (a failing `evals run` on a new path must leave nothing behind)."""
+    options = options or RunOptions()
+    plan = make_plan(
+        suite, limit=options.limit, full=options.full, lanes=options.lanes, workers=options.workers
+    )
+    agent = resolve_agent(suite.agent)
+    for model in suite.models:  # fail before recording a trial per cell as infra:auth
+        if model.api_key_env and not os.environ.get(model.api_key_env):
+            raise RunError(
+                f"{suite.path}: model {model.alias!r}: environment variable "
+                f"{model.api_key_env} (its API key) is not set"
+            )
+    return Prepared(plan, agent)
+
+
+def run_suite(
+    suite: Suite,
+    ws: Workspace,
+    options: RunOptions | None = None,
+    *,
+    console: Console | None = None,
+    open_gateway: GatewayOpener = workspace_gateway,
+    prepared: Prepared | None = None,
+) -> RunResult:
+    """Run a suite's matrix (see the module docstring); prints progress and summary.
+
+    `prepared`: the result of prepare_run (done here when not given)."""
+    options = options or RunOptions()
+    console = console or Console()
+    prepared = prepared or prepare_run(suite, options)
+    plan, agent = prepared.plan, prepared.agent
+    if plan.workers > 1 and any(m.model.startswith("local/") for m in suite.models):
+        # Each worker would start its own llama.cpp server on the same cores.
+        console.print("local models run in one process: --workers ignored", markup=False)
+        plan.workers = 1
+    if plan.workers > 1 and plan.reviews is not None:
+        console.print("review suites run in one process: --workers ignored", markup=False)
+        plan.workers = 1
+    plan.workspace = ws
+    try:
+        with run_lock(ws, plan.run_id):
+            # The teacher run first: `suite-*` patterns then pick the free run (newest).
+            for run_id in reversed(plan.run_ids()):
+                ws.append("run", manifest(plan, run_id))
+            journal_at = journal_end(ws.root)  # before the snapshot (evals.store.key_claims)
+            finished = finished_keys(ws)
+            keys_by_run = plan.keys_by_run()
+            keys = [k for run_keys in keys_by_run.values() for k in run_keys]
+            skipped = sum(1 for k in keys if k in finished)
+            linked = sum(link_reused(ws, r, finished, ks) for r, ks in keys_by_run.items())
+            result = RunResult(plan.run_id, plan.total, skipped, linked)
+            result.run_ids = plan.run_ids()
+            start, cpu0 = time.perf_counter(), _cpu_seconds()
+            with RunProgress(console, plan.total, skipped, options.progress) as progress:
+                if plan.total == skipped:
+                    pass  # all finished: no gateway (litellm's import alone is seconds)
+                elif plan.workers > 1:
+                    from evals.run.workers import run_sharded
+
+                    result.counters = run_sharded(
+                        plan, ws, set(finished), progress, open_gateway, journal_at=journal_at
+                    )
+                else:
+                    result.counters = asyncio.run(
+                        _run_here(plan, ws, agent, finished, open_gateway, progress, journal_at)
+                    )
+            result.elapsed_s = time.perf_counter() - start
+            result.cpu_s = _cpu_seconds() - cpu0
+            summaries = [summarise(ws, r, ks) for r, ks in keys_by_run.items()]
+            result.summary = summaries[0]
+    finally:
+        ws.close()
+    for summary in summaries:
+        render_summary(summary, console)
+    return result
+
+
+async def _run_here(
+    plan: RunPlan,
+    ws: Workspace,
+    agent: Agent,
+    finished: dict[str, str],
+    open_gateway: GatewayOpener,
+    progress: RunProgress,
+    journal_at: int = 0,
+) -> Counters:
+    """Run the pending cells in this process."""
+    claims = KeyClaims(ws.root, plan.run_id, journal_at)
+    async with open_gateway(plan.suite.models, ws) as gateway:
+        lanes = LaneRun(
+            plan, ws.writer("trial"), gateway, agent, plan.lanes, claims=claims, finished=finished
+        )
+        ticker = asyncio.ensure_future(tick(progress, lanes.counters))
+        try:
+            if plan.reviews is not None:
+                return await lanes.run(pending_jobs(plan, finished))
+            return await lanes.run(plan.pending(finished))
+        finally:
+            ticker.cancel()
+            show(progress, lanes.counters)
+            link_finished_elsewhere(ws, plan.run_id, lanes.reused, lanes.reused_into)
+            claims.close()
+
+
+def link_finished_elsewhere(
+    ws: Workspace, run_id: str, reused: dict[str, str], into: dict[str, str] | None = None
+) -> None:
+    """Link the keys another run finished while this one was running (LaneRun.reused),
+    so that every reader counts them in this run (or the run `into` names), once."""
+    into = into or {}
+    if reused:
+        ws.writer("run_link").append_many(
+            [
+                RunLink(run_id=into.get(k, run_id), trial_key=k, source_run_id=src)
+                for k, src in reused.items()
+            ]
+        )
+
+
+def show(progress: RunProgress, c: Counters) -> None:
+    """Push counters to the progress bar."""
+    progress.update(c.done, c.failed, c.tokens, c.cost_usd)
+
+
+async def tick(progress: RunProgress, counters: Counters, every_s: float = 0.25) -> None:
+    """Refresh the progress bar periodically (not per trial: that would cost CPU)."""
+    while True:
+        show(progress, counters)
+        await asyncio.sleep(every_s)

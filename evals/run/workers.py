@@ -1,0 +1,212 @@
+"""Running a matrix over several worker processes (`evals run --workers N`).
+
+One process of Python drives a few hundred trials per second before its CPU is the
+limit (JSON, HTTP and pydantic per call). Past that, the pending keys are sharded by
+hash (evals.run.plan.shard_of) over N spawned workers: every key belongs to exactly one
+shard, so no trial runs twice, and every worker appends to its own segment files in the
+one workspace (the store's design: one writer per process, readers see them all). The
+parent holds the run's lock, shows the progress bar from the workers' counters and
+summarises from the store at the end.
+
+Per-model concurrency and rate limits (ModelSpec.max_concurrency, rpm, tpm) are shared
+out between the workers so that together they stay within them; lanes likewise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import math
+import multiprocessing as mp
+import os
+import queue
+from dataclasses import asdict, dataclass
+from multiprocessing.queues import Queue
+from typing import Any
+
+from evals.run.lanes import Counters, LaneRun
+from evals.run.plan import RunPlan, make_plan
+from evals.run.progress import RunProgress
+from evals.schema import ModelSpec
+from evals.store.workspace import Workspace
+
+Message = tuple[str, int, Any]
+"""(kind: 'progress' | 'done' | 'error', shard, payload) sent by a worker."""
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    """What one worker needs to rebuild the plan and run its shard."""
+
+    suite_path: str
+    workspace: str
+    run_id: str
+    limit: int | None
+    full: bool
+    lanes: int
+    shard: int
+    shards: int
+    finished: frozenset[str]
+    open_gateway: Any
+    """A module-level GatewayOpener (pickled by reference)."""
+    parent_pid: int
+    """The invoking process; a worker exits when it dies."""
+    journal_at: int = 0
+    """Where the finished-keys journal ended before `finished` was read (key_claims)."""
+
+
+def share_limits(model: ModelSpec, shards: int) -> ModelSpec:
+    """The part of a model's limits one of `shards` workers may use."""
+
+    def part(value: int | None) -> int | None:
+        return None if value is None else max(1, math.ceil(value / shards))
+
+    return model.model_copy(
+        update={
+            "max_concurrency": part(model.max_concurrency) or 1,
+            "rpm": part(model.rpm),
+            "tpm": part(model.tpm),
+        }
+    )
+
+
+def run_sharded(
+    plan: RunPlan,
+    ws: Workspace,
+    finished: set[str],
+    progress: RunProgress,
+    open_gateway: Any,
+    journal_at: int = 0,
+) -> Counters:
+    """Run the pending cells over `plan.workers` processes; returns the summed counters."""
+    from evals.run.runner import RunError, show
+
+    ctx = mp.get_context("spawn")  # a clean interpreter: no inherited loop, threads or locks
+    messages: Queue[Message] = ctx.Queue()
+    lanes = max(1, math.ceil(plan.lanes / plan.workers))
+    frozen = frozenset(finished)
+    procs = []
+    for shard in range(plan.workers):
+        task = WorkerTask(
+            str(plan.suite.path),
+            str(ws.root),
+            plan.run_id,
+            plan.limit,
+            plan.limit is None,
+            lanes,
+            shard,
+            plan.workers,
+            frozen,
+            open_gateway,
+            os.getpid(),
+            journal_at,
+        )
+        proc = ctx.Process(
+            target=worker_main,
+            args=(task, messages),
+            daemon=False,
+            name=f"evals-run-worker-{shard}",
+        )
+        proc.start()
+        procs.append(proc)
+    latest: dict[int, Counters] = {}
+    ended: set[int] = set()
+    errors: list[str] = []
+    try:
+        while len(ended) < len(procs):
+            try:
+                kind, shard, payload = messages.get(timeout=0.25)
+            except queue.Empty:
+                for shard, proc in enumerate(procs):
+                    if shard not in ended and proc.exitcode is not None:
+                        ended.add(shard)
+                        errors.append(f"worker {shard} died (exit code {proc.exitcode})")
+                show(progress, _total(latest))  # keeps the heartbeat line going
+                continue
+            if kind == "error":
+                errors.append(f"worker {shard}: {payload}")
+                ended.add(shard)
+                continue
+            latest[shard] = Counters(**payload)
+            if kind == "done":
+                ended.add(shard)
+            show(progress, _total(latest))
+    finally:
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.exitcode is None:
+                proc.terminate()
+                proc.join()
+    if errors:
+        raise RunError("; ".join(errors))
+    return _total(latest)
+
+
+def _total(latest: dict[int, Counters]) -> Counters:
+    total = Counters()
+    for counters in latest.values():
+        total.merge(counters)
+    return total
+
+
+def worker_main(task: WorkerTask, messages: Queue[Message]) -> None:
+    """Entry point of a worker process."""
+    from evals.run.runner import workers_lock
+
+    try:
+        ws = Workspace(task.workspace, create=False)
+        with workers_lock(ws, task.run_id, fcntl.LOCK_SH):
+            counters = asyncio.run(_work(task, ws, messages))
+    except BaseException as exc:
+        messages.put(("error", task.shard, f"{type(exc).__name__}: {exc}"))
+        raise SystemExit(1) from None
+    messages.put(("done", task.shard, asdict(counters)))
+
+
+async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Counters:
+    from evals.agents import resolve_agent
+    from evals.run.suite import load_suite
+
+    suite = load_suite(task.suite_path)
+    plan = make_plan(suite, limit=task.limit, full=task.full, lanes=task.lanes, workers=1)
+    if plan.run_id != task.run_id:
+        raise RuntimeError(
+            f"the suite changed since the run started ({plan.run_id} != {task.run_id}); rerun"
+        )
+    agent = resolve_agent(suite.agent)
+    models = [share_limits(m, task.shards) for m in suite.models]
+    from evals.run.runner import link_finished_elsewhere
+    from evals.store.key_claims import KeyClaims
+
+    claims = KeyClaims(ws.root, task.run_id, task.journal_at)
+    try:
+        async with task.open_gateway(models, ws) as gateway:
+            lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes, claims=claims)
+            helpers = [
+                asyncio.ensure_future(_report(messages, task.shard, lanes.counters)),
+                asyncio.ensure_future(_orphan_watch(task.parent_pid)),
+            ]
+            try:
+                return await lanes.run(plan.pending(task.finished, task.shard, task.shards))
+            finally:
+                for helper in helpers:
+                    helper.cancel()
+                link_finished_elsewhere(ws, task.run_id, lanes.reused)
+    finally:
+        claims.close()
+        ws.close()
+
+
+async def _orphan_watch(parent_pid: int) -> None:
+    """Exit at once when the parent dies (e.g. kill -9): the next invocation reruns what
+    was in flight, and must not race with orphans (run_lock waits for them)."""
+    while True:
+        await asyncio.sleep(0.2)
+        if os.getppid() != parent_pid:
+            os._exit(3)
+
+
+async def _report(messages: Queue[Message], shard: int, counters: Counters) -> None:
+    while True:
+        await asyncio.sleep(0.5)
+        messages.put(("progress", shard, asdict(counters)))
