@@ -249,7 +249,7 @@ def case_screening(b: Builder, org: Org) -> tuple[str, list[str], list[str], str
 def case_jurisdiction(b: Builder, org: Org) -> Answer:
     """Jurisdiction and address risk."""
     j = b.countries.jurisdiction(org)
-    reg, addr = j["reg"], j["addr"]
+    reg, addr = j.reg, j.addr
     ref = (
         f"Registered in {reg['country_name']} ({reg['country']}): {reg['risk']} risk "
         f"({reg['basis']}; {reg['sdn_entries_with_address']} SDN entries list an "
@@ -260,7 +260,7 @@ def case_jurisdiction(b: Builder, org: Org) -> Answer:
     forbidden = [f"{reg['country_name']} is {levels[reg['risk']]} risk."]
     if addr is None:
         ref += " No address is recorded."
-    elif not j["outside"]:
+    elif not j.outside:
         ref += f" The recorded address ({org.address}) is in the same country."
     else:
         ref += (
@@ -272,8 +272,8 @@ def case_jurisdiction(b: Builder, org: Org) -> Answer:
         facts += [addr["country_name"], addr["risk"]]
         forbidden.append(f"{addr['country_name']} is {levels[addr['risk']]} risk.")
         forbidden.append(f"The address of {org.name} is in {reg['country_name']}.")
-    ref += f" Overall jurisdiction and address risk: {j['overall']}."
-    facts.append(j["overall"])
+    ref += f" Overall jurisdiction and address risk: {j.overall}."
+    facts.append(j.overall)
     return ref, dedupe(facts), dedupe(forbidden)
 
 

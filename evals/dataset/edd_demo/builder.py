@@ -35,7 +35,7 @@ class Builder:
         screen = self.screener.screen(org)
         matches = [h for r in screen for h in r.hits if h.verdict == "match"]
         label, _, _ = transparency(org)
-        jur = self.countries.jurisdiction(org)["overall"]
+        jur = self.countries.jurisdiction(org).overall
         severe = [
             h
             for h in matches

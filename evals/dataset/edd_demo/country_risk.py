@@ -63,7 +63,7 @@ def _rating(top: list[tuple[Fraction, str, int]], n: int, totals: Counter[str]) 
     )
 
 
-def country_exposure(sdn: dict[str, SdnEntry]) -> dict[str, dict[str, Any]]:
+def country_exposure(sdn: dict[str, SdnEntry]) -> dict[str, dict[str, str]]:
     """Country risk indicator from the whole SDN list, by ISO-2 code.
 
     high:   the country holds at least half of the addressed entries of some OFAC
@@ -97,11 +97,25 @@ def country_exposure(sdn: dict[str, SdnEntry]) -> dict[str, dict[str, Any]]:
     return out
 
 
+@dataclass
+class Jurisdiction:
+    """The jurisdiction-and-address risk of a business."""
+
+    reg: dict[str, Any]
+    """The country_risk observation of the country of registration."""
+    addr: dict[str, Any] | None
+    """That of the country of the recorded address (None without an address)."""
+    overall: str
+    """The highest level of the two, at least medium for an address outside."""
+    outside: bool
+    """The address is outside the country of registration."""
+
+
 class CountryRisk:
     """The country-risk tool's answers, keeping track of the countries asked about (the
     copy of the exposure table keeps only those)."""
 
-    def __init__(self, exposure: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, exposure: dict[str, dict[str, str]]) -> None:
         self.exposure = exposure
         self.used: set[str] = set()
 
@@ -127,7 +141,7 @@ class CountryRisk:
             ),
         }
 
-    def jurisdiction(self, org: Org) -> dict[str, Any]:
+    def jurisdiction(self, org: Org) -> Jurisdiction:
         """Countries and risk levels of the business's jurisdiction and address."""
         reg = self.risk(org.country or "")
         addr = self.risk(org.address_country) if org.address_country else None
@@ -137,8 +151,8 @@ class CountryRisk:
         outside = bool(addr and org.address_country != org.country)
         if outside:
             overall = max(overall, "medium", key=LEVELS.index)
-        return {"reg": reg, "addr": addr, "overall": overall, "outside": outside}
+        return Jurisdiction(reg, addr, overall, outside)
 
-    def table_rows(self) -> list[dict[str, Any]]:
+    def table_rows(self) -> list[dict[str, str]]:
         """The exposure rows of the countries asked about, for the copy."""
         return [self.exposure[iso] for iso in sorted(self.used)]

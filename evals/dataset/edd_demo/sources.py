@@ -87,7 +87,7 @@ class Sources:
     """sanctions/alt.csv: aliases of SDN entries."""
     licence: bytes
     """The truth sets' licence, copied unchanged."""
-    exposure: dict[str, dict[str, Any]] | None
+    exposure: dict[str, dict[str, str]] | None
     """Precomputed country exposure by ISO-2 code (only in the copy; None in the full data,
     where it is computed from the whole SDN list)."""
 
