@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
-from evals.cli.tables import print_table
+from evals.tables import print_table
 
 if TYPE_CHECKING:
     from evals.store.workspace import Workspace

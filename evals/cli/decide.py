@@ -28,7 +28,7 @@ from evals.cli.common import (
     err_console,
     fail,
 )
-from evals.cli.tables import print_table
+from evals.tables import print_table
 
 if TYPE_CHECKING:
     from evals.analysis.compare import Comparison

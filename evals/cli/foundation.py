@@ -17,8 +17,8 @@ from evals.cli.common import (
     err_console,
     fail,
 )
-from evals.cli.tables import print_table
 from evals.store.workspace import Workspace
+from evals.tables import print_table
 
 workspace_app = typer.Typer(help="Inspect the workspace.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit the stored records.", no_args_is_help=True)

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
-from evals.cli.tables import print_table
+from evals.tables import print_table
 
 label_app = typer.Typer(
     help="Human review: the Streamlit app, queues, roster, simulation.", invoke_without_command=True

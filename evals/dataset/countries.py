@@ -1,6 +1,6 @@
 """Country names as the OFAC SDN list and the KYB truth sets spell them, with their ISO
 3166-1 alpha-2 codes: reference data (not facts of a case), shared by the EDD golden
-set's generator (datasets/edd_demo/build.py) and the EDD rules of the blueprints."""
+set's generator (evals/dataset/edd_demo) and the EDD rules of the blueprints."""
 
 from __future__ import annotations
 

@@ -27,8 +27,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from evals.cli.tables import print_table
 from evals.store.workspace import Workspace
+from evals.tables import print_table
 
 CELL_SQL = """
 SELECT t.model_alias AS model, t.prompt AS prompt, count(*) AS trials,

@@ -21,8 +21,8 @@ from rich.table import Table
 from typer.testing import CliRunner
 
 from evals.cli.main import app
-from evals.cli.tables import natural_width, print_table
 from evals.store.workspace import Workspace
+from evals.tables import natural_width, print_table
 from evals.testing import FakeLLMServer
 from evals.testing.synthetic import make_label, make_trial, make_verdict, write_run
 
