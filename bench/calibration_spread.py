@@ -16,8 +16,8 @@ from judges.cascade_calibration import (
     CascadeItem,
     DecideMode,
     StageObservation,
-    calibrate_cascade,
 )
+from judges.cascade_report import calibrate_cascade
 
 DATASETS = {
     "weak judges, 55% helpful": ((0.6, 0.75, 0.9), 0.55),

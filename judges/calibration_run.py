@@ -33,9 +33,8 @@ from judges.cascade_calibration import (
     CascadeItem,
     DecideMode,
     StageObservation,
-    calibrate_cascade,
 )
-from judges.cascade_report import evaluate_thresholds
+from judges.cascade_report import calibrate_cascade, evaluate_thresholds
 
 NOT_WRITTEN = ("imported_outcome",)
 

@@ -13,6 +13,8 @@ import numpy.typing as npt
 from evals import stats
 from judges.calibration import min_n_zero_errors
 from judges.cascade_calibration import (
+    SPLITS,
+    SPREAD_SEEDS,
     CascadeCalibration,
     CascadeItem,
     DecideMode,
@@ -20,6 +22,8 @@ from judges.cascade_calibration import (
     _Arrays,
     _arrays,
     _eligible,
+    _one_split,
+    _Split,
     simulate,
 )
 
@@ -202,3 +206,64 @@ def _shadow_note(r: CascadeCalibration) -> str:
         "passed on, and their thresholds rest on that (mark them `shadow: true` and judge "
         "again for unbiased figures)"
     )
+
+
+def calibrate_cascade(
+    items: Sequence[CascadeItem],
+    stage_names: Sequence[str],
+    *,
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    decide: DecideMode = "fail",
+    select_fraction: float = 0.5,
+    seed: int = 0,
+    splits: int = SPLITS,
+    spread_seeds: int = SPREAD_SEEDS,
+) -> CascadeCalibration:
+    """Choose per-stage thresholds (the procedure: judges.cascade_calibration's module doc)
+    and report what they give, with the spread of coverage over `spread_seeds` seeds (0:
+    not computed).
+
+    Seed s runs Learn-then-Test on the `splits` splits s, s+1, ..., each with the error
+    budget (1 - confidence) / splits, and keeps the split whose coverage is the (lower)
+    median: every split's chosen tuple holds its promise at once with probability
+    `confidence` (a union bound), so keeping any one of them is valid, and the median
+    does not hang on one lucky or unlucky split."""
+    k_n = len(stage_names)
+    if any(len(it.stages) != k_n for it in items):
+        raise ValueError("every item needs one observation slot per stage")
+    if splits < 1:
+        raise ValueError("splits must be at least 1")
+    a = _arrays(items, k_n)
+    level = 1.0 - (1.0 - confidence) / splits
+    cache: dict[int, _Split] = {}
+
+    def split(k: int) -> _Split:
+        if k not in cache:
+            cache[k] = _one_split(a, alpha, level, decide, select_fraction, k)
+        return cache[k]
+
+    def pick(s: int) -> _Split:
+        runs = sorted((split(s + b) for b in range(splits)), key=lambda r: (r.coverage, r.seed))
+        return runs[(splits - 1) // 2]
+
+    best = pick(seed)
+    report = report_of(
+        a,
+        best.test,
+        list(best.chosen),
+        stage_names,
+        (alpha, confidence),
+        decide,
+        seed,
+        best.sizes,
+        best.outcome,
+        best.tested,
+        best.path,
+        method=f"held-out split + Learn-then-Test, median of {splits} splits",
+    )
+    report.splits, report.split_seed = splits, best.seed
+    if spread_seeds:
+        report.seed_coverage = [pick(s).coverage for s in range(spread_seeds)]
+        report.message += "; " + spread_note(report.seed_coverage)
+    return report

@@ -213,8 +213,7 @@ def _pairwise(
     """Pairwise judges against human preferences, and their cascade (judges as stages,
     their confidences as the thresholds' scale) calibrated like a pass/fail one."""
     from evals.dataset.preferences import PairwiseJudgment, PairwisePreference
-    from judges.cascade_calibration import calibrate_cascade
-    from judges.cascade_report import evaluate_thresholds
+    from judges.cascade_report import calibrate_cascade, evaluate_thresholds
     from judges.pairwise_eval import evaluate_pairwise, pairwise_cascade_items
 
     prefs = [PairwisePreference.model_validate(b) for b in ws.iter_bodies("preference")]

@@ -323,9 +323,7 @@ def write_batch(ws: Workspace, batch: ImportBatch, options: ImportOptions) -> Im
         options=options.as_dict(),
     )
     if batch.golden is not None:
-        from evals.importers.golden_export import write_golden
-
-        write_golden(batch.golden)
+        batch.golden.write()
     for kind, records in batch.kinds():
         ws.writer(kind).append_many(records)
     ws.writer("import", durable=True).append(record)

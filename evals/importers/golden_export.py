@@ -34,6 +34,11 @@ class GoldenExport:
     questions: list[Question]
     cases: list[Case]
 
+    def write(self) -> Path:
+        """Write the folder (write_golden); a method, so writers of import batches need
+        not import this module (it imports theirs)."""
+        return write_golden(self)
+
 
 def golden_dir(workspace_root: Path, dataset: str, dataset_hash: str) -> Path:
     """Where an imported dataset's golden-set folder lives."""

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from evals.agents import Agent, AgentContext, AgentError, ToolBox
 from evals.models.types import ChatModel, GatewayError
-from evals.run.plan import RunPlan, TrialSpec, is_finished
+from evals.run.plan import RunPlan, is_finished
 from evals.run.reviews import ReviewJob
+from evals.run.trial import TrialSpec
 from evals.schema import ErrorStep, Trace, Trial, TrialError, utcnow
 from evals.store.key_claims import KeyClaims
 from evals.store.workspace import SegmentWriter

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 
-from evals.agents.base import UpstreamAnswer
 from evals.dataset.case_refs import CaseRef, CaseRefs
 from evals.dataset.golden import GoldenSet, load_golden_set
 from evals.dataset.review_dag import question_order
@@ -35,7 +34,8 @@ from evals.run.reviews import (
     review_jobs,
 )
 from evals.run.suite import Suite, case_selected, limit_round_robin
-from evals.schema import Case, ModelSpec, PromptVersion, ReviewLink, Trial, trial_key
+from evals.run.trial import TrialSpec
+from evals.schema import ModelSpec, PromptVersion, Trial, trial_key
 from evals.store.query import LEAN_THREADS, query
 from evals.store.workspace import Workspace
 
@@ -48,25 +48,6 @@ FINISHED_SQL = (
 )
 """Finished keys: ok, or failed by the agent itself; infra failures are retried. Each
 body is parsed once (from_json), not once per field: see evals.store.query.BodyField."""
-
-
-@dataclass(slots=True)
-class TrialSpec:
-    """One cell of the matrix, before it runs."""
-
-    key: str
-    case: Case
-    case_hash: str
-    model: ModelSpec
-    prompt: PromptVersion
-    repetition: int
-    run_id: str | None = None
-    """The run the trial is recorded under (None: the plan's; teacher-mode review
-    nodes are recorded under their own run)."""
-    review: ReviewLink | None = None
-    """Review runs: the node's review, mode and upstream links."""
-    upstream: list[UpstreamAnswer] = field(default_factory=list)
-    """Review runs: the upstream answers given to the agent."""
 
 
 @dataclass

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Literal
 
 from evals.agents import UpstreamAnswer
 from evals.dataset.case_refs import CaseRef, CaseRefs
+from evals.run.trial import TrialSpec
 from evals.schema import ModelSpec, PromptVersion, ReviewLink, UpstreamLink, trial_key
 from evals.store.query import query
 
@@ -106,8 +107,6 @@ class ReviewJob:
     async def run_in(self, lanes: LaneRun, finished: Container[str]) -> None:
         """Run the job's pending nodes in order on one lane, each trial recorded as it
         finishes (LaneRun.run_claimed: under its key's claim)."""
-        from evals.run.plan import TrialSpec
-
         plan = lanes.plan
         answers: dict[str, str | None] = {}
         for node in self.nodes:

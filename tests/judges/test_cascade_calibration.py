@@ -8,9 +8,9 @@ import pytest
 from judges.cascade_calibration import (
     CascadeItem,
     StageObservation,
-    calibrate_cascade,
     simulate,
 )
+from judges.cascade_report import calibrate_cascade
 
 
 def observe(
