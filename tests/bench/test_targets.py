@@ -1,5 +1,5 @@
-"""The targets table and the README's generated block (no timing asserted: the table's
-verdicts are computed from given figures)."""
+"""The targets table and the generated block of docs/benchmarks.md (no timing asserted: the
+table's verdicts are computed from given figures)."""
 
 from __future__ import annotations
 
