@@ -96,6 +96,7 @@ def _block(
             i += 1
         for part in re.split(r"\s(?:;|&&)\s", line):
             text = part.split(" # ")[0].strip()
+            text = re.sub(r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)+", "", text)  # VAR=value evals ...
             if text and not text.startswith("#"):
                 yield DocCommand(f"{name}:{first + 1}", text)
 
@@ -211,7 +212,8 @@ def test_the_extractor_on_a_sample(tmp_path: Path) -> None:
     page.write_text(
         "```bash\nevals run S.yaml \\\n  --full   # all\n# comment\nevals a ; make demo\n```\n"
         f"{SKIP_MARK}\n\n```bash\nevals never checked\n```\n"
-        "```console\n$ evals status\nrun x: 3 trials\n```\n```yaml\nevals: no\n```\n"
+        "```console\n$ EVALS_WORKSPACE=w evals status\nrun x: 3 trials\n```\n"
+        "```yaml\nevals: no\n```\n"
     )
     found = [c.text for c in doc_commands([page], root=tmp_path)]
     assert found == ["evals run S.yaml --full", "evals a", "make demo", "evals status"]
