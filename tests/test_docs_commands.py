@@ -237,16 +237,34 @@ PENDING_PAGES = {"extending.md", "errors.md", "executors.md", "storage.md", "rev
 in docs/, this set can be emptied (the test then checks them like any other page)."""
 
 
+def anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings (lower case, punctuation dropped,
+    spaces to hyphens)."""
+    slugs = set()
+    for heading in re.findall(r"^#+ (.+)$", _prose(page.read_text()), flags=re.MULTILINE):
+        slugs.add(re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-"))
+    return slugs
+
+
+def _prose(text: str) -> str:
+    """The text outside fenced blocks (a `# comment` in a block is no heading)."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+
+
 def test_relative_links_resolve() -> None:
-    """Every relative link of the README and docs/ names a file that exists (anchors are
-    not checked), so moving a page cannot leave a dangling link."""
+    """Every relative link of the README and docs/ names a file that exists, and a heading
+    of it when it has an anchor, so moving a page cannot leave a dangling link."""
     missing = []
     for page in PAGES:
-        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
-            path = target.split("#")[0]
-            if not path or re.match(r"^[a-z]+:", path):
-                continue  # an anchor on the same page, or a URL
-            resolved = (page.parent / path).resolve()
-            if not resolved.exists() and resolved.name not in PENDING_PAGES:
+        for target in re.findall(r"\]\(([^)\s]+)\)", _prose(page.read_text())):
+            path, _, anchor = target.partition("#")
+            if re.match(r"^[a-z]+:", path):
+                continue  # a URL
+            resolved = (page.parent / path).resolve() if path else page
+            if resolved.name in PENDING_PAGES and not resolved.exists():
+                continue
+            if not resolved.exists() or (
+                anchor and resolved.suffix == ".md" and anchor not in anchors(resolved)
+            ):
                 missing.append(f"{page.relative_to(REPO)}: {target}")
     assert not missing, missing
