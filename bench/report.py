@@ -1,4 +1,4 @@
-"""Markdown tables of the figures in results files (what the README's "Latest figures" is).
+"""Markdown tables of the figures in results files (docs/benchmarks.md's "Latest figures").
 
     python -m bench.report bench/results.json [bench/results-full.json ...]
 

@@ -15,7 +15,7 @@ figures printed as it goes; a benchmark that fails is recorded as failed and the
 still run. The peers are installed first if missing (bench.peers.install). At the end, one table
 of every target (bench.targets): our figure, the peers' and the ceiling in this run, the
 ratio, met / not met; `python -m bench.readme` then writes it and the figures into the
-README's generated block.
+generated block of docs/benchmarks.md.
 
     python -m bench.run_all [--profile short|full] [--only throughput,store,...]
         [--out bench/results.json]

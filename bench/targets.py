@@ -1,7 +1,7 @@
 """Every target of the performance issues, checked against one results file.
 
 `make bench` prints this table after the benchmarks (and stores it in results.json under
-``targets``); `python -m bench.readme` writes it into the README. Each row is one target:
+``targets``); `python -m bench.readme` writes it into docs/benchmarks.md. Each row is one target:
 our figure, the peer's and the ceiling's (the raw aiohttp client: what no client beats
 here) from the same run, the ratio the target is about, the goal, and met / not met. A
 target whose figure the results do not hold says "not measured" (e.g. the short profile

@@ -1,6 +1,6 @@
 """Ship gates as YAML, evaluated into a Decision that holds every number behind it.
 
-A gate file (see ``gates/edd_demo.yaml`` and the README)::
+A gate file (see ``gates/edd_demo.yaml`` and docs/gate-compare-report.md)::
 
     name: edd-demo
     confidence: 0.95            # two-sided coverage of every interval

@@ -1,6 +1,6 @@
 """Ship decisions: `evals gate`, `evals compare`, `evals report`.
 
-Exit codes of `evals gate` (documented in the README): 0 ship, 1 error, 2 invalid gate
+Exit codes of `evals gate` (docs/gate-compare-report.md): 0 ship, 1 error, 2 invalid gate
 file, 3 gate failed, 4 undecided (more cases needed). `--no-fail` reports the outcome
 but exits 0 (for demos and dashboards, never for CI).
 """

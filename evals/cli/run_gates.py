@@ -1,6 +1,6 @@
 """The end of `evals run`: apply the suite's gates and write JUnit XML.
 
-Exit codes follow `evals gate` (README): 0 every decision ships, 3 a check failed in
+Exit codes follow `evals gate` (docs): 0 every decision ships, 3 a check failed in
 any decision, 4 none failed but one is undecided; 1 for an error (unknown baseline, no
 accepted run yet for ``baseline: last-accepted``). A run with trials not recorded or
 lost to infrastructure errors is not gated at all (a partial run must not be marked

@@ -1,6 +1,6 @@
 """Golden sets: loading and validating `datasets/<name>/`.
 
-Format (documented in the README)::
+Format (documented in docs/data-model.md)::
 
     datasets/<name>/
       dataset.yaml            DatasetManifest: name, description, licence, tools

@@ -18,8 +18,8 @@ VIEW_MODULES = (
     "labeling_app.queues.lead_records",
 )
 """Modules that register record kinds (register_view at import). Imported before views
-are defined: a view documented in the README must not depend on what the caller happened
-to import (each import is cheap: no model or HTTP client is loaded)."""
+are defined: a view documented in docs/store-format.md must not depend on what the caller
+happened to import (each import is cheap: no model or HTTP client is loaded)."""
 
 
 def load_view_modules() -> None:

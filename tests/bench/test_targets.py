@@ -1,5 +1,5 @@
-"""The targets table and the README's generated block (no timing asserted: the table's
-verdicts are computed from given figures)."""
+"""The targets table and the generated block of docs/benchmarks.md (no timing asserted: the
+table's verdicts are computed from given figures)."""
 
 from __future__ import annotations
 
@@ -83,14 +83,14 @@ def test_a_failed_benchmark_is_not_measured_not_met() -> None:
     assert table.splitlines()[-1].startswith("0 met, 0 not met")
 
 
-def test_readme_block_is_rewritten_between_the_markers(tmp_path: Path) -> None:
+def test_the_block_is_rewritten_between_the_markers(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     results.write_text(
         json.dumps({"profile": "short", "when": "2026-12-01T20:00", "results": RESULTS})
     )
-    page = tmp_path / "README.md"
+    page = tmp_path / "benchmarks.md"
     page.write_text(f"# Title\n\nkept\n\n{readme.BEGIN}\nold figures 123\n{readme.END}\n\nafter\n")
-    args = ["--results", str(results), "--readme", str(page)]
+    args = ["--results", str(results), "--page", str(page)]
     assert readme.main([*args, "--check"]) == 1  # stale
     assert readme.main(args) == 0
     text = page.read_text()
@@ -103,18 +103,23 @@ def test_readme_block_is_rewritten_between_the_markers(tmp_path: Path) -> None:
     assert readme.main([*args, "--check"]) == 0
     readme.main(args)
     assert page.read_text() == text  # idempotent
+    # The option's old name still works.
+    assert readme.main(["--results", str(results), "--readme", str(page), "--check"]) == 0
 
 
 def test_readme_without_markers_is_an_error(tmp_path: Path) -> None:
-    page = tmp_path / "README.md"
+    page = tmp_path / "benchmarks.md"
     page.write_text("# no markers\n")
     results = tmp_path / "results.json"
     results.write_text(json.dumps({"results": {}}))
-    assert readme.main(["--results", str(results), "--readme", str(page)]) == 2
+    assert readme.main(["--results", str(results), "--page", str(page)]) == 2
     with pytest.raises(readme.MarkerError):
         readme.rewrite("x", "y")
 
 
-def test_the_repository_readme_matches_its_results(repo_root: Path) -> None:
-    """The README's figures are the ones bench/results.json gives (never typed by hand)."""
+def test_the_repository_page_matches_its_results(repo_root: Path) -> None:
+    """docs/benchmarks.md's figures are the ones bench/results.json gives (never typed by
+    hand), and they live there only: the README links to them."""
+    assert repo_root / "docs" / "benchmarks.md" == readme.PAGE
     assert readme.main(["--check"]) == 0
+    assert readme.BEGIN not in (repo_root / "README.md").read_text()
