@@ -1,7 +1,7 @@
 """Statistics for evaluation decisions: intervals, paired tests, agreement, bootstrap.
 
 Pure functions over plain Python / numpy data (numpy and scipy only). Every function
-states its formula and a reference in its docstring; ``tests/evals/test_stats.py``
+states its formula and a reference in its docstring; ``tests/evals/stats/test_stats.py``
 checks each one against a reference implementation (statsmodels, krippendorff) or a
 published worked example.
 

@@ -5,90 +5,17 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import judges_testkit as kit
-import numpy as np
-
-from evals.schema import Case, Question, Trial, Usage, Verdict
+from evals.schema import Case, Question, Trial, Verdict
 from evals.store.query import query
 from evals.store.workspace import Workspace
 from judges import JudgeEnv, JudgeSpec, judge_run, make_verdict, parse_cascade, register_judge
-from judges.base import judge_version, verdict_key
+from judges.base import judge_version
 from judges.calibration_store import Calibration, load_calibrations
-
-
-def evals(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evals.cli.main", *args], capture_output=True, text=True
-    )
-
-
-def labelled_workspace(tmp_path: Path, n: int = 600) -> tuple[Path, dict[str, bool]]:
-    """n imported trials, people's ratings (70% helpful), and two judges' verdicts:
-    'smol' at stage 1 (a coin) and 'strong' at stage 2 (right at confidence >= 0.5)."""
-    rng = np.random.default_rng(11)
-    src = tmp_path / "trials.jsonl"
-    src.write_text(
-        "".join(
-            json.dumps({"case_id": f"c{i}", "input": "q", "output": f"a{i}", "model": "m"}) + "\n"
-            for i in range(n)
-        )
-    )
-    root = tmp_path / "ws"
-    assert evals("import", "jsonl", str(src), "--run-id", "r1", "-w", str(root)).returncode == 0
-    ws = Workspace(root)
-    keys = {r["case_id"]: r["key"] for r in query(ws, "SELECT case_id, key FROM trials")}
-    helpful = {c: bool(rng.random() < 0.7) for c in keys}
-    with open(tmp_path / "labels.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["run_id", "case_id", "reviewer", "helpful"])
-        for c, h in helpful.items():
-            w.writerow(["r1", c, "ann", "yes" if h else "no"])
-    verdicts = []
-    for c, key in keys.items():
-        for judge, stage in (("smol", 0), ("strong", 1)):
-            conf = float(rng.random())
-            right = (judge == "strong" and conf >= 0.5) or rng.random() < 0.5
-            label = (
-                ("pass" if helpful[c] else "fail") if right else ("fail" if helpful[c] else "pass")
-            )
-            verdicts.append(
-                Verdict(
-                    key=verdict_key(key, judge, stage),
-                    trial_key=key,
-                    run_id="r1",
-                    judge=judge,
-                    judge_version=f"{judge}-v1",
-                    stage=stage,
-                    label=label,  # type: ignore[arg-type]
-                    confidence=conf,
-                    usage=Usage(calls=1),  # LLM judges
-                )
-            )
-        # A deterministic check in the first stage (no LLM call): fails what people
-        # rated unhelpful, plus every tenth helpful answer.
-        wrong = not helpful[c] or int(c[1:]) % 10 == 0
-        verdicts.append(
-            Verdict(
-                key=verdict_key(key, "rule", 0),
-                trial_key=key,
-                run_id="r1",
-                judge="rule",
-                judge_version="rule-v1",
-                stage=0,
-                label="fail" if wrong else "pass",
-                confidence=1.0,
-            )
-        )
-    ws.writer("verdict").append_many(verdicts)
-    ws.close()
-    proc = evals("import", "labels", str(tmp_path / "labels.csv"), "-w", str(root))
-    assert proc.returncode == 0, proc.stderr
-    return root, helpful
+from tests.helpers import judges as kit
+from tests.helpers.judges import evals, labelled_workspace
 
 
 def test_calibrate_reports_refuses_the_coin_and_writes_thresholds(tmp_path: Path) -> None:

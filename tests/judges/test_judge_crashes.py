@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import judges_testkit as kit
 import pytest
 from typer.testing import CliRunner
 
@@ -18,6 +17,7 @@ from evals.store.query import query
 from evals.store.workspace import Workspace
 from judges.config import parse_cascade
 from judges.judging import judge_run
+from tests.helpers import judges as kit
 
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "edd_demo"
 

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import judges_testkit as kit
 import pytest
 
 from evals.schema import Case, Question, Trial, Usage, Verdict
@@ -23,6 +22,7 @@ from judges import (
     register_judge,
 )
 from judges.base import judge_version
+from tests.helpers import judges as kit
 
 CALLS: list[tuple[str, str]] = []
 """(judge name, trial key) of every call to the test judges."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import judges_testkit as kit
 import pytest
 
 from evals.schema import Question, TrialError, Verdict
 from judges import JudgeEnv, JudgeSpec, build_judge
 from judges.base import JudgeConfigError
+from tests.helpers import judges as kit
 
 
 async def run_check(

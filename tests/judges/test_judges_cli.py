@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import judges_testkit as kit
 import pytest
 
 from evals.dataset.golden import load_golden_set
 from evals.schema import RunManifest, TrialError
 from evals.store.query import query
 from evals.store.workspace import Workspace
+from tests.helpers import judges as kit
 
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "edd_demo"
 pytestmark = pytest.mark.skipif(

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import judges_testkit as kit
 import pytest
 
 from evals.dataset.golden import GoldenSet, load_golden_set
 from evals.schema import Case, Verdict
 from judges import JudgeEnv, JudgeSpec, build_judge
+from tests.helpers import judges as kit
 
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "edd_demo"
 CHECKS = ["answered", "required_tools", "key_facts", "forbidden_claims", "grounded"]

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import judges_testkit as kit
 import pytest
 
 from evals.schema import Trial
@@ -22,6 +21,7 @@ from judges.render import (
     split_data_blocks,
     truncate,
 )
+from tests.helpers import judges as kit
 
 CORPUS = [
     json.loads(line)

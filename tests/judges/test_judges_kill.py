@@ -18,7 +18,7 @@ from evals.store.workspace import Workspace
 SCRIPT = r"""
 import asyncio, sys, time
 sys.path.insert(0, sys.argv[3])
-import judges_testkit as kit
+from tests.helpers import judges as kit
 from evals.schema import Usage
 from evals.store.workspace import Workspace
 from judges import judge_run, make_verdict, parse_cascade, register_judge
@@ -48,7 +48,7 @@ print(result.judged, result.new_verdicts)
 
 @pytest.mark.slow
 def test_kill_during_judging_then_rerun_is_exactly_once(tmp_path: Path) -> None:
-    import judges_testkit as kit
+    from tests.helpers import judges as kit
 
     ws = Workspace(tmp_path / "ws")
     for i in range(40):

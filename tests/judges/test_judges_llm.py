@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import judges_testkit as kit
 import orjson
 import pytest
 
@@ -21,6 +20,7 @@ from judges import JudgeEnv, JudgeSpec, build_judge, build_pairwise, parse_casca
 from judges.llm import RETRY_NOTE
 from judges.llm_output import label_distribution
 from judges.render import split_data_blocks
+from tests.helpers import judges as kit
 
 
 def verdict_json(label: str, probability: float = 0.9, reason: str = "because") -> str:

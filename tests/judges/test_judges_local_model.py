@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import judges_testkit as kit
 import pytest
 
 from evals.dataset.golden import load_golden_set
 from evals.models import Gateway, LocalModelError, find_weights
 from evals.schema import ModelSpec
 from judges import JudgeEnv, JudgeSpec, build_judge
+from tests.helpers import judges as kit
 
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "edd_demo"
 

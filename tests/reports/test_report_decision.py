@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-from reports_testkit import build_workspace
 
 from evals.analysis.compare import compare_runs
 from evals.analysis.gates import evaluate_gate, load_gate, record_decision
@@ -22,6 +21,7 @@ from reports import build_comparison_report, build_run_summary, load_decisions, 
 from reports.caveats import comparison_caveats
 from reports.decision import VERDICT
 from reports.model import Report, add_caveat
+from tests.helpers.reports import build_workspace
 
 GATES = {
     "ship": "overall: {max_cost_per_trial: 1.0}\n",

@@ -11,12 +11,12 @@ import re
 from pathlib import Path
 
 import pytest
-from reports_testkit import build_workspace
 
 from evals.analysis.compare import compare_runs
 from evals.analysis.rundata import RunRef, load_run
 from evals.store.workspace import Workspace
 from reports import build_comparison_report, build_run_summary, load_examples, write_report
+from tests.helpers.reports import build_workspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

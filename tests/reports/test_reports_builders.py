@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from reports_testkit import XSS_REASON, build_workspace
 
 from evals.analysis.compare import compare_runs
 from evals.analysis.rundata import RunRef, load_run
@@ -25,6 +24,7 @@ from reports import (
     write_report,
 )
 from reports.html import plotly_js
+from tests.helpers.reports import XSS_REASON, build_workspace
 
 
 def test_comparison_report_formats_and_traceability(workspace: Workspace, tmp_path: Path) -> None:

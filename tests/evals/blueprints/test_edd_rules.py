@@ -28,7 +28,7 @@ from evals.schema import Case
 from judges import JudgeEnv, JudgeSpec, build_judge
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "judges"))
-import judges_testkit as kit
+from tests.helpers import judges as kit
 
 DATASET = Path(__file__).resolve().parents[3] / "datasets" / "edd_demo"
 CHECKS = ["answered", "required_tools", "key_facts", "forbidden_claims", "grounded"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -157,11 +156,8 @@ def test_run_and_funnel_tables_fit_80_columns(
 
 
 def test_calibration_table_fits_80_columns(tmp_path: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).parents[1] / "judges"))
-    try:
-        from test_calibration_cli import labelled_workspace  # a real labelled workspace
-    finally:
-        sys.path.pop(0)
+    from tests.helpers.judges import labelled_workspace  # a real labelled workspace
+
     root, _ = labelled_workspace(tmp_path, n=120)
     out = _run("calibrate", "--no-write", "-w", str(root))
     assert_no_wrapped_rows(out)

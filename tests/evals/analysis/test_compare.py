@@ -326,7 +326,7 @@ def test_tau2_retail_comparison_through_the_cli(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    data = Path(__file__).resolve().parents[3] / "shared" / "data" / "tau2_retail"
+    data = Path(__file__).resolve().parents[4] / "shared" / "data" / "tau2_retail"
     if not data.exists():
         pytest.skip("tau2 retail data not present")
     ws = tmp_path / "ws"

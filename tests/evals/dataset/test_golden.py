@@ -104,7 +104,7 @@ def test_lazy_mode_holds_refs_reads_cases_back_and_hashes_the_same(tmp_path: Pat
     kept = load_golden_set(root, lazy=True, keep=lambda c: c.tags.get("j") == "GB")
     assert kept.refs is not None and [kept.load_case(r).id for r in kept.refs] == ["c2"]
     assert kept.content_hash == whole
-    # An empty set is refused (tests/evals/test_hostile_inputs.py); the streamed hash of
+    # An empty set is refused (tests/evals/cli/test_hostile_inputs.py); the streamed hash of
     # no cases is still the whole structure's.
     from evals.dataset.golden import dataset_hash
 
