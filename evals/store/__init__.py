@@ -1,0 +1,180 @@
+"""The workspace store: append-only records, queried through DuckDB, audited by hash chains.
+
+* `workspace`: the workspace folder, segment writers, compaction (`Workspace`);
+* `segment_read`, `record_sql`: reading segments strictly (hash-checked) for the views;
+* `query`: DuckDB over the record files, views registered by name (`query`, `connect`);
+* `views`: the shared SQL: a run's trials, latest and final verdicts, counted labels;
+* `manifest`, `audit`, `audit_manifest`: which segments exist, and verifying the chains;
+* `key_claims`: per-trial-key locks, so two runs never run one trial twice.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from evals.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from evals.store.audit import (
+        AuditFinding,
+        AuditReport,
+        record_name,
+        verify_segment,
+        verify_workspace,
+    )
+    from evals.store.audit_manifest import (
+        Commitment,
+        ManifestState,
+        SegmentSeen,
+        add_head_files,
+        check,
+        read_manifest,
+        wanted_seqs,
+    )
+    from evals.store.key_claims import (
+        KeyClaims,
+        journal_end,
+        journal_path,
+    )
+    from evals.store.manifest import (
+        append_entry,
+        checkpoint,
+        current_head,
+        entries,
+        head_path,
+        open_head,
+        read_head,
+        record,
+        segment_name,
+        write_head,
+    )
+    from evals.store.query import (
+        DERIVED_VIEWS,
+        SIMULATED_PREFIX,
+        VIEW_MODULES,
+        load_view_modules,
+        run_members_sql,
+    )
+    from evals.store.record_sql import (
+        is_stamped,
+        jsonl_source_sql,
+        parquet_source_sql,
+        quarantine,
+        register_quarantine,
+        stamp_verified,
+        unstamp,
+    )
+    from evals.store.segment_read import (
+        Envelope,
+        envelope_hash,
+        read_segment,
+    )
+    from evals.store.workspace import (
+        LockBusy,
+        SegmentWriter,
+        StoreError,
+        Workspace,
+        compact_segment,
+        new_segment_id,
+    )
+
+# Names resolve lazily (evals.lazy): importing the package runs none of its modules.
+_EXPORTS: dict[str, str] = {
+    "AuditFinding": "evals.store.audit",
+    "AuditReport": "evals.store.audit",
+    "Commitment": "evals.store.audit_manifest",
+    "DERIVED_VIEWS": "evals.store.query",
+    "Envelope": "evals.store.segment_read",
+    "KeyClaims": "evals.store.key_claims",
+    "LockBusy": "evals.store.workspace",
+    "ManifestState": "evals.store.audit_manifest",
+    "SIMULATED_PREFIX": "evals.store.query",
+    "SegmentSeen": "evals.store.audit_manifest",
+    "SegmentWriter": "evals.store.workspace",
+    "StoreError": "evals.store.workspace",
+    "VIEW_MODULES": "evals.store.query",
+    "Workspace": "evals.store.workspace",
+    "add_head_files": "evals.store.audit_manifest",
+    "append_entry": "evals.store.manifest",
+    "check": "evals.store.audit_manifest",
+    "checkpoint": "evals.store.manifest",
+    "compact_segment": "evals.store.workspace",
+    "current_head": "evals.store.manifest",
+    "entries": "evals.store.manifest",
+    "envelope_hash": "evals.store.segment_read",
+    "head_path": "evals.store.manifest",
+    "is_stamped": "evals.store.record_sql",
+    "journal_end": "evals.store.key_claims",
+    "journal_path": "evals.store.key_claims",
+    "jsonl_source_sql": "evals.store.record_sql",
+    "load_view_modules": "evals.store.query",
+    "new_segment_id": "evals.store.workspace",
+    "open_head": "evals.store.manifest",
+    "parquet_source_sql": "evals.store.record_sql",
+    "quarantine": "evals.store.record_sql",
+    "read_head": "evals.store.manifest",
+    "read_manifest": "evals.store.audit_manifest",
+    "read_segment": "evals.store.segment_read",
+    "record": "evals.store.manifest",
+    "record_name": "evals.store.audit",
+    "register_quarantine": "evals.store.record_sql",
+    "run_members_sql": "evals.store.query",
+    "segment_name": "evals.store.manifest",
+    "stamp_verified": "evals.store.record_sql",
+    "unstamp": "evals.store.record_sql",
+    "verify_segment": "evals.store.audit",
+    "verify_workspace": "evals.store.audit",
+    "wanted_seqs": "evals.store.audit_manifest",
+    "write_head": "evals.store.manifest",
+}
+
+__all__ = [
+    "DERIVED_VIEWS",
+    "SIMULATED_PREFIX",
+    "VIEW_MODULES",
+    "AuditFinding",
+    "AuditReport",
+    "Commitment",
+    "Envelope",
+    "KeyClaims",
+    "LockBusy",
+    "ManifestState",
+    "SegmentSeen",
+    "SegmentWriter",
+    "StoreError",
+    "Workspace",
+    "add_head_files",
+    "append_entry",
+    "check",
+    "checkpoint",
+    "compact_segment",
+    "current_head",
+    "entries",
+    "envelope_hash",
+    "head_path",
+    "is_stamped",
+    "journal_end",
+    "journal_path",
+    "jsonl_source_sql",
+    "load_view_modules",
+    "new_segment_id",
+    "open_head",
+    "parquet_source_sql",
+    "quarantine",
+    "read_head",
+    "read_manifest",
+    "read_segment",
+    "record",
+    "record_name",
+    "register_quarantine",
+    "run_members_sql",
+    "segment_name",
+    "stamp_verified",
+    "unstamp",
+    "verify_segment",
+    "verify_workspace",
+    "wanted_seqs",
+    "write_head",
+]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
