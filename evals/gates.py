@@ -55,6 +55,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evals.compare import PairBy, in_question
+from evals.errors import InputError
 from evals.gate_checks import scope_checks
 from evals.golden import GoldenSetError, Problem, load_golden_set
 from evals.rundata import OutcomeSpec, RunData, RunRef
@@ -66,12 +67,11 @@ from evals.yamlfile import YamlDoc, YamlFileError, read_yaml
 _RATE_KEYS = ("min_helpful_lower_bound", "min_judge_pass_rate")
 
 
-class GateFileError(Exception):
+class GateFileError(InputError):
     """A gate file that does not load; holds every problem (file, line, field)."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        super().__init__(problems=problems)
 
 
 def threshold_problems(th: GateThresholds) -> list[str]:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Literal
 
 from evals.agents import UpstreamAnswer
 from evals.case_refs import CaseRef, CaseRefs
+from evals.errors import InputError
 from evals.query import query
 from evals.schema import ModelSpec, PromptVersion, ReviewLink, UpstreamLink, trial_key
 
@@ -57,7 +58,7 @@ class Review:
     """(question id, case ref) in the order the nodes run."""
 
 
-class ReviewPlanError(ValueError):
+class ReviewPlanError(InputError, ValueError):
     """A golden set that cannot be run as reviews (one line for the CLI)."""
 
 

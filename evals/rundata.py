@@ -50,6 +50,7 @@ from typing import Any, Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
+from evals.errors import NotFoundError
 from evals.query import connect, run_members_sql
 from evals.store import Workspace
 
@@ -58,7 +59,7 @@ IMPORTED_PASS_EPSILON = 1e-9
 """A recorded reward of 1 - epsilon still passes (as in evals.importers)."""
 
 
-class RunSelectionError(ValueError):
+class RunSelectionError(NotFoundError, ValueError):
     """A run reference that names nothing, or names several cells where one is needed."""
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from evals.agents import Agent, resolve_agent
+from evals.errors import RunError
 from evals.key_claims import KeyClaims, journal_end
 from evals.lanes import Counters, LaneRun
 from evals.models.gateway import GatewayOpener, workspace_gateway
@@ -45,10 +46,6 @@ from evals.run_report import RunProgress, RunSummary, render_summary, summarise
 from evals.schema import Record, RunManifest
 from evals.store import LockBusy, Workspace
 from evals.suite import Suite
-
-
-class RunError(Exception):
-    """A run that cannot start or finish (one line for the CLI)."""
 
 
 class RunLink(Record):

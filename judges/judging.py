@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from evals.errors import RunError
 from evals.golden import GoldenSet, case_hash
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.models.types import ChatModel
@@ -48,7 +49,7 @@ EXCLUDED_INFRA = "infra error (no answer)"
 EXCLUDED_CASE = "case missing or changed in the golden set"
 
 
-class JudgingError(Exception):
+class JudgingError(RunError):
     """Judging that cannot start (one line for the CLI)."""
 
 

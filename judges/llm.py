@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import Field
 
+from evals.errors import ProviderError
 from evals.models.types import ChatModel, Completion, GatewayError
 from evals.schema import Case, Question, Trial, Usage, Verdict
 from judges.base import (
@@ -196,7 +197,7 @@ class LLMJudge:
         )
 
 
-class JudgeCallError(Exception):
+class JudgeCallError(ProviderError):
     """The judge got no usable answer; carries the usage spent getting there, and
     whether the cause was the infrastructure (the model unreachable), not its output."""
 

@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evals.errors import InputError
 from evals.golden import GoldenSet, load_golden_set
 from evals.query import query, run_members_sql
 from evals.schema import content_hash, utcnow
@@ -32,7 +33,7 @@ from labeling_app.models import QueueItem, ReviewQueue
 from labeling_app.queue import append_durable
 
 
-class QueueBuildError(Exception):
+class QueueBuildError(InputError):
     """The queue cannot be built as asked; the message says why."""
 
 

@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import orjson
 
 from evals.agents.tools import ToolBox
+from evals.errors import InputError, RunError
 from evals.models.types import ChatModel, Completion, GatewayError
 from evals.schema import (
     AgentSpec,
@@ -42,7 +43,7 @@ from evals.schema import (
 )
 
 
-class AgentError(Exception):
+class AgentError(RunError):
     """The agent itself failed (bad action, max steps...): a TrialError of kind 'agent'."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -188,7 +189,7 @@ def agent(name: str) -> Callable[[AgentFactory], AgentFactory]:
     return register
 
 
-class UnknownAgentError(ValueError):
+class UnknownAgentError(InputError, ValueError):
     """An AgentSpec that names no registered agent and no importable function."""
 
 

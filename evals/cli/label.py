@@ -33,12 +33,9 @@ DEMO_ROSTER = APP_FILE.parent / "demo_roster.yaml"
 
 
 def _workspace(path: Path, create: bool = False):  # type: ignore[no-untyped-def]
-    from evals.store import StoreError, Workspace
+    from evals.store import Workspace
 
-    try:
-        return Workspace(path, create=create)
-    except StoreError as exc:
-        fail(str(exc))
+    return Workspace(path, create=create)
 
 
 @label_app.callback()
@@ -56,7 +53,7 @@ def serve(
     """Start the review app on 127.0.0.1 (headless) against the workspace."""
     if ctx.invoked_subcommand is not None:
         return
-    from labeling_app.auth import RosterError, load_roster
+    from labeling_app.auth import load_roster
 
     ws = _workspace(workspace)
     roster_path = (roster or ws.root / "roster.yaml").resolve()
@@ -65,10 +62,7 @@ def serve(
             f"no roster at {roster_path}: add people with `evals label roster add USER "
             f"--role lead -w {workspace}`, or pass --roster {DEMO_ROSTER} for the demo"
         )
-    try:
-        load_roster(roster_path)
-    except RosterError as exc:
-        fail(str(exc), EXIT_INVALID)
+    load_roster(roster_path)
     env = dict(
         os.environ,
         EVALS_WORKSPACE=str(ws.root.resolve()),
@@ -160,8 +154,7 @@ def queue_create(
     ] = False,
 ) -> None:
     """Build a review queue from a run's survivors or a sample of trials."""
-    from evals.golden import GoldenSetError
-    from labeling_app.build import QueueBuildError, create_queue
+    from labeling_app.build import create_queue
     from labeling_app.review_items import create_review_queue
 
     build = create_review_queue if reviews else create_queue  # (the same arguments)
@@ -197,10 +190,6 @@ def queue_create(
             idle_threshold_s=idle_threshold,
             show_verdicts=show_verdicts,
         )
-    except QueueBuildError as exc:
-        fail(str(exc), EXIT_INVALID)
-    except GoldenSetError as exc:
-        fail(f"golden set: {exc.problems[0]} ({len(exc.problems)} problem(s))", EXIT_INVALID)
     finally:
         ws.close(compact=False)
     n_control = sum(it.arm == "unassisted" for it in q.items)
@@ -278,13 +267,10 @@ def queue_set(
     by: Annotated[str, typer.Option(help="Lead changing it.")] = "cli",
 ) -> None:
     """Change a queue's settings."""
-    from labeling_app.queue import QueueError, QueueService
+    from labeling_app.queue import QueueService
 
     svc = QueueService(_workspace(workspace))
-    try:
-        svc.change_settings(queue_id, by, show_verdicts=show_verdicts, closed=closed)
-    except QueueError as exc:
-        fail(str(exc))
+    svc.change_settings(queue_id, by, show_verdicts=show_verdicts, closed=closed)
     console.print(f"queue {queue_id} updated", markup=False)
 
 
@@ -303,7 +289,7 @@ def roster_add(
     no_password: Annotated[bool, typer.Option(help="No password: an OIDC-only user.")] = False,
 ) -> None:
     """Add or replace a person in the roster; the password is stored as a salted hash."""
-    from labeling_app.auth import ROLES, RosterError, add_user
+    from labeling_app.auth import ROLES, add_user
 
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}", EXIT_INVALID)
@@ -316,10 +302,7 @@ def roster_add(
         if not password:
             fail("empty password", EXIT_INVALID)
     path = roster or workspace / "roster.yaml"
-    try:
-        add_user(path, user, role, password, name=name)  # type: ignore[arg-type]
-    except RosterError as exc:
-        fail(str(exc), EXIT_INVALID)
+    add_user(path, user, role, password, name=name)  # type: ignore[arg-type]
     console.print(f"{user} ({role}) added to {path}", markup=False, highlight=False)
 
 

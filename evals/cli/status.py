@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from evals.cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, fail
+from evals.cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console
 from evals.review_run import TEACHER_SUFFIX
 
 
@@ -81,12 +81,9 @@ def status(
     them, review queues and the work left, gate decisions, and what to open next."""
     from evals.query import query
     from evals.rundata import run_ids
-    from evals.store import StoreError, Workspace
+    from evals.store import Workspace
 
-    try:
-        ws = Workspace(workspace, create=False)
-    except StoreError as exc:
-        fail(str(exc))
+    ws = Workspace(workspace, create=False)
     runs = _latest_runs(run_ids(ws))
     _say(f"What is in {workspace}:")
     for row in runs:
