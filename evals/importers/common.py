@@ -49,8 +49,10 @@ if TYPE_CHECKING:
 class ImportProblem(Problem):
     """One bad record: where it is (file, line or record index and id), which field, what.
 
-    A Problem whose place is said in words (``simulation 3 (task_id 12)``: a whole-file
-    JSON format has records, not lines); ``line N`` also sets the line."""
+    ``where`` is ``line N`` (a JSONL or CSV line: printed as every problem is,
+    ``file:N: field: message``) or the record in words, printed in the line's place
+    (``file: simulation 3 (task_id 12): field: message``: a whole-file JSON format has
+    records, not lines)."""
 
     where: str
     """The record: ``line N``, ``simulation N (task_id ID)``, ``top level``, ..."""
@@ -67,8 +69,9 @@ class ImportProblem(Problem):
             object.__setattr__(self, name, value)  # frozen: set once, here
 
     def __str__(self) -> str:
-        fld = f" field {self.field}:" if self.field else ""
-        return f"{self.file}: {self.where}:{fld} {self.message}"
+        if self.line is not None and self.where == f"line {self.line}":
+            return super().__str__()
+        return f"{self.file}: {self.where}: {self.field + ': ' if self.field else ''}{self.message}"
 
 
 class ImportFormatError(InputError):
@@ -143,9 +146,9 @@ def load_json_file(path: Path) -> Any:
             [
                 ImportProblem(
                     str(path),
-                    f"line {exc.lineno} column {exc.colno}",
+                    f"line {exc.lineno}",
                     None,
-                    f"invalid JSON: {exc.msg}",
+                    f"invalid JSON: {exc.msg} (column {exc.colno})",
                 )
             ]
         ) from None
