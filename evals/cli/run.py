@@ -93,7 +93,7 @@ def run(
         highlight=False,
     )
     summary = result.summary
-    infra = sum(int(row["infra_errors"]) for row in summary.cells) if summary else 0
+    infra = sum(int(row.infra_errors) for row in summary.cells) if summary else 0
     if infra:
         console.print(
             f"{infra} trial(s) failed on infrastructure: rerun the same command "

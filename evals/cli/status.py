@@ -8,7 +8,7 @@ trial), so the status agrees with `evals report`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -16,18 +16,21 @@ import typer
 from evals.cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console
 from evals.review_run import TEACHER_SUFFIX
 
+if TYPE_CHECKING:
+    from evals.rundata import RunRow
+
 
 def _say(text: str) -> None:
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def _latest_runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _latest_runs(rows: list[RunRow]) -> list[RunRow]:
     """The newest run of each suite (teacher runs are reported with their free run)."""
-    newest: dict[str, dict[str, Any]] = {}
+    newest: dict[str, RunRow] = {}
     for row in rows:  # oldest first
-        if row["run_id"].endswith(TEACHER_SUFFIX):
+        if row.run_id.endswith(TEACHER_SUFFIX):
             continue
-        newest[Path(str(row["suite"])).stem] = row
+        newest[Path(str(row.suite)).stem] = row
     return list(newest.values())
 
 
@@ -87,7 +90,7 @@ def status(
     runs = _latest_runs(run_ids(ws))
     _say(f"What is in {workspace}:")
     for row in runs:
-        for line in _run_lines(ws, row["run_id"]):
+        for line in _run_lines(ws, row.run_id):
             _say(line)
     if "queue" in ws.kinds():
         for line in _queue_lines(ws, reviewer or []):

@@ -80,7 +80,7 @@ def test_small_run_records_every_trial_and_rerun_makes_no_llm_call(
     assert second.run_id == first.run_id
     assert first.summary is not None and second.summary is not None
     assert second.summary.recorded == 12 and second.summary.missing == 0
-    assert {(c["model"], c["prompt"]) for c in second.summary.cells} == {
+    assert {(c.model, c.prompt) for c in second.summary.cells} == {
         ("native", "v1"),
         ("native", "v2"),
         ("json", "v1"),
