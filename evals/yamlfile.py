@@ -73,7 +73,7 @@ class _Loader(yaml.SafeLoader):
                     f"more than {MAX_ALIASES} aliases: refused (an alias bomb?)",
                     self.peek_event().start_mark,
                 )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def _expanded_size(root: yaml.Node) -> tuple[int | None, int | None]:

@@ -112,7 +112,7 @@ def _build_problems(stage: StageSpec) -> list[str]:
     problems = []
     for spec in stage.judges:
         try:
-            build_judge(spec, JudgeEnv(gateway=_ValidationGateway()))  # type: ignore[arg-type]
+            build_judge(spec, JudgeEnv(gateway=_ValidationGateway()))
         except (JudgeConfigError, PromptError) as exc:
             problems.append(str(exc))
     return problems

@@ -64,7 +64,7 @@ def run_trials_sql(ws: Workspace) -> str:
 
 def load_run_trials(ws: Workspace, run_id: str) -> list[Trial]:
     """A run's trials (see the module docstring)."""
-    rows = query(ws, run_trials_sql(ws), {"run": run_id})  # type: ignore[arg-type]
+    rows = query(ws, run_trials_sql(ws), {"run": run_id})
     return [Trial.model_validate(_json(r["body"])) for r in rows]
 
 

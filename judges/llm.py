@@ -171,6 +171,7 @@ class LLMJudge:
         self, trial: Trial, out: JudgeOutput, completion: Completion, usage: Usage, started: float
     ) -> Verdict:
         dist = label_distribution(completion.text or "", completion.logprobs, self.labels)
+        # parse_output checked the label is one of self.labels (each a LabelName).
         label: LabelName = out.label  # type: ignore[assignment]
         score: float | None
         if dist is not None:

@@ -233,7 +233,7 @@ def build_queue(
         {"name": name, "at": created.isoformat(), "items": drafts}, length=10
     )
     items = [
-        QueueItem(item_id=f"{queue_id}-{i:04d}", position=i, **d)  # type: ignore[arg-type]
+        QueueItem(item_id=f"{queue_id}-{i:04d}", position=i, **d)
         for i, d in enumerate(drafts)
     ]
     used = {it.case_id for it in items}
@@ -242,7 +242,7 @@ def build_queue(
         name=name,
         created_by=created_by,
         created_at=created,
-        source=source,  # type: ignore[arg-type]
+        source=source,
         run_ids=run_ids,
         sample_size=sample_size,
         seed=seed,

@@ -96,7 +96,7 @@ def gate_box(decision: Decision, others: list[Decision] | None = None) -> Decisi
             KeyNumber(label=f"gate {o.gate} on {o.run_ref}", value=f"{VERDICT[o.outcome]} ({o.id})")
         )
     return DecisionBox(
-        verdict=VERDICT[decision.outcome],  # type: ignore[arg-type]
+        verdict=VERDICT[decision.outcome],
         headline=_gate_headline(decision),
         source=f"gate {decision.gate}, decision {decision.id} "
         f"({decision.created_at:%Y-%m-%d %H:%M} UTC)",
@@ -262,4 +262,4 @@ def comparison_box(
             f"Ship {cand}: on {p.n} paired cases it is at least as good as {base} "
             f"(non-inferior at margin {margin:g}) and no question is worse.{rest}",
         )
-    return DecisionBox(verdict=verdict, headline=headline, source=source, numbers=numbers)  # type: ignore[arg-type]
+    return DecisionBox(verdict=verdict, headline=headline, source=source, numbers=numbers)

@@ -214,10 +214,10 @@ def resolve_agent(spec: AgentSpec) -> Agent:
     call_method = getattr(type(target), "__call__", None)  # noqa: B004 (the method itself)
     is_agent_instance = not inspect.isclass(target) and inspect.iscoroutinefunction(call_method)
     if inspect.iscoroutinefunction(target) or is_agent_instance:
-        return target  # type: ignore[no-any-return]
+        return target
     if not callable(target):
         raise UnknownAgentError(f"agent {spec.name!r} is not callable")
     built = target(**spec.params)
     if not callable(built):
         raise UnknownAgentError(f"agent factory {spec.name!r} did not return an agent")
-    return built  # type: ignore[no-any-return]
+    return built

@@ -328,17 +328,18 @@ def compare(
     """Compare two runs over the same cases, per question and overall, and write a report."""
     from pydantic import ValidationError
 
-    from evals.compare import compare_runs
+    from evals.compare import PairBy, compare_runs
     from evals.rundata import OutcomeSpec
     from reports import build_comparison_report
     from reports.caveats import comparison_caveats
 
     if pair_by not in ("case", "case_repetition"):
         fail(f"--pair-by must be case or case_repetition, got {pair_by!r}")
+    pairing: PairBy = "case" if pair_by == "case" else "case_repetition"
     if not 0.5 < confidence < 1.0:
         fail(f"--confidence must be in (0.5, 1), got {confidence}")
     try:
-        spec = OutcomeSpec(source=outcome, imported_threshold=imported_threshold)  # type: ignore[arg-type]
+        spec = OutcomeSpec(source=outcome, imported_threshold=imported_threshold)
     except ValidationError:
         fail(f"--outcome must be auto, cascade or imported, got {outcome!r}")
     ws = _open(workspace)
@@ -350,7 +351,7 @@ def compare(
             cand,
             margin or [0.05],
             confidence,
-            pair_by,  # type: ignore[arg-type]
+            pairing,
             "reviewed",
         )
     except ValueError as exc:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
+
+if TYPE_CHECKING:
+    from evals.store import Workspace
 from evals.tables import print_table
 
 label_app = typer.Typer(
@@ -32,7 +35,7 @@ APP_FILE = Path(__file__).resolve().parents[2] / "labeling_app" / "app.py"
 DEMO_ROSTER = APP_FILE.parent / "demo_roster.yaml"
 
 
-def _workspace(path: Path, create: bool = False):  # type: ignore[no-untyped-def]
+def _workspace(path: Path, create: bool = False) -> Workspace:
     from evals.store import Workspace
 
     return Workspace(path, create=create)
@@ -202,7 +205,7 @@ def queue_create(
     )
 
 
-def _resolve_runs(ws, runs: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+def _resolve_runs(ws: Workspace, runs: list[str]) -> list[str]:
     """Run ids with 'latest' (the newest run) or a pattern such as 'edd_demo-*' (the
     newest matching run) resolved."""
     if not any(r == "latest" or "*" in r for r in runs):
@@ -302,7 +305,7 @@ def roster_add(
         if not password:
             fail("empty password", EXIT_INVALID)
     path = roster or workspace / "roster.yaml"
-    add_user(path, user, role, password, name=name)  # type: ignore[arg-type]
+    add_user(path, user, role, password, name=name)
     console.print(f"{user} ({role}) added to {path}", markup=False, highlight=False)
 
 
@@ -368,7 +371,7 @@ def export_cmd(
 ) -> None:
     """Export labels (every record, with its status and the item's resolved label) and
     trials (with verdict and human label) to CSV or Parquet (labeling_app.export)."""
-    from labeling_app.export import WHAT, export
+    from labeling_app.export import WHAT, Format, export
     from labeling_app.queue import QueueService
 
     tables = what or list(WHAT)
@@ -381,8 +384,9 @@ def export_cmd(
             EXIT_INVALID,
         )
     svc = QueueService(_workspace(workspace))
+    form: Format = "csv" if fmt == "csv" else "parquet"
     for table in tables:
-        path, n = export(svc, table, fmt, out)  # type: ignore[arg-type]
+        path, n = export(svc, table, form, out)
         console.print(f"{table}: {n} rows -> {path}", markup=False, highlight=False)
 
 
