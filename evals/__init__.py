@@ -6,7 +6,7 @@ The public API, by stage (the packages hold the rest; docs/architecture.md maps 
 * the data model, ``evals.schema``: `Case`, `Question`, `Trial`, `Trace`, `Verdict`,
   `Label`, `Decision`, `ModelSpec`, `PromptVersion`;
 * golden sets, ``evals.dataset``: `load_golden_set`, `GoldenSet`;
-* the store, ``evals.store``: `Workspace`, `query`;
+* the store, ``evals.store.workspace``: `Workspace`, `query`;
 * agents and blueprints, ``evals.agents`` / ``evals.blueprints``: `Agent`, `agent`,
   `AgentContext`, `blueprint`, `BlueprintRun`;
 * replay, ``evals.run``: `load_suite`, `Suite`, `run_suite`, `RunOptions`;

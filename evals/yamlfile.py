@@ -27,6 +27,21 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from evals.errors import InputError, Problem
+
+__all__ = [
+    "MAX_ALIASES",
+    "MAX_NODES",
+    "MAX_YAML_BYTES",
+    "Problem",
+    "YamlDoc",
+    "YamlFileError",
+    "clean_loc",
+    "field_path",
+    "parse_yaml",
+    "read_yaml",
+]
+
 MAX_YAML_BYTES = 4 * 1024 * 1024
 """Largest YAML input read (a suite or a questions file is a few kB)."""
 MAX_ALIASES = 200
@@ -35,30 +50,12 @@ MAX_NODES = 200_000
 """Most nodes a YAML input may expand to, aliases expanded."""
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One validation error, located precisely."""
-
-    file: str
-    """File the problem is in."""
-    line: int | None
-    """1-based line, when known."""
-    field: str | None
-    """Dotted field path, when the problem is about one field."""
-    message: str
-    """What is wrong (one line)."""
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
-
-
-class YamlFileError(ValueError):
+class YamlFileError(InputError, ValueError):
     """A YAML input that cannot be read at all (missing, too big, bad YAML, a bomb)."""
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        super().__init__(str(problem))
+        super().__init__(problems=[problem])
 
 
 class _Loader(yaml.SafeLoader):
@@ -76,7 +73,7 @@ class _Loader(yaml.SafeLoader):
                     f"more than {MAX_ALIASES} aliases: refused (an alias bomb?)",
                     self.peek_event().start_mark,
                 )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def _expanded_size(root: yaml.Node) -> tuple[int | None, int | None]:

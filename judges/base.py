@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from evals.errors import InputError
 from evals.schema import Case, Question, Trial, Usage, Verdict, content_hash
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ JudgeFactory = Callable[["JudgeSpec", JudgeEnv], Judge]
 _REGISTRY: dict[str, JudgeFactory] = {}
 
 
-class JudgeConfigError(Exception):
+class JudgeConfigError(InputError):
     """A judge spec that cannot be built (unknown judge, bad parameters)."""
 
 

@@ -15,12 +15,14 @@ check of the source's grader against people, but never written: no cascade runs 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
 from evals.store.query import query, run_members_sql
+from evals.store.rows import rows_as
 from evals.store.workspace import Workspace
-from judges.calibration import JudgeCalibration, JudgedItem, calibrate_judge
+from judges.calibration import JudgeCalibration, JudgedItem, JudgeLabel, calibrate_judge
 from judges.calibration_store import (
     Calibration,
     JudgeKey,
@@ -134,6 +136,7 @@ def cascade_items(
     helpful: dict[str, bool] = {}
     for (_, _, stage), items in staged.items():
         for it in items:
+            # A cascade judge's key always has a stage (JudgeKey allows None for others).
             per_trial[it.trial_key][stages.index(stage)].append(it)  # type: ignore[arg-type]
             helpful[it.trial_key] = it.helpful
     needed = [sum(1 for k in staged if k[2] == s) for s in stages]
@@ -168,24 +171,33 @@ def _final(
     confidence: float,
 ) -> JudgeCalibration | None:
     sql = (
-        "SELECT v.trial_key, v.label, v.confidence, v.judge_version, v.created_at "
+        "SELECT v.trial_key, v.label, v.confidence "
         "FROM final_verdicts v JOIN trials t ON t.key = v.trial_key WHERE TRUE"
     )
     params: list[object] = []
     if run_ids:
         sql += " AND (" + " OR ".join(run_members_sql() for _ in run_ids) + ")"
         params += [r for r in run_ids for _ in (1, 2)]
-    latest: dict[str, dict[str, object]] = {}
-    for r in query(ws, sql + " ORDER BY v.trial_key", params):
-        latest[str(r["trial_key"])] = r  # final_verdicts: the latest cascade verdict
+    latest: dict[str, FinalVerdict] = {}
+    for r in rows_as(FinalVerdict, query(ws, sql + " ORDER BY v.trial_key", params)):
+        latest[r.trial_key] = r  # final_verdicts: the latest cascade verdict
     items = [
-        JudgedItem(k, r["label"], r["confidence"], truth[k])  # type: ignore[arg-type]
-        for k, r in latest.items()
-        if k in truth
+        JudgedItem(k, r.label, r.confidence, truth[k]) for k, r in latest.items() if k in truth
     ]
     if not items:
         return None
     return calibrate_judge(items, "cascade", "final", target=target, confidence=confidence)
+
+
+class FinalVerdict(NamedTuple):
+    """The cascade's final verdict on a trial (a row of the ``final_verdicts`` view)."""
+
+    trial_key: str
+    """The trial."""
+    label: JudgeLabel
+    """pass, fail or abstain."""
+    confidence: float | None
+    """The judge's confidence in its label."""
 
 
 def _unlabelled(ws: Workspace, run_ids: list[str] | None, labelled: set[str]) -> list[str]:

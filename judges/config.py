@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
+from evals.errors import InputError, Problem
 from evals.models.providers import provider_problem
 from evals.schema import ModelSpec, Record, content_hash
 from evals.secrets import find_secrets
@@ -90,7 +91,7 @@ class CascadeSpec(Record):
         return content_hash(self.model_dump(mode="json"))
 
 
-class JudgeConfigFileError(Exception):
+class JudgeConfigFileError(InputError):
     """A ``judges:`` list that does not validate; the message names file, line, field."""
 
 
@@ -111,7 +112,7 @@ def _build_problems(stage: StageSpec) -> list[str]:
     problems = []
     for spec in stage.judges:
         try:
-            build_judge(spec, JudgeEnv(gateway=_ValidationGateway()))  # type: ignore[arg-type]
+            build_judge(spec, JudgeEnv(gateway=_ValidationGateway()))
         except (JudgeConfigError, PromptError) as exc:
             problems.append(str(exc))
     return problems
@@ -152,17 +153,19 @@ def parse_cascade(
     Raises JudgeConfigFileError listing every problem, one per line.
     """
     if not isinstance(items, list) or not items:
-        raise JudgeConfigFileError(f"{source}: judges: expected a non-empty list of judges")
+        raise JudgeConfigFileError(
+            problems=[Problem(source, None, "judges", "expected a non-empty list of judges")]
+        )
 
-    def at(i: int, loc: Sequence[Any] = ()) -> str:
+    def at(i: int, loc: Sequence[Any], field: str, message: str) -> Problem:
         line = locate([i, *loc]) if locate else (lines[i] if lines and i < len(lines) else None)
-        return f"{source}:{line}" if line else source
+        return Problem(source, line or None, field, message)
 
     stages: list[tuple[int, StageSpec]] = []  # (item index, stage)
-    problems: list[str] = []
+    problems: list[Problem] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            problems.append(f"{at(i)}: judges[{i}]: expected a mapping with 'judge' or 'stage'")
+            problems.append(at(i, (), f"judges[{i}]", "expected a mapping with 'judge' or 'stage'"))
             continue
         try:
             if "stage" in item:
@@ -177,17 +180,17 @@ def parse_cascade(
             for err in exc.errors():
                 loc = clean_loc(err["loc"])
                 where = field_path(loc) or "(item)"
-                problems.append(f"{at(i, loc)}: judges[{i}].{where}: {err['msg']}")
+                problems.append(at(i, loc, f"judges[{i}].{where}", err["msg"]))
     for i, stage in stages:
         problems += [
-            f"{at(i)}: judges[{i}]: {p}" for p in _build_problems(stage) + _secret_problems(stage)
+            at(i, (), f"judges[{i}]", p) for p in _build_problems(stage) + _secret_problems(stage)
         ]
     names = [s.stage for _, s in stages]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        problems.append(f"{source}: judges: duplicate stage names {dupes}")
+        problems.append(Problem(source, None, "judges", f"duplicate stage names {dupes}"))
     if problems:
-        raise JudgeConfigFileError("\n".join(problems))
+        raise JudgeConfigFileError(problems=problems)
     return CascadeSpec(stages=[s for _, s in stages])
 
 
@@ -200,7 +203,7 @@ def load_cascade_file(path: str | Path, items: Any = None) -> CascadeSpec:
     try:
         doc = read_yaml(p)
     except YamlFileError as exc:
-        raise JudgeConfigFileError(str(exc.problem)) from None
+        raise JudgeConfigFileError(problems=[exc.problem]) from None
     under: list[Any] = ["judges"] if isinstance(doc.data, dict) else []
     if items is None:
         items = doc.data.get("judges") if isinstance(doc.data, dict) else doc.data

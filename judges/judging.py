@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from evals.dataset.golden import GoldenSet, case_hash
+from evals.errors import RunError
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.models.types import ChatModel
 from evals.schema import Case, ModelSpec, Trial, Verdict
@@ -48,7 +49,7 @@ EXCLUDED_INFRA = "infra error (no answer)"
 EXCLUDED_CASE = "case missing or changed in the golden set"
 
 
-class JudgingError(Exception):
+class JudgingError(RunError):
     """Judging that cannot start (one line for the CLI)."""
 
 
@@ -63,7 +64,7 @@ def run_trials_sql(ws: Workspace) -> str:
 
 def load_run_trials(ws: Workspace, run_id: str) -> list[Trial]:
     """A run's trials (see the module docstring)."""
-    rows = query(ws, run_trials_sql(ws), {"run": run_id})  # type: ignore[arg-type]
+    rows = query(ws, run_trials_sql(ws), {"run": run_id})
     return [Trial.model_validate(_json(r["body"])) for r in rows]
 
 

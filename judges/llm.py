@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import Field
 
+from evals.errors import ProviderError
 from evals.models.types import ChatModel, Completion, GatewayError
 from evals.schema import Case, Question, Trial, Usage, Verdict
 from judges.base import (
@@ -170,6 +171,7 @@ class LLMJudge:
         self, trial: Trial, out: JudgeOutput, completion: Completion, usage: Usage, started: float
     ) -> Verdict:
         dist = label_distribution(completion.text or "", completion.logprobs, self.labels)
+        # parse_output checked the label is one of self.labels (each a LabelName).
         label: LabelName = out.label  # type: ignore[assignment]
         score: float | None
         if dist is not None:
@@ -196,7 +198,7 @@ class LLMJudge:
         )
 
 
-class JudgeCallError(Exception):
+class JudgeCallError(ProviderError):
     """The judge got no usable answer; carries the usage spent getting there, and
     whether the cause was the infrastructure (the model unreachable), not its output."""
 

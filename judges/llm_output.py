@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from evals.errors import ProviderError
 from evals.models.types import TokenLogprob
 
 
@@ -43,7 +44,7 @@ class JudgeOutput:
     reason: str
 
 
-class UnparseableOutput(ValueError):
+class UnparseableOutput(ProviderError, ValueError):
     """The model's text is not a valid judge answer."""
 
 

@@ -169,6 +169,8 @@ class PairwiseJudge:
             return base.model_copy(
                 update={"error": "; ".join(errors)[:600], "usage": usage, "latency_s": latency}
             )
+        # gather(return_exceptions=True) types each result as T | BaseException; none is one
+        # here (errors is empty), which mypy cannot narrow over a list.
         (out1, c1, _), (out2, c2, _) = results  # type: ignore[misc]
         a_first = {"A": "a", "B": "b", "tie": "tie"}[out1.label]
         b_first = {"A": "b", "B": "a", "tie": "tie"}[out2.label]

@@ -41,7 +41,13 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from evals import stats
-from evals.dataset.preferences import Choice, PairwiseJudgment, PairwisePreference, judgment_key
+from evals.dataset.preferences import (
+    Choice,
+    Order,
+    PairwiseJudgment,
+    PairwisePreference,
+    judgment_key,
+)
 from evals.schema import AgentSpec, Case, CaseInput, ModelSpec, Question, Trace, Trial
 from judges.cascade_calibration import CascadeItem, StageObservation
 from judges.pairwise import PairwiseJudge, PairwiseResult
@@ -62,6 +68,7 @@ class RateCI(BaseModel):
 
 def rate_ci(k: float, n: int, confidence: float = 0.95) -> RateCI:
     """k/n with its Wilson interval (k may be fractional: half-credit per order)."""
+    # k may be fractional (half-credit per order); the Wilson formula takes any real k.
     iv = stats.wilson_interval(k, n, confidence)  # type: ignore[arg-type]
     return RateCI(k=k, n=n, rate=k / n if n else None, low=iv.low, high=iv.high)
 
@@ -101,13 +108,13 @@ class PairwiseAgreement(BaseModel):
 
 def human_choices(prefs: Iterable[PairwisePreference]) -> dict[str, Choice]:
     """Item -> majority human choice ('tie' when no choice has a strict majority)."""
-    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    votes: dict[str, Counter[Choice]] = defaultdict(Counter)
     for p in prefs:
         votes[p.item_id][p.choice] += 1
     out: dict[str, Choice] = {}
     for item, count in votes.items():
         top, n = count.most_common(1)[0]
-        out[item] = top if 2 * n > sum(count.values()) else "tie"  # type: ignore[assignment]
+        out[item] = top if 2 * n > sum(count.values()) else "tie"
     return out
 
 
@@ -282,15 +289,16 @@ def judgments_of(result: PairwiseResult, judge: PairwiseJudge) -> list[PairwiseJ
     """A PairwiseResult (both orders, winners in trial terms) as two order records."""
     out = []
     to_choice: dict[str | None, Choice] = {"a": "A", "b": "B", "tie": "tie", None: "tie"}
-    for order, winner in (("AB", result.a_first), ("BA", result.b_first)):
+    orders: tuple[tuple[Order, str | None], ...] = (("AB", result.a_first), ("BA", result.b_first))
+    for order, winner in orders:
         out.append(
             PairwiseJudgment(
-                key=judgment_key(result.case_id, judge.name, judge.version, order),  # type: ignore[arg-type]
+                key=judgment_key(result.case_id, judge.name, judge.version, order),
                 item_id=result.case_id,
                 judge=judge.name,
                 judge_version=judge.version,
                 presentation=order,
-                winner=to_choice[winner],  # type: ignore[arg-type]
+                winner=to_choice[winner],
                 confidence=result.confidence,
                 reason=result.reason[:2000],
                 error=result.error,

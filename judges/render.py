@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from evals.errors import InputError
+
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(data:)?([a-z_]+)\s*\}\}")
@@ -46,7 +48,7 @@ _OPEN = re.compile(r"<<<DATA id=([0-9a-f]{16}) name=([a-z_]+)>>>\n")
 TRUNCATION_MARKER = "[... {n} characters truncated ...]"
 
 
-class PromptError(Exception):
+class PromptError(InputError):
     """A judge prompt file that cannot be used (missing section or placeholder)."""
 
 

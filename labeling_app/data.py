@@ -7,7 +7,7 @@ process; verdicts can be added while the app runs, so they are cached briefly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, NamedTuple, get_args
 
 import orjson
 import streamlit as st
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from evals.schema import Trace, Verdict
 from evals.schema.trace import Step
 from evals.store.query import query
+from evals.store.rows import rows_as
 from evals.store.workspace import Workspace
 
 KNOWN = {str(model.model_fields["kind"].default) for model in get_args(get_args(Step)[0])}
@@ -93,11 +94,33 @@ def verdicts(ws: Workspace, trial_key: str) -> list[Verdict]:
     return sorted(out, key=lambda v: (v.stage is None, v.stage or 0, v.created_at))
 
 
+class TrialEntry(NamedTuple):
+    """A trial's identifying columns (a row of the ``trials`` view)."""
+
+    key: str
+    """The trial."""
+    run_id: str
+    """Its run."""
+    case_id: str
+    """Its case."""
+    question_id: str
+    """Its question."""
+    model_alias: str
+    """The model that answered."""
+    prompt: str
+    """The prompt version."""
+    status: str
+    """ok or error."""
+    repetition: int
+    """Its repetition."""
+
+
 @st.cache_data(show_spinner=False, ttl=10)
-def trial_index(root: str) -> list[dict[str, Any]]:
+def trial_index(root: str) -> list[TrialEntry]:
     """Every trial's identifying columns (for the audit page's search)."""
-    return query(
+    rows = query(
         _workspace(root),
-        "SELECT key, run_id, case_id, question_id, model_alias, prompt, status, "
-        "repetition FROM trials ORDER BY run_id, case_id, model_alias, prompt",
+        f"SELECT {', '.join(TrialEntry._fields)} FROM trials "
+        "ORDER BY run_id, case_id, model_alias, prompt",
     )
+    return rows_as(TrialEntry, rows)

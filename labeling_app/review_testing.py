@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -67,15 +68,10 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def make_review_queue(ws: Workspace, run_id: str, **options: object) -> ReviewQueue:
+def make_review_queue(ws: Workspace, run_id: str, **options: Any) -> ReviewQueue:
     """A queue of every review of the run (a sample of all), built at T0, seed 1."""
-    defaults: dict[str, object] = dict(name="reviews", created_by="lead", seed=1, now=T0)
-    return create_review_queue(
-        ws,
-        source="sample",
-        run_ids=[run_id],
-        **{**defaults, **options},  # type: ignore[arg-type]
-    )
+    defaults: dict[str, Any] = dict(name="reviews", created_by="lead", seed=1, now=T0)
+    return create_review_queue(ws, source="sample", run_ids=[run_id], **{**defaults, **options})
 
 
 def work_review(

@@ -96,7 +96,7 @@ def gate_box(decision: Decision, others: list[Decision] | None = None) -> Decisi
             KeyNumber(label=f"gate {o.gate} on {o.run_ref}", value=f"{VERDICT[o.outcome]} ({o.id})")
         )
     return DecisionBox(
-        verdict=VERDICT[decision.outcome],  # type: ignore[arg-type]
+        verdict=VERDICT[decision.outcome],
         headline=_gate_headline(decision),
         source=f"gate {decision.gate}, decision {decision.id} "
         f"({decision.created_at:%Y-%m-%d %H:%M} UTC)",
@@ -104,11 +104,11 @@ def gate_box(decision: Decision, others: list[Decision] | None = None) -> Decisi
     )
 
 
-def decisions_for(rows: list[dict[str, Any]], ref: RunRef) -> list[Decision]:
-    """The decisions (rows of the ``decisions`` view) on the cells a run selection
-    covers, newest first: a summary of ``RUN:m:p`` ignores decisions on other cells."""
+def decisions_for(decisions: list[Decision], ref: RunRef) -> list[Decision]:
+    """The decisions on the cells a run selection covers, newest first: a summary of
+    ``RUN:m:p`` ignores decisions on other cells."""
     out = []
-    for d in map(as_decision, rows):
+    for d in decisions:
         parts = (d.run_ref or d.run_id).split(":")
         model = parts[1] if len(parts) > 1 and parts[1] else None
         prompt = parts[2] if len(parts) > 2 and parts[2] else None
@@ -262,4 +262,4 @@ def comparison_box(
             f"Ship {cand}: on {p.n} paired cases it is at least as good as {base} "
             f"(non-inferior at margin {margin:g}) and no question is worse.{rest}",
         )
-    return DecisionBox(verdict=verdict, headline=headline, source=source, numbers=numbers)  # type: ignore[arg-type]
+    return DecisionBox(verdict=verdict, headline=headline, source=source, numbers=numbers)

@@ -8,16 +8,18 @@ untrusted text and are escaped by the renderers.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, NamedTuple
 
 from evals.analysis.compare import Comparison
 from evals.analysis.rundata import RunData, TrialFacts
 from evals.analysis.runstats import ArmStats, RateStat, arm_stats, funnel, handling_time
+from evals.schema import Decision
 from evals.store.query import query
+from evals.store.rows import rows_as
 from evals.store.workspace import Workspace
 from reports.caveats import run_caveats
 from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rates_or_note
-from reports.decision import decisions_for, summary_box
+from reports.decision import as_decision, decisions_for, summary_box
 from reports.glossary import glossary
 from reports.model import (
     Block,
@@ -36,7 +38,22 @@ EXAMPLE_CHARS = 400
 """Characters of an answer quoted in the examples table."""
 
 
-def load_examples(ws: Workspace, run: RunData, limit: int = 10) -> list[dict[str, Any]]:
+class Example(NamedTuple):
+    """A judge-failed trial quoted in the summary."""
+
+    key: str
+    """The trial."""
+    question_id: str
+    """Its question."""
+    case_id: str
+    """Its case."""
+    final_answer: str | None
+    """The agent's answer (untrusted text: rendered as text)."""
+    reason: str | None
+    """The cascade's final reason (untrusted text)."""
+
+
+def load_examples(ws: Workspace, run: RunData, limit: int = 10) -> list[Example]:
     """The first judge-failed trials with their answer and the cascade's reason."""
     keys = [t.key for t in run.trials if t.cascade_label == "fail"][:limit]
     if not keys:
@@ -48,16 +65,17 @@ def load_examples(ws: Workspace, run: RunData, limit: int = 10) -> list[dict[str
         "WHERE t.key IN (SELECT unnest(?)) ORDER BY t.question_id, t.case_id",
         [keys],
     )
-    return rows
+    return rows_as(Example, rows)
 
 
-def load_decisions(ws: Workspace, run_id: str) -> list[dict[str, Any]]:
+def load_decisions(ws: Workspace, run_id: str) -> list[Decision]:
     """Gate decisions recorded on a run, newest first."""
-    return query(
+    rows = query(
         ws,
         "SELECT * EXCLUDE (recorded_at) FROM decisions WHERE run_id = ? ORDER BY created_at DESC",
         [run_id],
     )
+    return [as_decision(r) for r in rows]
 
 
 def _cells(run: RunData) -> dict[str, list[TrialFacts]]:
@@ -228,19 +246,19 @@ def _handling_data(run: RunData) -> dict[str, Any] | None:
     return None if ht is None else ht.model_dump(mode="json", exclude={"label_ids"})
 
 
-def _examples_block(examples: list[dict[str, Any]]) -> Block:
+def _examples_block(examples: list[Example]) -> Block:
     if not examples:
         return TextBlock(text="No judge-failed trials.")
     rows: list[list[Cell]] = []
     for e in examples:
-        answer = e.get("final_answer") or ""
+        answer = e.final_answer or ""
         if len(answer) > EXAMPLE_CHARS:
             answer = answer[:EXAMPLE_CHARS] + " …"
-        rows.append([e["question_id"], e["case_id"], e.get("reason") or "", answer])
+        rows.append([e.question_id, e.case_id, e.reason or "", answer])
     return TableBlock(
         columns=["question", "case", "judge reason", "answer (excerpt)"],
         rows=rows,
-        evidence=[[e["key"]] for e in examples],
+        evidence=[[e.key] for e in examples],
     )
 
 
@@ -257,8 +275,8 @@ def _fallback_numbers(cells: dict[str, ArmStats]) -> list[KeyNumber]:
 
 def build_run_summary(
     run: RunData,
-    examples: list[dict[str, Any]] | None = None,
-    decisions: list[dict[str, Any]] | None = None,
+    examples: list[Example] | None = None,
+    decisions: list[Decision] | None = None,
     propagation: Comparison | None = None,
 ) -> Report:
     """The summary report of one run (all its cells, or the selected one); for a review
@@ -286,13 +304,13 @@ def build_run_summary(
                 columns=["decision", "gate", "outcome", "summary", "run", "baseline", "at"],
                 rows=[
                     [
-                        d["id"],
-                        d["gate"],
-                        d["outcome"],
-                        d["summary"],
-                        d["run_ref"],
-                        d["baseline_ref"],
-                        str(d["created_at"]),
+                        d.id,
+                        d.gate,
+                        d.outcome,
+                        d.summary,
+                        d.run_ref,
+                        d.baseline_ref,
+                        str(d.created_at),
                     ]
                     for d in decisions
                 ],

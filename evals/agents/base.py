@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import orjson
 
 from evals.agents.tools import ToolBox
+from evals.errors import InputError, RunError
 from evals.models.types import ChatModel, Completion, GatewayError
 from evals.schema import (
     AgentSpec,
@@ -42,7 +43,7 @@ from evals.schema import (
 )
 
 
-class AgentError(Exception):
+class AgentError(RunError):
     """The agent itself failed (bad action, max steps...): a TrialError of kind 'agent'."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -188,7 +189,7 @@ def agent(name: str) -> Callable[[AgentFactory], AgentFactory]:
     return register
 
 
-class UnknownAgentError(ValueError):
+class UnknownAgentError(InputError, ValueError):
     """An AgentSpec that names no registered agent and no importable function."""
 
 
@@ -213,10 +214,10 @@ def resolve_agent(spec: AgentSpec) -> Agent:
     call_method = getattr(type(target), "__call__", None)  # noqa: B004 (the method itself)
     is_agent_instance = not inspect.isclass(target) and inspect.iscoroutinefunction(call_method)
     if inspect.iscoroutinefunction(target) or is_agent_instance:
-        return target  # type: ignore[no-any-return]
+        return target
     if not callable(target):
         raise UnknownAgentError(f"agent {spec.name!r} is not callable")
     built = target(**spec.params)
     if not callable(built):
         raise UnknownAgentError(f"agent factory {spec.name!r} did not return an agent")
-    return built  # type: ignore[no-any-return]
+    return built

@@ -59,6 +59,7 @@ from evals.analysis.gate_checks import scope_checks
 from evals.analysis.rundata import OutcomeSpec, RunData, RunRef
 from evals.analysis.runstats import HelpfulBase
 from evals.dataset.golden import GoldenSetError, Problem, load_golden_set
+from evals.errors import InputError
 from evals.schema import Decision, GateCheck, GateThresholds, content_hash, utcnow
 from evals.store.workspace import Workspace
 from evals.yamlfile import YamlDoc, YamlFileError, read_yaml
@@ -66,12 +67,11 @@ from evals.yamlfile import YamlDoc, YamlFileError, read_yaml
 _RATE_KEYS = ("min_helpful_lower_bound", "min_judge_pass_rate")
 
 
-class GateFileError(Exception):
+class GateFileError(InputError):
     """A gate file that does not load; holds every problem (file, line, field)."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        super().__init__(problems=problems)
 
 
 def threshold_problems(th: GateThresholds) -> list[str]:

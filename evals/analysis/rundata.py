@@ -45,12 +45,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase as fnmatch
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
+from evals.errors import NotFoundError
 from evals.store.query import connect, run_members_sql
+from evals.store.rows import fetch_dicts, rows_as
 from evals.store.workspace import Workspace
 
 OutcomeSourceName = Literal["auto", "cascade", "imported"]
@@ -58,7 +60,7 @@ IMPORTED_PASS_EPSILON = 1e-9
 """A recorded reward of 1 - epsilon still passes (as in evals.importers)."""
 
 
-class RunSelectionError(ValueError):
+class RunSelectionError(NotFoundError, ValueError):
     """A run reference that names nothing, or names several cells where one is needed."""
 
 
@@ -217,15 +219,23 @@ with a lead's adjudication winning over the reviewers' ratings of that item
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return fetch_dicts(con.execute(sql, params))
 
 
-def run_ids(ws: Workspace) -> list[dict[str, Any]]:
+class RunRow(NamedTuple):
+    """A run, as the ``runs`` view lists it."""
+
+    run_id: str
+    """The run."""
+    suite: str
+    """The suite file it ran (an import: the imported file)."""
+
+
+def run_ids(ws: Workspace) -> list[RunRow]:
     """Every run manifest row, oldest first."""
     with connect(ws) as con:
-        return _rows(con, "SELECT * FROM runs ORDER BY started_at, recorded_at", [])
+        sql = "SELECT run_id, suite FROM runs ORDER BY started_at, recorded_at"
+        return rows_as(RunRow, _rows(con, sql, []))
 
 
 def resolve_run_ref(ws: Workspace, text: str) -> RunRef:
@@ -233,12 +243,12 @@ def resolve_run_ref(ws: Workspace, text: str) -> RunRef:
     run) or a pattern with ``*`` (the most recently started run whose id matches, e.g.
     ``edd_demo-*``: suites name their runs ``<suite>-<hash>``)."""
     runs = run_ids(ws)
-    known = {r["run_id"] for r in runs}
+    known = {r.run_id for r in runs}
     if text in known:
         return RunRef(text)
     head, sep, rest = text.partition(":")
     if head == "latest" or "*" in head:
-        matches = [r["run_id"] for r in runs if head == "latest" or fnmatch(r["run_id"], head)]
+        matches = [r.run_id for r in runs if head == "latest" or fnmatch(r.run_id, head)]
         if not matches:
             raise RunSelectionError(
                 "the workspace holds no runs yet"
@@ -266,11 +276,6 @@ def trial_outcome(
     if t.cascade_label is not None:
         return t.cascade_label == "pass"
     return False if t.status == "error" else None
-
-
-def labels_of_rows(rows: list[dict[str, Any]]) -> list[LabelFacts]:
-    """LabelFacts of rows of the ``counted_labels`` view."""
-    return [LabelFacts(**r) for r in rows]
 
 
 def _check_cells(ref: RunRef, cells: list[tuple[str, str]]) -> None:
@@ -327,10 +332,10 @@ def load_run(
         if outcome.source != "auto"
         else ("imported" if manifest.get("source") == "import" else "cascade")
     )
-    trials = [TrialFacts(**r) for r in rows]
+    trials = rows_as(TrialFacts, rows)
     for t in trials:
         t.outcome = trial_outcome(t, source, outcome.imported_threshold)
-    labels = labels_of_rows(label_rows)
+    labels = rows_as(LabelFacts, label_rows)
     excluded = sum(lb.simulated for lb in labels) if not include_simulated else 0
     if not include_simulated:
         labels = [lb for lb in labels if not lb.simulated]

@@ -87,7 +87,7 @@ class BlueprintRun:
         follow, and on exit the node gets its output (set ``step.output``), timing,
         usage and the count of inner steps. A failure is recorded, then re-raised."""
         trace = self.ctx.trace
-        step = NodeStep(node=name, node_kind=kind, inputs=inputs or {})  # type: ignore[arg-type]
+        step = NodeStep(node=name, node_kind=kind, inputs=inputs or {})
         trace.steps.append(step)
         index, usage0, t0 = len(trace.steps), trace.usage, time.perf_counter()
         try:
@@ -121,7 +121,7 @@ class BlueprintRun:
         """A deterministic step (``kind`` 'rule' or 'parse'): ``fn(*args, **kwargs)``,
         recorded with `inputs` (what to show of its arguments) and its result."""
         trace = self.ctx.trace
-        step = NodeStep(node=name, node_kind=kind, inputs=inputs or {})  # type: ignore[arg-type]
+        step = NodeStep(node=name, node_kind=kind, inputs=inputs or {})
         trace.steps.append(step)
         t0 = time.perf_counter()
         try:
@@ -219,7 +219,7 @@ def blueprint(name: str | None = None) -> Callable[[BlueprintFn], Callable[..., 
 
         factory.__doc__ = fn.__doc__
         factory.__name__ = getattr(fn, "__name__", "blueprint")
-        factory.blueprint = fn  # type: ignore[attr-defined]
+        factory.blueprint = fn  # type: ignore[attr-defined]  # the wrapped function, for introspection
         if name is not None:
             agent(name)(factory)
         return factory

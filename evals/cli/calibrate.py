@@ -168,26 +168,17 @@ def _thresholds(text: str | None) -> list[float | None] | None:
 def _open(path: object) -> Workspace:
     from pathlib import Path
 
-    from evals.store.workspace import StoreError, Workspace
+    from evals.store.workspace import Workspace
 
-    try:
-        return Workspace(Path(str(path)), create=False)
-    except StoreError as exc:
-        fail(str(exc))
+    return Workspace(Path(str(path)), create=False)
 
 
 def _select_runs(ws: Workspace, run: list[str] | None) -> list[str] | None:
     """Run ids from --run references: an id, ``latest``, or a pattern such as
     ``edd_demo-*`` (the newest matching run), as `evals compare` reads them."""
-    from evals.analysis.rundata import RunSelectionError, resolve_run_ref
+    from evals.analysis.rundata import resolve_run_ref
 
-    out = []
-    for ref in run or []:
-        try:
-            out.append(resolve_run_ref(ws, ref).run_id)
-        except RunSelectionError as exc:
-            fail(str(exc))
-    return out or None
+    return [resolve_run_ref(ws, ref).run_id for ref in run or []] or None
 
 
 def _nothing_to_calibrate(result: CalibrationResult) -> str:
@@ -248,8 +239,7 @@ def _run_pairwise(ws: Workspace, model: str) -> None:
 
     from evals.dataset.preferences import PairwisePreference
     from evals.models.gateway import workspace_gateway as default_gateway
-    from evals.models.types import GatewayError
-    from judges.base import JudgeConfigError, JudgeEnv
+    from judges.base import JudgeEnv
     from judges.config import CascadeSpec, JudgeSpec, StageSpec
     from judges.judging import judge_models
     from judges.pairwise import build_pairwise
@@ -271,8 +261,6 @@ def _run_pairwise(ws: Workspace, model: str) -> None:
 
     try:
         n = asyncio.run(go())
-    except (JudgeConfigError, GatewayError) as exc:
-        fail(str(exc))
     finally:
         ws.close()
     console.print(

@@ -20,12 +20,10 @@ from rich.table import Table
 from evals.cli.common import (
     DEFAULT_WORKSPACE,
     EXIT_GATE_FAILED,
-    EXIT_INVALID,
     EXIT_OK,
     EXIT_UNDECIDED,
     WorkspaceOpt,
     console,
-    err_console,
     fail,
 )
 from evals.tables import print_table
@@ -52,12 +50,9 @@ COLOUR = {"ship": "green", "fail": "red", "undecided": "yellow"}
 
 
 def _open(workspace: Path) -> Workspace:
-    from evals.store.workspace import StoreError, Workspace
+    from evals.store.workspace import Workspace
 
-    try:
-        return Workspace(workspace, create=False)
-    except StoreError as exc:
-        fail(str(exc))
+    return Workspace(workspace, create=False)
 
 
 IncludeSimulatedOpt = Annotated[
@@ -77,18 +72,15 @@ def _load(
     single_cell: bool,
     include_simulated: bool = False,
 ) -> RunData:
-    from evals.analysis.rundata import RunSelectionError, load_run, resolve_run_ref
+    from evals.analysis.rundata import load_run, resolve_run_ref
 
-    try:
-        return load_run(
-            ws,
-            resolve_run_ref(ws, ref_text),
-            outcome,
-            single_cell=single_cell,
-            include_simulated=include_simulated,
-        )
-    except RunSelectionError as exc:
-        fail(str(exc))
+    return load_run(
+        ws,
+        resolve_run_ref(ws, ref_text),
+        outcome,
+        single_cell=single_cell,
+        include_simulated=include_simulated,
+    )
 
 
 def _say_simulated(*runs: RunData) -> None:
@@ -206,7 +198,6 @@ def gate(
 ) -> None:
     """Evaluate a gate on a run: exit 0 ship, 3 fail, 4 undecided (1 error, 2 bad gate file)."""
     from evals.analysis.gates import (
-        GateFileError,
         evaluate_gate,
         last_accepted,
         load_gate,
@@ -214,12 +205,7 @@ def gate(
         run_scope,
     )
 
-    try:
-        g = load_gate(gate_file)
-    except GateFileError as exc:
-        for problem in exc.problems:
-            err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INVALID) from None
+    g = load_gate(gate_file)
     ws = _open(workspace)
     cand = _load(ws, run, g.spec.outcome, True, include_simulated)
     base_ref = baseline
@@ -342,17 +328,18 @@ def compare(
     """Compare two runs over the same cases, per question and overall, and write a report."""
     from pydantic import ValidationError
 
-    from evals.analysis.compare import compare_runs
+    from evals.analysis.compare import PairBy, compare_runs
     from evals.analysis.rundata import OutcomeSpec
     from reports import build_comparison_report
     from reports.caveats import comparison_caveats
 
     if pair_by not in ("case", "case_repetition"):
         fail(f"--pair-by must be case or case_repetition, got {pair_by!r}")
+    pairing: PairBy = "case" if pair_by == "case" else "case_repetition"
     if not 0.5 < confidence < 1.0:
         fail(f"--confidence must be in (0.5, 1), got {confidence}")
     try:
-        spec = OutcomeSpec(source=outcome, imported_threshold=imported_threshold)  # type: ignore[arg-type]
+        spec = OutcomeSpec(source=outcome, imported_threshold=imported_threshold)
     except ValidationError:
         fail(f"--outcome must be auto, cascade or imported, got {outcome!r}")
     ws = _open(workspace)
@@ -364,7 +351,7 @@ def compare(
             cand,
             margin or [0.05],
             confidence,
-            pair_by,  # type: ignore[arg-type]
+            pairing,
             "reviewed",
         )
     except ValueError as exc:

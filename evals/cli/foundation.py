@@ -11,7 +11,6 @@ from rich.table import Table
 
 from evals.cli.common import (
     DEFAULT_WORKSPACE,
-    EXIT_INVALID,
     WorkspaceOpt,
     console,
     err_console,
@@ -30,15 +29,9 @@ def validate(
     """Validate a golden set: every problem with file, line and field; exit 2 if any."""
     from collections import Counter
 
-    from evals.dataset.golden import GoldenSetError, load_golden_set
+    from evals.dataset.golden import load_golden_set
 
-    try:
-        gs = load_golden_set(path)
-    except GoldenSetError as exc:
-        for problem in exc.problems:
-            err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
-        err_console.print(f"{len(exc.problems)} problem(s) in {path}", markup=False)
-        raise typer.Exit(EXIT_INVALID) from None
+    gs = load_golden_set(path)
     jurisdictions = Counter(c.tags.get("jurisdiction", "?") for c in gs.cases)
     table = Table(title=f"{gs.name}  (hash {gs.content_hash})")
     for col in ("question", "title", "cases"):
@@ -126,12 +119,9 @@ def audit_head(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
 
 
 def _open(path: Path) -> Workspace:
-    from evals.store.workspace import StoreError, Workspace
+    from evals.store.workspace import Workspace
 
-    try:
-        return Workspace(path, create=False)
-    except StoreError as exc:
-        fail(str(exc))
+    return Workspace(path, create=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,6 @@ from evals.cli.common import (
     EXIT_INVALID,
     WorkspaceOpt,
     console,
-    err_console,
     fail,
 )
 
@@ -54,7 +53,7 @@ def import_cmd(
     Imported trials keep their recorded outcome as a ground-truth verdict. The whole file
     is checked first: any bad record is named (file, line or record, field), exit 2,
     nothing written."""
-    from evals.importers import IMPORTERS, ImportFormatError, ImportOptions
+    from evals.importers import IMPORTERS, ImportOptions
     from evals.store.workspace import Workspace
 
     info = IMPORTERS.get(fmt)
@@ -66,19 +65,7 @@ def import_cmd(
         fail(f"{path}: no such file", EXIT_INVALID)
     options = ImportOptions(run_id=run_id, model_alias=model, prompt=prompt, dataset=dataset)
     ws = Workspace(workspace)
-    try:
-        batch = info.parse(path, options, ws)
-    except ImportFormatError as exc:
-        for line in str(exc).splitlines():
-            err_console.print(line, markup=False, highlight=False, soft_wrap=True)
-        err_console.print(
-            f"{len(exc.problems)} problem(s) in {path}; nothing written",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(EXIT_INVALID) from None
-    _write(ws, batch, options)
+    _write(ws, info.parse(path, options, ws), options)
 
 
 def _write(ws: Workspace, batch: ImportBatch, options: ImportOptions) -> None:

@@ -16,7 +16,6 @@ from evals.cli.common import (
     EXIT_INVALID,
     WorkspaceOpt,
     console,
-    err_console,
     fail,
 )
 from evals.tables import print_table
@@ -46,24 +45,18 @@ ConcurrencyOpt = Annotated[
 
 
 def _open(path: Path) -> Workspace:
-    from evals.store.workspace import StoreError, Workspace
+    from evals.store.workspace import Workspace
 
-    try:
-        return Workspace(path, create=False)
-    except StoreError as exc:
-        fail(str(exc))
+    return Workspace(path, create=False)
 
 
 def _manifest(ws: Workspace, run_id: str) -> RunManifest:
-    from evals.analysis.rundata import RunSelectionError, resolve_run_ref
+    from evals.analysis.rundata import resolve_run_ref
     from evals.schema import RunManifest
     from evals.store.query import query
 
     if run_id == "latest" or "*" in run_id:
-        try:
-            run_id = resolve_run_ref(ws, run_id).run_id
-        except RunSelectionError as exc:
-            fail(str(exc))
+        run_id = resolve_run_ref(ws, run_id).run_id
 
     rows = query(
         ws,
@@ -80,14 +73,9 @@ def _manifest(ws: Workspace, run_id: str) -> RunManifest:
 
 
 def _golden(path: Path) -> GoldenSet:
-    from evals.dataset.golden import GoldenSetError, load_golden_set
+    from evals.dataset.golden import load_golden_set
 
-    try:
-        return load_golden_set(path)
-    except GoldenSetError as exc:
-        for problem in exc.problems:
-            err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
-        fail(f"{len(exc.problems)} problem(s) in golden set {path}", EXIT_INVALID)
+    return load_golden_set(path)
 
 
 def resolve_config(
@@ -95,17 +83,14 @@ def resolve_config(
 ) -> tuple[CascadeSpec, GoldenSet, list[ModelSpec]]:
     """The cascade, golden set and known models: from the options, else from the run."""
     from evals.run.suite import SuiteError, load_suite
-    from judges.config import JudgeConfigFileError, load_cascade_file, parse_cascade
+    from judges.config import load_cascade_file, parse_cascade
 
     if suite is not None and judges is not None:
         fail("give --suite or --judges, not both", EXIT_INVALID)
     models = list(manifest.models)
     loaded = None
     if suite is not None:
-        try:
-            loaded = load_suite(suite)
-        except SuiteError as exc:
-            fail(str(exc), EXIT_INVALID)
+        loaded = load_suite(suite)
     elif Path(manifest.suite).is_file():
         try:  # best effort: the run's suite gives the golden set and model specs
             loaded = load_suite(Path(manifest.suite))
@@ -113,21 +98,18 @@ def resolve_config(
             loaded = None
     if loaded is not None:
         models += loaded.models
-    try:
-        if judges is not None:
-            spec = load_cascade_file(judges)
-        elif suite is not None and loaded is not None:
-            spec = load_cascade_file(suite, loaded.config.judges)
-        else:
-            items = manifest.config.get("judges")
-            if not items:
-                fail(
-                    f"run {manifest.run_id}: its suite lists no judges; give --suite or --judges",
-                    EXIT_INVALID,
-                )
-            spec = parse_cascade(items, f"{manifest.suite} (as recorded by the run)")
-    except JudgeConfigFileError as exc:
-        fail(str(exc), EXIT_INVALID)
+    if judges is not None:
+        spec = load_cascade_file(judges)
+    elif suite is not None and loaded is not None:
+        spec = load_cascade_file(suite, loaded.config.judges)
+    else:
+        items = manifest.config.get("judges")
+        if not items:
+            fail(
+                f"run {manifest.run_id}: its suite lists no judges; give --suite or --judges",
+                EXIT_INVALID,
+            )
+        spec = parse_cascade(items, f"{manifest.suite} (as recorded by the run)")
     if dataset is None:
         if loaded is not None:
             dataset = loaded.dataset_path
@@ -264,10 +246,7 @@ def run_judging(
     """Judge with a progress bar; user errors become one line. Used by `evals run` too."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from evals.models.types import GatewayError
-    from judges.base import JudgeConfigError
-    from judges.judging import JudgingError, judge_run
-    from judges.render import PromptError
+    from judges.judging import judge_run
 
     bar = Progress(
         "judging",
@@ -291,22 +270,17 @@ def run_judging(
 
     # Without a live bar (CI logs), a plain line every 30 s: a hung judge is not silence.
     plain = announce and not (show_progress and console.is_terminal)
-    try:
-        with bar, heartbeat(lambda: f"judging: {counts[0]}/{counts[1]} trials", plain):
-            result = judge_run(
-                ws,
-                run_id,
-                spec,
-                golden,
-                known_models=models,
-                concurrency=concurrency,
-                on_start=on_start,
-                on_trial=on_trial,
-            )
-    except (JudgeConfigError, PromptError) as exc:
-        fail(str(exc), EXIT_INVALID)
-    except (JudgingError, GatewayError) as exc:
-        fail(str(exc))
+    with bar, heartbeat(lambda: f"judging: {counts[0]}/{counts[1]} trials", plain):
+        result = judge_run(
+            ws,
+            run_id,
+            spec,
+            golden,
+            known_models=models,
+            concurrency=concurrency,
+            on_start=on_start,
+            on_trial=on_trial,
+        )
     if announce:
         say(
             f"judged {result.judged} trial(s) now, {result.already} already "
@@ -362,14 +336,11 @@ def heartbeat(text: Callable[[], str], enabled: bool, every_s: float = 30.0) -> 
 def suite_cascade(suite: Suite) -> CascadeSpec | None:
     """The suite's judge cascade (None when it lists no judges); a bad list is one line
     and exit 2, before anything runs."""
-    from judges.config import JudgeConfigFileError, load_cascade_file
+    from judges.config import load_cascade_file
 
     if not suite.config.judges:
         return None
-    try:
-        return load_cascade_file(suite.path, suite.config.judges)
-    except JudgeConfigFileError as exc:
-        fail(str(exc), EXIT_INVALID)
+    return load_cascade_file(suite.path, suite.config.judges)
 
 
 def judge_after_run(

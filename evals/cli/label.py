@@ -13,11 +13,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
+
+if TYPE_CHECKING:
+    from evals.store.workspace import Workspace
 from evals.tables import print_table
 
 label_app = typer.Typer(
@@ -32,13 +35,10 @@ APP_FILE = Path(__file__).resolve().parents[2] / "labeling_app" / "app.py"
 DEMO_ROSTER = APP_FILE.parent / "demo_roster.yaml"
 
 
-def _workspace(path: Path, create: bool = False):  # type: ignore[no-untyped-def]
-    from evals.store.workspace import StoreError, Workspace
+def _workspace(path: Path, create: bool = False) -> Workspace:
+    from evals.store.workspace import Workspace
 
-    try:
-        return Workspace(path, create=create)
-    except StoreError as exc:
-        fail(str(exc))
+    return Workspace(path, create=create)
 
 
 @label_app.callback()
@@ -56,7 +56,7 @@ def serve(
     """Start the review app on 127.0.0.1 (headless) against the workspace."""
     if ctx.invoked_subcommand is not None:
         return
-    from labeling_app.auth.roster import RosterError, load_roster
+    from labeling_app.auth.roster import load_roster
 
     ws = _workspace(workspace)
     roster_path = (roster or ws.root / "roster.yaml").resolve()
@@ -65,10 +65,7 @@ def serve(
             f"no roster at {roster_path}: add people with `evals label roster add USER "
             f"--role lead -w {workspace}`, or pass --roster {DEMO_ROSTER} for the demo"
         )
-    try:
-        load_roster(roster_path)
-    except RosterError as exc:
-        fail(str(exc), EXIT_INVALID)
+    load_roster(roster_path)
     env = dict(
         os.environ,
         EVALS_WORKSPACE=str(ws.root.resolve()),
@@ -160,8 +157,7 @@ def queue_create(
     ] = False,
 ) -> None:
     """Build a review queue from a run's survivors or a sample of trials."""
-    from evals.dataset.golden import GoldenSetError
-    from labeling_app.queues.build import QueueBuildError, create_queue
+    from labeling_app.queues.build import create_queue
     from labeling_app.queues.review_items import create_review_queue
 
     build = create_review_queue if reviews else create_queue  # (the same arguments)
@@ -197,10 +193,6 @@ def queue_create(
             idle_threshold_s=idle_threshold,
             show_verdicts=show_verdicts,
         )
-    except QueueBuildError as exc:
-        fail(str(exc), EXIT_INVALID)
-    except GoldenSetError as exc:
-        fail(f"golden set: {exc.problems[0]} ({len(exc.problems)} problem(s))", EXIT_INVALID)
     finally:
         ws.close(compact=False)
     n_control = sum(it.arm == "unassisted" for it in q.items)
@@ -213,7 +205,7 @@ def queue_create(
     )
 
 
-def _resolve_runs(ws, runs: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+def _resolve_runs(ws: Workspace, runs: list[str]) -> list[str]:
     """Run ids with 'latest' (the newest run) or a pattern such as 'edd_demo-*' (the
     newest matching run) resolved."""
     if not any(r == "latest" or "*" in r for r in runs):
@@ -278,13 +270,10 @@ def queue_set(
     by: Annotated[str, typer.Option(help="Lead changing it.")] = "cli",
 ) -> None:
     """Change a queue's settings."""
-    from labeling_app.queues.service import QueueError, QueueService
+    from labeling_app.queues.service import QueueService
 
     svc = QueueService(_workspace(workspace))
-    try:
-        svc.change_settings(queue_id, by, show_verdicts=show_verdicts, closed=closed)
-    except QueueError as exc:
-        fail(str(exc))
+    svc.change_settings(queue_id, by, show_verdicts=show_verdicts, closed=closed)
     console.print(f"queue {queue_id} updated", markup=False)
 
 
@@ -303,7 +292,7 @@ def roster_add(
     no_password: Annotated[bool, typer.Option(help="No password: an OIDC-only user.")] = False,
 ) -> None:
     """Add or replace a person in the roster; the password is stored as a salted hash."""
-    from labeling_app.auth.roster import ROLES, RosterError, add_user
+    from labeling_app.auth.roster import ROLES, add_user
 
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}", EXIT_INVALID)
@@ -316,10 +305,7 @@ def roster_add(
         if not password:
             fail("empty password", EXIT_INVALID)
     path = roster or workspace / "roster.yaml"
-    try:
-        add_user(path, user, role, password, name=name)  # type: ignore[arg-type]
-    except RosterError as exc:
-        fail(str(exc), EXIT_INVALID)
+    add_user(path, user, role, password, name=name)
     console.print(f"{user} ({role}) added to {path}", markup=False, highlight=False)
 
 
@@ -385,7 +371,7 @@ def export_cmd(
 ) -> None:
     """Export labels (every record, with its status and the item's resolved label) and
     trials (with verdict and human label) to CSV or Parquet (labeling_app.queues.export)."""
-    from labeling_app.queues.export import WHAT, export
+    from labeling_app.queues.export import WHAT, Format, export
     from labeling_app.queues.service import QueueService
 
     tables = what or list(WHAT)
@@ -398,8 +384,9 @@ def export_cmd(
             EXIT_INVALID,
         )
     svc = QueueService(_workspace(workspace))
+    form: Format = "csv" if fmt == "csv" else "parquet"
     for table in tables:
-        path, n = export(svc, table, fmt, out)  # type: ignore[arg-type]
+        path, n = export(svc, table, form, out)
         console.print(f"{table}: {n} rows -> {path}", markup=False, highlight=False)
 
 

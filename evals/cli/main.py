@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from evals.cli.common import EXIT_ERROR, UserError, err_console
+from evals.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EvalsGroup, err_console
 
 # Keep litellm off the network (it fetches a cost map at import otherwise).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -35,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=EvalsGroup,  # the one error handler: every EvalsError is one line and its code
 )
 
 for module in COMMAND_MODULES:
@@ -42,20 +43,18 @@ for module in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console-script entry point: user errors are one line and an exit code."""
+    """Console-script entry point: errors are one line and an exit code (EvalsError:
+    already printed by EvalsGroup; click's usage errors and anything unexpected here)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
         # standalone_mode=False makes click return (not raise) a typer.Exit's code.
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except UserError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(exc.code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted", markup=False)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # click usage errors and anything unexpected: one line
         show = getattr(exc, "show", None)  # typer's vendored click exceptions
         if callable(show) and hasattr(exc, "exit_code"):

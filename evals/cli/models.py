@@ -23,18 +23,15 @@ def serve(
     import signal
     import threading
 
-    from evals.models.local import LocalModelError, LocalServer
+    from evals.models.local import LocalServer
 
-    try:
-        server = LocalServer(
-            port=port,
-            ctx_size=ctx_size,
-            parallel=parallel,
-            threads=threads or None,
-            require_key=False,
-        ).start()
-    except LocalModelError as exc:
-        fail(str(exc))
+    server = LocalServer(
+        port=port,
+        ctx_size=ctx_size,
+        parallel=parallel,
+        threads=threads or None,
+        require_key=False,
+    ).start()
     console.print(
         f"local model {server.model_name} ready at {server.base_url} "
         f"(OpenAI-compatible; {server.startup_s:.2f}s to start)",

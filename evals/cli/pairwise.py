@@ -35,8 +35,7 @@ def pairwise(
 
     from evals.cli.judge import _manifest, _open
     from evals.models.gateway import workspace_gateway as default_gateway
-    from evals.models.types import GatewayError
-    from judges.base import JudgeConfigError, JudgeEnv
+    from judges.base import JudgeEnv
     from judges.config import CascadeSpec, JudgeSpec, StageSpec
     from judges.judging import judge_models, load_run_trials
     from judges.pairwise import build_pairwise, compare_trials, pair_trials
@@ -69,10 +68,6 @@ def pairwise(
 
     try:
         compared = asyncio.run(go())
-    except JudgeConfigError as exc:
-        fail(str(exc), EXIT_INVALID)
-    except GatewayError as exc:
-        fail(str(exc))
     finally:
         ws.close()
     _print_summary(ws, pairs, compared, run_a, run_b)

@@ -8,26 +8,29 @@ trial), so the status agrees with `evals report`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from evals.cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, fail
+from evals.cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console
 from evals.run.reviews import TEACHER_SUFFIX
+
+if TYPE_CHECKING:
+    from evals.analysis.rundata import RunRow
 
 
 def _say(text: str) -> None:
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def _latest_runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _latest_runs(rows: list[RunRow]) -> list[RunRow]:
     """The newest run of each suite (teacher runs are reported with their free run)."""
-    newest: dict[str, dict[str, Any]] = {}
+    newest: dict[str, RunRow] = {}
     for row in rows:  # oldest first
-        if row["run_id"].endswith(TEACHER_SUFFIX):
+        if row.run_id.endswith(TEACHER_SUFFIX):
             continue
-        newest[Path(str(row["suite"])).stem] = row
+        newest[Path(str(row.suite)).stem] = row
     return list(newest.values())
 
 
@@ -81,16 +84,13 @@ def status(
     them, review queues and the work left, gate decisions, and what to open next."""
     from evals.analysis.rundata import run_ids
     from evals.store.query import query
-    from evals.store.workspace import StoreError, Workspace
+    from evals.store.workspace import Workspace
 
-    try:
-        ws = Workspace(workspace, create=False)
-    except StoreError as exc:
-        fail(str(exc))
+    ws = Workspace(workspace, create=False)
     runs = _latest_runs(run_ids(ws))
     _say(f"What is in {workspace}:")
     for row in runs:
-        for line in _run_lines(ws, row["run_id"]):
+        for line in _run_lines(ws, row.run_id):
             _say(line)
     if "queue" in ws.kinds():
         for line in _queue_lines(ws, reviewer or []):

@@ -46,7 +46,6 @@ if TYPE_CHECKING:
         dag_problems,
         question_order,
         upstream_of,
-        yaml_item_lines,
     )
 
 # Names resolve lazily (evals.lazy): importing the package runs none of its modules.
@@ -71,7 +70,6 @@ _EXPORTS: dict[str, str] = {
     "question_order": "evals.dataset.review_dag",
     "read_record_lines": "evals.dataset.limits",
     "upstream_of": "evals.dataset.review_dag",
-    "yaml_item_lines": "evals.dataset.review_dag",
 }
 
 __all__ = [
@@ -95,7 +93,6 @@ __all__ = [
     "question_order",
     "read_record_lines",
     "upstream_of",
-    "yaml_item_lines",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -41,6 +41,7 @@ from evals.dataset.limits import (
     read_record_lines,
 )
 from evals.dataset.review_dag import dag_problems
+from evals.errors import InputError
 from evals.schema import (
     Case,
     DatasetManifest,
@@ -55,12 +56,13 @@ from evals.yamlfile import Problem, YamlDoc, YamlFileError, field_path, read_yam
 __all__ = ["GoldenSet", "GoldenSetError", "Problem", "case_hash", "load_golden_set"]
 
 
-class GoldenSetError(Exception):
-    """A golden set that does not validate; holds every problem found."""
+class GoldenSetError(InputError):
+    """A golden set that does not validate; holds every problem found (`root`: the set,
+    named in the last line the CLI prints)."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+    def __init__(self, problems: list[Problem], root: Path | str | None = None) -> None:
+        summary = f"{len(problems)} problem(s) in golden set {root}" if root else None
+        super().__init__(problems=problems, summary=summary)
 
 
 @dataclass
@@ -116,7 +118,9 @@ class GoldenSet:
                 f.seek(ref.offset)
                 raw = f.readline()
         except OSError as exc:
-            raise GoldenSetError([Problem(str(self.path / rel), None, None, str(exc))]) from None
+            raise GoldenSetError(
+                [Problem(str(self.path / rel), None, None, str(exc))], self.path
+            ) from None
         for _number, _offset, obj in _parse_lines([(ref.line, ref.offset, raw)], rel, problems):
             case = _validate_case(obj, ref.line, problems)
         if case is not None:
@@ -135,7 +139,8 @@ class GoldenSet:
             problems.append(Problem(rel, ref.line, None, "the case's line is gone (file edited?)"))
         if problems:
             raise GoldenSetError(
-                [Problem(str(self.path / p.file), p.line, p.field, p.message) for p in problems]
+                [Problem(str(self.path / p.file), p.line, p.field, p.message) for p in problems],
+                self.path,
             )
         assert case is not None
         return case
@@ -265,7 +270,7 @@ def load_golden_set(
     root = Path(path)
     problems: list[Problem] = []
     if not root.is_dir():
-        raise GoldenSetError([Problem(str(root), None, None, "not a golden-set folder")])
+        raise GoldenSetError([Problem(str(root), None, None, "not a golden-set folder")], root)
     manifest, _ = _load_yaml_model(root, "dataset.yaml", DatasetManifest, problems, many=False)
     questions = _load_questions(root, problems)
     golden = GoldenSet(
@@ -288,7 +293,7 @@ def load_golden_set(
         problems.append(Problem("cases.jsonl", None, None, "no cases: a golden set needs one"))
     problems = [Problem(str(root / p.file), p.line, p.field, p.message) for p in problems]
     if problems:
-        raise GoldenSetError(problems)
+        raise GoldenSetError(problems, root)
     assert manifest is not None
     return golden
 

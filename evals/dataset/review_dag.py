@@ -20,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import yaml
-
 from evals.schema import Question
 
 
@@ -107,13 +105,3 @@ def upstream_of(questions: Mapping[str, Question], question_id: str) -> list[str
     deps = set(questions[question_id].depends_on)
     return [q for q in question_order(questions) if q in deps]
 
-
-def yaml_item_lines(text: str) -> list[int]:
-    """1-based line of each item of a YAML list document (empty when it is no list)."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return []
-    if not isinstance(node, yaml.SequenceNode):
-        return []
-    return [item.start_mark.line + 1 for item in node.value]

@@ -24,6 +24,7 @@ import orjson
 from pydantic import BaseModel, Field, ValidationError
 
 from evals.dataset.limits import largest_string
+from evals.errors import InputError, Problem
 from evals.schema import (
     Case,
     Label,
@@ -41,36 +42,47 @@ from evals.store.workspace import Workspace
 if TYPE_CHECKING:
     from evals.importers.golden_export import GoldenExport
 
-MAX_PROBLEMS_SHOWN = 50
-"""A broken file lists at most this many problems (then a count of the rest)."""
-
-
 # --------------------------------------------------------------------------- problems
 
 
-@dataclass(frozen=True)
-class ImportProblem:
-    """One bad record: where it is (file, line or record index and id), which field, what."""
+@dataclass(frozen=True, init=False)
+class ImportProblem(Problem):
+    """One bad record: where it is (file, line or record index and id), which field, what.
 
-    file: str
+    ``where`` is ``line N`` (a JSONL or CSV line: printed as every problem is,
+    ``file:N: field: message``) or the record in words, printed in the line's place
+    (``file: simulation 3 (task_id 12): field: message``: a whole-file JSON format has
+    records, not lines)."""
+
     where: str
-    field: str | None
-    message: str
+    """The record: ``line N``, ``simulation N (task_id ID)``, ``top level``, ..."""
+
+    def __init__(self, file: str, where: str, field: str | None, message: str) -> None:
+        found = re.match(r"line (\d+)", where)
+        for name, value in (
+            ("file", file),
+            ("line", int(found.group(1)) if found else None),
+            ("field", field),
+            ("message", message),
+            ("where", where),
+        ):
+            object.__setattr__(self, name, value)  # frozen: set once, here
 
     def __str__(self) -> str:
-        fld = f" field {self.field}:" if self.field else ""
-        return f"{self.file}: {self.where}:{fld} {self.message}"
+        if self.line is not None and self.where == f"line {self.line}":
+            return super().__str__()
+        return f"{self.file}: {self.where}: {self.field + ': ' if self.field else ''}{self.message}"
 
 
-class ImportFormatError(Exception):
+class ImportFormatError(InputError):
     """A file that did not import; holds every problem found (nothing was written)."""
 
     def __init__(self, problems: list[ImportProblem]) -> None:
-        self.problems = problems
-        shown = [str(p) for p in problems[:MAX_PROBLEMS_SHOWN]]
-        if len(problems) > MAX_PROBLEMS_SHOWN:
-            shown.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more problem(s)")
-        super().__init__("\n".join(shown))
+        files = {p.file for p in problems}
+        source = f" in {files.pop()}" if len(files) == 1 else ""
+        super().__init__(
+            problems=problems, summary=f"{len(problems)} problem(s){source}; nothing written"
+        )
 
 
 def validation_problems(
@@ -134,9 +146,9 @@ def load_json_file(path: Path) -> Any:
             [
                 ImportProblem(
                     str(path),
-                    f"line {exc.lineno} column {exc.colno}",
+                    f"line {exc.lineno}",
                     None,
-                    f"invalid JSON: {exc.msg}",
+                    f"invalid JSON: {exc.msg} (column {exc.colno})",
                 )
             ]
         ) from None

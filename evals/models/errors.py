@@ -25,6 +25,7 @@ import sys
 import threading
 from typing import Any
 
+from evals.errors import ProviderError
 from evals.models.types import ErrorCode, GatewayError
 from evals.secrets import strip_url_credentials
 
@@ -89,7 +90,7 @@ def _install_log_scrubber() -> None:
     logging.setLogRecordFactory(factory)
 
 
-class ProviderHTTPError(Exception):
+class ProviderHTTPError(ProviderError):
     """A non-2xx answer on the direct path; classified like litellm's status errors."""
 
     def __init__(self, status_code: int, body: bytes, headers: Any) -> None:

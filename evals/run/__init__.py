@@ -30,6 +30,8 @@ if TYPE_CHECKING:
         shard_of,
     )
     from evals.run.progress import (
+        CellRow,
+        ErrorRow,
         RunProgress,
         RunSummary,
         register_keys,
@@ -49,7 +51,6 @@ if TYPE_CHECKING:
     )
     from evals.run.runner import (
         Prepared,
-        RunError,
         RunLink,
         RunOptions,
         RunResult,
@@ -86,7 +87,9 @@ if TYPE_CHECKING:
 
 # Names resolve lazily (evals.lazy): importing the package runs none of its modules.
 _EXPORTS: dict[str, str] = {
+    "CellRow": "evals.run.progress",
     "Counters": "evals.run.lanes",
+    "ErrorRow": "evals.run.progress",
     "LaneRun": "evals.run.lanes",
     "Limits": "evals.run.suite",
     "Prepared": "evals.run.runner",
@@ -94,7 +97,6 @@ _EXPORTS: dict[str, str] = {
     "ReviewJob": "evals.run.reviews",
     "ReviewNode": "evals.run.reviews",
     "ReviewPlanError": "evals.run.reviews",
-    "RunError": "evals.run.runner",
     "RunLink": "evals.run.runner",
     "RunOptions": "evals.run.runner",
     "RunPlan": "evals.run.plan",
@@ -139,7 +141,9 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "CellRow",
     "Counters",
+    "ErrorRow",
     "LaneRun",
     "Limits",
     "Prepared",
@@ -147,7 +151,6 @@ __all__ = [
     "ReviewJob",
     "ReviewNode",
     "ReviewPlanError",
-    "RunError",
     "RunLink",
     "RunOptions",
     "RunPlan",

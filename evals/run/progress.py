@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich import box
 from rich.console import Console
@@ -27,6 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from evals.store.rows import fetch_dicts, rows_as
 from evals.store.workspace import Workspace
 from evals.tables import print_table
 
@@ -64,6 +65,55 @@ WHERE t.error_kind IS NOT NULL GROUP BY ALL ORDER BY kind, code
 errors: it parses the traces)."""
 
 
+class CellRow(NamedTuple):
+    """One model × prompt cell of the matrix (a CELL_SQL row)."""
+
+    model: str
+    """Model alias."""
+    prompt: str
+    """Prompt version."""
+    trials: int
+    """Trials recorded."""
+    ok: int
+    """Trials that answered."""
+    infra_errors: int
+    """Trials lost to infrastructure errors."""
+    agent_errors: int
+    """Trials the agent failed."""
+    tool_calls: int
+    """Tool calls made."""
+    unmatched_tool_calls: int
+    """Tool calls no fixture matched."""
+    llm_calls: int
+    """Model calls made."""
+    input_tokens: int
+    """Input tokens, not cached."""
+    cached_input_tokens: int
+    """Input tokens read from the provider's cache."""
+    output_tokens: int
+    """Output tokens."""
+    cost_usd: float
+    """Cost, USD."""
+    p50_latency_s: float | None
+    """Median latency of answered trials (None: none answered)."""
+    p95_latency_s: float | None
+    """95th percentile latency of answered trials."""
+
+
+@dataclass
+class ErrorRow:
+    """Failed trials of one error kind and code (an ERRORS_SQL row)."""
+
+    kind: str
+    """Error kind (infra, agent)."""
+    code: str | None
+    """Error code (auth, timeout, ...)."""
+    trials: int
+    """Trials that failed so."""
+    message: str | None = None
+    """The first recorded message of this kind and code (FIRST_ERRORS_SQL)."""
+
+
 @dataclass
 class RunSummary:
     """The matrix's outcome, read back from the store."""
@@ -74,9 +124,9 @@ class RunSummary:
     """Cells in the matrix."""
     recorded: int
     """Cells with a trial record."""
-    cells: list[dict[str, Any]] = field(default_factory=list)
+    cells: list[CellRow] = field(default_factory=list)
     """One row per model × prompt (see CELL_SQL for the columns)."""
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[ErrorRow] = field(default_factory=list)
     """Failed trials by error kind and code, with the first message of each
     (``message``)."""
 
@@ -87,7 +137,7 @@ class RunSummary:
 
     def count(self, column: str) -> int:
         """Sum of a column over the cells."""
-        return int(sum(row[column] or 0 for row in self.cells))
+        return int(sum(getattr(row, column) or 0 for row in self.cells))
 
 
 def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
@@ -100,20 +150,20 @@ def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
         try:
             with connect(ws, LEAN_THREADS) as con:  # in `evals run`: memory flat in trials
                 register_keys(con, keys)
-                cells = _rows(con.execute(CELL_SQL))
-                errors = _rows(con.execute(ERRORS_SQL))
+                cells = rows_as(CellRow, fetch_dicts(con.execute(CELL_SQL)))
+                errors = rows_as(ErrorRow, fetch_dicts(con.execute(ERRORS_SQL)))
                 if errors:
                     first = {
                         (r["kind"], r["code"]): r["message"]
-                        for r in _rows(con.execute(FIRST_ERRORS_SQL))
+                        for r in fetch_dicts(con.execute(FIRST_ERRORS_SQL))
                     }
                     for e in errors:
-                        e["message"] = first.get((e["kind"], e["code"]))
+                        e.message = first.get((e.kind, e.code))
             break
         except duckdb.IOException:
             if attempt == COMPACTION_RETRIES - 1:
                 raise
-    recorded = int(sum(row["trials"] for row in cells))
+    recorded = int(sum(row.trials for row in cells))
     return RunSummary(run_id=run_id, total=len(keys), recorded=recorded, cells=cells, errors=errors)
 
 
@@ -129,11 +179,6 @@ def register_keys(con: Any, keys: list[str], table: str = "matrix") -> None:
         con.execute(
             f"INSERT INTO {table} SELECT unnest($1::VARCHAR[])", [keys[start : start + _KEYS_CHUNK]]
         )
-
-
-def _rows(cursor: Any) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _seconds(value: float | None) -> str:
@@ -179,34 +224,34 @@ def render_summary(summary: RunSummary, console: Console) -> None:
     )
     for r in summary.cells:
         outcomes.add_row(
-            escape(str(r["model"])),
-            escape(str(r["prompt"])),
-            str(r["trials"]),
-            str(r["ok"]),
-            f"{r['infra_errors']}/{r['agent_errors']}",
-            f"{r['tool_calls']} ({r['unmatched_tool_calls']})",
-            f"{_seconds(r['p50_latency_s'])}/{_seconds(r['p95_latency_s'])}",
+            escape(str(r.model)),
+            escape(str(r.prompt)),
+            str(r.trials),
+            str(r.ok),
+            f"{r.infra_errors}/{r.agent_errors}",
+            f"{r.tool_calls} ({r.unmatched_tool_calls})",
+            f"{_seconds(r.p50_latency_s)}/{_seconds(r.p95_latency_s)}",
         )
         usage.add_row(
-            escape(str(r["model"])),
-            escape(str(r["prompt"])),
-            _compact(r["llm_calls"]),
-            _compact(r["input_tokens"] + r["cached_input_tokens"]),
-            _compact(r["cached_input_tokens"]),
-            _compact(r["output_tokens"]),
-            f"{r['cost_usd']:.4f}",
+            escape(str(r.model)),
+            escape(str(r.prompt)),
+            _compact(r.llm_calls),
+            _compact(r.input_tokens + r.cached_input_tokens),
+            _compact(r.cached_input_tokens),
+            _compact(r.output_tokens),
+            f"{r.cost_usd:.4f}",
         )
     print_table(console, outcomes)
     print_table(console, usage)
     if summary.errors:
         errors = _table("errors by kind", ("kind", "code", "trials"))
         for e in summary.errors:
-            errors.add_row(escape(str(e["kind"])), escape(str(e["code"])), str(e["trials"]))
+            errors.add_row(escape(str(e.kind)), escape(str(e.code)), str(e.trials))
         print_table(console, errors)
         for e in summary.errors:  # provider text: printed plain, never as markup
-            message = " ".join(str(e.get("message") or "").split())[:300]
+            message = " ".join(str(e.message or "").split())[:300]
             console.print(
-                f"first {e['kind']}:{e['code']} error: {message}", markup=False, highlight=False
+                f"first {e.kind}:{e.code} error: {message}", markup=False, highlight=False
             )
     ok, failed = summary.count("ok"), summary.recorded - summary.count("ok")
     missing = f", {summary.missing} not recorded (rerun to finish)" if summary.missing else ""

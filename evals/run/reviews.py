@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Literal
 
 from evals.agents import UpstreamAnswer
 from evals.dataset.case_refs import CaseRef, CaseRefs
+from evals.errors import InputError
 from evals.run.trial import TrialSpec
 from evals.schema import ModelSpec, PromptVersion, ReviewLink, UpstreamLink, trial_key
 from evals.store.query import query
@@ -58,7 +59,7 @@ class Review:
     """(question id, case ref) in the order the nodes run."""
 
 
-class ReviewPlanError(ValueError):
+class ReviewPlanError(InputError, ValueError):
     """A golden set that cannot be run as reviews (one line for the CLI)."""
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from evals.agents import Agent, resolve_agent
+from evals.errors import RunError
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.run.lanes import Counters, LaneRun
 from evals.run.plan import RunPlan, finished_keys, make_plan
@@ -45,10 +46,6 @@ from evals.schema import Record, RunManifest
 from evals.store.key_claims import KeyClaims, journal_end
 from evals.store.query import ViewSpec, query, register_view, run_members_sql
 from evals.store.workspace import LockBusy, Workspace
-
-
-class RunError(Exception):
-    """A run that cannot start or finish (one line for the CLI)."""
 
 
 class RunLink(Record):

@@ -33,13 +33,14 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
+from evals.errors import InputError
 from evals.models.providers import provider_problem
 from evals.schema import AgentSpec, Case, ModelSpec, PromptVersion, Record, content_hash
 from evals.secrets import expand_env, find_secrets
 from evals.yamlfile import Problem, YamlDoc, YamlFileError, read_yaml
 
 
-class SuiteError(ValueError):
+class SuiteError(InputError, ValueError):
     """A suite that cannot be used; one line per problem: file:line: field: problem."""
 
 
@@ -207,8 +208,7 @@ def _keep_judge_params(raw: Any, new: Any) -> Any:
 
 
 def _fail(path: Path, line: int | None, field: str | None, message: str) -> SuiteError:
-    where = f"{path}:{line}" if line else str(path)
-    return SuiteError(f"{where}: {field + ': ' if field else ''}{message}")
+    return SuiteError(problems=[Problem(str(path), line, field, message)])
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -218,13 +218,13 @@ def load_suite(path: str | Path) -> Suite:
     try:
         doc = read_yaml(path)
     except YamlFileError as exc:
-        raise SuiteError(str(exc.problem)) from None
+        raise SuiteError(problems=[exc.problem]) from None
     if not isinstance(doc.data, dict):
         raise _fail(path, 1, None, "a suite is a YAML mapping (dataset, models, prompts, ...)")
     try:
         config = SuiteConfig.model_validate(_expand(doc.data))
     except ValidationError as exc:
-        raise SuiteError("\n".join(str(p) for p in doc.validation_problems(exc))) from None
+        raise SuiteError(problems=doc.validation_problems(exc)) from None
     return _resolve(path, doc, config)
 
 
@@ -238,7 +238,7 @@ def _resolve(path: Path, doc: YamlDoc, config: SuiteConfig) -> Suite:
     problems += _model_problems(doc, config)
     prompts = _read_prompts(base, doc, config, problems)
     if problems:
-        raise SuiteError("\n".join(str(p) for p in problems))
+        raise SuiteError(problems=problems)
     return Suite(path=path, config=config, dataset_path=dataset, prompts=prompts)
 
 

@@ -15,7 +15,7 @@ import numpy.typing as npt
 def _label_order(observed: Sequence[Hashable]) -> list[Hashable]:
     distinct = list(dict.fromkeys(observed))
     try:
-        return sorted(distinct)  # type: ignore[type-var]
+        return sorted(distinct)  # type: ignore[type-var]  # Hashable need not be orderable: caught below
     except TypeError:  # mixed, unorderable label types: first-seen order
         return distinct
 

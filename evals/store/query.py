@@ -399,7 +399,11 @@ at its end, so several writers ending during one slow query can each cost an att
 
 
 def query(
-    ws: Workspace, sql: str, params: list[Any] | None = None, *, threads: int | None = None
+    ws: Workspace,
+    sql: str,
+    params: list[Any] | dict[str, Any] | None = None,
+    *,
+    threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run one query over the workspace and return rows as dicts (`threads`: see connect).
 

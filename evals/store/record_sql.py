@@ -216,7 +216,7 @@ def register_quarantine(con: duckdb.DuckDBPyConnection) -> None:
     from duckdb.sqltypes import BIGINT, VARCHAR
 
     with contextlib.suppress(duckdb.CatalogException):  # already on this connection
-        con.create_function(  # type: ignore[call-overload]
+        con.create_function(  # type: ignore[call-overload]  # duckdb's stubs lack this overload
             "quarantine",
             quarantine,
             [VARCHAR, BIGINT, VARCHAR],

@@ -46,6 +46,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from evals.errors import StoreError
 from evals.schema import canonical_json, utcnow
 from evals.store import manifest
 from evals.store.record_sql import MAX_LINE_BYTES
@@ -56,16 +57,12 @@ log = logging.getLogger(__name__)
 LAYOUT_VERSION = 1
 
 
-class LockBusy(Exception):
+class LockBusy(StoreError):
     """A lock another process holds (Workspace.try_lock)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(f"lock {path} is held by another process")
         self.path = path
-
-
-class StoreError(Exception):
-    """A workspace problem a user can act on (printed as one line by the CLI)."""
 
 
 def new_segment_id() -> str:

@@ -137,7 +137,7 @@ def make_verdict(
         judge=judge,
         judge_version=version,
         stage=stage,
-        label=label,  # type: ignore[arg-type]
+        label=label,
         reason=reason,
     )
 
@@ -166,8 +166,8 @@ def make_label(
         trial_key=trial.key if trial else None,
         case_id=case,
         reviewer=reviewer,
-        arm=arm,  # type: ignore[arg-type]
-        action=action,  # type: ignore[arg-type]
+        arm=arm,
+        action=action,
         helpful=helpful if arm == "assisted" else None,
         retracts=retracts,
         active_seconds=active_seconds,

@@ -35,6 +35,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evals.errors import InputError, Problem
 from evals.yamlfile import YamlFileError, read_yaml
 
 Role = Literal["reviewer", "lead", "admin"]
@@ -44,7 +45,7 @@ LEAD_ROLES: frozenset[str] = frozenset({"lead", "admin"})
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
 
-class RosterError(Exception):
+class RosterError(InputError):
     """A roster file that cannot be used; the message names the file and the field."""
 
 
@@ -130,15 +131,16 @@ def load_roster(path: str | Path) -> Roster:
     try:
         doc = read_yaml(path)  # bounded: no alias bomb, no huge file
     except YamlFileError as exc:
-        raise RosterError(str(exc.problem)) from None
+        raise RosterError(problems=[exc.problem]) from None
     try:
         roster = Roster.model_validate(doc.data or {})
     except ValidationError as exc:
-        raise RosterError("\n".join(str(p) for p in doc.validation_problems(exc))) from None
+        raise RosterError(problems=doc.validation_problems(exc)) from None
     ids = [u.id.lower() for u in roster.users]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise RosterError(f"{path}: users: duplicate id(s) {', '.join(dupes)}")
+        message = f"duplicate id(s) {', '.join(dupes)}"
+        raise RosterError(problems=[Problem(str(path), doc.line(["users"]), "users", message)])
     return roster
 
 

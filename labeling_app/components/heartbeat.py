@@ -24,7 +24,7 @@ from typing import Any
 import streamlit as st
 
 from evals.schema import utcnow
-from labeling_app.queues.service import QueueService
+from labeling_app.queues.service import EventKind, QueueService
 
 _JS = """
 export default function (component) {
@@ -64,7 +64,7 @@ export default function (component) {
 
 _component = st.components.v2.component("evals_heartbeat", js=_JS)
 
-ALLOWED = {"heartbeat": "heartbeat", "hidden": "hidden", "visible": "visible"}
+ALLOWED: dict[str, EventKind] = {"heartbeat": "heartbeat", "hidden": "hidden", "visible": "visible"}
 
 
 def record_beats(
@@ -100,7 +100,7 @@ def record_beats(
             queue_id,
             item_id,
             reviewer,
-            kind,  # type: ignore[arg-type]
+            kind,
             at=server_now - timedelta(seconds=lag),
             data=data,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import streamlit as st
 
@@ -74,12 +75,12 @@ def save_text(ctx: FormContext, field: str) -> None:
     save_draft(ctx.root, ctx.reviewer, ctx.item.item_id, {field: value or ""})
 
 
-def on_decide(ctx: FormContext, action: str) -> None:
+def on_decide(ctx: FormContext, action: Literal["submit", "skip", "flag"]) -> None:
     """Button callback: write the decision before the page re-renders."""
     ss, item = st.session_state, ctx.item
     reason = ss.get(draft_key("reason", item)) or None
     decision = Decision(
-        action=action,  # type: ignore[arg-type]
+        action=action,
         helpful=ss.get(draft_key("helpful", item)),
         correctness=ss.get(draft_key("correctness", item)),
         corrected_answer=ss.get(draft_key("answer", item)),

@@ -20,6 +20,7 @@ from evals.lazy import lazy_exports
 if TYPE_CHECKING:
     from labeling_app.queues.build import (
         QueueBuildError,
+        QueueTrial,
         build_queue,
         create_queue,
         dataset_path_for,
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
         RecordIndex,
     )
     from labeling_app.queues.review_items import (
+        ReviewTrial,
         build_review_queue,
         create_review_queue,
         group_reviews,
@@ -133,9 +135,11 @@ _EXPORTS: dict[str, str] = {
     "QueueSetting": "labeling_app.queues.models",
     "QueueState": "labeling_app.queues.state",
     "QueueSummary": "labeling_app.queues.live",
+    "QueueTrial": "labeling_app.queues.build",
     "RecordIndex": "labeling_app.queues.records",
     "ReviewNode": "labeling_app.queues.models",
     "ReviewQueue": "labeling_app.queues.models",
+    "ReviewTrial": "labeling_app.queues.review_items",
     "ReviewerTally": "labeling_app.queues.live",
     "SimulatedReviewer": "labeling_app.queues.simulate",
     "SimulatedWholeReviewer": "labeling_app.queues.review_simulate",
@@ -201,9 +205,11 @@ __all__ = [
     "QueueSetting",
     "QueueState",
     "QueueSummary",
+    "QueueTrial",
     "RecordIndex",
     "ReviewNode",
     "ReviewQueue",
+    "ReviewTrial",
     "ReviewerTally",
     "SimulatedReviewer",
     "SimulatedWholeReviewer",

@@ -20,23 +20,43 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from evals.dataset.golden import GoldenSet, load_golden_set
+from evals.errors import InputError
 from evals.schema import content_hash, utcnow
 from evals.store.query import query, run_members_sql
+from evals.store.rows import rows_as
 from evals.store.workspace import Workspace
 from labeling_app.queues.models import QueueItem, ReviewQueue
 from labeling_app.queues.service import append_durable
 
 
-class QueueBuildError(Exception):
+class QueueBuildError(InputError):
     """The queue cannot be built as asked; the message says why."""
 
 
-_TRIAL_COLUMNS = "key, run_id, case_id, question_id, model_alias, prompt"
+class QueueTrial(NamedTuple):
+    """A trial a queue item is made of (a row of the ``trials`` view)."""
+
+    key: str
+    """The trial."""
+    run_id: str
+    """The run that recorded it."""
+    case_id: str
+    """Its case."""
+    question_id: str
+    """Its question."""
+    model_alias: str
+    """The model that answered."""
+    prompt: str
+    """The prompt version."""
+
+
+_TRIAL_COLUMNS = ", ".join(QueueTrial._fields)
 
 
 def _members(run_ids: list[str], table: str = "") -> tuple[str, list[Any]]:
@@ -46,7 +66,7 @@ def _members(run_ids: list[str], table: str = "") -> tuple[str, list[Any]]:
     return "(" + " OR ".join(one for _ in run_ids) + ")", [r for r in run_ids for _ in (1, 2)]
 
 
-def survivor_trials(ws: Workspace, run_ids: list[str]) -> list[dict[str, Any]]:
+def survivor_trials(ws: Workspace, run_ids: list[str]) -> list[QueueTrial]:
     """Trials of the runs that the judge cascade did not fail (latest cascade verdict)."""
     if not run_ids:
         raise QueueBuildError("survivors need at least one run id")
@@ -67,18 +87,19 @@ def survivor_trials(ws: Workspace, run_ids: list[str]) -> list[dict[str, Any]]:
             "or build the queue from a sample of trials"
         )
     members, params = _members(run_ids, "t")
-    return query(
+    rows = query(
         ws,
-        f"SELECT {', '.join('t.' + c for c in _TRIAL_COLUMNS.split(', '))} "
+        f"SELECT {', '.join('t.' + c for c in QueueTrial._fields)} "
         f"FROM trials t JOIN final_verdicts f ON f.trial_key = t.key "
         f"WHERE {members} AND f.label <> 'fail' AND t.status = 'ok' ORDER BY t.key",
         params,
     )
+    return rows_as(QueueTrial, rows)
 
 
 def sample_trials(
     ws: Workspace, run_ids: list[str], size: int | None, seed: int
-) -> list[dict[str, Any]]:
+) -> list[QueueTrial]:
     """A seeded sample of the trials that produced an answer (all runs when none given)."""
     where = "status = 'ok'"
     params: list[Any] = []
@@ -86,9 +107,10 @@ def sample_trials(
         members, params = _members(run_ids)
         where += f" AND {members}"
     rows = query(ws, f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE {where} ORDER BY key", params)
-    if size is not None and size < len(rows):
-        rows = sorted(random.Random(seed).sample(rows, size), key=lambda r: r["key"])
-    return rows
+    trials = rows_as(QueueTrial, rows)
+    if size is not None and size < len(trials):
+        trials = sorted(random.Random(seed).sample(trials, size), key=lambda t: t.key)
+    return trials
 
 
 def dataset_path_for(ws: Workspace, run_ids: list[str], explicit: str | Path | None) -> Path:
@@ -126,12 +148,12 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _control_cases(trials: list[dict[str, Any]], share: float, seed: int) -> list[str]:
+def _control_cases(trials: Sequence[QueueTrial], share: float, seed: int) -> list[str]:
     if share <= 0 or not trials:
         return []
     wanted = round(len(trials) * share / (1.0 - share))
     by_question: dict[str, list[str]] = defaultdict(list)
-    for case_id, qid in sorted({(t["case_id"], t["question_id"]) for t in trials}):
+    for case_id, qid in sorted({(t.case_id, t.question_id) for t in trials}):
         by_question[qid].append(case_id)
     rng = random.Random(f"control-{seed}")
     for cases in by_question.values():
@@ -145,7 +167,7 @@ def _control_cases(trials: list[dict[str, Any]], share: float, seed: int) -> lis
 
 
 def build_queue(
-    trials: list[dict[str, Any]],
+    trials: Sequence[QueueTrial],
     golden: GoldenSet,
     *,
     name: str,
@@ -175,7 +197,7 @@ def build_queue(
     if not trials:
         raise QueueBuildError("no trials to review (nothing survived, or no trials match)")
     cases = {c.id: c for c in golden.cases}
-    unknown = sorted({t["case_id"] for t in trials} - set(cases))
+    unknown = sorted({t.case_id for t in trials} - set(cases))
     if unknown:
         raise QueueBuildError(
             f"{len(unknown)} trial case(s) are not in the golden set "
@@ -184,12 +206,12 @@ def build_queue(
     drafts = [
         dict(
             arm="assisted",
-            case_id=t["case_id"],
-            question_id=t["question_id"],
-            trial_key=t["key"],
-            run_id=t["run_id"],
-            model_alias=t["model_alias"],
-            prompt=t["prompt"],
+            case_id=t.case_id,
+            question_id=t.question_id,
+            trial_key=t.key,
+            run_id=t.run_id,
+            model_alias=t.model_alias,
+            prompt=t.prompt,
         )
         for t in trials
     ]
@@ -211,7 +233,7 @@ def build_queue(
         {"name": name, "at": created.isoformat(), "items": drafts}, length=10
     )
     items = [
-        QueueItem(item_id=f"{queue_id}-{i:04d}", position=i, **d)  # type: ignore[arg-type]
+        QueueItem(item_id=f"{queue_id}-{i:04d}", position=i, **d)
         for i, d in enumerate(drafts)
     ]
     used = {it.case_id for it in items}
@@ -220,7 +242,7 @@ def build_queue(
         name=name,
         created_by=created_by,
         created_at=created,
-        source=source,  # type: ignore[arg-type]
+        source=source,
         run_ids=run_ids,
         sample_size=sample_size,
         seed=seed,

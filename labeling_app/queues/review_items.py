@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -39,10 +39,12 @@ from evals.dataset.golden import GoldenSet, load_golden_set
 from evals.dataset.review_dag import question_order
 from evals.schema import Label, ReviewEvent
 from evals.store.query import query
+from evals.store.rows import rows_as
 from evals.store.workspace import Workspace
 from labeling_app.metrics.timing import BREAK_KINDS, _is_activity
 from labeling_app.queues.build import (
     QueueBuildError,
+    QueueTrial,
     _members,
     build_queue,
     dataset_path_for,
@@ -55,7 +57,33 @@ REVIEW_QUESTION = "(whole review)"
 """The question id of a review item (its nodes have the real ones)."""
 
 
-def review_trials(ws: Workspace, run_ids: list[str]) -> list[dict[str, Any]]:
+class ReviewTrial(NamedTuple):
+    """A trial that is a node of a review (a row of the ``trials`` view)."""
+
+    key: str
+    """The trial."""
+    run_id: str
+    """The run that recorded it."""
+    case_id: str
+    """Its case (a node of the review)."""
+    question_id: str
+    """Its question."""
+    model_alias: str
+    """The model that answered."""
+    prompt: str
+    """The prompt version."""
+    review_id: str
+    """The review it is a node of."""
+
+    def as_queue_trial(self, key: str | None = None) -> QueueTrial:
+        """The same trial as `build_queue` takes it (`key`: another key)."""
+        return QueueTrial(
+            key or self.key, self.run_id, self.case_id, self.question_id, self.model_alias,
+            self.prompt,
+        )  # fmt: skip
+
+
+def review_trials(ws: Workspace, run_ids: list[str]) -> list[ReviewTrial]:
     """The runs' answered trials that are review nodes, with their review id."""
     if not run_ids:
         raise QueueBuildError("a review queue needs at least one run id (--run)")
@@ -75,12 +103,12 @@ def review_trials(ws: Workspace, run_ids: list[str]) -> list[dict[str, Any]]:
             f"run(s) {', '.join(run_ids)} have no review-node trials: build a review queue "
             "from a run of a `review: true` suite"
         )
-    return rows
+    return rows_as(ReviewTrial, rows)
 
 
 def group_reviews(
-    trials: list[dict[str, Any]], golden: GoldenSet
-) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    trials: list[ReviewTrial], golden: GoldenSet
+) -> dict[tuple[str, str, str], list[ReviewTrial]]:
     """(review id, model, prompt) -> its node trials in DAG order; only complete reviews
     (every case of the review answered) are kept: a reviewer rates a review whole."""
     order = {q: i for i, q in enumerate(question_order(golden.questions))}
@@ -88,15 +116,15 @@ def group_reviews(
     for c in golden.cases:
         if c.review:
             cases_of[c.review].add(c.id)
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[ReviewTrial]] = defaultdict(list)
     for t in trials:
-        groups[(t["review_id"], t["model_alias"], t["prompt"])].append(t)
+        groups[(t.review_id, t.model_alias, t.prompt)].append(t)
     complete = {}
     for key, nodes in sorted(groups.items()):
-        if {t["case_id"] for t in nodes} == cases_of.get(key[0], set()) and len(nodes) == len(
+        if {t.case_id for t in nodes} == cases_of.get(key[0], set()) and len(nodes) == len(
             cases_of[key[0]]
         ):
-            complete[key] = sorted(nodes, key=lambda t: order[t["question_id"]])
+            complete[key] = sorted(nodes, key=lambda t: order[t.question_id])
     return complete
 
 
@@ -111,7 +139,7 @@ def _control_reviews(reviews: list[str], n_assisted: int, share: float, seed: in
 
 
 def build_review_queue(
-    trials: list[dict[str, Any]],
+    trials: list[ReviewTrial],
     golden: GoldenSet,
     *,
     control_share: float = 0.0,
@@ -131,7 +159,9 @@ def build_review_queue(
     # build_queue validates the options and makes one item per row; the rows here are
     # the reviews (their first node stands in until the item is turned into a review).
     # (key: the review's index, then its first trial's key, which the queue id hashes)
-    firsts = [dict(groups[k][0], key=f"{i}:{groups[k][0]['key']}") for i, k in enumerate(keys)]
+    firsts = [
+        groups[k][0].as_queue_trial(key=f"{i}:{groups[k][0].key}") for i, k in enumerate(keys)
+    ]
     base = build_queue(
         firsts, golden, control_share=0.0, seed=seed, sample_size=sample_size, **options
     )
@@ -142,7 +172,7 @@ def build_review_queue(
     for it in base.items:
         review_id, model, prompt = keys[int(str(it.trial_key).split(":")[0])]
         nodes = [
-            ReviewNode(question_id=t["question_id"], case_id=t["case_id"], trial_key=t["key"])
+            ReviewNode(question_id=t.question_id, case_id=t.case_id, trial_key=t.key)
             for t in groups[(review_id, model, prompt)]
         ]
         items.append(_as_review(it, review_id, nodes, "assisted"))
@@ -206,12 +236,9 @@ def create_review_queue(
     trials = review_trials(ws, run_ids)
     golden = load_golden_set(dataset_path_for(ws, run_ids, dataset))
     if source == "survivors":
-        kept = {t["key"] for t in survivor_trials(ws, run_ids)}
-        failed = {(t["review_id"], t["model_alias"], t["prompt"]) for t in trials
-                  if t["key"] not in kept}  # fmt: skip
-        trials = [
-            t for t in trials if (t["review_id"], t["model_alias"], t["prompt"]) not in failed
-        ]
+        kept = {t.key for t in survivor_trials(ws, run_ids)}
+        failed = {(t.review_id, t.model_alias, t.prompt) for t in trials if t.key not in kept}
+        trials = [t for t in trials if (t.review_id, t.model_alias, t.prompt) not in failed]
         if not trials:
             raise QueueBuildError(
                 "every review has a node the judge cascade failed: build the queue from a "

@@ -49,7 +49,7 @@ class SimulatedWholeReviewer(SimulatedReviewer):
                 if self.rng.random() < self.noise:
                     helpful = not helpful
                 verdicts.append(helpful)
-                decision = Decision(helpful=helpful, correctness=correctness)  # type: ignore[arg-type]
+                decision = Decision(helpful=helpful, correctness=correctness)
             decide_node(self.svc, self.queue_id, item, node.question_id, self.id, decision, end)
             self.clock = end
         self.clock += timedelta(seconds=self.rng.uniform(3, 20))

@@ -132,7 +132,7 @@ def _close_review(
         rated = [lb.correctness for lb in nodes if lb.correctness]
         decision = Decision(
             helpful=all(lb.helpful for lb in nodes),
-            correctness=min(rated, key=WORST.index) if len(rated) == len(nodes) else None,  # type: ignore[arg-type]
+            correctness=min(rated, key=WORST.index) if len(rated) == len(nodes) else None,
         )
     else:
         decision = Decision(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from evals.errors import RefusedError
 from evals.schema import Label, ReviewEvent, utcnow
 from evals.store.workspace import Workspace
 from labeling_app.metrics.timing import active_seconds
@@ -53,7 +54,7 @@ def undo_label(label: Label, now: datetime) -> Label:
     )
 
 
-class QueueError(Exception):
+class QueueError(RefusedError):
     """An operation the queue's rules refuse; the message is shown to the user."""
 
 

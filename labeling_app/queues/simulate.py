@@ -26,13 +26,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 from evals.schema import Case, utcnow
 from evals.store.query import query
 from labeling_app.metrics.dashboard import SIMULATED_PREFIX
 from labeling_app.queues.models import QueueItem
-from labeling_app.queues.service import Decision, QueueService
+from labeling_app.queues.service import Decision, EventKind, QueueService
+
+Correctness = Literal["correct", "partly", "wrong"]
+"""A reviewer's correctness rating (as labeling_app.queues.lead.Correctness)."""
 
 MEDIAN_S = {"assisted": 75.0, "unassisted": 110.0}
 HEARTBEAT_S = 15.0
@@ -54,7 +57,7 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9%]+", " ", text.lower()).strip()
 
 
-def judge_answer(answer: str, case: Case) -> tuple[bool, str]:
+def judge_answer(answer: str, case: Case) -> tuple[bool, Correctness]:
     """(helpful, correctness) by the key-facts rule."""
     text = _norm(answer)
     facts = [f for f in case.key_facts if f.strip()]
@@ -94,7 +97,7 @@ class SimulatedReviewer:
             helpful, correctness = judge_answer(answers.get(item.trial_key or "", ""), case)
             if self.rng.random() < self.noise:
                 helpful = not helpful
-            decision = Decision(helpful=helpful, correctness=correctness)  # type: ignore[arg-type]
+            decision = Decision(helpful=helpful, correctness=correctness)
         self.svc.decide(self.queue_id, item.item_id, self.id, decision, now=end)
         self.clock = end + timedelta(seconds=self.rng.uniform(3, 20))
         return item, decision.helpful
@@ -121,12 +124,12 @@ class SimulatedReviewer:
                 t, end, pause = t + away, end + away, 1.0
             self._event(item, "heartbeat", t, idle_s=round(self.rng.uniform(0, 10), 1))
 
-    def _event(self, item: QueueItem, kind: str, at: datetime, **data: object) -> None:
+    def _event(self, item: QueueItem, kind: EventKind, at: datetime, **data: object) -> None:
         self.svc.record_event(
             self.queue_id,
             item.item_id,
             self.id,
-            kind,  # type: ignore[arg-type]
+            kind,
             at=at,
             data={"simulated": True, **data},
         )

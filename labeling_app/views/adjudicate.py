@@ -56,6 +56,7 @@ def settle_form(svc: QueueService, it: ItemLabels, lead: str) -> None:
             it.item_id,
             lead,
             HELPFUL[helpful],
+            # st.radio returns str; its options are CORRECTNESS (Correctness values).
             None if correctness == "(none)" else correctness,  # type: ignore[arg-type]
             reason,
         )

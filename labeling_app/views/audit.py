@@ -26,21 +26,21 @@ def pick_trial(root: str) -> str | None:
         r
         for r in rows
         if not typed
-        or typed in r["key"]
-        or any(typed in str(r[c] or "") for c in ("case_id", "run_id", "model_alias"))
+        or typed in r.key
+        or any(typed in str(c or "") for c in (r.case_id, r.run_id, r.model_alias))
     ]
     if not matches:
         st.warning("No trial matches.")
         return None
     shown = matches[:500]
     labels = {
-        r["key"]: f"{r['run_id']} · {r['case_id']} · {r['model_alias']} · "
-        f"{r['prompt']} · rep {r['repetition']} · {r['key']}"
+        r.key: f"{r.run_id} · {r.case_id} · {r.model_alias} · "
+        f"{r.prompt} · rep {r.repetition} · {r.key}"
         for r in shown
     }
     return st.selectbox(
         f"Trial ({len(matches)} match)",
-        [r["key"] for r in shown],
+        [r.key for r in shown],
         format_func=lambda k: plain_label(labels[k], 200),
         key="audit_pick",
     )

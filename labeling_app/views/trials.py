@@ -237,6 +237,7 @@ def exports(svc: QueueService) -> None:
     ):
         cols[i].download_button(
             f"{what} · {fmt.upper()}",
+            # mypy cannot infer a lambda's default-bound arguments (bound per button).
             data=lambda w=what, f=fmt: to_bytes(frame_of(svc, w), f),  # type: ignore[misc]
             file_name=f"{what}.{fmt}",
             mime="text/csv" if fmt == "csv" else "application/vnd.apache.parquet",

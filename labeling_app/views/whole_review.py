@@ -13,6 +13,7 @@ current when it started, so handling time is known per node and per review.
 from __future__ import annotations
 
 import secrets
+from typing import Literal
 
 import streamlit as st
 
@@ -102,11 +103,13 @@ def on_node(svc: QueueService, queue_id: str, item: QueueItem, qid: str, reviewe
     flash("ok", "Review finished and saved." if review else "Node saved.")
 
 
-def on_decline(svc: QueueService, queue_id: str, item: QueueItem, reviewer: str, act: str) -> None:
+def on_decline(
+    svc: QueueService, queue_id: str, item: QueueItem, reviewer: str, act: Literal["skip", "flag"]
+) -> None:
     """Button callback: skip or flag the whole review."""
     reason = st.session_state.get(f"wr_reason__{item.item_id}") or None
     try:
-        svc.decide(queue_id, item.item_id, reviewer, Decision(action=act, comment=reason))  # type: ignore[arg-type]
+        svc.decide(queue_id, item.item_id, reviewer, Decision(action=act, comment=reason))
     except QueueError as exc:
         flash("error", str(exc))
         return

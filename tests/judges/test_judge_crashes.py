@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evals.cli.common import UserError
 from evals.cli.main import app
 from evals.dataset.golden import load_golden_set
 from evals.schema import RunManifest
@@ -108,8 +107,8 @@ def test_evals_judge_fails_when_every_judge_of_a_stage_crashed(
     )
     args = ["judge", "demo-run", "--judges", str(judges), "-w", str(ws.root), "--no-progress"]
     result = CliRunner().invoke(app, args)
-    assert isinstance(result.exception, UserError) and result.exception.code != 0
-    assert "every judge of stage(s) file crashed" in str(result.exception)
+    assert result.exit_code == 1
+    assert "every judge of stage(s) file crashed" in result.stderr
     assert "judge file/file crashed on 2 trial(s) (errors, not abstentions): " in result.output
     assert "FileNotFoundError" in result.output
     assert "funnel: 2 candidates" in result.output  # the funnel is still shown

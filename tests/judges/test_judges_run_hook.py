@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evals.cli.common import UserError
 from evals.cli.main import app
 from evals.store.query import query
 from evals.store.workspace import Workspace
@@ -73,8 +72,8 @@ def test_a_bad_judges_list_fails_before_anything_runs(tmp_path: Path, repo_root:
         )
         result = CliRunner().invoke(app, ["run", str(suite), "-w", str(tmp_path / "ws")])
         assert server.count == 0
-    assert isinstance(result.exception, UserError) and result.exception.code == 2
-    assert str(result.exception) == (
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
         f"{suite}:10: judges[0]: judge 'rubric': params.max_reason_char: Extra inputs are not "
         "permitted"
-    )
+    ]

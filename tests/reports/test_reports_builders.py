@@ -77,7 +77,7 @@ def test_run_summary_escapes_untrusted_text(workspace: Workspace, tmp_path: Path
     build_workspace(workspace)
     run = load_run(workspace, RunRef("cand"))
     examples = load_examples(workspace, run)
-    assert len(examples) == 6 and examples[0]["reason"] == XSS_REASON
+    assert len(examples) == 6 and examples[0].reason == XSS_REASON
     report = build_run_summary(run, examples, load_decisions(workspace, "cand"))
     page = render_html(report)
     body = page.split("</head>", 1)[1]

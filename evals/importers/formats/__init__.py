@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         read_jsonl,
     )
     from evals.importers.formats.labels import (
+        LabelledTrial,
         LabelRow,
         parse_labels,
         read_rows,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "JsonlTrial": "evals.importers.formats.jsonl",
     "LabelRow": "evals.importers.formats.labels",
+    "LabelledTrial": "evals.importers.formats.labels",
     "PairwiseRow": "evals.importers.formats.pairwise",
     "Tau2Info": "evals.importers.formats.tau2_bench",
     "Tau2Message": "evals.importers.formats.tau2_bench",
@@ -80,6 +82,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "JsonlTrial",
     "LabelRow",
+    "LabelledTrial",
     "PairwiseRow",
     "Tau2Info",
     "Tau2Message",

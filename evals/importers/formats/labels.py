@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -42,6 +42,7 @@ from evals.importers.common import (
 from evals.importers.formats.jsonl import read_jsonl
 from evals.schema import Label, content_hash, utcnow
 from evals.store.query import query
+from evals.store.rows import rows_as
 from evals.store.workspace import Workspace
 
 FORMAT = "labels"
@@ -147,16 +148,32 @@ def parse_labels(path: Path, options: ImportOptions, ws: Workspace) -> ImportBat
     return batch
 
 
-def _trials(ws: Workspace) -> list[dict[str, Any]]:
-    return query(ws, "SELECT key, run_id, case_id, repetition, model_alias FROM trials")
+class LabelledTrial(NamedTuple):
+    """A trial a label line can name (a row of the ``trials`` view)."""
+
+    key: str
+    """The trial."""
+    run_id: str
+    """Its run."""
+    case_id: str
+    """Its case."""
+    repetition: int
+    """Its repetition."""
+    model_alias: str
+    """The model that answered."""
+
+
+def _trials(ws: Workspace) -> list[LabelledTrial]:
+    rows = query(ws, f"SELECT {', '.join(LabelledTrial._fields)} FROM trials")
+    return rows_as(LabelledTrial, rows)
 
 
 def _resolve(
-    row: LabelRow, trials: list[dict[str, Any]], file: str, n: int, problems: list[ImportProblem]
-) -> dict[str, Any] | None:
+    row: LabelRow, trials: list[LabelledTrial], file: str, n: int, problems: list[ImportProblem]
+) -> LabelledTrial | None:
     where = f"line {n}"
     if row.trial_key:
-        found = [t for t in trials if t["key"] == row.trial_key]
+        found = [t for t in trials if t.key == row.trial_key]
         if not found:
             problems.append(
                 ImportProblem(
@@ -174,10 +191,10 @@ def _resolve(
     found = [
         t
         for t in trials
-        if t["run_id"] == row.run_id
-        and t["case_id"] == row.case_id
-        and row.repetition in (None, t["repetition"])
-        and row.model in (None, t["model_alias"])
+        if t.run_id == row.run_id
+        and t.case_id == row.case_id
+        and row.repetition in (None, t.repetition)
+        and row.model in (None, t.model_alias)
     ]
     if len(found) == 1:
         return found[0]
@@ -200,14 +217,14 @@ def _resolve(
     return None
 
 
-def _label(row: LabelRow, trial: dict[str, Any], path: Path, sha: str, n: int) -> Label:
+def _label(row: LabelRow, trial: LabelledTrial, path: Path, sha: str, n: int) -> Label:
     return Label(
         id=row.id
-        or content_hash({"file": sha, "line": n, "trial": trial["key"], "reviewer": row.reviewer}),
+        or content_hash({"file": sha, "line": n, "trial": trial.key, "reviewer": row.reviewer}),
         queue_id=f"import:{path.name}",
-        item_id=trial["key"],
-        trial_key=trial["key"],
-        case_id=trial["case_id"],
+        item_id=trial.key,
+        trial_key=trial.key,
+        case_id=trial.case_id,
         reviewer=row.reviewer,
         helpful=row.helpful,
         correctness=row.correctness,

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from evals.dataset.preferences import (
     Choice,
+    Order,
     PairwiseJudgment,
     PairwisePreference,
     item_id_of,
@@ -194,20 +195,21 @@ def _judgments(row: PairwiseRow) -> list[PairwiseJudgment]:
         return []
     version = row.judge_version or "imported"
     out = []
-    for order, winner, conf in (
+    orders: tuple[tuple[Order, Choice | None, float | None], ...] = (
         ("AB", row.judge_ab, row.judge_confidence_ab),
         ("BA", row.judge_ba, row.judge_confidence_ba),
-    ):
+    )
+    for order, winner, conf in orders:
         if winner is not None:
             out.append(
                 PairwiseJudgment(
-                    key=judgment_key(row.item(), row.judge, version, order),  # type: ignore[arg-type]
+                    key=judgment_key(row.item(), row.judge, version, order),
                     item_id=row.item(),
                     judge=row.judge,
                     judge_version=version,
                     presentation=order,
                     winner=winner,
-                    confidence=conf,  # type: ignore[arg-type]
+                    confidence=conf,
                     source="import",
                 )
             )

@@ -16,7 +16,6 @@ from typer.testing import CliRunner, Result
 
 from evals.analysis.gates import evaluate_gate, load_gate
 from evals.analysis.rundata import RunRef, load_run
-from evals.cli.common import UserError
 from evals.cli.main import app
 from evals.store.query import query
 from evals.store.workspace import Workspace
@@ -193,9 +192,10 @@ def test_bad_suite_gates_exit_2_before_any_trial(
     with FakeLLMServer() as server:
         suite = _suite(tmp_path, repo_root, server, gates + "\n")
         result = _run(suite, tmp_path / "ws")
-        assert isinstance(result.exception, UserError) and result.exception.code == 2
-        assert str(result.exception).startswith(f"{suite}:")
-        assert message in str(result.exception)
+        assert result.exit_code == 2
+        [line] = result.stderr.splitlines()  # one line: file:line: field: problem
+        assert line.startswith(f"{suite}:")
+        assert message in line
         assert server.count == 0
 
 

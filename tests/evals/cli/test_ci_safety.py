@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from evals.analysis.gates import evaluate_gate, last_accepted, load_gate, record_decision, run_scope
 from evals.analysis.rundata import RunRef, load_run
-from evals.cli.common import UserError
 from evals.cli.main import app
 from evals.run.progress import HEARTBEAT_S, RunProgress
 from evals.run.suite import Limits, SuiteError, load_suite
@@ -53,8 +52,8 @@ def test_a_run_where_no_trial_answered_exits_non_zero_with_the_first_error(
     result = CliRunner().invoke(
         app, ["run", str(path), "-w", str(tmp_path / "ws"), "--no-progress"]
     )
-    assert isinstance(result.exception, UserError) and result.exception.code != 0
-    assert "no trial produced an answer (2 recorded, all failed" in str(result.exception)
+    assert result.exit_code == 1
+    assert "error: no trial produced an answer (2 recorded, all failed" in result.stderr
     assert "first infra:connection error: model 'm': connection" in result.output
 
 
@@ -123,9 +122,10 @@ def test_compare_without_paired_cases_is_an_error_and_writes_no_report(tmp_path:
     ws.close()
     out = tmp_path / "report"
     result = CliRunner().invoke(app, ["compare", "r1", "r2", "-w", str(ws.root), "--out", str(out)])
-    assert isinstance(result.exception, UserError) and result.exception.code != 0
-    assert "no paired cases between r1 and r2" in str(result.exception)
-    assert "5 baseline-only, 5 candidate-only" in str(result.exception)
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: no paired cases between r1 and r2")
+    assert "5 baseline-only, 5 candidate-only" in line
     assert not out.exists()
 
 

@@ -15,6 +15,7 @@ from evals.cli.main import app
 from evals.dataset.golden import GoldenSetError, load_golden_set
 from evals.dataset.limits import MAX_FIELD_BYTES
 from evals.run.suite import SuiteError, load_suite
+from evals.store.workspace import Workspace
 from evals.yamlfile import MAX_YAML_BYTES, YamlFileError, parse_yaml
 from judges.config import JudgeConfigFileError, load_cascade_file
 
@@ -252,7 +253,7 @@ def test_an_imported_record_too_large_for_the_store_is_refused(tmp_path: Path) -
     ws = Workspace(tmp_path / "ws")
     with pytest.raises(ImportFormatError) as exc:
         IMPORTERS["jsonl"].parse(src, ImportOptions(), ws)
-    assert f"{src}: line 2: field output: record of 20,971,5" in str(exc.value)
+    assert f"{src}:2: output: record of 20,971,5" in str(exc.value)
     assert ws.kinds() == []
 
 
@@ -276,3 +277,62 @@ def test_a_suite_lists_every_problem_at_its_line(tmp_path: Path) -> None:
         [f"{suite}:4", "models.1.fallbacks.0"],
         [f"{suite}:5", "prompts.v2"],
     ]
+
+
+# ----------------------------------------------------- one error line per command family
+
+
+def _bad_inputs(root: Path) -> dict[str, tuple[list[str], int, list[str]]]:
+    """Per command family: the arguments, the exit code, and the start of each line the
+    command must print on stderr (nothing else)."""
+    gs = make_set(root / "gs", [case(1)])
+    (gs / "questions.yaml").write_text("- id: q1\n  title: T\n")  # no rubric
+    suite = root / "suite.yaml"
+    suite.write_text("dataset: gs\nmodels: [\n")
+    gate = root / "gate.yaml"
+    gate.write_text("overall:\n  nope: 1\n")
+    jsonl = root / "trials.jsonl"
+    jsonl.write_text('{"case_id": "c1"}\nnot json\n')
+    roster = root / "roster.yaml"
+    roster.write_text("users:\n  - id: a\n    role: boss\n")
+    ws = root / "ws"
+    Workspace(ws).close()
+    w = ["-w", str(ws)]
+    return {
+        "golden set": (["validate", str(gs)], 2, [
+            f"{gs}/questions.yaml:1: 0.rubric: Field required", f"1 problem(s) in golden set {gs}"
+        ]),
+        "suite": (["run", str(suite), *w], 2, [f"{suite}:3: bad YAML: "]),
+        "gate": (["gate", str(gate), "--run", "x", *w], 2, [
+            f"{gate}:2: overall.nope: Extra inputs are not permitted"
+        ]),
+        "import": (["import", "jsonl", str(jsonl), *w], 2, [
+            f"{jsonl}:2: invalid JSON: ", f"{jsonl}:1: input: Field required",
+            f"2 problem(s) in {jsonl}; nothing written",
+        ]),
+        "roster": (["label", "--roster", str(roster), *w], 2, [f"{roster}:3: users.0.role: "]),
+        "store": (["status", "-w", str(root / "none")], 1, [
+            f"error: {root / 'none'}: not a workspace"
+        ]),
+        "not found": (["compare", "r1", "r2", *w], 1, ["error: no run 'r1'"]),
+        "refused": (["label", "queue", "set", "q9", "--by", "me", "--close", *w], 1, [
+            "error: no queue 'q9'"
+        ]),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "family",
+    ["golden set", "suite", "gate", "import", "roster", "store", "not found", "refused"],
+)
+def test_every_command_family_fails_with_one_line_per_problem_and_its_code(
+    tmp_path: Path, family: str
+) -> None:
+    args, code, starts = _bad_inputs(tmp_path)[family]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == code, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(starts), lines
+    for line, start in zip(lines, starts, strict=True):
+        assert line.startswith(start), (line, start)
+    assert "Traceback" not in result.output

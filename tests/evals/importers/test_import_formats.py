@@ -156,11 +156,11 @@ def test_jsonl_errors_name_line_and_field(workspace: Workspace, tmp_path: Path) 
     with pytest.raises(ImportFormatError) as exc:
         IMPORTERS["jsonl"].parse(src, ImportOptions(), workspace)
     text = str(exc.value)
-    assert f"{src}: line 6: field reward: Input should be a valid number" in text
-    assert f"{src}: line 2: invalid JSON" in text
-    assert f"{src}: line 3: field modle: Extra inputs are not permitted" in text
-    assert f"{src}: line 4: field outcome: give reward or outcome, not both" in text
-    assert f"{src}: line 5: field input: case a is described differently on line 1" in text
+    assert f"{src}:6: reward: Input should be a valid number" in text
+    assert f"{src}:2: invalid JSON" in text
+    assert f"{src}:3: modle: Extra inputs are not permitted" in text
+    assert f"{src}:4: outcome: give reward or outcome, not both" in text
+    assert f"{src}:5: input: case a is described differently on line 1" in text
     assert workspace.kinds() == []
 
 
@@ -260,9 +260,9 @@ def test_labels_from_csv_resolve_trials_and_name_bad_lines(
     with pytest.raises(ImportFormatError) as exc:
         IMPORTERS["labels"].parse(bad, ImportOptions(), workspace)
     text = str(exc.value)
-    assert f"{bad}: line 2: field helpful: Value error, expected yes/no" in text
-    assert f"{bad}: line 3: field case_id: no trial of case q in run r1" in text
-    assert f"{bad}: line 4: field case_id: no trial of case x in run r9" in text
+    assert f"{bad}:2: helpful: Value error, expected yes/no" in text
+    assert f"{bad}:3: case_id: no trial of case q in run r1" in text
+    assert f"{bad}:4: case_id: no trial of case x in run r9" in text
 
 
 def test_pairwise_human_choices_and_judge_orders(workspace: Workspace, tmp_path: Path) -> None:
@@ -322,8 +322,8 @@ def test_pairwise_human_choices_and_judge_orders(workspace: Workspace, tmp_path:
     )
     with pytest.raises(ImportFormatError) as exc:
         IMPORTERS["pairwise"].parse(bad, ImportOptions(), workspace)
-    assert f"{bad}: line 1: field choice: Value error, expected A, B or tie" in str(exc.value)
-    assert f"{bad}: line 2: Value error, judge_ab/judge_ba need the judge's name" in str(exc.value)
+    assert f"{bad}:1: choice: Value error, expected A, B or tie" in str(exc.value)
+    assert f"{bad}:2: Value error, judge_ab/judge_ba need the judge's name" in str(exc.value)
 
 
 def test_cli_lists_formats_and_rejects_unknown(tmp_path: Path) -> None:

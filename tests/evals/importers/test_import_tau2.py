@@ -205,9 +205,9 @@ def test_bad_records_are_named_and_nothing_is_written(data: Tau2Data, tmp_path: 
     assert proc.returncode == 2
     err = proc.stderr
     t1, t3 = raw["simulations"][1]["task_id"], raw["simulations"][3]["task_id"]
-    assert f"{bad}: simulation 1 (task_id {t1}): field reward_info.reward: Field required" in err
-    assert f"simulation 3 (task_id {t3}): field messages[2].role:" in err and "robot" in err
-    assert "simulation 5 (task_id nope): field task_id: not among the file's tasks" in err
+    assert f"{bad}: simulation 1 (task_id {t1}): reward_info.reward: Field required" in err
+    assert f"simulation 3 (task_id {t3}): messages[2].role:" in err and "robot" in err
+    assert "simulation 5 (task_id nope): task_id: not among the file's tasks" in err
     assert "3 problem(s)" in err and "nothing written" in err
     assert not (ws / "records").exists()
 
@@ -217,7 +217,7 @@ def test_broken_json_names_line_and_column(tmp_path: Path) -> None:
     bad.write_text('{"info": {},\n "tasks": [,]}')
     with pytest.raises(ImportFormatError) as exc:
         IMPORTERS["tau2-bench"].parse(bad, ImportOptions(), Workspace(tmp_path / "ws"))
-    assert f"{bad}: line 2 column" in str(exc.value) and "invalid JSON" in str(exc.value)
+    assert f"{bad}:2: invalid JSON: " in str(exc.value) and "(column 12)" in str(exc.value)
 
 
 def test_evals_compare_reports_pass_rates_mcnemar_and_noninferiority(
