@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals.errors import NotFoundError
+
 KYB_TABLES = (
     "kyb/reference.csv",
     "kyb/customers.csv",
@@ -22,7 +24,7 @@ LICENCE = "kyb/LICENSE-senzing-truth-sets"
 EXPOSURE = "sanctions/country_exposure.csv"
 
 
-class SourceError(ValueError):
+class SourceError(NotFoundError):
     """The source folder lacks a file the build reads (the message names it)."""
 
 
