@@ -18,7 +18,6 @@ per-trial timeout still keeps everything it did up to then for the audit.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import orjson
 
+from evals import registry
 from evals.agents.tools import ToolBox
 from evals.models.types import ChatModel, Completion, GatewayError
 from evals.schema import (
@@ -174,42 +174,45 @@ class Agent(Protocol):
 AgentFactory = Callable[..., Agent]
 """Builds an agent from the suite's agent params (keyword arguments)."""
 
-REGISTRY: dict[str, AgentFactory] = {}
-"""Registered agent factories by name."""
+REGISTRY: dict[str, AgentFactory] = registry.entries("agent")
+"""Agent factories registered in-process by name (the registry's ``agent`` kind; installed
+packages add more through the ``agent_evals.agent`` entry-point group)."""
 
 
 def agent(name: str) -> Callable[[AgentFactory], AgentFactory]:
-    """Decorator registering an agent factory under `name`."""
-
-    def register(factory: AgentFactory) -> AgentFactory:
-        REGISTRY[name] = factory
-        return factory
-
-    return register
+    """Decorator registering an agent factory under `name` (evals.registry)."""
+    return registry.registrar("agent", name)
 
 
 class UnknownAgentError(ValueError):
     """An AgentSpec that names no registered agent and no importable function."""
 
 
-def resolve_agent(spec: AgentSpec) -> Agent:
-    """The agent an AgentSpec names: a registry name or 'module:function'."""
-    if ":" not in spec.name:
-        import evals.agents.react
-        import evals.blueprints  # noqa: F401  (registers the built-in blueprints)
-
-        factory = REGISTRY.get(spec.name)
-        if factory is None:
-            known = ", ".join(sorted(REGISTRY)) or "none"
-            raise UnknownAgentError(
-                f"unknown agent {spec.name!r} (registered: {known}; or give 'module:function')"
-            )
-        return factory(**spec.params)
-    module_name, _, attr = spec.name.partition(":")
+def _find(name: str) -> tuple[registry.Kind, Any]:
+    """The kind and object a name stands for: an agent, else a blueprint (also agents)."""
+    if ":" not in name:
+        registry.load_builtins("blueprint")
+        if name not in registry.names("agent") and name in registry.names("blueprint"):
+            return "blueprint", registry.lookup("blueprint", name)
     try:
-        target = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise UnknownAgentError(f"cannot import agent {spec.name!r}: {exc}") from None
+        return "agent", registry.lookup("agent", name)
+    except registry.RegistryError as exc:
+        if exc.reason == "unknown":
+            known = sorted({*exc.known, *registry.names("blueprint")})
+            raise UnknownAgentError(
+                f"unknown agent {name!r} (registered: {', '.join(known) or 'none'}; "
+                "or give 'module:function')"
+            ) from None
+        raise UnknownAgentError(f"cannot import agent {name!r}: {exc.cause}") from None
+
+
+def resolve_agent(spec: AgentSpec) -> Agent:
+    """The agent an AgentSpec names: a registry name (an agent or a blueprint, built-in,
+    registered or installed) or 'module:function'. The built agent records its name and
+    params (evals.registry.registry_info)."""
+    kind, target = _find(spec.name)
+    if ":" not in spec.name:
+        return registry.built_with(target(**spec.params), kind, spec.name, spec.params)
     call_method = getattr(type(target), "__call__", None)  # noqa: B004 (the method itself)
     is_agent_instance = not inspect.isclass(target) and inspect.iscoroutinefunction(call_method)
     if inspect.iscoroutinefunction(target) or is_agent_instance:
@@ -219,4 +222,4 @@ def resolve_agent(spec: AgentSpec) -> Agent:
     built = target(**spec.params)
     if not callable(built):
         raise UnknownAgentError(f"agent factory {spec.name!r} did not return an agent")
-    return built  # type: ignore[no-any-return]
+    return registry.built_with(built, kind, spec.name, spec.params)  # type: ignore[no-any-return]

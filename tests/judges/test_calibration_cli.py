@@ -14,9 +14,17 @@ import judges_testkit as kit
 import numpy as np
 
 from evals.query import query
-from evals.schema import Case, Question, Trial, Usage, Verdict
+from evals.schema import Usage, Verdict
 from evals.store import Workspace
-from judges import JudgeEnv, JudgeSpec, judge_run, make_verdict, parse_cascade, register_judge
+from judges import (
+    JudgeContext,
+    JudgeEnv,
+    JudgeSpec,
+    judge_run,
+    make_verdict,
+    parse_cascade,
+    register_judge,
+)
 from judges.base import judge_version, verdict_key
 from judges.calibration_store import Calibration, load_calibrations
 
@@ -162,7 +170,8 @@ class Scripted:
         self.name, self.version = spec.display_name, judge_version(spec, "cal-scripted:1")
         self.calls = 0
 
-    async def __call__(self, trial: Trial, case: Case, question: Question) -> Verdict:
+    async def __call__(self, ctx: JudgeContext) -> Verdict:
+        trial, case = ctx.trial, ctx.case
         Scripted.total += 1
         label = "fail" if case.id == "c2" else "pass"
         return make_verdict(

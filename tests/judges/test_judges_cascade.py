@@ -11,7 +11,7 @@ import judges_testkit as kit
 import pytest
 
 from evals.query import query
-from evals.schema import Case, Question, Trial, Usage, Verdict
+from evals.schema import Usage, Verdict
 from evals.store import Workspace
 from judges import (
     CASCADE_JUDGE,
@@ -22,7 +22,7 @@ from judges import (
     parse_cascade,
     register_judge,
 )
-from judges.base import judge_version
+from judges.base import JudgeContext, judge_version
 
 CALLS: list[tuple[str, str]] = []
 """(judge name, trial key) of every call to the test judges."""
@@ -35,7 +35,8 @@ class ScriptedJudge:
         self.name, self.spec = spec.display_name, spec
         self.version = judge_version(spec, "scripted:1")
 
-    async def __call__(self, trial: Trial, case: Case, question: Question) -> Verdict:
+    async def __call__(self, ctx: JudgeContext) -> Verdict:
+        trial, case = ctx.trial, ctx.case
         CALLS.append((self.name, trial.key))
         started = time.perf_counter()
         label = self.spec.params.get(case.id, self.spec.params.get("default", "pass"))

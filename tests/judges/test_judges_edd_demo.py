@@ -11,7 +11,7 @@ import pytest
 
 from evals.golden import GoldenSet, load_golden_set
 from evals.schema import Case, Verdict
-from judges import JudgeEnv, JudgeSpec, build_judge
+from judges import JudgeContext, JudgeEnv, JudgeSpec, build_judge
 
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "edd_demo"
 CHECKS = ["answered", "required_tools", "key_facts", "forbidden_claims", "grounded"]
@@ -45,7 +45,7 @@ async def verdicts(
     out = {}
     for name in CHECKS:
         out[name] = await build_judge(JudgeSpec(judge=name), JudgeEnv())(
-            trial, case, golden.question_for(case)
+            JudgeContext(trial, case, golden.question_for(case))
         )
     return out
 
