@@ -234,6 +234,7 @@ def build_judge(spec: JudgeSpec, env: JudgeEnv) -> Judge:
         params = dict(spec.params)
     if not isinstance(built, Judge):
         raise JudgeConfigError(f"judge {spec.judge!r}: factory did not return a Judge")
+    registry.built_with(built, "judge", spec.judge, params)  # read by make_verdict
     if _is_legacy(built):
         warnings.warn(
             f"judge {spec.judge!r} takes (trial, case, question); write "
@@ -257,8 +258,22 @@ def verdict_key(trial_key: str, version: str, stage: int | None) -> str:
     return content_hash({"trial": trial_key, "judge": version, "stage": stage}, length=24)
 
 
+class Named(Protocol):
+    """What a verdict needs of its judge: its name and version."""
+
+    @property
+    def name(self) -> str:
+        """Display name."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """Version hash."""
+        ...
+
+
 def make_verdict(
-    judge: Judge,
+    judge: Named,
     trial: Trial,
     label: LabelName,
     reason: str,
