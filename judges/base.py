@@ -115,9 +115,10 @@ J = TypeVar("J", bound="BaseJudge")
 class BaseJudge(BaseModel):
     """A judge whose fields are its params (validated from the spec's ``params``;
     unknown params are configuration errors). Subclasses implement ``__call__(ctx)``
-    and may override :meth:`setup` (e.g. to take the gateway or load a prompt)."""
+    and may override :meth:`setup` (e.g. to take the gateway or load a prompt). Field
+    docstrings become the params' descriptions in the judges file schema."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     impl_version: ClassVar[str] = "1"
     """Bump when the implementation changes what it decides: it is part of the version."""

@@ -58,7 +58,7 @@ NEGATORS = {
 class Params(BaseModel):
     """Base of a check's parameters: unknown parameters are configuration errors."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class Outcome(BaseModel):
