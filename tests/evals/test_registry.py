@@ -1,13 +1,16 @@
 """One registry, five kinds: each loaded from a module path and from an installed
 distribution's entry points (a throwaway ``*.dist-info`` on sys.path, in a subprocess),
-through the public API and the `evals` CLI that uses it."""
+through the public API and the `evals` CLI that uses it. The plugin and its entry points
+are the ones docs/extending.md shows, read from that page."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -37,25 +40,22 @@ from judges import (
     parse_cascade,
 )
 
-PLUGIN_DIR = Path(__file__).parent / "registry_plugin"
 REPO = Path(__file__).resolve().parents[2]
+DOC = (REPO / "docs" / "extending.md").read_text()
+PLUGIN = re.search(r"```python\n# file: shouty_plugin.py\n(.*?)```", DOC, re.DOTALL)
+PYPROJECT = re.search(r"```toml\n(\[project.entry-points.*?)```", DOC, re.DOTALL)
+assert PLUGIN and PYPROJECT, "docs/extending.md lost its plugin example"
+PLUGIN_CODE, PYPROJECT_TOML = PLUGIN.group(1), PYPROJECT.group(1)
 
-ENTRY_POINTS = """\
-[agent_evals.agent]
-shout = shouty_plugin:shout_agent
 
-[agent_evals.blueprint]
-shout_rules = shouty_plugin:shout_blueprint
+def entry_points_txt() -> str:
+    """The doc's pyproject entry points as the entry_points.txt pip would write."""
+    groups = tomllib.loads(PYPROJECT_TOML)["project"]["entry-points"]
+    return "".join(
+        f"[{group}]\n" + "".join(f"{n} = {v}\n" for n, v in eps.items()) + "\n"
+        for group, eps in groups.items()
+    )
 
-[agent_evals.judge]
-shouting = shouty_plugin:ShoutJudge
-
-[agent_evals.importer]
-shout = shouty_plugin:parse_shout
-
-[agent_evals.report_section]
-shout = shouty_plugin:shout_section
-"""
 
 CASE = Case(id="c1", question_id="q", input=CaseInput(question="is it up?"), reference="yes")
 QUESTION = Question(id="q", title="Up?", rubric="Says whether it is up.")
@@ -83,8 +83,9 @@ def a_trial(answer: str) -> Trial:
 
 
 @pytest.fixture
-def plugin_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(PLUGIN_DIR))
+def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "shouty_plugin.py").write_text(PLUGIN_CODE)
+    monkeypatch.syspath_prepend(str(tmp_path))
 
 
 async def run_agent(name: str, **params: object) -> str | None:
@@ -151,8 +152,8 @@ def write_dist(site: Path) -> None:
     dist = site / "shouty_plugin-0.1.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: shouty-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(ENTRY_POINTS)
-    (site / "shouty_plugin.py").write_text((PLUGIN_DIR / "shouty_plugin.py").read_text())
+    (dist / "entry_points.txt").write_text(entry_points_txt())
+    (site / "shouty_plugin.py").write_text(PLUGIN_CODE)
 
 
 def run_py(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -164,6 +165,8 @@ def run_py(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 INSTALLED_API = """
 import asyncio
+import sys
+sys.path.insert(0, sys.argv[1])  # this test module, for its case and trial builders
 from evals import registry
 from evals.agents import AgentContext, ToolBox, resolve_agent
 from evals.importers import find_importer
@@ -193,8 +196,7 @@ asyncio.run(main())
 def test_every_kind_from_an_installed_entry_point(tmp_path: Path) -> None:
     site = tmp_path / "site"
     write_dist(site)
-    (site / "test_registry.py").write_text(Path(__file__).read_text())
-    done = run_py(site, "-c", INSTALLED_API)
+    done = run_py(site, "-c", INSTALLED_API, str(Path(__file__).parent))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["shout"] == "IS IT UP?!" and out["shout_kind"] == "agent"
