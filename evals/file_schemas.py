@@ -22,6 +22,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from evals import registry
+from evals.gates import GateSpec
+from evals.suite import SuiteConfig
+from evals.suite_gates import SuiteGateEntry
+from judges.base import BaseJudge
+from judges.config import JudgeSpec, StageSpec
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 REF = "#/$defs/{model}"
@@ -51,8 +56,6 @@ def _name_choice(kinds: list[registry.Kind], what: str) -> dict[str, Any]:
 
 def _judge_params(defs: dict[str, Any]) -> list[dict[str, Any]]:
     """if judge == NAME then params follow that judge's fields (class-based judges)."""
-    from judges.base import BaseJudge
-
     rules = []
     for name in registry.names("judge"):
         try:
@@ -72,8 +75,6 @@ def _judge_params(defs: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _judges_list(defs: dict[str, Any]) -> dict[str, Any]:
     """The ``judges:`` list: single judges (a stage each) and named stages."""
-    from judges.config import JudgeSpec, StageSpec
-
     stage = _model(StageSpec, defs)  # first: its $defs hold the plain JudgeSpec
     judge = _model(JudgeSpec, defs)
     judge["properties"]["judge"] = {
@@ -128,9 +129,6 @@ def judges_schema() -> dict[str, Any]:
 
 def suite_schema() -> dict[str, Any]:
     """A suite file (`evals run SUITE`)."""
-    from evals.suite import SuiteConfig
-    from evals.suite_gates import SuiteGateEntry
-
     defs: dict[str, Any] = {}
     schema = _model(SuiteConfig, defs)
     props = schema["properties"]
@@ -155,8 +153,6 @@ def suite_schema() -> dict[str, Any]:
 
 def gate_schema() -> dict[str, Any]:
     """A gate file (`evals gate GATE`)."""
-    from evals.gates import GateSpec
-
     defs: dict[str, Any] = {}
     schema = _model(GateSpec, defs)
     return {"$schema": DRAFT, "title": "agent-evals gate", **schema, "$defs": defs}
