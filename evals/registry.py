@@ -91,6 +91,13 @@ def set_adapter(kind: Kind, adapt: Callable[[str, Any], Any]) -> None:
     _ADAPTERS[kind] = adapt
 
 
+def adapt(kind: Kind, name: str, obj: Any) -> Any:
+    """`obj` as the kind stores it (its adapter applied, when the kind has one)."""
+    load_builtins(kind)
+    adapter = _ADAPTERS.get(kind)
+    return adapter(name, obj) if adapter else obj
+
+
 def registry_info(obj: Any) -> RegistryInfo | None:
     """The registry info recorded on an object (a registered or built one), if any."""
     info = getattr(obj, _ATTR, None)

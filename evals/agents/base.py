@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -174,9 +175,12 @@ class Agent(Protocol):
 AgentFactory = Callable[..., Agent]
 """Builds an agent from the suite's agent params (keyword arguments)."""
 
-REGISTRY: dict[str, AgentFactory] = registry.entries("agent")
-"""Agent factories registered in-process by name (the registry's ``agent`` kind; installed
-packages add more through the ``agent_evals.agent`` entry-point group)."""
+REGISTRY: MutableMapping[str, AgentFactory] = ChainMap(
+    registry.entries("agent"), registry.entries("blueprint")
+)
+"""Agent and blueprint factories registered in-process by name (the registry's ``agent``
+and ``blueprint`` kinds; writing registers an agent). Installed packages add more
+through the ``agent_evals.agent`` and ``agent_evals.blueprint`` entry-point groups."""
 
 
 def agent(name: str) -> Callable[[AgentFactory], AgentFactory]:
@@ -213,6 +217,8 @@ def resolve_agent(spec: AgentSpec) -> Agent:
     kind, target = _find(spec.name)
     if ":" not in spec.name:
         return registry.built_with(target(**spec.params), kind, spec.name, spec.params)
+    if _is_blueprint_function(target):
+        kind, target = "blueprint", registry.adapt("blueprint", spec.name, target)
     call_method = getattr(type(target), "__call__", None)  # noqa: B004 (the method itself)
     is_agent_instance = not inspect.isclass(target) and inspect.iscoroutinefunction(call_method)
     if inspect.iscoroutinefunction(target) or is_agent_instance:
@@ -223,3 +229,12 @@ def resolve_agent(spec: AgentSpec) -> Agent:
     if not callable(built):
         raise UnknownAgentError(f"agent factory {spec.name!r} did not return an agent")
     return registry.built_with(built, kind, spec.name, spec.params)  # type: ignore[no-any-return]
+
+
+def _is_blueprint_function(target: Any) -> bool:
+    """A bare blueprint named by path: an async function of one argument (the run); an
+    agent takes four (case, model, prompt, ctx)."""
+    if not inspect.iscoroutinefunction(target):
+        return False
+    params = inspect.signature(target).parameters.values()
+    return len([p for p in params if p.default is p.empty]) == 1

@@ -96,6 +96,9 @@ async def run_agent(name: str, **params: object) -> str | None:
 
 async def test_agent_and_blueprint_from_module_paths(plugin_path: None) -> None:
     assert await run_agent("shouty_plugin:shout_agent", suffix="?!") == "IS IT UP??!"
+    assert await run_agent("shouty_plugin:shout_blueprint") == "IS IT UP?"
+    bp = registry.registry_info(resolve_agent(AgentSpec(name="shouty_plugin:shout_blueprint")))
+    assert bp is not None and bp.kind == "blueprint"
     built = resolve_agent(AgentSpec(name="shouty_plugin:shout_agent", params={"suffix": "."}))
     info = registry.registry_info(built)
     assert info is not None and (info.kind, info.params) == ("agent", {"suffix": "."})
@@ -206,9 +209,16 @@ def test_every_kind_from_an_installed_entry_point(tmp_path: Path) -> None:
     assert out["listed"] == [True, True]
 
 
-def test_evals_cli_imports_and_reports_with_installed_plugins(tmp_path: Path) -> None:
+@pytest.mark.parametrize("installed", [True, False], ids=["entry_points", "module_paths"])
+def test_evals_cli_imports_and_reports_with_plugins(tmp_path: Path, installed: bool) -> None:
     site = tmp_path / "site"
-    write_dist(site)
+    if installed:
+        write_dist(site)
+    else:  # only importable: named by path
+        site.mkdir()
+        (site / "shouty_plugin.py").write_text(PLUGIN_CODE)
+    fmt = "shout" if installed else "shouty_plugin:parse_shout"
+    section = "shout" if installed else "shouty_plugin:shout_section"
     rows = [
         {"case_id": "c1", "input": "up?", "output": "YES", "outcome": "pass", "model": "m"},
         {"case_id": "c2", "input": "down?", "output": "no", "outcome": "fail", "model": "m"},
@@ -217,17 +227,18 @@ def test_evals_cli_imports_and_reports_with_installed_plugins(tmp_path: Path) ->
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     ws = tmp_path / "ws"
     cli = ("-m", "evals.cli.main")
-    done = run_py(site, *cli, "import", "shout", str(src), "--run-id", "s1", "--workspace", str(ws))
+    done = run_py(site, *cli, "import", fmt, str(src), "--run-id", "s1", "--workspace", str(ws))
     assert done.returncode == 0, done.stderr
     assert "(shout) as run s1" in done.stdout
     out = tmp_path / "report"
     done = run_py(
-        site, *cli, "report", "s1", "--section", "shout", "--out", str(out), "--format", "md",
+        site, *cli, "report", "s1", "--section", section, "--out", str(out), "--format", "md",
         "--workspace", str(ws),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "THIS RUN HOLDS 2 TRIALS" in (out / "report.md").read_text()
-    bad = run_py(site, *cli, "report", "s1", "--section", "whisper", "--workspace", str(ws))
-    assert bad.returncode != 0
-    assert "report section 'whisper': unknown report section 'whisper'" in bad.stderr
-    assert len(bad.stderr.strip().splitlines()) == 1
+    if installed:
+        bad = run_py(site, *cli, "report", "s1", "--section", "whisper", "--workspace", str(ws))
+        assert bad.returncode != 0
+        assert "report section 'whisper': unknown report section 'whisper'" in bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
