@@ -194,20 +194,22 @@ class UnknownAgentError(ValueError):
 
 def _find(name: str) -> tuple[registry.Kind, Any]:
     """The kind and object a name stands for: an agent, else a blueprint (also agents)."""
-    if ":" not in name:
-        registry.load_builtins("blueprint")
-        if name not in registry.names("agent") and name in registry.names("blueprint"):
-            return "blueprint", registry.lookup("blueprint", name)
-    try:
-        return "agent", registry.lookup("agent", name)
-    except registry.RegistryError as exc:
-        if exc.reason == "unknown":
-            known = sorted({*exc.known, *registry.names("blueprint")})
-            raise UnknownAgentError(
-                f"unknown agent {name!r} (registered: {', '.join(known) or 'none'}; "
-                "or give 'module:function')"
-            ) from None
-        raise UnknownAgentError(f"cannot import agent {name!r}: {exc.cause}") from None
+    registry.load_builtins("agent")
+    registry.load_builtins("blueprint")
+    kinds: list[registry.Kind] = ["agent", "blueprint"]
+    if name in registry.entries("blueprint") and name not in registry.entries("agent"):
+        kinds.reverse()  # a registered blueprint: no need to look for installed agents
+    for kind in kinds:
+        try:
+            return kind, registry.lookup(kind, name)
+        except registry.RegistryError as exc:
+            if exc.reason != "unknown":
+                raise UnknownAgentError(f"cannot import agent {name!r}: {exc.cause}") from None
+    known = sorted({*registry.names("agent"), *registry.names("blueprint")})
+    raise UnknownAgentError(
+        f"unknown agent {name!r} (registered: {', '.join(known) or 'none'}; "
+        "or give 'module:function')"
+    )
 
 
 def resolve_agent(spec: AgentSpec) -> Agent:
