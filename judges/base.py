@@ -12,7 +12,8 @@ its package (entry-point group ``agent_evals.judge``) or referenced as
 ``package.module:Class`` (or a legacy ``factory(spec, env)``).
 
 Judges written the old way, ``__call__(trial, case, question)``, still run: they are
-wrapped in an adapter that warns (DeprecationWarning) once per judge.
+wrapped in an adapter that warns (LegacyJudgeWarning, a DeprecationWarning) once per
+judge.
 
 Identity: a judge's ``version`` is the content hash of its spec, its prompt file and
 its implementation version; a verdict's key is the hash of the trial key, that version
@@ -192,6 +193,17 @@ def registered_judges() -> list[str]:
     return registry.names("judge")
 
 
+class LegacyJudgeWarning(DeprecationWarning):
+    """A judge written as ``__call__(trial, case, question)``: it runs, through an adapter."""
+
+
+# Shown also outside tests and `python -W` (Python hides DeprecationWarnings raised
+# outside __main__ by default): the person to tell is the one running `evals`, whose
+# judges these are. Once per judge: a judges list is built to validate it, then to run.
+warnings.filterwarnings("default", category=LegacyJudgeWarning)
+_WARNED: set[str] = set()
+
+
 class LegacyJudge:
     """Adapter for a judge written as ``__call__(trial, case, question)``."""
 
@@ -237,12 +249,14 @@ def build_judge(spec: JudgeSpec, env: JudgeEnv) -> Judge:
         raise JudgeConfigError(f"judge {spec.judge!r}: factory did not return a Judge")
     registry.built_with(built, "judge", spec.judge, params)  # read by make_verdict
     if _is_legacy(built):
-        warnings.warn(
-            f"judge {spec.judge!r} takes (trial, case, question); write "
-            "`async def __call__(self, ctx: JudgeContext)` instead (docs/extending.md)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
+        if spec.judge not in _WARNED:
+            _WARNED.add(spec.judge)
+            warnings.warn(
+                f"judge {spec.judge!r} takes (trial, case, question); write "
+                "`async def __call__(self, ctx: JudgeContext)` instead (docs/extending.md)",
+                LegacyJudgeWarning,
+                stacklevel=2,
+            )
         built = LegacyJudge(built)
     return registry.built_with(built, "judge", spec.judge, params)
 

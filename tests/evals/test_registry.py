@@ -126,18 +126,20 @@ async def test_builtin_verdicts_record_defaults_filled_in() -> None:
 
 
 async def test_a_three_argument_judge_runs_through_the_adapter_with_a_warning(
-    plugin_path: None,
+    plugin_path: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("judges.base._WARNED", set())
     spec = JudgeSpec(judge="shouty_plugin:old_factory", name="old")
     with pytest.warns(DeprecationWarning, match="takes \\(trial, case, question\\)"):
         judge = build_judge(spec, JudgeEnv())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_judge(spec, JudgeEnv())  # once per judge: building it again says nothing
     assert isinstance(judge, LegacyJudge)
     verdict = await judge(JudgeContext(a_trial("x"), CASE, QUESTION))
     assert (verdict.label, verdict.judge, verdict.judge_version) == ("pass", "old", "old-1")
     assert verdict.judge_kind == "shouty_plugin:old_factory" and verdict.judge_params == {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        parse_cascade([{"judge": "shouty_plugin:old_factory"}])  # a judges list accepts it
+    parse_cascade([{"judge": "shouty_plugin:old_factory"}])  # a judges list accepts it
 
 
 def test_importer_and_section_from_module_paths(plugin_path: None) -> None:
