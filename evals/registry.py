@@ -116,7 +116,7 @@ def register(kind: Kind, name: str, obj: T, **metadata: Any) -> T:
     info = RegistryInfo(kind, name, dict(metadata))
     _REGISTERED[kind][name] = obj
     _INFO[kind][name] = info
-    return obj
+    return tag(obj, info)
 
 
 def registrar(kind: Kind, name: str, **metadata: Any) -> Callable[[T], T]:
@@ -192,6 +192,11 @@ def import_path(kind: Kind, path: str) -> Any:
     except (ImportError, AttributeError, ValueError) as exc:
         raise RegistryError(
             kind, path, "import", f"cannot import {path!r}: {exc}", names(kind), str(exc)
+        ) from None
+    except Exception as exc:  # the module itself failed while importing: its bug
+        why = f"{type(exc).__name__} while importing: {exc}"
+        raise RegistryError(
+            kind, path, "import", f"cannot import {path!r}: {why}", names(kind), why
         ) from None
     return obj
 
