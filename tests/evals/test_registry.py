@@ -51,6 +51,7 @@ PLUGIN_CODE, PYPROJECT_TOML = PLUGIN.group(1), PYPROJECT.group(1)
 def entry_points_txt() -> str:
     """The doc's pyproject entry points as the entry_points.txt pip would write."""
     groups = tomllib.loads(PYPROJECT_TOML)["project"]["entry-points"]
+    groups["agent_evals.judge"]["broken"] = "no_such_module:Judge"  # a plugin that fails
     return "".join(
         f"[{group}]\n" + "".join(f"{n} = {v}\n" for n, v in eps.items()) + "\n"
         for group, eps in groups.items()
@@ -192,6 +193,10 @@ async def main():
     out["judge"] = [v.label, v.judge_kind, v.judge_params]
     out["importer"] = find_importer("shout").description
     out["listed"] = ["shouting" in registered_judges(), "shout" in section_names()]
+    try:
+        build_judge(JudgeSpec(judge="broken"), JudgeEnv())
+    except Exception as exc:
+        out["broken"] = str(exc)
     print(__import__("json").dumps(out))
 
 asyncio.run(main())
@@ -209,6 +214,10 @@ def test_every_kind_from_an_installed_entry_point(tmp_path: Path) -> None:
     assert out["judge"] == ["pass", "shouting", {"min_chars": 2}]
     assert out["importer"].startswith("Shouted JSONL")
     assert out["listed"] == [True, True]
+    assert out["broken"] == (
+        "judge 'broken': cannot import (ModuleNotFoundError: No module named 'no_such_module' "
+        "(entry point 'no_such_module:Judge' of shouty-plugin))"
+    )
 
 
 @pytest.mark.parametrize("installed", [True, False], ids=["entry_points", "module_paths"])
