@@ -63,6 +63,8 @@ def test_schemas_refuse_what_the_loaders_refuse(schemas: dict[str, dict[str, Any
     assert problems(schemas["suite"], {**suite, "repetitons": 2})  # unknown field
     assert problems(schemas["suite"], {**suite, "agent": "not a name"})  # neither name nor path
     assert not problems(schemas["suite"], {**suite, "agent": "my_pkg.agents:factory"})
+    assert not problems(schemas["suite"], {**suite, "judges": [], "gates": []})
+    assert problems(schemas["judges"], [])  # a judges file judges something
     typo = [{"judge": "key_facts", "params": {"min_fractoin": 1}}]
     assert problems(schemas["judges"], typo)  # a built-in judge's params are checked
     assert problems(schemas["judges"], [{"judge": "key_facts", "params": {"min_fraction": 2}}])
