@@ -1,19 +1,26 @@
 """Judges: deterministic checks, LLM judges, pairwise comparison, and the fail-fast cascade.
 
-A judge turns a trial into a Verdict (pass | fail | abstain, with score, confidence, a
-reason naming the evidence, and its own cost). Judges are configured in a suite's
-``judges:`` list (judges.config), built by name from a registry (judges.base), run
+A judge is a class whose fields are its params (judges.base.BaseJudge) and which
+receives one JudgeContext; it turns a trial into a Verdict (pass | fail | abstain, with
+score, confidence, a reason naming the evidence, and its own cost). Judges are
+configured in a suite's ``judges:`` list (judges.config), built by name from
+evals.registry (judges.base), run
 cheapest first by the cascade (judges.cascade) over a whole run, exactly once and
 resumably (judges.judging), and summarised as a funnel (judges.funnel). Candidate text
 is data, never instructions (judges.render).
 """
 
 from judges.base import (
+    BaseJudge,
     Judge,
     JudgeConfigError,
+    JudgeContext,
     JudgeEnv,
+    LegacyJudge,
+    LegacyJudgeWarning,
     build_judge,
     is_infra_error,
+    judge,
     make_verdict,
     register_judge,
     registered_judges,
@@ -42,16 +49,20 @@ from judges.render import PromptTemplate, load_template, render, split_data_bloc
 
 __all__ = [
     "CASCADE_JUDGE",
+    "BaseJudge",
     "Cascade",
     "CascadeSpec",
     "Funnel",
     "Judge",
     "JudgeConfigError",
     "JudgeConfigFileError",
+    "JudgeContext",
     "JudgeEnv",
     "JudgeRunResult",
     "JudgeSpec",
     "JudgingError",
+    "LegacyJudge",
+    "LegacyJudgeWarning",
     "PairwiseJudge",
     "PairwiseResult",
     "PromptTemplate",
@@ -62,6 +73,7 @@ __all__ = [
     "build_pairwise",
     "compute_funnel",
     "is_infra_error",
+    "judge",
     "judge_candidates",
     "judge_run",
     "load_cascade_file",

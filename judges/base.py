@@ -1,26 +1,41 @@
-"""The Judge protocol, the registry of judges by name, and verdict helpers.
+"""The Judge protocol, the context a judge receives, the judge registry, verdict helpers.
 
-A judge is anything with a name, a version and ``async def __call__(trial, case,
-question) -> Verdict`` (the shape of Inspect AI's scorers). Judges are built from a
-`JudgeSpec` (what the suite's ``judges:`` list says) by a factory registered by name,
-so a run's judging configuration can be replayed from its YAML alone. A user's own
-judge is referenced as ``package.module:factory`` and built the same way.
+A judge is anything with a name, a version and ``async def __call__(ctx) -> Verdict``,
+where `ctx` is one :class:`JudgeContext` (the trial, its case and question, the trace,
+the observations, the judge's own config): a new input is a new field of the context,
+so it never breaks a judge written before it (pydantic_evals' evaluators work this
+way). A judge is written as a class whose fields are its params (:class:`BaseJudge`, a
+pydantic model), registered by name with ``@judge("name")``, and built from a
+`JudgeSpec` (what the suite's ``judges:`` list says), so a run's judging configuration
+can be replayed from its YAML alone. A user's own judge is registered the same way in
+its package (entry-point group ``agent_evals.judge``) or referenced as
+``package.module:Class`` (or a legacy ``factory(spec, env)``).
+
+Judges written the old way, ``__call__(trial, case, question)``, still run: they are
+wrapped in an adapter that warns (LegacyJudgeWarning, a DeprecationWarning) once per
+judge.
 
 Identity: a judge's ``version`` is the content hash of its spec, its prompt file and
 its implementation version; a verdict's key is the hash of the trial key, that version
 and the cascade stage, so judging the same trial with the same judge twice is a no-op.
+Every verdict also records the registered judge and the params it ran with
+(``Verdict.judge_kind``, ``Verdict.judge_params``), read from evals.registry.
 """
 
 from __future__ import annotations
 
-import importlib
+import inspect
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+
+from evals import registry
 from evals.errors import InputError
-from evals.schema import Case, Question, Trial, Usage, Verdict, content_hash
+from evals.schema import Case, Question, ToolCallStep, Trace, Trial, Usage, Verdict, content_hash
 
 if TYPE_CHECKING:
     from evals.models.types import ChatModel
@@ -29,16 +44,53 @@ if TYPE_CHECKING:
 LabelName = Literal["pass", "fail", "abstain"]
 
 
+@dataclass(frozen=True)
+class JudgeContext:
+    """Everything a judge may look at for one trial. New inputs are added as fields
+    with defaults, so judges written against an older context keep working."""
+
+    trial: Trial
+    """The trial judged (its trace, status, model and prompt)."""
+    case: Case
+    """The golden-set case the trial answers (reference, key facts, forbidden claims)."""
+    question: Question
+    """The question of the case (rubric, required tools, answer schema)."""
+    config: JudgeSpec | None = None
+    """This judge's entry of the ``judges:`` list (name, model, prompt, params)."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Room for inputs a caller adds before they get a field of their own."""
+
+    @property
+    def trace(self) -> Trace:
+        """The trial's trace."""
+        return self.trial.trace
+
+    @property
+    def observations(self) -> list[ToolCallStep]:
+        """The agent's tool calls with what came back (matched or not)."""
+        return self.trial.trace.tool_calls()
+
+    @property
+    def answer(self) -> str:
+        """The agent's final answer ('' when it gave none)."""
+        return self.trial.trace.final_answer or ""
+
+
 @runtime_checkable
 class Judge(Protocol):
     """Turns one trial into one Verdict."""
 
-    name: str
-    """Display name, recorded on every verdict."""
-    version: str
-    """Content hash of the spec, prompt and implementation version."""
+    @property
+    def name(self) -> str:
+        """Display name, recorded on every verdict."""
+        ...
 
-    async def __call__(self, trial: Trial, case: Case, question: Question) -> Verdict:
+    @property
+    def version(self) -> str:
+        """Content hash of the spec, prompt and implementation version."""
+        ...
+
+    async def __call__(self, ctx: JudgeContext) -> Verdict:
         """Judge one trial. Never raises for a judge-side failure: returns abstain with
         `error` set instead (errors are never verdicts)."""
         ...
@@ -46,58 +98,168 @@ class Judge(Protocol):
 
 @dataclass
 class JudgeEnv:
-    """What factories may need beyond the spec: the gateway for LLM judges."""
+    """What judges may need beyond their spec: the gateway for LLM judges."""
 
     gateway: ChatModel | None = None
 
 
-JudgeFactory = Callable[["JudgeSpec", JudgeEnv], Judge]
-_REGISTRY: dict[str, JudgeFactory] = {}
+JudgeFactory = Callable[["JudgeSpec", JudgeEnv], Any]
+"""A legacy judge factory: builds a judge from its spec and env."""
 
 
 class JudgeConfigError(InputError):
     """A judge spec that cannot be built (unknown judge, bad parameters)."""
 
 
-def register_judge(name: str) -> Callable[[JudgeFactory], JudgeFactory]:
-    """Register a judge factory under a name usable in the suite's ``judges:`` list."""
+J = TypeVar("J", bound="BaseJudge")
 
-    def deco(factory: JudgeFactory) -> JudgeFactory:
-        _REGISTRY[name] = factory
-        return factory
 
-    return deco
+class BaseJudge(BaseModel):
+    """A judge whose fields are its params (validated from the spec's ``params``;
+    unknown params are configuration errors). Subclasses implement ``__call__(ctx)``
+    and may override :meth:`setup` (e.g. to take the gateway or load a prompt). Field
+    docstrings become the params' descriptions in the judges file schema."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    impl_version: ClassVar[str] = "1"
+    """Bump when the implementation changes what it decides: it is part of the version."""
+
+    _spec: JudgeSpec = PrivateAttr()
+    _version: str = PrivateAttr(default="")
+
+    @classmethod
+    def from_spec(cls: type[J], spec: JudgeSpec, env: JudgeEnv) -> J:
+        """Build the judge: params validated into fields, then setup, then the version."""
+        judge = parse_params(cls, spec)
+        judge._spec = spec
+        prompt_sha256 = judge.setup(env)
+        judge._version = judge_version(spec, f"{cls.__name__}:{cls.impl_version}", prompt_sha256)
+        return judge
+
+    def setup(self, env: JudgeEnv) -> str | None:
+        """Take what the judge needs from `env`; returns its prompt's sha256, if any.
+        Raise JudgeConfigError for a spec it cannot run with."""
+        return None
+
+    @property
+    def spec(self) -> JudgeSpec:
+        """The judge's entry of the ``judges:`` list."""
+        return self._spec
+
+    @property
+    def name(self) -> str:
+        """Display name, recorded on every verdict."""
+        return self._spec.display_name
+
+    @property
+    def version(self) -> str:
+        """Content hash of the spec, prompt and implementation version."""
+        return self._version
+
+    async def __call__(self, ctx: JudgeContext) -> Verdict:
+        """Judge one trial; subclasses implement."""
+        raise NotImplementedError
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def parse_params(model: type[P], spec: JudgeSpec) -> P:
+    """A judge's params, or a one-line JudgeConfigError naming the first bad field."""
+    try:
+        return model.model_validate(spec.params)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise JudgeConfigError(
+            f"judge {spec.display_name!r}: params.{loc}: {err['msg']}{more}"
+        ) from None
+
+
+def judge(name: str) -> Callable[[type[J]], type[J]]:
+    """Class decorator: register a BaseJudge under a name usable in ``judges:`` lists."""
+    return registry.registrar("judge", name)
+
+
+def register_judge(name: str) -> Callable[[Any], Any]:
+    """Register a judge under a name: a BaseJudge class, or (legacy) a factory
+    ``(spec, env) -> judge``. Kept for existing plugins; prefer :func:`judge`."""
+    return registry.registrar("judge", name)
 
 
 def registered_judges() -> list[str]:
-    """Names of the built-in and registered judges."""
-    _load_builtins()
-    return sorted(_REGISTRY)
+    """Names of the built-in, registered and installed judges."""
+    return registry.names("judge")
 
 
-def _load_builtins() -> None:
-    for module in ("judges.checks", "judges.grounding", "judges.llm"):
-        importlib.import_module(module)
+class LegacyJudgeWarning(DeprecationWarning):
+    """A judge written as ``__call__(trial, case, question)``: it runs, through an adapter."""
+
+
+# Shown also outside tests and `python -W` (Python hides DeprecationWarnings raised
+# outside __main__ by default): the person to tell is the one running `evals`, whose
+# judges these are. Once per judge: a judges list is built to validate it, then to run.
+warnings.filterwarnings("default", category=LegacyJudgeWarning)
+_WARNED: set[str] = set()
+
+
+class LegacyJudge:
+    """Adapter for a judge written as ``__call__(trial, case, question)``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name: str = inner.name
+        self.version: str = inner.version
+
+    async def __call__(self, ctx: JudgeContext) -> Verdict:
+        """Call the wrapped judge with the three arguments it was written for."""
+        verdict: Verdict = await self.inner(ctx.trial, ctx.case, ctx.question)
+        return verdict
+
+
+def _is_legacy(judge_obj: Any) -> bool:
+    """True for a judge whose __call__ takes (trial, case, question) positionally."""
+    try:
+        params = inspect.signature(judge_obj).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3
 
 
 def build_judge(spec: JudgeSpec, env: JudgeEnv) -> Judge:
-    """Build a judge from its spec: a registered name or ``package.module:factory``."""
-    _load_builtins()
-    factory = _REGISTRY.get(spec.judge)
-    if factory is None and ":" in spec.judge:
-        module, _, attr = spec.judge.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise JudgeConfigError(f"judge {spec.judge!r}: cannot import ({exc})") from None
-    if factory is None:
-        raise JudgeConfigError(
-            f"unknown judge {spec.judge!r}; known: {', '.join(sorted(_REGISTRY))}"
-        )
-    judge = factory(spec, env)
-    if not isinstance(judge, Judge):
+    """Build a judge from its spec: a registered or installed name, or
+    ``package.module:Class`` (a BaseJudge) / ``package.module:factory`` (legacy)."""
+    try:
+        target = registry.lookup("judge", spec.judge)
+    except registry.RegistryError as exc:
+        if exc.reason == "unknown":
+            raise JudgeConfigError(
+                f"unknown judge {spec.judge!r}; known: {', '.join(exc.known)}"
+            ) from None
+        raise JudgeConfigError(f"judge {spec.judge!r}: cannot import ({exc.cause})") from None
+    if isinstance(target, type) and issubclass(target, BaseJudge):
+        built: Any = target.from_spec(spec, env)
+        params = built.model_dump(mode="json")
+    else:
+        built = target(spec, env)
+        params = dict(spec.params)
+    if not isinstance(built, Judge):
         raise JudgeConfigError(f"judge {spec.judge!r}: factory did not return a Judge")
-    return judge
+    registry.built_with(built, "judge", spec.judge, params)  # read by make_verdict
+    if _is_legacy(built):
+        if spec.judge not in _WARNED:
+            _WARNED.add(spec.judge)
+            warnings.warn(
+                f"judge {spec.judge!r} takes (trial, case, question); write "
+                "`async def __call__(self, ctx: JudgeContext)` instead (docs/extending.md)",
+                LegacyJudgeWarning,
+                stacklevel=2,
+            )
+        built = LegacyJudge(built)
+    return registry.built_with(built, "judge", spec.judge, params)
 
 
 def judge_version(spec: JudgeSpec, impl_version: str, prompt_sha256: str | None = None) -> str:
@@ -112,8 +274,22 @@ def verdict_key(trial_key: str, version: str, stage: int | None) -> str:
     return content_hash({"trial": trial_key, "judge": version, "stage": stage}, length=24)
 
 
+class Named(Protocol):
+    """What a verdict needs of its judge: its name and version."""
+
+    @property
+    def name(self) -> str:
+        """Display name."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """Version hash."""
+        ...
+
+
 def make_verdict(
-    judge: Judge,
+    judge: Named,
     trial: Trial,
     label: LabelName,
     reason: str,
@@ -127,13 +303,17 @@ def make_verdict(
     infra_error: bool = False,
     crashed: bool = False,
 ) -> Verdict:
-    """A standalone verdict (stage None); the cascade re-keys it with its stage."""
+    """A standalone verdict (stage None); the cascade re-keys it with its stage. The
+    judge's registered name and params (evals.registry) are recorded on it."""
+    info = registry.registry_info(judge)
     return Verdict(
         key=verdict_key(trial.key, judge.version, None),
         trial_key=trial.key,
         run_id=trial.run_id,
         judge=judge.name,
         judge_version=judge.version,
+        judge_kind=info.name if info else None,
+        judge_params=info.params if info else None,
         label=label,
         score=score,
         confidence=confidence,

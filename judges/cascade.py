@@ -36,12 +36,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from evals.schema import Case, Question, Trial, Verdict, content_hash
-from judges.base import Judge, JudgeEnv, LabelName, build_judge, make_verdict, verdict_key
+from judges.base import (
+    Judge,
+    JudgeContext,
+    JudgeEnv,
+    LabelName,
+    build_judge,
+    make_verdict,
+    verdict_key,
+)
 from judges.calibration_store import Calibration, apply_calibration, calibration_fingerprint
-from judges.config import CascadeSpec
+from judges.config import CascadeSpec, JudgeSpec
 
 CASCADE_JUDGE = "cascade"
 """Judge name of the cascade's final verdicts."""
@@ -55,6 +63,8 @@ class Stage:
     name: str
     judges: list[Judge]
     shadow: bool = False
+    specs: list[JudgeSpec] = field(default_factory=list)
+    """Each judge's spec, in the order of `judges` (given to it as JudgeContext.config)."""
 
 
 def stage_label(verdicts: list[Verdict]) -> LabelName:
@@ -70,15 +80,15 @@ def _short(text: str, limit: int = 220) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-async def _safely(judge: Judge, trial: Trial, case: Case, question: Question) -> Verdict:
+async def _safely(judge: Judge, ctx: JudgeContext) -> Verdict:
     """A judge that raises (a bug, not a decision) yields abstain with the error."""
     started = time.perf_counter()
     try:
-        return await judge(trial, case, question)
+        return await judge(ctx)
     except Exception as exc:
         return make_verdict(
             judge,
-            trial,
+            ctx.trial,
             "abstain",
             f"judge crashed: {type(exc).__name__}",
             started=started,
@@ -98,7 +108,7 @@ class Cascade:
     ) -> None:
         self.spec = spec
         self.stages = [
-            Stage(i, s.stage, [build_judge(j, env) for j in s.judges], s.shadow)
+            Stage(i, s.stage, [build_judge(j, env) for j in s.judges], s.shadow, list(s.judges))
             for i, s in enumerate(spec.stages)
         ]
         # Calibrated thresholds (judges.calibration_store) decide which fails stand; they
@@ -156,8 +166,12 @@ class Cascade:
             if failed and not stage.shadow:
                 continue
             verdicts = [
-                self.counted(await self._verdict(stage, judge, trial, case, question, stored, emit))
-                for judge in stage.judges
+                self.counted(
+                    await self._verdict(
+                        stage, i, JudgeContext(trial, case, question, spec), stored, emit
+                    )
+                )
+                for i, spec in enumerate(stage.specs)
             ]
             if failed:
                 continue  # a shadow stage on a failed trial: recorded, changes nothing
@@ -170,18 +184,18 @@ class Cascade:
     async def _verdict(
         self,
         stage: Stage,
-        judge: Judge,
-        trial: Trial,
-        case: Case,
-        question: Question,
+        index: int,
+        ctx: JudgeContext,
         stored: Mapping[str, Verdict],
         emit: Callable[[Verdict], None],
     ) -> Verdict:
-        """The stored verdict of a judge at a stage, or a new one (emitted at once)."""
-        key = self.stage_key(trial.key, stage, judge)
+        """The stored verdict of the stage's `index`-th judge, or a new one (emitted at
+        once)."""
+        judge = stage.judges[index]
+        key = self.stage_key(ctx.trial.key, stage, judge)
         verdict = stored.get(key)
         if verdict is None:
-            made = await _safely(judge, trial, case, question)
+            made = await _safely(judge, ctx)
             verdict = made.model_copy(update={"key": key, "stage": stage.index})
             emit(verdict)
         return verdict

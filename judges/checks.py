@@ -1,6 +1,7 @@
 """Deterministic checks: cheap, exact, and each reason names its evidence.
 
-Registered judges: ``answered``, ``required_tools``, ``key_facts``, ``forbidden_claims``,
+Each check is a class whose fields are its params (judges.base.BaseJudge). Registered
+judges: ``answered``, ``required_tools``, ``key_facts``, ``forbidden_claims``,
 ``answer_schema``, ``budget`` (and ``grounded`` in judges.grounding). A check's verdict
 has confidence 1.0 and costs nothing. Checks look only at what the trial recorded; text
 in the answer is matched, never interpreted, so an answer cannot talk a check into
@@ -12,22 +13,23 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, ClassVar, TypeVar
+from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from evals.schema import Case, ModelCallStep, Question, Trial, Verdict
+from evals.schema import ModelCallStep, Verdict
 from judges.base import (
+    BaseJudge,
     JudgeConfigError,
+    JudgeContext,
     JudgeEnv,
     LabelName,
-    judge_version,
+    judge,
     make_verdict,
     no_answer_reason,
-    register_judge,
 )
-from judges.config import JudgeSpec
+from judges.base import parse_params as parse_params  # re-exported for plugins
 from judges.normalise import find, normalise
 
 NEGATORS = {
@@ -56,23 +58,7 @@ NEGATORS = {
 class Params(BaseModel):
     """Base of a check's parameters: unknown parameters are configuration errors."""
 
-    model_config = ConfigDict(extra="forbid")
-
-
-P = TypeVar("P", bound=BaseModel)
-
-
-def parse_params(model: type[P], spec: JudgeSpec) -> P:
-    """A judge's params, or a one-line JudgeConfigError naming the first bad field."""
-    try:
-        return model.model_validate(spec.params)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise JudgeConfigError(
-            f"judge {spec.display_name!r}: params.{loc}: {err['msg']}{more}"
-        ) from None
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class Outcome(BaseModel):
@@ -89,44 +75,38 @@ def quote(items: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-class CheckJudge:
-    """Shared plumbing: params validation, timing, verdict building, crash -> abstain."""
+class CheckJudge(BaseJudge):
+    """Shared plumbing: timing, verdict building, crash -> abstain."""
 
-    impl_version: ClassVar[str] = "1"
-    params_model: ClassVar[type[Params]] = Params
-
-    def __init__(self, spec: JudgeSpec, env: JudgeEnv) -> None:
-        self.spec = spec
-        self.name = spec.display_name
-        self.version = judge_version(spec, f"{type(self).__name__}:{self.impl_version}")
-        self.params: Any = parse_params(self.params_model, spec)
-
-    async def __call__(self, trial: Trial, case: Case, question: Question) -> Verdict:
+    async def __call__(self, ctx: JudgeContext) -> Verdict:
+        """Run the check on one trial (a crash is an abstention with the error)."""
         started = time.perf_counter()
         try:
-            out = self.check(trial, case, question)
+            out = self.check(ctx)
         except Exception as exc:  # a crashing check is an error, never a verdict
             return make_verdict(
                 self,
-                trial,
+                ctx.trial,
                 "abstain",
                 f"check crashed: {type(exc).__name__}",
                 started=started,
                 error=f"{type(exc).__name__}: {exc}",
             )
         return make_verdict(
-            self, trial, out.label, out.reason, started=started, score=out.score, confidence=1.0
+            self, ctx.trial, out.label, out.reason, started=started, score=out.score, confidence=1.0
         )
 
-    def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
+    def check(self, ctx: JudgeContext) -> Outcome:
         """Decide; subclasses implement."""
         raise NotImplementedError
 
 
+@judge("answered")
 class Answered(CheckJudge):
     """The agent produced a non-empty answer (agent errors fail here)."""
 
-    def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
+    def check(self, ctx: JudgeContext) -> Outcome:
+        trial = ctx.trial
         why = no_answer_reason(trial)
         if why:
             return Outcome(label="fail", reason=why, score=0.0)
@@ -137,31 +117,28 @@ class Answered(CheckJudge):
         )
 
 
-class RequiredToolsParams(Params):
+@judge("required_tools")
+class RequiredTools(CheckJudge):
+    """Every required tool (question + case + extra) was called, and answered."""
+
     require_matched: bool = True
     """A call counts only when it matched a recorded observation (the agent got data)."""
     extra: list[str] = Field(default_factory=list)
     """Tools required on top of the question's and the case's."""
 
-
-class RequiredTools(CheckJudge):
-    """Every required tool (question + case + extra) was called, and answered."""
-
-    params_model = RequiredToolsParams
-
-    def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
+    def check(self, ctx: JudgeContext) -> Outcome:
         required = list(
-            dict.fromkeys([*question.required_tools, *case.required_tools, *self.params.extra])
+            dict.fromkeys([*ctx.question.required_tools, *ctx.case.required_tools, *self.extra])
         )
         if not required:
             return Outcome(label="pass", score=1.0, reason="no required tools for this case")
-        calls = trial.trace.tool_calls()
+        calls = ctx.observations
         problems: list[str] = []
         for tool in required:
             made = [c for c in calls if c.tool == tool]
             if not made:
                 problems.append(f"required tool {tool} was never called")
-            elif self.params.require_matched and not any(c.matched for c in made):
+            elif self.require_matched and not any(c.matched for c in made):
                 args = orjson.dumps(made[0].arguments).decode()[:120]
                 problems.append(
                     f"required tool {tool} was called {len(made)}x but no call "
@@ -178,18 +155,16 @@ def _fact_alternatives(fact: str) -> list[str]:
     return [a.strip() for a in fact.split(" | ") if a.strip()]
 
 
-class KeyFactsParams(Params):
-    min_fraction: float = Field(default=1.0, ge=0.0, le=1.0)
-    """Share of key facts that must be present to pass."""
-
-
+@judge("key_facts")
 class KeyFacts(CheckJudge):
     """The case's key facts are stated (normalised matching: case, accents, unicode,
     whitespace, punctuation, number and date formats)."""
 
-    params_model = KeyFactsParams
+    min_fraction: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of key facts that must be present to pass."""
 
-    def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
+    def check(self, ctx: JudgeContext) -> Outcome:
+        trial, case = ctx.trial, ctx.case
         why = no_answer_reason(trial)
         if why:
             return Outcome(label="fail", reason=why, score=0.0)
@@ -204,24 +179,22 @@ class KeyFacts(CheckJudge):
         found = len(case.key_facts) - len(missing)
         score = found / len(case.key_facts)
         counts = f"{found} of {len(case.key_facts)} key facts present"
-        if score < self.params.min_fraction or (missing and self.params.min_fraction >= 1.0):
+        if score < self.min_fraction or (missing and self.min_fraction >= 1.0):
             return Outcome(
                 label="fail", score=score, reason=f"missing key fact(s) {quote(missing)} ({counts})"
             )
         return Outcome(label="pass", score=score, reason=counts)
 
 
-class ForbiddenParams(Params):
-    negation_guard: bool = True
-    """Ignore a forbidden phrase denied just before it ("no", "not", ... within 3 tokens)."""
-
-
+@judge("forbidden_claims")
 class ForbiddenClaims(CheckJudge):
     """None of the case's forbidden claims is stated."""
 
-    params_model = ForbiddenParams
+    negation_guard: bool = True
+    """Ignore a forbidden phrase denied just before it ("no", "not", ... within 3 tokens)."""
 
-    def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
+    def check(self, ctx: JudgeContext) -> Outcome:
+        trial, case = ctx.trial, ctx.case
         why = no_answer_reason(trial)
         if why:
             return Outcome(label="fail", reason=why, score=0.0)
@@ -233,7 +206,7 @@ class ForbiddenClaims(CheckJudge):
         for claim in case.forbidden:
             for match in find(answer, claim):
                 before = answer[: match.start].split()[-3:]
-                if self.params.negation_guard and NEGATORS.intersection(before):
+                if self.negation_guard and NEGATORS.intersection(before):
                     denied.append(claim)
                     continue
                 stated.append(f"{claim!r} (in: '...{match.context}...')")
@@ -267,24 +240,22 @@ def parse_json_answer(text: str) -> Any:
     return orjson.loads(stripped)
 
 
-class AnswerSchemaParams(Params):
-    answer_schema: dict[str, Any] | None = None
-    """JSON Schema to use when the question defines none."""
-
-
+@judge("answer_schema")
 class AnswerSchema(CheckJudge):
     """A structured answer parses and satisfies the question's answer schema; a free-text
     question only needs a non-empty answer."""
 
-    params_model = AnswerSchemaParams
+    answer_schema: dict[str, Any] | None = None
+    """JSON Schema to use when the question defines none."""
 
-    def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
+    def check(self, ctx: JudgeContext) -> Outcome:
         import jsonschema
 
+        trial, question = ctx.trial, ctx.question
         why = no_answer_reason(trial)
         if why:
             return Outcome(label="fail", reason=why, score=0.0)
-        schema = question.answer_schema or self.params.answer_schema
+        schema = question.answer_schema or self.answer_schema
         if schema is None:
             return Outcome(
                 label="pass",
@@ -314,7 +285,10 @@ class AnswerSchema(CheckJudge):
         return Outcome(label="pass", score=1.0, reason="answer satisfies the answer schema")
 
 
-class BudgetParams(Params):
+@judge("budget")
+class Budget(CheckJudge):
+    """The trial kept within its step, tool-call, token, cost and time budgets."""
+
     max_steps: int | None = None
     """Most model calls (agent turns) allowed."""
     max_tool_calls: int | None = None
@@ -326,19 +300,14 @@ class BudgetParams(Params):
     max_latency_s: float | None = None
     """Most wall time allowed."""
 
-
-class Budget(CheckJudge):
-    """The trial kept within its step, tool-call, token, cost and time budgets."""
-
-    params_model = BudgetParams
-
-    def __init__(self, spec: JudgeSpec, env: JudgeEnv) -> None:
-        super().__init__(spec, env)
-        if not any(v is not None for v in self.params.model_dump().values()):
+    def setup(self, env: JudgeEnv) -> str | None:
+        """A budget judge with no budget is a configuration error."""
+        if not any(v is not None for v in self.model_dump().values()):
             raise JudgeConfigError(f"judge {self.name!r}: set at least one budget in params")
+        return None
 
-    def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
-        t, p = trial.trace, self.params
+    def check(self, ctx: JudgeContext) -> Outcome:
+        t, p = ctx.trace, self
         used: dict[str, tuple[float, float | None]] = {
             "model calls": (sum(isinstance(s, ModelCallStep) for s in t.steps), p.max_steps),
             "tool calls": (len(t.tool_calls()), p.max_tool_calls),
@@ -356,21 +325,3 @@ class Budget(CheckJudge):
             return Outcome(label="fail", score=0.0, reason="over budget: " + "; ".join(over))
         within = [f"{v:g} {k} <= {m:g}" for k, (v, m) in used.items() if m is not None]
         return Outcome(label="pass", score=1.0, reason="within budget: " + "; ".join(within))
-
-
-def _factory(cls: type[CheckJudge]) -> Any:
-    def build(spec: JudgeSpec, env: JudgeEnv) -> CheckJudge:
-        return cls(spec, env)
-
-    return build
-
-
-for _name, _cls in {
-    "answered": Answered,
-    "required_tools": RequiredTools,
-    "key_facts": KeyFacts,
-    "forbidden_claims": ForbiddenClaims,
-    "answer_schema": AnswerSchema,
-    "budget": Budget,
-}.items():
-    register_judge(_name)(_factory(_cls))

@@ -43,7 +43,9 @@ class JudgeSpec(Record):
 
     judge: str
     """Registered judge name (answered, required_tools, key_facts, forbidden_claims,
-    answer_schema, grounded, budget, rubric, reference) or 'package.module:factory'."""
+    answer_schema, grounded, budget, rubric, reference, or one an installed package adds)
+    or 'package.module:Class' (a judges.BaseJudge; a legacy 'package.module:factory'
+    still works)."""
     name: str | None = None
     """Display name on verdicts and in the funnel; defaults to `judge`."""
     model: str | ModelSpec | None = None

@@ -27,10 +27,9 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from evals.schema import Case, Question, Trial
-from judges.base import JudgeEnv, no_answer_reason, register_judge
-from judges.checks import CheckJudge, Outcome, Params, _fact_alternatives, quote
-from judges.config import JudgeSpec
+from evals.schema import Case, Trial
+from judges.base import JudgeContext, judge, no_answer_reason
+from judges.checks import CheckJudge, Outcome, _fact_alternatives, quote
 from judges.normalise import NUMBER_TOKEN, contains, normalise
 
 # Runs of capitalised words (with connecting particles) of at least two words.
@@ -260,7 +259,10 @@ def ungrounded_items(
     return list(dict.fromkeys(flags))
 
 
-class GroundedParams(Params):
+@judge("grounded")
+class Grounded(CheckJudge):
+    """The answer's key facts, numbers and names appear in what the agent received."""
+
     numbers: bool = True
     """Flag numbers, percentages and dates found in no received text."""
     names: bool = True
@@ -268,13 +270,8 @@ class GroundedParams(Params):
     max_ungrounded: int = Field(default=0, ge=0)
     """Flags tolerated before the check fails."""
 
-
-class Grounded(CheckJudge):
-    """The answer's key facts, numbers and names appear in what the agent received."""
-
-    params_model = GroundedParams
-
-    def check(self, trial: Trial, case: Case, question: Question) -> Outcome:
+    def check(self, ctx: JudgeContext) -> Outcome:
+        trial, case = ctx.trial, ctx.case
         why = no_answer_reason(trial)
         if why:
             return Outcome(label="fail", reason=why, score=0.0)
@@ -297,12 +294,10 @@ class Grounded(CheckJudge):
         ]
         flags += [
             f"{item} appears in no observation the agent received"
-            for item in ungrounded_items(
-                answer, corpus, self.params.names, self.params.numbers, shares
-            )
+            for item in ungrounded_items(answer, corpus, self.names, self.numbers, shares)
         ]
         checked = f"{len(stated)} stated key fact(s), numbers and names checked"
-        if len(flags) > self.params.max_ungrounded:
+        if len(flags) > self.max_ungrounded:
             return Outcome(label="fail", score=0.0, reason=f"ungrounded: {quote(flags, 4)}")
         tolerated = f" ({len(flags)} tolerated: {quote(flags, 2)})" if flags else ""
         return Outcome(
@@ -310,8 +305,3 @@ class Grounded(CheckJudge):
             score=1.0,
             reason=f"grounded in received observations: {checked}{tolerated}",
         )
-
-
-@register_judge("grounded")
-def _build(spec: JudgeSpec, env: JudgeEnv) -> Grounded:
-    return Grounded(spec, env)

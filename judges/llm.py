@@ -23,22 +23,22 @@ import time
 from typing import Any, ClassVar
 
 import orjson
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from evals.errors import ProviderError
 from evals.models.types import ChatModel, Completion, GatewayError
-from evals.schema import Case, Question, Trial, Usage, Verdict
+from evals.schema import Case, Trial, Usage, Verdict
 from judges.base import (
+    BaseJudge,
     JudgeConfigError,
+    JudgeContext,
     JudgeEnv,
     LabelName,
-    judge_version,
+    judge,
     make_verdict,
     no_answer_reason,
-    register_judge,
 )
-from judges.checks import Params, parse_params
-from judges.config import JudgeSpec
+from judges.checks import Params
 from judges.llm_output import (
     JudgeOutput,
     UnparseableOutput,
@@ -97,51 +97,76 @@ def subject_text(case: Case) -> str:
     return orjson.dumps(case.input.subject, option=orjson.OPT_SORT_KEYS).decode()
 
 
-class LLMJudge:
-    """Shared plumbing of the pointwise LLM judges."""
+class LLMJudge(LLMJudgeParams, BaseJudge):
+    """Shared plumbing of the pointwise LLM judges; its fields are LLMJudgeParams."""
 
     impl_version: ClassVar[str] = "1"
     default_prompt: ClassVar[str] = "rubric"
     labels: ClassVar[list[str]] = ["pass", "fail", "abstain"]
 
-    def __init__(self, spec: JudgeSpec, env: JudgeEnv) -> None:
+    _gateway: ChatModel = PrivateAttr()
+    _template: PromptTemplate = PrivateAttr()
+    _schema: dict[str, Any] = PrivateAttr()
+    _nonce: str = PrivateAttr()
+
+    def setup(self, env: JudgeEnv) -> str | None:
+        """Take the gateway, load the prompt, fix the output schema and the nonce."""
+        spec = self.spec
         if env.gateway is None:
             raise JudgeConfigError(f"judge {spec.display_name!r} needs the model gateway")
         if not spec.model_alias:
             raise JudgeConfigError(f"judge {spec.display_name!r}: set `model` (a gateway alias)")
-        self.spec, self.name, self.model = spec, spec.display_name, spec.model_alias
-        self.gateway: ChatModel = env.gateway
-        self.params = parse_params(LLMJudgeParams, spec)
-        self.template: PromptTemplate = load_template(spec.prompt or self.default_prompt)
-        self.version = judge_version(
-            spec, f"{type(self).__name__}:{self.impl_version}", self.template.sha256
-        )
-        self.schema = output_schema(self.labels, self.params.max_reason_chars)
+        self._gateway = env.gateway
+        self._template = load_template(spec.prompt or self.default_prompt)
+        self._schema = output_schema(self.labels, self.max_reason_chars)
         # One nonce per judge object (one `evals judge` invocation), drawn after the
         # trials it judges were written, so no candidate could know it; the same nonce
         # on every call keeps the system prompt a stable prefix the model server's
         # prompt cache reuses (a nonce per call made every prompt new from line 5 on).
         # render() still draws another when a data block happens to contain it.
-        self.nonce = secrets.token_hex(8)
+        self._nonce = secrets.token_hex(8)
+        return self._template.sha256
 
-    def render_for(self, trial: Trial, case: Case, question: Question) -> RenderedPrompt:
+    @property
+    def model_alias(self) -> str:
+        """The gateway alias the judge calls."""
+        return self.spec.model_alias or ""
+
+    @property
+    def template(self) -> PromptTemplate:
+        """The judge's prompt."""
+        return self._template
+
+    @property
+    def nonce(self) -> str:
+        """The data-block nonce of this judge object."""
+        return self._nonce
+
+    def render_for(self, ctx: JudgeContext) -> RenderedPrompt:
         """The prompt for one trial; subclasses give the fields."""
         raise NotImplementedError
 
-    async def __call__(self, trial: Trial, case: Case, question: Question) -> Verdict:
+    async def __call__(self, ctx: JudgeContext) -> Verdict:
+        """Judge one trial with the model (no answer: fail without a call)."""
+        trial = ctx.trial
         started = time.perf_counter()
         why = no_answer_reason(trial)
         if why:
             return make_verdict(
                 self, trial, "fail", why, started=started, score=0.0, confidence=1.0
             )
-        prompt = self.render_for(trial, case, question)
+        prompt = self.render_for(ctx)
         try:
             out, completion, usage = await asyncio.wait_for(
                 ask(
-                    self.gateway, self.model, prompt.messages, self.schema, self.labels, self.params
+                    self._gateway,
+                    self.model_alias,
+                    prompt.messages,
+                    self._schema,
+                    self.labels,
+                    self,
                 ),
-                self.params.timeout_s,
+                self.timeout_s,
             )
         except JudgeCallError as exc:
             return make_verdict(
@@ -155,7 +180,7 @@ class LLMJudge:
                 infra_error=exc.infra,
             )
         except TimeoutError:
-            msg = f"timeout: no judge answer within {self.params.timeout_s}s"
+            msg = f"timeout: no judge answer within {self.timeout_s}s"
             return make_verdict(
                 self,
                 trial,
@@ -247,13 +272,15 @@ async def ask(
     )
 
 
+@judge("rubric")
 class RubricJudge(LLMJudge):
     """Pointwise: does the answer meet the question's (and the case's) rubric?"""
 
-    default_prompt = "rubric"
+    default_prompt: ClassVar[str] = "rubric"
 
-    def render_for(self, trial: Trial, case: Case, question: Question) -> RenderedPrompt:
-        p = self.params
+    def render_for(self, ctx: JudgeContext) -> RenderedPrompt:
+        """The rubric prompt: question, subject, rubric; answer and observations as data."""
+        trial, case, question, p = ctx.trial, ctx.case, ctx.question, self
         rubric = question.rubric + (f"\nFor this case: {case.rubric}" if case.rubric else "")
         return render(
             self.template,
@@ -276,12 +303,15 @@ class RubricJudge(LLMJudge):
         )
 
 
+@judge("reference")
 class ReferenceJudge(LLMJudge):
     """Reference-guided: does the answer agree with the reference and state the key facts?"""
 
-    default_prompt = "reference"
+    default_prompt: ClassVar[str] = "reference"
 
-    def render_for(self, trial: Trial, case: Case, question: Question) -> RenderedPrompt:
+    def render_for(self, ctx: JudgeContext) -> RenderedPrompt:
+        """The reference prompt: question, subject, reference, key facts; answer as data."""
+        trial, case = ctx.trial, ctx.case
         return render(
             self.template,
             fields={
@@ -291,16 +321,6 @@ class ReferenceJudge(LLMJudge):
                 "key_facts": "; ".join(case.key_facts) or "(none listed)",
             },
             data={"candidate_answer": trial.trace.final_answer or ""},
-            max_chars={"candidate_answer": self.params.max_answer_chars},
+            max_chars={"candidate_answer": self.max_answer_chars},
             nonce=self.nonce,
         )
-
-
-@register_judge("rubric")
-def _rubric(spec: JudgeSpec, env: JudgeEnv) -> RubricJudge:
-    return RubricJudge(spec, env)
-
-
-@register_judge("reference")
-def _reference(spec: JudgeSpec, env: JudgeEnv) -> ReferenceJudge:
-    return ReferenceJudge(spec, env)

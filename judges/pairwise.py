@@ -16,19 +16,18 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
-from evals.models.types import Completion
+from evals.models.types import ChatModel, Completion
 from evals.schema import Case, Question, Record, Trial, Usage, content_hash, utcnow
 from evals.store.query import ViewSpec, register_view
-from judges.base import JudgeConfigError, JudgeEnv, judge_version
-from judges.checks import parse_params
+from judges.base import BaseJudge, JudgeConfigError, JudgeEnv
 from judges.config import JudgeSpec
 from judges.llm import JudgeCallError, LLMJudgeParams, ask, subject_text
 from judges.llm_output import JudgeOutput, label_distribution, output_schema
-from judges.render import load_template, render
+from judges.render import PromptTemplate, load_template, render
 
 Winner = Literal["a", "b", "tie"]
 
@@ -79,28 +78,32 @@ register_view(ViewSpec("pairwise", "pairwise", PairwiseResult, key="key"))
 PAIR_LABELS = ["A", "B", "tie"]
 
 
-class PairwiseJudge:
-    """Compares two trials of one case with an LLM, in both orders."""
+class PairwiseJudge(LLMJudgeParams, BaseJudge):
+    """Compares two trials of one case with an LLM, in both orders; its fields are the
+    LLM judges' params (judges.llm.LLMJudgeParams)."""
 
-    impl_version = "1"
+    impl_version: ClassVar[str] = "1"
 
-    def __init__(self, spec: JudgeSpec, env: JudgeEnv) -> None:
+    _gateway: ChatModel = PrivateAttr()
+    _template: PromptTemplate = PrivateAttr()
+    _schema: dict[str, Any] = PrivateAttr()
+
+    def setup(self, env: JudgeEnv) -> str | None:
+        """Take the gateway and load the pairwise prompt."""
+        spec = self.spec
         if env.gateway is None or not spec.model_alias:
             raise JudgeConfigError(
                 f"pairwise judge {spec.display_name!r} needs a gateway and a `model`"
             )
-        self.spec, self.name, self.model, self.gateway = (
-            spec,
-            spec.display_name,
-            spec.model_alias,
-            env.gateway,
-        )
-        self.params = parse_params(LLMJudgeParams, spec)
-        self.template = load_template(spec.prompt or "pairwise")
-        self.version = judge_version(
-            spec, f"PairwiseJudge:{self.impl_version}", self.template.sha256
-        )
-        self.schema = output_schema(PAIR_LABELS, self.params.max_reason_chars)
+        self._gateway = env.gateway
+        self._template = load_template(spec.prompt or "pairwise")
+        self._schema = output_schema(PAIR_LABELS, self.max_reason_chars)
+        return self._template.sha256
+
+    @property
+    def model_alias(self) -> str:
+        """The gateway alias the judge calls."""
+        return self.spec.model_alias or ""
 
     def result_key(self, a: Trial, b: Trial) -> str:
         """Key of the comparison of a with b."""
@@ -110,7 +113,7 @@ class PairwiseJudge:
         self, first: Trial, second: Trial, case: Case, question: Question
     ) -> tuple[JudgeOutput, Completion, Usage]:
         prompt = render(
-            self.template,
+            self._template,
             fields={
                 "question": case.input.question,
                 "subject": subject_text(case),
@@ -122,12 +125,12 @@ class PairwiseJudge:
                 "answer_b": second.trace.final_answer or "(no answer)",
             },
             max_chars={
-                "answer_a": self.params.max_answer_chars,
-                "answer_b": self.params.max_answer_chars,
+                "answer_a": self.max_answer_chars,
+                "answer_b": self.max_answer_chars,
             },
         )
         return await ask(
-            self.gateway, self.model, prompt.messages, self.schema, PAIR_LABELS, self.params
+            self._gateway, self.model_alias, prompt.messages, self._schema, PAIR_LABELS, self
         )
 
     def _confidence(self, out: JudgeOutput, completion: Completion) -> float:
@@ -192,7 +195,7 @@ class PairwiseJudge:
 
 def build_pairwise(spec: JudgeSpec, env: JudgeEnv) -> PairwiseJudge:
     """A pairwise judge from its spec (judge: pairwise)."""
-    return PairwiseJudge(spec, env)
+    return PairwiseJudge.from_spec(spec, env)
 
 
 def pair_trials(a: list[Trial], b: list[Trial]) -> list[tuple[Trial, Trial]]:

@@ -18,15 +18,16 @@ per-trial timeout still keeps everything it did up to then for the audit.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import time
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import orjson
 
+from evals import registry
 from evals.agents.tools import ToolBox
 from evals.errors import InputError, RunError
 from evals.models.types import ChatModel, Completion, GatewayError
@@ -175,42 +176,52 @@ class Agent(Protocol):
 AgentFactory = Callable[..., Agent]
 """Builds an agent from the suite's agent params (keyword arguments)."""
 
-REGISTRY: dict[str, AgentFactory] = {}
-"""Registered agent factories by name."""
+REGISTRY: MutableMapping[str, AgentFactory] = ChainMap(
+    registry.entries("agent"), registry.entries("blueprint")
+)
+"""Agent and blueprint factories registered in-process by name (the registry's ``agent``
+and ``blueprint`` kinds; writing registers an agent). Installed packages add more
+through the ``agent_evals.agent`` and ``agent_evals.blueprint`` entry-point groups."""
 
 
 def agent(name: str) -> Callable[[AgentFactory], AgentFactory]:
-    """Decorator registering an agent factory under `name`."""
-
-    def register(factory: AgentFactory) -> AgentFactory:
-        REGISTRY[name] = factory
-        return factory
-
-    return register
+    """Decorator registering an agent factory under `name` (evals.registry)."""
+    return registry.registrar("agent", name)
 
 
 class UnknownAgentError(InputError, ValueError):
     """An AgentSpec that names no registered agent and no importable function."""
 
 
-def resolve_agent(spec: AgentSpec) -> Agent:
-    """The agent an AgentSpec names: a registry name or 'module:function'."""
-    if ":" not in spec.name:
-        import evals.agents.react
-        import evals.blueprints  # noqa: F401  (registers the built-in blueprints)
+def _find(name: str) -> tuple[registry.Kind, Any]:
+    """The kind and object a name stands for: an agent, else a blueprint (also agents)."""
+    registry.load_builtins("agent")
+    registry.load_builtins("blueprint")
+    kinds: list[registry.Kind] = ["agent", "blueprint"]
+    if name in registry.entries("blueprint") and name not in registry.entries("agent"):
+        kinds.reverse()  # a registered blueprint: no need to look for installed agents
+    for kind in kinds:
+        try:
+            return kind, registry.lookup(kind, name)
+        except registry.RegistryError as exc:
+            if exc.reason != "unknown":
+                raise UnknownAgentError(f"cannot import agent {name!r}: {exc.cause}") from None
+    known = sorted({*registry.names("agent"), *registry.names("blueprint")})
+    raise UnknownAgentError(
+        f"unknown agent {name!r} (registered: {', '.join(known) or 'none'}; "
+        "or give 'module:function')"
+    )
 
-        factory = REGISTRY.get(spec.name)
-        if factory is None:
-            known = ", ".join(sorted(REGISTRY)) or "none"
-            raise UnknownAgentError(
-                f"unknown agent {spec.name!r} (registered: {known}; or give 'module:function')"
-            )
-        return factory(**spec.params)
-    module_name, _, attr = spec.name.partition(":")
-    try:
-        target = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise UnknownAgentError(f"cannot import agent {spec.name!r}: {exc}") from None
+
+def resolve_agent(spec: AgentSpec) -> Agent:
+    """The agent an AgentSpec names: a registry name (an agent or a blueprint, built-in,
+    registered or installed) or 'module:function'. The built agent records its name and
+    params (evals.registry.registry_info)."""
+    kind, target = _find(spec.name)
+    if ":" not in spec.name:
+        return registry.built_with(target(**spec.params), kind, spec.name, spec.params)
+    if _is_blueprint_function(target):
+        kind, target = "blueprint", registry.adapt("blueprint", spec.name, target)
     call_method = getattr(type(target), "__call__", None)  # noqa: B004 (the method itself)
     is_agent_instance = not inspect.isclass(target) and inspect.iscoroutinefunction(call_method)
     if inspect.iscoroutinefunction(target) or is_agent_instance:
@@ -220,4 +231,13 @@ def resolve_agent(spec: AgentSpec) -> Agent:
     built = target(**spec.params)
     if not callable(built):
         raise UnknownAgentError(f"agent factory {spec.name!r} did not return an agent")
-    return built
+    return registry.built_with(built, kind, spec.name, spec.params)  # type: ignore[no-any-return]
+
+
+def _is_blueprint_function(target: Any) -> bool:
+    """A bare blueprint named by path: an async function of one argument (the run); an
+    agent takes four (case, model, prompt, ctx)."""
+    if not inspect.iscoroutinefunction(target):
+        return False
+    params = inspect.signature(target).parameters.values()
+    return len([p for p in params if p.default is p.empty]) == 1

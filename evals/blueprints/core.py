@@ -16,7 +16,7 @@ Why code and not a graph in YAML: the edges of a review's workflow are data
 dependencies between Python values (an entity id found by one lookup is the argument of
 the next); code states them plainly, type-checks them, and stays debuggable.
 
-To the runner a blueprint is an agent (registered in the same registry, as a factory
+To the runner a blueprint is an agent (registered in evals.registry as a factory
 taking the suite's ``agent.params``): it runs through the same gateway, replay ToolBox,
 limits, trace, resume and exactly-once machinery. Its trace shows every node as a
 ``NodeStep`` (kind, inputs, output, timing, tokens, cost) followed by the model calls
@@ -26,13 +26,15 @@ model.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from evals.agents.base import Agent, AgentContext, AgentError, UpstreamAnswer, agent
+from evals import registry
+from evals.agents.base import Agent, AgentContext, AgentError, UpstreamAnswer
 from evals.schema import (
     Case,
     FinalAnswerStep,
@@ -210,8 +212,9 @@ class BlueprintAgent:
 
 def blueprint(name: str | None = None) -> Callable[[BlueprintFn], Callable[..., BlueprintAgent]]:
     """Decorator: make an async function of a BlueprintRun an agent factory, registered
-    under `name` (when given) in the agents' registry. The decorated name is the
-    factory, so ``package.module:function`` in a suite works for unregistered ones."""
+    under `name` (when given) as a ``blueprint`` in evals.registry (a suite's ``agent:``
+    finds it there). The decorated name is the factory, so ``package.module:function`` in
+    a suite works for unregistered ones."""
 
     def wrap(fn: BlueprintFn) -> Callable[..., BlueprintAgent]:
         def factory(**params: Any) -> BlueprintAgent:
@@ -221,7 +224,18 @@ def blueprint(name: str | None = None) -> Callable[[BlueprintFn], Callable[..., 
         factory.__name__ = getattr(fn, "__name__", "blueprint")
         factory.blueprint = fn  # type: ignore[attr-defined]  # the wrapped function, for introspection
         if name is not None:
-            agent(name)(factory)
+            registry.register("blueprint", name, factory)
         return factory
 
     return wrap
+
+
+def _as_factory(name: str, obj: Any) -> Any:
+    """An installed blueprint may be a bare async function of a BlueprintRun: make it a
+    factory like the decorator does (a decorated one is kept as it is)."""
+    if hasattr(obj, "blueprint") or not inspect.iscoroutinefunction(obj):
+        return obj
+    return blueprint()(obj)
+
+
+registry.set_adapter("blueprint", _as_factory)

@@ -384,6 +384,14 @@ def report(
     ] = None,
     formats: Annotated[str, typer.Option("--format", help="html,md,json")] = "html,md,json",
     include_simulated: IncludeSimulatedOpt = False,
+    section: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--section",
+            help="Add a registered or installed report section, or package.module:function "
+            "(repeatable; docs/extending.md).",
+        ),
+    ] = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Write a run's summary report, or its regression against the last accepted run."""
@@ -401,6 +409,7 @@ def report(
         if propagation is not None:
             _print_propagation(propagation)
         _add_whole_reviews(ws, cand, summary)
+        _add_sections(ws, cand, summary, section or [])
         _write(summary, out or workspace / "reports" / _slug("summary", str(cand.ref)), formats)
         return
     from evals.analysis.compare import compare_runs
@@ -429,7 +438,20 @@ def report(
     report_obj = build_comparison_report(
         cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand])
     )
+    _add_sections(ws, cand, report_obj, section or [])
     _write(report_obj, folder, formats)
+
+
+def _add_sections(ws: Workspace, cand: RunData, report_obj: Report, names: list[str]) -> None:
+    """The report sections asked for with --section (reports.sections)."""
+    if not names:
+        return
+    from reports.sections import ReportSectionError, SectionContext, add_sections
+
+    try:
+        add_sections(report_obj, names, SectionContext(ws, cand, report_obj))
+    except ReportSectionError as exc:
+        fail(str(exc))
 
 
 def _add_whole_reviews(ws: Workspace, cand: RunData, summary: Report) -> None:

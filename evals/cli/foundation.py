@@ -53,13 +53,17 @@ def schema(
     ),
 ) -> None:
     """Write the JSON Schema of every stored kind (trial, verdict, label, run_link,
-    calibration, queue, ...) and of the golden set's models (case, question, dataset)."""
+    calibration, queue, ...), of the golden set's models (case, question, dataset), and of
+    the files people write (suite, gate, judges: for editor completion, docs/extending.md)."""
+    from evals.file_schemas import FILE_SCHEMAS
     from evals.store.query import stored_models
 
     out.mkdir(parents=True, exist_ok=True)
-    for name, model in stored_models().items():
+    schemas = {name: model.model_json_schema() for name, model in stored_models().items()}
+    schemas.update({name: build() for name, build in FILE_SCHEMAS.items()})
+    for name, body in schemas.items():
         path = out / f"{name}.schema.json"
-        path.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n")
+        path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
         console.print(f"wrote {path}")
 
 

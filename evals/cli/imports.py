@@ -23,7 +23,11 @@ if TYPE_CHECKING:
 def import_cmd(
     fmt: Annotated[
         str,
-        typer.Argument(metavar="FORMAT", help="jsonl | tau-bench | tau2-bench | pairwise | labels"),
+        typer.Argument(
+            metavar="FORMAT",
+            help="jsonl | tau-bench | tau2-bench | pairwise | labels, an installed format, "
+            "or package.module:function (docs/extending.md)",
+        ),
     ],
     path: Annotated[Path, typer.Argument(help="File to import.")],
     run_id: Annotated[
@@ -53,14 +57,17 @@ def import_cmd(
     Imported trials keep their recorded outcome as a ground-truth verdict. The whole file
     is checked first: any bad record is named (file, line or record, field), exit 2,
     nothing written."""
-    from evals.importers import IMPORTERS, ImportOptions
+    from evals.importers import (
+        ImportOptions,
+        UnknownFormatError,
+        find_importer,
+    )
     from evals.store.workspace import Workspace
 
-    info = IMPORTERS.get(fmt)
-    if info is None:
-        fail(
-            f"unknown import format {fmt!r}; formats: {', '.join(sorted(IMPORTERS))}", EXIT_INVALID
-        )
+    try:
+        info = find_importer(fmt)
+    except UnknownFormatError as exc:
+        fail(str(exc), EXIT_INVALID)
     if not path.is_file():
         fail(f"{path}: no such file", EXIT_INVALID)
     options = ImportOptions(run_id=run_id, model_alias=model, prompt=prompt, dataset=dataset)

@@ -1,6 +1,9 @@
 """Importing recorded runs, labels and preferences into the workspace.
 
-Formats are registered by name (``IMPORTERS``); `evals import FORMAT PATH` looks them up.
+Formats are registered by name in evals.registry (kind ``importer``; ``IMPORTERS`` is
+the in-process part); `evals import FORMAT PATH` looks them up with
+:func:`find_importer`, which also finds installed formats (entry-point group
+``agent_evals.importer``) and 'package.module:function'.
 Every importer parses the whole file first and raises :class:`ImportFormatError` naming
 each bad record; only a file that parsed completely is written (:func:`write_batch`).
 """
@@ -15,6 +18,8 @@ from evals.importers.common import (
     ImportOptions,
     ImportProblem,
     ImportRecord,
+    UnknownFormatError,
+    find_importer,
     previous_import,
     register_importer,
     write_batch,
@@ -40,6 +45,8 @@ __all__ = [
     "ImportRecord",
     "ImportedCase",
     "ImporterInfo",
+    "UnknownFormatError",
+    "find_importer",
     "outcome_label",
     "previous_import",
     "register_importer",

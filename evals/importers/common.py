@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import orjson
 from pydantic import BaseModel, Field, ValidationError
 
+from evals import registry
 from evals.dataset.limits import largest_string
 from evals.errors import InputError, Problem
 from evals.schema import (
@@ -290,18 +291,56 @@ class ImporterInfo:
     parse: Importer
 
 
-IMPORTERS: dict[str, ImporterInfo] = {}
-"""Import formats by name (what `evals import FORMAT` accepts)."""
+IMPORTERS: dict[str, ImporterInfo] = registry.entries("importer")
+"""Import formats registered in-process by name; `evals import FORMAT` also finds
+installed ones (entry-point group ``agent_evals.importer``) and 'module:function'."""
 
 
 def register_importer(name: str, description: str) -> Callable[[Importer], Importer]:
     """Decorator: make a parse function available as `evals import <name>`."""
 
     def deco(fn: Importer) -> Importer:
-        IMPORTERS[name] = ImporterInfo(name, description, fn)
+        registry.register("importer", name, ImporterInfo(name, description, fn))
+        registry.tag(fn, registry.RegistryInfo("importer", name, {"description": description}))
         return fn
 
     return deco
+
+
+def _as_info(name: str, obj: Any) -> ImporterInfo:
+    """An importer given by an entry point or import path: its registered info, or a
+    bare parse function described by the first line of its docstring."""
+    if isinstance(obj, ImporterInfo):
+        return obj
+    info = registry.registry_info(obj)
+    if info is not None and info.kind == "importer" and info.name in IMPORTERS:
+        return IMPORTERS[info.name]
+    if not callable(obj):
+        raise UnknownFormatError(f"import format {name!r} is not a parse function")
+    doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+    return ImporterInfo(name, doc[0] if doc else "", obj)
+
+
+registry.set_adapter("importer", _as_info)
+
+
+class UnknownFormatError(LookupError):
+    """`evals import FORMAT` names no registered, installed or importable format."""
+
+
+def find_importer(fmt: str) -> ImporterInfo:
+    """The import format `fmt` names: registered, installed, or 'module:function'.
+    Raises UnknownFormatError (one line) for an unknown or unloadable one."""
+    try:
+        found = registry.lookup("importer", fmt)
+    except registry.RegistryError as exc:
+        if exc.reason == "unknown":
+            raise UnknownFormatError(
+                f"unknown import format {fmt!r}; formats: {', '.join(exc.known)} "
+                "(or give 'package.module:function')"
+            ) from None
+        raise UnknownFormatError(f"import format {fmt!r}: {exc.cause}") from None
+    return _as_info(fmt, found)
 
 
 # --------------------------------------------------------------------------- writing

@@ -24,6 +24,11 @@ class Verdict(Record):
     """Judge name."""
     judge_version: str
     """Content hash of the judge's spec and prompt."""
+    judge_kind: str | None = None
+    """The registered judge that decided (e.g. 'key_facts', or a 'package.module:Class'
+    path); None on a cascade's final verdict and on imported outcomes."""
+    judge_params: dict[str, Any] | None = None
+    """The params the judge ran with (defaults filled in for class-based judges)."""
     stage: int | None = None
     """Cascade stage index, when judged in a cascade."""
     label: Literal["pass", "fail", "abstain"]

@@ -8,10 +8,18 @@ import json
 import time
 from pathlib import Path
 
-from evals.schema import Case, Question, Trial, Verdict
+from evals.schema import Verdict
 from evals.store.query import query
 from evals.store.workspace import Workspace
-from judges import JudgeEnv, JudgeSpec, judge_run, make_verdict, parse_cascade, register_judge
+from judges import (
+    JudgeContext,
+    JudgeEnv,
+    JudgeSpec,
+    judge_run,
+    make_verdict,
+    parse_cascade,
+    register_judge,
+)
 from judges.base import judge_version
 from judges.calibration_store import Calibration, load_calibrations
 from tests.helpers import judges as kit
@@ -89,7 +97,8 @@ class Scripted:
         self.name, self.version = spec.display_name, judge_version(spec, "cal-scripted:1")
         self.calls = 0
 
-    async def __call__(self, trial: Trial, case: Case, question: Question) -> Verdict:
+    async def __call__(self, ctx: JudgeContext) -> Verdict:
+        trial, case = ctx.trial, ctx.case
         Scripted.total += 1
         label = "fail" if case.id == "c2" else "pass"
         return make_verdict(

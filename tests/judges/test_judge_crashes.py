@@ -33,10 +33,11 @@ class FileJudge:
         self.name, self.spec = spec.display_name, spec
         self.version = judge_version(spec, "file:1")
 
-    async def __call__(self, trial, case, question):
+    async def __call__(self, ctx):
         import time
 
         started = time.perf_counter()
+        trial = ctx.trial
         label = Path(self.spec.params["file"]).read_text().strip()  # may raise
         return make_verdict(self, trial, label, "from the file", started=started)
 

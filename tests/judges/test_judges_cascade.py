@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from evals.schema import Case, Question, Trial, Usage, Verdict
+from evals.schema import Usage, Verdict
 from evals.store.query import query
 from evals.store.workspace import Workspace
 from judges import (
@@ -21,7 +21,7 @@ from judges import (
     parse_cascade,
     register_judge,
 )
-from judges.base import judge_version
+from judges.base import JudgeContext, judge_version
 from tests.helpers import judges as kit
 
 CALLS: list[tuple[str, str]] = []
@@ -35,7 +35,8 @@ class ScriptedJudge:
         self.name, self.spec = spec.display_name, spec
         self.version = judge_version(spec, "scripted:1")
 
-    async def __call__(self, trial: Trial, case: Case, question: Question) -> Verdict:
+    async def __call__(self, ctx: JudgeContext) -> Verdict:
+        trial, case = ctx.trial, ctx.case
         CALLS.append((self.name, trial.key))
         started = time.perf_counter()
         label = self.spec.params.get(case.id, self.spec.params.get("default", "pass"))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from evals.schema import Question, TrialError, Verdict
-from judges import JudgeEnv, JudgeSpec, build_judge
+from judges import JudgeContext, JudgeEnv, JudgeSpec, build_judge
 from judges.base import JudgeConfigError
 from tests.helpers import judges as kit
 
@@ -16,7 +16,7 @@ async def run_check(
     name: str, trial: Any, case: Any = None, question: Question | None = None, **params: Any
 ) -> Verdict:
     judge = build_judge(JudgeSpec(judge=name, params=params), JudgeEnv())
-    return await judge(trial, case or kit.case(), question or kit.question())
+    return await judge(JudgeContext(trial, case or kit.case(), question or kit.question()))
 
 
 async def test_answered_passes_an_answer_and_fails_agent_errors() -> None:
@@ -167,9 +167,9 @@ async def test_versions_differ_with_params_and_keys_with_trials() -> None:
     b = build_judge(JudgeSpec(judge="key_facts", params={"min_fraction": 0.5}), JudgeEnv())
     assert a.version != b.version
     case = kit.case()
-    v1 = await a(kit.trial(case, kit.GOOD_ANSWER), case, kit.question())
-    v2 = await a(kit.trial(case, kit.GOOD_ANSWER, rep=1), case, kit.question())
-    v3 = await a(kit.trial(case, kit.GOOD_ANSWER), case, kit.question())
+    v1 = await a(JudgeContext(kit.trial(case, kit.GOOD_ANSWER), case, kit.question()))
+    v2 = await a(JudgeContext(kit.trial(case, kit.GOOD_ANSWER, rep=1), case, kit.question()))
+    v3 = await a(JudgeContext(kit.trial(case, kit.GOOD_ANSWER), case, kit.question()))
     assert v1.key != v2.key and v1.key == v3.key
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from evals.dataset.golden import GoldenSet, load_golden_set
 from evals.schema import Case, Verdict
-from judges import JudgeEnv, JudgeSpec, build_judge
+from judges import JudgeContext, JudgeEnv, JudgeSpec, build_judge
 from tests.helpers import judges as kit
 
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "edd_demo"
@@ -45,7 +45,7 @@ async def verdicts(
     out = {}
     for name in CHECKS:
         out[name] = await build_judge(JudgeSpec(judge=name), JudgeEnv())(
-            trial, case, golden.question_for(case)
+            JudgeContext(trial, case, golden.question_for(case))
         )
     return out
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from evals.schema import Trial
-from judges import JudgeEnv, JudgeSpec, build_judge, stage_label
+from judges import JudgeContext, JudgeEnv, JudgeSpec, build_judge, stage_label
 from judges.llm import observations_text
 from judges.render import (
     TRUNCATION_MARKER,
@@ -59,7 +59,7 @@ async def labels(trial: Trial) -> dict[str, str]:
     out = {}
     for name in CHECKS:
         judge = build_judge(JudgeSpec(judge=name), JudgeEnv())
-        out[name] = (await judge(trial, kit.case(), kit.question())).label
+        out[name] = (await judge(JudgeContext(trial, kit.case(), kit.question()))).label
     return out
 
 

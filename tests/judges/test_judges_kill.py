@@ -29,7 +29,8 @@ DELAY = float(sys.argv[4])  # not part of the spec: the judge's version is the s
 class Slow:
     def __init__(self, spec, env):
         self.name, self.version = spec.display_name, judge_version(spec, "slow:1")
-    async def __call__(self, trial, case, question):
+    async def __call__(self, ctx):
+        trial = ctx.trial
         started = time.perf_counter()
         await asyncio.sleep(DELAY)
         with open(sys.argv[2], "a") as log:

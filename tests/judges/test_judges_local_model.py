@@ -11,7 +11,7 @@ import pytest
 from evals.dataset.golden import load_golden_set
 from evals.models import Gateway, LocalModelError, find_weights
 from evals.schema import ModelSpec
-from judges import JudgeEnv, JudgeSpec, build_judge
+from judges import JudgeContext, JudgeEnv, JudgeSpec, build_judge
 from tests.helpers import judges as kit
 
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "edd_demo"
@@ -43,7 +43,9 @@ async def test_local_model_gives_a_well_formed_verdict(tmp_path: Path) -> None:
         JudgeEnv(gateway=gateway),
     )
     try:
-        v = await judge(kit.trial(case, case.reference, calls), case, golden.question_for(case))
+        v = await judge(
+            JudgeContext(kit.trial(case, case.reference, calls), case, golden.question_for(case))
+        )
     finally:
         await gateway.aclose()
     assert v.error is None, v.error

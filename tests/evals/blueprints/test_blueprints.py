@@ -29,7 +29,7 @@ from evals.schema import (
 from evals.store.query import query
 from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer
-from judges import JudgeEnv, JudgeSpec, build_judge
+from judges import JudgeContext, JudgeEnv, JudgeSpec, build_judge
 
 DATASET = Path(__file__).resolve().parents[3] / "datasets" / "edd_demo"
 CHECKS = ["answered", "required_tools", "key_facts", "forbidden_claims", "grounded"]
@@ -65,7 +65,7 @@ async def failed_checks(golden: GoldenSet, case: Case, trial: Trial) -> list[str
     out = []
     for name in CHECKS:
         v = await build_judge(JudgeSpec(judge=name), JudgeEnv())(
-            trial, case, golden.question_for(case)
+            JudgeContext(trial, case, golden.question_for(case))
         )
         if v.label != "pass":
             out.append(f"{case.id} {name}: {v.reason}")

@@ -25,7 +25,7 @@ from evals.blueprints.edd_rules import (
 )
 from evals.dataset.golden import GoldenSet, load_golden_set
 from evals.schema import Case
-from judges import JudgeEnv, JudgeSpec, build_judge
+from judges import JudgeContext, JudgeEnv, JudgeSpec, build_judge
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "judges"))
 from tests.helpers import judges as kit
@@ -79,7 +79,7 @@ async def failed_checks(golden: GoldenSet, case: Case, answer: str, calls: list[
     out = []
     for name in CHECKS:
         v = await build_judge(JudgeSpec(judge=name), JudgeEnv())(
-            trial, case, golden.question_for(case)
+            JudgeContext(trial, case, golden.question_for(case))
         )
         if v.label != "pass":
             out.append(f"{case.id} {name}: {v.reason}")
