@@ -135,18 +135,18 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "DERIVED_VIEWS",
+    "SIMULATED_PREFIX",
+    "VIEW_MODULES",
     "AuditFinding",
     "AuditReport",
     "Commitment",
-    "DERIVED_VIEWS",
     "Envelope",
     "KeyClaims",
     "LockBusy",
     "ManifestState",
-    "SIMULATED_PREFIX",
     "SegmentSeen",
     "SegmentWriter",
-    "VIEW_MODULES",
     "Workspace",
     "add_head_files",
     "append_entry",

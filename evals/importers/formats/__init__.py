@@ -20,8 +20,8 @@ if TYPE_CHECKING:
         read_jsonl,
     )
     from evals.importers.formats.labels import (
-        LabelRow,
         LabelledTrial,
+        LabelRow,
         parse_labels,
         read_rows,
     )
