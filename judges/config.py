@@ -145,14 +145,13 @@ def _secret_problems(stage: StageSpec) -> list[str]:
 def parse_cascade(
     items: Any,
     source: str = "judges",
-    lines: list[int] | None = None,
     locate: Callable[[list[Any]], int | None] | None = None,
 ) -> CascadeSpec:
     """Build a CascadeSpec from the raw ``judges:`` list of a suite or judges file.
 
-    `locate` (the file's line locator, evals.yamlfile: a loc under the list -> 1-based
-    line) or `lines` (the line of each item) makes errors point at the file line.
-    Raises JudgeConfigFileError listing every problem, one per line.
+    `locate` (the file's line locator, evals.yamlfile.YamlDoc.line: a loc under the list
+    -> 1-based line) makes errors point at the file line. Raises JudgeConfigFileError
+    listing every problem, one per line.
     """
     if not isinstance(items, list) or not items:
         raise JudgeConfigFileError(
@@ -160,8 +159,7 @@ def parse_cascade(
         )
 
     def at(i: int, loc: Sequence[Any], field: str, message: str) -> Problem:
-        line = locate([i, *loc]) if locate else (lines[i] if lines and i < len(lines) else None)
-        return Problem(source, line or None, field, message)
+        return Problem(source, locate([i, *loc]) if locate else None, field, message)
 
     stages: list[tuple[int, StageSpec]] = []  # (item index, stage)
     problems: list[Problem] = []

@@ -156,7 +156,7 @@ def test_judge_params_are_scanned_recursively() -> None:
         }
     ]
     with pytest.raises(JudgeConfigFileError, match=r"extra_headers\.Authorization: holds a secret"):
-        parse_cascade(items, "judges.yaml", [3])
+        parse_cascade(items, "judges.yaml", locate=lambda loc: 3)
 
 
 def test_an_interpolated_value_is_used_at_call_time_and_never_stored(
