@@ -1,4 +1,4 @@
-"""Query rows as typed records (evals/rows.py), read from a real DuckDB query."""
+"""Query rows as typed records (evals/store/rows.py), read from a real DuckDB query."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from pydantic import BaseModel
 
-from evals.rows import fetch_dicts, record_fields, rows_as
+from evals.store.rows import fetch_dicts, record_fields, rows_as
 
 
 class Pair(NamedTuple):
