@@ -12,11 +12,11 @@ from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 
 from evals.agents import Agent, AgentContext, AgentError, ToolBox
-from evals.key_claims import KeyClaims
 from evals.models.types import ChatModel, GatewayError
 from evals.plan import RunPlan, TrialSpec, is_finished
 from evals.review_run import ReviewJob
 from evals.schema import ErrorStep, Trace, Trial, TrialError, utcnow
+from evals.storage.base import TrialKeyClaims
 from evals.store import SegmentWriter
 
 
@@ -162,7 +162,7 @@ class LaneRun:
     lanes: int
     counters: Counters = field(default_factory=Counters)
     on_trial: Callable[[Trial], None] | None = None
-    claims: KeyClaims | None = None
+    claims: TrialKeyClaims | None = None
     reused: dict[str, str] = field(default_factory=dict)
     """Key -> the run that finished it while this one was running (to link)."""
     reused_into: dict[str, str] = field(default_factory=dict)

@@ -345,8 +345,10 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
     load_view_modules()
     kinds = set(ws.kinds()) | set(VIEWS)
     register_quarantine(con)
+    objects = _object_views(con, ws)
     for kind in sorted(kinds):
-        source = _raw_source(ws, kind) or _empty_raw()
+        raw = objects.raw_source(con, ws, kind) if objects else _raw_source(ws, kind)
+        source = raw or _empty_raw()
         con.execute(f'CREATE OR REPLACE VIEW "raw_{kind}" AS {source}')
         spec = VIEWS.get(kind) or ViewSpec(kind, kind, None)
         if spec.model is not None:
@@ -371,6 +373,16 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
         con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
 
 
+def _object_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> Any:
+    """evals.storage.object_views when the workspace is on an object store."""
+    if not ws.remote:
+        return None
+    from evals.storage import object_views
+
+    object_views.prepare(con)
+    return object_views
+
+
 LEAN_THREADS = 1
 """Threads for queries that must stay lean (those inside `evals run`): with more,
 DuckDB's parallel JSON scan and per-thread hash tables held memory that grew with the
@@ -393,6 +405,14 @@ def connect(ws: Workspace, threads: int | None = None) -> Iterator[duckdb.DuckDB
         con.close()
 
 
+def _vanished(ws: Workspace, exc: Exception) -> bool:
+    if not ws.remote:
+        return False
+    from evals.storage.object_views import vanished
+
+    return vanished(exc)
+
+
 COMPACTION_RETRIES = 8
 """Attempts of a query whose segment was compacted meanwhile: each writer compacts once
 at its end, so several writers ending during one slow query can each cost an attempt."""
@@ -412,7 +432,9 @@ def query(
                 cur = con.execute(sql, params or [])
                 names = [d[0] for d in cur.description or []]
                 return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-        except duckdb.IOException:
-            if attempt == COMPACTION_RETRIES - 1:
+        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+            # On an object store a compacted-away part fails the dataset scan instead.
+            moved = isinstance(exc, duckdb.IOException) or _vanished(ws, exc)
+            if not moved or attempt == COMPACTION_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")

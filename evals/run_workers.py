@@ -89,7 +89,7 @@ def run_sharded(
     for shard in range(plan.workers):
         task = WorkerTask(
             str(plan.suite.path),
-            str(ws.root),
+            ws.url,
             plan.run_id,
             plan.limit,
             plan.limit is None,
@@ -175,10 +175,9 @@ async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Co
         )
     agent = resolve_agent(suite.agent)
     models = [share_limits(m, task.shards) for m in suite.models]
-    from evals.key_claims import KeyClaims
     from evals.runner import link_finished_elsewhere
 
-    claims = KeyClaims(ws.root, task.run_id, task.journal_at)
+    claims = ws.key_claims(task.run_id, task.journal_at)
     try:
         async with task.open_gateway(models, ws) as gateway:
             lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes, claims=claims)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from evals.agents import Agent, resolve_agent
-from evals.key_claims import KeyClaims, journal_end
+from evals.key_claims import journal_end
 from evals.lanes import Counters, LaneRun
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.plan import RunPlan, finished_keys, make_plan
@@ -289,7 +289,7 @@ async def _run_here(
     journal_at: int = 0,
 ) -> Counters:
     """Run the pending cells in this process."""
-    claims = KeyClaims(ws.root, plan.run_id, journal_at)
+    claims = ws.key_claims(plan.run_id, journal_at)
     async with open_gateway(plan.suite.models, ws) as gateway:
         lanes = LaneRun(
             plan, ws.writer("trial"), gateway, agent, plan.lanes, claims=claims, finished=finished

@@ -122,7 +122,8 @@ def audit_head(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     from evals.manifest import checkpoint
 
     ws = _open(workspace)
-    console.print(checkpoint(ws.root, ws.segments()), markup=False, highlight=False)
+    pin = ws.checkpoint() if ws.remote else checkpoint(ws.root, ws.segments())  # type: ignore[attr-defined]
+    console.print(pin, markup=False, highlight=False)
 
 
 def _open(path: Path) -> Workspace:
