@@ -346,8 +346,9 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
     kinds = set(ws.kinds()) | set(VIEWS)
     register_quarantine(con)
     objects = _object_views(con, ws)
+    remote = objects.raw_sources(con, ws) if objects else None
     for kind in sorted(kinds):
-        raw = objects.raw_source(con, ws, kind) if objects else _raw_source(ws, kind)
+        raw = remote.get(kind) if remote is not None else _raw_source(ws, kind)
         source = raw or _empty_raw()
         con.execute(f'CREATE OR REPLACE VIEW "raw_{kind}" AS {source}')
         spec = VIEWS.get(kind) or ViewSpec(kind, kind, None)
@@ -406,11 +407,12 @@ def connect(ws: Workspace, threads: int | None = None) -> Iterator[duckdb.DuckDB
 
 
 def _vanished(ws: Workspace, exc: Exception) -> bool:
+    """On an object store: an object compacted away, or a bad one now left out."""
     if not ws.remote:
         return False
-    from evals.storage.object_views import vanished
+    from evals.storage.object_views import left_out, vanished
 
-    return vanished(exc)
+    return vanished(exc) or left_out(ws, exc)  # type: ignore[arg-type]
 
 
 COMPACTION_RETRIES = 8

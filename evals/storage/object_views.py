@@ -10,26 +10,45 @@ is left out of every view with a warning, never trusted.
 
 from __future__ import annotations
 
+import logging
+import re
+
 import duckdb
 
 from evals.record_sql import _ACCEPT, _QUARANTINE
-from evals.storage.object_segments import arrow_schema
+from evals.storage.object_segments import SegmentRef, arrow_schema
 from evals.storage.object_workspace import ObjectWorkspace
 
+log = logging.getLogger("evals.store")
 
-def raw_source(con: duckdb.DuckDBPyConnection, ws: ObjectWorkspace, kind: str) -> str | None:
-    """SELECT seq, ts, prev, hash, body, seal, filename of a kind's verified records."""
+
+def raw_sources(con: duckdb.DuckDBPyConnection, ws: ObjectWorkspace) -> dict[str, str]:
+    """Kind -> SELECT seq, ts, prev, hash, body, seal, filename of its verified records
+    (one listing of the store for all kinds)."""
+    by_kind: dict[str, list[SegmentRef]] = {}
+    for ref in ws.segment_refs():
+        by_kind.setdefault(ref.kind, []).append(ref)
+    sources = {}
+    for kind, refs in by_kind.items():
+        source = _raw_source(con, ws, kind, refs)
+        if source:
+            sources[kind] = source
+    return sources
+
+
+def _raw_source(con: duckdb.DuckDBPyConnection, ws: ObjectWorkspace, kind: str,
+                refs: list[SegmentRef]) -> str | None:
     import pyarrow.dataset as pads
 
-    refs = ws.segment_refs(kind)
-    if not refs:
-        return None
     fs = ws.store.arrow_filesystem()  # type: ignore[attr-defined]
     accept = _ACCEPT.format(text="coalesce(body, 'null')")
     parts = []
     for i, ref in enumerate(refs):
         name = f"segment_{kind}_{i}"
-        paths = [ws.store.arrow_path(k) for k in ref.keys]  # type: ignore[attr-defined]
+        paths = [p for p in (ws.store.arrow_path(k) for k in ref.keys)  # type: ignore[attr-defined]
+                 if p not in ws.unreadable]
+        if not paths:
+            continue
         con.register(name, pads.dataset(paths, schema=arrow_schema(), format="parquet",
                                         filesystem=fs))
         label = f"{ws.url}/records/{ref.name}".replace("'", "''")
@@ -38,7 +57,7 @@ def raw_source(con: duckdb.DuckDBPyConnection, ws: ObjectWorkspace, kind: str) -
             f"END AS body, seal, filename FROM (SELECT *, '{label}' AS filename "
             f'FROM "{name}")'
         )
-    return " UNION ALL ".join(parts)
+    return " UNION ALL ".join(parts) or None
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -51,3 +70,20 @@ def vanished(exc: Exception) -> bool:
     """Whether a query failed because an object was compacted away while it ran."""
     text = str(exc)
     return "does not exist" in text or "NoSuchKey" in text or "Not Found" in text
+
+
+_BAD_OBJECT = re.compile(r"Could not open Parquet input source '([^']+)'")
+
+
+def left_out(ws: ObjectWorkspace, exc: Exception) -> bool:
+    """When a query failed on an object that is not Parquet (corrupt, or someone else's
+    object under a segment's name), leave that object out of this workspace's views
+    with a warning, so that one bad object cannot fail every query (as record_sql
+    leaves out one bad record); the audit names it. True when there was one."""
+    found = _BAD_OBJECT.search(str(exc))
+    if found is None or found.group(1) in ws.unreadable:
+        return False
+    ws.unreadable.add(found.group(1))
+    log.warning("s3://%s: unreadable object left out of every view (run `evals audit "
+                "verify`)", found.group(1))
+    return True

@@ -160,6 +160,8 @@ class ObjectWorkspace(Workspace):
         self.owner = new_owner()
         self._writers: dict[str, SegmentWriter] = {}
         self._lock = threading.Lock()
+        self.unreadable: set[str] = set()
+        """Objects the views leave out (not Parquet: evals.storage.object_views)."""
         try:
             self._open_meta(create)
         except StorageError as exc:

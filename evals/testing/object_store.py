@@ -8,6 +8,7 @@ storing on disk). Both listen on 127.0.0.1 only (../shared/SCALEOUT.md has the r
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -66,6 +67,7 @@ class MotoS3:
         from moto.server import ThreadedMotoServer
 
         os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
