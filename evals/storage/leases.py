@@ -130,7 +130,11 @@ class Leases:
             self._collect(chain, held.gen + 1)
 
     def _collect(self, chain: str, newest: int) -> None:
-        """Remove generations older than `newest - 1` (never the newest)."""
+        """Remove generations older than `newest - 1` (never the newest). A chain's first
+        two generations are left alone without listing: a trial key's lease is taken and
+        released once, and the listing would be a third request per trial."""
+        if newest <= 2:
+            return
         for gen, key in self._generations(chain):
             if gen < newest - 1:
                 self.store.delete(key)

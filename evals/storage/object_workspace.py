@@ -152,7 +152,10 @@ class ObjectWorkspace(Workspace):
         if url is None:
             raise StoreError(f"{root}: not an object-store URL")
         self.url = url
-        self.store = open_store(url)
+        try:
+            self.store = open_store(url)
+        except StorageError as exc:
+            raise StoreError(str(exc)) from None
         self.root = scratch_dir(url)
         self.root.mkdir(parents=True, exist_ok=True)
         self.manifest = ObjectManifest(self.store)

@@ -59,6 +59,11 @@ class S3ObjectStore:
         self.bucket, self.prefix = split_url(url)
         if not self.bucket:
             raise StorageError(f"{url}: no bucket in the workspace URL (s3://bucket/prefix)")
+        try:
+            import boto3  # noqa: F401
+        except ImportError:
+            raise StorageError(f"{url}: workspaces on S3 need boto3: "
+                               "pip install 'agent-evals[s3]'") from None
         self._local = threading.local()
 
     @property

@@ -86,6 +86,13 @@ def test_run_judge_gate_report_audit_on_s3(
     audit = evals("audit", "verify", "-w", s3_url)
     assert audit.returncode == 0, audit.stderr
     assert "audit ok" in audit.stdout
+    pin = evals("audit", "head", "-w", s3_url)
+    assert pin.returncode == 0 and ":" in pin.stdout, pin.stderr
+    assert evals("audit", "verify", "-w", s3_url, "--pin", pin.stdout.strip()).returncode == 0
+    info = evals("workspace", "info", "-w", s3_url)
+    assert info.returncode == 0 and f"run {run_id}" in info.stdout, info.stderr
+    status = evals("status", "-w", s3_url)
+    assert status.returncode == 0 and run_id in status.stdout, status.stderr
 
     tamper_one_trial(moto_s3, s3_url)
     caught = evals("audit", "verify", "-w", s3_url)
