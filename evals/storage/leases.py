@@ -91,6 +91,15 @@ class Leases:
         body = {"owner": owner, "expires": time.time() + self.ttl, "released": released}
         return self.store.put_new(f"{self.prefix}{chain}/{gen:012d}.json", orjson.dumps(body))
 
+    def describe(self, chain: str) -> str:
+        """Who holds a chain's lease and for how long yet, for a LockBusy message."""
+        _, state = self._newest(chain)
+        if state is None:
+            return "free"
+        left = float(str(state.get("expires", 0))) - time.time()
+        return (f"held by {state.get('owner')} for {max(0.0, left):.0f} s more unless renewed "
+                "(a dead holder's lease expires then)")
+
     def live_owner(self, chain: str) -> str | None:
         """The owner of a chain's live lease, None when free."""
         _, state = self._newest(chain)

@@ -220,7 +220,9 @@ class ObjectWorkspace(Workspace):
     def try_lock(self, name: str) -> Iterator[None]:
         """The exclusive lease `name`, or LockBusy at once when another holder's is live."""
         if not self.leases.try_acquire(name, self.owner):
-            raise LockBusy(Path(f"{self.url}/leases/{name}"))
+            busy = LockBusy(Path(f"{self.url}/leases/{name}"))
+            busy.args = (f"lease {self.url}/leases/{name} is {self.leases.describe(name)}",)
+            raise busy
         try:
             yield
         finally:

@@ -134,7 +134,8 @@ def test_a_pinned_checkpoint_detects_a_rewritten_manifest(s3_url: str) -> None:
 
 def test_try_lock_is_exclusive_across_workspaces(s3_url: str) -> None:
     first, second = Workspace(s3_url), Workspace(s3_url)
-    with first.try_lock("run-x"), pytest.raises(LockBusy), second.try_lock("run-x"):
+    with first.try_lock("run-x"), pytest.raises(LockBusy, match="expires"), \
+            second.try_lock("run-x"):
         pass
     with second.try_lock("run-x"):
         pass
@@ -209,3 +210,20 @@ def test_leases_on_a_local_folder_store(tmp_path: Path) -> None:
     assert two.try_acquire("x", "two")
     two.close()
     assert len(store.list("leases/x/")) <= 2  # old generations are collected
+
+
+def test_a_part_compacted_away_under_a_reader_is_retried(s3_url: str) -> None:
+    import duckdb
+
+    from evals.query import connect
+    from evals.storage.object_views import vanished
+
+    ws = Workspace(s3_url)
+    for i in range(3):
+        ws.append("label", {"id": str(i)})
+    with connect(ws) as con:  # views over the parts as listed now
+        ws.close()  # seal and compact: the parts are deleted
+        with pytest.raises(duckdb.Error) as failed:
+            con.execute("SELECT count(*) FROM raw_label").fetchall()
+    assert vanished(failed.value)  # recognised as "compacted meanwhile"
+    assert count(Workspace(s3_url), "label") == 3  # query() lists again and succeeds
