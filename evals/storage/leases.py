@@ -25,7 +25,7 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -53,6 +53,9 @@ class Held:
     chain: str
     gen: int
     owner: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """Orders a renewal and the release: both create generation gen + 1."""
+    released: bool = False
 
 
 class Leases:
@@ -135,8 +138,12 @@ class Leases:
         """Free a lease this process holds (nothing when it holds none)."""
         with self._guard:
             held = self._held.pop(chain, None)
-        if held is not None and self._put(chain, held.gen + 1, held.owner, released=True):
-            self._collect(chain, held.gen + 1)
+        if held is None:
+            return
+        with held.lock:  # after any renewal in flight, so gen + 1 is the next free one
+            held.released = True
+            if self._put(chain, held.gen + 1, held.owner, released=True):
+                self._collect(chain, held.gen + 1)
 
     def _collect(self, chain: str, newest: int) -> None:
         """Remove generations older than `newest - 1` (never the newest). A chain's first
@@ -167,21 +174,23 @@ class Leases:
         with self._guard:
             held = list(self._held.values())
         for h in held:
-            try:
-                ok = self._put(h.chain, h.gen + 1, h.owner)
-            except Exception as exc:  # a network blip: the next round tries again
-                log.warning("lease %s: renewal failed (%s)", h.chain, exc)
-                continue
-            with self._guard:
-                if self._held.get(h.chain) is not h:
-                    continue  # released meanwhile
+            with h.lock:
+                if h.released:
+                    continue
+                try:
+                    ok = self._put(h.chain, h.gen + 1, h.owner)
+                except Exception as exc:  # a network blip: the next round tries again
+                    log.warning("lease %s: renewal failed (%s)", h.chain, exc)
+                    continue
                 if ok:
                     h.gen += 1
-                else:
-                    del self._held[h.chain]
-                    log.error("lease %s expired and was taken by another holder", h.chain)
-            if ok:
-                self._collect(h.chain, h.gen)
+            if not ok:
+                with self._guard:
+                    if self._held.get(h.chain) is h:
+                        del self._held[h.chain]
+                log.error("lease %s expired and was taken by another holder", h.chain)
+                continue
+            self._collect(h.chain, h.gen)
 
     def close(self) -> None:
         """Release every lease and stop renewing."""

@@ -13,6 +13,7 @@ import io
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,9 @@ def open_store(url: str) -> ObjectStore:
 
 class ObjectSegmentWriter(SegmentWriter):
     """Appends records of one kind as Parquet parts of this process's own segment."""
+
+    remote = True
+    """Each append is a network round trip (the runner's lanes call it in a thread)."""
 
     def __init__(self, ws: ObjectWorkspace, kind: str, durable: bool = False) -> None:
         # Not SegmentWriter.__init__: that opens local files.
@@ -124,9 +128,10 @@ def compact_segment(store: ObjectStore, kind: str, segment: str) -> Path:
     from evals.storage.object_segments import arrow_schema
 
     parts = [o.key for o in store.list(f"records/{kind}/{segment}/")]
+    with ThreadPoolExecutor(8) as pool:  # round trips: several at once
+        blobs = list(pool.map(store.get, parts))
     tables = []
-    for key in parts:
-        data = store.get(key)
+    for key, data in zip(parts, blobs, strict=True):
         if data is None:
             raise StorageError(f"{store.url}/{key}: part vanished while compacting")
         tables.append(pq.read_table(io.BytesIO(data)).cast(arrow_schema()))
@@ -136,8 +141,8 @@ def compact_segment(store: ObjectStore, kind: str, segment: str) -> Path:
     if not store.put_new(target, out.getvalue()):
         log.warning("%s/%s exists already: segment left uncompacted", store.url, target)
         return Path(f"{store.url}/records/{kind}/{segment}")
-    for key in parts:
-        store.delete(key)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(store.delete, parts))
     return Path(f"{store.url}/{target}")
 
 

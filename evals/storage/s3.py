@@ -64,26 +64,26 @@ class S3ObjectStore:
         except ImportError:
             raise StorageError(f"{url}: workspaces on S3 need boto3: "
                                "pip install 'agent-evals[s3]'") from None
-        self._local = threading.local()
+        self._client: Any = None
+        self._guard = threading.Lock()
 
     @property
     def client(self) -> Any:
-        """A boto3 S3 client (one per thread: creating one is not thread-safe)."""
-        client = getattr(self._local, "client", None)
-        if client is None:
-            import boto3
-            from botocore.config import Config
+        """The boto3 S3 client, shared by threads (a client is thread-safe once made;
+        making one is not, and costs ~50 ms, so it is made once, under a lock)."""
+        with self._guard:
+            if self._client is None:
+                import boto3
+                from botocore.config import Config
 
-            session = boto3.session.Session()
-            client = session.client(
-                "s3",
-                endpoint_url=endpoint(),
-                region_name=region(),
-                config=Config(retries={"max_attempts": 5, "mode": "standard"},
-                              max_pool_connections=32),
-            )
-            self._local.client = client
-        return client
+                self._client = boto3.session.Session().client(
+                    "s3",
+                    endpoint_url=endpoint(),
+                    region_name=region(),
+                    config=Config(retries={"max_attempts": 5, "mode": "standard"},
+                                  max_pool_connections=32),
+                )
+            return self._client
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key

@@ -83,9 +83,12 @@ def test_two_runs_sharing_keys_on_s3_run_each_key_once(
     assert not errors, errors
     ws = Workspace(s3_url, create=False)
     keys = 5 * 2
-    recorded = query(ws, "SELECT count(*) AS n, count(DISTINCT body->>'$.key') AS k "
+    recorded = query(ws, "SELECT count(*) AS n, count(DISTINCT body->>'$.key') AS k, "
+                         "count(*) FILTER (body->>'$.trace.error.kind' = 'infra') AS infra "
                          "FROM raw_trial WHERE body IS NOT NULL")[0]  # fmt: skip
-    assert recorded == {"n": keys, "k": keys}  # no key ran twice
+    # No key ran twice (an infrastructure failure, e.g. a timeout on a loaded machine, is
+    # retried by design: the only second record a key may have).
+    assert recorded["k"] == keys and recorded["n"] - recorded["infra"] <= keys, recorded
     for result in results.values():
         members = query(ws, RUN_TRIALS_SQL, {"run": result.run_id})
         assert len(members) == keys == len({r["key"] for r in members})
