@@ -76,7 +76,7 @@ def workspace_info(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     from evals.query import query
 
     ws = _open(workspace)
-    table = Table(title=str(ws.root))
+    table = Table(title=ws.url)
     for col in ("kind", "segments (jsonl/parquet)", "records"):
         table.add_column(col)
     for kind in ws.kinds():

@@ -92,3 +92,46 @@ def test_two_runs_sharing_keys_on_s3_run_each_key_once(
     for result in results.values():
         members = query(ws, RUN_TRIALS_SQL, {"run": result.run_id})
         assert len(members) == keys == len({r["key"] for r in members})
+
+
+def test_a_killed_run_on_s3_is_finished_by_a_rerun_with_every_trial_once(
+    s3_url: str, tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from evals.storage.s3 import S3ObjectStore
+
+    monkeypatch.setenv("EVALS_LEASE_TTL_S", "3")  # the killed run's leases expire soon
+    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    store = S3ObjectStore(s3_url)
+    with FakeLLMServer(latency_ms=150) as server:
+        path = suite(tmp_path, repo_root, server, "killed", limit=8).path
+        args = [sys.executable, "-m", "evals.cli.main", "run", str(path), "-w", s3_url,
+                "--no-progress", "--lanes", "2"]
+        victim = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 240
+        while len(store.list("records/trial/")) < 3 and victim.poll() is None:
+            assert time.monotonic() < deadline, "no trial recorded"
+            time.sleep(0.2)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        while True:  # refused while the dead invocation's run lease lives (at most 3 s)
+            rerun = subprocess.run(args, env=env, capture_output=True, text=True,
+                                   timeout=300)
+            if "already running" not in rerun.stderr:
+                break
+            time.sleep(1)
+        assert rerun.returncode == 0, rerun.stderr
+    ws = Workspace(s3_url, create=False)
+    recorded = query(ws, "SELECT count(*) AS n, count(DISTINCT body->>'$.key') AS k, "
+                         "count(*) FILTER (body->>'$.trace.error.kind' = 'infra') AS infra "
+                         "FROM raw_trial WHERE body IS NOT NULL")[0]  # fmt: skip
+    assert recorded["k"] == 16 and recorded["n"] - recorded["infra"] <= 16, recorded
+    report = verify_workspace(ws)  # the killed writer's parts: unsealed, intact
+    assert report.ok, [str(f) for f in report.findings or []]
+    assert report.segments > report.sealed
