@@ -57,6 +57,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
+OBJECT_POINTER = "object-store.json"
+"""In the local scratch folder of an object-store workspace: its URL
+(evals.storage.object_workspace)."""
 
 
 class LockBusy(Exception):
@@ -225,7 +228,10 @@ class Workspace:
     """Whether the records are on an object store (ObjectWorkspace)."""
 
     def __new__(cls, root: str | Path, create: bool = True) -> Workspace:
-        if cls is Workspace and str(root).startswith("s3:/"):
+        # An object-store URL, or the local scratch folder of one (OBJECT_POINTER in it:
+        # code that hands `ws.root` to another process on this machine still opens it).
+        if cls is Workspace and (str(root).startswith("s3:/")
+                                 or (Path(root) / OBJECT_POINTER).exists()):
             from evals.storage.object_workspace import ObjectWorkspace
 
             return super().__new__(ObjectWorkspace)

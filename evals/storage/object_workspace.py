@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ from evals.storage.object_segments import (
 from evals.storage.url import object_url, scratch_dir
 from evals.store import (
     LAYOUT_VERSION,
+    OBJECT_POINTER,
     LockBusy,
     SegmentWriter,
     StoreError,
@@ -146,6 +148,30 @@ def compact_segment(store: ObjectStore, kind: str, segment: str) -> Path:
     return Path(f"{store.url}/{target}")
 
 
+def _pointed_url(folder: Path) -> str:
+    """The URL a scratch folder's pointer names."""
+    try:
+        url = orjson.loads((folder / OBJECT_POINTER).read_bytes())["url"]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise StoreError(f"{folder / OBJECT_POINTER}: unreadable ({exc})") from None
+    found = object_url(str(url))
+    if found is None:
+        raise StoreError(f"{folder / OBJECT_POINTER}: url: not an object-store URL")
+    return found
+
+
+def _write_pointer(folder: Path, url: str) -> None:
+    """Mark the scratch folder as this workspace's (evals.store.Workspace opens the URL
+    when given the folder: code that passes `ws.root` along keeps working)."""
+    pointer = folder / OBJECT_POINTER
+    if pointer.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = pointer.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(orjson.dumps({"url": url}))
+    os.replace(tmp, pointer)
+
+
 class ObjectWorkspace(Workspace):
     """A workspace whose records live on an object store (see the module docstring)."""
 
@@ -153,16 +179,14 @@ class ObjectWorkspace(Workspace):
 
     def __init__(self, root: str | Path, create: bool = True,
                  lease_ttl: float = DEFAULT_TTL_S) -> None:
-        url = object_url(root)
-        if url is None:
-            raise StoreError(f"{root}: not an object-store URL")
+        url = object_url(root) or _pointed_url(Path(root))
         self.url = url
         try:
             self.store = open_store(url)
         except StorageError as exc:
             raise StoreError(str(exc)) from None
         self.root = scratch_dir(url)
-        self.root.mkdir(parents=True, exist_ok=True)
+        _write_pointer(self.root, url)
         self.manifest = ObjectManifest(self.store)
         self.leases = Leases(self.store, lease_ttl)
         self.owner = new_owner()

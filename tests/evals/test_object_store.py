@@ -50,6 +50,16 @@ def test_workspace_url_selects_the_object_store(s3_url: str) -> None:
     assert isinstance(Workspace(Path(s3_url), create=False), ObjectWorkspace)  # s3:/ form
     with pytest.raises(StoreError, match="not a workspace"):
         Workspace(s3_url + "-other", create=False)
+    # Its local scratch folder (ws.root, handed to other processes by older code paths)
+    # opens the same object-store workspace, never a local one.
+    again = Workspace(str(ws.root), create=False)
+    assert isinstance(again, ObjectWorkspace) and again.url == s3_url
+    assert not (ws.root / "workspace.json").exists()
+
+
+def test_a_missing_bucket_is_one_line_naming_it(moto_s3: S3Server, s3_url: str) -> None:
+    with pytest.raises(StoreError, match=r"s3://no-such-bucket-x/ws: .*NoSuchBucket"):
+        Workspace("s3://no-such-bucket-x/ws")
 
 
 def test_a_name_clash_moves_the_segment_and_overwrites_nothing(
