@@ -227,11 +227,12 @@ class Workspace:
     remote = False
     """Whether the records are on an object store (ObjectWorkspace)."""
 
-    def __new__(cls, root: str | Path, create: bool = True) -> Workspace:
+    def __new__(cls, root: str | Path = "", create: bool = True) -> Workspace:
+        # `root` has a default so that copy and pickle (which call __new__ bare) work.
         # An object-store URL, or the local scratch folder of one (OBJECT_POINTER in it:
         # code that hands `ws.root` to another process on this machine still opens it).
-        if cls is Workspace and (str(root).startswith("s3:/")
-                                 or (Path(root) / OBJECT_POINTER).exists()):
+        if cls is Workspace and root and (str(root).startswith("s3:/")
+                                          or (Path(root) / OBJECT_POINTER).exists()):
             from evals.storage.object_workspace import ObjectWorkspace
 
             return super().__new__(ObjectWorkspace)
