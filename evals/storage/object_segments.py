@@ -26,6 +26,7 @@ import io
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,13 +106,30 @@ def list_segments(store: ObjectStore, kind: str | None = None) -> list[SegmentRe
     return [refs[k] for k in sorted(refs)]
 
 
-def read_object(store: ObjectStore, key: str, label: Path, first_line: int
-                ) -> Iterator[Envelope | str]:
+def get_many(store: ObjectStore, keys: list[str]) -> Iterator[tuple[str, bytes | None]]:
+    """(key, bytes) of several objects in order, fetched a window at a time in parallel
+    (each is a round trip; memory holds one window)."""
+    if len(keys) <= 1:
+        yield from ((k, store.get(k)) for k in keys)
+        return
+    with ThreadPoolExecutor(8) as pool:
+        for start in range(0, len(keys), _WINDOW):
+            window = keys[start : start + _WINDOW]
+            yield from zip(window, pool.map(store.get, window), strict=True)
+
+
+_WINDOW = 64
+"""Objects fetched ahead by get_many."""
+
+
+def read_object(store: ObjectStore, key: str, label: Path, first_line: int,
+                data: bytes | None = None) -> Iterator[Envelope | str]:
     """The envelopes of one Parquet object (FileNotFoundError when it is gone: compacted
-    meanwhile, the caller lists again)."""
+    meanwhile, the caller lists again). `data`: its bytes when fetched already."""
     import pyarrow.parquet as pq
 
-    data = store.get(key)
+    if data is None:
+        data = store.get(key)
     if data is None:
         raise FileNotFoundError(key)
     try:
@@ -134,8 +152,10 @@ def read_object(store: ObjectStore, key: str, label: Path, first_line: int
 def read_segment_ref(store: ObjectStore, ref: SegmentRef) -> Iterator[Envelope | str]:
     """A segment's envelopes in chain order, across its parts."""
     line = 1
-    for key in ref.keys:
-        for item in read_object(store, key, Path(f"{store.url}/{key}"), line):
+    for key, data in get_many(store, ref.keys):
+        if data is None:
+            raise FileNotFoundError(key)
+        for item in read_object(store, key, Path(f"{store.url}/{key}"), line, data):
             line += 1
             yield item
 
@@ -187,9 +207,9 @@ class ObjectManifest:
 
     def entries(self) -> Iterator[Envelope | str]:
         """Every entry in order, as evals.manifest.entries yields them."""
-        for obj in self.store.list("manifest/"):
-            label = Path(f"{self.store.url}/{obj.key}")
-            data = self.store.get(obj.key)
+        keys = [o.key for o in self.store.list("manifest/")]
+        for key, data in get_many(self.store, keys):
+            label = Path(f"{self.store.url}/{key}")
             if data is None:
                 yield f"{label}: entry deleted while reading"
                 continue
