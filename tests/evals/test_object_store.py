@@ -237,3 +237,27 @@ def test_a_part_compacted_away_under_a_reader_is_retried(s3_url: str) -> None:
             con.execute("SELECT count(*) FROM raw_label").fetchall()
     assert vanished(failed.value)  # recognised as "compacted meanwhile"
     assert count(Workspace(s3_url), "label") == 3  # query() lists again and succeeds
+
+
+def test_racing_contenders_for_one_lease_exactly_one_wins(s3_url: str) -> None:
+    store = S3ObjectStore(s3_url)
+    for round_ in range(3):
+        contenders = [Leases(store, ttl=30) for _ in range(8)]
+        start, won = threading.Barrier(8), []
+        threads = [threading.Thread(target=_contend, args=(start, won, i, c, f"race-{round_}"))
+                   for i, c in enumerate(contenders)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1  # one conditional put succeeded; the others saw it
+        assert Leases(store).live_owner(f"race-{round_}") == f"owner-{won[0]}"
+        for c in contenders:
+            c.close()
+
+
+def _contend(start: threading.Barrier, won: list[int], i: int, leases: Leases,
+             name: str) -> None:
+    start.wait()
+    if leases.try_acquire(name, f"owner-{i}"):
+        won.append(i)
