@@ -343,10 +343,10 @@ def stored_models() -> dict[str, type[BaseModel]]:
 def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
     """(Re)create every view over the files present now."""
     load_view_modules()
-    kinds = set(ws.kinds()) | set(VIEWS)
-    register_quarantine(con)
     objects = _object_views(con, ws)
-    remote = objects.raw_sources(con, ws) if objects else None
+    remote = objects.raw_sources(con, ws) if objects else None  # one listing for all
+    kinds = (set(ws.kinds()) if remote is None else set(remote)) | set(VIEWS)
+    register_quarantine(con)
     for kind in sorted(kinds):
         raw = remote.get(kind) if remote is not None else _raw_source(ws, kind)
         source = raw or _empty_raw()
