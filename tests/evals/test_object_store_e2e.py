@@ -93,6 +93,7 @@ def test_run_judge_gate_report_audit_on_s3(
     assert info.returncode == 0 and f"run {run_id}" in info.stdout, info.stderr
     status = evals("status", "-w", s3_url)
     assert status.returncode == 0 and run_id in status.stdout, status.stderr
+    assert f"What is in {s3_url}:" in status.stdout
 
     tamper_one_trial(moto_s3, s3_url)
     caught = evals("audit", "verify", "-w", s3_url)
