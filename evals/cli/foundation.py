@@ -73,7 +73,7 @@ def workspace_info(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     from evals.store.query import query
 
     ws = _open(workspace)
-    table = Table(title=str(ws.root))
+    table = Table(title=ws.url)
     for col in ("kind", "segments (jsonl/parquet)", "records"):
         table.add_column(col)
     for kind in ws.kinds():
@@ -119,7 +119,8 @@ def audit_head(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     from evals.store.manifest import checkpoint
 
     ws = _open(workspace)
-    console.print(checkpoint(ws.root, ws.segments()), markup=False, highlight=False)
+    pin = ws.checkpoint() if ws.remote else checkpoint(ws.root, ws.segments())  # type: ignore[attr-defined]
+    console.print(pin, markup=False, highlight=False)
 
 
 def _open(path: Path) -> Workspace:

@@ -88,7 +88,7 @@ def status(
 
     ws = Workspace(workspace, create=False)
     runs = _latest_runs(run_ids(ws))
-    _say(f"What is in {workspace}:")
+    _say(f"What is in {ws.url}:")
     for row in runs:
         for line in _run_lines(ws, row.run_id):
             _say(line)

@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from evals.agents import Agent, AgentContext, AgentError, ToolBox
 from evals.models.types import ChatModel, GatewayError
@@ -17,8 +18,10 @@ from evals.run.plan import RunPlan, is_finished
 from evals.run.reviews import ReviewJob
 from evals.run.trial import TrialSpec
 from evals.schema import ErrorStep, Trace, Trial, TrialError, utcnow
-from evals.store.key_claims import KeyClaims
+from evals.store.backends.base import TrialKeyClaims
 from evals.store.workspace import SegmentWriter
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -163,7 +166,7 @@ class LaneRun:
     lanes: int
     counters: Counters = field(default_factory=Counters)
     on_trial: Callable[[Trial], None] | None = None
-    claims: KeyClaims | None = None
+    claims: TrialKeyClaims | None = None
     reused: dict[str, str] = field(default_factory=dict)
     """Key -> the run that finished it while this one was running (to link)."""
     reused_into: dict[str, str] = field(default_factory=dict)
@@ -213,9 +216,17 @@ class LaneRun:
             for task in tasks:
                 task.cancel()
 
+    async def _store(self, call: Callable[..., T], *args: Any) -> T:
+        """A claims or writer call: in a thread when it is a network round trip (a
+        workspace on an object store), so the lanes keep running meanwhile; inline on
+        a local workspace, where it is a system call."""
+        if getattr(self.writer, "remote", False):
+            return await asyncio.to_thread(call, *args)
+        return call(*args)
+
     async def _one(self, spec: TrialSpec, deferred: list[TrialSpec], wait: bool) -> None:
         claims = self.claims
-        if claims is not None and not wait and not claims.try_claim(spec.key):
+        if claims is not None and not wait and not await self._store(claims.try_claim, spec.key):
             deferred.append(spec)
             return
         await self.run_claimed(spec, already_claimed=claims is not None and not wait)
@@ -228,21 +239,22 @@ class LaneRun:
         if claims is not None:
             if not already_claimed:
                 await asyncio.to_thread(claims.wait_claim, spec.key)
-            other = claims.finished_by(spec.key)
+            other = await self._store(claims.finished_by, spec.key)
             if other is not None:
-                claims.release(spec.key)
+                await self._store(claims.release, spec.key)
                 self.reused[spec.key] = other
                 if spec.run_id is not None and spec.run_id != self.plan.run_id:
                     self.reused_into[spec.key] = spec.run_id
                 return None
         try:
             trial = await run_trial(self.plan, spec, self.agent, self.gateway)
-            self.writer.append(trial)
+            await self._store(self.writer.append, trial)
             if claims is not None and is_finished(trial):
-                claims.mark_done(spec.key)  # before the release: the next holder sees it
+                # Before the release: the next holder sees it.
+                await self._store(claims.mark_done, spec.key)
         finally:
             if claims is not None:
-                claims.release(spec.key)
+                await self._store(claims.release, spec.key)
         self.counters.add_trial(trial)
         if self.on_trial is not None:
             self.on_trial(trial)

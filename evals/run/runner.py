@@ -43,7 +43,7 @@ from evals.run.progress import RunProgress, RunSummary, render_summary, summaris
 from evals.run.reviews import pending_jobs
 from evals.run.suite import Suite
 from evals.schema import Record, RunManifest
-from evals.store.key_claims import KeyClaims, journal_end
+from evals.store.key_claims import journal_end
 from evals.store.query import ViewSpec, query, register_view, run_members_sql
 from evals.store.workspace import LockBusy, Workspace
 
@@ -286,7 +286,7 @@ async def _run_here(
     journal_at: int = 0,
 ) -> Counters:
     """Run the pending cells in this process."""
-    claims = KeyClaims(ws.root, plan.run_id, journal_at)
+    claims = ws.key_claims(plan.run_id, journal_at)
     async with open_gateway(plan.suite.models, ws) as gateway:
         lanes = LaneRun(
             plan, ws.writer("trial"), gateway, agent, plan.lanes, claims=claims, finished=finished

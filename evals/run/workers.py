@@ -89,7 +89,7 @@ def run_sharded(
     for shard in range(plan.workers):
         task = WorkerTask(
             str(plan.suite.path),
-            str(ws.root),
+            ws.url,
             plan.run_id,
             plan.limit,
             plan.limit is None,
@@ -176,9 +176,8 @@ async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Co
     agent = resolve_agent(suite.agent)
     models = [share_limits(m, task.shards) for m in suite.models]
     from evals.run.runner import link_finished_elsewhere
-    from evals.store.key_claims import KeyClaims
 
-    claims = KeyClaims(ws.root, task.run_id, task.journal_at)
+    claims = ws.key_claims(task.run_id, task.journal_at)
     try:
         async with task.open_gateway(models, ws) as gateway:
             lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes, claims=claims)

@@ -4,6 +4,7 @@ deleted, or a sealed segment truncated?"""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class AuditFinding:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        if where.startswith("s3:/") and not where.startswith("s3://"):
+            where = "s3://" + where[4:]  # pathlib folds the URL's double slash
         rec = f" (record {self.record})" if self.record else ""
         return f"{where}{rec}: {self.message}"
 
@@ -61,13 +64,14 @@ def record_name(body: object) -> str | None:
 
 
 def verify_segment(
-    path: Path, seen: SegmentSeen | None = None
+    path: Path, seen: SegmentSeen | None = None, items: Iterable[Envelope | str] | None = None
 ) -> tuple[int, bool, list[AuditFinding]]:
     """Check one segment's chain; returns (records, sealed, findings). `seen` collects
-    its last seq and the hashes of the seqs it already holds as keys."""
+    its last seq and the hashes of the seqs it already holds as keys. `items`: the
+    envelopes when not read from `path` (a segment on an object store)."""
     findings: list[AuditFinding] = []
     prev, expected_seq, count, sealed = GENESIS, 1, 0, False
-    for item in read_segment(path, warn=False):
+    for item in read_segment(path, warn=False) if items is None else items:
         if isinstance(item, str):
             findings.append(AuditFinding(path, None, None, item))
             continue
@@ -119,6 +123,10 @@ def verify_workspace(ws: Workspace, pin: str | None = None) -> AuditReport:
     """Verify every segment of every kind, the manifest's chain, every segment against
     the manifest and its head file, and (with `pin`, from `evals audit head`) that the
     pinned manifest entry is still there."""
+    if ws.remote:
+        from evals.store.backends.object_audit import verify_object_workspace
+
+        return verify_object_workspace(ws, pin)  # type: ignore[arg-type]
     report = AuditReport(findings=[])
     assert report.findings is not None
     state = read_manifest(ws)

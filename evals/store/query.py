@@ -343,10 +343,13 @@ def stored_models() -> dict[str, type[BaseModel]]:
 def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
     """(Re)create every view over the files present now."""
     load_view_modules()
-    kinds = set(ws.kinds()) | set(VIEWS)
+    objects = _object_views(con, ws)
+    remote = objects.raw_sources(con, ws) if objects else None  # one listing for all
+    kinds = (set(ws.kinds()) if remote is None else set(remote)) | set(VIEWS)
     register_quarantine(con)
     for kind in sorted(kinds):
-        source = _raw_source(ws, kind) or _empty_raw()
+        raw = remote.get(kind) if remote is not None else _raw_source(ws, kind)
+        source = raw or _empty_raw()
         con.execute(f'CREATE OR REPLACE VIEW "raw_{kind}" AS {source}')
         spec = VIEWS.get(kind) or ViewSpec(kind, kind, None)
         if spec.model is not None:
@@ -371,6 +374,16 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
         con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
 
 
+def _object_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> Any:
+    """evals.store.backends.object_views when the workspace is on an object store."""
+    if not ws.remote:
+        return None
+    from evals.store.backends import object_views
+
+    object_views.prepare(con)
+    return object_views
+
+
 LEAN_THREADS = 1
 """Threads for queries that must stay lean (those inside `evals run`): with more,
 DuckDB's parallel JSON scan and per-thread hash tables held memory that grew with the
@@ -391,6 +404,15 @@ def connect(ws: Workspace, threads: int | None = None) -> Iterator[duckdb.DuckDB
         yield con
     finally:
         con.close()
+
+
+def _vanished(ws: Workspace, exc: Exception) -> bool:
+    """On an object store: an object compacted away, or a bad one now left out."""
+    if not ws.remote:
+        return False
+    from evals.store.backends.object_views import left_out, vanished
+
+    return vanished(exc) or left_out(ws, exc)  # type: ignore[arg-type]
 
 
 COMPACTION_RETRIES = 8
@@ -416,7 +438,9 @@ def query(
                 cur = con.execute(sql, params or [])
                 names = [d[0] for d in cur.description or []]
                 return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-        except duckdb.IOException:
-            if attempt == COMPACTION_RETRIES - 1:
+        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+            # On an object store a compacted-away part fails the dataset scan instead.
+            moved = isinstance(exc, duckdb.IOException) or _vanished(ws, exc)
+            if not moved or attempt == COMPACTION_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")

@@ -41,7 +41,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel
@@ -52,9 +52,15 @@ from evals.store import manifest
 from evals.store.record_sql import MAX_LINE_BYTES
 from evals.store.segment_read import GENESIS, Envelope, envelope_hash, read_segment
 
+if TYPE_CHECKING:
+    from evals.store.backends.base import TrialKeyClaims
+
 log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
+OBJECT_POINTER = "object-store.json"
+"""In the local scratch folder of an object-store workspace: its URL
+(evals.store.backends.object_workspace)."""
 
 
 class LockBusy(StoreError):
@@ -210,10 +216,29 @@ def compact_segment(path: Path) -> Path:
 
 
 class Workspace:
-    """A folder holding every record of a team's evaluations."""
+    """A folder holding every record of a team's evaluations.
+
+    ``Workspace("s3://bucket/prefix")`` opens one on an object store instead
+    (evals.store.backends.object_workspace: same interface, records as objects)."""
+
+    remote = False
+    """Whether the records are on an object store (ObjectWorkspace)."""
+
+    def __new__(cls, root: str | Path = "", create: bool = True) -> Workspace:
+        # `root` has a default so that copy and pickle (which call __new__ bare) work.
+        # An object-store URL, or the local scratch folder of one (OBJECT_POINTER in it:
+        # code that hands `ws.root` to another process on this machine still opens it).
+        if cls is Workspace and root and (str(root).startswith("s3:/")
+                                          or (Path(root) / OBJECT_POINTER).exists()):
+            from evals.store.backends.object_workspace import ObjectWorkspace
+
+            return super().__new__(ObjectWorkspace)
+        return super().__new__(cls)
 
     def __init__(self, root: str | Path, create: bool = True) -> None:
         self.root = Path(root)
+        self.url = str(self.root)
+        """Where the workspace is, for another process or machine to open it."""
         meta = self.root / "workspace.json"
         if not meta.exists():
             if not create:
@@ -252,6 +277,12 @@ class Workspace:
             writers, self._writers = list(self._writers.values()), {}
         for w in writers:
             w.close(compact=compact)
+
+    def key_claims(self, run_id: str, journal_at: int = 0) -> TrialKeyClaims:
+        """This run's trial-key claims (evals.store.key_claims)."""
+        from evals.store.key_claims import KeyClaims
+
+        return KeyClaims(self.root, run_id, journal_at)
 
     @contextmanager
     def lock(self, name: str, mode: int = fcntl.LOCK_EX) -> Iterator[None]:

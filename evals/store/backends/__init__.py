@@ -1,0 +1,1 @@
+"""Where a workspace's records and locks live: a local folder or an object store."""
