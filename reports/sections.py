@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from evals import registry
 from evals.analysis.rundata import RunData
+from evals.errors import InputError
 from evals.store.workspace import Workspace
 from reports.model import Report, Section
 
@@ -36,7 +37,7 @@ class SectionContext:
     """The report built so far (its sections and data)."""
 
 
-class ReportSectionError(ValueError):
+class ReportSectionError(InputError, ValueError):
     """A section that is unknown, fails to load, raises, or returns something else than
     a Section; the message is one line naming the section."""
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from evals.errors import StoreError
 
-class StorageError(Exception):
+
+class StorageError(StoreError):
     """A storage problem a user can act on (endpoint unreachable, no bucket, no rights)."""
 
 

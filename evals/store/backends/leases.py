@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from evals.errors import StoreError
 from evals.store.backends.base import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ DEFAULT_TTL_S = float(os.environ.get("EVALS_LEASE_TTL_S", "30"))
 """Seconds a lease lives without renewal (``EVALS_LEASE_TTL_S``)."""
 
 
-class LeaseBusy(Exception):
+class LeaseBusy(StoreError):
     """Another live holder has the lease."""
 
 
