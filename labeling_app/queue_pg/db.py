@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS rq_queues (
     lease_s double precision NOT NULL,
     closed boolean NOT NULL DEFAULT false,
     show_verdicts boolean NOT NULL DEFAULT false,
-    created_at timestamptz NOT NULL,
+    fingerprint text NOT NULL,
     loaded_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE IF NOT EXISTS rq_items (

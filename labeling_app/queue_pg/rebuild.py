@@ -9,6 +9,7 @@ and reloads it (after losing the database, or to check it), and `live_state` /
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ import psycopg
 
 from evals.schema import utcnow
 from evals.store import Workspace
+from labeling_app.models import ReviewQueue
 from labeling_app.queue_pg import sql
 from labeling_app.queue_pg.db import LIVE_TABLES, Database
 from labeling_app.records import RecordIndex
@@ -23,6 +25,11 @@ from labeling_app.state import QueueState, compute_state
 
 Snapshot = dict[str, dict[str, list[str]]]
 """Item id -> {"done": reviewers, "claims": live holders, "declined": reviewers}."""
+
+
+def fingerprint(q: ReviewQueue) -> str:
+    """What tells this queue from another workspace's queue of the same id."""
+    return hashlib.sha256(q.model_dump_json().encode()).hexdigest()[:24]
 
 
 def state_from_records(index: RecordIndex, queue_id: str, now: datetime) -> QueueState:
@@ -38,9 +45,9 @@ def load_queue(conn: psycopg.Connection, state: QueueState) -> None:
     q = state.queue
     qid = q.queue_id
     conn.execute(
-        "INSERT INTO rq_queues (queue_id, overlap, lease_s, closed, show_verdicts, created_at)"
+        "INSERT INTO rq_queues (queue_id, overlap, lease_s, closed, show_verdicts, fingerprint)"
         " VALUES (%s, %s, %s, %s, %s, %s)",
-        (qid, q.overlap, q.lease_s, state.closed, state.show_verdicts, q.created_at),
+        (qid, q.overlap, q.lease_s, state.closed, state.show_verdicts, fingerprint(q)),
     )
     with conn.cursor() as cur:
         items = "COPY rq_items (queue_id, item_key, position, case_id, arm) FROM STDIN"

@@ -41,7 +41,7 @@ from labeling_app.queue import (
 from labeling_app.queue_pg import sql
 from labeling_app.queue_pg.db import Database
 from labeling_app.queue_pg.drafts import PgDrafts
-from labeling_app.queue_pg.rebuild import load_queue, state_from_records
+from labeling_app.queue_pg.rebuild import fingerprint, load_queue, state_from_records
 from labeling_app.records import RecordIndex
 
 
@@ -56,8 +56,9 @@ class PgQueueService(QueueService):
 
     # ------------------------------------------------------------ helpers
 
-    def _ensure(self, queue_id: str) -> ReviewQueue:
-        """The queue, its live state loaded into PostgreSQL from the records on first use."""
+    def _ensure(self, queue_id: str, now: datetime | None = None) -> ReviewQueue:
+        """The queue, its live state loaded into PostgreSQL from the records on first use
+        (as they stand at ``now``: the caller's clock)."""
         q = self.queue(queue_id)
         if queue_id in self._loaded:
             return q
@@ -65,8 +66,8 @@ class PgQueueService(QueueService):
             conn.execute(sql.LOCK_QUEUE_LOAD, {"q": queue_id})
             row = conn.execute(sql.QUEUE, {"q": queue_id}).fetchone()
             if row is None:
-                load_queue(conn, state_from_records(self.index, queue_id, utcnow()))
-            elif row[2] != q.created_at:
+                load_queue(conn, state_from_records(self.index, queue_id, now or utcnow()))
+            elif row[2] != fingerprint(q):
                 raise QueueError(
                     f"queue {queue_id}: the queue database holds another workspace's queue of"
                     " that id (use one database per workspace)"
@@ -110,7 +111,7 @@ class PgQueueService(QueueService):
         self, queue_id: str, reviewer: str, now: datetime | None = None
     ) -> QueueItem | None:
         """The item the reviewer holds now, if any (from PostgreSQL)."""
-        q = self._ensure(queue_id)
+        q = self._ensure(queue_id, now)
         with self.db.transaction() as conn:
             row = conn.execute(
                 sql.HELD, {"q": queue_id, "r": reviewer, "now": now or utcnow()}
@@ -122,7 +123,7 @@ class PgQueueService(QueueService):
     ) -> QueueItem | None:
         """The item the reviewer holds, or a new one claimed for them (None: nothing
         left for this reviewer, or the queue is closed)."""
-        q = self._ensure(queue_id)
+        q = self._ensure(queue_id, now)
         with self.live(queue_id, now) as live:
             best = live.picker.best(reviewer)
         pref = best.item_id if best else None
@@ -152,7 +153,7 @@ class PgQueueService(QueueService):
         self, queue_id: str, item_id: str, reviewer: str, now: datetime | None = None
     ) -> bool:
         """Keep the reviewer's claim alive (called on activity). False: no live claim."""
-        q = self._ensure(queue_id)
+        q = self._ensure(queue_id, now)
         with self.db.transaction() as conn:
             at = now or utcnow()
             row = conn.execute(
@@ -172,7 +173,7 @@ class PgQueueService(QueueService):
         self, queue_id: str, item_id: str, reviewer: str, reason: str, now: datetime | None = None
     ) -> None:
         """Give a claimed item back to the pool without deciding."""
-        q = self._ensure(queue_id)
+        q = self._ensure(queue_id, now)
         with self.db.transaction() as conn:
             at = self._begin(conn, queue_id, reviewer, now)
             conn.execute(sql.FREE, {"q": queue_id, "r": reviewer, "item": item_id})
@@ -190,7 +191,7 @@ class PgQueueService(QueueService):
         now: datetime | None = None,
     ) -> Label:
         """Record a submission, skip or flag; returns the label (already on disk)."""
-        q = self._ensure(queue_id)
+        q = self._ensure(queue_id, now)
         item = q.item(item_id)
         _validate(item, decision)
         with self.db.transaction() as conn:
@@ -229,7 +230,7 @@ class PgQueueService(QueueService):
     ) -> tuple[Label, QueueItem | None]:
         """Retract the reviewer's last decision with an 'undo' label and re-open its item
         for them (None when a skipped item's slot has meanwhile gone to someone else)."""
-        q = self._ensure(queue_id)
+        q = self._ensure(queue_id, now)
         with self.db.transaction() as conn:
             at = self._begin(conn, queue_id, reviewer, now)
             args: dict[str, Any] = {"q": queue_id, "r": reviewer, "now": at}

@@ -115,4 +115,4 @@ reviewer's own claims so the not-twice rule cannot race with itself."""
 
 LOCK_QUEUE_LOAD = "SELECT pg_advisory_xact_lock(hashtext('evals-queue-load'), hashtext(%(q)s))"
 
-QUEUE = "SELECT closed, show_verdicts, created_at FROM rq_queues WHERE queue_id = %(q)s"
+QUEUE = "SELECT closed, show_verdicts, fingerprint FROM rq_queues WHERE queue_id = %(q)s"
