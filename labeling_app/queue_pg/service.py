@@ -142,6 +142,14 @@ class PgQueueService(QueueService):
                 closed = conn.execute(sql.QUEUE, {"q": queue_id}).fetchone()
                 item_id = None if closed and closed[0] else self._take(conn, q, reviewer, at, pref)
                 taken = item_id
+                if taken and now is None:
+                    # Timestamp the claim after taking the slot: whoever freed it
+                    # (release, skip, lapse) committed, and read its clock, before, so the
+                    # records' times agree with the order PostgreSQL decided in.
+                    at = utcnow()
+                    lease = at + timedelta(seconds=q.lease_s)
+                    conn.execute(sql.RETIME, {"q": queue_id, "r": reviewer, "item": taken,
+                                              "at": at, "lease": lease})  # fmt: skip
         if renewed:
             self._claim_record(q, renewed, reviewer, at, "renew")
         if taken:

@@ -64,6 +64,11 @@ UPDATE rq_slots SET lease_until = %(lease)s, claimed_at = COALESCE(%(at)s, claim
 WHERE queue_id = %(q)s AND item_key = %(item)s AND slot = %(slot)s
 """
 
+RETIME = """
+UPDATE rq_slots SET claimed_at = %(at)s, lease_until = %(lease)s
+WHERE queue_id = %(q)s AND claimed_by = %(r)s AND item_key = %(item)s AND done_label IS NULL
+"""
+
 FREE = """
 UPDATE rq_slots SET claimed_by = NULL, claimed_at = NULL, lease_until = NULL
 WHERE queue_id = %(q)s AND claimed_by = %(r)s AND item_key = %(item)s AND done_label IS NULL
