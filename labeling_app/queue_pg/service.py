@@ -3,7 +3,7 @@
 `PgQueueService` is a `QueueService` whose decisions are taken in PostgreSQL instead of
 under the workspace's file lock: a claim is one ``UPDATE ... FROM (SELECT ... FOR UPDATE
 SKIP LOCKED)`` that applies the overlap and reviewer rules in the same statement
-(`labeling_app.queue_pg.sql.CLAIM`), so any number of processes on any number of
+(`labeling_app.queue_pg.sql`), so any number of processes on any number of
 machines can hand out items of one queue with no item held by more than k reviewers.
 
 What does not change: every claim, label, event and setting is still appended to the
@@ -94,16 +94,22 @@ class PgQueueService(QueueService):
         self, conn: psycopg.Connection, q: ReviewQueue, reviewer: str, now: datetime,
         pref: str | None = None, only: str | None = None,
     ) -> str | None:  # fmt: skip
-        """Take a free slot (of ``only``, or the best item); returns the item id."""
-        row = conn.execute(
-            sql.CLAIM,
-            {"q": q.queue_id, "r": reviewer, "now": now, "pref": pref or "", "only": only,
-             "lease": now + timedelta(seconds=q.lease_s)},
-        ).fetchone()  # fmt: skip
-        if row is None:
-            return None
-        conn.execute(sql.SEE, {"q": q.queue_id, "r": reviewer, "case": row[1], "arm": row[2]})
-        return str(row[0])
+        """Take a free slot (of ``only``; else of ``pref``, else of the first case the
+        reviewer has not seen, else of any item they may have); returns the item id."""
+        args = {"q": q.queue_id, "r": reviewer, "now": now,
+                "lease": now + timedelta(seconds=q.lease_s)}  # fmt: skip
+        tries: list[tuple[str, str | None]]
+        if only is not None:
+            tries = [(sql.CLAIM_ITEM, only)]
+        else:
+            tries = [(sql.CLAIM_ITEM, pref)] if pref else []
+            tries += [(sql.CLAIM_FRESH, None), (sql.CLAIM_ANY, None)]
+        for statement, item in tries:
+            row = conn.execute(statement, {**args, "only": item}).fetchone()
+            if row is not None:
+                conn.execute(sql.SEE, {**args, "case": row[1], "arm": row[2]})
+                return str(row[0])
+        return None
 
     # ------------------------------------------------------------ claims
 

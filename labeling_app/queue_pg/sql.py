@@ -10,16 +10,17 @@ from __future__ import annotations
 # rule is the slot's shape; the reviewer rules (not twice, never a declined item, never
 # both arms of a case) are the NOT EXISTS clauses, all in the one statement that takes
 # the row, so a concurrent claim either sees the row locked (skips it) or sees the
-# committed result. The preferred item (the records' pick order) comes first, then
-# cases the reviewer has not seen, then the queue's order.
-CLAIM = """
+# committed result. {which} narrows the candidates: one item (the records' preferred
+# pick), or cases the reviewer has not seen, or any; in queue order, so the scan of the
+# partial index on (queue_id, position, slot) stops at the first row that qualifies.
+_CLAIM = """
 WITH pick AS (
     SELECT s.item_key, s.slot
     FROM rq_slots s
     WHERE s.queue_id = %(q)s
       AND s.done_label IS NULL
       AND (s.claimed_by IS NULL OR s.lease_until <= %(now)s)
-      AND (%(only)s::text IS NULL OR s.item_key = %(only)s::text)
+      AND {which}
       AND NOT EXISTS (
           SELECT 1 FROM rq_slots m
           WHERE m.queue_id = s.queue_id AND m.claimed_by = %(r)s AND m.item_key = s.item_key
@@ -31,11 +32,7 @@ WITH pick AS (
           SELECT 1 FROM rq_seen v
           WHERE v.queue_id = s.queue_id AND v.reviewer = %(r)s AND v.case_id = s.case_id
             AND v.arm <> s.arm)
-    ORDER BY (s.item_key = %(pref)s) DESC,
-             EXISTS (SELECT 1 FROM rq_seen v
-                     WHERE v.queue_id = s.queue_id AND v.reviewer = %(r)s
-                       AND v.case_id = s.case_id),
-             s.position, s.slot
+    ORDER BY s.position, s.slot
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
@@ -45,6 +42,19 @@ FROM pick
 WHERE s.queue_id = %(q)s AND s.item_key = pick.item_key AND s.slot = pick.slot
 RETURNING s.item_key, s.case_id, s.arm
 """
+
+CLAIM_ITEM = _CLAIM.format(which="s.item_key = %(only)s")
+"""Take a slot of one item."""
+
+CLAIM_FRESH = _CLAIM.format(
+    which="""NOT EXISTS (
+          SELECT 1 FROM rq_seen f
+          WHERE f.queue_id = s.queue_id AND f.reviewer = %(r)s AND f.case_id = s.case_id)"""
+)
+"""Take the first free slot of a case the reviewer has not seen."""
+
+CLAIM_ANY = _CLAIM.format(which="true")
+"""Take the first free slot the reviewer may have."""
 
 HELD = """
 SELECT item_key, slot, lease_until FROM rq_slots
