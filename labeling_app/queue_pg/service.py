@@ -275,6 +275,19 @@ class PgQueueService(QueueService):
                            "undo")  # fmt: skip
         return undo, q.item(last.item_id) if reopened else None
 
+    def label_edited(self, old: Label, replacement: Label) -> None:
+        """A past submission was replaced by an edit: the replacement stands in its place
+        (the reviewer's decision on the item, and their last label for undo)."""
+        if old.item_id not in {it.item_id for it in self._ensure(old.queue_id).items}:
+            return  # a whole review's node label: the review item's label counts
+        body = Jsonb(replacement.model_dump(mode="json"))
+        args = {"q": old.queue_id, "r": old.reviewer, "item": old.item_id, "label": body,
+                "old": old.id, "new": replacement.id}  # fmt: skip
+        with self.db.transaction() as conn:
+            conn.execute(sql.LOCK_REVIEWER, args)
+            conn.execute(sql.EDITED, args)
+            conn.execute(sql.SET_LAST, args)
+
     # ------------------------------------------------------------ settings
 
     def change_settings(

@@ -112,6 +112,16 @@ WHERE queue_id = %(q)s AND reviewer = %(r)s AND item_key = %(item)s
 RETURNING action
 """
 
+EDITED = """
+WITH d AS (
+    UPDATE rq_decisions SET label = %(label)s
+    WHERE queue_id = %(q)s AND reviewer = %(r)s AND item_key = %(item)s
+      AND label->>'id' = %(old)s
+)
+UPDATE rq_slots SET done_label = %(new)s
+WHERE queue_id = %(q)s AND item_key = %(item)s AND claimed_by = %(r)s AND done_label = %(old)s
+"""
+
 SEE = """
 INSERT INTO rq_seen (queue_id, reviewer, case_id, arm) VALUES (%(q)s, %(r)s, %(case)s, %(arm)s)
 ON CONFLICT DO NOTHING

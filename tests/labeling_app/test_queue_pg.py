@@ -201,3 +201,31 @@ def test_cli_rebuilds_the_queue_database(trial_ws: Workspace, queue_db: str) -> 
     assert sum(len(s["claims"]) for s in state.values()) == 0  # (its lease ran out by then)
     assert len(state) == len(q.items)
     db.close()
+
+
+def test_simulated_reviewers_and_label_edits_keep_the_state_equal(
+    trial_ws: Workspace, queue_db: str
+) -> None:
+    from labeling_app.lead import edit_label
+    from labeling_app.simulate import simulate
+
+    q = make_queue(trial_ws, overlap=2, control_share=0.2)
+    db = Database(queue_db)
+    svc = PgQueueService(trial_ws, db)
+    end = at(10**6)
+    summary = simulate(svc, q.queue_id, reviewers=3, seed=4, end=end)
+    assert summary.submitted > 0
+    later = end + timedelta(seconds=10)
+    assert live_state(db, q.queue_id, later) == records_state(trial_ws, q.queue_id, later)
+    # A reviewer edits a past label: the replacement stands in PostgreSQL too, and their
+    # undo retracts the replacement (as on the local backend).
+    old = next(lb for lb in svc.index.labels(q.queue_id) if lb.arm == "assisted")
+    edit = edit_label(svc, old.id, old.reviewer, {"comment": "second thoughts"}, "typo",
+                      now=later)  # fmt: skip
+    undo, reopened = svc.undo_last(q.queue_id, old.reviewer, now=later + timedelta(seconds=1))
+    assert undo.retracts == edit.new_label and reopened is not None
+    assert reopened.item_id == old.item_id
+    moment = later + timedelta(seconds=2)
+    assert live_state(db, q.queue_id, moment) == records_state(trial_ws, q.queue_id, moment)
+    db.close()
+    drafts.use_backend(trial_ws.root, None)
