@@ -22,6 +22,8 @@ from contextlib import contextmanager
 
 import psycopg
 
+from labeling_app.queue import QueueError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rq_queues (
     queue_id text PRIMARY KEY,
@@ -97,6 +99,10 @@ LIVE_TABLES = ("rq_queues", "rq_items", "rq_slots", "rq_decisions", "rq_seen", "
 """Tables rebuilt from the records (drafts are work in progress, not records)."""
 
 
+class DatabaseUnavailable(QueueError):
+    """The queue database cannot be reached (the message names host and port only)."""
+
+
 class Database:
     """Connections to one PostgreSQL database (a pool shared by the process's threads)."""
 
@@ -115,7 +121,14 @@ class Database:
                 conn = self._idle.get_nowait()
             except queue.Empty:
                 # Autocommit: every unit of work opens its own transaction block.
-                conn = psycopg.connect(self.url, connect_timeout=10, autocommit=True)
+                try:
+                    conn = psycopg.connect(self.url, connect_timeout=10, autocommit=True)
+                except psycopg.OperationalError as exc:
+                    where = self.url.rsplit("@", 1)[-1]  # never the password
+                    first = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+                    raise DatabaseUnavailable(
+                        f"the queue database {where} cannot be reached: {first}"
+                    ) from None
             try:
                 yield conn
             finally:

@@ -229,3 +229,17 @@ def test_simulated_reviewers_and_label_edits_keep_the_state_equal(
     assert live_state(db, q.queue_id, moment) == records_state(trial_ws, q.queue_id, moment)
     db.close()
     drafts.use_backend(trial_ws.root, None)
+
+
+def test_an_unreachable_database_is_a_queue_error_without_the_password(
+    trial_ws: Workspace,
+) -> None:
+    from labeling_app.queue_pg.server import free_port
+
+    q = make_queue(trial_ws)
+    url = f"postgresql://review:s3cret@127.0.0.1:{free_port()}/nowhere"
+    svc = PgQueueService(trial_ws, Database(url))
+    with pytest.raises(QueueError, match="cannot be reached") as err:
+        svc.claim_next(q.queue_id, "ann")
+    assert "s3cret" not in str(err.value)
+    drafts.use_backend(trial_ws.root, None)
