@@ -107,7 +107,6 @@ class PgQueueService(QueueService):
         for statement, item in tries:
             row = conn.execute(statement, {**args, "only": item}).fetchone()
             if row is not None:
-                conn.execute(sql.SEE, {**args, "case": row[1], "arm": row[2]})
                 return str(row[0])
         return None
 
@@ -136,8 +135,10 @@ class PgQueueService(QueueService):
         renewed = taken = None
         with self.db.transaction() as conn:
             at = self._begin(conn, queue_id, reviewer, now)
-            held = conn.execute(sql.HELD, {"q": queue_id, "r": reviewer, "now": at}).fetchone()
-            if held is not None:
+            closed, *held = conn.execute(
+                sql.HELD_OR_CLOSED, {"q": queue_id, "r": reviewer, "now": at}
+            ).fetchone() or (True, None, None, None)
+            if held[0] is not None:
                 if held[2] - at <= timedelta(seconds=q.lease_s / 2):
                     conn.execute(sql.SET_LEASE, {"q": queue_id, "item": held[0], "slot": held[1],
                                                  "lease": at + timedelta(seconds=q.lease_s),
@@ -145,8 +146,7 @@ class PgQueueService(QueueService):
                     renewed = held[0]
                 item_id: str | None = held[0]
             else:
-                closed = conn.execute(sql.QUEUE, {"q": queue_id}).fetchone()
-                item_id = None if closed and closed[0] else self._take(conn, q, reviewer, at, pref)
+                item_id = None if closed else self._take(conn, q, reviewer, at, pref)
                 taken = item_id
                 if taken and now is None:
                     # Timestamp the claim after taking the slot: whoever freed it
@@ -211,11 +211,9 @@ class PgQueueService(QueueService):
         with self.db.transaction() as conn:
             at = self._begin(conn, queue_id, reviewer, now)
             args = {"q": queue_id, "r": reviewer, "item": item_id, "now": at}
-            previous = conn.execute(sql.DECISION, args).fetchone()
+            previous, slot = conn.execute(sql.DECIDED_OR_HELD, args).fetchone() or (None, None)
             if previous is not None:
-                return Label.model_validate(previous[0])  # a double click: the first stands
-            held = conn.execute(sql.HELD_ITEM, args).fetchone()
-            slot = held[0] if held else None
+                return Label.model_validate(previous)  # a double click: the first stands
             if slot is None and decision.action == "submit":
                 if self._take(conn, q, reviewer, at, only=item_id) is None:
                     raise QueueError(
@@ -225,14 +223,12 @@ class PgQueueService(QueueService):
                 slot = conn.execute(sql.HELD_ITEM, args).fetchone()[0]  # type: ignore[index]
             with self.live(queue_id, at) as live:
                 label = self._label(live, item, reviewer, decision, at)
-            if decision.action == "submit":
-                conn.execute(sql.FILL, {**args, "slot": slot, "label": label.id})
-            else:
-                conn.execute(sql.FREE, args)
-            body = Jsonb(label.model_dump(mode="json"))
-            conn.execute(sql.ADD_DECISION, {**args, "action": label.action, "label": body})
-            conn.execute(sql.SET_LAST, {**args, "label": body})
-            conn.execute(sql.SEE, {**args, "case": item.case_id, "arm": item.arm})
+            conn.execute(sql.DECIDE, {
+                **args, "slot": slot, "submit": decision.action == "submit",
+                "label_id": label.id, "action": label.action,
+                "label": Jsonb(label.model_dump(mode="json")),
+                "case": item.case_id, "arm": item.arm,
+            })  # fmt: skip
             append_durable(self.ws, "label", label)  # on disk before the commit
         self.record_event(
             queue_id, item_id, reviewer, decision.action, at=at, data={"label_id": label.id}

@@ -35,12 +35,18 @@ WITH pick AS (
     ORDER BY s.position, s.slot
     LIMIT 1
     FOR UPDATE SKIP LOCKED
+), taken AS (
+    UPDATE rq_slots s
+    SET claimed_by = %(r)s, claimed_at = %(now)s, lease_until = %(lease)s
+    FROM pick
+    WHERE s.queue_id = %(q)s AND s.item_key = pick.item_key AND s.slot = pick.slot
+    RETURNING s.item_key, s.case_id, s.arm
+), seen AS (
+    INSERT INTO rq_seen (queue_id, reviewer, case_id, arm)
+    SELECT %(q)s, %(r)s, case_id, arm FROM taken
+    ON CONFLICT DO NOTHING
 )
-UPDATE rq_slots s
-SET claimed_by = %(r)s, claimed_at = %(now)s, lease_until = %(lease)s
-FROM pick
-WHERE s.queue_id = %(q)s AND s.item_key = pick.item_key AND s.slot = pick.slot
-RETURNING s.item_key, s.case_id, s.arm
+SELECT item_key, case_id, arm FROM taken
 """
 
 CLAIM_ITEM = _CLAIM.format(which="s.item_key = %(only)s")
@@ -60,6 +66,50 @@ HELD = """
 SELECT item_key, slot, lease_until FROM rq_slots
 WHERE queue_id = %(q)s AND claimed_by = %(r)s AND done_label IS NULL AND lease_until > %(now)s
 ORDER BY claimed_at DESC, position DESC
+"""
+
+HELD_OR_CLOSED = """
+SELECT q.closed, h.item_key, h.slot, h.lease_until
+FROM rq_queues q
+LEFT JOIN LATERAL (
+    SELECT item_key, slot, lease_until FROM rq_slots
+    WHERE queue_id = %(q)s AND claimed_by = %(r)s AND done_label IS NULL
+      AND lease_until > %(now)s
+    ORDER BY claimed_at DESC, position DESC
+    LIMIT 1
+) h ON true
+WHERE q.queue_id = %(q)s
+"""
+
+DECIDED_OR_HELD = """
+SELECT
+    (SELECT label FROM rq_decisions
+     WHERE queue_id = %(q)s AND reviewer = %(r)s AND item_key = %(item)s),
+    (SELECT slot FROM rq_slots
+     WHERE queue_id = %(q)s AND claimed_by = %(r)s AND item_key = %(item)s
+       AND done_label IS NULL AND lease_until > %(now)s
+     LIMIT 1 FOR UPDATE)
+"""
+
+# A decision in one statement: fill the reviewer's slot (submit) or free it (skip,
+# flag), and note the decision, the reviewer's last label and the arm seen.
+DECIDE = """
+WITH fill AS (
+    UPDATE rq_slots SET done_label = %(label_id)s
+    WHERE %(submit)s AND queue_id = %(q)s AND item_key = %(item)s AND slot = %(slot)s
+), free AS (
+    UPDATE rq_slots SET claimed_by = NULL, claimed_at = NULL, lease_until = NULL
+    WHERE NOT %(submit)s AND queue_id = %(q)s AND claimed_by = %(r)s
+      AND item_key = %(item)s AND done_label IS NULL
+), decided AS (
+    INSERT INTO rq_decisions (queue_id, reviewer, item_key, action, label)
+    VALUES (%(q)s, %(r)s, %(item)s, %(action)s, %(label)s)
+), last AS (
+    INSERT INTO rq_last_label (queue_id, reviewer, label) VALUES (%(q)s, %(r)s, %(label)s)
+    ON CONFLICT (queue_id, reviewer) DO UPDATE SET label = EXCLUDED.label
+)
+INSERT INTO rq_seen (queue_id, reviewer, case_id, arm) VALUES (%(q)s, %(r)s, %(case)s, %(arm)s)
+ON CONFLICT DO NOTHING
 """
 
 HELD_ITEM = """
@@ -84,10 +134,6 @@ UPDATE rq_slots SET claimed_by = NULL, claimed_at = NULL, lease_until = NULL
 WHERE queue_id = %(q)s AND claimed_by = %(r)s AND item_key = %(item)s AND done_label IS NULL
 """
 
-FILL = """
-UPDATE rq_slots SET done_label = %(label)s
-WHERE queue_id = %(q)s AND item_key = %(item)s AND slot = %(slot)s
-"""
 
 REOPEN = """
 UPDATE rq_slots SET done_label = NULL, claimed_at = %(now)s, lease_until = %(lease)s
@@ -96,14 +142,7 @@ WHERE queue_id = %(q)s AND claimed_by = %(r)s AND item_key = %(item)s
 RETURNING slot
 """
 
-DECISION = """
-SELECT label FROM rq_decisions WHERE queue_id = %(q)s AND reviewer = %(r)s AND item_key = %(item)s
-"""
 
-ADD_DECISION = """
-INSERT INTO rq_decisions (queue_id, reviewer, item_key, action, label)
-VALUES (%(q)s, %(r)s, %(item)s, %(action)s, %(label)s)
-"""
 
 DROP_DECISION = """
 DELETE FROM rq_decisions
@@ -122,10 +161,6 @@ UPDATE rq_slots SET done_label = %(new)s
 WHERE queue_id = %(q)s AND item_key = %(item)s AND claimed_by = %(r)s AND done_label = %(old)s
 """
 
-SEE = """
-INSERT INTO rq_seen (queue_id, reviewer, case_id, arm) VALUES (%(q)s, %(r)s, %(case)s, %(arm)s)
-ON CONFLICT DO NOTHING
-"""
 
 LAST = "SELECT label FROM rq_last_label WHERE queue_id = %(q)s AND reviewer = %(r)s"
 
