@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: setup browser demo demo-import demo-calibrate demo-review demo-decide demo-status demo-full test test-fast lint typecheck bench clean
+.PHONY: setup browser postgres demo demo-import demo-calibrate demo-review demo-decide demo-status demo-full test test-fast lint typecheck bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ setup: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# PostgreSQL's server binaries for the review-queue backend's tests (each test session
+# starts its own throwaway server on 127.0.0.1: labeling_app/queues/pg/server.py).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 # The demo: three candidates for the EDD review on the embedded local model (SmolLM2-135M),
 # each judged by the cascade (deterministic checks, then the local model on the rubric):
@@ -111,7 +117,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-test: setup browser lint typecheck
+test: setup browser postgres lint typecheck
 	$(BIN)/pytest -q
 
 test-fast: setup

@@ -36,8 +36,8 @@ from labeling_app.queues.build import build_queue
 from labeling_app.queues.service import Decision, QueueService, append_durable
 
 
-def make_queue(ws: Workspace, scratch: Path, queued: int) -> str:
-    """A queue of `queued` assisted items (one trial per case); returns its id."""
+def make_queue(ws: Workspace, scratch: Path, queued: int, overlap: int = 1) -> str:
+    """A queue of `queued` assisted items (one trial per case, k = overlap); its id."""
     golden = load_golden_set(write_golden_set(scratch / "dataset", queued))
     trials = [
         {
@@ -51,8 +51,9 @@ def make_queue(ws: Workspace, scratch: Path, queued: int) -> str:
         for i, case in enumerate(golden.cases)
     ]
     queue = build_queue(
-        trials, golden, name="bench", created_by="bench", source="sample", run_ids=["bench-run"]
-    )
+        trials, golden, name="bench", created_by="bench", source="sample",
+        run_ids=["bench-run"], overlap=overlap,
+    )  # fmt: skip
     append_durable(ws, "queue", queue)
     return queue.queue_id
 

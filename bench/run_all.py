@@ -52,6 +52,8 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "store": ["--trials", "50000", "--runs", "3"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "2", "--runs", "3"],
         "local_model": ["--runs", "3"],
+        "review_replicas": ["--queued", "10000", "--reviewers", "20", "--items", "10",
+                            "--runs", "3"],
     },
     "full": {
         "throughput": ["--trials", "2000", "--lanes", "64", "256", "--runs", "3",
@@ -63,6 +65,8 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "store": ["--trials", "1000000", "--runs", "3"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "10", "--runs", "3"],
         "local_model": ["--runs", "5"],
+        "review_replicas": ["--queued", "100000", "--reviewers", "20", "--items", "10",
+                            "--runs", "3"],
     },
     "tiny": {  # for the bench's own tests: does everything run and produce its figures
         "throughput": ["--trials", "40", "--lanes", "8", "--runs", "1", "--workers", "1",
@@ -75,6 +79,8 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "store": ["--trials", "2000", "--runs", "1"],
         "review_app": ["--queued", "200", "--sessions", "3", "--items", "2", "--runs", "1"],
         "local_model": ["--runs", "1"],
+        "review_replicas": ["--queued", "200", "--reviewers", "4", "--items", "2", "--runs",
+                            "1", "--no-replicas"],
     },
 }  # fmt: skip
 """Arguments of each benchmark per profile."""
@@ -88,6 +94,7 @@ ITEMS = {
     "store": "6. store: ingest, gate and comparison queries, compaction",
     "review_app": "7. review app next-item latency",
     "local_model": "8. local model tokens/s and llama.cpp's prefix cache",
+    "review_replicas": "16.6 review app: two replicas on one PostgreSQL, 20 reviewers",
 }
 MODULES = {name: f"bench.bench_{name}" for name in ITEMS}
 

@@ -203,6 +203,15 @@ def hold_rows(results: dict[str, Any]) -> list[Row]:
     if p95 is not None:
         row.ours, row.status = f"{p95:.0f} ms", _status(p95 <= 20)
     rows += _stamp([row], rv)
+    rr = results.get("review_replicas", {})
+    row = Row("16.6", "claim p95, 2 app replicas on one PostgreSQL, 20 reviewers",
+              goal="0 double assignments (p95: no goal filed)")  # fmt: skip
+    p95 = _med(rr, "claim_p95_ms")
+    if p95 is not None:
+        rate = _med(rr, "claims_per_s")
+        row.ours = f"{p95:.0f} ms, {rate or 0:.0f} claims/s at {rr.get('queued', 0):,} queued"
+        row.status = _status(rr.get("double_assignments") == 0)
+    rows += _stamp([row], rr)
     lm = results.get("local_model", {}).get("react_prompt_tokens_per_turn", {})
     row = Row("hold", "ReAct prompt tokens per turn with the prefix cache", goal="no growth")
     cached, uncached = lm.get("cached"), lm.get("uncached")

@@ -3,6 +3,8 @@
 * ``EVALS_WORKSPACE``: the workspace folder (default ``evals-workspace``).
 * ``EVALS_ROSTER``: the roster file (default ``<workspace>/roster.yaml``).
 * ``EVALS_HEARTBEAT_S``: seconds between heartbeats while the page is visible (15).
+* ``EVALS_QUEUE_DB``: a PostgreSQL URL: queue state there, shared by app replicas
+  (read by `labeling_app.queues.pg.service_for`; unset: the workspace folder).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from evals.store.workspace import Workspace
 from labeling_app.auth.roster import Identity, Roster, RosterError, load_roster, oidc_identity
 from labeling_app.auth.tokens import COOKIE, check_token, create_session, end_session, purge_expired
 from labeling_app.config import AppConfig
+from labeling_app.queues.pg import service_for
 from labeling_app.queues.service import QueueService
 
 IDENTITY_KEY = "identity"
@@ -35,7 +36,7 @@ def _service(root: str) -> QueueService:
     # Seal this process's segments on a clean shutdown (a crash leaves them unsealed,
     # which readers and `evals audit verify` accept).
     atexit.register(ws.close, compact=False)
-    return QueueService(ws)
+    return service_for(ws)  # the local folder, or PostgreSQL when EVALS_QUEUE_DB is set
 
 
 def config() -> AppConfig:

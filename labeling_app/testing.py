@@ -218,17 +218,21 @@ def write_trials(
     return trials
 
 
-def run_reviewers(root: Path, queue_id: str, reviewers: list[str], seed: int = 0) -> list[str]:
+def run_reviewers(
+    root: Path, queue_id: str, reviewers: list[str], seed: int = 0, queue_db: str | None = None
+) -> list[str]:
     """Reviewers working one queue at once, one thread each, until nothing is left for
     them (some skip now and then). Returns the ids of the labels the queue accepted.
-    Used by the concurrency test, in several processes at once."""
+    Used by the concurrency tests, in several processes at once (``queue_db``: the
+    queue state in that PostgreSQL database, else the workspace's folder)."""
     import random
     import threading
     import time
 
-    from labeling_app.queues.service import Decision, QueueService
+    from labeling_app.queues.pg import service_for
+    from labeling_app.queues.service import Decision
 
-    svc = QueueService(Workspace(root))
+    svc = service_for(Workspace(root), queue_db)
     accepted: list[str] = []
     lock = threading.Lock()
 

@@ -6,6 +6,10 @@ evals label queue list | evals label queue set QID ... list / change queues
 evals label roster add USER --role reviewer            add a person (hashed password)
 evals label simulate [--queue QID] [--reviewers 4]     simulated reviewers (demo data)
 evals label export [--what labels] [--format csv] --out DIR   labels / trials to CSV, Parquet
+evals label queue rebuild-db --queue-db URL            PostgreSQL queue state from the records
+
+--queue-db URL (or EVALS_QUEUE_DB): queue state in PostgreSQL, for several app replicas
+(docs/review-at-scale.md); without it, the workspace folder holds it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, cons
 
 if TYPE_CHECKING:
     from evals.store.workspace import Workspace
+    from labeling_app.queues.service import QueueService
+
 from evals.tables import print_table
 
 label_app = typer.Typer(
@@ -33,6 +39,22 @@ label_app.add_typer(roster_app, name="roster")
 
 APP_FILE = Path(__file__).resolve().parents[2] / "labeling_app" / "app.py"
 DEMO_ROSTER = APP_FILE.parent / "demo_roster.yaml"
+
+
+QUEUE_DB_OPTION = typer.Option(
+    "--queue-db",
+    envvar="EVALS_QUEUE_DB",
+    help="PostgreSQL URL of the queue state (several app replicas); default: the workspace.",
+    show_envvar=True,
+)
+
+
+def _service(ws: Workspace) -> QueueService:
+    """The queue service of the configured backend (EVALS_QUEUE_DB); a backend that
+    cannot be used is an input error (evals.errors)."""
+    from labeling_app.queues.pg import service_for
+
+    return service_for(ws)
 
 
 def _workspace(path: Path, create: bool = False) -> Workspace:
@@ -52,11 +74,15 @@ def serve(
     heartbeat: Annotated[
         float, typer.Option(help="Seconds between activity heartbeats while the page is visible.")
     ] = 15.0,
+    queue_db: Annotated[str | None, QUEUE_DB_OPTION] = None,
 ) -> None:
     """Start the review app on 127.0.0.1 (headless) against the workspace."""
     if ctx.invoked_subcommand is not None:
         return
     from labeling_app.auth.roster import load_roster
+    from labeling_app.queues.pg import ENV, queue_db_url
+
+    queue_db = queue_db_url(queue_db)
 
     ws = _workspace(workspace)
     roster_path = (roster or ws.root / "roster.yaml").resolve()
@@ -72,6 +98,8 @@ def serve(
         EVALS_ROSTER=str(roster_path),
         EVALS_HEARTBEAT_S=str(heartbeat),
     )
+    if queue_db:
+        env[ENV] = queue_db
     args = [
         sys.executable,
         "-m",
@@ -270,9 +298,7 @@ def queue_set(
     by: Annotated[str, typer.Option(help="Lead changing it.")] = "cli",
 ) -> None:
     """Change a queue's settings."""
-    from labeling_app.queues.service import QueueService
-
-    svc = QueueService(_workspace(workspace))
+    svc = _service(_workspace(workspace))
     svc.change_settings(queue_id, by, show_verdicts=show_verdicts, closed=closed)
     console.print(f"queue {queue_id} updated", markup=False)
 
@@ -309,6 +335,42 @@ def roster_add(
     console.print(f"{user} ({role}) added to {path}", markup=False, highlight=False)
 
 
+@queue_app.command("rebuild-db")
+def queue_rebuild_db(
+    queue_db: Annotated[str | None, QUEUE_DB_OPTION] = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    queue: Annotated[
+        list[str] | None, typer.Option(help="Queue id (repeatable; default: every queue).")
+    ] = None,
+) -> None:
+    """Replace the queue state in PostgreSQL with what the workspace's records say now
+    (after losing the database, or moving to a new one). Drafts are kept."""
+    from labeling_app.queues.pg import BackendError, queue_db_url
+
+    try:
+        url = queue_db_url(queue_db)
+    except BackendError as exc:
+        fail(str(exc), EXIT_INVALID)
+    if url is None:
+        fail("no queue database: pass --queue-db URL or set EVALS_QUEUE_DB", EXIT_INVALID)
+    from labeling_app.queues.pg.db import Database
+    from labeling_app.queues.pg.rebuild import rebuild
+
+    ws = _workspace(workspace)
+    known = _service(ws).queues() if queue else {}
+    missing = [q for q in queue or [] if q not in known]
+    if missing:
+        fail(f"no queue {missing[0]!r} in {ws.root}", EXIT_INVALID)
+    db = Database(url)
+    try:
+        done = rebuild(ws, db, queue or None)
+    except Exception as exc:  # psycopg's errors: unreachable server, refused login
+        fail(f"{url.split('@')[-1]}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+    finally:
+        db.close()
+    console.print(f"queue state rebuilt from the records: {len(done)} queue(s)", markup=False)
+
+
 @label_app.command("simulate")
 def simulate_cmd(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
@@ -322,13 +384,12 @@ def simulate_cmd(
 ) -> None:
     """Simulated reviewers (ids 'sim:reviewer-N') label a queue, for demos and load
     tests: helpful when the answer has the case's key facts and no forbidden claim."""
-    from labeling_app.queues.service import QueueService
     from labeling_app.queues.simulate import simulate
 
     if reviewers < 1:
         fail("--reviewers must be at least 1", EXIT_INVALID)
     ws = _workspace(workspace)
-    svc = QueueService(ws)
+    svc = _service(ws)
     queues = svc.queues()
     if not queues:
         fail(f"no review queue in {ws.root}: build one with `evals label queue create`")

@@ -28,12 +28,14 @@ if TYPE_CHECKING:
         survivor_trials,
     )
     from labeling_app.queues.drafts import (
+        DraftBackend,
         clean_value,
         discard_draft,
         load_choice,
         load_draft,
         save_choice,
         save_draft,
+        use_backend,
     )
     from labeling_app.queues.export import (
         export,
@@ -122,6 +124,7 @@ _EXPORTS: dict[str, str] = {
     "Claim": "labeling_app.queues.models",
     "CountIndex": "labeling_app.queues.picking",
     "Decision": "labeling_app.queues.service",
+    "DraftBackend": "labeling_app.queues.drafts",
     "ItemLabels": "labeling_app.queues.lead",
     "ItemState": "labeling_app.queues.state",
     "LabelEdit": "labeling_app.queues.lead_records",
@@ -185,6 +188,7 @@ _EXPORTS: dict[str, str] = {
     "trial_answers": "labeling_app.queues.simulate",
     "trials_frame": "labeling_app.queues.export",
     "undo_label": "labeling_app.queues.service",
+    "use_backend": "labeling_app.queues.drafts",
 }
 
 __all__ = [
@@ -192,6 +196,7 @@ __all__ = [
     "Claim",
     "CountIndex",
     "Decision",
+    "DraftBackend",
     "ItemLabels",
     "ItemState",
     "LabelEdit",
@@ -255,6 +260,7 @@ __all__ = [
     "trial_answers",
     "trials_frame",
     "undo_label",
+    "use_backend",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

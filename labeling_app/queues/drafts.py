@@ -10,6 +10,10 @@ progress, not records: they are not part of the append-only audit trail.
 
 ``<workspace>/app/users/<user hash>/state.json`` remembers the queue the person works
 on, so a reload opens the same queue even when no item is held.
+
+With the queue state in PostgreSQL (several app replicas), the queue service registers a
+`DraftBackend` for the workspace (`use_backend`) and drafts and choices live there
+instead, so a reviewer sent to another replica finds them (`labeling_app.queues.pg`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -33,9 +37,46 @@ MAX_TEXT = 50_000
 _ITEM = re.compile(r"^[A-Za-z0-9_.:-]{1,120}$")
 
 
+class DraftBackend(Protocol):
+    """Where drafts and choices live when not in the workspace's folder."""
+
+    def load(self, user_key: str, item_id: str) -> dict[str, Any]:
+        """The stored fields of a draft ({} when none)."""
+
+    def store(self, user_key: str, item_id: str, fields: dict[str, Any]) -> None:
+        """Replace a draft's fields."""
+
+    def discard(self, user_key: str, item_id: str) -> None:
+        """Delete a draft."""
+
+    def load_choice(self, user_key: str) -> str | None:
+        """The queue the person last worked on."""
+
+    def save_choice(self, user_key: str, queue_id: str) -> None:
+        """Remember the queue the person works on."""
+
+
+_BACKENDS: dict[Path, DraftBackend] = {}
+
+
+def use_backend(root: Path, backend: DraftBackend | None) -> None:
+    """Keep the drafts of the workspace at ``root`` in ``backend`` (None: its folder)."""
+    if backend is None:
+        _BACKENDS.pop(root.resolve(), None)
+    else:
+        _BACKENDS[root.resolve()] = backend
+
+
+def _backend(root: Path) -> DraftBackend | None:
+    return _BACKENDS.get(root.resolve()) if _BACKENDS else None
+
+
+def _user_key(user: str) -> str:
+    return hashlib.sha256(user.strip().lower().encode()).hexdigest()[:24]
+
+
 def _user_dir(root: Path, user: str) -> Path:
-    digest = hashlib.sha256(user.strip().lower().encode()).hexdigest()[:24]
-    return app_dir(root) / "users" / digest
+    return app_dir(root) / "users" / _user_key(user)
 
 
 def _draft_path(root: Path, user: str, item_id: str) -> Path:
@@ -64,8 +105,13 @@ def clean_value(field: str, value: object) -> object:
 
 def load_draft(root: Path, user: str, item_id: str) -> dict[str, Any]:
     """The saved draft of an item ({} when none)."""
+    backend = _backend(root)
     try:
-        data = orjson.loads(_draft_path(root, user, item_id).read_bytes())
+        if backend is not None:
+            _draft_path(root, user, item_id)  # (checks the item id)
+            data = {"fields": backend.load(_user_key(user), item_id)}
+        else:
+            data = orjson.loads(_draft_path(root, user, item_id).read_bytes())
     except (FileNotFoundError, orjson.JSONDecodeError, ValueError):
         return {}
     return {k: clean_value(k, v) for k, v in data.get("fields", {}).items() if k in FIELDS}
@@ -77,6 +123,11 @@ def save_draft(root: Path, user: str, item_id: str, changes: dict[str, object]) 
     for key, value in changes.items():
         if key in FIELDS:
             fields[key] = clean_value(key, value)
+    backend = _backend(root)
+    if backend is not None:
+        _draft_path(root, user, item_id)  # (checks the item id)
+        backend.store(_user_key(user), item_id, fields)
+        return fields
     _write(
         _draft_path(root, user, item_id),
         {"item_id": item_id, "saved_at": utcnow().isoformat(), "fields": fields},
@@ -86,7 +137,12 @@ def save_draft(root: Path, user: str, item_id: str, changes: dict[str, object]) 
 
 def discard_draft(root: Path, user: str, item_id: str) -> None:
     """Delete the item's draft (after a decision)."""
+    backend = _backend(root)
     try:
+        if backend is not None:
+            _draft_path(root, user, item_id)  # (checks the item id)
+            backend.discard(_user_key(user), item_id)
+            return
         _draft_path(root, user, item_id).unlink(missing_ok=True)
     except ValueError:
         return
@@ -94,6 +150,9 @@ def discard_draft(root: Path, user: str, item_id: str) -> None:
 
 def load_choice(root: Path, user: str) -> str | None:
     """The queue the person last worked on."""
+    backend = _backend(root)
+    if backend is not None:
+        return backend.load_choice(_user_key(user))
     try:
         value = orjson.loads((_user_dir(root, user) / "state.json").read_bytes()).get("queue")
     except (FileNotFoundError, orjson.JSONDecodeError, AttributeError):
@@ -103,5 +162,9 @@ def load_choice(root: Path, user: str) -> str | None:
 
 def save_choice(root: Path, user: str, queue_id: str) -> None:
     """Remember the queue the person works on."""
+    backend = _backend(root)
+    if backend is not None:
+        backend.save_choice(_user_key(user), queue_id)
+        return
     if load_choice(root, user) != queue_id:
         _write(_user_dir(root, user) / "state.json", {"queue": queue_id})

@@ -221,6 +221,7 @@ def edit_label(
         append_durable(svc.ws, "label", undo)
         append_durable(svc.ws, "label", replacement)
         append_durable(svc.ws, "label_edit", record)
+    svc.label_edited(old, replacement)
     return record
 
 

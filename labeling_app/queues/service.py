@@ -379,6 +379,10 @@ class QueueService:
                 queue_id, item_id, reviewer, "release", at=now, data={"reason": reason}
             )
 
+    def label_edited(self, old: Label, replacement: Label) -> None:
+        """A past submission was replaced (`labeling_app.queues.lead.edit_label`). Nothing to do
+        here: this backend's state is derived from the records (PostgreSQL's is not)."""
+
     # ------------------------------------------------------------ settings
 
     def change_settings(

@@ -44,7 +44,7 @@ def test_run_all_tiny_profile(tmp_path: Path, repo_root: Path) -> None:
     assert data["profile"] == "tiny" and data["machine"]["cpus"] >= 1
     r = data["results"]
     assert set(r) == {"throughput", "gateway_cpu", "multiturn", "cached_rerun", "memory",
-                      "store", "review_app", "local_model"}  # fmt: skip
+                      "store", "review_app", "local_model", "review_replicas"}  # fmt: skip
     for name, item in r.items():
         assert item["exit_code"] == 0 and "error" not in item, (name, item)
 
@@ -83,3 +83,7 @@ def test_run_all_tiny_profile(tmp_path: Path, repo_root: Path) -> None:
     review = r["review_app"]
     assert review["errors"] == [] and review["claims_per_run"] == 6
     assert stat_ok(review["next_item_p50_ms"]) and stat_ok(review["next_item_p95_ms"])
+
+    replicas = r["review_replicas"]
+    assert replicas["double_assignments"] == 0 and replicas["state_equals_records"] == 1
+    assert stat_ok(replicas["claim_p95_ms"]) and stat_ok(replicas["claims_per_s"])

@@ -40,10 +40,10 @@ def work_until_empty(
 
 
 def test_overlap_k_reviewers_per_item_and_never_twice(
-    trial_ws: Workspace, queue_factory, clock
+    make_service, trial_ws: Workspace, queue_factory, clock
 ) -> None:
     q = queue_factory(overlap=2)
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     done = work_until_empty(svc, q.queue_id, ["ann", "ben", "cat"], clock)
     per_item = Counter(i for items in done.values() for i in items)
     assert set(per_item) == {it.item_id for it in q.items}
@@ -56,10 +56,10 @@ def test_overlap_k_reviewers_per_item_and_never_twice(
 
 
 def test_claims_hold_slots_and_lease_expires_back_to_pool(
-    trial_ws: Workspace, queue_factory, clock
+    make_service, trial_ws: Workspace, queue_factory, clock
 ) -> None:
     q = queue_factory(overlap=1, lease_s=600)
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     first = svc.claim_next(q.queue_id, "ann", now=clock(0))
     assert first is not None
     # While ann's lease runs, nobody else gets her item, and she keeps getting it back.
@@ -75,9 +75,11 @@ def test_claims_hold_slots_and_lease_expires_back_to_pool(
     assert nxt is not None and nxt.item_id != first.item_id
 
 
-def test_activity_renews_the_lease(trial_ws: Workspace, queue_factory, clock) -> None:
+def test_activity_renews_the_lease(
+    make_service, trial_ws: Workspace, queue_factory, clock
+) -> None:
     q = queue_factory(overlap=1, lease_s=600)
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     item = svc.claim_next(q.queue_id, "ann", now=clock(0))
     assert svc.renew(q.queue_id, item.item_id, "ann", now=clock(400)) is True
     assert svc.claim_next(q.queue_id, "ben", now=clock(900)).item_id != item.item_id
@@ -86,18 +88,18 @@ def test_activity_renews_the_lease(trial_ws: Workspace, queue_factory, clock) ->
 
 
 def test_expired_claim_submits_when_the_slot_is_still_free(
-    trial_ws: Workspace, queue_factory, clock
+    make_service, trial_ws: Workspace, queue_factory, clock
 ) -> None:
     q = queue_factory(overlap=1, lease_s=60)
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     item = svc.claim_next(q.queue_id, "ann", now=clock(0))
     label = svc.decide(q.queue_id, item.item_id, "ann", YES, now=clock(500))
     assert label.action == "submit"
 
 
-def test_assignment_is_fair(trial_ws: Workspace, queue_factory, clock) -> None:
+def test_assignment_is_fair(make_service, trial_ws: Workspace, queue_factory, clock) -> None:
     q = queue_factory(overlap=2)
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     reviewers = ["ann", "ben", "cat", "dan", "eve"]
     done = work_until_empty(svc, q.queue_id, reviewers, clock)
     counts = [len(done[r]) for r in reviewers]
@@ -106,7 +108,7 @@ def test_assignment_is_fair(trial_ws: Workspace, queue_factory, clock) -> None:
 
 
 def test_assignment_balances_control_items_and_never_mixes_arms_of_a_case(
-    trial_ws: Workspace, dataset: Path, clock
+    make_service, trial_ws: Workspace, dataset: Path, clock
 ) -> None:
     write_trials(trial_ws, dataset, run_id="run-2", models=("model-c", "model-d"))
     q = create_queue(
@@ -122,7 +124,7 @@ def test_assignment_balances_control_items_and_never_mixes_arms_of_a_case(
     )
     n_control = sum(it.arm == "unassisted" for it in q.items)
     assert n_control == round(24 * 0.2 / 0.8)
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     reviewers = ["ann", "ben", "cat", "dan"]
     done = work_until_empty(svc, q.queue_id, reviewers, clock)
     # Control items are kept for reviewers who have not seen their case: all get done.
@@ -137,7 +139,7 @@ def test_assignment_balances_control_items_and_never_mixes_arms_of_a_case(
         assert all(len(a) == 1 for a in arms_per_case.values()), "both arms of one case"
 
 
-def test_assignment_is_deterministic(tmp_path: Path, dataset: Path, clock) -> None:
+def test_assignment_is_deterministic(make_service, tmp_path: Path, dataset: Path, clock) -> None:
     runs = []
     for name in ("one", "two"):
         ws = Workspace(tmp_path / name)
@@ -156,7 +158,7 @@ def test_assignment_is_deterministic(tmp_path: Path, dataset: Path, clock) -> No
         runs.append(
             (
                 q.queue_id,
-                work_until_empty(QueueService(ws), q.queue_id, ["ann", "ben", "cat"], clock),
+                work_until_empty(make_service(ws), q.queue_id, ["ann", "ben", "cat"], clock),
             )
         )
         ws.close(compact=False)
@@ -164,10 +166,10 @@ def test_assignment_is_deterministic(tmp_path: Path, dataset: Path, clock) -> No
 
 
 def test_skip_and_flag_free_the_item_for_others_only(
-    trial_ws: Workspace, queue_factory, clock
+    make_service, trial_ws: Workspace, queue_factory, clock
 ) -> None:
     q = queue_factory(overlap=1)
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     item = svc.claim_next(q.queue_id, "ann", now=clock(0))
     svc.decide(q.queue_id, item.item_id, "ann", Decision(action="skip"), now=clock(1))
     mine = svc.claim_next(q.queue_id, "ann", now=clock(2))
@@ -186,10 +188,10 @@ def test_skip_and_flag_free_the_item_for_others_only(
 
 
 def test_submit_needs_helpful_and_double_submit_is_idempotent(
-    trial_ws: Workspace, queue_factory, clock
+    make_service, trial_ws: Workspace, queue_factory, clock
 ) -> None:
     q = queue_factory()
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     item = svc.claim_next(q.queue_id, "ann", now=clock(0))
     with pytest.raises(QueueError, match="helpful"):
         svc.decide(q.queue_id, item.item_id, "ann", Decision(), now=clock(1))
@@ -200,9 +202,11 @@ def test_submit_needs_helpful_and_double_submit_is_idempotent(
     assert len(labels) == 1
 
 
-def test_undo_retracts_and_reopens_the_item(trial_ws: Workspace, queue_factory, clock) -> None:
+def test_undo_retracts_and_reopens_the_item(
+    make_service, trial_ws: Workspace, queue_factory, clock
+) -> None:
     q = queue_factory(overlap=1)
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     item = svc.claim_next(q.queue_id, "ann", now=clock(0))
     label = svc.decide(q.queue_id, item.item_id, "ann", YES, now=clock(30))
     nxt = svc.claim_next(q.queue_id, "ann", now=clock(31))
@@ -222,9 +226,11 @@ def test_undo_retracts_and_reopens_the_item(trial_ws: Workspace, queue_factory, 
     assert again.active_seconds == pytest.approx(30 + 20)
 
 
-def test_closed_queue_hands_out_nothing_new(trial_ws: Workspace, queue_factory, clock) -> None:
+def test_closed_queue_hands_out_nothing_new(
+    make_service, trial_ws: Workspace, queue_factory, clock
+) -> None:
     q = queue_factory()
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     held = svc.claim_next(q.queue_id, "ann", now=clock(0))
     svc.change_settings(q.queue_id, "lead", closed=True, show_verdicts=True)
     st = svc.state(q.queue_id, clock(1))
@@ -280,7 +286,7 @@ def test_sample_size_and_dataset_needed(trial_ws: Workspace, dataset: Path, cloc
 
 @pytest.mark.parametrize(("overlap", "n_reviewers"), [(2, 4), (3, 5)])
 def test_controls_get_fresh_reviewers_when_there_are_enough(
-    trial_ws: Workspace, dataset: Path, clock, overlap: int, n_reviewers: int
+    make_service, trial_ws: Workspace, dataset: Path, clock, overlap: int, n_reviewers: int
 ) -> None:
     write_trials(trial_ws, dataset, run_id="run-2", models=("model-c", "model-d"))
     q = create_queue(
@@ -294,7 +300,7 @@ def test_controls_get_fresh_reviewers_when_there_are_enough(
         seed=1,
         now=clock(0),
     )
-    svc = QueueService(trial_ws)
+    svc = make_service(trial_ws)
     work_until_empty(svc, q.queue_id, [f"r{i}" for i in range(n_reviewers)], clock)
     st = svc.state(q.queue_id, clock(100_000))
     assisted = [s for s in st.items.values() if s.item.arm == "assisted"]

@@ -18,7 +18,7 @@ from labeling_app.metrics.dashboard import counted_ids
 from labeling_app.metrics.reviews import review_frames, summary_tables
 from labeling_app.metrics.timing import active_seconds
 from labeling_app.queues.review_work import current_node, decide_node
-from labeling_app.queues.service import Decision, QueueError, QueueService
+from labeling_app.queues.service import Decision, QueueError
 from labeling_app.review_testing import at, write_review_run
 from labeling_app.review_testing import make_review_queue as make
 from labeling_app.review_testing import work_review as work
@@ -59,10 +59,10 @@ def test_a_review_queue_groups_a_review_runs_trials_in_dag_order(
 
 
 def test_node_and_review_handling_time_and_helpfulness_by_hand(
-    ws: Workspace, review_run: tuple[Path, str]
+    make_service, ws: Workspace, review_run: tuple[Path, str]
 ) -> None:
     q = make(ws, review_run[1], shuffle=False)
-    svc = QueueService(ws)
+    svc = make_service(ws)
     item = svc.claim_next(q.queue_id, "alice", now=at(0))
     assert item is not None and item.nodes is not None and item.arm == "assisted"
     qs = [n.question_id for n in item.nodes]
@@ -133,11 +133,11 @@ def test_node_and_review_handling_time_and_helpfulness_by_hand(
 
 
 def test_control_reviews_are_worked_whole_and_reduce_time_per_review(
-    ws: Workspace, review_run: tuple[Path, str]
+    make_service, ws: Workspace, review_run: tuple[Path, str]
 ) -> None:
     q = make(ws, review_run[1], control_share=0.4, overlap=3)
     assert sum(it.arm == "unassisted" for it in q.items) == 2
-    svc = QueueService(ws)
+    svc = make_service(ws)
     per_node = {"assisted": {"r1": 8.0, "r2": 12.0, "r3": 10.0, "r4": 14.0},
                 "unassisted": {"r1": 20.0, "r2": 30.0, "r3": 25.0, "r4": 40.0}}  # fmt: skip
     spent: dict[str, list[tuple[str, float]]] = {"assisted": [], "unassisted": []}
@@ -175,12 +175,12 @@ def test_control_reviews_are_worked_whole_and_reduce_time_per_review(
 
 
 def test_simulated_reviewers_work_whole_reviews_like_people(
-    ws: Workspace, review_run: tuple[Path, str]
+    make_service, ws: Workspace, review_run: tuple[Path, str]
 ) -> None:
     from labeling_app.queues.review_simulate import simulate_reviews
 
     q = make(ws, review_run[1], control_share=0.4, overlap=2)
-    svc = QueueService(ws)
+    svc = make_service(ws)
     summary = simulate_reviews(svc, q.queue_id, reviewers=4, seed=2, end=at(10_000))
     assert summary.submitted == len(q.items) * 2 and summary.control == 4
     labels = svc.index.labels(q.queue_id)
@@ -199,10 +199,10 @@ def test_simulated_reviewers_work_whole_reviews_like_people(
 
 
 def test_undo_reopens_the_review_and_its_nodes_start_over(
-    ws: Workspace, review_run: tuple[Path, str]
+    make_service, ws: Workspace, review_run: tuple[Path, str]
 ) -> None:
     q = make(ws, review_run[1], shuffle=False)
-    svc = QueueService(ws)
+    svc = make_service(ws)
     item = svc.claim_next(q.queue_id, "alice", now=at(0))
     assert item is not None and item.nodes
     end = work(svc, q, item, "alice", 0, [10] * 5, [True] * 5)
@@ -223,14 +223,14 @@ def test_undo_reopens_the_review_and_its_nodes_start_over(
 
 
 def test_live_queue_state_equals_a_rebuild_with_node_labels(
-    ws: Workspace, review_run: tuple[Path, str]
+    make_service, ws: Workspace, review_run: tuple[Path, str]
 ) -> None:
     from labeling_app.queues.records import RecordIndex
     from labeling_app.queues.review_simulate import simulate_reviews
     from labeling_app.queues.state import compute_state
 
     q = make(ws, review_run[1], control_share=0.4, overlap=2)
-    svc = QueueService(ws)
+    svc = make_service(ws)
     simulate_reviews(svc, q.queue_id, reviewers=4, seed=5, max_items=6, end=at(5_000))
     now = at(5_000)
     index = RecordIndex(Workspace(ws.root, create=False))
@@ -248,7 +248,7 @@ def test_live_queue_state_equals_a_rebuild_with_node_labels(
 
 
 def test_one_review_item_per_subject_and_prompt_and_controls_per_subject(
-    tmp_path: Path,
+    make_service, tmp_path: Path,
 ) -> None:
     root, run_id = write_review_run(tmp_path, limit=2, prompts=2)
     ws = Workspace(root)
@@ -263,7 +263,7 @@ def test_one_review_item_per_subject_and_prompt_and_controls_per_subject(
     assert sorted(str(it.review_id) for it in control) == sorted({c[0] for c in cells})
     assert all(it.prompt is None and it.model_alias is None for it in control)
     # Per prompt: v1's reviews take 10 s a node, v2's 14 s, the controls 20 s.
-    svc = QueueService(ws)
+    svc = make_service(ws)
     t = 0.0
     for who in ("r1", "r2", "r3", "r4", "r1", "r2", "r3", "r4"):
         item = svc.claim_next(q.queue_id, who, now=at(t))
