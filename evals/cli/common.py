@@ -9,7 +9,7 @@ error cannot know (which option was wrong). Exit codes: docs/errors.md."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from evals.errors import (
     EvalsError,
     error_lines,
 )
+
+if TYPE_CHECKING:
+    from evals.store.workspace import Workspace
 
 __all__ = [
     "DEFAULT_WORKSPACE",
@@ -70,6 +73,14 @@ class UserError(EvalsError):
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Stop the command with a one-line error."""
     raise UserError(message, code)
+
+
+def open_workspace(path: Path | str, create: bool = False) -> Workspace:
+    """The workspace a command was given (a folder or an ``s3://`` URL); a missing one is
+    a store error (one line)."""
+    from evals.store.workspace import Workspace
+
+    return Workspace(path, create=create)
 
 
 def report_error(exc: EvalsError) -> int:

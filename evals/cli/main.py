@@ -17,7 +17,9 @@ from evals.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EvalsGroup, err_conso
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 COMMAND_MODULES = [
-    "evals.cli.foundation",
+    "evals.cli.validate",
+    "evals.cli.workspace",
+    "evals.cli.audit",
     "evals.cli.models",
     "evals.cli.run",
     "evals.cli.judge",
