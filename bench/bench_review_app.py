@@ -32,7 +32,7 @@ from bench.common import fmt, log, summary
 from bench.workload import write_golden_set
 from evals.dataset.golden import load_golden_set
 from evals.store.workspace import Workspace
-from labeling_app.queues.build import build_queue
+from labeling_app.queues.build import QueueTrial, build_queue
 from labeling_app.queues.service import Decision, QueueService, append_durable
 
 
@@ -40,14 +40,14 @@ def make_queue(ws: Workspace, scratch: Path, queued: int, overlap: int = 1) -> s
     """A queue of `queued` assisted items (one trial per case, k = overlap); its id."""
     golden = load_golden_set(write_golden_set(scratch / "dataset", queued))
     trials = [
-        {
-            "key": f"t{i:08d}",
-            "run_id": "bench-run",
-            "case_id": case.id,
-            "question_id": case.question_id,
-            "model_alias": "fake",
-            "prompt": "v1",
-        }
+        QueueTrial(
+            key=f"t{i:08d}",
+            run_id="bench-run",
+            case_id=case.id,
+            question_id=case.question_id,
+            model_alias="fake",
+            prompt="v1",
+        )
         for i, case in enumerate(golden.cases)
     ]
     queue = build_queue(

@@ -105,12 +105,12 @@ def test_decision_box_first_and_long_text_cells_wrap(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     from reports.model import DecisionBox, Report, Section
-    from reports.summary import _examples_block
+    from reports.summary import Example, _examples_block
 
     reason = "The answer states the registry number without calling the registry tool; " * 2
     examples = [
-        {"key": f"run/model/v1/case_{i}/0", "question_id": "q_registry_check",
-         "case_id": f"case_{i}", "reason": reason, "final_answer": answer}
+        Example(key=f"run/model/v1/case_{i}/0", question_id="q_registry_check",
+                case_id=f"case_{i}", reason=reason, final_answer=answer)
         for i, answer in enumerate(["Thought: I will check the registry. " * 12, "x" * 500])
     ]  # fmt: skip
     report = Report(
