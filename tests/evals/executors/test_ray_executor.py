@@ -1,0 +1,141 @@
+"""The Ray executor on a real two-node cluster (in-process, 127.0.0.1), the fake server
+over HTTP: exactly-once through a killed actor, the cluster-wide rate limit, loopback."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from evals.runner import RunOptions, RunResult, run_suite
+from evals.store import Workspace
+from evals.testing import FakeLLMServer, FakeRequest, Reply
+from evals.testing.ray_cluster import listening_addresses
+from evals.testing.script import default_reply
+from tests.evals.executors.suites import assert_exactly_once, single_turn_suite, trial_rows
+
+LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
+
+
+def quiet() -> Console:
+    return Console(file=io.StringIO())
+
+
+def test_a_suite_runs_on_ray_into_the_workspace_and_a_rerun_skips_it(
+    ray_cluster: Any, tmp_path: Path, repo_root: Path
+) -> None:
+    with FakeLLMServer(latency_ms=20) as server:
+        suite = single_turn_suite(
+            tmp_path, repo_root, server, limit=20, extra="executor: {kind: ray, actors: 3}\n"
+        )
+        ws = Workspace(tmp_path / "ws")
+        first = run_suite(suite, ws, RunOptions(progress=False), console=quiet())
+        calls = server.count
+        again = run_suite(suite, Workspace(tmp_path / "ws"), RunOptions(), console=quiet())
+        assert server.count == calls
+    assert first.executor == "ray" and first.total == 40 == first.counters.done
+    assert first.counters.ok == 40 and first.counters.llm_calls == calls
+    assert first.summary is not None and first.summary.recorded == 40
+    assert again.counters.done == 0 and again.skipped == 40
+    assert_exactly_once(Workspace(tmp_path / "ws"), 40)
+    # Each actor wrote its own segments (several writers), sealed and compacted at the end.
+    segments = Workspace(tmp_path / "ws").segments("trial")
+    assert len(segments) >= 2 and all(p.suffix == ".parquet" for p in segments)
+    # Nothing of the cluster (GCS, raylets, workers, agents) listens beyond loopback.
+    addresses = listening_addresses()
+    assert addresses and addresses <= LOOPBACK
+
+
+def test_the_same_records_as_in_process(ray_cluster: Any, tmp_path: Path, repo_root: Path) -> None:
+    with FakeLLMServer() as server:
+        suite = single_turn_suite(tmp_path, repo_root, server, limit=12)
+        here = Workspace(tmp_path / "here")
+        run_suite(suite, here, RunOptions(progress=False), console=quiet())
+        there = Workspace(tmp_path / "there")
+        result = run_suite(suite, there, RunOptions(executor="ray"), console=quiet())
+    assert result.executor == "ray"
+    assert trial_rows(Workspace(tmp_path / "there")) == trial_rows(Workspace(tmp_path / "here"))
+
+
+def recorded(ws: Path) -> int:
+    folder = ws / "records" / "trial"
+    return sum(p.read_bytes().count(b"\n") for p in folder.glob("*.jsonl"))
+
+
+def test_a_killed_actor_loses_no_trial_and_duplicates_none(
+    ray_cluster: Any, tmp_path: Path, repo_root: Path
+) -> None:
+    import ray
+
+    with FakeLLMServer(latency_ms=150) as server:
+        suite = single_turn_suite(
+            tmp_path,
+            repo_root,
+            server,
+            limit=60,
+            lanes=4,
+            extra="executor: {kind: ray, actors: 2, shards_per_actor: 1}\n",
+        )
+        ws = tmp_path / "ws"
+        out: list[RunResult] = []
+        runner = threading.Thread(
+            target=lambda: out.append(
+                run_suite(suite, Workspace(ws), RunOptions(), console=quiet())
+            )
+        )
+        runner.start()
+        deadline = time.monotonic() + 120
+        while not ((ws / "records" / "trial").exists() and recorded(ws) >= 10):
+            assert runner.is_alive() and time.monotonic() < deadline
+            time.sleep(0.05)
+        run_id = suite.run_id(query_dataset_hash(suite))
+        ray.kill(ray.get_actor(f"evals-{run_id}-0.0"))  # mid-shard: trials in flight lost
+        killed_at = recorded(ws)
+        runner.join(timeout=300)
+        assert not runner.is_alive() and out
+        rerun = run_suite(suite, Workspace(ws), RunOptions(executor="ray"), console=quiet())
+    result = out[0]
+    assert killed_at < 120
+    assert result.summary is not None and result.summary.recorded == 120
+    assert result.summary.missing == 0 and rerun.counters.done == 0 and rerun.skipped == 120
+    assert_exactly_once(Workspace(ws), 120)
+
+
+def query_dataset_hash(suite: Any) -> str:
+    from evals.plan import make_plan
+
+    return make_plan(suite).golden.content_hash
+
+
+def test_a_models_rate_limit_holds_across_actors(
+    ray_cluster: Any, tmp_path: Path, repo_root: Path
+) -> None:
+    arrivals: list[float] = []
+
+    def script(request: FakeRequest) -> Reply:
+        arrivals.append(time.monotonic())
+        return default_reply(request)  # a tool call, then the answer: 2 calls a trial
+
+    rpm = 300  # 5 a second, a burst of 50: 80 calls need at least 6 s
+    with FakeLLMServer(script=script) as server:
+        suite = single_turn_suite(
+            tmp_path,
+            repo_root,
+            server,
+            limit=20,
+            lanes=64,
+            model_extra=f", rpm: {rpm}",
+            extra="executor: {kind: ray, actors: 4}\n",
+        )
+        result = run_suite(suite, Workspace(tmp_path / "ws"), RunOptions(), console=quiet())
+    assert result.counters.ok == 40 and result.counters.llm_calls == len(arrivals) == 80
+    # One bucket for the cluster: never more than its burst plus its rate since the start
+    # (four actors with a bucket each would have sent all 80 at once).
+    rate, burst = rpm / 60, rpm / 60 * 10
+    start = arrivals[0]
+    for n, t in enumerate(sorted(arrivals), start=1):
+        assert n <= burst + rate * (t - start) + 1, (n, t - start)
