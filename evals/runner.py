@@ -244,6 +244,10 @@ def prepare_run(suite: Suite, options: RunOptions | None = None) -> Prepared:
             workers=options.workers,
             plan_workers=plan.workers,
         )
+        if selection.kind == "ray":  # without the extra: fail before the workspace exists
+            from evals.executors.ray import import_ray
+
+            import_ray(local=selection.config.address is None)
     except ExecutorError as exc:
         raise RunError(str(exc)) from None
     for model in suite.models:  # fail before recording a trial per cell as infra:auth
