@@ -52,6 +52,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "store": ["--trials", "50000", "--runs", "3"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "2", "--runs", "3"],
         "local_model": ["--runs", "3"],
+        "executors": ["--trials", "2000", "--lanes", "64", "--runs", "1", "--workers", "2"],
     },
     "full": {
         "throughput": ["--trials", "2000", "--lanes", "64", "256", "--runs", "3",
@@ -63,6 +64,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "store": ["--trials", "1000000", "--runs", "3"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "10", "--runs", "3"],
         "local_model": ["--runs", "5"],
+        "executors": ["--trials", "2000", "--lanes", "64", "--runs", "3", "--workers", "2"],
     },
     "tiny": {  # for the bench's own tests: does everything run and produce its figures
         "throughput": ["--trials", "40", "--lanes", "8", "--runs", "1", "--workers", "1",
@@ -75,6 +77,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "store": ["--trials", "2000", "--runs", "1"],
         "review_app": ["--queued", "200", "--sessions", "3", "--items", "2", "--runs", "1"],
         "local_model": ["--runs", "1"],
+        "executors": ["--trials", "40", "--lanes", "8", "--latency-ms", "20", "--runs", "1"],
     },
 }  # fmt: skip
 """Arguments of each benchmark per profile."""
@@ -88,6 +91,7 @@ ITEMS = {
     "store": "6. store: ingest, gate and comparison queries, compaction",
     "review_app": "7. review app next-item latency",
     "local_model": "8. local model tokens/s and llama.cpp's prefix cache",
+    "executors": "9. one workload on each executor: in-process, processes, two-node Ray",
 }
 MODULES = {name: f"bench.bench_{name}" for name in ITEMS}
 

@@ -37,8 +37,10 @@ def ray_test_cluster(
     cpus_per_node: int = 2,
     object_store_mb: int = 100,
     env: dict[str, str] | None = None,
+    connect: bool = True,
 ) -> Iterator[Any]:
-    """Start the cluster and connect this process as its driver; yields the Cluster."""
+    """Start the cluster (and with `connect`, make this process its driver); yields the
+    Cluster (`cluster.address` for other drivers, e.g. `evals run --ray-address`)."""
     tmp = Path(tempfile.mkdtemp(prefix="evals-ray-"))
     (tmp / "ray").mkdir()
     os.environ.update({**TEST_ENV, "RAY_TMPDIR": str(tmp), **(env or {})})
@@ -71,10 +73,12 @@ def ray_test_cluster(
                 max_worker_port=0,
             )
         cluster.wait_for_nodes()
-        ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
+        if connect:
+            ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
         yield cluster
     finally:
-        ray.shutdown()
+        if connect:
+            ray.shutdown()
         cluster.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
 
