@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     for name, runs in found.items():
         good = [r for r in runs if r["ok"]]
-        row = {
+        row: dict[str, Any] = {
             "trials_per_s": summary([r["trials_per_s"] for r in good], 2),
             "cpu_ms_per_trial": summary([r["cpu_ms_per_trial"] for r in good], 3),
             "driver_cpu_ms_per_trial": summary([r["driver_cpu_ms_per_trial"] for r in good], 3),
