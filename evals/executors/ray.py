@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -40,6 +39,8 @@ from evals.plan import shard_of
 
 POLL_S = 0.5
 """How often the driver polls the actors' counters (the progress bar's refresh)."""
+CLOSE_S = 120.0
+"""How long the actors may take to seal and compact their segments at the end."""
 LOCAL_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # keeps 127.0.0.1 (else the external address)
@@ -182,8 +183,10 @@ class _Driver:
                         self._collect(slots, slot)
                 self._poll([s for s in slots if s.call is not None])
                 show(self.job.progress, self.counters(slots))
-        finally:
-            self._close(slots)
+        except BaseException:  # Ctrl-C, a lost driver connection: stop the actors now
+            self._kill(slots)  # (what they recorded stays; a rerun finishes the rest)
+            raise
+        self._close(slots)
         if self.errors:
             raise ExecutorError("; ".join(self.errors[:3]))
         return self.counters(slots)
@@ -236,14 +239,13 @@ class _Driver:
 
     def _close(self, slots: list[_Slot]) -> None:
         """Seal the actors' segments, then end the actors and the limiter."""
-        ray = self.ray
         closing = [slot.actor.close.remote() for slot in slots]
-        deadline = time.monotonic() + 120
         if closing:
-            ray.wait(
-                closing, num_returns=len(closing), timeout=max(0.0, deadline - time.monotonic())
-            )
+            self.ray.wait(closing, num_returns=len(closing), timeout=CLOSE_S)
+        self._kill(slots)
+
+    def _kill(self, slots: list[_Slot]) -> None:
         for slot in slots:
-            ray.kill(slot.actor)
+            self.ray.kill(slot.actor)
         if self.limiter is not None:
-            ray.kill(self.limiter)
+            self.ray.kill(self.limiter)
