@@ -68,9 +68,7 @@ def test_the_suite_key_is_checked_and_is_not_the_runs_identity(
         prepare_run(plain, RunOptions(executor="cloud"))
 
 
-def test_processes_record_what_the_in_process_lanes_record(
-    tmp_path: Path, repo_root: Path
-) -> None:
+def test_processes_record_what_the_in_process_lanes_record(tmp_path: Path, repo_root: Path) -> None:
     with FakeLLMServer() as server:
         suite = single_turn_suite(tmp_path, repo_root, server, limit=10)
         here = run_suite(suite, Workspace(tmp_path / "here"), RunOptions(progress=False))

@@ -139,3 +139,33 @@ def test_a_models_rate_limit_holds_across_actors(
     start = arrivals[0]
     for n, t in enumerate(sorted(arrivals), start=1):
         assert n <= burst + rate * (t - start) + 1, (n, t - start)
+
+
+def test_one_progress_bar_fed_by_the_actors(
+    ray_cluster: Any, tmp_path: Path, repo_root: Path
+) -> None:
+    from evals.agents import resolve_agent
+    from evals.executors.base import ExecutionJob
+    from evals.executors.config import ExecutorConfig
+    from evals.executors.ray import RayExecutor
+    from evals.models.gateway import workspace_gateway
+    from evals.plan import make_plan
+    from evals.run_report import RunProgress
+
+    with FakeLLMServer(latency_ms=100) as server:
+        suite = single_turn_suite(tmp_path, repo_root, server, limit=20, lanes=2)
+        plan = make_plan(suite)
+        ws = Workspace(tmp_path / "ws")
+        plan.workspace = ws
+        out = io.StringIO()
+        with RunProgress(Console(file=out), plan.total, 0, True, heartbeat_s=0.0) as progress:
+            job = ExecutionJob(
+                plan, ws, resolve_agent(suite.agent), {}, workspace_gateway, progress
+            )
+            counters = RayExecutor(ExecutorConfig(kind="ray", actors=2)).run(job)
+        ws.close()
+    assert counters.done == 40
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("progress: ")]
+    seen = [int(line.split()[1].split("/")[0]) for line in lines]
+    assert seen == sorted(seen) and seen[-1] == 40  # polled while the actors ran, never back
+    assert any(0 < n < 40 for n in seen)
