@@ -112,3 +112,18 @@ def test_without_ray_the_ray_executor_fails_naming_the_extra(
     assert errors == [
         "error: the ray executor needs Ray, an optional extra: pip install 'agent-evals[ray]'"
     ]
+
+
+def test_the_cluster_bucket_grants_a_burst_then_the_rate() -> None:
+    from evals.executors.ray_actors import RateLimiter
+
+    limiter = RateLimiter({"m": {"rpm": 600, "tpm": 60_000}})  # 10/s, burst 100
+    assert limiter.reserve("m", "rpm", 100) == 0.0  # the ten-second burst, at once
+    assert limiter.reserve("m", "rpm", 10) == pytest.approx(1.0, abs=0.05)  # then 10/s
+    assert limiter.reserve("m", "rpm", 10) == pytest.approx(2.0, abs=0.05)  # queued behind
+    # 1,000 tokens/s, burst 10,000: a request larger than the bucket waits for a full one
+    # (as TokenBucket.take) and leaves it in debt.
+    assert limiter.reserve("m", "tpm", 20_000) == 0.0
+    assert limiter.reserve("m", "tpm", 5_000) == pytest.approx(
+        15.0, abs=0.05
+    )  # its debt, then 5,000
