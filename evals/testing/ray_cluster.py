@@ -43,7 +43,9 @@ def ray_test_cluster(
     Cluster (`cluster.address` for other drivers, e.g. `evals run --ray-address`)."""
     tmp = Path(tempfile.mkdtemp(prefix="evals-ray-"))
     (tmp / "ray").mkdir()
-    os.environ.update({**TEST_ENV, "RAY_TMPDIR": str(tmp), **(env or {})})
+    settings = {**TEST_ENV, "RAY_TMPDIR": str(tmp), **(env or {})}
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     import ray
     from ray._private import ray_constants
     from ray.cluster_utils import Cluster
@@ -81,6 +83,11 @@ def ray_test_cluster(
             ray.shutdown()
         cluster.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
+        for name, value in before.items():  # Ray reads its settings once; the rest goes
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def listening_addresses() -> set[str]:
