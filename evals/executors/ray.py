@@ -113,6 +113,10 @@ class _Slot:
     call: Any = None
     polled: Counters = field(default_factory=Counters)
     """The shard's counters at the last poll (kept when the actor is lost)."""
+    closing: Any = None
+    """Its close() call, once no shard is left for it (see _Driver._retire)."""
+    ended: bool = False
+    """Killed after closing: its CPUs are free for a lost shard's new actor."""
 
 
 class _Driver:
@@ -179,6 +183,7 @@ class _Driver:
         try:
             while True:
                 self._dispatch(slots)
+                self._retire(slots)
                 busy = [s for s in slots if s.call is not None]
                 if not busy:
                     break
@@ -201,10 +206,25 @@ class _Driver:
 
     def _dispatch(self, slots: list[_Slot]) -> None:
         for slot in slots:
-            if slot.call is None and self.queue:
+            if slot.call is None and slot.closing is None and self.queue:
                 slot.shard = self.queue.popleft()
                 slot.polled = Counters()
                 slot.call = slot.actor.run_shard.remote(slot.shard.index, self._task(slot.shard))
+
+    def _retire(self, slots: list[_Slot]) -> None:
+        """With no shard left to give, close idle actors and then end them: a lost node's
+        shard re-queued on a new actor may need their CPUs (else it would wait for the
+        end of the run, and the run for it)."""
+        if self.queue:
+            return
+        for slot in slots:
+            if slot.call is None and slot.closing is None:
+                slot.closing = slot.actor.close.remote()
+            elif slot.closing is not None and not slot.ended:
+                ready, _ = self.ray.wait([slot.closing], timeout=0)
+                if ready:
+                    self.ray.kill(slot.actor)
+                    slot.ended = True
 
     def _collect(self, slots: list[_Slot], slot: _Slot) -> None:
         """A shard's call returned: its counters, a lost actor (re-queue) or an error."""
@@ -223,6 +243,12 @@ class _Driver:
                 )
             else:
                 self.queue.append(_Shard(shard.index, shard.keys, shard.attempt + 1))
+                self.job.progress.console.print(
+                    f"ray: shard {shard.index} lost its actor {slot.name}; re-queued "
+                    f"(attempt {shard.attempt + 2} of {self.config.max_attempts})",
+                    markup=False,
+                    highlight=False,
+                )
         except self.ray.exceptions.RayTaskError as exc:
             cause = exc.cause if getattr(exc, "cause", None) is not None else exc
             self.errors.append(f"shard {shard.index}: {str(cause).splitlines()[-1]}")
@@ -247,13 +273,15 @@ class _Driver:
 
     def _close(self, slots: list[_Slot]) -> None:
         """Seal the actors' segments, then end the actors and the limiter."""
-        closing = [slot.actor.close.remote() for slot in slots]
+        closing = [s.closing or s.actor.close.remote() for s in slots if not s.ended]
         if closing:
             self.ray.wait(closing, num_returns=len(closing), timeout=CLOSE_S)
         self._kill(slots)
 
     def _kill(self, slots: list[_Slot]) -> None:
         for slot in slots:
-            self.ray.kill(slot.actor)
+            if not slot.ended:
+                self.ray.kill(slot.actor)
+                slot.ended = True
         if self.limiter is not None:
             self.ray.kill(self.limiter)

@@ -191,3 +191,41 @@ def test_evals_run_joins_a_cluster_by_its_address(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "10 trials in the matrix: 10 recorded, 10 ok, 0 failed." in proc.stdout
     assert_exactly_once(Workspace(ws), 10)
+
+
+def test_a_lost_node_loses_no_trial_and_duplicates_none(
+    ray_cluster: Any, tmp_path: Path, repo_root: Path
+) -> None:
+    # A third node for this test only: six actors need all six CPUs, so two run there.
+    node = ray_cluster.add_node(num_cpus=2, object_store_memory=100 << 20)
+    ray_cluster.wait_for_nodes()
+    with FakeLLMServer(latency_ms=400) as server:
+        suite = single_turn_suite(
+            tmp_path,
+            repo_root,
+            server,
+            limit=60,
+            lanes=6,
+            extra="executor: {kind: ray, actors: 6, shards_per_actor: 1}\n",
+        )
+        ws = tmp_path / "ws"
+        out: list[RunResult] = []
+        console = io.StringIO()
+        runner = threading.Thread(
+            target=lambda: out.append(
+                run_suite(suite, Workspace(ws), RunOptions(), console=Console(file=console))
+            )
+        )
+        runner.start()
+        deadline = time.monotonic() + 240
+        while not ((ws / "records" / "trial").exists() and recorded(ws) >= 12):
+            assert runner.is_alive() and time.monotonic() < deadline
+            time.sleep(0.05)
+        ray_cluster.remove_node(node)  # its raylet, object store and actors, mid-shard
+        runner.join(timeout=400)
+        assert not runner.is_alive() and out
+    result = out[0]
+    assert "lost its actor" in console.getvalue() and "re-queued" in console.getvalue()
+    assert result.summary is not None and result.summary.recorded == 120
+    assert result.summary.missing == 0
+    assert_exactly_once(Workspace(ws), 120)
