@@ -48,7 +48,7 @@ def throughput(r: dict[str, Any], what: str) -> list[str]:
 
 ORDER = (
     "throughput", "gateway_cpu", "multiturn", "cached_rerun", "memory", "store", "review_app",
-    "local_model",
+    "local_model", "executors",
 )  # fmt: skip
 """The items in issue order (as sections() prints them)."""
 
@@ -136,6 +136,19 @@ def sections(results: dict[str, Any], sources: dict[str, str]) -> list[str]:
             f"processed per turn without the prefix cache {per_turn.get('uncached')} (total "
             f"{total.get('uncached')}), with it {per_turn.get('cached')} (total "
             f"{total.get('cached')}).",
+            "",
+        ]
+    if "executors" in results:
+        ex = results["executors"]
+        rows = "; ".join(
+            f"{name} {s(v['trials_per_s'])}/s, {s(v['cpu_ms_per_trial'], 2)} ms CPU/trial"
+            for name, v in ex["executors"].items()
+        )
+        out += [
+            f"**9. Executors**{src('executors')}: {ex['trials']:,} single-turn trials, "
+            f"C = {ex['lanes']}, L = {ex['latency_ms']:g} ms (ideal "
+            f"{ex['ideal_trials_per_s']:.0f}/s): {rows} (processes: {ex['workers']} workers; "
+            "ray: two nodes on this machine, 4 actors, CPU of the whole cluster).",
             "",
         ]
     return out

@@ -54,6 +54,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "local_model": ["--runs", "3"],
         "review_replicas": ["--queued", "10000", "--reviewers", "20", "--items", "10",
                             "--runs", "3"],
+        "executors": ["--trials", "2000", "--lanes", "64", "--runs", "1", "--workers", "2"],
     },
     "full": {
         "throughput": ["--trials", "2000", "--lanes", "64", "256", "--runs", "3",
@@ -67,6 +68,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "local_model": ["--runs", "5"],
         "review_replicas": ["--queued", "100000", "--reviewers", "20", "--items", "10",
                             "--runs", "3"],
+        "executors": ["--trials", "2000", "--lanes", "64", "--runs", "3", "--workers", "2"],
     },
     "tiny": {  # for the bench's own tests: does everything run and produce its figures
         "throughput": ["--trials", "40", "--lanes", "8", "--runs", "1", "--workers", "1",
@@ -81,6 +83,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "local_model": ["--runs", "1"],
         "review_replicas": ["--queued", "200", "--reviewers", "4", "--items", "2", "--runs",
                             "1", "--no-replicas"],
+        "executors": ["--trials", "40", "--lanes", "8", "--latency-ms", "20", "--runs", "1"],
     },
 }  # fmt: skip
 """Arguments of each benchmark per profile."""
@@ -95,6 +98,7 @@ ITEMS = {
     "review_app": "7. review app next-item latency",
     "local_model": "8. local model tokens/s and llama.cpp's prefix cache",
     "review_replicas": "16.6 review app: two replicas on one PostgreSQL, 20 reviewers",
+    "executors": "9. one workload on each executor: in-process, processes, two-node Ray",
 }
 MODULES = {name: f"bench.bench_{name}" for name in ITEMS}
 

@@ -40,6 +40,21 @@ def run(
             help="Worker processes sharing the trials (overrides limits.workers).",
         ),
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help="Where trials run: inprocess, processes (--workers N) or ray "
+            "(overrides the suite's executor; docs/executors.md).",
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Ray cluster to run on (e.g. auto, HOST:6379); implies --executor ray.",
+        ),
+    ] = None,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")
     ] = True,
@@ -73,7 +88,15 @@ def run(
     from evals.analysis.suite_gates import load_suite_gates
 
     gates = load_suite_gates(loaded)  # so do bad gates: exit 2 before any trial
-    options = RunOptions(limit=limit, full=full, lanes=lanes, workers=workers, progress=progress)
+    options = RunOptions(
+        limit=limit,
+        full=full,
+        lanes=lanes,
+        workers=workers,
+        progress=progress,
+        executor=executor,
+        ray_address=ray_address,
+    )
     try:
         prepared = prepare_run(loaded, options)  # validates; writes nothing
         ws = Workspace(workspace)

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 from evals.models.cache import ResponseCache, request_key
 from evals.models.direct import DirectClient, direct_eligible
 from evals.models.errors import classify, gateway_error, register_secret, retry_after_s
-from evals.models.limits import ModelLimiter
+from evals.models.limits import Bucket, ModelLimiter
 from evals.models.litellm_setup import load_litellm, model_prices, quiet_calls
 from evals.models.prices import cost_map_prices
 from evals.models.types import ChatModel, Completion, GatewayError
@@ -371,6 +371,17 @@ class Gateway:
         register_secret(server.api_key)
         route.base["api_key"] = server.api_key
         route.base["api_base"] = server.base_url
+
+    def share_buckets(self, make: Callable[[str, str, int], Bucket]) -> None:
+        """Replace every rate bucket by `make(alias, "rpm" | "tpm", per_minute)`: the Ray
+        executor's actors draw from one cluster-wide bucket per model (a process's own
+        buckets would let N actors spend N times the rate)."""
+        for alias, route in self._routes.items():
+            spec, limiter = route.spec, route.limiter
+            if spec.rpm:
+                limiter.rpm = make(alias, "rpm", spec.rpm)
+            if spec.tpm:
+                limiter.tpm = make(alias, "tpm", spec.tpm)
 
     def transport(self, alias: str) -> str:
         """How this alias is reached: "direct" (the gateway's own HTTP) or "litellm"."""

@@ -13,8 +13,20 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 _BURST_S = 10.0
+
+
+class Bucket(Protocol):
+    """A rate bucket: this process's TokenBucket, or one shared by many processes (the
+    Ray executor's cluster-wide limiter, evals.run.executors.ray_limits)."""
+
+    async def take(self, amount: float = 1.0) -> None:
+        """Wait until `amount` units may be spent, and spend them."""
+
+    def refund(self, amount: float) -> None:
+        """Give back (or, negative, charge) units once the true cost is known."""
 
 
 class TokenBucket:
@@ -54,8 +66,8 @@ class ModelLimiter:
 
     def __init__(self, max_concurrency: int, rpm: int | None, tpm: int | None) -> None:
         self.max_concurrency = max(1, max_concurrency)
-        self.rpm = TokenBucket(rpm) if rpm else None
-        self.tpm = TokenBucket(tpm) if tpm else None
+        self.rpm: Bucket | None = TokenBucket(rpm) if rpm else None
+        self.tpm: Bucket | None = TokenBucket(tpm) if tpm else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._semaphore = asyncio.Semaphore(self.max_concurrency)
 

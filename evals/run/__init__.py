@@ -4,8 +4,10 @@
 * `plan`: which trials the suite asks for and which remain (`RunPlan`);
 * `trial`: one cell before it runs (`TrialSpec`);
 * `lanes`: running one trial with its errors classified, and N asyncio lanes of them;
-* `runner`: the run itself (`run_suite`), its locks and manifest;
-* `workers`: the run sharded over local worker processes (`--workers N`);
+* `runner`: the run itself (`run_suite`) and its manifest;
+* `locks`, `links`: one invocation per run id; trials counted in a run that another
+  run recorded (``run_links``);
+* `executors/`: where trials run: in this process, local worker processes, Ray;
 * `reviews`: review runs, each review's nodes in DAG order, free and teacher modes;
 * `progress`: the live progress bar and the end-of-run summary.
 """
@@ -21,6 +23,15 @@ if TYPE_CHECKING:
         Counters,
         LaneRun,
         run_trial,
+    )
+    from evals.run.links import (
+        RunLink,
+        link_finished_elsewhere,
+        link_reused,
+    )
+    from evals.run.locks import (
+        run_lock,
+        workers_lock,
     )
     from evals.run.plan import (
         RunPlan,
@@ -51,18 +62,11 @@ if TYPE_CHECKING:
     )
     from evals.run.runner import (
         Prepared,
-        RunLink,
         RunOptions,
         RunResult,
-        link_finished_elsewhere,
-        link_reused,
         manifest,
         prepare_run,
-        run_lock,
         run_suite,
-        show,
-        tick,
-        workers_lock,
     )
     from evals.run.suite import (
         Limits,
@@ -78,12 +82,6 @@ if TYPE_CHECKING:
     from evals.run.trial import (
         TrialSpec,
     )
-    from evals.run.workers import (
-        WorkerTask,
-        run_sharded,
-        share_limits,
-        worker_main,
-    )
 
 # Names resolve lazily (evals.lazy): importing the package runs none of its modules.
 _EXPORTS: dict[str, str] = {
@@ -97,7 +95,7 @@ _EXPORTS: dict[str, str] = {
     "ReviewJob": "evals.run.reviews",
     "ReviewNode": "evals.run.reviews",
     "ReviewPlanError": "evals.run.reviews",
-    "RunLink": "evals.run.runner",
+    "RunLink": "evals.run.links",
     "RunOptions": "evals.run.runner",
     "RunPlan": "evals.run.plan",
     "RunProgress": "evals.run.progress",
@@ -108,14 +106,13 @@ _EXPORTS: dict[str, str] = {
     "SuiteConfig": "evals.run.suite",
     "SuiteError": "evals.run.suite",
     "TrialSpec": "evals.run.trial",
-    "WorkerTask": "evals.run.workers",
     "case_selected": "evals.run.suite",
     "finished_keys": "evals.run.plan",
     "group_reviews": "evals.run.reviews",
     "is_finished": "evals.run.plan",
     "limit_round_robin": "evals.run.suite",
-    "link_finished_elsewhere": "evals.run.runner",
-    "link_reused": "evals.run.runner",
+    "link_finished_elsewhere": "evals.run.links",
+    "link_reused": "evals.run.links",
     "load_suite": "evals.run.suite",
     "make_plan": "evals.run.plan",
     "manifest": "evals.run.runner",
@@ -125,19 +122,14 @@ _EXPORTS: dict[str, str] = {
     "register_keys": "evals.run.progress",
     "render_summary": "evals.run.progress",
     "review_jobs": "evals.run.reviews",
-    "run_lock": "evals.run.runner",
-    "run_sharded": "evals.run.workers",
+    "run_lock": "evals.run.locks",
     "run_suite": "evals.run.runner",
     "run_trial": "evals.run.lanes",
     "select_cases": "evals.run.suite",
     "shard_of": "evals.run.plan",
-    "share_limits": "evals.run.workers",
-    "show": "evals.run.runner",
     "stored_answer": "evals.run.reviews",
     "summarise": "evals.run.progress",
-    "tick": "evals.run.runner",
-    "worker_main": "evals.run.workers",
-    "workers_lock": "evals.run.runner",
+    "workers_lock": "evals.run.locks",
 }
 
 __all__ = [
@@ -162,7 +154,6 @@ __all__ = [
     "SuiteConfig",
     "SuiteError",
     "TrialSpec",
-    "WorkerTask",
     "case_selected",
     "finished_keys",
     "group_reviews",
@@ -180,17 +171,12 @@ __all__ = [
     "render_summary",
     "review_jobs",
     "run_lock",
-    "run_sharded",
     "run_suite",
     "run_trial",
     "select_cases",
     "shard_of",
-    "share_limits",
-    "show",
     "stored_answer",
     "summarise",
-    "tick",
-    "worker_main",
     "workers_lock",
 ]
 

@@ -6,9 +6,9 @@
 2. takes the run's lock (one invocation per run id at a time, across processes);
 3. writes the RunManifest (a ``run`` record, once per invocation);
 4. reads the finished keys from the workspace and links trials reused from other runs;
-5. runs what remains on N asyncio lanes (evals.run.lanes), or over worker processes
-   (evals.run.workers), streaming every trial to the store as it finishes, with a
-   live progress bar;
+5. hands what remains to an executor (evals.run.executors: asyncio lanes in this process,
+   local worker processes, or Ray actors), each trial streamed to the store as it
+   finishes, with a live progress bar;
 6. summarises the whole matrix from the store (evals.run.progress) and closes the
    workspace (seal and compact this process's segments).
 
@@ -23,13 +23,9 @@ Run ids
 
 from __future__ import annotations
 
-import asyncio
-import fcntl
 import os
 import resource
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -37,29 +33,18 @@ from rich.console import Console
 from evals.agents import Agent, resolve_agent
 from evals.errors import RunError
 from evals.models.gateway import GatewayOpener, workspace_gateway
-from evals.run.lanes import Counters, LaneRun
+from evals.run.executors.base import ExecutionJob, ExecutorError
+from evals.run.executors.select import Selection, make_executor, select_executor
+from evals.run.lanes import Counters
+from evals.run.links import link_reused
+from evals.run.locks import run_lock
 from evals.run.plan import RunPlan, finished_keys, make_plan
 from evals.run.progress import RunProgress, RunSummary, render_summary, summarise
-from evals.run.reviews import pending_jobs
 from evals.run.suite import Suite
-from evals.schema import Record, RunManifest
+from evals.schema import RunManifest
 from evals.store.key_claims import journal_end
-from evals.store.query import ViewSpec, query, register_view, run_members_sql
-from evals.store.workspace import LockBusy, Workspace
-
-
-class RunLink(Record):
-    """A trial counted in a run although another run recorded it (same key)."""
-
-    run_id: str
-    """The run that reuses the trial."""
-    trial_key: str
-    """The trial reused."""
-    source_run_id: str
-    """The run that recorded it."""
-
-
-register_view(ViewSpec("run_link", "run_links", RunLink))
+from evals.store.query import run_members_sql
+from evals.store.workspace import Workspace
 
 RUN_TRIALS_SQL = f"SELECT * FROM trials t WHERE {run_members_sql('$run')}"
 """Every trial of a run, reused ones included: query(ws, RUN_TRIALS_SQL, {'run': id})."""
@@ -76,9 +61,13 @@ class RunOptions:
     lanes: int | None = None
     """Concurrent trials (overrides `limits.lanes`)."""
     workers: int | None = None
-    """Worker processes (overrides `limits.workers`)."""
+    """Worker processes (overrides `limits.workers`; the processes executor's size)."""
     progress: bool = True
     """Show the live progress bar."""
+    executor: str | None = None
+    """inprocess, processes or ray (overrides the suite's `executor:`)."""
+    ray_address: str | None = None
+    """The Ray cluster to join (overrides `executor.address`; implies ray)."""
 
 
 @dataclass
@@ -99,32 +88,12 @@ class RunResult:
     elapsed_s: float = 0.0
     """Wall time of the trials phase."""
     cpu_s: float = 0.0
-    """CPU time (user + system) of this process and its workers during that phase."""
+    """CPU time (user + system) of this process and its workers during that phase
+    (Ray actors' CPU is not included: they run in other process trees)."""
+    executor: str = "inprocess"
+    """The executor that ran the trials."""
     run_ids: list[str] = field(default_factory=list)
     """Every run recorded (a review suite's free run, then its teacher run)."""
-
-
-@contextmanager
-def run_lock(ws: Workspace, run_id: str) -> Iterator[None]:
-    """One invocation per run id at a time (released by the kernel on kill -9).
-
-    Worker processes hold a shared lock on a second file while they live; taking it
-    exclusively here waits for the workers of a killed invocation to notice their
-    parent is gone and exit, so they can never record a key this invocation also runs."""
-    held = ExitStack()
-    try:
-        held.enter_context(ws.try_lock(f"run-{run_id}"))
-    except LockBusy as exc:
-        raise RunError(f"run {run_id} is already running in another process ({exc})") from None
-    with held:
-        with workers_lock(ws, run_id, fcntl.LOCK_EX):
-            pass
-        yield
-
-
-def workers_lock(ws: Workspace, run_id: str, mode: int) -> AbstractContextManager[None]:
-    """The lock worker processes hold shared (see run_lock)."""
-    return ws.lock(f"run-{run_id}.workers", mode)
 
 
 def manifest(plan: RunPlan, run_id: str | None = None) -> RunManifest:
@@ -160,26 +129,19 @@ def manifest(plan: RunPlan, run_id: str | None = None) -> RunManifest:
     )
 
 
-def link_reused(ws: Workspace, run_id: str, finished: dict[str, str], keys: list[str]) -> int:
-    """Write a run_link for matrix keys finished under another run; returns how many."""
-    if all(other == run_id for other in finished.values()):
-        return 0  # the usual case: nothing recorded by another run
-    linked = {
-        r["k"]
-        for r in query(
-            ws,
-            "SELECT body->>'$.trial_key' AS k FROM raw_run_link WHERE body->>'$.run_id' = ?",
-            [run_id],
-        )
-    }
-    links = [
-        RunLink(run_id=run_id, trial_key=key, source_run_id=finished[key])
-        for key in keys
-        if finished.get(key, run_id) != run_id and key not in linked
-    ]
-    if links:
-        ws.writer("run_link").append_many(links)
-    return len(links)
+def _one_process_when_needed(selection: Selection, plan: RunPlan, console: Console) -> Selection:
+    """Local models and review suites run in this process whatever was asked."""
+    why = None
+    if any(m.model.startswith("local/") for m in plan.suite.models):
+        why = "local models run in one process"  # each would start its own llama.cpp
+    elif plan.reviews is not None:
+        why = "review suites run in one process"  # a review's nodes run in order on a lane
+    if why is None or selection.kind == "inprocess":
+        return selection
+    what = "--workers" if selection.kind == "processes" else f"--executor {selection.kind}"
+    console.print(f"{why}: {what} ignored", markup=False)
+    plan.workers = 1
+    return Selection("inprocess", selection.config, 1)
 
 
 def _cpu_seconds() -> float:
@@ -194,6 +156,7 @@ class Prepared:
 
     plan: RunPlan
     agent: Agent
+    executor: Selection
 
 
 def prepare_run(suite: Suite, options: RunOptions | None = None) -> Prepared:
@@ -205,13 +168,27 @@ def prepare_run(suite: Suite, options: RunOptions | None = None) -> Prepared:
         suite, limit=options.limit, full=options.full, lanes=options.lanes, workers=options.workers
     )
     agent = resolve_agent(suite.agent)
+    try:
+        selection = select_executor(
+            suite.config.executor,
+            kind=options.executor,
+            ray_address=options.ray_address,
+            workers=options.workers,
+            plan_workers=plan.workers,
+        )
+        if selection.kind == "ray":  # without the extra: fail before the workspace exists
+            from evals.run.executors.ray import import_ray
+
+            import_ray(local=selection.config.address is None)
+    except ExecutorError as exc:
+        raise RunError(str(exc)) from None
     for model in suite.models:  # fail before recording a trial per cell as infra:auth
         if model.api_key_env and not os.environ.get(model.api_key_env):
             raise RunError(
                 f"{suite.path}: model {model.alias!r}: environment variable "
                 f"{model.api_key_env} (its API key) is not set"
             )
-    return Prepared(plan, agent)
+    return Prepared(plan, agent, selection)
 
 
 def run_suite(
@@ -230,13 +207,8 @@ def run_suite(
     console = console or Console()
     prepared = prepared or prepare_run(suite, options)
     plan, agent = prepared.plan, prepared.agent
-    if plan.workers > 1 and any(m.model.startswith("local/") for m in suite.models):
-        # Each worker would start its own llama.cpp server on the same cores.
-        console.print("local models run in one process: --workers ignored", markup=False)
-        plan.workers = 1
-    if plan.workers > 1 and plan.reviews is not None:
-        console.print("review suites run in one process: --workers ignored", markup=False)
-        plan.workers = 1
+    selection = _one_process_when_needed(prepared.executor, plan, console)
+    executor = make_executor(selection)
     plan.workspace = ws
     try:
         with run_lock(ws, plan.run_id):
@@ -253,18 +225,15 @@ def run_suite(
             result.run_ids = plan.run_ids()
             start, cpu0 = time.perf_counter(), _cpu_seconds()
             with RunProgress(console, plan.total, skipped, options.progress) as progress:
-                if plan.total == skipped:
-                    pass  # all finished: no gateway (litellm's import alone is seconds)
-                elif plan.workers > 1:
-                    from evals.run.workers import run_sharded
-
-                    result.counters = run_sharded(
-                        plan, ws, set(finished), progress, open_gateway, journal_at=journal_at
+                if plan.total != skipped:  # else no gateway (litellm's import is seconds)
+                    job = ExecutionJob(
+                        plan, ws, agent, finished, open_gateway, progress, journal_at
                     )
-                else:
-                    result.counters = asyncio.run(
-                        _run_here(plan, ws, agent, finished, open_gateway, progress, journal_at)
-                    )
+                    try:
+                        result.counters = executor.run(job)
+                    except ExecutorError as exc:
+                        raise RunError(str(exc)) from None
+            result.executor = executor.name
             result.elapsed_s = time.perf_counter() - start
             result.cpu_s = _cpu_seconds() - cpu0
             summaries = [summarise(ws, r, ks) for r, ks in keys_by_run.items()]
@@ -274,57 +243,3 @@ def run_suite(
     for summary in summaries:
         render_summary(summary, console)
     return result
-
-
-async def _run_here(
-    plan: RunPlan,
-    ws: Workspace,
-    agent: Agent,
-    finished: dict[str, str],
-    open_gateway: GatewayOpener,
-    progress: RunProgress,
-    journal_at: int = 0,
-) -> Counters:
-    """Run the pending cells in this process."""
-    claims = ws.key_claims(plan.run_id, journal_at)
-    async with open_gateway(plan.suite.models, ws) as gateway:
-        lanes = LaneRun(
-            plan, ws.writer("trial"), gateway, agent, plan.lanes, claims=claims, finished=finished
-        )
-        ticker = asyncio.ensure_future(tick(progress, lanes.counters))
-        try:
-            if plan.reviews is not None:
-                return await lanes.run(pending_jobs(plan, finished))
-            return await lanes.run(plan.pending(finished))
-        finally:
-            ticker.cancel()
-            show(progress, lanes.counters)
-            link_finished_elsewhere(ws, plan.run_id, lanes.reused, lanes.reused_into)
-            claims.close()
-
-
-def link_finished_elsewhere(
-    ws: Workspace, run_id: str, reused: dict[str, str], into: dict[str, str] | None = None
-) -> None:
-    """Link the keys another run finished while this one was running (LaneRun.reused),
-    so that every reader counts them in this run (or the run `into` names), once."""
-    into = into or {}
-    if reused:
-        ws.writer("run_link").append_many(
-            [
-                RunLink(run_id=into.get(k, run_id), trial_key=k, source_run_id=src)
-                for k, src in reused.items()
-            ]
-        )
-
-
-def show(progress: RunProgress, c: Counters) -> None:
-    """Push counters to the progress bar."""
-    progress.update(c.done, c.failed, c.tokens, c.cost_usd)
-
-
-async def tick(progress: RunProgress, counters: Counters, every_s: float = 0.25) -> None:
-    """Refresh the progress bar periodically (not per trial: that would cost CPU)."""
-    while True:
-        show(progress, counters)
-        await asyncio.sleep(every_s)

@@ -35,6 +35,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from evals.errors import InputError
 from evals.models.providers import provider_problem
+from evals.run.executors.config import ExecutorConfig, parse_executor
 from evals.schema import AgentSpec, Case, ModelSpec, PromptVersion, Record, content_hash
 from evals.secrets import expand_env, find_secrets
 from evals.yamlfile import Problem, YamlDoc, YamlFileError, read_yaml
@@ -111,6 +112,14 @@ class SuiteConfig(Record):
     """Judge cascade (defined by the judges package; kept raw here)."""
     gates: Any = Field(default_factory=list)
     """Ship gates `evals run` applies at its end (checked by analysis.suite_gates; raw here)."""
+    executor: ExecutorConfig | None = None
+    """Where the trials run: inprocess, processes or ray, with options
+    (evals.run.executors.base.ExecutorConfig; `--executor` overrides)."""
+
+    @field_validator("executor", mode="before")
+    @classmethod
+    def _executor_shorthand(cls, value: Any) -> Any:
+        return parse_executor(value)
 
     @field_validator("agent", mode="before")
     @classmethod
@@ -145,6 +154,7 @@ class Suite:
     def suite_hash(self) -> str:
         """Hash of the whole configuration, prompts by content (for RunManifest)."""
         data = self.config.model_dump(mode="json")
+        data.pop("executor")  # where trials run is not what the suite is
         data["prompts"] = {p.name: p.sha256 for p in self.prompts}
         return content_hash(data)
 

@@ -1,6 +1,6 @@
 """Per-trial-key locks across runs: two runs sharing trial keys never run one twice.
 
-The run lock (evals.run.runner.run_lock) is per run id, but a trial's key does not include
+The run lock (evals.run.locks.run_lock) is per run id, but a trial's key does not include
 the run (evals.run.plan): two suites with the same dataset, models and prompts have the same
 keys, and run at once in one workspace each ran every trial (1,760 records for 880 keys).
 

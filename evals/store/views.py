@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 VIEW_MODULES = (
-    "evals.run.runner",
+    "evals.run.links",
     "evals.dataset.preferences",
     "evals.importers.common",
     "judges.calibration_store",

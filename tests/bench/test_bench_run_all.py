@@ -44,7 +44,8 @@ def test_run_all_tiny_profile(tmp_path: Path, repo_root: Path) -> None:
     assert data["profile"] == "tiny" and data["machine"]["cpus"] >= 1
     r = data["results"]
     assert set(r) == {"throughput", "gateway_cpu", "multiturn", "cached_rerun", "memory",
-                      "store", "review_app", "local_model", "review_replicas"}  # fmt: skip
+                      "store", "review_app", "local_model", "review_replicas",
+                      "executors"}  # fmt: skip
     for name, item in r.items():
         assert item["exit_code"] == 0 and "error" not in item, (name, item)
 
@@ -79,6 +80,12 @@ def test_run_all_tiny_profile(tmp_path: Path, repo_root: Path) -> None:
 
     local = r["local_model"]  # bench_local_model.py's own shape
     assert local["generated_tokens_per_s"]["median"] > 0
+
+    executors = r["executors"]["executors"]
+    assert set(executors) == {"inprocess", "processes", "ray"}
+    for name, row in executors.items():
+        assert row["failed_runs"] == [] and stat_ok(row["trials_per_s"]), (name, row)
+        assert stat_ok(row["cpu_ms_per_trial"]), (name, row)
 
     review = r["review_app"]
     assert review["errors"] == [] and review["claims_per_run"] == 6

@@ -10,8 +10,9 @@ import pytest
 from rich.console import Console
 
 from evals.dataset.golden import case_hash, load_golden_set
+from evals.run.locks import run_lock
 from evals.run.plan import make_plan
-from evals.run.runner import RUN_TRIALS_SQL, RunError, RunOptions, run_lock, run_suite
+from evals.run.runner import RUN_TRIALS_SQL, RunError, RunOptions, run_suite
 from evals.run.suite import Suite, load_suite, select_cases
 from evals.schema import trial_key
 from evals.store.query import query

@@ -1,4 +1,4 @@
-"""Running a matrix over several worker processes (`evals run --workers N`).
+"""The processes executor: a matrix over local worker processes (`--workers N`).
 
 One process of Python drives a few hundred trials per second before its CPU is the
 limit (JSON, HTTP and pydantic per call). Past that, the pending keys are sharded by
@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from multiprocessing.queues import Queue
 from typing import Any
 
+from evals.run.executors.base import ExecutionJob, ExecutorError, show, total
 from evals.run.lanes import Counters, LaneRun
 from evals.run.plan import RunPlan, make_plan
 from evals.run.progress import RunProgress
@@ -70,6 +71,22 @@ def share_limits(model: ModelSpec, shards: int) -> ModelSpec:
     )
 
 
+class ProcessesExecutor:
+    """Runs the pending cells over `workers` spawned local processes."""
+
+    name = "processes"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+
+    def run(self, job: ExecutionJob) -> Counters:
+        """Shard the pending keys over the workers (see Executor.run)."""
+        job.plan.workers = self.workers
+        return run_sharded(
+            job.plan, job.ws, set(job.finished), job.progress, job.open_gateway, job.journal_at
+        )
+
+
 def run_sharded(
     plan: RunPlan,
     ws: Workspace,
@@ -79,8 +96,6 @@ def run_sharded(
     journal_at: int = 0,
 ) -> Counters:
     """Run the pending cells over `plan.workers` processes; returns the summed counters."""
-    from evals.run.runner import RunError, show
-
     ctx = mp.get_context("spawn")  # a clean interpreter: no inherited loop, threads or locks
     messages: Queue[Message] = ctx.Queue()
     lanes = max(1, math.ceil(plan.lanes / plan.workers))
@@ -121,7 +136,7 @@ def run_sharded(
                     if shard not in ended and proc.exitcode is not None:
                         ended.add(shard)
                         errors.append(f"worker {shard} died (exit code {proc.exitcode})")
-                show(progress, _total(latest))  # keeps the heartbeat line going
+                show(progress, total(latest.values()))  # keeps the heartbeat line going
                 continue
             if kind == "error":
                 errors.append(f"worker {shard}: {payload}")
@@ -130,7 +145,7 @@ def run_sharded(
             latest[shard] = Counters(**payload)
             if kind == "done":
                 ended.add(shard)
-            show(progress, _total(latest))
+            show(progress, total(latest.values()))
     finally:
         for proc in procs:
             proc.join(timeout=30)
@@ -138,20 +153,13 @@ def run_sharded(
                 proc.terminate()
                 proc.join()
     if errors:
-        raise RunError("; ".join(errors))
-    return _total(latest)
-
-
-def _total(latest: dict[int, Counters]) -> Counters:
-    total = Counters()
-    for counters in latest.values():
-        total.merge(counters)
-    return total
+        raise ExecutorError("; ".join(errors))
+    return total(latest.values())
 
 
 def worker_main(task: WorkerTask, messages: Queue[Message]) -> None:
     """Entry point of a worker process."""
-    from evals.run.runner import workers_lock
+    from evals.run.locks import workers_lock
 
     try:
         ws = Workspace(task.workspace, create=False)
@@ -175,7 +183,7 @@ async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Co
         )
     agent = resolve_agent(suite.agent)
     models = [share_limits(m, task.shards) for m in suite.models]
-    from evals.run.runner import link_finished_elsewhere
+    from evals.run.links import link_finished_elsewhere
 
     claims = ws.key_claims(task.run_id, task.journal_at)
     try:

@@ -1,0 +1,1 @@
+"""Executors: where a run's trials execute (see evals.run.executors.base)."""
