@@ -12,9 +12,13 @@ FAKE_KEY = {"FAKE_LLM_KEY": "sk-fake-not-secret"}
 
 
 @pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[Any]:
-    """A head and one more node, 2 CPUs each, on 127.0.0.1; shut down after the session."""
+def ray_cluster(moto_s3: Any) -> Iterator[Any]:
+    """A head and one more node, 2 CPUs each, on 127.0.0.1; shut down after the session.
+    Its workers inherit the fake key and the S3 server's endpoint and credentials (the
+    harness never ships a secret through Ray), and short leases so that a killed actor's
+    trial-key leases on an ``s3://`` workspace expire in seconds."""
     from evals.testing.ray_cluster import ray_test_cluster
 
-    with ray_test_cluster(nodes=2, cpus_per_node=2, env=FAKE_KEY) as cluster:
+    env = {**FAKE_KEY, **moto_s3.env(), "EVALS_LEASE_TTL_S": "3"}
+    with ray_test_cluster(nodes=2, cpus_per_node=2, env=env) as cluster:
         yield cluster
