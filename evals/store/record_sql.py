@@ -146,7 +146,7 @@ def stamp_verified(segment: Path) -> None:
     """Record that a Parquet segment's every record verified (caller checked)."""
     path = _stamp_path(segment)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp = path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")  # threads too
     tmp.write_bytes(orjson.dumps({"sha256": _file_digest(segment)}))
     os.replace(tmp, path)
 

@@ -167,7 +167,7 @@ def _write_pointer(folder: Path, url: str) -> None:
     if pointer.exists():
         return
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = pointer.with_suffix(f".tmp{os.getpid()}")
+    tmp = pointer.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")  # threads too
     tmp.write_bytes(orjson.dumps({"url": url}))
     os.replace(tmp, pointer)
 

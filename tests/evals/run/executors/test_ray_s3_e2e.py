@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from evals.errors import StoreError
 from evals.run.runner import RunOptions, RunResult, run_suite
 from evals.store.query import query
 from evals.store.workspace import Workspace
@@ -24,7 +25,11 @@ TRIALS = 60  # 30 cases x 2 prompts
 
 
 def recorded(url: str) -> int:
-    return int(query(Workspace(url, create=False), "SELECT count(*) AS n FROM raw_trial")[0]["n"])
+    try:
+        ws = Workspace(url, create=False)
+    except StoreError:  # the run has not created it yet
+        return 0
+    return int(query(ws, "SELECT count(*) AS n FROM raw_trial")[0]["n"])
 
 
 def run_and_kill_an_actor(suite: Any, url: str) -> RunResult:
@@ -71,7 +76,7 @@ def test_ray_into_s3_kill_rerun_then_judge_gate_report_audit(
                    "--no-progress")  # fmt: skip
     assert judged.returncode == 0, judged.stderr
     assert query(ws, "SELECT count(*) AS n FROM verdicts WHERE judge = 'cascade'")[0]["n"] == TRIALS
-    gate = evals("gate", str(repo_root / "gates" / "edd_demo.yaml"), "--run", run_id,
+    gate = evals("gate", str(repo_root / "gates" / "edd_demo.yaml"), "--run", f"{run_id}:native:v1",
                  "-w", s3_url, "--baseline", "none", "--json")  # fmt: skip
     assert gate.returncode in (0, 3, 4), gate.stderr  # a decision, not an error
     report = evals("report", run_id, "-w", s3_url, "--out", str(tmp_path / "r"), "--format", "md")
