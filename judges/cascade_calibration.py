@@ -10,8 +10,8 @@ alone). Otherwise the trial escalates to the next stage, and after the last to p
 A decision agrees with people when a fail is on an answer rated not helpful, a pass on
 one rated helpful.
 
-Method: **held-out split + Learn-then-Test** (Angelopoulos et al. 2021, applied to
-cascades as in Jung et al. 2024, "Trust or Escalate").
+Method: **held-out splits + Learn-then-Test, p-values pooled over splits** (Angelopoulos
+et al. 2021, applied to cascades as in Jung et al. 2024, "Trust or Escalate").
 
 1. The labelled trials are split at random (seeded) into a *selection* part and a
    *test* part (default half each).
@@ -25,31 +25,34 @@ cascades as in Jung et al. 2024, "Trust or Escalate").
    would get on the test part if its disagreement there were the selection part's
    (the number of test trials it decides depends on the confidences only, not on the
    labels). Tuples most likely to pass, with enough decided trials to pass, come first.
-4. On the test part the tuples are tested in that order with the *fallback procedure*
-   (Wiens 2003): the error budget ``1 - confidence`` is split over the tests (half to
-   the first, the rest evenly); a tuple passes when the one-sided Clopper-Pearson upper
-   bound of the cascade's disagreement on the test trials it decides, at its level, is
-   below ``alpha``; a passed test hands its level on to the next, a failed one loses it
-   but does not stop the sequence. Tuples deciding fewer test trials than could ever
-   pass are left out (that depends on the confidences, not the labels). Of the tuples
-   that passed, the one deciding the most test trials is chosen. The order and the
-   levels were fixed before any test label was read, so the chance that any passed
-   tuple's (so the chosen one's) true disagreement exceeds ``alpha`` is at most
-   ``1 - confidence``.
+4. On the test part the tuples are tested in that order as a *fixed sequence*: each
+   tuple's binomial p-value (the chance of so few disagreements on the test trials it
+   decides if its true disagreement were ``alpha``) is adjusted to the largest p-value
+   of it and every tuple before it. Tuples deciding fewer test trials than could ever
+   pass are left out (that depends on the confidences, not the labels). The order was
+   fixed before any test label was read, so in one split the chance that a tuple whose
+   true disagreement exceeds ``alpha`` gets an adjusted p-value <= u is at most u.
+5. **Many splits, p-values pooled** (Meinshausen, Meier & Buehlmann 2009, "p-values for
+   high-dimensional regression", Theorem 3.2): steps 1-4 run on 40 independent splits
+   (seeded (s, 0), ..., (s, 39) for ``--seed s``). Thresholds are rounded up to a 0.05
+   grid, so different splits propose the same tuples. A tuple's pooled p-value is the
+   ``ceil(0.2 x 40)``-th smallest of its adjusted p-values over the splits (1 where a
+   split did not test it) divided by 0.2; the tuples whose pooled p-value is at most
+   ``1 - confidence`` pass, whatever the dependence between splits, with the chance that
+   any passed tuple's true disagreement exceeds ``alpha`` at most ``1 - confidence``.
+   Of them, the one deciding the most trials is chosen. A quantile over 40 splits is
+   close to its limit over all possible splits, so the result barely depends on the
+   seed.
 
-5. Steps 1-4 run on ten splits (seeds s, s+1, ..., s+9 for ``--seed s``), each with the
-   error budget ``(1 - confidence) / 10``; the split whose chosen tuple covers the
-   (lower) median share of trials is kept. By the union bound every split's chosen
-   tuple keeps the promise at once with probability ``confidence``, so keeping one of
-   them is valid; the median does not hang on one lucky or unlucky split.
-
-Why the order, the fallback and the median (measured, docs/metrics.md): testing from the most
-cautious tuple first, stopping at the first failure, made the first tests rest on a
-handful of test trials, where two disagreements stopped the sequence, so the result hung
-on the seed (coverage 0% for 4 of 20 seeds and ~100% for the others, on the same 500
-items); one split per seed left coverage varying by about 11 points over 20 seeds on
-fail-only data, ten splits by about 4. The report gives the spread of coverage over 20
-seeds, and **choosing a seed after seeing results voids the guarantee**.
+Why (measured, docs/metrics.md): testing from the most cautious tuple first, stopping at
+the first failure, made the first tests rest on a handful of test trials, where two
+disagreements stopped the sequence, so the result hung on the seed (coverage 0% for 4 of
+20 seeds and ~100% for the others, on the same 500 items). Keeping one split per seed
+left coverage varying by about 11 points over 20 seeds on fail-only data; keeping the
+median of ten splits (each at ``(1 - confidence) / 10``, the union bound) by 13-15
+points where the promise is borderline; pooling 40 splits' p-values by 0-5 points. The
+report gives the spread of coverage over 20 seeds, and **choosing a seed after seeing
+results voids the guarantee**.
 
 Agreement (per stage and overall, with Wilson intervals) is measured on the **test part
 only**: the selection part chose the thresholds, so its agreement is optimistic. The
@@ -65,12 +68,14 @@ reaching the stage, compared with running the last (strongest) stage on every tr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+import scipy.stats as _st
 from pydantic import BaseModel, Field
 
 from evals import stats
@@ -102,10 +107,10 @@ class CascadeItem:
 SPREAD_SEEDS = 20
 """Seeds whose coverage the report lists (its spread)."""
 
-SPLITS = 10
-"""Splits per calibration (each tested at 1 - (1 - confidence) / SPLITS; the median kept):
-measured, one split per seed left coverage varying by 11 points over 20 seeds, ten by 4
-(docs/metrics.md)."""
+SPLITS = 40
+"""Independent splits whose p-values are pooled: measured over 20 seeds on borderline
+fail-only data, coverage varied by 0-5 points with 40 splits (the median of ten splits,
+the method before, by 13-15; docs/metrics.md)."""
 
 
 class StageReport(BaseModel):
@@ -166,9 +171,10 @@ class CascadeCalibration(BaseModel):
     seed_coverage: list[float] = Field(default_factory=list)
     """Coverage with seeds 0, 1, ... (its spread; the chosen seed included)."""
     splits: int = 1
-    """Splits tested (each at 1 - (1 - confidence) / splits); the median one is kept."""
+    """Splits whose p-values are pooled."""
     split_seed: int = 0
-    """Seed of the split kept (its test part gives the figures above)."""
+    """Draw of the split whose p-value is the pooled one (its test part gives the
+    figures above)."""
     unshadowed: list[int] = Field(default_factory=list)
     """Per stage: labelled trials it never judged although an earlier stage decided them
     (no shadow verdicts: the stage is scored only on what earlier stages passed)."""
@@ -270,16 +276,20 @@ def threshold_path(
     return path
 
 
-FIRST_WEIGHT = 0.5
-"""Share of the error budget (1 - confidence) given to the first tuple tested; the rest
-is spread evenly over the others (fallback procedure)."""
+GRID = 0.05
+"""Thresholds are rounded up to this grid, so that splits propose the same tuples and
+their p-values can be pooled (step 5 of the module doc)."""
+
+GAMMA = 0.2
+"""Quantile of the splits' p-values that is pooled (Meinshausen et al. 2009): a tuple
+passes when at least this share of the splits reject it at ``GAMMA x (1 - confidence)``.
+Measured: 0.5 (the median) left tuples that bolder splits test late short of half the
+splits, and coverage varied by 34-40 points over seeds; 0.2 by 0-5 (docs/metrics.md)."""
 
 
-def _weight(j: int, m: int) -> float:
-    """Share of the error budget of the j-th of m tests (they sum to 1)."""
-    if m == 1:
-        return 1.0
-    return FIRST_WEIGHT if j == 0 else (1.0 - FIRST_WEIGHT) / (m - 1)
+def _snap(t: float | None) -> float | None:
+    """`t` rounded up to the grid (a stricter threshold: it decides a subset)."""
+    return None if t is None else round(math.ceil(round(t / GRID, 6)) * GRID, 6)
 
 
 def _order(
@@ -307,53 +317,90 @@ def _order(
     return [i for *_, i in sorted(keys)]
 
 
+Tuple = tuple[float | None, ...]
+
+
 @dataclass
 class _Split:
-    """One split's Learn-then-Test result (step 1-4 of the module doc)."""
+    """One split's tests (steps 1-4 of the module doc)."""
 
-    seed: int
+    seed: tuple[int, int]
     test: npt.NDArray[np.int64]
     sizes: tuple[int, int]
-    chosen: tuple[float | None, ...]
-    outcome: tuple[int, int, float | None]
-    """(test trials decided, of them disagreed, upper bound at the split's level)."""
-    tested: int
-    path: list[tuple[float | None, ...]]
-    coverage: float
-    """Share of all labelled trials the chosen tuple decides (label-free)."""
+    p: dict[Tuple, float]
+    """The tuples tested, each with its fixed-sequence adjusted p-value (the largest
+    binomial p-value of it and every tuple tested before it)."""
+    counts: dict[Tuple, tuple[int, int]]
+    """The tuples tested, each with (test trials decided, of them disagreed)."""
+    path: list[Tuple]
 
 
 def _one_split(
-    a: _Arrays, alpha: float, level: float, decide: DecideMode, fraction: float, seed: int
+    a: _Arrays,
+    alpha: float,
+    level: float,
+    decide: DecideMode,
+    fraction: float,
+    seed: tuple[int, int],
 ) -> _Split:
-    """Learn-then-Test on one seeded split, the error budget being 1 - `level`."""
-    n, k_n = len(a.helpful), a.codes.shape[1]
-    perm = np.random.default_rng(seed).permutation(n)
+    """One seeded split: path on the selection part, its tuples tested on the test part
+    in the label-free order (fixed sequence), skipping those deciding too few test trials
+    to ever pass at `level`."""
+    n = len(a.helpful)
+    perm = np.random.default_rng(list(seed)).permutation(n)
     n_sel = round(n * fraction)
     sel, test = np.sort(perm[:n_sel]), np.sort(perm[n_sel:])
-    path = threshold_path(a, sel, decide, list(np.linspace(0.0, min(1.0, 3.0 * alpha), 61)))
+    risks = list(np.linspace(0.0, min(1.0, 3.0 * alpha), 61))
+    path = list(dict.fromkeys(tuple(_snap(t) for t in tup)
+                              for tup in threshold_path(a, sel, decide, risks)))  # fmt: skip
     n_min = min_n_zero_errors(alpha, level)
-    chosen: tuple[float | None, ...] = (None,) * k_n
-    tested = 0
-    best: tuple[int, int, float | None] = (0, 0, None)
-    order = [i for i in _order(a, sel, test, path, decide, level)
-             if simulate(a, test, path[i], decide)[1].sum() >= n_min]  # fmt: skip
-    delta, carried = 1.0 - level, 0.0
-    for j, i in enumerate(order):
+    p: dict[Tuple, float] = {}
+    counts: dict[Tuple, tuple[int, int]] = {}
+    running = 0.0
+    for i in _order(a, sel, test, path, decide, level):
         _, dec, agr = simulate(a, test, path[i], decide)
         d, wrong = int(dec.sum()), int(dec.sum() - agr.sum())
-        at = carried + delta * _weight(j, len(order))
-        tested += 1
-        upper = stats.clopper_pearson_upper(wrong, d, 1.0 - at)
-        if upper >= alpha:
-            carried = 0.0  # a failed test's level is spent; the next keeps its own
+        if d < n_min:  # could never pass (depends on the confidences, not the labels)
             continue
-        carried = at  # a passed test hands its level on (fallback procedure)
-        if d > best[0]:
-            chosen, best = path[i], (d, wrong, upper)
-    every = simulate(a, np.arange(n), chosen, decide)[1]
-    coverage = float(every.sum() / n) if n else 0.0
-    return _Split(seed, test, (n_sel, n - n_sel), chosen, best, tested, path, coverage)
+        running = max(running, float(_st.binom.cdf(wrong, d, alpha)))
+        p[path[i]] = running
+        counts[path[i]] = (d, wrong)
+    return _Split(seed, test, (n_sel, n - n_sel), p, counts, path)
+
+
+@dataclass
+class _Pooled:
+    """The tuple chosen from pooled splits, and the split that reports it."""
+
+    chosen: Tuple
+    kept: _Split
+    q: float
+    """Its pooled p-value (1 when nothing passed)."""
+    coverage: float
+    tested: int
+
+
+def _pool(a: _Arrays, runs: list[_Split], delta: float, decide: DecideMode) -> _Pooled:
+    """Step 5: each tuple's pooled p-value is the ceil(GAMMA B)-th smallest of its
+    adjusted p-values over the B splits (1 where a split did not test it), divided by
+    GAMMA; of the tuples at most ``delta``, the one deciding the most trials is chosen."""
+    n, half = len(a.helpful), math.ceil(GAMMA * len(runs))
+    every = np.arange(n)
+    best: tuple[float, float, Tuple] | None = None
+    for tup in dict.fromkeys(t for r in runs for t in r.p):
+        q = min(1.0, sorted(r.p.get(tup, 1.0) for r in runs)[half - 1] / GAMMA)
+        if q > delta:
+            continue
+        cov = float(simulate(a, every, tup, decide)[1].sum() / n) if n else 0.0
+        if best is None or (cov, -q) > (best[0], -best[1]):
+            best = (cov, q, tup)
+    tested = len({t for r in runs for t in r.p})
+    if best is None:
+        return _Pooled((None,) * a.codes.shape[1], runs[0], 1.0, 0.0, tested)
+    cov, q, tup = best
+    # The split whose p-value is the pooled one reports the figures on its test part.
+    kept = sorted((r for r in runs if tup in r.p), key=lambda r: (r.p[tup], r.seed))[half - 1]
+    return _Pooled(tup, kept, q, cov, tested)
 
 
 def calibrate_cascade(
@@ -371,48 +418,48 @@ def calibrate_cascade(
     """Choose per-stage thresholds (see the module doc) and report what they give, with
     the spread of coverage over `spread_seeds` seeds (0: not computed).
 
-    Seed s runs Learn-then-Test on the `splits` splits s, s+1, ..., each with the error
-    budget (1 - confidence) / splits, and keeps the split whose coverage is the (lower)
-    median: every split's chosen tuple holds its promise at once with probability
-    `confidence` (a union bound), so keeping any one of them is valid, and the median
-    does not hang on one lucky or unlucky split."""
+    Seed s draws `splits` independent splits (seeded (s, 0), (s, 1), ...), tests the
+    tuples of each in a fixed sequence and pools the splits' p-values per tuple (a
+    quantile over the splits, divided by it): the chance that any tuple whose true
+    disagreement exceeds `alpha` passes is at most ``1 - confidence`` (Meinshausen, Meier
+    & Buehlmann 2009, Theorem 3.2), and the result, a quantile over many splits, barely
+    moves with the seed."""
     k_n = len(stage_names)
     if any(len(it.stages) != k_n for it in items):
         raise ValueError("every item needs one observation slot per stage")
     if splits < 1:
         raise ValueError("splits must be at least 1")
     a = _arrays(items, k_n)
-    level = 1.0 - (1.0 - confidence) / splits
-    cache: dict[int, _Split] = {}
+    delta = 1.0 - confidence
+    level = 1.0 - delta * GAMMA  # the loosest level any tuple can pass at
 
-    def split(k: int) -> _Split:
-        if k not in cache:
-            cache[k] = _one_split(a, alpha, level, decide, select_fraction, k)
-        return cache[k]
-
-    def pick(s: int) -> _Split:
-        runs = sorted((split(s + b) for b in range(splits)), key=lambda r: (r.coverage, r.seed))
-        return runs[(splits - 1) // 2]
+    def pick(s: int) -> _Pooled:
+        runs = [_one_split(a, alpha, level, decide, select_fraction, (s, b)) for b in range(splits)]
+        return _pool(a, runs, delta, decide)
 
     from judges.cascade_report import report_of, spread_note
 
     best = pick(seed)
+    d, wrong = best.kept.counts.get(best.chosen, (0, 0))
+    upper = stats.clopper_pearson_upper(wrong, d, level) if d else None
     report = report_of(
         a,
-        best.test,
+        best.kept.test,
         list(best.chosen),
         stage_names,
         (alpha, confidence),
         decide,
         seed,
-        best.sizes,
-        best.outcome,
+        best.kept.sizes,
+        (d, wrong, upper),
         best.tested,
-        best.path,
-        method=f"held-out split + Learn-then-Test, median of {splits} splits",
+        best.kept.path,
+        method=f"held-out splits + Learn-then-Test, p-values pooled over {splits} splits",
     )
-    report.splits, report.split_seed = splits, best.seed
+    report.splits, report.split_seed = splits, best.kept.seed[1]
     if spread_seeds:
-        report.seed_coverage = [pick(s).coverage for s in range(spread_seeds)]
+        report.seed_coverage = [
+            best.coverage if s == seed else pick(s).coverage for s in range(spread_seeds)
+        ]
         report.message += "; " + spread_note(report.seed_coverage)
     return report
