@@ -283,8 +283,8 @@ their p-values can be pooled (step 5 of the module doc)."""
 GAMMA = 0.2
 """Quantile of the splits' p-values that is pooled (Meinshausen et al. 2009): a tuple
 passes when at least this share of the splits reject it at ``GAMMA x (1 - confidence)``.
-Measured: 0.5 (the median) left tuples that bolder splits test late short of half the
-splits, and coverage varied by 34-40 points over seeds; 0.2 by 0-5 (docs/metrics.md)."""
+Measured: 0.5 (the median) left bold tuples, which splits test late, short of half the
+splits, and coverage varied by up to 40 points over seeds; 0.2 by 0-5 (docs/metrics.md)."""
 
 
 def _snap(t: float | None) -> float | None:
