@@ -34,8 +34,9 @@ et al. 2021, applied to cascades as in Jung et al. 2024, "Trust or Escalate").
    true disagreement exceeds ``alpha`` gets an adjusted p-value <= u is at most u.
 5. **Many splits, p-values pooled** (Meinshausen, Meier & Buehlmann 2009, "p-values for
    high-dimensional regression", Theorem 3.2): steps 1-4 run on 40 independent splits
-   (seeded (s, 0), ..., (s, 39) for ``--seed s``). Thresholds are rounded up to a 0.05
-   grid, so different splits propose the same tuples. A tuple's pooled p-value is the
+   (seeded (s, 0), ..., (s, 39) for ``--seed s``). Thresholds are rounded up to a grid
+   of 20 quantiles of each stage's confidences (label-free), so different splits
+   propose the same tuples. A tuple's pooled p-value is the
    ``ceil(0.2 x 40)``-th smallest of its adjusted p-values over the splits (1 where a
    split did not test it) divided by 0.2; the tuples whose pooled p-value is at most
    ``1 - confidence`` pass, whatever the dependence between splits, with the chance that
@@ -276,9 +277,12 @@ def threshold_path(
     return path
 
 
-GRID = 0.05
-"""Thresholds are rounded up to this grid, so that splits propose the same tuples and
-their p-values can be pooled (step 5 of the module doc)."""
+GRID = 20
+"""Thresholds are rounded up to a grid of this many quantiles of each stage's
+confidences over all labelled trials (label-free), so that splits propose the same
+tuples and their p-values can be pooled (step 5 of the module doc). Quantiles, not fixed
+steps: judges whose confidences crowd near 1 (0.998, 0.9998, ...) keep their
+resolution."""
 
 GAMMA = 0.2
 """Quantile of the splits' p-values that is pooled (Meinshausen et al. 2009): a tuple
@@ -287,9 +291,23 @@ Measured: 0.5 (the median) left bold tuples, which splits test late, short of ha
 splits, and coverage varied by up to 40 points over seeds; 0.2 by 0-5 (docs/metrics.md)."""
 
 
-def _snap(t: float | None) -> float | None:
-    """`t` rounded up to the grid (a stricter threshold: it decides a subset)."""
-    return None if t is None else round(math.ceil(round(t / GRID, 6)) * GRID, 6)
+def _grids(a: _Arrays) -> list[npt.NDArray[np.float64]]:
+    """Per stage: the distinct GRID-quantiles of its confidences (who judged)."""
+    out = []
+    for k in range(a.codes.shape[1]):
+        c = a.conf[:, k][np.isfinite(a.conf[:, k])]
+        q = np.quantile(c, np.linspace(0, 1, GRID + 1), method="higher") if len(c) else c
+        out.append(np.unique(q))
+    return out
+
+
+def _snap(t: float | None, grid: npt.NDArray[np.float64]) -> float | None:
+    """`t` rounded up to the grid (a stricter threshold: it decides a subset); None
+    when above every grid value (it would decide nothing)."""
+    if t is None:
+        return None
+    i = int(np.searchsorted(grid, t, side="left"))
+    return float(grid[i]) if i < len(grid) else None
 
 
 def _order(
@@ -351,7 +369,8 @@ def _one_split(
     n_sel = round(n * fraction)
     sel, test = np.sort(perm[:n_sel]), np.sort(perm[n_sel:])
     risks = list(np.linspace(0.0, min(1.0, 3.0 * alpha), 61))
-    path = list(dict.fromkeys(tuple(_snap(t) for t in tup)
+    grids = _grids(a)
+    path = list(dict.fromkeys(tuple(_snap(t, g) for t, g in zip(tup, grids, strict=True))
                               for tup in threshold_path(a, sel, decide, risks)))  # fmt: skip
     n_min = min_n_zero_errors(alpha, level)
     p: dict[Tuple, float] = {}

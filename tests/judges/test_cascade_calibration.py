@@ -93,8 +93,9 @@ def test_a_chance_level_stage_never_decides_alone() -> None:
     )
     assert report.thresholds[0] is None and report.stages[0].decided == 0
     assert report.thresholds[1] is not None
-    # Thresholds are on a 0.05 grid, rounded up: the first grid point above the critical
-    # value (whose true disagreement is alpha exactly, so it cannot be certified).
+    # Thresholds are rounded up to a grid of 20 quantiles of the confidences (uniform
+    # here: steps of about 0.05): the first grid point above the critical value (whose
+    # true disagreement is alpha exactly, so it cannot be certified).
     assert 0 < report.thresholds[1] - critical(0.4, 0.05) <= 0.05 + 0.01
 
 
