@@ -282,7 +282,8 @@ GRID = 20
 confidences over all labelled trials (label-free), so that splits propose the same
 tuples and their p-values can be pooled (step 5 of the module doc). Quantiles, not fixed
 steps: judges whose confidences crowd near 1 (0.998, 0.9998, ...) keep their
-resolution."""
+resolution. Measured: 40 quantiles left coverage varying by up to 8 points over seeds
+(fewer tuples shared between splits), 20 by 0-4.4 (docs/metrics.md)."""
 
 GAMMA = 0.2
 """Quantile of the splits' p-values that is pooled (Meinshausen et al. 2009): a tuple
