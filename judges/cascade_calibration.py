@@ -10,8 +10,8 @@ alone). Otherwise the trial escalates to the next stage, and after the last to p
 A decision agrees with people when a fail is on an answer rated not helpful, a pass on
 one rated helpful.
 
-Method: **held-out split + Learn-then-Test** (Angelopoulos et al. 2021, applied to
-cascades as in Jung et al. 2024, "Trust or Escalate").
+Method: **held-out splits + Learn-then-Test, p-values pooled over splits** (Angelopoulos
+et al. 2021, applied to cascades as in Jung et al. 2024, "Trust or Escalate").
 
 1. The labelled trials are split at random (seeded) into a *selection* part and a
    *test* part (default half each).
@@ -25,31 +25,35 @@ cascades as in Jung et al. 2024, "Trust or Escalate").
    would get on the test part if its disagreement there were the selection part's
    (the number of test trials it decides depends on the confidences only, not on the
    labels). Tuples most likely to pass, with enough decided trials to pass, come first.
-4. On the test part the tuples are tested in that order with the *fallback procedure*
-   (Wiens 2003): the error budget ``1 - confidence`` is split over the tests (half to
-   the first, the rest evenly); a tuple passes when the one-sided Clopper-Pearson upper
-   bound of the cascade's disagreement on the test trials it decides, at its level, is
-   below ``alpha``; a passed test hands its level on to the next, a failed one loses it
-   but does not stop the sequence. Tuples deciding fewer test trials than could ever
-   pass are left out (that depends on the confidences, not the labels). Of the tuples
-   that passed, the one deciding the most test trials is chosen. The order and the
-   levels were fixed before any test label was read, so the chance that any passed
-   tuple's (so the chosen one's) true disagreement exceeds ``alpha`` is at most
-   ``1 - confidence``.
+4. On the test part the tuples are tested in that order as a *fixed sequence*: each
+   tuple's binomial p-value (the chance of so few disagreements on the test trials it
+   decides if its true disagreement were ``alpha``) is adjusted to the largest p-value
+   of it and every tuple before it. Tuples deciding fewer test trials than could ever
+   pass are left out (that depends on the confidences, not the labels). The order was
+   fixed before any test label was read, so in one split the chance that a tuple whose
+   true disagreement exceeds ``alpha`` gets an adjusted p-value <= u is at most u.
+5. **Many splits, p-values pooled** (Meinshausen, Meier & Buehlmann 2009, "p-values for
+   high-dimensional regression", Theorem 3.2): steps 1-4 run on 40 independent splits
+   (seeded (s, 0), ..., (s, 39) for ``--seed s``). Thresholds are rounded up to a grid
+   of 20 quantiles of each stage's confidences (label-free), so different splits
+   propose the same tuples. A tuple's pooled p-value is the
+   ``ceil(0.2 x 40)``-th smallest of its adjusted p-values over the splits (1 where a
+   split did not test it) divided by 0.2; the tuples whose pooled p-value is at most
+   ``1 - confidence`` pass, whatever the dependence between splits, with the chance that
+   any passed tuple's true disagreement exceeds ``alpha`` at most ``1 - confidence``.
+   Of them, the one deciding the most trials is chosen. A quantile over 40 splits is
+   close to its limit over all possible splits, so the result barely depends on the
+   seed.
 
-5. Steps 1-4 run on ten splits (seeds s, s+1, ..., s+9 for ``--seed s``), each with the
-   error budget ``(1 - confidence) / 10``; the split whose chosen tuple covers the
-   (lower) median share of trials is kept. By the union bound every split's chosen
-   tuple keeps the promise at once with probability ``confidence``, so keeping one of
-   them is valid; the median does not hang on one lucky or unlucky split.
-
-Why the order, the fallback and the median (measured, docs/metrics.md): testing from the most
-cautious tuple first, stopping at the first failure, made the first tests rest on a
-handful of test trials, where two disagreements stopped the sequence, so the result hung
-on the seed (coverage 0% for 4 of 20 seeds and ~100% for the others, on the same 500
-items); one split per seed left coverage varying by about 11 points over 20 seeds on
-fail-only data, ten splits by about 4. The report gives the spread of coverage over 20
-seeds, and **choosing a seed after seeing results voids the guarantee**.
+Why (measured, docs/metrics.md): testing from the most cautious tuple first, stopping at
+the first failure, made the first tests rest on a handful of test trials, where two
+disagreements stopped the sequence, so the result hung on the seed (coverage 0% for 4 of
+20 seeds and ~100% for the others, on the same 500 items). Keeping one split per seed
+left coverage varying by about 11 points over 20 seeds on fail-only data; keeping the
+median of ten splits (each at ``(1 - confidence) / 10``, the union bound) by 13-15
+points where the promise is borderline; pooling 40 splits' p-values by 0-5 points. The
+report gives the spread of coverage over 20 seeds, and **choosing a seed after seeing
+results voids the guarantee**.
 
 Agreement (per stage and overall, with Wilson intervals) is measured on the **test part
 only**: the selection part chose the thresholds, so its agreement is optimistic. The
@@ -65,12 +69,14 @@ reaching the stage, compared with running the last (strongest) stage on every tr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+import scipy.stats as _st
 from pydantic import BaseModel, Field
 
 from evals import stats
@@ -102,10 +108,10 @@ class CascadeItem:
 SPREAD_SEEDS = 20
 """Seeds whose coverage the report lists (its spread)."""
 
-SPLITS = 10
-"""Splits per calibration (each tested at 1 - (1 - confidence) / SPLITS; the median kept):
-measured, one split per seed left coverage varying by 11 points over 20 seeds, ten by 4
-(docs/metrics.md)."""
+SPLITS = 40
+"""Independent splits whose p-values are pooled: measured over 20 seeds on borderline
+fail-only data, coverage varied by 0-5 points with 40 splits (the median of ten splits,
+the method before, by 13-15; docs/metrics.md)."""
 
 
 class StageReport(BaseModel):
@@ -166,9 +172,10 @@ class CascadeCalibration(BaseModel):
     seed_coverage: list[float] = Field(default_factory=list)
     """Coverage with seeds 0, 1, ... (its spread; the chosen seed included)."""
     splits: int = 1
-    """Splits tested (each at 1 - (1 - confidence) / splits); the median one is kept."""
+    """Splits whose p-values are pooled."""
     split_seed: int = 0
-    """Seed of the split kept (its test part gives the figures above)."""
+    """Draw of the split whose p-value is the pooled one (its test part gives the
+    figures above)."""
     unshadowed: list[int] = Field(default_factory=list)
     """Per stage: labelled trials it never judged although an earlier stage decided them
     (no shadow verdicts: the stage is scored only on what earlier stages passed)."""
@@ -270,16 +277,38 @@ def threshold_path(
     return path
 
 
-FIRST_WEIGHT = 0.5
-"""Share of the error budget (1 - confidence) given to the first tuple tested; the rest
-is spread evenly over the others (fallback procedure)."""
+GRID = 20
+"""Thresholds are rounded up to a grid of this many quantiles of each stage's
+confidences over all labelled trials (label-free), so that splits propose the same
+tuples and their p-values can be pooled (step 5 of the module doc). Quantiles, not fixed
+steps: judges whose confidences crowd near 1 (0.998, 0.9998, ...) keep their
+resolution. Measured: 40 quantiles left coverage varying by up to 8 points over seeds
+(fewer tuples shared between splits), 20 by 0-4.4 (docs/metrics.md)."""
+
+GAMMA = 0.2
+"""Quantile of the splits' p-values that is pooled (Meinshausen et al. 2009): a tuple
+passes when at least this share of the splits reject it at ``GAMMA x (1 - confidence)``.
+Measured: 0.5 (the median) left bold tuples, which splits test late, short of half the
+splits, and coverage varied by up to 40 points over seeds; 0.2 by 0-5 (docs/metrics.md)."""
 
 
-def _weight(j: int, m: int) -> float:
-    """Share of the error budget of the j-th of m tests (they sum to 1)."""
-    if m == 1:
-        return 1.0
-    return FIRST_WEIGHT if j == 0 else (1.0 - FIRST_WEIGHT) / (m - 1)
+def _grids(a: _Arrays) -> list[npt.NDArray[np.float64]]:
+    """Per stage: the distinct GRID-quantiles of its confidences (who judged)."""
+    out = []
+    for k in range(a.codes.shape[1]):
+        c = a.conf[:, k][np.isfinite(a.conf[:, k])]
+        q = np.quantile(c, np.linspace(0, 1, GRID + 1), method="higher") if len(c) else c
+        out.append(np.unique(q))
+    return out
+
+
+def _snap(t: float | None, grid: npt.NDArray[np.float64]) -> float | None:
+    """`t` rounded up to the grid (a stricter threshold: it decides a subset); None
+    when above every grid value (it would decide nothing)."""
+    if t is None:
+        return None
+    i = int(np.searchsorted(grid, t, side="left"))
+    return float(grid[i]) if i < len(grid) else None
 
 
 def _order(
@@ -299,56 +328,96 @@ def _order(
         d_test = int(simulate(a, test, tup, decide)[1].sum())  # label-free: who is decided
         rate = (wrong_sel + 0.5) / (d_sel + 1.0)  # smoothed: no tuple looks error-free
         predicted = (
-            stats.clopper_pearson_upper(round(rate * d_test), d_test, confidence) if d_test else 1.0
+            stats.clopper_pearson_upper(round(rate * d_test), d_test, confidence)
+            if d_test
+            else 1.0
         )
         keys.append((predicted, -d_test, i))
     return [i for *_, i in sorted(keys)]
 
 
+Tuple = tuple[float | None, ...]
+
+
 @dataclass
 class _Split:
-    """One split's Learn-then-Test result (step 1-4 of the module doc)."""
+    """One split's tests (steps 1-4 of the module doc)."""
 
-    seed: int
+    seed: tuple[int, int]
     test: npt.NDArray[np.int64]
     sizes: tuple[int, int]
-    chosen: tuple[float | None, ...]
-    outcome: tuple[int, int, float | None]
-    """(test trials decided, of them disagreed, upper bound at the split's level)."""
-    tested: int
-    path: list[tuple[float | None, ...]]
-    coverage: float
-    """Share of all labelled trials the chosen tuple decides (label-free)."""
+    p: dict[Tuple, float]
+    """The tuples tested, each with its fixed-sequence adjusted p-value (the largest
+    binomial p-value of it and every tuple tested before it)."""
+    counts: dict[Tuple, tuple[int, int]]
+    """The tuples tested, each with (test trials decided, of them disagreed)."""
+    path: list[Tuple]
 
 
 def _one_split(
-    a: _Arrays, alpha: float, level: float, decide: DecideMode, fraction: float, seed: int
+    a: _Arrays,
+    alpha: float,
+    level: float,
+    decide: DecideMode,
+    fraction: float,
+    seed: tuple[int, int],
 ) -> _Split:
-    """Learn-then-Test on one seeded split, the error budget being 1 - `level`."""
-    n, k_n = len(a.helpful), a.codes.shape[1]
-    perm = np.random.default_rng(seed).permutation(n)
+    """One seeded split: path on the selection part, its tuples tested on the test part
+    in the label-free order (fixed sequence), skipping those deciding too few test trials
+    to ever pass at `level`."""
+    n = len(a.helpful)
+    perm = np.random.default_rng(list(seed)).permutation(n)
     n_sel = round(n * fraction)
     sel, test = np.sort(perm[:n_sel]), np.sort(perm[n_sel:])
-    path = threshold_path(a, sel, decide, list(np.linspace(0.0, min(1.0, 3.0 * alpha), 61)))
+    risks = list(np.linspace(0.0, min(1.0, 3.0 * alpha), 61))
+    grids = _grids(a)
+    path = list(dict.fromkeys(tuple(_snap(t, g) for t, g in zip(tup, grids, strict=True))
+                              for tup in threshold_path(a, sel, decide, risks)))  # fmt: skip
     n_min = min_n_zero_errors(alpha, level)
-    chosen: tuple[float | None, ...] = (None,) * k_n
-    tested = 0
-    best: tuple[int, int, float | None] = (0, 0, None)
-    order = [i for i in _order(a, sel, test, path, decide, level)
-             if simulate(a, test, path[i], decide)[1].sum() >= n_min]  # fmt: skip
-    delta, carried = 1.0 - level, 0.0
-    for j, i in enumerate(order):
+    p: dict[Tuple, float] = {}
+    counts: dict[Tuple, tuple[int, int]] = {}
+    running = 0.0
+    for i in _order(a, sel, test, path, decide, level):
         _, dec, agr = simulate(a, test, path[i], decide)
         d, wrong = int(dec.sum()), int(dec.sum() - agr.sum())
-        at = carried + delta * _weight(j, len(order))
-        tested += 1
-        upper = stats.clopper_pearson_upper(wrong, d, 1.0 - at)
-        if upper >= alpha:
-            carried = 0.0  # a failed test's level is spent; the next keeps its own
+        if d < n_min:  # could never pass (depends on the confidences, not the labels)
             continue
-        carried = at  # a passed test hands its level on (fallback procedure)
-        if d > best[0]:
-            chosen, best = path[i], (d, wrong, upper)
-    every = simulate(a, np.arange(n), chosen, decide)[1]
-    coverage = float(every.sum() / n) if n else 0.0
-    return _Split(seed, test, (n_sel, n - n_sel), chosen, best, tested, path, coverage)
+        running = max(running, float(_st.binom.cdf(wrong, d, alpha)))
+        p[path[i]] = running
+        counts[path[i]] = (d, wrong)
+    return _Split(seed, test, (n_sel, n - n_sel), p, counts, path)
+
+
+@dataclass
+class _Pooled:
+    """The tuple chosen from pooled splits, and the split that reports it."""
+
+    chosen: Tuple
+    kept: _Split
+    q: float
+    """Its pooled p-value (1 when nothing passed)."""
+    coverage: float
+    tested: int
+
+
+def _pool(a: _Arrays, runs: list[_Split], delta: float, decide: DecideMode) -> _Pooled:
+    """Step 5: each tuple's pooled p-value is the ceil(GAMMA B)-th smallest of its
+    adjusted p-values over the B splits (1 where a split did not test it), divided by
+    GAMMA; of the tuples at most ``delta``, the one deciding the most trials is chosen."""
+    n, half = len(a.helpful), math.ceil(GAMMA * len(runs))
+    every = np.arange(n)
+    best: tuple[float, float, Tuple] | None = None
+    for tup in dict.fromkeys(t for r in runs for t in r.p):
+        q = min(1.0, sorted(r.p.get(tup, 1.0) for r in runs)[half - 1] / GAMMA)
+        if q > delta:
+            continue
+        cov = float(simulate(a, every, tup, decide)[1].sum() / n) if n else 0.0
+        if best is None or (cov, -q) > (best[0], -best[1]):
+            best = (cov, q, tup)
+    tested = len({t for r in runs for t in r.p})
+    if best is None:
+        return _Pooled((None,) * a.codes.shape[1], runs[0], 1.0, 0.0, tested)
+    cov, q, tup = best
+    # The split whose p-value is the pooled one reports the figures on its test part.
+    kept = sorted((r for r in runs if tup in r.p), key=lambda r: (r.p[tup], r.seed))[half - 1]
+    return _Pooled(tup, kept, q, cov, tested)

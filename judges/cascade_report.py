@@ -13,6 +13,7 @@ import numpy.typing as npt
 from evals import stats
 from judges.calibration import min_n_zero_errors
 from judges.cascade_calibration import (
+    GAMMA,
     SPLITS,
     SPREAD_SEEDS,
     CascadeCalibration,
@@ -23,7 +24,8 @@ from judges.cascade_calibration import (
     _arrays,
     _eligible,
     _one_split,
-    _Split,
+    _pool,
+    _Pooled,
     simulate,
 )
 
@@ -224,46 +226,46 @@ def calibrate_cascade(
     and report what they give, with the spread of coverage over `spread_seeds` seeds (0:
     not computed).
 
-    Seed s runs Learn-then-Test on the `splits` splits s, s+1, ..., each with the error
-    budget (1 - confidence) / splits, and keeps the split whose coverage is the (lower)
-    median: every split's chosen tuple holds its promise at once with probability
-    `confidence` (a union bound), so keeping any one of them is valid, and the median
-    does not hang on one lucky or unlucky split."""
+    Seed s draws `splits` independent splits (seeded (s, 0), (s, 1), ...), tests the
+    tuples of each in a fixed sequence and pools the splits' p-values per tuple (a
+    quantile over the splits, divided by it): the chance that any tuple whose true
+    disagreement exceeds `alpha` passes is at most ``1 - confidence`` (Meinshausen, Meier
+    & Buehlmann 2009, Theorem 3.2), and the result, a quantile over many splits, barely
+    moves with the seed."""
     k_n = len(stage_names)
     if any(len(it.stages) != k_n for it in items):
         raise ValueError("every item needs one observation slot per stage")
     if splits < 1:
         raise ValueError("splits must be at least 1")
     a = _arrays(items, k_n)
-    level = 1.0 - (1.0 - confidence) / splits
-    cache: dict[int, _Split] = {}
+    delta = 1.0 - confidence
+    level = 1.0 - delta * GAMMA  # the loosest level any tuple can pass at
 
-    def split(k: int) -> _Split:
-        if k not in cache:
-            cache[k] = _one_split(a, alpha, level, decide, select_fraction, k)
-        return cache[k]
-
-    def pick(s: int) -> _Split:
-        runs = sorted((split(s + b) for b in range(splits)), key=lambda r: (r.coverage, r.seed))
-        return runs[(splits - 1) // 2]
+    def pick(s: int) -> _Pooled:
+        runs = [_one_split(a, alpha, level, decide, select_fraction, (s, b)) for b in range(splits)]
+        return _pool(a, runs, delta, decide)
 
     best = pick(seed)
+    d, wrong = best.kept.counts.get(best.chosen, (0, 0))
+    upper = stats.clopper_pearson_upper(wrong, d, level) if d else None
     report = report_of(
         a,
-        best.test,
+        best.kept.test,
         list(best.chosen),
         stage_names,
         (alpha, confidence),
         decide,
         seed,
-        best.sizes,
-        best.outcome,
+        best.kept.sizes,
+        (d, wrong, upper),
         best.tested,
-        best.path,
-        method=f"held-out split + Learn-then-Test, median of {splits} splits",
+        best.kept.path,
+        method=f"held-out splits + Learn-then-Test, p-values pooled over {splits} splits",
     )
-    report.splits, report.split_seed = splits, best.seed
+    report.splits, report.split_seed = splits, best.kept.seed[1]
     if spread_seeds:
-        report.seed_coverage = [pick(s).coverage for s in range(spread_seeds)]
+        report.seed_coverage = [
+            best.coverage if s == seed else pick(s).coverage for s in range(spread_seeds)
+        ]
         report.message += "; " + spread_note(report.seed_coverage)
     return report

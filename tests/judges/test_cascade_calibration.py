@@ -93,7 +93,10 @@ def test_a_chance_level_stage_never_decides_alone() -> None:
     )
     assert report.thresholds[0] is None and report.stages[0].decided == 0
     assert report.thresholds[1] is not None
-    assert abs(report.thresholds[1] - critical(0.4, 0.05)) <= 0.04
+    # Thresholds are rounded up to a grid of 20 quantiles of the confidences (uniform
+    # here: steps of about 0.05): the first grid point above the critical value (whose
+    # true disagreement is alpha exactly, so it cannot be certified).
+    assert 0 < report.thresholds[1] - critical(0.4, 0.05) <= 0.05 + 0.01
 
 
 def test_fail_only_cascade_counts_fails_and_escalates_passes() -> None:
@@ -143,9 +146,9 @@ def preference_items(n: int = 500, seed: int = 7, helpful_share: float = 0.55) -
 def test_calibration_is_stable_across_seeds() -> None:
     """The fixed-sequence test that started at the most cautious tuple covered 0% with
     some seeds and ~100% with others on this data (measured: 0% for 4 of 20 seeds);
-    ordered by what the selection part predicts, with a fallback and the median of ten
-    splits, coverage over 20 seeds stays within 5 points (pass/fail decisions, and a
-    fail-only cascade: 70-82% before, 3 points now), and the report lists the spread."""
+    ordered by what the selection part predicts, with the p-values of 40 independent
+    splits pooled, coverage over 20 seeds stays within 5 points (pass/fail decisions, and
+    a fail-only cascade: 70-82% before), and the report lists the spread."""
     report = calibrate_cascade(
         preference_items(), ["a", "b", "c"], alpha=0.2, decide="pass_fail", seed=0
     )
