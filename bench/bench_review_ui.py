@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import fmt, summary
-from evals.dataset.golden import case_hash, load_golden_set
+from evals.dataset.golden import load_golden_set
 from evals.schema import (
     AgentSpec,
     FinalAnswerStep,
@@ -45,13 +45,11 @@ from evals.schema import (
     ThoughtStep,
     ToolCallStep,
     Trace,
-    Trial,
     Usage,
-    trial_key,
 )
 from evals.store.workspace import Workspace
 from labeling_app.queues.build import create_queue
-from labeling_app.testing import write_golden_set
+from labeling_app.testing import trial_of, write_golden_set
 
 ROOT = Path(__file__).resolve().parents[1]
 ROSTER = ROOT / "labeling_app" / "demo_roster.yaml"
@@ -92,24 +90,8 @@ def build(root: Path, steps: int) -> str:
         ),
     )
     for case in golden.cases:
-        ch = case_hash(case)
-        ws.append(
-            "trial",
-            Trial(
-                key=trial_key(ch, agent, model, "p1", 0),
-                run_id="run-1",
-                dataset=golden.name,
-                dataset_hash=golden.content_hash,
-                case_id=case.id,
-                case_hash=ch,
-                question_id=case.question_id,
-                agent=agent,
-                model=model,
-                prompt="v1",
-                prompt_hash="p1",
-                trace=long_trace(case.reference, steps),
-            ),
-        )
+        trial = trial_of(case, golden, agent, model, "run-1", long_trace(case.reference, steps))
+        ws.append("trial", trial)
     q = create_queue(ws, source="sample", run_ids=["run-1"], name="bench", created_by="lead")
     ws.close(compact=True)
     return q.queue_id

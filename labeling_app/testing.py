@@ -14,9 +14,10 @@ from pathlib import Path
 import orjson
 import yaml
 
-from evals.dataset.golden import case_hash, load_golden_set
+from evals.dataset.golden import GoldenSet, case_hash, load_golden_set
 from evals.schema import (
     AgentSpec,
+    Case,
     FinalAnswerStep,
     Message,
     ModelCallStep,
@@ -140,6 +141,27 @@ def _trace(
     )
 
 
+def trial_of(
+    case: Case, golden: GoldenSet, agent: AgentSpec, model: ModelSpec, run_id: str, trace: Trace
+) -> Trial:
+    """A hand-written trial of `case` (prompt v1, repetition 0) with the given trace."""
+    ch = case_hash(case)
+    return Trial(
+        key=trial_key(ch, agent, model, "p1", 0),
+        run_id=run_id,
+        dataset=golden.name,
+        dataset_hash=golden.content_hash,
+        case_id=case.id,
+        case_hash=ch,
+        question_id=case.question_id,
+        agent=agent,
+        model=model,
+        prompt="v1",
+        prompt_hash="p1",
+        trace=trace,
+    )
+
+
 def write_trials(
     ws: Workspace,
     dataset: Path,
@@ -179,21 +201,8 @@ def write_trials(
                 answer, thought = XSS_PAYLOAD, f"Thinking {XSS_IMG}"
             fx = case.fixtures[0]
             obs = fx.observation if not hostile else {"note": XSS_SCRIPT, "link": XSS_LINK}
-            ch = case_hash(case)
-            trial = Trial(
-                key=trial_key(ch, agent, model, "p1", 0),
-                run_id=run_id,
-                dataset=golden.name,
-                dataset_hash=golden.content_hash,
-                case_id=case.id,
-                case_hash=ch,
-                question_id=case.question_id,
-                agent=agent,
-                model=model,
-                prompt="v1",
-                prompt_hash="p1",
-                trace=_trace(answer, fx.tool, dict(fx.arguments), obs, thought),
-            )
+            trace = _trace(answer, fx.tool, dict(fx.arguments), obs, thought)
+            trial = trial_of(case, golden, agent, model, run_id, trace)
             ws.append("trial", trial)
             trials.append(trial)
             if verdicts:
