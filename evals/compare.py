@@ -134,21 +134,25 @@ Unit = tuple[bool, list[str], str, str]
 def pairing_units(
     trials: Sequence[TrialFacts], value: Callable[[TrialFacts], bool | None], pair_by: PairBy
 ) -> dict[str, Unit]:
-    groups: dict[str, list[TrialFacts]] = defaultdict(list)
+    # One pass, counting each unit's passes as it goes (1M trials: no second pass).
+    passes: dict[str, int] = {}
+    first: dict[str, TrialFacts] = {}
+    keys: dict[str, list[str]] = {}
+    by_case = pair_by == "case"
     for t in trials:
-        if value(t) is not None:
-            unit = t.case_id if pair_by == "case" else f"{t.case_id}#{t.repetition}"
-            groups[unit].append(t)
-    out: dict[str, Unit] = {}
-    for unit, members in groups.items():
-        passes = sum(1 for t in members if value(t))
-        out[unit] = (
-            2 * passes > len(members),
-            [t.key for t in members],
-            members[0].question_id,
-            members[0].case_hash,
-        )
-    return out
+        v = value(t)
+        if v is None:
+            continue
+        unit = t.case_id if by_case else f"{t.case_id}#{t.repetition}"
+        if unit in keys:
+            keys[unit].append(t.key)
+            passes[unit] += 1 if v else 0
+        else:
+            keys[unit], passes[unit], first[unit] = [t.key], 1 if v else 0, t
+    return {
+        unit: (2 * passes[unit] > len(ks), ks, first[unit].question_id, first[unit].case_hash)
+        for unit, ks in keys.items()
+    }
 
 
 def _noninferiority(
@@ -179,14 +183,16 @@ def paired_outcomes(
         "candidate_only": [],
         "both_fail": [],
     }
+    cell_of = {
+        (True, True): cells["both_pass"],
+        (True, False): cells["baseline_only"],
+        (False, True): cells["candidate_only"],
+        (False, False): cells["both_fail"],
+    }
     for u, x, y in zip(common, a, b, strict=True):
-        name = {
-            (True, True): "both_pass",
-            (True, False): "baseline_only",
-            (False, True): "candidate_only",
-            (False, False): "both_fail",
-        }[(x, y)]
-        cells[name] += base[u][1] + cand[u][1]
+        cell = cell_of[(x, y)]
+        cell += base[u][1]
+        cell += cand[u][1]
     diff = stats.paired_rate_difference(a, b, confidence)
     n = len(common)
     return PairedOutcomes(
@@ -215,6 +221,14 @@ def in_question(question_id: str) -> Callable[[TrialFacts], bool]:
     return lambda t: t.question_id == question_id
 
 
+def by_question(trials: Sequence[TrialFacts]) -> dict[str, list[TrialFacts]]:
+    """The trials of each question, in their order (one pass, not one per question)."""
+    out: dict[str, list[TrialFacts]] = defaultdict(list)
+    for t in trials:
+        out[t.question_id].append(t)
+    return out
+
+
 def _helpful_value(labels: Sequence[LabelFacts]) -> Callable[[TrialFacts], bool | None]:
     rated = helpful_by_trial(labels)
     return lambda t: rated.get(t.key)
@@ -224,32 +238,33 @@ def _scope(
     name: str,
     base: RunData,
     cand: RunData,
-    keep: Callable[[TrialFacts], bool],
+    trials: tuple[list[TrialFacts], list[TrialFacts]],
     margins: Sequence[float],
     confidence: float,
     pair_by: PairBy,
     helpful_base: HelpfulBase,
 ) -> ScopeComparison:
-    bt = [t for t in base.trials if keep(t)]
-    ct = [t for t in cand.trials if keep(t)]
+    bt, ct = trials
     outcome = paired_outcomes(
         pairing_units(bt, lambda t: t.outcome, pair_by),
         pairing_units(ct, lambda t: t.outcome, pair_by),
         margins,
         confidence,
     )
-    helpful = paired_outcomes(
-        pairing_units(bt, _helpful_value(base.assisted), pair_by),
-        pairing_units(ct, _helpful_value(cand.assisted), pair_by),
-        margins,
-        confidence,
-    )
+    helpful = None
+    if base.assisted and cand.assisted:  # else no pair: n = 0, no helpful comparison
+        helpful = paired_outcomes(
+            pairing_units(bt, _helpful_value(base.assisted), pair_by),
+            pairing_units(ct, _helpful_value(cand.assisted), pair_by),
+            margins,
+            confidence,
+        )
     return ScopeComparison(
         scope=name,
         baseline=arm_stats(bt, base.assisted, confidence, helpful_base),
         candidate=arm_stats(ct, cand.assisted, confidence, helpful_base),
         outcome=outcome,
-        helpful=helpful if helpful.n else None,
+        helpful=helpful if helpful is not None and helpful.n else None,
     )
 
 
@@ -267,10 +282,13 @@ def compare_runs(
             raise ValueError(f"margin must be in [0, 1), got {m}")
     questions = sorted(set(base.questions()) | set(cand.questions()))
     overall = _scope(
-        "overall", base, cand, lambda t: True, margins, confidence, pair_by, helpful_base
+        "overall", base, cand, (base.trials, cand.trials), margins, confidence, pair_by,
+        helpful_base,
     )
+    bq, cq = by_question(base.trials), by_question(cand.trials)
     per_q = [
-        _scope(q, base, cand, in_question(q), margins, confidence, pair_by, helpful_base)
+        _scope(q, base, cand, (bq.get(q, []), cq.get(q, [])), margins, confidence, pair_by,
+               helpful_base)
         for q in questions
     ]
     return Comparison(

@@ -54,7 +54,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from evals.compare import PairBy, in_question
+from evals.compare import PairBy, by_question
 from evals.gate_checks import scope_checks
 from evals.golden import GoldenSetError, Problem, load_golden_set
 from evals.rundata import OutcomeSpec, RunData, RunRef
@@ -233,15 +233,10 @@ def evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None = None) -> 
     checks = scope_checks(
         "overall", spec.overall, run, run.trials, baseline.trials if baseline else None, spec
     )
+    mine, theirs = by_question(run.trials), by_question(baseline.trials if baseline else [])
     for q in run.questions():
-        keep = in_question(q)
         checks += scope_checks(
-            q,
-            gate.thresholds(q),
-            run,
-            [t for t in run.trials if keep(t)],
-            [t for t in baseline.trials if keep(t)] if baseline else None,
-            spec,
+            q, gate.thresholds(q), run, mine[q], theirs.get(q, []) if baseline else None, spec
         )
     if not checks:
         raise ValueError(f"gate {gate.name!r} sets no threshold that applies to {run.ref}")

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -284,10 +285,11 @@ def body_columns_sql(
     return f"SELECT ts AS recorded_at, {cols} FROM ({source})"
 
 
-def _raw_source(ws: Workspace, kind: str) -> str | None:
+def _raw_source(ws: Workspace, kind: str, segs: list[Path] | None = None) -> str | None:
     """The envelopes of a kind whose hashes verify (evals.record_sql: strict, and one bad
-    record is left out with a warning instead of failing every query)."""
-    segs = ws.segments(kind)
+    record is left out with a warning instead of failing every query); `segs`: only
+    those segments."""
+    segs = ws.segments(kind) if segs is None else segs
     jsonl = [str(p) for p in segs if p.suffix == ".jsonl"]
     parquet = [str(p) for p in segs if p.suffix == ".parquet"]
     parts = []
@@ -356,6 +358,7 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
         else:
             select = f'SELECT ts, body FROM "raw_{kind}" WHERE body IS NOT NULL'
         con.execute(f'CREATE OR REPLACE VIEW "{spec.view}" AS {select}')
+    _define_fact_views(con, ws)
     traces = body_columns_sql(
         "raw_trial",
         {
@@ -369,6 +372,18 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
     con.execute(f"CREATE OR REPLACE VIEW traces AS SELECT * EXCLUDE (recorded_at) FROM ({traces})")
     for name, select in DERIVED_VIEWS.items():
         con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
+
+
+def _define_fact_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
+    """``trial_facts`` / ``verdict_facts``: typed columns without reading bodies where
+    a segment holds verified ones (evals.typed_columns)."""
+    from evals.typed_columns import FACT_VIEWS, define_fact_views, is_typed
+
+    for kind in FACT_VIEWS:
+        segs = ws.segments(kind)
+        typed = [p for p in segs if is_typed(p)]
+        rest = [p for p in segs if p not in set(typed)]
+        define_fact_views(con, kind, [str(p) for p in typed], _raw_source(ws, kind, rest))
 
 
 LEAN_THREADS = 1
