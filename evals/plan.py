@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from evals.agents.base import UpstreamAnswer
 from evals.case_refs import CaseRef, CaseRefs
 from evals.golden import GoldenSet, load_golden_set
-from evals.query import LEAN_THREADS, query
+from evals.query import LEAN_THREADS, query_tuples
 from evals.review_dag import question_order
 from evals.review_run import (
     Review,
@@ -40,14 +40,12 @@ from evals.store import Workspace
 from evals.suite import Suite, case_selected, limit_round_robin
 
 FINISHED_SQL = (
-    "SELECT DISTINCT b.key AS key, b.run_id AS run_id FROM (SELECT from_json(body, "
-    '\'{"key": "VARCHAR", "run_id": "VARCHAR", "status": "VARCHAR", '
-    '"trace": {"error": {"kind": "VARCHAR"}}}\') AS b '
-    "FROM raw_trial WHERE body IS NOT NULL) "
-    "WHERE b.status = 'ok' OR coalesce(b.trace.error.kind, 'agent') <> 'infra'"
+    "SELECT DISTINCT key, run_id FROM facts_trial "
+    "WHERE status = 'ok' OR coalesce(error_kind, 'agent') <> 'infra'"
 )
-"""Finished keys: ok, or failed by the agent itself; infra failures are retried. Each
-body is parsed once (from_json), not once per field: see evals.query.BodyField."""
+"""Finished keys: ok, or failed by the agent itself; infra failures are retried. Over
+every trial record's typed columns (evals.typed_columns: compacted segments are read
+without parsing a body; the others' bodies are parsed once each)."""
 
 
 @dataclass(slots=True)
@@ -216,7 +214,7 @@ def make_plan(
 
 def finished_keys(ws: Workspace) -> dict[str, str]:
     """Finished trial keys (ok or agent error, any run) -> the run that recorded them."""
-    return {r["key"]: r["run_id"] for r in query(ws, FINISHED_SQL, threads=LEAN_THREADS)}
+    return {k: r for k, r in query_tuples(ws, FINISHED_SQL, threads=LEAN_THREADS)}
 
 
 def is_finished(trial: Trial) -> bool:

@@ -7,6 +7,7 @@ but exits 0 (for demos and dashboards, never for CI).
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from pathlib import Path
@@ -80,7 +81,7 @@ def _load(
     from evals.rundata import RunSelectionError, load_run, resolve_run_ref
 
     try:
-        return load_run(
+        run = load_run(
             ws,
             resolve_run_ref(ws, ref_text),
             outcome,
@@ -89,6 +90,10 @@ def _load(
         )
     except RunSelectionError as exc:
         fail(str(exc))
+    # A one-shot command: the loaded trials live to its end, so the cyclic collector
+    # need not walk them again (a million of them: seconds of a gate or comparison).
+    gc.freeze()
+    return run
 
 
 def _say_simulated(*runs: RunData) -> None:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from evals.audit import verify_workspace
 from evals.cli.main import app
+from evals.plan import finished_keys
 from evals.query import query
 from evals.record_sql import stamp_verified
 from evals.schema import Trial, TrialError
@@ -140,6 +141,7 @@ def test_typed_and_body_paths_decide_the_same(
     assert any(p.suffix == ".jsonl" for p in ws.segments("verdict"))
     monkeypatch.setenv("EVALS_TYPED_COLUMNS", "1")
     typed = _decisions(mixed, tmp_path)
+    finished = finished_keys(ws)
     cols = ", ".join(f'"{c}"' for c in ["recorded_at", *typed_fields("trial")])
     typed_rows = query(ws, f"SELECT {cols} FROM trial_facts ORDER BY key")
     body_rows = query(ws, f"SELECT {cols} FROM trials ORDER BY key")
@@ -151,6 +153,7 @@ def test_typed_and_body_paths_decide_the_same(
     assert query(ws, f"SELECT {cols} FROM trial_facts ORDER BY key") == typed_rows == body_rows
     assert len(typed_rows) == 48  # the retries replaced their infra errors
     assert sum(r["error_kind"] == "infra" for r in typed_rows) < 6
+    assert finished_keys(ws) == finished and len(finished) == 48
     body = _decisions(mixed, tmp_path)
     assert typed == body
     assert typed["gate"]["checks"] and typed["compare"]["data"]["overall"]["outcome"]["n"]
