@@ -118,3 +118,26 @@ def test_readme_without_markers_is_an_error(tmp_path: Path) -> None:
 def test_the_repository_readme_matches_its_results(repo_root: Path) -> None:
     """The README's figures are the ones bench/results.json gives (never typed by hand)."""
     assert readme.main(["--check"]) == 0
+
+
+def test_store_rows_read_the_commands_and_the_finished_key_lookup() -> None:
+    store = {
+        "trials": 1_000_000,
+        "cli_gate_s": stat(4.2),
+        "gate_s_parquet": stat(9.0),  # the library figure: the command's wins
+        "gate_s_parquet_bodies": stat(30.0),
+        "cli_compare_s": stat(6.0),
+        "cli_report_s": stat(4.9),
+        "finished_keys_s": stat(0.8),
+    }
+    rows = by_target(targets.store_rows(store))
+    gate = rows["`evals gate` over 1M trial records"]
+    assert (gate.ours, gate.status) == ("4.2 s at 1,000,000", MET)
+    assert gate.peer.startswith("30.0 s bodies parsed")
+    assert rows["`evals compare` over 1M trial records"].status == NOT_MET
+    assert rows["`evals report` over 1M trial records"].status == MET
+    keys = rows["finished-key lookup at 1M keys"]
+    assert (keys.ours, keys.status) == ("0.80 s at 1,000,000", MET)
+    small = by_target(targets.store_rows({**store, "trials": 50_000}))
+    assert small["`evals gate` over 1M trial records"].status == UNMEASURED
+    assert small["`evals compare` over 1M trial records"].status == NOT_MET  # over at 50k
