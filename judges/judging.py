@@ -35,17 +35,22 @@ import orjson
 from evals.golden import GoldenSet, case_hash
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.models.types import ChatModel
-from evals.query import TRIAL_PREFERENCE, deduped_sql, query, run_members_sql
+from evals.query import TRIAL_PREFERENCE, deduped_sql, query, query_tuples, run_members_sql
 from evals.schema import Case, ModelSpec, Trial, Verdict
 from evals.store import LockBusy, Workspace
 from judges.base import JudgeEnv, is_infra_error
 from judges.calibration_store import load_calibrations
 from judges.cascade import CASCADE_JUDGE, Cascade
 from judges.config import CascadeSpec
-from judges.funnel import Funnel, compute_funnel
-
-EXCLUDED_INFRA = "infra error (no answer)"
-EXCLUDED_CASE = "case missing or changed in the golden set"
+from judges.funnel import Funnel, FunnelTally
+from judges.judge_stream import (
+    EXCLUDED_CASE,
+    EXCLUDED_INFRA,
+    JudgingCases,
+    exclusion,
+    first_pass,
+    stream_trials,
+)
 
 
 class JudgingError(Exception):
@@ -181,7 +186,7 @@ def judge_run(
     ws: Workspace,
     run_id: str,
     spec: CascadeSpec,
-    golden: GoldenSet,
+    golden: GoldenSet | JudgingCases,
     *,
     known_models: list[ModelSpec] | None = None,
     open_gateway: GatewayOpener = workspace_gateway,
@@ -189,75 +194,133 @@ def judge_run(
     on_start: Callable[[int, int], None] | None = None,
     on_trial: Callable[[Verdict], None] | None = None,
 ) -> JudgeRunResult:
-    """Judge a run's trials through the cascade (see the module docstring).
+    """Judge a run's trials through the cascade (see the module docstring), streaming
+    them (judges.judge_stream: memory flat in the number of trials; `golden` may be a
+    lazily loaded set, JudgingCases.load).
 
     on_start(to_judge, already_judged) and on_trial(final_verdict) feed a progress bar."""
+    cases = golden if isinstance(golden, JudgingCases) else JudgingCases(golden)
     try:
         with judging_lock(ws, run_id):
-            trials = load_run_trials(ws, run_id)
-            if not trials:
+            members = run_members_sql("$run", "t")
+            found = query_tuples(
+                ws, f"SELECT count(*) FROM trial_facts t WHERE {members}",
+                {"run": run_id},  # type: ignore[arg-type]
+            )
+            if not found[0][0]:
                 raise JudgingError(f"run {run_id} has no trials in {ws.root}")
             return asyncio.run(
-                _judge(
-                    ws,
-                    run_id,
-                    spec,
-                    golden,
-                    trials,
-                    known_models or [],
-                    open_gateway,
-                    concurrency,
-                    on_start,
-                    on_trial,
-                )
+                _judge(ws, run_id, spec, cases, known_models or [], open_gateway,
+                       max(1, concurrency), on_start, on_trial)
             )
     finally:
         ws.close()
+
+
+@dataclass
+class _NewVerdicts:
+    """What this invocation wrote, counted (not kept: memory stays flat)."""
+
+    count: int = 0
+    unreachable: int = 0
+    per_stage: Counter[int] = field(default_factory=Counter)
+    crashed_per_stage: Counter[int] = field(default_factory=Counter)
+    crashes: dict[tuple[int, str], int] = field(default_factory=dict)
+    first_crash: dict[tuple[int, str], str] = field(default_factory=dict)
+
+    def add(self, v: Verdict) -> None:
+        self.count += 1
+        if v.judge == CASCADE_JUDGE and v.infra_error:
+            self.unreachable += 1
+        if v.stage is None:
+            return
+        self.per_stage[v.stage] += 1
+        if v.crashed:
+            self.crashed_per_stage[v.stage] += 1
+            where = (v.stage, v.judge)
+            self.crashes[where] = self.crashes.get(where, 0) + 1
+            self.first_crash.setdefault(where, v.error or "")
 
 
 async def _judge(
     ws: Workspace,
     run_id: str,
     spec: CascadeSpec,
-    golden: GoldenSet,
-    trials: list[Trial],
+    cases: JudgingCases,
     known_models: list[ModelSpec],
     open_gateway: GatewayOpener,
-    concurrency: int,
+    lanes: int,
     on_start: Callable[[int, int], None] | None,
     on_trial: Callable[[Verdict], None] | None,
 ) -> JudgeRunResult:
-    candidates, excluded = split_candidates(trials, golden)
-    stored = load_verdicts(ws, {t.key for t in trials})
     writer = ws.writer("verdict")
-    new: list[Verdict] = []
-
-    def emit(verdict: Verdict) -> None:
-        writer.append(verdict)
-        stored[verdict.key] = verdict
-        new.append(verdict)
-
+    new = _NewVerdicts()
     needs_llm = any(j.model for s in spec.stages for j in s.judges)
     async with _maybe_gateway(
         needs_llm, judge_models(spec, known_models), ws, open_gateway
     ) as gateway:
         cascade = Cascade(spec, JudgeEnv(gateway=gateway), load_calibrations(ws))
-        todo = [(t, c) for t, c in candidates if cascade.final_key(t.key) not in stored]
+        counts = first_pass(ws, run_id, cases, cascade.final_key)
         if on_start is not None:
-            on_start(len(todo), len(candidates) - len(todo))
-        await judge_candidates(cascade, golden, todo, stored, emit, concurrency, on_trial)
-    funnel = compute_funnel(run_id, cascade, trials, [t for t, _ in candidates], excluded, stored)
+            on_start(counts.candidates - counts.already, counts.already)
+        tally = FunnelTally(run_id, cascade, counts.trials, counts.excluded, counts.candidates)
+        queue: asyncio.Queue[tuple[Trial, Case, dict[str, Verdict]] | None] = asyncio.Queue(
+            maxsize=2 * lanes
+        )
+
+        async def produce() -> None:
+            for trial, stored in stream_trials(ws, run_id):
+                error = trial.trace.error.kind if trial.trace.error else None
+                if exclusion(error, trial.case_id, trial.case_hash, cases) is not None:
+                    continue
+                if cascade.final_key(trial.key) in stored:
+                    tally.add(trial.key, stored)  # judged before: counted, not judged
+                    continue
+                await queue.put((trial, cases.case(trial.case_id), stored))
+            for _ in range(lanes):
+                await queue.put(None)
+
+        async def lane() -> None:
+            while (item := await queue.get()) is not None:
+                trial, case, stored = item
+
+                def emit(verdict: Verdict, stored: dict[str, Verdict] = stored) -> None:
+                    writer.append(verdict)
+                    stored[verdict.key] = verdict
+                    new.add(verdict)
+
+                question = cases.golden.question_for(case)
+                final = await cascade.judge(trial, case, question, stored, emit)
+                tally.add(trial.key, stored)  # its verdicts as stored, then dropped
+                if on_trial is not None:
+                    on_trial(final)
+
+        await asyncio.gather(produce(), *(lane() for _ in range(lanes)))
+    funnel = tally.finish()
     funnel.check()
     ws.append("cascade_funnel", funnel)
     result = JudgeRunResult(
         funnel,
-        judged=len(todo),
-        already=len(candidates) - len(todo),
-        new_verdicts=len(new),
-        unreachable=sum(1 for v in new if v.judge == CASCADE_JUDGE and v.infra_error),
+        judged=counts.candidates - counts.already,
+        already=counts.already,
+        new_verdicts=new.count,
+        unreachable=new.unreachable,
     )
-    count_crashes(result, spec, new)
+    _fill_crashes(result, spec, new)
     return result
+
+
+def _fill_crashes(result: JudgeRunResult, spec: CascadeSpec, new: _NewVerdicts) -> None:
+    """The result's crash counts, as count_crashes gives them from the verdicts."""
+    for (stage, judge), n in new.crashes.items():
+        where = f"{spec.stages[stage].stage}/{judge}"
+        result.crashes[where] = result.crashes.get(where, 0) + n
+        result.first_crash.setdefault(where, new.first_crash[(stage, judge)])
+    result.all_crashed = [
+        spec.stages[i].stage
+        for i, n in sorted(new.per_stage.items())
+        if new.crashed_per_stage[i] == n
+    ]
 
 
 def count_crashes(result: JudgeRunResult, spec: CascadeSpec, new: list[Verdict]) -> None:
