@@ -1,0 +1,92 @@
+"""`evals judge` streams (judges.judge_stream): a lazily read golden set and trials
+fetched in batches give the verdicts and funnel the in-memory path gives (the run's
+trials, their stored verdicts and judges.funnel.compute_funnel over them), first time
+and resumed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import judges_testkit as kit
+import orjson
+import yaml
+
+from evals.golden import GoldenSet
+from evals.query import query
+from evals.store import Workspace
+from judges.base import JudgeEnv
+from judges.cascade import Cascade
+from judges.config import parse_cascade
+from judges.funnel import Funnel, compute_funnel
+from judges.judge_stream import JudgingCases, stream_trials
+from judges.judging import judge_run, load_run_trials, load_verdicts, split_candidates
+
+CHECKS = [
+    {"judge": "answered"},
+    {"stage": "checks", "judges": [{"judge": "key_facts"}, {"judge": "required_tools"}]},
+]
+
+
+def write_golden(folder: Path, golden: GoldenSet) -> Path:
+    """The test set as a golden-set folder (what `evals judge --dataset` reads)."""
+    folder.mkdir()
+    (folder / "dataset.yaml").write_text(yaml.safe_dump({"name": "test"}))
+    questions = [q.model_dump(mode="json", exclude_none=True) for q in golden.questions.values()]
+    (folder / "questions.yaml").write_text(yaml.safe_dump(questions))
+    lines = [orjson.dumps(c.model_dump(mode="json", exclude_none=True)) for c in golden.cases]
+    (folder / "cases.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    return folder
+
+
+def in_memory_funnel(ws: Workspace, golden: GoldenSet) -> Funnel:
+    """The funnel as judging computed it before streaming, from the same store."""
+    trials = load_run_trials(ws, "run-test")
+    candidates, excluded = split_candidates(trials, golden)
+    stored = load_verdicts(ws, {t.key for t in trials})
+    cascade = Cascade(parse_cascade(CHECKS), JudgeEnv(gateway=None))
+    return compute_funnel("run-test", cascade, trials, [t for t, _ in candidates], excluded,
+                          stored)
+
+
+def counts(f: Funnel) -> dict[str, object]:
+    """A funnel without its timings (judge seconds differ between two judgings)."""
+    data = f.model_dump(exclude={"judge_seconds", "saved_judge_seconds", "created_at"})
+    for stage in data["stages"]:
+        stage.pop("judge_seconds"), stage.pop("shadow_judge_seconds")
+    return data
+
+
+def test_streamed_judging_matches_the_in_memory_funnel(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    _trials, golden = kit.populate(ws)
+    cases = JudgingCases.load(write_golden(tmp_path / "set", golden))
+    assert cases.golden.refs is not None and not cases.golden.cases  # nothing held
+    spec = parse_cascade(CHECKS)
+    result = judge_run(ws, "run-test", spec, cases, concurrency=2)
+    f = result.funnel
+    assert (f.trials, f.candidates, f.excluded) == (7, 6, {"infra error (no answer)": 1})
+    assert result.judged == 6 and result.already == 0 and f.pending == 0
+    assert counts(f) == counts(in_memory_funnel(ws, golden))
+    finals = query(ws, "SELECT trial_key, label FROM verdicts WHERE judge = 'cascade'")
+    assert len(finals) == 6 and {r["label"] for r in finals} == {"pass", "fail"}
+    # Resumed: nothing judged again, the same funnel from the stored verdicts.
+    again = judge_run(ws, "run-test", spec, cases)
+    assert again.judged == 0 and again.already == 6 and again.new_verdicts == 0
+    assert counts(again.funnel) == counts(f)
+    # The eager set decides the same (the CLI reads lazily; the API takes either).
+    other = Workspace(tmp_path / "other")
+    kit.populate(other)
+    eager = judge_run(other, "run-test", spec, golden)
+    assert counts(eager.funnel) == counts(f)
+
+
+def test_each_trial_streams_with_its_own_usable_verdicts(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    trials, golden = kit.populate(ws)
+    judge_run(ws, "run-test", parse_cascade(CHECKS), golden)
+    streamed = {t.key: stored for t, stored in stream_trials(Workspace(tmp_path / "ws"),
+                                                              "run-test", batch=2)}
+    assert set(streamed) == {t.key for t in trials}
+    reference = load_verdicts(ws, set(streamed))
+    for key, stored in streamed.items():
+        assert stored == {k: v for k, v in reference.items() if v.trial_key == key}
