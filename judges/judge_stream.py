@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 
 from evals.golden import GoldenSet, case_hash, load_golden_set
@@ -31,11 +32,11 @@ from evals.query import (
     TRIAL_PREFERENCE,
     connect,
     deduped_sql,
-    query_tuples,
     run_members_sql,
 )
 from evals.schema import Case, Trial, Verdict
 from evals.store import Workspace
+from evals.typed_columns import deduped_facts_sql
 
 BATCH = 256
 """Trials fetched from DuckDB at a time."""
@@ -64,6 +65,10 @@ class JudgingCases:
             return True
 
         return cls(load_golden_set(path, lazy=True, keep=keep), ids)
+
+    def ids(self) -> list[str]:
+        """Every case id, in the set's order."""
+        return list(self._refs) if self.golden.refs is not None else list(self._cases)
 
     def hash_of(self, case_id: str) -> str | None:
         """The case's hash, None when the set has no such case."""
@@ -114,51 +119,88 @@ _USABLE = (
 unreachable or crashed judge)."""
 
 
+PART_TRIALS = 5_000
+"""Trial records per partition: each pass reads the trials in key-hash partitions of
+about this many records, so what DuckDB keeps per key (which record of a key wins, the
+run's keys for the verdicts' filter: about 2.5 kB a key, measured) is bounded, not one
+entry per trial of the run. Each partition scans every trial record once more, so
+there are at most MAX_PARTS of them (larger partitions past 100,000 records)."""
+MAX_PARTS = 20
+
+
+def _partitions(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT count(*) FROM facts_trial").fetchone()
+    return min(MAX_PARTS, max(1, -(-int(row[0] if row else 0) // PART_TRIALS)))
+
+
+def _partition(con: duckdb.DuckDBPyConnection, parts: int, i: int) -> None:
+    """Views of partition i of `parts`: ``part_raw_trial`` (records), ``part_facts``
+    (their typed columns) and ``part_trial_facts`` (one per key, as ``trial_facts``)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW part_raw_trial AS SELECT * FROM raw_trial "
+        f"WHERE body IS NOT NULL AND hash(body->>'$.key') % {parts} = {i}"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW part_facts AS SELECT * FROM facts_trial "
+        f"WHERE hash(key) % {parts} = {i}"
+    )
+    facts = deduped_facts_sql("part_facts", "trial")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW part_trial_facts AS {facts}")
+
+
+_FINALS = (
+    "SELECT DISTINCT v.key FROM facts_verdict v WHERE v.judge = 'cascade' AND NOT "
+    "coalesce(v.infra_error, false) AND NOT coalesce(v.crashed, false) AND "
+    "v.trial_key IN (SELECT key FROM part_trial_facts t WHERE {members})"
+)
+
+
 def first_pass(
     ws: Workspace, run_id: str, cases: JudgingCases, final_key: Callable[[str], str]
 ) -> Counts:
     """Count the run's trials from their typed columns (no body parsed where typed)."""
     members = run_members_sql("$run", "t")
-    finals = {
-        k
-        for (k,) in query_tuples(
-            ws,
-            "SELECT DISTINCT v.key FROM facts_verdict v WHERE v.judge = 'cascade' AND NOT "
-            "coalesce(v.infra_error, false) AND NOT coalesce(v.crashed, false) AND "
-            f"v.trial_key IN (SELECT key FROM trial_facts t WHERE {members})",
-            {"run": run_id},  # type: ignore[arg-type]
-            threads=LEAN_THREADS,
-        )
-    }
     excluded: dict[str, int] = {}
     already = total = 0
     with connect(ws, LEAN_THREADS) as con:
-        cur = con.execute(
-            f"SELECT key, error_kind, case_id, case_hash FROM trial_facts t WHERE {members}",
-            {"run": run_id},
-        )
-        while rows := cur.fetchmany(4096):
-            total += len(rows)
-            for key, kind, case_id, chash in rows:
-                why = exclusion(kind, case_id, chash, cases)
-                if why is not None:
-                    excluded[why] = excluded.get(why, 0) + 1
-                elif final_key(key) in finals:
-                    already += 1
+        parts = _partitions(con)
+        for i in range(parts):
+            _partition(con, parts, i)
+            finals = {
+                k for (k,) in con.execute(_FINALS.format(members=members), {"run": run_id})
+                .fetchall()
+            }
+            cur = con.execute(
+                "SELECT key, error_kind, case_id, case_hash FROM part_trial_facts t "
+                f"WHERE {members}",
+                {"run": run_id},
+            )
+            while rows := cur.fetchmany(4096):
+                total += len(rows)
+                for key, kind, case_id, chash in rows:
+                    why = exclusion(kind, case_id, chash, cases)
+                    if why is not None:
+                        excluded[why] = excluded.get(why, 0) + 1
+                    elif final_key(key) in finals:
+                        already += 1
     return Counts(total, excluded, total - sum(excluded.values()), already)
 
 
 def stream_sql() -> str:
-    """The run's trial bodies (one per key, as the ``trials`` view keeps) with their
-    usable stored verdicts (first written per key), parameter $run; no ORDER BY, so
-    DuckDB streams the trials instead of sorting them."""
+    """The trial bodies of the current partition (one per key, as the ``trials`` view
+    keeps) with their usable stored verdicts (first written per key), parameter $run;
+    no ORDER BY, so DuckDB streams the trials instead of sorting them."""
     members = run_members_sql("$run", run_col="body->>'$.run_id'", key_col="body->>'$.key'")
-    records = deduped_sql("raw_trial", "body->>'$.key'", "body", TRIAL_PREFERENCE)
+    records = deduped_sql("part_raw_trial", "body->>'$.key'", "body", TRIAL_PREFERENCE)
+    # The trials are read once, streamed (a CTE read twice is materialised: every body
+    # held); the verdicts' filter takes the run's keys from the typed columns.
+    keys = f"SELECT key FROM part_trial_facts tf WHERE {run_members_sql('$run', 'tf')}"
     return (
-        f"WITH t AS (SELECT body, body->>'$.key' AS key FROM ({records}) WHERE {members}), "
+        f"WITH t AS NOT MATERIALIZED (SELECT body, body->>'$.key' AS key FROM ({records}) "
+        f"WHERE {members}), "
         "v AS (SELECT body->>'$.trial_key' AS trial_key, body->>'$.key' AS key, body, "
         f"filename, seq FROM raw_verdict WHERE body IS NOT NULL AND {_USABLE} "
-        "AND body->>'$.trial_key' IN (SELECT key FROM t)), "
+        f"AND body->>'$.trial_key' IN ({keys})), "
         "first AS (SELECT trial_key, arg_min(body, struct_pack(f := filename, s := seq)) "
         "AS body FROM v GROUP BY trial_key, key), "
         "g AS (SELECT trial_key, list(body) AS verdicts FROM first GROUP BY trial_key) "
@@ -173,13 +215,17 @@ def _json(value: Any) -> Any:
 def stream_trials(
     ws: Workspace, run_id: str, batch: int = BATCH
 ) -> Iterator[tuple[Trial, dict[str, Verdict]]]:
-    """Each of the run's trials with its usable stored verdicts by key, streamed."""
+    """Each of the run's trials with its usable stored verdicts by key, streamed one
+    key-hash partition after another."""
     with connect(ws, LEAN_THREADS) as con:
-        cur = con.execute(stream_sql(), {"run": run_id})
-        while rows := cur.fetchmany(batch):
-            for body, verdicts in rows:
-                stored = {}
-                for v in verdicts or []:
-                    verdict = Verdict.model_validate(_json(v))
-                    stored[verdict.key] = verdict
-                yield Trial.model_validate(_json(body)), stored
+        parts = _partitions(con)
+        for i in range(parts):
+            _partition(con, parts, i)
+            cur = con.execute(stream_sql(), {"run": run_id})
+            while rows := cur.fetchmany(batch):
+                for body, verdicts in rows:
+                    stored = {}
+                    for v in verdicts or []:
+                        verdict = Verdict.model_validate(_json(v))
+                        stored[verdict.key] = verdict
+                    yield Trial.model_validate(_json(body)), stored

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import judges_testkit as kit
 import orjson
+import pytest
 import yaml
 
 from evals.golden import GoldenSet
 from evals.query import query
 from evals.store import Workspace
+from judges import judge_stream
 from judges.base import JudgeEnv
 from judges.cascade import Cascade
 from judges.config import parse_cascade
@@ -56,7 +58,10 @@ def counts(f: Funnel) -> dict[str, object]:
     return data
 
 
-def test_streamed_judging_matches_the_in_memory_funnel(tmp_path: Path) -> None:
+def test_streamed_judging_matches_the_in_memory_funnel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(judge_stream, "PART_TRIALS", 3)  # three passes over the trials
     ws = Workspace(tmp_path / "ws")
     _trials, golden = kit.populate(ws)
     cases = JudgingCases.load(write_golden(tmp_path / "set", golden))
@@ -80,13 +85,18 @@ def test_streamed_judging_matches_the_in_memory_funnel(tmp_path: Path) -> None:
     assert counts(eager.funnel) == counts(f)
 
 
-def test_each_trial_streams_with_its_own_usable_verdicts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("part", [5000, 2])
+def test_each_trial_streams_with_its_own_usable_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part: int
+) -> None:
+    """Whatever the key-hash partitions (one, or four of about two records)."""
+    monkeypatch.setattr(judge_stream, "PART_TRIALS", part)
     ws = Workspace(tmp_path / "ws")
     trials, golden = kit.populate(ws)
     judge_run(ws, "run-test", parse_cascade(CHECKS), golden)
-    streamed = {t.key: stored for t, stored in stream_trials(Workspace(tmp_path / "ws"),
-                                                              "run-test", batch=2)}
-    assert set(streamed) == {t.key for t in trials}
+    pairs = list(stream_trials(Workspace(tmp_path / "ws"), "run-test", batch=2))
+    streamed = {t.key: stored for t, stored in pairs}
+    assert len(pairs) == 7 and set(streamed) == {t.key for t in trials}  # each once
     reference = load_verdicts(ws, set(streamed))
     for key, stored in streamed.items():
         assert stored == {k: v for k, v in reference.items() if v.trial_key == key}
