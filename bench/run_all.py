@@ -50,6 +50,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "cached_rerun": ["--trials", "10000", "--runs", "3"],
         "memory": ["--sizes", "1000", "10000", "--runs", "1"],
         "store": ["--trials", "1000000", "--runs", "1"],  # 18.3 is stated at 1M
+        "judge": ["--sizes", "1000", "100000"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "2", "--runs", "3"],
         "local_model": ["--runs", "3"],
     },
@@ -61,6 +62,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "cached_rerun": ["--trials", "10000", "--runs", "3"],
         "memory": ["--sizes", "1000", "10000", "100000", "--runs", "1"],
         "store": ["--trials", "1000000", "--runs", "3"],
+        "judge": ["--sizes", "1000", "100000"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "10", "--runs", "3"],
         "local_model": ["--runs", "5"],
     },
@@ -73,6 +75,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "cached_rerun": ["--trials", "40", "--runs", "1", "--lanes", "8", "--workers", "1"],
         "memory": ["--sizes", "20", "60", "--lanes", "8", "--peers", "raw"],
         "store": ["--trials", "2000", "--runs", "1"],
+        "judge": ["--sizes", "20", "60"],
         "review_app": ["--queued", "200", "--sessions", "3", "--items", "2", "--runs", "1"],
         "local_model": ["--runs", "1"],
     },
@@ -88,6 +91,7 @@ ITEMS = {
     "store": "6. store: ingest, gate and comparison queries, compaction",
     "review_app": "7. review app next-item latency",
     "local_model": "8. local model tokens/s and llama.cpp's prefix cache",
+    "judge": "9. peak RSS of `evals judge` (deterministic checks) at 1k and 100k trials",
 }
 MODULES = {name: f"bench.bench_{name}" for name in ITEMS}
 

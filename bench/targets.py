@@ -153,8 +153,22 @@ def memory_rows(m: dict[str, Any] | None) -> list[Row]:
             row.ours, row.ratio = f"{tree:.0f} MB", f"{tree / ours:.2f}x one process"
             row.status = _status(tree <= int(w) * 0.6 * ours)
         rows.append(row)
-    rows.append(Row("18.2", "`evals judge` memory flat from 1k to 100k trials", goal="<= 1.20x"))
     return _stamp(rows, m)
+
+
+def judge_rows(j: dict[str, Any] | None) -> list[Row]:
+    """18.2: `evals judge` streams: peak RSS growth from 1k to 100k trials."""
+    by = (j or {}).get("by_trials", {})
+    sizes = sorted(int(n) for n in by)
+    row = Row("18.2", "`evals judge` memory flat from 1k to 100k trials", goal="<= 1.20x")
+    if len(sizes) > 1:
+        low, high = _med(by, str(sizes[0]), "peak_rss_mb"), _med(by, str(sizes[-1]), "peak_rss_mb")
+        if low and high is not None:
+            row.ours = f"{low:.0f} MB at {sizes[0]:,}, {high:.0f} MB at {sizes[-1]:,}"
+            row.ratio = f"{high / low:.2f}x"
+            ok = high / low <= 1.2
+            row.status = _status(ok) if sizes[-1] >= 100_000 else (UNMEASURED if ok else NOT_MET)
+    return _stamp([row], j)
 
 
 def store_rows(st: dict[str, Any] | None) -> list[Row]:
@@ -226,6 +240,7 @@ def hold_rows(results: dict[str, Any]) -> list[Row]:
 SECTIONS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("throughput", lambda r: throughput_rows(r.get("throughput"))),
     ("memory", lambda r: memory_rows(r.get("memory"))),
+    ("judge", lambda r: judge_rows(r.get("judge"))),
     ("store", lambda r: store_rows(r.get("store"))),
     ("holds", hold_rows),
 ]

@@ -141,3 +141,14 @@ def test_store_rows_read_the_commands_and_the_finished_key_lookup() -> None:
     small = by_target(targets.store_rows({**store, "trials": 50_000}))
     assert small["`evals gate` over 1M trial records"].status == UNMEASURED
     assert small["`evals compare` over 1M trial records"].status == NOT_MET  # over at 50k
+
+
+def test_judge_memory_row() -> None:
+    def judge(low: float, high: float, large: int) -> targets.Row:
+        by = {"1000": {"peak_rss_mb": stat(low)}, str(large): {"peak_rss_mb": stat(high)}}
+        return targets.judge_rows({"by_trials": by})[0]
+
+    assert (judge(150, 170, 100_000).ratio, judge(150, 170, 100_000).status) == ("1.13x", MET)
+    assert judge(150, 200, 100_000).status == NOT_MET
+    assert judge(150, 200, 10_000).status == NOT_MET  # over before 100k
+    assert judge(150, 160, 10_000).status == UNMEASURED
