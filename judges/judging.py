@@ -4,9 +4,11 @@
 
 1. takes the run's judging lock (one `evals judge` per run at a time, across processes;
    the kernel releases it on kill -9);
-2. loads the run's trials (its own and those linked from other runs, one record per key,
-   an infrastructure failure's retry preferred, as the ``trials`` view does) and the
-   verdicts already stored for them;
+2. counts the run's trials (its own and those linked from other runs, one record per
+   key, an infrastructure failure's retry preferred, as the ``trials`` view does) from
+   their typed columns, then streams them with the verdicts already stored for them
+   (judges.judge_stream: memory flat in the number of trials; the golden set may be
+   read lazily, a case at a time);
 3. excludes trials without an answer because of an infrastructure error (counted apart:
    they are the harness's fault, not the agent's, and a rerun of the suite may still fill
    them in) and trials whose case is no longer in the golden set, or has changed;
@@ -15,8 +17,9 @@
    stored is reused, so a rerun spends nothing twice; a verdict that abstained because
    its judge was unreachable (gateway error after retries, timeout) is not reused: the
    rerun asks again, as the runner retries a trial's infrastructure error;
-5. computes the funnel from the store, records it (kind ``cascade_funnel``), and closes
-   the workspace (seal and compact).
+5. computes the funnel from the store (each trial's stored verdicts, added up as its
+   judging ends: judges.funnel.FunnelTally), records it (kind ``cascade_funnel``), and
+   closes the workspace (seal and compact).
 
 Verdicts join a run through their ``trial_key`` (a trial reused from another run keeps
 that run's ``run_id``); use ``run_trials_sql`` or the trial keys, not ``verdicts.run_id``.
