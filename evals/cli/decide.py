@@ -80,6 +80,10 @@ def _load(
 ) -> RunData:
     from evals.rundata import RunSelectionError, load_run, resolve_run_ref
 
+    # A one-shot command: no cyclic collection from here on. Its objects (a run's trials,
+    # their statistics) hold no cycles, and with a million of them alive each collection
+    # walked them all (seconds of a gate or a comparison).
+    gc.disable()
     try:
         run = load_run(
             ws,
@@ -90,9 +94,6 @@ def _load(
         )
     except RunSelectionError as exc:
         fail(str(exc))
-    # A one-shot command: the loaded trials live to its end, so the cyclic collector
-    # need not walk them again (a million of them: seconds of a gate or comparison).
-    gc.freeze()
     return run
 
 
