@@ -49,7 +49,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "multiturn": ["--trials", "100", "--lanes", "64", "256", "--runs", "3"],
         "cached_rerun": ["--trials", "10000", "--runs", "3"],
         "memory": ["--sizes", "1000", "10000", "--runs", "1"],
-        "store": ["--trials", "1000000", "--runs", "1"],  # 18.3 is stated at 1M
+        "store": ["--trials", "1000000", "--runs", "1", "--skip", "jsonl,bodies"],  # 1M: 18.3
         "judge": ["--sizes", "1000", "100000"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "2", "--runs", "3"],
         "local_model": ["--runs", "3"],
