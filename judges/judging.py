@@ -256,7 +256,9 @@ async def _judge(
     on_start: Callable[[int, int], None] | None,
     on_trial: Callable[[Verdict], None] | None,
 ) -> JudgeRunResult:
-    writer = ws.writer("verdict")
+    # The verdict segment is created by the first verdict (Workspace.append), after the
+    # stream's views listed the segments: the stream never re-reads what this judging
+    # writes (each trial is judged once), which would grow with every trial judged.
     new = _NewVerdicts()
     needs_llm = any(j.model for s in spec.stages for j in s.judges)
     async with _maybe_gateway(
@@ -288,7 +290,7 @@ async def _judge(
                 trial, case, stored = item
 
                 def emit(verdict: Verdict, stored: dict[str, Verdict] = stored) -> None:
-                    writer.append(verdict)
+                    ws.append("verdict", verdict)
                     stored[verdict.key] = verdict
                     new.add(verdict)
 
