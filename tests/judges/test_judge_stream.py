@@ -100,3 +100,21 @@ def test_each_trial_streams_with_its_own_usable_verdicts(
     reference = load_verdicts(ws, set(streamed))
     for key, stored in streamed.items():
         assert stored == {k: v for k, v in reference.items() if v.trial_key == key}
+
+
+def test_a_long_judging_compacts_its_verdicts_as_it_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every ROTATE_VERDICTS verdicts the segment is sealed and compacted (compaction's
+    memory grows with the segment); nothing is lost or counted twice."""
+    from judges import judging
+
+    monkeypatch.setattr(judging, "ROTATE_VERDICTS", 4)
+    ws = Workspace(tmp_path / "ws")
+    _trials, golden = kit.populate(ws)
+    result = judge_run(ws, "run-test", parse_cascade(CHECKS), golden)
+    segments = Workspace(tmp_path / "ws").segments("verdict")
+    assert len(segments) == -(-result.new_verdicts // 4) > 1
+    assert all(p.suffix == ".parquet" for p in segments)
+    assert len(query(ws, "SELECT key FROM verdicts")) == result.new_verdicts
+    assert counts(result.funnel) == counts(in_memory_funnel(ws, golden))
