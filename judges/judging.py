@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from evals.golden import GoldenSet, case_hash
+from evals.golden import GoldenSet, GoldenSetError, case_hash
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.models.types import ChatModel
 from evals.query import (
@@ -296,7 +296,11 @@ async def _judge(
                 if cascade.final_key(trial.key) in stored:
                     tally.add(trial.key, stored)  # judged before: counted, not judged
                     continue
-                await queue.put((trial, cases.case(trial.case_id), stored))
+                try:
+                    case = cases.case(trial.case_id)
+                except GoldenSetError as exc:  # a lazy set edited while judging
+                    raise JudgingError(str(exc.problems[0])) from None
+                await queue.put((trial, case, stored))
             for _ in range(lanes):
                 await queue.put(None)
 

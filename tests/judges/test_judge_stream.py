@@ -21,7 +21,13 @@ from judges.cascade import Cascade
 from judges.config import parse_cascade
 from judges.funnel import Funnel, compute_funnel
 from judges.judge_stream import JudgingCases, stream_trials
-from judges.judging import judge_run, load_run_trials, load_verdicts, split_candidates
+from judges.judging import (
+    JudgingError,
+    judge_run,
+    load_run_trials,
+    load_verdicts,
+    split_candidates,
+)
 
 CHECKS = [
     {"judge": "answered"},
@@ -118,3 +124,14 @@ def test_a_long_judging_compacts_its_verdicts_as_it_goes(
     assert all(p.suffix == ".parquet" for p in segments)
     assert len(query(ws, "SELECT key FROM verdicts")) == result.new_verdicts
     assert counts(result.funnel) == counts(in_memory_funnel(ws, golden))
+
+
+def test_a_case_edited_while_judging_is_one_line_error(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    _trials, golden = kit.populate(ws)
+    folder = write_golden(tmp_path / "set", golden)
+    cases = JudgingCases.load(folder)
+    text = (folder / "cases.jsonl").read_text()
+    (folder / "cases.jsonl").write_text(text.replace("Nordwind", "Nordwest"))  # same lines
+    with pytest.raises(JudgingError, match=r"cases\.jsonl:\d+: .*changed since"):
+        judge_run(ws, "run-test", parse_cascade(CHECKS), cases)
