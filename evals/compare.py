@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -134,25 +134,24 @@ Unit = tuple[bool, list[str], str, str]
 def pairing_units(
     trials: Sequence[TrialFacts], value: Callable[[TrialFacts], bool | None], pair_by: PairBy
 ) -> dict[str, Unit]:
-    # One pass, counting each unit's passes as it goes (1M trials: no second pass).
-    passes: dict[str, int] = {}
-    first: dict[str, TrialFacts] = {}
-    keys: dict[str, list[str]] = {}
+    # One pass, one dict lookup a trial: [passes, keys, first trial] per unit.
+    acc: dict[str, list[Any]] = {}
     by_case = pair_by == "case"
     for t in trials:
         v = value(t)
         if v is None:
             continue
         unit = t.case_id if by_case else f"{t.case_id}#{t.repetition}"
-        if unit in keys:
-            keys[unit].append(t.key)
-            passes[unit] += 1 if v else 0
+        a = acc.get(unit)
+        if a is None:
+            acc[unit] = [1 if v else 0, [t.key], t]
         else:
-            keys[unit], passes[unit], first[unit] = [t.key], 1 if v else 0, t
-    return {
-        unit: (2 * passes[unit] > len(ks), ks, first[unit].question_id, first[unit].case_hash)
-        for unit, ks in keys.items()
-    }
+            a[0] += 1 if v else 0
+            a[1].append(t.key)
+    out: dict[str, Unit] = {}
+    for unit, (passes, keys, first) in acc.items():
+        out[unit] = (2 * passes > len(keys), keys, first.question_id, first.case_hash)
+    return out
 
 
 def _noninferiority(
@@ -189,10 +188,13 @@ def paired_outcomes(
         (False, True): cells["candidate_only"],
         (False, False): cells["both_fail"],
     }
+    changed = 0
     for u, x, y in zip(common, a, b, strict=True):
+        bu, cu = base[u], cand[u]
         cell = cell_of[(x, y)]
-        cell += base[u][1]
-        cell += cand[u][1]
+        cell += bu[1]
+        cell += cu[1]
+        changed += bu[3] != cu[3]
     diff = stats.paired_rate_difference(a, b, confidence)
     n = len(common)
     return PairedOutcomes(
@@ -211,7 +213,7 @@ def paired_outcomes(
         noninferiority=[_noninferiority(a, b, m, confidence) for m in margins],
         unpaired_baseline=len(base.keys() - cand.keys()),
         unpaired_candidate=len(cand.keys() - base.keys()),
-        changed_cases=sum(1 for u in common if base[u][3] != cand[u][3]),
+        changed_cases=changed,
         cells=cells,
     )
 
