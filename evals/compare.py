@@ -38,7 +38,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from evals import stats
-from evals.rundata import LabelFacts, RunData, TrialFacts
+from evals.rundata import LabelFacts, RunData, TrialFacts, no_gc
 from evals.runstats import (
     ArmStats,
     HandlingTime,
@@ -282,6 +282,18 @@ def compare_runs(
     for m in margins:
         if not 0.0 <= m < 1.0:
             raise ValueError(f"margin must be in [0, 1), got {m}")
+    with no_gc():
+        return _compare_runs(base, cand, margins, confidence, pair_by, helpful_base)
+
+
+def _compare_runs(
+    base: RunData,
+    cand: RunData,
+    margins: Sequence[float],
+    confidence: float,
+    pair_by: PairBy,
+    helpful_base: HelpfulBase,
+) -> Comparison:
     questions = sorted(set(base.questions()) | set(cand.questions()))
     overall = _scope(
         "overall", base, cand, (base.trials, cand.trials), margins, confidence, pair_by,

@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from evals.compare import PairBy, by_question
 from evals.gate_checks import scope_checks
 from evals.golden import GoldenSetError, Problem, load_golden_set
-from evals.rundata import OutcomeSpec, RunData, RunRef
+from evals.rundata import OutcomeSpec, RunData, RunRef, no_gc
 from evals.runstats import HelpfulBase
 from evals.schema import Decision, GateCheck, GateThresholds, content_hash, utcnow
 from evals.store import Workspace
@@ -229,6 +229,11 @@ def evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None = None) -> 
     Non-inferiority checks need ``baseline``; without one they are left out and the
     summary says so (the CLI insists on an explicit ``--baseline none`` for that).
     """
+    with no_gc():  # a million trials: no collection walking them mid-decision
+        return _evaluate_gate(gate, run, baseline)
+
+
+def _evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None) -> Decision:
     spec = gate.spec
     checks = scope_checks(
         "overall", spec.overall, run, run.trials, baseline.trials if baseline else None, spec

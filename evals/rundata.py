@@ -220,9 +220,10 @@ with a lead's adjudication winning over the reviewers' ratings of that item
 
 
 @contextmanager
-def _bulk() -> Iterator[None]:
-    """No cyclic garbage collection while a run's trials are built: they hold no cycles,
-    and at a million objects each collection walked them all (seconds per load)."""
+def no_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a run's trials are built or walked (loads,
+    gates, comparisons): they hold no cycles, and at a million live objects each
+    collection walked them all (seconds per load or decision). Re-enabled after."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -322,7 +323,7 @@ def load_run(
         # One scan of the trials view for the whole run (every cell); cells are picked
         # in Python, so the run's cells come for free for the error messages.
         members = run_members_sql("?", "t")
-        with _bulk():
+        with no_gc():
             # Tuples straight into TrialFacts (the SELECT is in its field order): at a
             # million trials a dict per row cost more than the query.
             all_rows = con.execute(

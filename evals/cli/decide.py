@@ -7,7 +7,6 @@ but exits 0 (for demos and dashboards, never for CI).
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 from pathlib import Path
@@ -80,12 +79,8 @@ def _load(
 ) -> RunData:
     from evals.rundata import RunSelectionError, load_run, resolve_run_ref
 
-    # A one-shot command: no cyclic collection from here on. Its objects (a run's trials,
-    # their statistics) hold no cycles, and with a million of them alive each collection
-    # walked them all (seconds of a gate or a comparison).
-    gc.disable()
     try:
-        run = load_run(
+        return load_run(
             ws,
             resolve_run_ref(ws, ref_text),
             outcome,
@@ -94,7 +89,6 @@ def _load(
         )
     except RunSelectionError as exc:
         fail(str(exc))
-    return run
 
 
 def _say_simulated(*runs: RunData) -> None:
