@@ -48,7 +48,7 @@ def throughput(r: dict[str, Any], what: str) -> list[str]:
 
 ORDER = (
     "throughput", "gateway_cpu", "multiturn", "cached_rerun", "memory", "store", "review_app",
-    "local_model", "executors",
+    "local_model", "executors", "judge",
 )  # fmt: skip
 """The items in issue order (as sections() prints them)."""
 
@@ -116,6 +116,14 @@ def sections(results: dict[str, Any], sources: dict[str, str]) -> list[str]:
             "Parquet).",
             "",
         ]
+        if "cli_gate_s" in st:
+            out[-1:] = [
+                f"  As processes over the compacted store: `evals gate` {s(st['cli_gate_s'])} "
+                f"s, `evals compare` {s(st['cli_compare_s'])} s, `evals report` "
+                f"{s(st['cli_report_s'])} s; finished-key lookup "
+                f"{s(st['finished_keys_s'], 2)} s ({st['finished_keys']:,} keys).",
+                "",
+            ]
     if "review_app" in results:
         rv = results["review_app"]
         out += [
@@ -149,6 +157,17 @@ def sections(results: dict[str, Any], sources: dict[str, str]) -> list[str]:
             f"C = {ex['lanes']}, L = {ex['latency_ms']:g} ms (ideal "
             f"{ex['ideal_trials_per_s']:.0f}/s): {rows} (processes: {ex['workers']} workers; "
             "ray: two nodes on this machine, 4 actors, CPU of the whole cluster).",
+            "",
+        ]
+    if "judge" in results:
+        j = results["judge"]
+        sizes = "; ".join(
+            f"{int(n):,} trials {s(v['peak_rss_mb'], 0)} MB ({v['seconds']} s)"
+            for n, v in j["by_trials"].items()
+        )
+        out += [
+            f"**10. `evals judge`**{src('judge')} (deterministic checks), peak RSS: {sizes}; "
+            f"growth x{j['growth_ratio']}.",
             "",
         ]
     return out

@@ -5,8 +5,8 @@ Profiles:
 - ``short`` (the default; under 15 minutes on 2 cores): every item, at the sizes the
   issue names where they fit (10,000-trial rerun, 100,000 queued review items), smaller
   where a full size would take most of the budget (see PROFILES: throughput at 1,000
-  trials with the harness's 2-worker mode, memory at 1k/10k cases, the store at 50k
-  records);
+  trials with the harness's 2-worker mode, memory at 1k/10k cases; the store at the
+  1M records its targets name, once);
 - ``full``: the issue's sizes everywhere (2,000 trials with 1 and 2 workers, memory at
   1k/10k/100k cases, 1M store records), about an hour and a half.
 
@@ -49,7 +49,8 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "multiturn": ["--trials", "100", "--lanes", "64", "256", "--runs", "3"],
         "cached_rerun": ["--trials", "10000", "--runs", "3"],
         "memory": ["--sizes", "1000", "10000", "--runs", "1"],
-        "store": ["--trials", "50000", "--runs", "3"],
+        "store": ["--trials", "1000000", "--runs", "1", "--skip", "jsonl,bodies"],  # 1M: 18.3
+        "judge": ["--sizes", "1000", "100000"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "2", "--runs", "3"],
         "local_model": ["--runs", "3"],
         "review_replicas": ["--queued", "10000", "--reviewers", "20", "--items", "10",
@@ -64,6 +65,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "cached_rerun": ["--trials", "10000", "--runs", "3"],
         "memory": ["--sizes", "1000", "10000", "100000", "--runs", "1"],
         "store": ["--trials", "1000000", "--runs", "3"],
+        "judge": ["--sizes", "1000", "100000"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "10", "--runs", "3"],
         "local_model": ["--runs", "5"],
         "review_replicas": ["--queued", "100000", "--reviewers", "20", "--items", "10",
@@ -79,6 +81,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "cached_rerun": ["--trials", "40", "--runs", "1", "--lanes", "8", "--workers", "1"],
         "memory": ["--sizes", "20", "60", "--lanes", "8", "--peers", "raw"],
         "store": ["--trials", "2000", "--runs", "1"],
+        "judge": ["--sizes", "20", "60"],
         "review_app": ["--queued", "200", "--sessions", "3", "--items", "2", "--runs", "1"],
         "local_model": ["--runs", "1"],
         "review_replicas": ["--queued", "200", "--reviewers", "4", "--items", "2", "--runs",
@@ -99,6 +102,7 @@ ITEMS = {
     "local_model": "8. local model tokens/s and llama.cpp's prefix cache",
     "review_replicas": "16.6 review app: two replicas on one PostgreSQL, 20 reviewers",
     "executors": "9. one workload on each executor: in-process, processes, two-node Ray",
+    "judge": "10. peak RSS of `evals judge` (deterministic checks) at 1k and 100k trials",
 }
 MODULES = {name: f"bench.bench_{name}" for name in ITEMS}
 

@@ -153,26 +153,50 @@ def memory_rows(m: dict[str, Any] | None) -> list[Row]:
             row.ours, row.ratio = f"{tree:.0f} MB", f"{tree / ours:.2f}x one process"
             row.status = _status(tree <= int(w) * 0.6 * ours)
         rows.append(row)
-    rows.append(Row("18.2", "`evals judge` memory flat from 1k to 100k trials", goal="<= 1.20x"))
     return _stamp(rows, m)
 
 
+def judge_rows(j: dict[str, Any] | None) -> list[Row]:
+    """18.2: `evals judge` streams: peak RSS growth from 1k to 100k trials."""
+    by = (j or {}).get("by_trials", {})
+    sizes = sorted(int(n) for n in by)
+    row = Row("18.2", "`evals judge` memory flat from 1k to 100k trials", goal="<= 1.20x")
+    if len(sizes) > 1:
+        low, high = _med(by, str(sizes[0]), "peak_rss_mb"), _med(by, str(sizes[-1]), "peak_rss_mb")
+        if low and high is not None:
+            row.ours = f"{low:.0f} MB at {sizes[0]:,}, {high:.0f} MB at {sizes[-1]:,}"
+            row.ratio = f"{high / low:.2f}x"
+            ok = high / low <= 1.2
+            row.status = _status(ok) if sizes[-1] >= 100_000 else (UNMEASURED if ok else NOT_MET)
+    return _stamp([row], j)
+
+
 def store_rows(st: dict[str, Any] | None) -> list[Row]:
-    """18.3 (typed columns): gate and comparison over 1M records in at most 5 s."""
+    """18.3 (typed columns): `evals gate`, `evals compare` and `evals report` over 1M
+    records in at most 5 s each (the command as a process; older results: the library
+    calls), the finished-key lookup at 1M keys under 1 s. The figure with the bodies
+    parsed (typed columns off, same records, same run) is the peer column."""
     st = st or {}
     n = st.get("trials")
     rows = []
-    for what, key in (("gate", "gate_s_parquet"), ("compare", "compare_s_parquet")):
-        row = Row("18.3", f"`evals {what}` over 1M trial records", goal="<= 5 s")
-        value = _med(st, key)
+    for what, keys, goal in (
+        ("`evals gate` over 1M trial records", ("cli_gate_s", "gate_s_parquet"), 5.0),
+        ("`evals compare` over 1M trial records", ("cli_compare_s", "compare_s_parquet"), 5.0),
+        ("`evals report` over 1M trial records", ("cli_report_s",), 5.0),
+        ("finished-key lookup at 1M keys", ("finished_keys_s",), 1.0),
+    ):
+        row = Row("18.3", what, goal=f"<= {goal:g} s" if goal == 5.0 else f"< {goal:g} s")
+        value = next((v for v in (_med(st, k) for k in keys) if v is not None), None)
         if value is not None and n:
-            row.ours = f"{value:.1f} s at {n:,}"
-            row.status = _status(value <= 5.0) if n >= 1_000_000 else UNMEASURED
-            if n < 1_000_000 and value > 5.0:
-                row.status = NOT_MET
+            row.ours = f"{value:.2f} s at {n:,}" if goal < 5 else f"{value:.1f} s at {n:,}"
+            ok = value <= goal if goal == 5.0 else value < goal
+            row.status = _status(ok) if n >= 1_000_000 else (UNMEASURED if ok else NOT_MET)
+        bodies = {"gate": "gate_s_parquet_bodies", "compare": "compare_s_parquet_bodies"}
+        for word, key in bodies.items():
+            before = _med(st, key)
+            if f"`evals {word}`" in what and before is not None:
+                row.peer = f"{before:.1f} s bodies parsed (library)"
         rows.append(row)
-    rows.append(Row("18.3", "`evals report` over 1M trial records", goal="<= 5 s"))
-    rows.append(Row("18.3", "finished-key lookup at 1M keys", goal="< 1 s"))
     return _stamp(rows, st)
 
 
@@ -225,6 +249,7 @@ def hold_rows(results: dict[str, Any]) -> list[Row]:
 SECTIONS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("throughput", lambda r: throughput_rows(r.get("throughput"))),
     ("memory", lambda r: memory_rows(r.get("memory"))),
+    ("judge", lambda r: judge_rows(r.get("judge"))),
     ("store", lambda r: store_rows(r.get("store"))),
     ("holds", hold_rows),
 ]

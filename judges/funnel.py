@@ -157,25 +157,49 @@ def compute_funnel(
     stored: Mapping[str, Verdict],
 ) -> Funnel:
     """The funnel of `candidates` through `cascade`, from stored verdicts."""
-    stages = [
-        StageFunnel(index=s.index, name=s.name, judges=[j.name for j in s.judges], shadow=s.shadow)
-        for s in cascade.stages
-    ]
-    f = Funnel(
-        run_id=run_id,
-        cascade_version=cascade.version,
-        trials=len(trials),
-        excluded=dict(excluded),
-        candidates=len(candidates),
-        stages=stages,
-    )
+    tally = FunnelTally(run_id, cascade, len(trials), excluded, len(candidates))
     for trial in candidates:
-        final = stored.get(cascade.final_key(trial.key))
+        tally.add(trial.key, stored)
+    return tally.finish()
+
+
+class FunnelTally:
+    """A funnel added up one candidate at a time, from that trial's stored verdicts, so
+    judging streams a run's trials (judges.judging) without holding their verdicts."""
+
+    def __init__(
+        self,
+        run_id: str,
+        cascade: Cascade,
+        trials: int,
+        excluded: Mapping[str, int],
+        candidates: int,
+    ) -> None:
+        self.cascade = cascade
+        self.stages = [
+            StageFunnel(index=s.index, name=s.name, judges=[j.name for j in s.judges],
+                        shadow=s.shadow)
+            for s in cascade.stages
+        ]
+        self.funnel = Funnel(
+            run_id=run_id,
+            cascade_version=cascade.version,
+            trials=trials,
+            excluded=dict(excluded),
+            candidates=candidates,
+            stages=self.stages,
+        )
+
+    def add(self, trial_key: str, stored: Mapping[str, Verdict]) -> None:
+        """Count one candidate (`stored`: its verdicts by key, or any superset)."""
+        f, cascade = self.funnel, self.cascade
+        final = stored.get(cascade.final_key(trial_key))
         if final is None:
             f.pending += 1
-            continue
+            return
         failed = False
-        for stage, verdicts in zip(stages, cascade.stage_verdicts(trial.key, stored), strict=True):
+        stages = zip(self.stages, cascade.stage_verdicts(trial_key, stored), strict=True)
+        for stage, verdicts in stages:
             if verdicts is None:
                 if failed:
                     continue
@@ -184,26 +208,33 @@ def compute_funnel(
                 if stage.shadow:
                     _count_shadow(stage, verdicts)
                 continue
-            stage.entered += 1
-            label = stage_label(verdicts)
-            field = _COUNTER[label]
-            setattr(stage, field, getattr(stage, field) + 1)
-            for v in verdicts:
-                if v.label == "fail":
-                    stage.failed_by[v.judge] = stage.failed_by.get(v.judge, 0) + 1
-            stage.errors += sum(v.error is not None for v in verdicts)
-            stage.cost_usd += sum(v.usage.cost_usd for v in verdicts)
-            stage.tokens += sum(_tokens(v) for v in verdicts)
-            stage.judge_seconds += sum(v.latency_s for v in verdicts)
-            failed = label == "fail"
+            _count_stage(stage, verdicts)
+            failed = stage_label(verdicts) == "fail"
         if final.label != "fail":
             f.survivors += 1
             if final.label == "pass":
                 f.survivors_passed += 1
             else:
                 f.survivors_abstained += 1
-    _savings(f)
-    return f
+
+    def finish(self) -> Funnel:
+        """The funnel, with its totals and savings."""
+        _savings(self.funnel)
+        return self.funnel
+
+
+def _count_stage(stage: StageFunnel, verdicts: list[Verdict]) -> None:
+    stage.entered += 1
+    label = stage_label(verdicts)
+    field = _COUNTER[label]
+    setattr(stage, field, getattr(stage, field) + 1)
+    for v in verdicts:
+        if v.label == "fail":
+            stage.failed_by[v.judge] = stage.failed_by.get(v.judge, 0) + 1
+    stage.errors += sum(v.error is not None for v in verdicts)
+    stage.cost_usd += sum(v.usage.cost_usd for v in verdicts)
+    stage.tokens += sum(_tokens(v) for v in verdicts)
+    stage.judge_seconds += sum(v.latency_s for v in verdicts)
 
 
 def _count_shadow(stage: StageFunnel, verdicts: list[Verdict]) -> None:

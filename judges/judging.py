@@ -4,9 +4,11 @@
 
 1. takes the run's judging lock (one `evals judge` per run at a time, across processes;
    the kernel releases it on kill -9);
-2. loads the run's trials (its own and those linked from other runs, one record per key,
-   an infrastructure failure's retry preferred, as the ``trials`` view does) and the
-   verdicts already stored for them;
+2. counts the run's trials (its own and those linked from other runs, one record per
+   key, an infrastructure failure's retry preferred, as the ``trials`` view does) from
+   their typed columns, then streams them with the verdicts already stored for them
+   (judges.judge_stream: memory flat in the number of trials; the golden set may be
+   read lazily, a case at a time);
 3. excludes trials without an answer because of an infrastructure error (counted apart:
    they are the harness's fault, not the agent's, and a rerun of the suite may still fill
    them in) and trials whose case is no longer in the golden set, or has changed;
@@ -15,8 +17,9 @@
    stored is reused, so a rerun spends nothing twice; a verdict that abstained because
    its judge was unreachable (gateway error after retries, timeout) is not reused: the
    rerun asks again, as the runner retries a trial's infrastructure error;
-5. computes the funnel from the store, records it (kind ``cascade_funnel``), and closes
-   the workspace (seal and compact).
+5. computes the funnel from the store (each trial's stored verdicts, added up as its
+   judging ends: judges.funnel.FunnelTally), records it (kind ``cascade_funnel``), and
+   closes the workspace (seal and compact).
 
 Verdicts join a run through their ``trial_key`` (a trial reused from another run keeps
 that run's ``run_id``); use ``run_trials_sql`` or the trial keys, not ``verdicts.run_id``.
@@ -32,21 +35,39 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from evals.dataset.golden import GoldenSet, case_hash
+from evals.dataset.golden import GoldenSet, GoldenSetError, case_hash
 from evals.errors import RunError
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.models.types import ChatModel
 from evals.schema import Case, ModelSpec, Trial, Verdict
-from evals.store.query import TRIAL_PREFERENCE, deduped_sql, query, run_members_sql
+from evals.store.query import (
+    LEAN_THREADS,
+    TRIAL_PREFERENCE,
+    deduped_sql,
+    query,
+    query_tuples,
+    run_members_sql,
+)
 from evals.store.workspace import LockBusy, Workspace
 from judges.base import JudgeEnv, is_infra_error
 from judges.calibration_store import load_calibrations
 from judges.cascade import CASCADE_JUDGE, Cascade
 from judges.config import CascadeSpec
-from judges.funnel import Funnel, compute_funnel
+from judges.funnel import Funnel, FunnelTally
+from judges.judge_stream import (
+    EXCLUDED_CASE,
+    EXCLUDED_INFRA,
+    JudgingCases,
+    exclusion,
+    first_pass,
+    stream_trials,
+)
 
-EXCLUDED_INFRA = "infra error (no answer)"
-EXCLUDED_CASE = "case missing or changed in the golden set"
+ROTATE_VERDICTS = 5_000
+"""Verdicts per segment a judging writes: each is sealed and compacted when full, because
+compaction's memory grows with the segment (DuckDB's reader: about 0.8 MB per 1,000
+records, measured), and one segment of a 100,000-trial run's 300,000 verdicts made the
+end of `evals judge` its peak."""
 
 
 class JudgingError(RunError):
@@ -182,7 +203,7 @@ def judge_run(
     ws: Workspace,
     run_id: str,
     spec: CascadeSpec,
-    golden: GoldenSet,
+    golden: GoldenSet | JudgingCases,
     *,
     known_models: list[ModelSpec] | None = None,
     open_gateway: GatewayOpener = workspace_gateway,
@@ -190,75 +211,143 @@ def judge_run(
     on_start: Callable[[int, int], None] | None = None,
     on_trial: Callable[[Verdict], None] | None = None,
 ) -> JudgeRunResult:
-    """Judge a run's trials through the cascade (see the module docstring).
+    """Judge a run's trials through the cascade (see the module docstring), streaming
+    them (judges.judge_stream: memory flat in the number of trials; `golden` may be a
+    lazily loaded set, JudgingCases.load).
 
     on_start(to_judge, already_judged) and on_trial(final_verdict) feed a progress bar."""
+    cases = golden if isinstance(golden, JudgingCases) else JudgingCases(golden)
     try:
         with judging_lock(ws, run_id):
-            trials = load_run_trials(ws, run_id)
-            if not trials:
+            # Any record of the run (not the de-duplicated view: that holds every key).
+            members = run_members_sql("$run", "t")
+            found = query_tuples(
+                ws, f"SELECT 1 FROM facts_trial t WHERE {members} LIMIT 1",
+                {"run": run_id},  # type: ignore[arg-type]
+                threads=LEAN_THREADS,
+            )
+            if not found:
                 raise JudgingError(f"run {run_id} has no trials in {ws.root}")
             return asyncio.run(
-                _judge(
-                    ws,
-                    run_id,
-                    spec,
-                    golden,
-                    trials,
-                    known_models or [],
-                    open_gateway,
-                    concurrency,
-                    on_start,
-                    on_trial,
-                )
+                _judge(ws, run_id, spec, cases, known_models or [], open_gateway,
+                       max(1, concurrency), on_start, on_trial)
             )
     finally:
         ws.close()
+
+
+@dataclass
+class _NewVerdicts:
+    """What this invocation wrote, counted (not kept: memory stays flat)."""
+
+    count: int = 0
+    unreachable: int = 0
+    per_stage: Counter[int] = field(default_factory=Counter)
+    crashed_per_stage: Counter[int] = field(default_factory=Counter)
+    crashes: dict[tuple[int, str], int] = field(default_factory=dict)
+    first_crash: dict[tuple[int, str], str] = field(default_factory=dict)
+
+    def add(self, v: Verdict) -> None:
+        self.count += 1
+        if v.judge == CASCADE_JUDGE and v.infra_error:
+            self.unreachable += 1
+        if v.stage is None:
+            return
+        self.per_stage[v.stage] += 1
+        if v.crashed:
+            self.crashed_per_stage[v.stage] += 1
+            where = (v.stage, v.judge)
+            self.crashes[where] = self.crashes.get(where, 0) + 1
+            self.first_crash.setdefault(where, v.error or "")
 
 
 async def _judge(
     ws: Workspace,
     run_id: str,
     spec: CascadeSpec,
-    golden: GoldenSet,
-    trials: list[Trial],
+    cases: JudgingCases,
     known_models: list[ModelSpec],
     open_gateway: GatewayOpener,
-    concurrency: int,
+    lanes: int,
     on_start: Callable[[int, int], None] | None,
     on_trial: Callable[[Verdict], None] | None,
 ) -> JudgeRunResult:
-    candidates, excluded = split_candidates(trials, golden)
-    stored = load_verdicts(ws, {t.key for t in trials})
-    writer = ws.writer("verdict")
-    new: list[Verdict] = []
-
-    def emit(verdict: Verdict) -> None:
-        writer.append(verdict)
-        stored[verdict.key] = verdict
-        new.append(verdict)
-
+    # The verdict segment is created by the first verdict (Workspace.append), after the
+    # stream's views listed the segments: the stream never re-reads what this judging
+    # writes (each trial is judged once), which would grow with every trial judged.
+    new = _NewVerdicts()
     needs_llm = any(j.model for s in spec.stages for j in s.judges)
     async with _maybe_gateway(
         needs_llm, judge_models(spec, known_models), ws, open_gateway
     ) as gateway:
         cascade = Cascade(spec, JudgeEnv(gateway=gateway), load_calibrations(ws))
-        todo = [(t, c) for t, c in candidates if cascade.final_key(t.key) not in stored]
+        counts = first_pass(ws, run_id, cases, cascade.final_key)
         if on_start is not None:
-            on_start(len(todo), len(candidates) - len(todo))
-        await judge_candidates(cascade, golden, todo, stored, emit, concurrency, on_trial)
-    funnel = compute_funnel(run_id, cascade, trials, [t for t, _ in candidates], excluded, stored)
+            on_start(counts.candidates - counts.already, counts.already)
+        tally = FunnelTally(run_id, cascade, counts.trials, counts.excluded, counts.candidates)
+        queue: asyncio.Queue[tuple[Trial, Case, dict[str, Verdict]] | None] = asyncio.Queue(
+            maxsize=2 * lanes
+        )
+
+        async def produce() -> None:
+            for trial, stored in stream_trials(ws, run_id):
+                error = trial.trace.error.kind if trial.trace.error else None
+                if exclusion(error, trial.case_id, trial.case_hash, cases) is not None:
+                    continue
+                if cascade.final_key(trial.key) in stored:
+                    tally.add(trial.key, stored)  # judged before: counted, not judged
+                    continue
+                try:
+                    case = cases.case(trial.case_id)
+                except GoldenSetError as exc:  # a lazy set edited while judging
+                    raise JudgingError(str(exc.problems[0])) from None
+                await queue.put((trial, case, stored))
+            for _ in range(lanes):
+                await queue.put(None)
+
+        async def lane() -> None:
+            while (item := await queue.get()) is not None:
+                trial, case, stored = item
+
+                def emit(verdict: Verdict, stored: dict[str, Verdict] = stored) -> None:
+                    ws.append("verdict", verdict)
+                    stored[verdict.key] = verdict
+                    new.add(verdict)
+                    if new.count % ROTATE_VERDICTS == 0:
+                        ws.writer("verdict").close()  # seal and compact; the next starts anew
+
+                question = cases.golden.question_for(case)
+                final = await cascade.judge(trial, case, question, stored, emit)
+                tally.add(trial.key, stored)  # its verdicts as stored, then dropped
+                if on_trial is not None:
+                    on_trial(final)
+
+        await asyncio.gather(produce(), *(lane() for _ in range(lanes)))
+    funnel = tally.finish()
     funnel.check()
     ws.append("cascade_funnel", funnel)
     result = JudgeRunResult(
         funnel,
-        judged=len(todo),
-        already=len(candidates) - len(todo),
-        new_verdicts=len(new),
-        unreachable=sum(1 for v in new if v.judge == CASCADE_JUDGE and v.infra_error),
+        judged=counts.candidates - counts.already,
+        already=counts.already,
+        new_verdicts=new.count,
+        unreachable=new.unreachable,
     )
-    count_crashes(result, spec, new)
+    _fill_crashes(result, spec, new)
     return result
+
+
+def _fill_crashes(result: JudgeRunResult, spec: CascadeSpec, new: _NewVerdicts) -> None:
+    """The result's crash counts, as count_crashes gives them from the verdicts."""
+    for (stage, judge), n in new.crashes.items():
+        where = f"{spec.stages[stage].stage}/{judge}"
+        result.crashes[where] = result.crashes.get(where, 0) + n
+        result.first_crash.setdefault(where, new.first_crash[(stage, judge)])
+    result.all_crashed = [
+        spec.stages[i].stage
+        for i, n in sorted(new.per_stage.items())
+        if new.crashed_per_stage[i] == n
+    ]
 
 
 def count_crashes(result: JudgeRunResult, spec: CascadeSpec, new: list[Verdict]) -> None:

@@ -33,12 +33,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from evals import stats
-from evals.analysis.rundata import LabelFacts, RunData, TrialFacts
+from evals.analysis.rundata import LabelFacts, RunData, TrialFacts, no_gc
 from evals.analysis.runstats import (
     ArmStats,
     HandlingTime,
@@ -134,20 +134,23 @@ Unit = tuple[bool, list[str], str, str]
 def pairing_units(
     trials: Sequence[TrialFacts], value: Callable[[TrialFacts], bool | None], pair_by: PairBy
 ) -> dict[str, Unit]:
-    groups: dict[str, list[TrialFacts]] = defaultdict(list)
+    # One pass, one dict lookup a trial: [passes, keys, first trial] per unit.
+    acc: dict[str, list[Any]] = {}
+    by_case = pair_by == "case"
     for t in trials:
-        if value(t) is not None:
-            unit = t.case_id if pair_by == "case" else f"{t.case_id}#{t.repetition}"
-            groups[unit].append(t)
+        v = value(t)
+        if v is None:
+            continue
+        unit = t.case_id if by_case else f"{t.case_id}#{t.repetition}"
+        a = acc.get(unit)
+        if a is None:
+            acc[unit] = [1 if v else 0, [t.key], t]
+        else:
+            a[0] += 1 if v else 0
+            a[1].append(t.key)
     out: dict[str, Unit] = {}
-    for unit, members in groups.items():
-        passes = sum(1 for t in members if value(t))
-        out[unit] = (
-            2 * passes > len(members),
-            [t.key for t in members],
-            members[0].question_id,
-            members[0].case_hash,
-        )
+    for unit, (passes, keys, first) in acc.items():
+        out[unit] = (2 * passes > len(keys), keys, first.question_id, first.case_hash)
     return out
 
 
@@ -179,14 +182,19 @@ def paired_outcomes(
         "candidate_only": [],
         "both_fail": [],
     }
+    cell_of = {
+        (True, True): cells["both_pass"],
+        (True, False): cells["baseline_only"],
+        (False, True): cells["candidate_only"],
+        (False, False): cells["both_fail"],
+    }
+    changed = 0
     for u, x, y in zip(common, a, b, strict=True):
-        name = {
-            (True, True): "both_pass",
-            (True, False): "baseline_only",
-            (False, True): "candidate_only",
-            (False, False): "both_fail",
-        }[(x, y)]
-        cells[name] += base[u][1] + cand[u][1]
+        bu, cu = base[u], cand[u]
+        cell = cell_of[(x, y)]
+        cell += bu[1]
+        cell += cu[1]
+        changed += bu[3] != cu[3]
     diff = stats.paired_rate_difference(a, b, confidence)
     n = len(common)
     return PairedOutcomes(
@@ -205,7 +213,7 @@ def paired_outcomes(
         noninferiority=[_noninferiority(a, b, m, confidence) for m in margins],
         unpaired_baseline=len(base.keys() - cand.keys()),
         unpaired_candidate=len(cand.keys() - base.keys()),
-        changed_cases=sum(1 for u in common if base[u][3] != cand[u][3]),
+        changed_cases=changed,
         cells=cells,
     )
 
@@ -213,6 +221,14 @@ def paired_outcomes(
 def in_question(question_id: str) -> Callable[[TrialFacts], bool]:
     """Filter for the trials of one question."""
     return lambda t: t.question_id == question_id
+
+
+def by_question(trials: Sequence[TrialFacts]) -> dict[str, list[TrialFacts]]:
+    """The trials of each question, in their order (one pass, not one per question)."""
+    out: dict[str, list[TrialFacts]] = defaultdict(list)
+    for t in trials:
+        out[t.question_id].append(t)
+    return out
 
 
 def _helpful_value(labels: Sequence[LabelFacts]) -> Callable[[TrialFacts], bool | None]:
@@ -224,32 +240,33 @@ def _scope(
     name: str,
     base: RunData,
     cand: RunData,
-    keep: Callable[[TrialFacts], bool],
+    trials: tuple[list[TrialFacts], list[TrialFacts]],
     margins: Sequence[float],
     confidence: float,
     pair_by: PairBy,
     helpful_base: HelpfulBase,
 ) -> ScopeComparison:
-    bt = [t for t in base.trials if keep(t)]
-    ct = [t for t in cand.trials if keep(t)]
+    bt, ct = trials
     outcome = paired_outcomes(
         pairing_units(bt, lambda t: t.outcome, pair_by),
         pairing_units(ct, lambda t: t.outcome, pair_by),
         margins,
         confidence,
     )
-    helpful = paired_outcomes(
-        pairing_units(bt, _helpful_value(base.assisted), pair_by),
-        pairing_units(ct, _helpful_value(cand.assisted), pair_by),
-        margins,
-        confidence,
-    )
+    helpful = None
+    if base.assisted and cand.assisted:  # else no pair: n = 0, no helpful comparison
+        helpful = paired_outcomes(
+            pairing_units(bt, _helpful_value(base.assisted), pair_by),
+            pairing_units(ct, _helpful_value(cand.assisted), pair_by),
+            margins,
+            confidence,
+        )
     return ScopeComparison(
         scope=name,
         baseline=arm_stats(bt, base.assisted, confidence, helpful_base),
         candidate=arm_stats(ct, cand.assisted, confidence, helpful_base),
         outcome=outcome,
-        helpful=helpful if helpful.n else None,
+        helpful=helpful if helpful is not None and helpful.n else None,
     )
 
 
@@ -265,12 +282,27 @@ def compare_runs(
     for m in margins:
         if not 0.0 <= m < 1.0:
             raise ValueError(f"margin must be in [0, 1), got {m}")
+    with no_gc():
+        return _compare_runs(base, cand, margins, confidence, pair_by, helpful_base)
+
+
+def _compare_runs(
+    base: RunData,
+    cand: RunData,
+    margins: Sequence[float],
+    confidence: float,
+    pair_by: PairBy,
+    helpful_base: HelpfulBase,
+) -> Comparison:
     questions = sorted(set(base.questions()) | set(cand.questions()))
     overall = _scope(
-        "overall", base, cand, lambda t: True, margins, confidence, pair_by, helpful_base
+        "overall", base, cand, (base.trials, cand.trials), margins, confidence, pair_by,
+        helpful_base,
     )
+    bq, cq = by_question(base.trials), by_question(cand.trials)
     per_q = [
-        _scope(q, base, cand, in_question(q), margins, confidence, pair_by, helpful_base)
+        _scope(q, base, cand, (bq.get(q, []), cq.get(q, [])), margins, confidence, pair_by,
+               helpful_base)
         for q in questions
     ]
     return Comparison(

@@ -54,9 +54,9 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from evals.analysis.compare import PairBy, in_question
+from evals.analysis.compare import PairBy, by_question
 from evals.analysis.gate_checks import scope_checks
-from evals.analysis.rundata import OutcomeSpec, RunData, RunRef
+from evals.analysis.rundata import OutcomeSpec, RunData, RunRef, no_gc
 from evals.analysis.runstats import HelpfulBase
 from evals.dataset.golden import GoldenSetError, Problem, load_golden_set
 from evals.errors import InputError
@@ -229,19 +229,19 @@ def evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None = None) -> 
     Non-inferiority checks need ``baseline``; without one they are left out and the
     summary says so (the CLI insists on an explicit ``--baseline none`` for that).
     """
+    with no_gc():  # a million trials: no collection walking them mid-decision
+        return _evaluate_gate(gate, run, baseline)
+
+
+def _evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None) -> Decision:
     spec = gate.spec
     checks = scope_checks(
         "overall", spec.overall, run, run.trials, baseline.trials if baseline else None, spec
     )
+    mine, theirs = by_question(run.trials), by_question(baseline.trials if baseline else [])
     for q in run.questions():
-        keep = in_question(q)
         checks += scope_checks(
-            q,
-            gate.thresholds(q),
-            run,
-            [t for t in run.trials if keep(t)],
-            [t for t in baseline.trials if keep(t)] if baseline else None,
-            spec,
+            q, gate.thresholds(q), run, mine[q], theirs.get(q, []) if baseline else None, spec
         )
     if not checks:
         raise ValueError(f"gate {gate.name!r} sets no threshold that applies to {run.ref}")

@@ -43,6 +43,9 @@ The final cascade verdict is the ``latest_verdicts`` view's (the ``final_verdict
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase as fnmatch
 from typing import Any, Literal, NamedTuple
@@ -200,7 +203,7 @@ SELECT t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.
        coalesce(t.user_tool_calls, 0) AS user_tool_calls,
        t.imported_outcome, c.label AS cascade_label, c.stage AS cascade_stage,
        i.label AS imported_label
-FROM trials t
+FROM trial_facts t
 LEFT JOIN v c ON c.trial_key = t.key AND c.judge = 'cascade'
 LEFT JOIN v i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
 WHERE {members}
@@ -216,6 +219,20 @@ FROM resolved_labels ORDER BY reviewer, id
 """The counted labels (evals.store.query's ``counted_labels`` view: undo and latest submit),
 with a lead's adjudication winning over the reviewers' ratings of that item
 (``resolved_labels``); handling times stay each reviewer's own."""
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a run's trials are built or walked (loads,
+    gates, comparisons): they hold no cycles, and at a million live objects each
+    collection walked them all (seconds per load or decision). Re-enabled after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -311,16 +328,24 @@ def load_run(
         # One scan of the trials view for the whole run (every cell); cells are picked
         # in Python, so the run's cells come for free for the error messages.
         members = run_members_sql("?", "t")
-        all_rows = _rows(con, _TRIALS_SQL.format(members=members), [ref.run_id, ref.run_id])
+        with no_gc():
+            # Tuples straight into TrialFacts (the SELECT is in its field order): at a
+            # million trials a dict per row cost more than the query.
+            all_rows = con.execute(
+                _TRIALS_SQL.format(members=members), [ref.run_id, ref.run_id]
+            ).fetchall()
+            every = [TrialFacts(*r) for r in all_rows]
+            del all_rows
         label_rows = _rows(con, _LABELS_SQL, [])
-    cells = sorted({(r["model_alias"], r["prompt"]) for r in all_rows})
+    cells = sorted({(t.model_alias, t.prompt) for t in every})
     _check_cells(ref, cells)
-    rows = [
-        r
-        for r in all_rows
-        if ref.model in (None, r["model_alias"]) and ref.prompt in (None, r["prompt"])
-    ]
-    selected = {(r["model_alias"], r["prompt"]) for r in rows}
+    trials = (
+        every
+        if ref.model is None and ref.prompt is None
+        else [t for t in every if ref.model in (None, t.model_alias)
+              and ref.prompt in (None, t.prompt)]
+    )
+    selected = {(t.model_alias, t.prompt) for t in trials}
     if single_cell and len(selected) > 1:
         options = ", ".join(f"{ref.run_id}:{m}:{p}" for m, p in sorted(selected))
         raise RunSelectionError(
@@ -332,7 +357,6 @@ def load_run(
         if outcome.source != "auto"
         else ("imported" if manifest.get("source") == "import" else "cascade")
     )
-    trials = rows_as(TrialFacts, rows)
     for t in trials:
         t.outcome = trial_outcome(t, source, outcome.imported_threshold)
     labels = rows_as(LabelFacts, label_rows)

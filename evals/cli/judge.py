@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from evals.store.workspace import Workspace
     from judges.config import CascadeSpec
     from judges.funnel import Funnel
+    from judges.judge_stream import JudgingCases
     from judges.judging import JudgeRunResult
 
 SuiteOpt = Annotated[
@@ -78,9 +79,17 @@ def _golden(path: Path) -> GoldenSet:
     return load_golden_set(path)
 
 
+def _judging_cases(path: Path) -> JudgingCases:
+    """The golden set read lazily for judging (a case read back when its trial is
+    judged: memory flat in the number of cases), problems as `_golden` prints them."""
+    from judges.judge_stream import JudgingCases
+
+    return JudgingCases.load(path)  # a bad set: its problems, one a line (evals.errors)
+
+
 def resolve_config(
     manifest: RunManifest, suite: Path | None, judges: Path | None, dataset: Path | None
-) -> tuple[CascadeSpec, GoldenSet, list[ModelSpec]]:
+) -> tuple[CascadeSpec, JudgingCases, list[ModelSpec]]:
     """The cascade, golden set and known models: from the options, else from the run."""
     from evals.run.suite import SuiteError, load_suite
     from judges.config import load_cascade_file, parse_cascade
@@ -117,7 +126,7 @@ def resolve_config(
             dataset = Path(manifest.suite).parent / str(manifest.config["dataset"])
         else:
             fail(f"run {manifest.run_id}: cannot find its golden set; give --dataset")
-    return spec, _golden(dataset), models
+    return spec, _judging_cases(dataset), models
 
 
 def print_funnel(f: Funnel) -> None:
@@ -237,7 +246,7 @@ def run_judging(
     ws: Workspace,
     run_id: str,
     spec: CascadeSpec,
-    golden: GoldenSet,
+    golden: GoldenSet | JudgingCases,
     models: list[ModelSpec],
     concurrency: int,
     show_progress: bool,
@@ -349,7 +358,8 @@ def judge_after_run(
     """What `evals run` does at its end when the suite lists judges."""
     say(f"judging run {run_id} with the suite's judges ({len(spec.stages)} stage(s))")
     funnel = run_judging(
-        ws, run_id, spec, _golden(suite.dataset_path), list(suite.models), 4, show_progress
+        ws, run_id, spec, _judging_cases(suite.dataset_path), list(suite.models), 4,
+        show_progress,
     )
     print_funnel(funnel)
     return funnel

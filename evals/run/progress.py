@@ -45,13 +45,15 @@ SELECT t.model_alias AS model, t.prompt AS prompt, count(*) AS trials,
   coalesce(sum(t.cost_usd), 0) AS cost_usd,
   quantile_cont(t.latency_s, 0.5) FILTER (WHERE t.status = 'ok') AS p50_latency_s,
   quantile_cont(t.latency_s, 0.95) FILTER (WHERE t.status = 'ok') AS p95_latency_s
-FROM trials t JOIN matrix m ON t.key = m.key
+FROM trial_facts t JOIN matrix m ON t.key = m.key
 GROUP BY ALL ORDER BY model, prompt
 """
+"""Over the typed columns (evals.store.typed_columns): no trial body carried through the
+de-duplicating join, none parsed at all for compacted segments."""
 
 ERRORS_SQL = """
 SELECT t.error_kind AS kind, t.error_code AS code, count(*) AS trials
-FROM trials t JOIN matrix m ON t.key = m.key
+FROM trial_facts t JOIN matrix m ON t.key = m.key
 WHERE t.error_kind IS NOT NULL GROUP BY ALL ORDER BY kind, trials DESC, code
 """
 

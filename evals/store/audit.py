@@ -17,6 +17,7 @@ from evals.store.audit_manifest import (
     wanted_seqs,
 )
 from evals.store.record_sql import MAX_LINE_BYTES, stamp_verified, unstamp
+from evals.store.typed_columns import check_segment
 from evals.store.workspace import GENESIS, Envelope, Workspace, envelope_hash, read_segment
 
 
@@ -145,8 +146,13 @@ def verify_workspace(ws: Workspace, pin: str | None = None) -> AuditReport:
             count, sealed, findings = verify_segment(got.path, got)
         seen[name] = got
         if got.path.suffix == ".parquet":  # the views may read it without re-hashing
+            typed, disagree = check_segment(got.path)
+            findings += [AuditFinding(got.path, seq or None, None, m) for seq, m in disagree]
             with contextlib.suppress(OSError):  # a read-only copy: nothing to remember
-                (stamp_verified if not findings else unstamp)(got.path)
+                if findings:
+                    unstamp(got.path)
+                else:
+                    stamp_verified(got.path, typed)
         report.segments += 1
         report.records += count
         report.sealed += int(sealed)

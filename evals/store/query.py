@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -284,10 +285,11 @@ def body_columns_sql(
     return f"SELECT ts AS recorded_at, {cols} FROM ({source})"
 
 
-def _raw_source(ws: Workspace, kind: str) -> str | None:
+def _raw_source(ws: Workspace, kind: str, segs: list[Path] | None = None) -> str | None:
     """The envelopes of a kind whose hashes verify (evals.store.record_sql: strict, and one bad
-    record is left out with a warning instead of failing every query)."""
-    segs = ws.segments(kind)
+    record is left out with a warning instead of failing every query); `segs`: only
+    those segments."""
+    segs = ws.segments(kind) if segs is None else segs
     jsonl = [str(p) for p in segs if p.suffix == ".jsonl"]
     parquet = [str(p) for p in segs if p.suffix == ".parquet"]
     parts = []
@@ -359,6 +361,7 @@ def define_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> None:
         else:
             select = f'SELECT ts, body FROM "raw_{kind}" WHERE body IS NOT NULL'
         con.execute(f'CREATE OR REPLACE VIEW "{spec.view}" AS {select}')
+    _define_fact_views(con, ws, remote is not None)
     traces = body_columns_sql(
         "raw_trial",
         {
@@ -382,6 +385,22 @@ def _object_views(con: duckdb.DuckDBPyConnection, ws: Workspace) -> Any:
 
     object_views.prepare(con)
     return object_views
+
+
+def _define_fact_views(con: duckdb.DuckDBPyConnection, ws: Workspace, remote: bool) -> None:
+    """``trial_facts`` / ``verdict_facts``: typed columns without reading bodies where
+    a segment holds verified ones (evals.store.typed_columns); on an object store, from
+    the verified bodies of the raw views."""
+    from evals.store.typed_columns import FACT_VIEWS, define_fact_views, is_typed
+
+    for kind in FACT_VIEWS:
+        if remote:
+            define_fact_views(con, kind, [], f'SELECT * FROM "raw_{kind}"')
+            continue
+        segs = ws.segments(kind)
+        typed = [p for p in segs if is_typed(p)]
+        rest = [p for p in segs if p not in set(typed)]
+        define_fact_views(con, kind, [str(p) for p in typed], _raw_source(ws, kind, rest))
 
 
 LEAN_THREADS = 1
@@ -418,6 +437,20 @@ def _vanished(ws: Workspace, exc: Exception) -> bool:
 COMPACTION_RETRIES = 8
 """Attempts of a query whose segment was compacted meanwhile: each writer compacts once
 at its end, so several writers ending during one slow query can each cost an attempt."""
+
+
+def query_tuples(
+    ws: Workspace, sql: str, params: list[Any] | None = None, *, threads: int | None = None
+) -> list[tuple[Any, ...]]:
+    """As `query`, rows as tuples (a million rows: no dict per row)."""
+    for attempt in range(COMPACTION_RETRIES):
+        try:
+            with connect(ws, threads) as con:
+                return con.execute(sql, params or []).fetchall()
+        except duckdb.IOException:
+            if attempt == COMPACTION_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def query(

@@ -142,18 +142,33 @@ def _file_digest(segment: Path) -> str:
     return digest
 
 
-def stamp_verified(segment: Path) -> None:
-    """Record that a Parquet segment's every record verified (caller checked)."""
+def stamp_verified(segment: Path, typed: str | None = None) -> None:
+    """Record that a Parquet segment's every record verified (caller checked); `typed`:
+    the version of its typed columns, which the caller checked agree with the bodies
+    (evals.store.typed_columns)."""
     path = _stamp_path(segment)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")  # threads too
-    tmp.write_bytes(orjson.dumps({"sha256": _file_digest(segment)}))
+    stamp: dict[str, str] = {"sha256": _file_digest(segment)}
+    if typed is not None:
+        stamp["typed"] = typed
+    tmp.write_bytes(orjson.dumps(stamp))
     os.replace(tmp, path)
 
 
 def unstamp(segment: Path) -> None:
     """Forget a segment's stamp (the verifier found it changed): the views re-hash it."""
     _stamp_path(segment).unlink(missing_ok=True)
+
+
+def read_stamp(segment: Path) -> dict[str, str] | None:
+    """A Parquet segment's stamp as written (None: none, or garbled); is_stamped checks
+    that it still matches the file."""
+    try:
+        stamp = orjson.loads(_stamp_path(segment).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return stamp if isinstance(stamp, dict) else None
 
 
 def is_stamped(segment: Path) -> bool:

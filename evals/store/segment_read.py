@@ -120,7 +120,8 @@ def _read_parquet_segment(path: Path) -> Iterator[Envelope | str]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        # The envelope only: a compacted trial or verdict also holds typed columns.
+        table = pq.read_table(path, columns=["seq", "ts", "prev", "hash", "body", "seal"])
     except Exception as exc:  # corrupt file: report it, never crash the reader
         yield f"{path}: unreadable Parquet segment ({type(exc).__name__}: {exc})"
         return

@@ -65,7 +65,7 @@ back to the verdicts for whole rows doubled the time and memory of loading a run
 DERIVED_VIEWS: dict[str, str] = {
     # Which trials belong to a run (see run_members_sql).
     "run_trials": (
-        "SELECT run_id, key AS trial_key FROM trials "
+        "SELECT run_id, key AS trial_key FROM trial_facts "
         "UNION SELECT run_id, trial_key FROM run_links"
     ),
     # A trial's latest verdict per judge: a trial judged by several cascade versions
@@ -74,7 +74,7 @@ DERIVED_VIEWS: dict[str, str] = {
         "SELECT trial_key, judge, "
         + ", ".join(f"arg_max({c}, o) AS {c}" for c in LATEST_VERDICT_COLUMNS)
         + " FROM (SELECT *, struct_pack(c := created_at, r := recorded_at, k := key) AS o "
-        "FROM verdicts) GROUP BY trial_key, judge"
+        "FROM verdict_facts) GROUP BY trial_key, judge"
     ),
     # The final cascade verdict of a trial: fail, pass or abstain (escalated to people).
     "final_verdicts": "SELECT * FROM latest_verdicts WHERE judge = 'cascade'",

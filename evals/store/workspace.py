@@ -171,9 +171,13 @@ def compact_segment(path: Path) -> Path:
     Parquet writer: DuckDB is already loaded by every command that compacts, while
     importing pyarrow.parquet and writing one file cost about 100 MB of RSS at the end
     of `evals run` (issue 18). The Parquet columns are as before (seq, ts, prev, hash,
-    body as text, seal)."""
+    body as text, seal), and for trials and verdicts their typed columns, derived from
+    the body text by the views' own SQL (evals.store.typed_columns)."""
     import duckdb
 
+    from evals.store.typed_columns import FACT_VIEWS, derive_sql, typed_version
+
+    typed = typed_version(path.parent.name) if path.parent.name in FACT_VIEWS else None
     target = path.with_suffix(".parquet")
     tmp = path.with_suffix(".parquet.tmp")
     rows = path.with_suffix(".rows.tmp")
@@ -193,13 +197,22 @@ def compact_segment(path: Path) -> Path:
         try:
             con.execute("SET threads = 1")  # keeps the rows in file order, memory lean
             source = str(rows).replace("'", "''")
-            con.execute(
-                f"COPY (SELECT seq, ts, prev, hash, body, seal FROM read_json('{source}', "
+            select = (
+                f"SELECT seq, ts, prev, hash, body, seal FROM read_json('{source}', "
                 f"format = 'newline_delimited', maximum_object_size = {1 << 30}, "
-                f"columns = {_ROW_COLUMNS})) "
-                f"TO '{str(tmp).replace(chr(39), chr(39) * 2)}' "
+                f"columns = {_ROW_COLUMNS})"
+            )
+            into = f"TO '{str(tmp).replace(chr(39), chr(39) * 2)}' " + (
                 f"(FORMAT parquet, ROW_GROUP_SIZE {_COMPACT_BATCH})"
             )
+            try:
+                if typed is None:
+                    raise duckdb.Error("not a typed kind")
+                # Typed columns, derived from the bodies just verified.
+                con.execute(f"COPY ({derive_sql(path.parent.name, f'({select})')}) {into}")
+            except duckdb.Error:  # e.g. a value the views could not cast: bodies only
+                typed = None
+                con.execute(f"COPY ({select}) {into}")
         finally:
             con.close()
     finally:
@@ -210,7 +223,7 @@ def compact_segment(path: Path) -> Path:
     if intact:
         from evals.store.record_sql import stamp_verified
 
-        stamp_verified(target)
+        stamp_verified(target, typed)
     path.unlink()
     return target
 

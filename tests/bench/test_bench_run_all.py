@@ -45,7 +45,7 @@ def test_run_all_tiny_profile(tmp_path: Path, repo_root: Path) -> None:
     r = data["results"]
     assert set(r) == {"throughput", "gateway_cpu", "multiturn", "cached_rerun", "memory",
                       "store", "review_app", "local_model", "review_replicas",
-                      "executors"}  # fmt: skip
+                      "executors", "judge"}  # fmt: skip
     for name, item in r.items():
         assert item["exit_code"] == 0 and "error" not in item, (name, item)
 
@@ -77,6 +77,9 @@ def test_run_all_tiny_profile(tmp_path: Path, repo_root: Path) -> None:
     assert stat_ok(store["ingest_s"]) and stat_ok(store["compact_s"])
     assert stat_ok(store["gate_s_parquet"]) and stat_ok(store["compare_s_jsonl"])
     assert store["gate_outcome"] in ("ship", "fail", "undecided")
+
+    judge = r["judge"]
+    assert judge["by_trials"]["60"]["candidates"] == 60 and judge["growth_ratio"] > 0
 
     local = r["local_model"]  # bench_local_model.py's own shape
     assert local["generated_tokens_per_s"]["median"] > 0

@@ -123,3 +123,37 @@ def test_the_repository_page_matches_its_results(repo_root: Path) -> None:
     assert repo_root / "docs" / "benchmarks.md" == readme.PAGE
     assert readme.main(["--check"]) == 0
     assert readme.BEGIN not in (repo_root / "README.md").read_text()
+
+
+def test_store_rows_read_the_commands_and_the_finished_key_lookup() -> None:
+    store = {
+        "trials": 1_000_000,
+        "cli_gate_s": stat(4.2),
+        "gate_s_parquet": stat(9.0),  # the library figure: the command's wins
+        "gate_s_parquet_bodies": stat(30.0),
+        "cli_compare_s": stat(6.0),
+        "cli_report_s": stat(4.9),
+        "finished_keys_s": stat(0.8),
+    }
+    rows = by_target(targets.store_rows(store))
+    gate = rows["`evals gate` over 1M trial records"]
+    assert (gate.ours, gate.status) == ("4.2 s at 1,000,000", MET)
+    assert gate.peer.startswith("30.0 s bodies parsed")
+    assert rows["`evals compare` over 1M trial records"].status == NOT_MET
+    assert rows["`evals report` over 1M trial records"].status == MET
+    keys = rows["finished-key lookup at 1M keys"]
+    assert (keys.ours, keys.status) == ("0.80 s at 1,000,000", MET)
+    small = by_target(targets.store_rows({**store, "trials": 50_000}))
+    assert small["`evals gate` over 1M trial records"].status == UNMEASURED
+    assert small["`evals compare` over 1M trial records"].status == NOT_MET  # over at 50k
+
+
+def test_judge_memory_row() -> None:
+    def judge(low: float, high: float, large: int) -> targets.Row:
+        by = {"1000": {"peak_rss_mb": stat(low)}, str(large): {"peak_rss_mb": stat(high)}}
+        return targets.judge_rows({"by_trials": by})[0]
+
+    assert (judge(150, 170, 100_000).ratio, judge(150, 170, 100_000).status) == ("1.13x", MET)
+    assert judge(150, 200, 100_000).status == NOT_MET
+    assert judge(150, 200, 10_000).status == NOT_MET  # over before 100k
+    assert judge(150, 160, 10_000).status == UNMEASURED

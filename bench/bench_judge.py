@@ -1,0 +1,120 @@
+"""Item 9: peak RSS of `evals judge` at growing trial counts (1k, 100k): it should stay
+flat, because judging streams the run's trials (judges.judge_stream) and reads the golden
+set lazily (issue 18 item 2: growth at most 1.2x from 1k to 100k trials).
+
+For each size a synthetic golden set (bench.workload) and a run of one trial per case
+(answered from the case's reference, one in five with a wrong answer, written through
+the real store and compacted, as `evals run` leaves it) are generated; then `evals judge`
+runs once as its own process with deterministic checks only (answered, key facts: no
+model, so the figure is the harness's own), and its peak RSS is sampled over its whole
+life. Growth is the ratio of the largest size's peak to the smallest's.
+
+    python -m bench.bench_judge [--sizes 1000 100000] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.common import PYTHON, ROOT, base_env, log, run_measured
+from bench.workload import case_record, write_golden_set
+from evals.store.workspace import Workspace
+from evals.testing.synthetic import make_trial, write_run
+from judges.judge_stream import JudgingCases
+
+RUN = "bench-judge"
+JUDGES = [{"stage": "checks", "judges": [{"judge": "answered"}, {"judge": "key_facts"}]}]
+BATCH = 10_000
+
+
+def write_workload(folder: Path, trials: int) -> tuple[Path, Path, Path]:
+    """A golden set, a run of one trial per case in a workspace, and the judges file."""
+    dataset = write_golden_set(folder / "dataset", trials)
+    cases = JudgingCases.load(dataset)
+    refs = cases.golden.refs
+    assert refs is not None
+    ws = Workspace(folder / "ws")
+    ids = cases.ids()
+    for start in range(0, trials, BATCH):
+        batch = []
+        for i in range(start, min(trials, start + BATCH)):
+            answer = str(case_record(i, False)["reference"]) if i % 5 else "No idea."
+            t = make_trial(RUN, ids[i], refs[i].question_id, answer=answer)
+            batch.append(t.model_copy(update={"case_hash": refs[i].hash}))
+        if start == 0:
+            write_run(ws, RUN, batch)  # the run's manifest and its first trials
+        else:
+            ws.writer("trial").append_many(batch)
+    ws.close()
+    judges = folder / "judges.yaml"
+    judges.write_text(yaml.safe_dump({"judges": JUDGES}))
+    return dataset, folder / "ws", judges
+
+
+def measure(trials: int, scratch: Path) -> dict[str, Any]:
+    """Generate one size's workload and judge it once."""
+    folder = scratch / f"judge-{trials}"
+    dataset, ws, judges = write_workload(folder, trials)
+    cmd = [PYTHON, "-m", "evals.cli.main", "judge", RUN, "--judges", str(judges),
+           "--dataset", str(dataset), "-w", str(ws), "--no-progress", "--json"]  # fmt: skip
+    try:
+        measured = run_measured(cmd, env=base_env(), cwd=ROOT, every_s=0.1)
+        funnel = json.loads(measured.stdout[measured.stdout.index("{"):])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if measured.returncode != 0:
+        raise RuntimeError(f"evals judge exit {measured.returncode}: {measured.stderr[-800:]}")
+    return {
+        "trials": trials,
+        "peak_rss_mb": round(measured.peak_rss_mb, 1),
+        "seconds": round(measured.wall_s, 1),
+        "candidates": funnel["candidates"],
+        "survivors": funnel["survivors"],
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run and print; returns the results (also written to --json)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-judge-"))
+    by_trials: dict[str, Any] = {}
+    try:
+        for n in sorted(args.sizes):
+            log(f"  evals judge over {n:,} trials")
+            got = measure(n, scratch)
+            by_trials[str(n)] = {
+                "peak_rss_mb": {"median": got["peak_rss_mb"], "min": got["peak_rss_mb"],
+                                "max": got["peak_rss_mb"], "runs": 1},
+                "seconds": got["seconds"],
+                "candidates": got["candidates"],
+                "survivors": got["survivors"],
+            }
+            log(f"    peak RSS {got['peak_rss_mb']:.0f} MB, {got['seconds']:.1f}s")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    sizes = sorted(int(n) for n in by_trials)
+    first, last = by_trials[str(sizes[0])], by_trials[str(sizes[-1])]
+    growth = last["peak_rss_mb"]["median"] / first["peak_rss_mb"]["median"]
+    result = {"by_trials": by_trials, "growth_ratio": round(growth, 2)}
+    print("evals judge (deterministic checks), peak RSS of the process:")
+    for n in sizes:
+        row = by_trials[str(n)]
+        print(f"  {n:>9,} trials: {row['peak_rss_mb']['median']:7.1f} MB, {row['seconds']:.1f}s")
+    print(f"  growth {sizes[0]:,} -> {sizes[-1]:,}: {growth:.2f}x")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
