@@ -366,8 +366,5 @@ def judge_after_run(
 
 
 def register(app: typer.Typer) -> None:
-    """Add `evals judge` and `evals pairwise`."""
-    from evals.cli.pairwise import pairwise
-
+    """Add `evals judge`."""
     app.command("judge")(judge)
-    app.command("pairwise")(pairwise)

@@ -23,10 +23,13 @@ COMMAND_MODULES = [
     "evals.cli.models",
     "evals.cli.run",
     "evals.cli.judge",
+    "evals.cli.pairwise",
     "evals.cli.imports",
     "evals.cli.calibrate",
     "evals.cli.label",
-    "evals.cli.decide",
+    "evals.cli.gate",
+    "evals.cli.compare",
+    "evals.cli.report",
     "evals.cli.status",
 ]
 """Modules contributing commands, in --help order."""

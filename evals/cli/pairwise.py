@@ -112,3 +112,8 @@ def _print_summary(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `evals pairwise`."""
+    app.command("pairwise")(pairwise)

@@ -45,7 +45,7 @@ def head_path(segment: Path) -> Path:
 
 def open_head(segment: Path) -> int:
     """Create a segment's head file (count 0) and return a descriptor for updates."""
-    from evals.store.workspace import GENESIS
+    from evals.store.segment_read import GENESIS
 
     fd = os.open(head_path(segment), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
     write_head(fd, 0, GENESIS)
@@ -100,7 +100,7 @@ def _drop_torn_tail(path: Path) -> None:
 def append_entry(root: Path, entry: dict[str, Any]) -> tuple[int, str]:
     """Append one chained entry to the manifest (caller holds the manifest lock);
     returns its (seq, hash)."""
-    from evals.store.workspace import GENESIS, envelope_hash
+    from evals.store.segment_read import GENESIS, envelope_hash
 
     path = root / MANIFEST
     seq, prev = 0, GENESIS
@@ -142,7 +142,7 @@ def record(root: Path, entry: dict[str, Any]) -> tuple[int, str]:
 
 def entries(root: Path) -> Iterator[Any]:
     """The manifest's envelopes and problem strings, as workspace.read_segment yields."""
-    from evals.store.workspace import read_segment
+    from evals.store.segment_read import read_segment
 
     path = root / MANIFEST
     if path.exists():
@@ -151,7 +151,7 @@ def entries(root: Path) -> Iterator[Any]:
 
 def current_head(segment: Path) -> tuple[int, str, bool]:
     """(last seq, its hash, sealed) of a segment as stored now, for a checkpoint."""
-    from evals.store.workspace import GENESIS, Envelope, read_segment
+    from evals.store.segment_read import GENESIS, Envelope, read_segment
 
     if segment.suffix == ".parquet":
         import pyarrow.parquet as pq

@@ -213,7 +213,7 @@ _SCAN_LIMIT = 64 * 1024 * 1024
 def _first_unreadable_line(path: Path) -> str | None:
     """`file:line` of the first unreadable line, None when only an incomplete last line
     is (or `file: a line` when the file is too large to look for it here)."""
-    from evals.store.workspace import read_segment
+    from evals.store.segment_read import read_segment
 
     try:
         if path.stat().st_size > _SCAN_LIMIT:

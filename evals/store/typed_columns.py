@@ -31,7 +31,8 @@ from pathlib import Path
 
 import duckdb
 
-from evals.store.query import (
+from evals.store.record_sql import is_stamped, read_stamp
+from evals.store.view_specs import (
     TRIAL_PREFERENCE,
     VERDICT_PREFERENCE,
     VIEWS,
@@ -40,7 +41,6 @@ from evals.store.query import (
     _fields,
     _shape,
 )
-from evals.store.record_sql import is_stamped, read_stamp
 
 PREFIX = "typed_"
 FACT_VIEWS = {"trial": "trial_facts", "verdict": "verdict_facts"}

@@ -32,6 +32,7 @@ warning, and a new writer never appends to an old segment.
 from __future__ import annotations
 
 import fcntl
+import importlib
 import logging
 import os
 import secrets
@@ -59,6 +60,10 @@ log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
 OBJECT_POINTER = "object-store.json"
+OBJECT_BACKEND = "evals.store.backends.object_workspace"
+"""The module whose ``ObjectWorkspace`` opens ``s3://`` URLs: named, not imported, so
+that boto3 and pyarrow's S3 load only for such workspaces and the subclass may import
+this module without a cycle."""
 """In the local scratch folder of an object-store workspace: its URL
 (evals.store.backends.object_workspace)."""
 
@@ -243,9 +248,8 @@ class Workspace:
         # code that hands `ws.root` to another process on this machine still opens it).
         if cls is Workspace and root and (str(root).startswith("s3:/")
                                           or (Path(root) / OBJECT_POINTER).exists()):
-            from evals.store.backends.object_workspace import ObjectWorkspace
-
-            return super().__new__(ObjectWorkspace)
+            backend = importlib.import_module(OBJECT_BACKEND)
+            return super().__new__(backend.ObjectWorkspace)
         return super().__new__(cls)
 
     def __init__(self, root: str | Path, create: bool = True) -> None:

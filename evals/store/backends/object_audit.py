@@ -13,6 +13,7 @@ or its seal, not before (docs/storage.md).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evals.store.audit import AuditFinding, AuditReport, _as_finding, verify_segment
 from evals.store.audit_manifest import (
@@ -24,8 +25,10 @@ from evals.store.audit_manifest import (
     wanted_seqs,
 )
 from evals.store.backends.object_segments import SegmentRef, read_segment_ref
-from evals.store.backends.object_workspace import ObjectWorkspace
 from evals.store.segment_read import Envelope
+
+if TYPE_CHECKING:
+    from evals.store.backends.object_workspace import ObjectWorkspace
 
 
 def read_object_manifest(ws: ObjectWorkspace) -> ManifestState:

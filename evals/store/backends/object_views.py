@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from evals.store.backends.object_segments import SegmentRef, arrow_schema
-from evals.store.backends.object_workspace import ObjectWorkspace
 from evals.store.record_sql import _ACCEPT, _QUARANTINE
+
+if TYPE_CHECKING:
+    from evals.store.backends.object_workspace import ObjectWorkspace
 
 log = logging.getLogger("evals.store")
 

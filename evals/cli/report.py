@@ -1,0 +1,185 @@
+"""`evals report RUN` (or `A --baseline B`): the run summary or regression report in HTML,
+Markdown and JSON, with its decision box, caveats and glossary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from evals.cli.common import (
+    DEFAULT_WORKSPACE,
+    WorkspaceOpt,
+    fail,
+)
+from evals.tables import print_table
+
+if TYPE_CHECKING:
+    from evals.analysis.compare import Comparison
+    from evals.analysis.rundata import RunData
+    from evals.store.workspace import Workspace
+    from reports import Report
+
+
+from evals.cli.common import open_workspace
+from evals.cli.compare import compare_table, require_pairs
+from evals.cli.runs import (
+    IncludeSimulatedOpt,
+    load_runs,
+    out_console,
+    say_simulated,
+    slug,
+    write_reports,
+)
+
+
+def report(
+    run: Annotated[str, typer.Argument(help="RUN[:MODEL[:PROMPT]] or 'latest'.")],
+    regression: Annotated[
+        bool, typer.Option("--regression", help="Compare with the last accepted run instead.")
+    ] = False,
+    margin: Annotated[
+        list[float] | None,
+        typer.Option("--margin", help="Non-inferiority margin for --regression (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Report folder [default: WORKSPACE/reports/...].")
+    ] = None,
+    formats: Annotated[str, typer.Option("--format", help="html,md,json")] = "html,md,json",
+    include_simulated: IncludeSimulatedOpt = False,
+    section: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--section",
+            help="Add a registered or installed report section, or package.module:function "
+            "(repeatable; docs/extending.md).",
+        ),
+    ] = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Write a run's summary report, or its regression against the last accepted run."""
+    from evals.analysis.rundata import OutcomeSpec
+    from reports import build_run_summary, load_decisions, load_examples
+
+    ws = open_workspace(workspace)
+    cand = load_runs(ws, run, OutcomeSpec(), regression, include_simulated)
+    say_simulated(cand)
+    if not regression:
+        propagation = _propagation(ws, cand)
+        summary = build_run_summary(
+            cand, load_examples(ws, cand), load_decisions(ws, cand.ref.run_id), propagation
+        )
+        if propagation is not None:
+            _print_propagation(propagation)
+        _add_whole_reviews(ws, cand, summary)
+        _add_sections(ws, cand, summary, section or [])
+        write_reports(
+            summary, out or workspace / "reports" / slug("summary", str(cand.ref)), formats
+        )
+        return
+    from evals.analysis.compare import compare_runs
+    from evals.analysis.gates import last_accepted, run_scope
+    from reports import build_comparison_report
+    from reports.caveats import comparison_caveats
+
+    scope = run_scope(cand.manifest)
+    base_ref = last_accepted(ws, exclude=cand.ref, scope=scope)
+    if base_ref is None:
+        if last_accepted(ws) is not None:  # a gate shipped this very run, and no other
+            fail(
+                f"{cand.ref} is the only accepted run (a gate shipped it): there is no "
+                "earlier accepted run to regress against; compare it with another run "
+                "(`evals compare BASELINE CANDIDATE`)"
+            )
+        fail(
+            f"no accepted run of suite {scope[0]!r} on golden set {scope[1]!r} to regress "
+            "against (a gate decision 'ship' marks a run accepted: run `evals gate` first)"
+        )
+    base = load_runs(ws, base_ref, OutcomeSpec(), True, include_simulated)
+    cmp = compare_runs(base, cand, margin or [0.05])
+    require_pairs(cmp)
+    print_table(out_console(), compare_table(cmp))
+    folder = out or workspace / "reports" / slug("regression", str(cand.ref))
+    report_obj = build_comparison_report(
+        cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand])
+    )
+    _add_sections(ws, cand, report_obj, section or [])
+    write_reports(report_obj, folder, formats)
+
+
+def _add_sections(ws: Workspace, cand: RunData, report_obj: Report, names: list[str]) -> None:
+    """The report sections asked for with --section (reports.sections)."""
+    if not names:
+        return
+    from reports.sections import ReportSectionError, SectionContext, add_sections
+
+    try:
+        add_sections(report_obj, names, SectionContext(ws, cand, report_obj))
+    except ReportSectionError as exc:
+        fail(str(exc))
+
+
+def _add_whole_reviews(ws: Workspace, cand: RunData, summary: Report) -> None:
+    """Whole reviews of this run's trials (labeling_app.metrics.review_report): printed, and a
+    section and data of the report."""
+    from labeling_app.metrics.review_report import (
+        whole_review_data,
+        whole_review_section,
+        whole_review_tables,
+    )
+    from reports.model import TableBlock
+
+    tables = whole_review_tables(ws, cand)
+    if tables is None:
+        return
+    section = whole_review_section(tables)
+    summary.sections.append(section)
+    summary.data["whole_reviews"] = whole_review_data(tables)
+    for block in section.blocks:
+        if isinstance(block, TableBlock):
+            table = Table(title=f"Whole reviews: {block.title.lower()}")
+            for col in block.columns:
+                table.add_column(col, overflow="fold")
+            for row in block.rows:
+                table.add_row(*("" if c is None else str(c) for c in row))
+            print_table(out_console(), table)
+
+
+def _propagation(ws: Workspace, cand: RunData) -> Comparison | None:
+    """For a review run in free mode: its comparison with the teacher run (same cell)."""
+    import orjson
+
+    from evals.analysis.compare import compare_runs
+    from evals.analysis.rundata import OutcomeSpec, RunRef, RunSelectionError, load_run
+    from evals.run.reviews import mode_run_id
+
+    config = cand.manifest.get("config") or {}
+    if isinstance(config, str):  # the runs view keeps nested JSON as text
+        config = orjson.loads(config)
+    if config.get("review_mode") != "free":
+        return None
+    ref = cand.ref
+    teacher_ref = RunRef(mode_run_id(ref.run_id, "teacher"), ref.model, ref.prompt)
+    try:
+        teacher = load_run(ws, teacher_ref, OutcomeSpec())
+    except RunSelectionError:
+        return None  # a review suite run with review_modes: [free] only
+    return compare_runs(teacher, cand)
+
+
+def _print_propagation(cmp: Comparison) -> None:
+    from reports.propagation import propagation_rows
+
+    table = Table(title="Error propagation: free (own upstream answers) vs teacher (references)")
+    for col in ("question", "pairs", "teacher", "free", "free - teacher", "McNemar p"):
+        table.add_column(col, overflow="fold")
+    for row in propagation_rows(cmp):
+        table.add_row(*("" if c is None else str(c) for c in row))
+    out_console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `evals report`."""
+    app.command("report")(report)
