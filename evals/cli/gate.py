@@ -66,7 +66,7 @@ def _gate_table(decision: Decision) -> Table:
     return table
 
 
-def _print_decision(decision: Decision, recorded: bool) -> None:
+def print_decision(decision: Decision, recorded: bool) -> None:
     print_table(out_console(), _gate_table(decision))
     shown = [c for c in decision.checks if c.outcome != "pass"][:8]
     for c in shown:
@@ -157,7 +157,7 @@ def gate(
     if as_json:
         typer.echo(decision.model_dump_json(indent=2))
     else:
-        _print_decision(decision, record)
+        print_decision(decision, record)
         say_simulated(cand)
     if no_fail and decision.outcome != "ship" and not as_json:
         console.print(f"(--no-fail: exit 0 instead of {OUTCOME_EXIT[decision.outcome]})")

@@ -71,7 +71,7 @@ def apply_suite_gates(ws: Workspace, run_id: str, gates: list[SuiteGate]) -> lis
     """Evaluate, record and print every gate on every cell it names."""
     from evals.analysis.gates import evaluate_gate, record_decision
     from evals.analysis.rundata import RunRef, load_run
-    from evals.cli.decide import _print_decision
+    from evals.cli.gate import print_decision
 
     decisions = []
     for sg in gates:
@@ -85,7 +85,7 @@ def apply_suite_gates(ws: Workspace, run_id: str, gates: list[SuiteGate]) -> lis
             except ValueError as exc:
                 fail(f"suite gate {sg.entry.gate}: {exc}")
             record_decision(ws, decision)
-            _print_decision(decision, recorded=True)
+            print_decision(decision, recorded=True)
             decisions.append(decision)
     if decisions:
         counts = {
