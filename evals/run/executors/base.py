@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from evals.agents import Agent
+from evals.errors import RunError
 from evals.models.gateway import GatewayOpener
 from evals.run.lanes import Counters
 from evals.run.plan import RunPlan
@@ -29,7 +30,7 @@ from evals.run.progress import RunProgress
 from evals.store.workspace import Workspace
 
 
-class ExecutorError(Exception):
+class ExecutorError(RunError):
     """An executor that cannot run or lost trials for good (one line for the CLI)."""
 
 

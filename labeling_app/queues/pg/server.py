@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from glob import glob
 from pathlib import Path
 
+from evals.errors import RunError
 
-class ServerUnavailable(RuntimeError):
+
+class ServerUnavailable(RunError, RuntimeError):
     """No PostgreSQL server binaries on this machine (``apt-get install postgresql``)."""
 
 
