@@ -33,7 +33,7 @@ from rich.console import Console
 from evals.agents import Agent, resolve_agent
 from evals.errors import RunError
 from evals.models.gateway import GatewayOpener, workspace_gateway
-from evals.run.executors.base import ExecutionJob, ExecutorError
+from evals.run.executors.base import ExecutionJob
 from evals.run.executors.select import Selection, make_executor, select_executor
 from evals.run.lanes import Counters
 from evals.run.links import link_reused
@@ -168,20 +168,18 @@ def prepare_run(suite: Suite, options: RunOptions | None = None) -> Prepared:
         suite, limit=options.limit, full=options.full, lanes=options.lanes, workers=options.workers
     )
     agent = resolve_agent(suite.agent)
-    try:
-        selection = select_executor(
-            suite.config.executor,
-            kind=options.executor,
-            ray_address=options.ray_address,
-            workers=options.workers,
-            plan_workers=plan.workers,
-        )
-        if selection.kind == "ray":  # without the extra: fail before the workspace exists
-            from evals.run.executors.ray import import_ray
+    # An ExecutorError is a RunError (an unknown name: an input error, exit 2).
+    selection = select_executor(
+        suite.config.executor,
+        kind=options.executor,
+        ray_address=options.ray_address,
+        workers=options.workers,
+        plan_workers=plan.workers,
+    )
+    if selection.kind == "ray":  # without the extra: fail before the workspace exists
+        from evals.run.executors.ray import import_ray
 
-            import_ray(local=selection.config.address is None)
-    except ExecutorError as exc:
-        raise RunError(str(exc)) from None
+        import_ray(local=selection.config.address is None)
     for model in suite.models:  # fail before recording a trial per cell as infra:auth
         if model.api_key_env and not os.environ.get(model.api_key_env):
             raise RunError(
@@ -229,10 +227,7 @@ def run_suite(
                     job = ExecutionJob(
                         plan, ws, agent, finished, open_gateway, progress, journal_at
                     )
-                    try:
-                        result.counters = executor.run(job)
-                    except ExecutorError as exc:
-                        raise RunError(str(exc)) from None
+                    result.counters = executor.run(job)  # ExecutorError: a RunError
             result.executor = executor.name
             result.elapsed_s = time.perf_counter() - start
             result.cpu_s = _cpu_seconds() - cpu0

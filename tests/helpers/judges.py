@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from evals.schema import (
 from evals.store.query import query
 from evals.store.workspace import Workspace
 from judges.base import verdict_key
+from tests.helpers.cli import evals
 
 REGISTRY_OBS = {
     "name": "Nordwind Logistik GmbH",
@@ -188,12 +187,6 @@ def populate(ws: Workspace) -> tuple[list[Trial], GoldenSet]:
         ws.append("trial", t)
     ws.close()
     return trials, golden(cases)
-
-
-def evals(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evals.cli.main", *args], capture_output=True, text=True
-    )
 
 
 def labelled_workspace(tmp_path: Path, n: int = 600) -> tuple[Path, dict[str, bool]]:

@@ -23,7 +23,8 @@ from judges import (
 from judges.base import judge_version
 from judges.calibration_store import Calibration, load_calibrations
 from tests.helpers import judges as kit
-from tests.helpers.judges import evals, labelled_workspace
+from tests.helpers.cli import evals
+from tests.helpers.judges import labelled_workspace
 
 
 def test_calibrate_reports_refuses_the_coin_and_writes_thresholds(tmp_path: Path) -> None:

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evals.errors import EXIT_INVALID, InputError
 from evals.run.executors.base import Executor, ExecutorError
 from evals.run.executors.config import EXECUTOR_KINDS, ExecutorConfig, ExecutorKind
+
+
+class UnknownExecutorError(ExecutorError, InputError):
+    """An executor name that is not one of EXECUTOR_KINDS: invalid input (exit 2)."""
+
+    exit_code = EXIT_INVALID
+    family = "input"
 
 
 @dataclass
@@ -31,7 +39,9 @@ def select_executor(
     `--workers N` sizes the processes executor (and alone, N > 1, selects it)."""
     config = config or ExecutorConfig()
     if kind is not None and kind not in EXECUTOR_KINDS:
-        raise ExecutorError(f"unknown executor {kind!r}; known: {', '.join(EXECUTOR_KINDS)}")
+        raise UnknownExecutorError(
+            f"--executor: unknown executor {kind!r}; known: {', '.join(EXECUTOR_KINDS)}"
+        )
     chosen = kind or ("ray" if ray_address else None) or config.kind
     size = workers or config.workers or plan_workers
     if chosen is None:

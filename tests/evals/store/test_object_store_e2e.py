@@ -5,9 +5,6 @@ environment; an edited object is caught by the audit and left out of the views."
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,23 +15,9 @@ from evals.store.query import query
 from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer
 from evals.testing.object_store import S3Server
+from tests.helpers.cli import CHECKS, evals
 
 REPO = Path(__file__).resolve().parents[3]
-
-CHECKS = """\
-judges:
-  - stage: checks
-    judges:
-      - judge: answered
-      - judge: key_facts
-"""
-
-
-def evals(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    return subprocess.run([sys.executable, "-m", "evals.cli.main", *args], capture_output=True,
-                          text=True, env=env, cwd=REPO, timeout=300)
-
 
 def write_suite(tmp_path: Path, server: FakeLLMServer) -> Path:
     (tmp_path / "v1.md").write_text("You are an analyst.\n")

@@ -52,3 +52,10 @@ def trial_rows(ws: Workspace) -> list[tuple[str, str, str, int]]:
     """(key, status, final answer, llm calls) of every trial, sorted."""
     rows = query(ws, "SELECT key, status, final_answer, llm_calls FROM trials")
     return sorted((r["key"], r["status"], str(r["final_answer"]), r["llm_calls"]) for r in rows)
+
+
+def query_dataset_hash(suite: Suite) -> str:
+    """The content hash of the suite's golden set (part of its run id)."""
+    from evals.run.plan import make_plan
+
+    return make_plan(suite).golden.content_hash

@@ -128,3 +128,15 @@ def test_the_cluster_bucket_grants_a_burst_then_the_rate() -> None:
     assert limiter.reserve("m", "tpm", 5_000) == pytest.approx(
         15.0, abs=0.05
     )  # its debt, then 5,000
+
+
+def test_an_unknown_executor_on_the_command_line_is_invalid_input(tmp_path: Path) -> None:
+    from tests.helpers.cli import REPO, evals
+
+    ws = tmp_path / "ws"
+    proc = evals("run", str(REPO / "suites" / "edd_demo.yaml"), "-w", str(ws), "--executor", "gpu")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        "error: --executor: unknown executor 'gpu'; known: inprocess, processes, ray"
+    )
+    assert not ws.exists()  # nothing written

@@ -19,7 +19,12 @@ from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer, FakeRequest, Reply
 from evals.testing.ray_cluster import listening_addresses
 from evals.testing.script import default_reply
-from tests.evals.run.executors.suites import assert_exactly_once, single_turn_suite, trial_rows
+from tests.evals.run.executors.suites import (
+    assert_exactly_once,
+    query_dataset_hash,
+    single_turn_suite,
+    trial_rows,
+)
 
 LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
 
@@ -106,12 +111,6 @@ def test_a_killed_actor_loses_no_trial_and_duplicates_none(
     assert result.summary is not None and result.summary.recorded == 120
     assert result.summary.missing == 0 and rerun.counters.done == 0 and rerun.skipped == 120
     assert_exactly_once(Workspace(ws), 120)
-
-
-def query_dataset_hash(suite: Any) -> str:
-    from evals.run.plan import make_plan
-
-    return make_plan(suite).golden.content_hash
 
 
 def test_a_models_rate_limit_holds_across_actors(

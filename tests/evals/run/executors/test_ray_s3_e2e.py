@@ -17,9 +17,12 @@ from evals.run.runner import RunOptions, RunResult, run_suite
 from evals.store.query import query
 from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer
-from tests.evals.run.executors.suites import assert_exactly_once, single_turn_suite
-from tests.evals.run.executors.test_ray_executor import query_dataset_hash
-from tests.evals.store.test_object_store_e2e import CHECKS, evals
+from tests.evals.run.executors.suites import (
+    assert_exactly_once,
+    query_dataset_hash,
+    single_turn_suite,
+)
+from tests.helpers.cli import CHECKS, evals
 
 TRIALS = 60  # 30 cases x 2 prompts
 
