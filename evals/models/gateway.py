@@ -6,7 +6,7 @@ requests/tokens-per-minute buckets (so one busy model never starves another), it
 timeout and retry budget, and fallbacks to other aliases. Answers are cached on disk,
 keyed by the whole request, across processes. `local/<name>` models start the embedded
 llama.cpp server on first use (once per process, shared) and are reached as a self-hosted
-OpenAI-compatible endpoint (`hosted_vllm/<name>` + api_base, see LOCAL_PROVIDER); with an
+OpenAI-compatible endpoint (`hosted_vllm/<name>` + api_base, evals.models.routes); with an
 `api_base` in the ModelSpec's params they use that llama.cpp server instead (e.g. one
 started by `evals models serve`). llama.cpp routes send `cache_prompt: true` and
 constrain JSON with llama.cpp's `json_schema`; Anthropic-style routes mark the first
@@ -51,33 +51,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.models.cache import ResponseCache, request_key
-from evals.models.direct import DirectClient, direct_eligible
+from evals.models.direct import DirectClient
 from evals.models.errors import classify, gateway_error, register_secret, retry_after_s
-from evals.models.limits import Bucket, ModelLimiter
-from evals.models.litellm_setup import load_litellm, model_prices, quiet_calls
-from evals.models.prices import cost_map_prices
+from evals.models.limits import Bucket
+from evals.models.litellm_setup import load_litellm, quiet_calls
+from evals.models.routes import Route, build_route
 from evals.models.types import ChatModel, Completion, GatewayError
 from evals.models.wire import (
-    Dialect,
-    Prices,
-    dialect_of,
     estimate_tokens,
     read_completion,
     shape_request,
 )
 from evals.schema import ModelSpec, Usage
-from evals.secrets import expand_env, is_secret_name
 
 if TYPE_CHECKING:
     from evals.store.workspace import Workspace
 
 log = logging.getLogger("evals.models")
 
-LOCAL_PREFIX = "local/"
-LOCAL_PROVIDER = "hosted_vllm/"
-"""litellm provider for the embedded llama.cpp server: its self-hosted OpenAI-compatible
-provider goes through litellm's own HTTP handler rather than the OpenAI SDK (about 25%
-less CPU per call, measured), and keeps usage, cached tokens, 429 headers and timeouts."""
 RESERVED_PARAMS = ("cache", "cache_salt")
 """Per-call keywords the gateway consumes instead of sending: `cache=False` skips the
 response cache for this call; `cache_salt` (e.g. the repetition number) joins the cache
@@ -100,20 +91,6 @@ class GatewayStats:
     """Times a call moved on to a fallback alias."""
     failures: Counter[str] = field(default_factory=Counter)
     """Calls that raised GatewayError, by code."""
-
-
-@dataclass(slots=True)
-class _Route:
-    spec: ModelSpec
-    dialect: Dialect
-    base: dict[str, Any]
-    spec_hash: str
-    limiter: ModelLimiter
-    prices: Prices | None
-    local_name: str | None = None
-    missing_key: str | None = None
-    direct: bool = False
-    """Posted by the gateway itself (evals.models.direct), not through litellm."""
 
 
 class Gateway:
@@ -143,56 +120,15 @@ class Gateway:
             unknown = [a for a in spec.fallbacks if a not in self.specs]
             if unknown:
                 raise ValueError(f"model '{spec.alias}': unknown fallback alias(es) {unknown}")
-        self._routes = {spec.alias: self._route(spec) for spec in models}
+        self._routes = {spec.alias: build_route(spec, self._load_litellm) for spec in models}
         self._cache = ResponseCache(cache_dir) if cache_dir is not None else None
         self.stats = GatewayStats()
 
-    def _route(self, spec: ModelSpec) -> _Route:
-        model, local_name = spec.model, None
-        if model.startswith(LOCAL_PREFIX):
-            local_name = model.removeprefix(LOCAL_PREFIX)
-            model = LOCAL_PROVIDER + local_name
-        # ${VAR} in params is stored as text (evals.secrets); its value exists only here.
-        params = expand_env(spec.params, _register_interpolated)
-        base: dict[str, Any] = {
-            "model": model,
-            **params,
-            "timeout": spec.timeout_s,
-            "max_retries": 0,
-        }
-        missing = None
-        if spec.api_key_env:
-            key = os.environ.get(spec.api_key_env)
-            if key:
-                register_secret(key)
-                base["api_key"] = key
-            else:
-                missing = spec.api_key_env
-        elif "api_base" in params:
-            base["api_key"] = "no-key"  # a keyless OpenAI-compatible server; the SDK wants one
-        direct = spec.transport != "litellm" and direct_eligible(model, spec.params)
-        if spec.transport == "direct" and not direct:
-            raise ValueError(
-                f"model '{spec.alias}': transport 'direct' needs an openai/, hosted_vllm/ or "
-                f"local/ model with OpenAI chat parameters only; {model} needs litellm"
-            )
-        if direct:
-            prices = cost_map_prices(model)
-        else:
-            if self._litellm is None:
-                self._litellm = load_litellm()
-            prices = model_prices(self._litellm, model)
-        return _Route(
-            spec=spec,
-            dialect="llama_cpp" if local_name else dialect_of(model),
-            base=base,
-            spec_hash=spec.spec_hash(),
-            limiter=ModelLimiter(spec.max_concurrency, spec.rpm, spec.tpm),
-            prices=prices,
-            local_name=local_name,
-            missing_key=missing,
-            direct=direct,
-        )
+    def _load_litellm(self) -> Any:
+        """litellm, imported on the first route that needs it (evals.models.routes)."""
+        if self._litellm is None:
+            self._litellm = load_litellm()
+        return self._litellm
 
     # ------------------------------------------------------------------ the call
 
@@ -286,7 +222,7 @@ class Gateway:
     async def _attempts(
         self,
         alias: str,
-        route: _Route,
+        route: Route,
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]] | None,
         json_schema: dict[str, Any] | None,
@@ -344,7 +280,7 @@ class Gateway:
             return completion
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    async def _exchange(self, route: _Route, request: dict[str, Any]) -> Completion:
+    async def _exchange(self, route: Route, request: dict[str, Any]) -> Completion:
         """One HTTP exchange: the only step where the two transports differ."""
         if route.direct:
             return await self._direct.complete(request, route.prices)
@@ -360,7 +296,7 @@ class Gateway:
         ceiling = min(self.backoff_max_s, self.backoff_base_s * (2**attempt))
         return ceiling * (0.5 + 0.5 * random.random())
 
-    async def _start_local(self, alias: str, route: _Route) -> None:
+    async def _start_local(self, alias: str, route: Route) -> None:
         """Start (once per process) the embedded server a `local/` model names."""
         from evals.models.local import LocalModelError, shared_server
 
@@ -428,10 +364,3 @@ async def workspace_gateway(models: list[ModelSpec], ws: Workspace) -> AsyncIter
         yield gateway
     finally:
         await gateway.aclose()
-
-
-def _register_interpolated(name: str, value: str) -> None:
-    """A secret read into a param (``${OPENAI_KEY}``, ``Bearer ${TOKEN}``) is scrubbed
-    from every error and log from then on."""
-    if is_secret_name(name) or name.upper().endswith(("KEY", "PASS", "PWD")):
-        register_secret(value)
