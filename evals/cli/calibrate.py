@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from judges.calibration import JudgeCalibration
     from judges.calibration_run import CalibrationResult
     from judges.cascade_calibration import CascadeCalibration, DecideMode
+    from judges.cascade_report import Method
     from judges.pairwise_eval import PairwiseAgreement
 
 
@@ -51,12 +52,20 @@ def calibrate(
             help="Cascade labels that end judging: 'fail' (the harness's cascade) or 'pass_fail'.",
         ),
     ] = "fail",
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="Cascade thresholds: 'full' (deterministic, every labelled trial, stage by "
+            "stage; no seed) or 'split' (held-out halves over 40 seeded splits).",
+        ),
+    ] = "full",
     seed: Annotated[
         int,
         typer.Option(
             "--seed",
-            help="Seed of the cascade's held-out split (the output lists the spread over 20 "
-            "seeds; choosing a seed after seeing results voids the guarantee).",
+            help="--method split only: seed of the held-out splits (the output lists the "
+            "spread over 20 seeds; choosing a seed after seeing results voids the guarantee).",
         ),
     ] = 0,
     threshold: Annotated[
@@ -102,11 +111,14 @@ def calibrate(
 
     if decide not in ("fail", "pass_fail"):
         fail(f"--decide must be 'fail' or 'pass_fail', got {decide!r}", EXIT_INVALID)
+    if method not in ("full", "split"):
+        fail(f"--method must be 'full' or 'split', got {method!r}", EXIT_INVALID)
     ws = _open(workspace)
     run = _select_runs(ws, run)
     if pairwise_model:
         _run_pairwise(ws, pairwise_model)
     mode: DecideMode = "pass_fail" if decide == "pass_fail" else "fail"
+    how: Method = "split" if method == "split" else "full"
     fixed = _thresholds(threshold)
     try:
         result = run_calibration(
@@ -119,12 +131,13 @@ def calibrate(
             seed=seed,
             include_simulated=include_simulated,
             thresholds=fixed,
+            method=how,
         )
     except ValueError as exc:
         fail(f"--threshold: {exc}")
     if fixed is not None:
         write = False  # checking given thresholds records nothing
-    pairwise, pairwise_cascade = _pairwise(ws, confidence, target, seed, fixed)
+    pairwise, pairwise_cascade = _pairwise(ws, confidence, target, (how, seed), fixed)
     if not result.judges and not pairwise:
         fail(_nothing_to_calibrate(result))
     if write and result.records:
@@ -198,7 +211,7 @@ def _pairwise(
     ws: Workspace,
     confidence: float,
     target: float,
-    seed: int,
+    how: tuple[Method, int],
     fixed: list[float | None] | None,
 ) -> tuple[list[PairwiseAgreement], CascadeCalibration | None]:
     """Pairwise judges against human preferences, and their cascade (judges as stages,
@@ -230,8 +243,9 @@ def _pairwise(
             fail(f"--threshold (pairwise judges): {exc}")
         return agreements, cascade
     return agreements, calibrate_cascade(
-        items, names, alpha=target, confidence=confidence, decide="pass_fail", seed=seed
-    )
+        items, names, alpha=target, confidence=confidence, decide="pass_fail",
+        method=how[0], seed=how[1],
+    )  # fmt: skip
 
 
 def _run_pairwise(ws: Workspace, model: str) -> None:
@@ -401,17 +415,23 @@ def _print_cascade(c: CascadeCalibration, title: str = "Cascade") -> None:
     where = (
         f"all {c.n_test} labelled trials"
         if c.method.startswith("fixed")
+        else f"all {c.n} labelled trials, which also chose the thresholds (in-sample; "
+        "'bound' is the certified one)"
+        if c.deterministic
         else f"the test part, {c.n_test} of {c.n} trials"
     )
     table = Table(
         title=f"{title}: agreement >= {1 - c.alpha:.0%} on what it decides "
         f"({c.method}, decides on: {c.decide}); per stage on {where}"
     )
-    for col in ("stage", "judges", "threshold", "reached", "decided", "agreement", "cost"):
+    cols = ["stage", "judges", "threshold", "reached", "decided", "agreement", "cost"]
+    if c.deterministic:
+        cols.insert(6, "bound")
+    for col in cols:
         table.add_column(col, overflow="fold")
     for s in c.stages:
         iv = s.agreement_interval
-        table.add_row(
+        row = [
             str(s.stage + 1),
             s.name,
             "never" if s.threshold is None else f">= {s.threshold:.3g}",
@@ -419,7 +439,10 @@ def _print_cascade(c: CascadeCalibration, title: str = "Cascade") -> None:
             str(s.decided),
             _pct(s.agreement) + ("" if iv is None else f" [{iv[0]:.0%}, {iv[1]:.0%}]"),
             f"${s.mean_cost_usd:.5f}",
-        )
+        ]
+        if c.deterministic:
+            row.insert(6, "-" if s.upper is None else f"disagrees <= {s.upper:.1%}")
+        table.add_row(*row)
     print_table(console, table)
     _say(
         f"  {c.message}; expected latency per trial {c.expected_latency_s:.2f} s vs "
