@@ -12,8 +12,10 @@ For each stage, cheapest first, on the labelled trials earlier stages left:
    often as the target allows passes its first test half the time (:func:`n_start`),
    and at least 10% of the stage's deciding verdicts. Above it a test rests on a
    handful of trials, where one or two disagreements would stop the sequence (the
-   instability of the split procedure: docs/metrics.md). The grid and its order use
-   confidences only, never a label.
+   instability of the split procedure: docs/metrics.md). A stage with fewer deciding
+   verdicts than that starts where it could pass with no disagreement at all
+   (:func:`n_zero`): small samples can still certify a very good stage. The grid and
+   its order use confidences only, never a label.
 2. **Fixed-sequence test.** Going down the grid, each threshold's binomial p-value (the
    chance of so few disagreements among the trials it decides if its true disagreement
    were ``alpha``) is compared with ``delta / K``; the sequence stops at the first
@@ -21,7 +23,7 @@ For each stage, cheapest first, on the labelled trials earlier stages left:
    the first fails: the stage never decides alone). A fixed sequence spends the whole
    ``delta / K`` on every test, because a test is only reached when all before it passed.
 3. **Error split across stages (Bonferroni).** ``K`` counts the stages that could ever
-   be tested (at least ``n_start`` deciding verdicts among all trials, at ``delta`` split
+   be tested (at least ``n_zero`` deciding verdicts among all trials, at ``delta`` split
    over every stage: label-free); the others are never tested. Each
    stage's chance of certifying a threshold whose true disagreement exceeds ``alpha`` is
    at most ``delta / K``, so the chance that any stage does is at most ``delta = 1 -
@@ -69,6 +71,15 @@ def n_start(alpha: float, level: float, power: float = POWER, cap: int = 1 << 20
         size *= 4
 
 
+def n_zero(alpha: float, level: float) -> int:
+    """Fewest decided trials at which a stage could pass at all (with no disagreement:
+    ``(1 - alpha)^n <= 1 - level``)."""
+    n = max(1, math.floor(math.log(1.0 - level) / math.log(1.0 - alpha)))
+    while (1.0 - alpha) ** n > 1.0 - level:
+        n += 1
+    return n
+
+
 SHARE = 0.1
 """A sequence starts no higher than where the stage decides this share of its deciding
 verdicts: with thousands of trials, a start at a hundred or so would rest on the very
@@ -100,15 +111,17 @@ def stage_test(
     """Fixed-sequence test down the stage's grid (steps 1-2 of the module doc) at
     `budget`, over its deciding verdicts on the trials reaching it: `conf` their
     confidences, `ok` whether each agrees with people. It starts at the first grid point
-    deciding at least max(`start`, SHARE of them) trials (the last grid point when the
-    stage has fewer)."""
+    deciding at least max(`start`, SHARE of them) trials; when the stage has fewer, at
+    the fewest that could pass at all (:func:`n_zero`)."""
     if len(conf) == 0:
         return StageTest(None, 0, 0, 0)
     order = np.argsort(-conf, kind="stable")
     c, wrong = conf[order], np.cumsum(~ok[order])
     count = np.arange(1, len(c) + 1)
     last_of_level = np.flatnonzero(np.r_[c[1:] != c[:-1], True])  # a threshold takes ties
-    first = min(max(start, math.ceil(SHARE * len(c))), len(c))
+    first = max(start, math.ceil(SHARE * len(c)))
+    if first > len(c):  # too few to start there: from the fewest that could pass at all
+        first = n_zero(alpha, 1.0 - budget)
     chosen: tuple[float | None, int, int] = (None, 0, 0)
     tested = 0
     for i in last_of_level[count[last_of_level] >= first]:
@@ -126,7 +139,7 @@ def calibrate_stages(
     ``1 - delta / K`` each stage was tested at."""
     eligible, correct = _eligible(a, decide), _correct(a)
     k_n = a.codes.shape[1]
-    testable = eligible.sum(axis=0) >= n_start(alpha, 1.0 - (1.0 - confidence) / max(k_n, 1))
+    testable = eligible.sum(axis=0) >= n_zero(alpha, 1.0 - (1.0 - confidence) / max(k_n, 1))
     level = 1.0 - (1.0 - confidence) / max(1, int(testable.sum()))
     start = n_start(alpha, level)
     remaining = np.ones(len(a.helpful), bool)

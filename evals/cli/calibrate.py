@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from evals.cli.calibrate_output import _num, _pairwise_line, _pct, _print_cascade, _say
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
 from evals.tables import print_table
 
@@ -285,14 +286,6 @@ def _run_pairwise(ws: Workspace, model: str) -> None:
     )
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x:.0%}"
-
-
-def _num(x: float | None) -> str:
-    return "-" if x is None else f"{x:.2f}"
-
-
 def _judge_row(r: JudgeCalibration) -> list[str]:
     if r.threshold is not None:
         decision = f"fails alone at >= {r.threshold:.3g} ({r.fail_coverage:.0%} of trials)"
@@ -315,11 +308,6 @@ def _judge_row(r: JudgeCalibration) -> list[str]:
         f"{hl.k}/{hl.n} (<= {hl.upper:.0%})",
         decision,
     ]
-
-
-def _say(text: str) -> None:
-    """One plain line (untrusted names and reasons are never parsed as markup)."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 JUDGE_COLUMNS = (
@@ -384,70 +372,6 @@ def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: 
             "fail under a judge's threshold as an abstention (stage verdicts are reused, no "
             "judge is called again)"
         )
-
-
-def _pairwise_line(p: PairwiseAgreement) -> str:
-    pc, ag, acc = p.position_consistency, p.agreement, p.accuracy
-    conf = f"{p.confidence:.0%}"
-    head = f"pairwise {p.judge} ({p.judge_version[:8]}): "
-    if acc is None or not acc.n:
-        return head + "no judged item has a human choice: nothing to measure"
-    accuracy = (
-        f"accuracy {acc.k:g}/{acc.n} = {_pct(acc.rate)} [{acc.low:.0%}, {acc.high:.0%}] "
-        f"({'mean over both presentation orders' if p.orders == 'both' else ''}"
-        f"{'' if p.orders == 'both' else 'ONE-ORDER accuracy: judged ' + p.orders})"
-    )
-    if not p.items:
-        return (
-            f"{head}{p.judged_items} items, {accuracy}; judged in one order only, so no "
-            "position consistency or strict agreement (judge both orders to measure them)"
-        )
-    return (
-        f"{head}{p.items} items in both orders; {accuracy}; strict (consistent and "
-        f"correct): agrees with people {ag.k:g}/{ag.n} [{ag.low:.0%}, {ag.high:.0%}]; "
-        f"position-consistent {pc.k:g}/{p.items} [{pc.low:.0%}, {pc.high:.0%}], picked the "
-        f"first shown {p.first_position_picks}, the second {p.second_position_picks}; "
-        f"kappa {_num(p.kappa)}; {conf} intervals"
-    )
-
-
-def _print_cascade(c: CascadeCalibration, title: str = "Cascade") -> None:
-    where = (
-        f"all {c.n_test} labelled trials"
-        if c.method.startswith("fixed")
-        else f"all {c.n} labelled trials, which also chose the thresholds (in-sample; "
-        "'bound' is the certified one)"
-        if c.deterministic
-        else f"the test part, {c.n_test} of {c.n} trials"
-    )
-    table = Table(
-        title=f"{title}: agreement >= {1 - c.alpha:.0%} on what it decides "
-        f"({c.method}, decides on: {c.decide}); per stage on {where}"
-    )
-    cols = ["stage", "judges", "threshold", "reached", "decided", "agreement", "cost"]
-    if c.deterministic:
-        cols.insert(6, "bound")
-    for col in cols:
-        table.add_column(col, overflow="fold")
-    for s in c.stages:
-        iv = s.agreement_interval
-        row = [
-            str(s.stage + 1),
-            s.name,
-            "never" if s.threshold is None else f">= {s.threshold:.3g}",
-            str(s.reached),
-            str(s.decided),
-            _pct(s.agreement) + ("" if iv is None else f" [{iv[0]:.0%}, {iv[1]:.0%}]"),
-            f"${s.mean_cost_usd:.5f}",
-        ]
-        if c.deterministic:
-            row.insert(6, "-" if s.upper is None else f"disagrees <= {s.upper:.1%}")
-        table.add_row(*row)
-    print_table(console, table)
-    _say(
-        f"  {c.message}; expected latency per trial {c.expected_latency_s:.2f} s vs "
-        f"{c.strongest_latency_s:.2f} s"
-    )
 
 
 def register(app: typer.Typer) -> None:

@@ -54,7 +54,7 @@ def test_calibrate_reports_refuses_the_coin_and_writes_thresholds(tmp_path: Path
     cascade = report["calibration"]["cascade"]
     assert cascade["deterministic"] and cascade["seed_coverage"] == []
     assert "deterministic: no seed and no split" in out and "0 by construction" in out
-    assert "in-sample" in out and "bound" in out
+    assert "in-sample" in out and "certified" in out
     seeded = evals("calibrate", "--json", "--no-write", "--seed", "7", "-w", str(root)).stdout
     assert json.loads(seeded)["calibration"]["cascade"] == cascade
     # The split procedure, asked for, lists its spread over 20 seeds and the warning.

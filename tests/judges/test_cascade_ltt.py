@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from judges.cascade_calibration import CascadeItem, DecideMode, StageObservation
-from judges.cascade_ltt import POWER, SHARE, n_start
+from judges.cascade_ltt import POWER, SHARE, n_start, n_zero
 from judges.cascade_report import calibrate_cascade
 
 Label = Literal["pass", "fail", "abstain"]
@@ -36,12 +36,21 @@ def ref_start(alpha: float, level: float) -> int:
         n += 1
 
 
+def ref_zero(alpha: float, level: float) -> int:
+    """Fewest n at which no disagreement at all passes."""
+    n = 1
+    while cdf(0, n, alpha) > 1 - level:
+        n += 1
+    return n
+
+
 def reference(
     items: list[CascadeItem], alpha: float, confidence: float, decide: DecideMode
 ) -> list[float | None]:
     """The procedure from its definition: per stage, on the trials earlier stages left,
     thresholds = distinct confidences of deciding verdicts, highest first, from the first
-    deciding >= max(start, 10%) of them; stop at the first binomial p-value > delta / K."""
+    deciding >= max(start, 10%) of them (or, with fewer, the fewest that could pass);
+    stop at the first binomial p-value > delta / K."""
     labels = ("fail", "pass") if decide == "pass_fail" else ("fail",)
     k_n = len(items[0].stages)
 
@@ -52,8 +61,8 @@ def reference(
     def deciding(it: CascadeItem, k: int) -> bool:
         return verdict(it, k)[0] in labels
 
-    first_start = ref_start(alpha, 1 - (1 - confidence) / k_n)
-    testable = [sum(deciding(it, k) for it in items) >= first_start for k in range(k_n)]
+    could_pass = ref_zero(alpha, 1 - (1 - confidence) / k_n)
+    testable = [sum(deciding(it, k) for it in items) >= could_pass for k in range(k_n)]
     level = 1 - (1 - confidence) / max(1, sum(testable))
     start = ref_start(alpha, level)
     left = list(items)
@@ -61,7 +70,9 @@ def reference(
     for k in range(k_n):
         verdicts = [it for it in left if deciding(it, k)] if testable[k] else []
         chosen: float | None = None
-        first = min(max(start, math.ceil(SHARE * len(verdicts))), len(verdicts))
+        first = max(start, math.ceil(SHARE * len(verdicts)))
+        if first > len(verdicts):
+            first = ref_zero(alpha, level)
         for t in sorted({verdict(it, k)[1] for it in verdicts}, reverse=True):
             decided = [it for it in verdicts if verdict(it, k)[1] >= t]
             if len(decided) < first:
@@ -102,6 +113,7 @@ def tiny(seed: int, n: int = 120, k_n: int = 3) -> list[CascadeItem]:
 def test_n_start_matches_the_exact_binomial_search() -> None:
     for alpha, level in [(0.2, 0.95), (0.15, 0.9), (0.3, 0.8), (0.1, 0.975)]:
         assert n_start(alpha, level) == ref_start(alpha, level)
+        assert n_zero(alpha, level) == ref_zero(alpha, level)
 
 
 @pytest.mark.parametrize("seed", range(6))
