@@ -55,14 +55,11 @@ def test_two_stage_thresholds_match_the_planted_structure() -> None:
         alpha=0.05,
         confidence=0.95,
         decide="pass_fail",
-        seed=1,
-        spread_seeds=0,
     )
     t1, t2 = report.thresholds
     assert t1 is not None and t2 is not None
-    # Each stage is set to the same risk level on the selection half, so each threshold
-    # sits near its own critical value (sampling noise of the half moves it a little
-    # either way; the guarantee is on the cascade as a whole, checked below).
+    # Each stage is certified on its own at disagreement <= alpha, so each threshold sits
+    # near its own critical value (just above it: where the bound reaches alpha).
     assert abs(t1 - critical(0.8, 0.05)) <= 0.03
     assert abs(t2 - critical(0.4, 0.05)) <= 0.03
     assert report.test_upper is not None and report.test_upper < 0.05
