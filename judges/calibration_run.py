@@ -5,9 +5,10 @@ and the records the cascade reads.
 Which threshold is written for a judge: its own (judges.calibration: false fails and
 helpful losses bounded under the target, a fixed-sequence test over all its labelled
 verdicts, at its cascade stage when it ran in one). The cascade calibration
-(judges.cascade_calibration: agreement >= 1 - target on what the whole cascade decides,
-on a held-out half) is reported beside it, not written: with the harness's fail-only
-cascade it bounds the same errors stage by stage, with half the data.
+(judges.cascade_calibration: agreement >= 1 - target on what the whole cascade decides;
+by default deterministic on every labelled trial, ``--method split`` on held-out halves)
+is reported beside it, not written: with the harness's fail-only
+cascade it bounds the same errors stage by stage.
 The recorded outcome of imported runs (judge ``imported_outcome``) is reported, as a
 check of the source's grader against people, but never written: no cascade runs it.
 """
@@ -36,7 +37,7 @@ from judges.cascade_calibration import (
     DecideMode,
     StageObservation,
 )
-from judges.cascade_report import calibrate_cascade, evaluate_thresholds
+from judges.cascade_report import Method, calibrate_cascade, evaluate_thresholds
 
 NOT_WRITTEN = ("imported_outcome",)
 
@@ -75,6 +76,7 @@ def run_calibration(
     seed: int = 0,
     include_simulated: bool = False,
     thresholds: list[float | None] | None = None,
+    method: Method = "full",
 ) -> CalibrationResult:
     """Calibrate every judge (and the cascade) with labelled trials; nothing is written.
     Simulated reviewers' ratings (sim:*) are truth only with ``include_simulated``.
@@ -113,8 +115,9 @@ def run_calibration(
             )
         else:
             result.cascade = calibrate_cascade(
-                items, labels, alpha=target, confidence=confidence, decide=decide, seed=seed
-            )
+                items, labels, alpha=target, confidence=confidence, decide=decide,
+                method=method, seed=seed,
+            )  # fmt: skip
     result.final = _final(ws, run_ids, truth, target, confidence)
     result.records = records_of(result)
     return result

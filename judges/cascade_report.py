@@ -6,6 +6,7 @@ shadow verdicts)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -13,8 +14,6 @@ import numpy.typing as npt
 from evals import stats
 from judges.calibration import min_n_zero_errors
 from judges.cascade_calibration import (
-    GAMMA,
-    SPLITS,
     SPREAD_SEEDS,
     CascadeCalibration,
     CascadeItem,
@@ -23,10 +22,16 @@ from judges.cascade_calibration import (
     _Arrays,
     _arrays,
     _eligible,
-    _one_split,
-    _pool,
-    _Pooled,
     simulate,
+)
+from judges.cascade_ltt import calibrate_stages, n_start
+from judges.cascade_split import GAMMA, SPLITS, _one_split, _pool, _Pooled
+
+Method = Literal["full", "split"]
+FULL_METHOD = "full sample, Learn-then-Test per stage (deterministic)"
+DETERMINISTIC_NOTE = (
+    "deterministic: no seed and no split, the same labels always give the same "
+    "thresholds (spread of coverage over seeds: 0 by construction)"
 )
 
 
@@ -178,6 +183,8 @@ def _message(r: CascadeCalibration, n_min: int) -> str:
             + ("" if r.test_upper is None else f"; disagreement upper bound {r.test_upper:.1%}")
             + shadow
         )
+    if r.deterministic:
+        return _full_message(r, promise, shadow)
     if r.test_decided == 0:
         return (
             f"no stage may decide alone: no threshold tuple kept {promise} on the test "
@@ -190,6 +197,28 @@ def _message(r: CascadeCalibration, n_min: int) -> str:
         f"{r.test_decided} decided disagreed, upper bound {r.test_upper:.1%}); expected cost "
         f"per trial ${r.expected_cost_usd:.5f} vs ${r.strongest_cost_usd:.5f} for the "
         "strongest judge on everything" + shadow
+    )
+
+
+def _full_message(r: CascadeCalibration, promise: str, shadow: str, start: int = 0) -> str:
+    if r.test_decided == 0:
+        return (
+            f"no stage may decide alone: no stage's thresholds kept {promise} on the "
+            f"{r.n} labelled trials (a stage's first test needs >= {start} "
+            "decided trials, disagreeing well under the target); everything goes to people; "
+            + DETERMINISTIC_NOTE
+            + shadow
+        )
+    return (
+        f"the cascade decides {r.coverage:.0%} of trials alone "
+        f"[{_pct_iv(r.coverage_interval)}] with {promise}: every stage that decides is "
+        f"certified at disagreement <= {r.alpha:.0%} (its bound in the table); the same "
+        f"{r.n} trials chose and tested the thresholds, so the agreement shown "
+        f"({r.test_decided - r.test_disagreed}/{r.test_decided}) is in-sample; "
+        f"expected cost per trial ${r.expected_cost_usd:.5f} vs "
+        f"${r.strongest_cost_usd:.5f} for the strongest judge on everything; "
+        + DETERMINISTIC_NOTE
+        + shadow
     )
 
 
@@ -217,27 +246,68 @@ def calibrate_cascade(
     alpha: float = 0.05,
     confidence: float = 0.95,
     decide: DecideMode = "fail",
+    method: Method = "full",
     select_fraction: float = 0.5,
     seed: int = 0,
     splits: int = SPLITS,
     spread_seeds: int = SPREAD_SEEDS,
 ) -> CascadeCalibration:
-    """Choose per-stage thresholds (the procedure: judges.cascade_calibration's module doc)
-    and report what they give, with the spread of coverage over `spread_seeds` seeds (0:
-    not computed).
-
-    Seed s draws `splits` independent splits (seeded (s, 0), (s, 1), ...), tests the
-    tuples of each in a fixed sequence and pools the splits' p-values per tuple (a
-    quantile over the splits, divided by it): the chance that any tuple whose true
-    disagreement exceeds `alpha` passes is at most ``1 - confidence`` (Meinshausen, Meier
-    & Buehlmann 2009, Theorem 3.2), and the result, a quantile over many splits, barely
-    moves with the seed."""
+    """Choose per-stage thresholds and report what they give. ``method="full"`` (the
+    default): deterministic, every labelled trial, stage by stage (judges.cascade_ltt;
+    `seed` and the split arguments are unused). ``"split"``: held-out splits with
+    pooled p-values (judges.cascade_split), with the spread of coverage over
+    `spread_seeds` seeds (0: not computed)."""
     k_n = len(stage_names)
     if any(len(it.stages) != k_n for it in items):
         raise ValueError("every item needs one observation slot per stage")
+    a = _arrays(items, k_n)
+    if method == "full":
+        return _full_sample(a, stage_names, alpha, confidence, decide)
     if splits < 1:
         raise ValueError("splits must be at least 1")
-    a = _arrays(items, k_n)
+    return _split(a, stage_names, (alpha, confidence), decide, select_fraction, seed,
+                  (splits, spread_seeds))  # fmt: skip
+
+
+def _full_sample(
+    a: _Arrays, names: Sequence[str], alpha: float, confidence: float, decide: DecideMode
+) -> CascadeCalibration:
+    """The default procedure (judges.cascade_ltt): the figures are on every labelled
+    trial, which also chose the thresholds; each stage's certified bound beside them."""
+    tests, level = calibrate_stages(a, alpha, confidence, decide)
+    chosen = [t.threshold for t in tests]
+    rows = np.arange(len(a.helpful))
+    _, dec, agr = simulate(a, rows, chosen, decide)
+    d, wrong = int(dec.sum()), int(dec.sum() - agr.sum())
+    upper = stats.clopper_pearson_upper(wrong, d, confidence) if d else None
+    report = report_of(
+        a, rows, chosen, names, (alpha, confidence), decide, 0, (len(rows), len(rows)),
+        (d, wrong, upper), sum(t.tested for t in tests), [tuple(chosen)], method=FULL_METHOD,
+    )  # fmt: skip
+    for stage, t in zip(report.stages, tests, strict=True):
+        if t.threshold is not None:
+            stage.upper = stats.clopper_pearson_upper(t.wrong, t.decided, level)
+    report.deterministic = True
+    promise = f"agreement >= {1 - alpha:.0%} with {confidence:.0%} confidence"
+    report.message = _full_message(report, promise, _shadow_note(report), n_start(alpha, level))
+    return report
+
+
+def _split(
+    a: _Arrays,
+    stage_names: Sequence[str],
+    risk: tuple[float, float],
+    decide: DecideMode,
+    select_fraction: float,
+    seed: int,
+    counts: tuple[int, int],
+) -> CascadeCalibration:
+    """``method="split"`` (judges.cascade_split): seed s draws `splits` independent
+    splits (seeded (s, 0), (s, 1), ...), tests the tuples of each in a fixed sequence
+    and pools the splits' p-values per tuple (Meinshausen, Meier & Buehlmann 2009,
+    Theorem 3.2); the coverage over `spread_seeds` seeds is listed (0: not computed)."""
+    alpha, confidence = risk
+    splits, spread_seeds = counts
     delta = 1.0 - confidence
     level = 1.0 - delta * GAMMA  # the loosest level any tuple can pass at
 
@@ -249,19 +319,10 @@ def calibrate_cascade(
     d, wrong = best.kept.counts.get(best.chosen, (0, 0))
     upper = stats.clopper_pearson_upper(wrong, d, level) if d else None
     report = report_of(
-        a,
-        best.kept.test,
-        list(best.chosen),
-        stage_names,
-        (alpha, confidence),
-        decide,
-        seed,
-        best.kept.sizes,
-        (d, wrong, upper),
-        best.tested,
-        best.kept.path,
+        a, best.kept.test, list(best.chosen), stage_names, risk, decide, seed,
+        best.kept.sizes, (d, wrong, upper), best.tested, best.kept.path,
         method=f"held-out splits + Learn-then-Test, p-values pooled over {splits} splits",
-    )
+    )  # fmt: skip
     report.splits, report.split_seed = splits, best.kept.seed[1]
     if spread_seeds:
         report.seed_coverage = [

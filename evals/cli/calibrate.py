@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from evals.cli.calibrate_output import _num, _pairwise_line, _pct, _print_cascade, _say
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
 from evals.tables import print_table
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from judges.calibration import JudgeCalibration
     from judges.calibration_run import CalibrationResult
     from judges.cascade_calibration import CascadeCalibration, DecideMode
+    from judges.cascade_report import Method
     from judges.pairwise_eval import PairwiseAgreement
 
 
@@ -51,12 +53,20 @@ def calibrate(
             help="Cascade labels that end judging: 'fail' (the harness's cascade) or 'pass_fail'.",
         ),
     ] = "fail",
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="Cascade thresholds: 'full' (deterministic, every labelled trial, stage by "
+            "stage; no seed) or 'split' (held-out halves over 40 seeded splits).",
+        ),
+    ] = "full",
     seed: Annotated[
         int,
         typer.Option(
             "--seed",
-            help="Seed of the cascade's held-out split (the output lists the spread over 20 "
-            "seeds; choosing a seed after seeing results voids the guarantee).",
+            help="--method split only: seed of the held-out splits (the output lists the "
+            "spread over 20 seeds; choosing a seed after seeing results voids the guarantee).",
         ),
     ] = 0,
     threshold: Annotated[
@@ -102,11 +112,14 @@ def calibrate(
 
     if decide not in ("fail", "pass_fail"):
         fail(f"--decide must be 'fail' or 'pass_fail', got {decide!r}", EXIT_INVALID)
+    if method not in ("full", "split"):
+        fail(f"--method must be 'full' or 'split', got {method!r}", EXIT_INVALID)
     ws = _open(workspace)
     run = _select_runs(ws, run)
     if pairwise_model:
         _run_pairwise(ws, pairwise_model)
     mode: DecideMode = "pass_fail" if decide == "pass_fail" else "fail"
+    how: Method = "split" if method == "split" else "full"
     fixed = _thresholds(threshold)
     try:
         result = run_calibration(
@@ -119,12 +132,13 @@ def calibrate(
             seed=seed,
             include_simulated=include_simulated,
             thresholds=fixed,
+            method=how,
         )
     except ValueError as exc:
         fail(f"--threshold: {exc}")
     if fixed is not None:
         write = False  # checking given thresholds records nothing
-    pairwise, pairwise_cascade = _pairwise(ws, confidence, target, seed, fixed)
+    pairwise, pairwise_cascade = _pairwise(ws, confidence, target, (how, seed), fixed)
     if not result.judges and not pairwise:
         fail(_nothing_to_calibrate(result))
     if write and result.records:
@@ -198,7 +212,7 @@ def _pairwise(
     ws: Workspace,
     confidence: float,
     target: float,
-    seed: int,
+    how: tuple[Method, int],
     fixed: list[float | None] | None,
 ) -> tuple[list[PairwiseAgreement], CascadeCalibration | None]:
     """Pairwise judges against human preferences, and their cascade (judges as stages,
@@ -230,8 +244,9 @@ def _pairwise(
             fail(f"--threshold (pairwise judges): {exc}")
         return agreements, cascade
     return agreements, calibrate_cascade(
-        items, names, alpha=target, confidence=confidence, decide="pass_fail", seed=seed
-    )
+        items, names, alpha=target, confidence=confidence, decide="pass_fail",
+        method=how[0], seed=how[1],
+    )  # fmt: skip
 
 
 def _run_pairwise(ws: Workspace, model: str) -> None:
@@ -271,14 +286,6 @@ def _run_pairwise(ws: Workspace, model: str) -> None:
     )
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x:.0%}"
-
-
-def _num(x: float | None) -> str:
-    return "-" if x is None else f"{x:.2f}"
-
-
 def _judge_row(r: JudgeCalibration) -> list[str]:
     if r.threshold is not None:
         decision = f"fails alone at >= {r.threshold:.3g} ({r.fail_coverage:.0%} of trials)"
@@ -301,11 +308,6 @@ def _judge_row(r: JudgeCalibration) -> list[str]:
         f"{hl.k}/{hl.n} (<= {hl.upper:.0%})",
         decision,
     ]
-
-
-def _say(text: str) -> None:
-    """One plain line (untrusted names and reasons are never parsed as markup)."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 JUDGE_COLUMNS = (
@@ -370,61 +372,6 @@ def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: 
             "fail under a judge's threshold as an abstention (stage verdicts are reused, no "
             "judge is called again)"
         )
-
-
-def _pairwise_line(p: PairwiseAgreement) -> str:
-    pc, ag, acc = p.position_consistency, p.agreement, p.accuracy
-    conf = f"{p.confidence:.0%}"
-    head = f"pairwise {p.judge} ({p.judge_version[:8]}): "
-    if acc is None or not acc.n:
-        return head + "no judged item has a human choice: nothing to measure"
-    accuracy = (
-        f"accuracy {acc.k:g}/{acc.n} = {_pct(acc.rate)} [{acc.low:.0%}, {acc.high:.0%}] "
-        f"({'mean over both presentation orders' if p.orders == 'both' else ''}"
-        f"{'' if p.orders == 'both' else 'ONE-ORDER accuracy: judged ' + p.orders})"
-    )
-    if not p.items:
-        return (
-            f"{head}{p.judged_items} items, {accuracy}; judged in one order only, so no "
-            "position consistency or strict agreement (judge both orders to measure them)"
-        )
-    return (
-        f"{head}{p.items} items in both orders; {accuracy}; strict (consistent and "
-        f"correct): agrees with people {ag.k:g}/{ag.n} [{ag.low:.0%}, {ag.high:.0%}]; "
-        f"position-consistent {pc.k:g}/{p.items} [{pc.low:.0%}, {pc.high:.0%}], picked the "
-        f"first shown {p.first_position_picks}, the second {p.second_position_picks}; "
-        f"kappa {_num(p.kappa)}; {conf} intervals"
-    )
-
-
-def _print_cascade(c: CascadeCalibration, title: str = "Cascade") -> None:
-    where = (
-        f"all {c.n_test} labelled trials"
-        if c.method.startswith("fixed")
-        else f"the test part, {c.n_test} of {c.n} trials"
-    )
-    table = Table(
-        title=f"{title}: agreement >= {1 - c.alpha:.0%} on what it decides "
-        f"({c.method}, decides on: {c.decide}); per stage on {where}"
-    )
-    for col in ("stage", "judges", "threshold", "reached", "decided", "agreement", "cost"):
-        table.add_column(col, overflow="fold")
-    for s in c.stages:
-        iv = s.agreement_interval
-        table.add_row(
-            str(s.stage + 1),
-            s.name,
-            "never" if s.threshold is None else f">= {s.threshold:.3g}",
-            str(s.reached),
-            str(s.decided),
-            _pct(s.agreement) + ("" if iv is None else f" [{iv[0]:.0%}, {iv[1]:.0%}]"),
-            f"${s.mean_cost_usd:.5f}",
-        )
-    print_table(console, table)
-    _say(
-        f"  {c.message}; expected latency per trial {c.expected_latency_s:.2f} s vs "
-        f"{c.strongest_latency_s:.2f} s"
-    )
 
 
 def register(app: typer.Typer) -> None:

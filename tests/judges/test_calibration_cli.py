@@ -50,8 +50,20 @@ def test_calibrate_reports_refuses_the_coin_and_writes_thresholds(tmp_path: Path
     assert judges["strong"]["threshold_false_fail"]["upper"] < 0.05
     assert report["calibration"]["cascade"]["thresholds"][0] is None
     assert len(list(Workspace(root).iter_bodies("calibration"))) == 3  # --no-write wrote none
-    assert "over 20 seeds" in out and "voids the guarantee" in out
-    assert len(report["calibration"]["cascade"]["seed_coverage"]) == 20
+    # The default procedure has no seed: the output says so instead of a spread.
+    cascade = report["calibration"]["cascade"]
+    assert cascade["deterministic"] and cascade["seed_coverage"] == []
+    assert "deterministic: no seed and no split" in out and "0 by construction" in out
+    assert "in-sample" in out and "certified" in out
+    seeded = evals("calibrate", "--json", "--no-write", "--seed", "7", "-w", str(root)).stdout
+    assert json.loads(seeded)["calibration"]["cascade"] == cascade
+    # The split procedure, asked for, lists its spread over 20 seeds and the warning.
+    split = evals("calibrate", "--no-write", "--method", "split", "-w", str(root))
+    assert split.returncode == 0, split.stderr
+    assert "over 20 seeds" in split.stdout and "voids the guarantee" in split.stdout
+    assert "the test part, 300 of 600 trials" in split.stdout
+    bad = evals("calibrate", "--method", "bootstrap", "-w", str(root))
+    assert bad.returncode == 2 and "--method must be 'full' or 'split'" in bad.stderr
 
 
 def test_fixed_thresholds_and_simulated_reviewers(tmp_path: Path) -> None:

@@ -1,11 +1,13 @@
 """The false-fail guarantee of cascade calibration, checked on many draws from a known
 population: the chosen thresholds' true disagreement (measured on 400,000 fresh trials)
-exceeds the target in at most about ``1 - confidence`` of the draws."""
+exceeds the target in at most about ``1 - confidence`` of the draws, with the default
+(deterministic, full-sample) procedure and with ``method="split"``."""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
 from judges.cascade_calibration import (
     CascadeItem,
@@ -14,7 +16,7 @@ from judges.cascade_calibration import (
     simulate,
     threshold_path,
 )
-from judges.cascade_report import calibrate_cascade
+from judges.cascade_report import Method, calibrate_cascade
 
 SKILLS = (0.75, 0.85, 0.95)
 """Three judges of rising skill (bench.calibration_spread's "strong judges"), right with
@@ -56,7 +58,8 @@ def true_risk(big: _Arrays, thresholds: list[float | None] | tuple[float | None,
     return float(1 - agreed.sum() / decided.sum()) if decided.sum() else 0.0
 
 
-def test_false_fail_rate_exceeds_the_target_in_few_draws() -> None:
+@pytest.mark.parametrize("method", ["full", "split"])
+def test_false_fail_rate_exceeds_the_target_in_few_draws(method: Method) -> None:
     big = population(400_000, 12345)
     risks: list[float] = []
     naive: list[float] = []
@@ -64,7 +67,7 @@ def test_false_fail_rate_exceeds_the_target_in_few_draws() -> None:
         a = population(N, 1000 + d)
         report = calibrate_cascade(
             as_items(a), ["a", "b", "c"], alpha=ALPHA, confidence=CONFIDENCE,
-            decide="fail", seed=0, spread_seeds=0,
+            decide="fail", method=method, spread_seeds=0,
         )  # fmt: skip
         risks.append(true_risk(big, report.thresholds))
         # Negative control: the boldest tuple whose own-sample disagreement is under
