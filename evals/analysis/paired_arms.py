@@ -4,7 +4,7 @@ statistics from aggregates of a DuckDB table of its trials, equal to
 
 The table (``cmp_arm0`` / ``cmp_arm1``) has the columns of
 :class:`evals.analysis.rundata.TrialFacts` plus ``infra`` (an infrastructure error),
-``run_id`` and ``ord`` (the trials' order). Counts and integer sums come from one
+and ``run_id``. Counts and integer sums come from one
 grouped query; the latency percentiles and the cost total from the fetched columns
 (NumPy; costs summed in the trials' order, as Python's ``sum`` over the loaded trials),
 so the floats are the same.
@@ -30,6 +30,9 @@ _TRIAL_FIELDS = (
 )
 """TrialFacts' fields, in order."""
 
+_ORDER = "question_id, case_id, repetition, key"
+"""The trials' order in evals.analysis.rundata's load (and so in every key list)."""
+
 _AGG_SQL = """
 SELECT coalesce(question_id, '') AS q, grouping(question_id) AS g,
   count(*) AS trials, count(DISTINCT case_id) AS cases,
@@ -40,12 +43,12 @@ SELECT coalesce(question_id, '') AS q, grouping(question_id) AS g,
   count(*) FILTER (WHERE cascade_label = 'abstain') AS v_abstain,
   count(*) FILTER (WHERE cascade_label IS NULL OR cascade_label = '') AS v_none,
   count(*) FILTER (WHERE outcome) AS k, count(outcome) AS n,
-  count(cost_usd) AS costs_known,
+  count(cost_usd) AS costs_known, count(*) FILTER (WHERE cost_usd <> 0) AS costs_nonzero,
   sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
   sum(output_tokens) AS output_tokens, sum(tool_calls) AS tool_calls,
   sum(user_tool_calls) AS user_tool_calls,
-  min_by(key, ord, $cap) AS keys,
-  min_by(key, ord, $cap) FILTER (WHERE outcome IS NOT NULL) AS judged_keys
+  min_by(case_id, case_id, $cap) AS first_cases,
+  min_by(case_id, case_id, $cap) FILTER (WHERE outcome IS NOT NULL) AS first_judged
 FROM {table} GROUP BY GROUPING SETS ((question_id), ())
 """
 
@@ -100,15 +103,19 @@ def arm_aggregates(con: duckdb.DuckDBPyConnection, table: str, cap: int) -> ArmA
         row = dict(zip(names, r, strict=True))
         rows[None if row["g"] else str(row["q"])] = row
     out = ArmAggregates(rows)
+    _first_keys(con, table, out, cap)
     lat, counts = _per_question(con, table, "NOT infra", "latency_s", "question_id")
     out.latency[None] = lat
     start = 0
     for q, n in counts:
         out.latency[q] = lat[start : start + n]
         start += n
-    if any(row["costs_known"] for row in rows.values()):
+    if not any(row["costs_nonzero"] for row in rows.values()):
+        # Every known cost is 0: the sums are 0.0 whatever the order, no sort needed.
+        out.costs = {q: [0.0] * int(row["costs_known"]) for q, row in rows.items()}
+    else:
         cost, counts = _per_question(
-            con, table, "cost_usd IS NOT NULL", "cost_usd", "ord"
+            con, table, "cost_usd IS NOT NULL", "cost_usd", _ORDER
         )
         every = cost.tolist()
         out.costs[None] = every
@@ -117,6 +124,38 @@ def arm_aggregates(con: duckdb.DuckDBPyConnection, table: str, cap: int) -> ArmA
             out.costs[q] = every[start : start + n]
             start += n
     return out
+
+
+def _first_keys(
+    con: duckdb.DuckDBPyConnection, table: str, agg: ArmAggregates, cap: int
+) -> None:
+    """Each scope's first `cap` keys (and first judged keys) in the trials' order, into
+    the rows' ``keys`` / ``judged_keys``. The first `cap` trials of a question lie in
+    its `cap` smallest case ids (the grouped query's ``first_cases``), so only those
+    cases' trials are fetched; the overall lists are the questions' in question order."""
+    first = {
+        q: (set(row["first_cases"] or []), set(row["first_judged"] or []))
+        for q, row in agg.rows.items()
+        if q is not None
+    }
+    cases = sorted({c for pair in first.values() for c in pair[0] | pair[1]})
+    for row in agg.rows.values():
+        row["keys"], row["judged_keys"] = [], []
+    if not cases:
+        return
+    overall = agg.rows[None]
+    for q, case, key, judged in con.execute(
+        f"SELECT question_id, case_id, key, outcome IS NOT NULL FROM {table} "
+        f"WHERE case_id IN (SELECT unnest($v)) ORDER BY {_ORDER}",
+        {"v": cases},
+    ).fetchall():
+        row, (some, judged_cases) = agg.rows[q], first[q]
+        for name, wanted in (("keys", case in some), ("judged_keys", judged and case in
+                                                       judged_cases)):  # fmt: skip
+            if wanted and len(row[name]) < cap:
+                row[name].append(key)
+                if len(overall[name]) < cap:
+                    overall[name].append(key)
 
 
 def _mean_of_sum(total: Any, n: int) -> float | None:
@@ -215,7 +254,7 @@ def labelled_trials(
         return []
     rows = con.execute(
         f"SELECT {_TRIAL_FIELDS} FROM {table} WHERE key IN (SELECT unnest($v)) "
-        "ORDER BY ord",
+        f"ORDER BY {_ORDER}",
         {"v": keys},
     ).fetchall()
     return [TrialFacts(*r) for r in rows]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 import duckdb
@@ -63,6 +64,7 @@ from evals.analysis.rundata import (
     RunSelectionError,
     TrialFacts,
     no_gc,
+    parse_run_ref,
 )
 from evals.analysis.runstats import helpful_by_trial
 from evals.store.query import connect, run_members_sql
@@ -103,16 +105,16 @@ SELECT t.key, t.run_id, t.case_id, t.case_hash, t.question_id, t.model_alias, t.
        t.imported_outcome, c.label AS cascade_label, c.stage AS cascade_stage,
        i.label AS imported_label,
        coalesce(t.status = 'error' AND t.error_kind = 'infra', false) AS infra,
-       {m0} AS m0, {m1} AS m1,
-       row_number() OVER (ORDER BY t.question_id, t.case_id, t.repetition, t.key) AS ord
+       {m0} AS m0, {m1} AS m1
 FROM ({deduped}) t
 LEFT JOIN v c ON c.trial_key = t.key AND c.judge = 'cascade'
 LEFT JOIN v i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
 WHERE {m0} OR {m1}
 """
 """Both runs' trials, one scan of the trial facts (columns as evals.analysis.rundata's
-load); m0 / m1: a member of the baseline / candidate run; ord: the trials' order
-(question, case, repetition, key), the order of every key list."""
+load); m0 / m1: a member of the baseline / candidate run. No row number for the
+trials' order (question, case, repetition, key): sorting a million rows cost more than
+every use of it (first keys and first trials are found per group instead)."""
 
 _OUTCOME_SQL = """CASE
   WHEN infra THEN NULL
@@ -135,16 +137,35 @@ SELECT grouping(question_id) AS g, coalesce(question_id, '') AS q, unit,
          AS pass0,
        2 * count(*) FILTER (WHERE arm = 1 AND outcome) > count(*) FILTER (WHERE arm = 1)
          AS pass1,
-       arg_min(case_hash, ord) FILTER (WHERE arm = 0) AS h0,
-       arg_min(case_hash, ord) FILTER (WHERE arm = 1) AS h1
-FROM (SELECT 0 AS arm, question_id, case_hash, ord, outcome, {unit} AS unit
+       min(case_hash) FILTER (WHERE arm = 0) AS h0,
+       min(case_hash) FILTER (WHERE arm = 1) AS h1,
+       h0 IS DISTINCT FROM max(case_hash) FILTER (WHERE arm = 0)
+         OR h1 IS DISTINCT FROM max(case_hash) FILTER (WHERE arm = 1) AS mixed
+FROM (SELECT 0 AS arm, question_id, case_hash, outcome, {unit} AS unit
       FROM cmp_arm0 WHERE outcome IS NOT NULL
       UNION ALL
-      SELECT 1 AS arm, question_id, case_hash, ord, outcome, {unit} AS unit
+      SELECT 1 AS arm, question_id, case_hash, outcome, {unit} AS unit
       FROM cmp_arm1 WHERE outcome IS NOT NULL)
 GROUP BY GROUPING SETS ((question_id, unit), (unit))
 """
-"""Pairing units per scope (g = 1: overall) and arm, as evals.analysis.compare.pairing_units."""
+"""Pairing units per scope (g = 1: overall) and arm, as evals.analysis.compare.pairing_units.
+h0 / h1: the case hash of the unit's first trial in each arm when all its trials agree
+(``mixed`` units get their first trial's in _MIXED_SQL: a per-row order costs more)."""
+
+_MIXED_SQL = """
+UPDATE cmp_units u SET h0 = f.h0, h1 = f.h1
+FROM (SELECT u.g, u.q, u.unit,
+        arg_min(t.case_hash, struct_pack(q := t.question_id, c := t.case_id,
+                r := t.repetition, k := t.key)) FILTER (WHERE t.arm = 0) AS h0,
+        arg_min(t.case_hash, struct_pack(q := t.question_id, c := t.case_id,
+                r := t.repetition, k := t.key)) FILTER (WHERE t.arm = 1) AS h1
+      FROM cmp_units u JOIN (
+        SELECT 0 AS arm, * FROM cmp_arm0 WHERE outcome IS NOT NULL
+        UNION ALL SELECT 1 AS arm, * FROM cmp_arm1 WHERE outcome IS NOT NULL) t
+        ON {unit} = u.unit AND (u.g = 1 OR t.question_id = u.q)
+      WHERE u.mixed GROUP BY ALL) f
+WHERE u.g = f.g AND u.q = f.q AND u.unit = f.unit
+"""
 
 _CELL = """CASE WHEN n0 = 0 OR n1 = 0 THEN NULL
   WHEN pass0 AND pass1 THEN 'both_pass' WHEN pass0 THEN 'baseline_only'
@@ -168,7 +189,7 @@ trials AS (
   UNION ALL SELECT 1 AS arm, * FROM cmp_arm1 WHERE outcome IS NOT NULL)
 SELECT f.g, f.q, f.cell, t.key
 FROM first_units f JOIN trials t ON {{unit}} = f.unit AND (f.g = 1 OR t.question_id = f.q)
-ORDER BY f.g, f.q, f.cell, f.unit, t.arm, t.ord
+ORDER BY f.g, f.q, f.cell, f.unit, t.arm, t.question_id, t.case_id, t.repetition, t.key
 """
 """The keys of the first units of each cell, in the Python path's order."""
 
@@ -197,6 +218,31 @@ def _unit_sql(pair_by: PairBy, alias: str = "") -> str:
     if pair_by == "case":
         return f"{p}case_id"
     return f"{p}case_id || '#' || CAST({p}repetition AS VARCHAR)"
+
+
+def _resolve(con: duckdb.DuckDBPyConnection, ref: RunRef | str) -> RunRef:
+    """evals.analysis.rundata.resolve_run_ref over this connection (each connection
+    defines the workspace's views again: a second and third cost 0.4 s of CPU at 1M)."""
+    if isinstance(ref, RunRef):
+        return ref
+    runs = [
+        str(r[0])
+        for r in con.execute("SELECT run_id FROM runs ORDER BY started_at, recorded_at").fetchall()
+    ]
+    known = set(runs)
+    if ref in known:
+        return RunRef(ref)
+    head, sep, rest = ref.partition(":")
+    if head == "latest" or "*" in head:
+        matches = [r for r in runs if head == "latest" or fnmatchcase(r, head)]
+        if not matches:
+            raise RunSelectionError(
+                "the workspace holds no runs yet"
+                if head == "latest"
+                else f"no run matches {head!r} (known: {', '.join(sorted(known)[-8:]) or 'none'})"
+            )
+        ref = matches[-1] + sep + rest
+    return parse_run_ref(ref, known)
 
 
 def _manifest(con: duckdb.DuckDBPyConnection, ref: RunRef) -> dict[str, Any]:
@@ -309,6 +355,8 @@ def _paired_tables(
 ) -> tuple[dict[Scope, dict[str, tuple[int, int, int]]], dict[Scope, dict[str, list[str]]]]:
     """Per scope: (units, trials, changed) per cell, and the first keys of each cell."""
     con.execute(_UNITS_SQL.format(unit=_unit_sql(pair_by)))
+    if con.execute("SELECT bool_or(mixed) FROM cmp_units").fetchone() == (True,):
+        con.execute(_MIXED_SQL.format(unit=_unit_sql(pair_by, "t")))
     tables: dict[Scope, dict[str, tuple[int, int, int]]] = {}
     for g, q, cell, units, trials, changed in con.execute(_TABLE_SQL).fetchall():
         tables.setdefault((int(g), str(q)), {})[str(cell)] = (
@@ -354,8 +402,8 @@ def _helpful_pairs(
 
 def compare_in_store(
     ws: Workspace,
-    baseline: RunRef,
-    candidate: RunRef,
+    baseline: RunRef | str,
+    candidate: RunRef | str,
     outcome: OutcomeSpec | None = None,
     margins: Sequence[float] = (0.05,),
     confidence: float = 0.95,
@@ -363,14 +411,16 @@ def compare_in_store(
     include_simulated: bool = False,
 ) -> StoreComparison:
     """compare_runs(load_run(baseline), load_run(candidate), ...) with helpfulness over
-    reviewed trials, computed in the store (see the module docstring)."""
+    reviewed trials, computed in the store (see the module docstring). A run given as
+    text is resolved as evals.analysis.rundata.resolve_run_ref does (``latest``,
+    patterns, ``RUN[:MODEL[:PROMPT]]``)."""
     for m in margins:
         if not 0.0 <= m < 1.0:
             raise ValueError(f"margin must be in [0, 1), got {m}")
     spec = outcome or OutcomeSpec()
     with connect(ws) as con, no_gc():
         con.execute("SET enable_progress_bar = false")
-        refs = (baseline, candidate)
+        refs = (_resolve(con, baseline), _resolve(con, candidate))
         manifests = [_manifest(con, r) for r in refs]
         con.execute(
             _FACTS_SQL.format(
@@ -378,7 +428,7 @@ def compare_in_store(
                 m0=run_members_sql("$b", "t"),
                 m1=run_members_sql("$c", "t"),
             ),
-            {"b": baseline.run_id, "c": candidate.run_id},
+            {"b": refs[0].run_id, "c": refs[1].run_id},
         )
         labels, excluded = _labels(con, include_simulated)
         runs: list[RunData] = []

@@ -109,7 +109,7 @@ def compare(
 
     from evals.analysis.compare import PairBy
     from evals.analysis.paired_sql import compare_in_store
-    from evals.analysis.rundata import OutcomeSpec, resolve_run_ref
+    from evals.analysis.rundata import OutcomeSpec, RunSelectionError
     from reports import build_comparison_report
     from reports.caveats import comparison_caveats
 
@@ -123,13 +123,15 @@ def compare(
     except ValidationError:
         fail(f"--outcome must be auto, cascade or imported, got {outcome!r}")
     ws = open_workspace(workspace)
-    refs = (resolve_run_ref(ws, baseline), resolve_run_ref(ws, candidate))
     try:
         # In the store (evals.analysis.paired_sql): the figures of compare_runs over
         # load_run's trials, without a Python object per trial.
         done = compare_in_store(
-            ws, *refs, spec, margin or [0.05], confidence, pairing, include_simulated
-        )
+            ws, baseline, candidate, spec, margin or [0.05], confidence, pairing,
+            include_simulated,
+        )  # fmt: skip
+    except RunSelectionError:
+        raise  # a located not-found error with its own exit code (docs/errors.md)
     except ValueError as exc:
         fail(str(exc))
     cmp, (base, cand) = done.comparison, done.runs

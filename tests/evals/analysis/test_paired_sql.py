@@ -42,7 +42,7 @@ def _varied(ws: Workspace) -> None:
             err = INFRA if i % 17 == 3 else AGENT if i % 13 == 5 else None
             ta = _trial("base", i, rep, "model-a", error=err)
             tb = _trial("cand", i, rep, "model-b", error=INFRA if i % 19 == 7 else None)
-            if i % 23 == 4:
+            if i % 23 == 4 and (i != 27 or rep == 1):  # c027: one repetition edited
                 tb = tb.model_copy(update={"case_hash": "edited"})
             base.append(ta)
             if i < 56:
@@ -181,3 +181,11 @@ def test_a_run_of_several_cells_must_be_narrowed(varied: Path) -> None:
         compare_in_store(ws, RunRef("base"), RunRef("cand", "zzz"))
     with pytest.raises(RunSelectionError, match="no run 'nope'"):
         compare_in_store(ws, RunRef("nope"), RunRef("cand", "model-b"))
+
+
+def test_run_references_resolve_as_load_run_does(varied: Path) -> None:
+    ws = Workspace(varied)
+    got = compare_in_store(ws, "ba*", "latest:model-b").comparison
+    assert (got.baseline_ref, got.candidate_ref) == ("base", "cand:model-b")
+    with pytest.raises(RunSelectionError, match="no run matches 'zz\\*'"):
+        compare_in_store(ws, "zz*", "cand:model-b")
