@@ -35,7 +35,7 @@ _ORDER = "question_id, case_id, repetition, key"
 
 _AGG_SQL = """
 SELECT coalesce(question_id, '') AS q, grouping(question_id) AS g,
-  count(*) AS trials, count(DISTINCT case_id) AS cases,
+  count(*) AS trials, {cases} AS cases,
   count(*) FILTER (WHERE infra) AS infra_errors,
   count(*) FILTER (WHERE status = 'error' AND NOT infra) AS agent_errors,
   count(*) FILTER (WHERE cascade_label = 'pass') AS v_pass,
@@ -94,14 +94,25 @@ def _per_question(
     return np.asarray(values, dtype=float), [(str(q), int(n)) for q, n in counts]
 
 
-def arm_aggregates(con: duckdb.DuckDBPyConnection, table: str, cap: int) -> ArmAggregates:
-    """The aggregates of the arm in `table`; key lists capped at `cap`."""
-    cur = con.execute(_AGG_SQL.format(table=table), {"cap": cap})
+def arm_aggregates(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    cap: int,
+    cases: dict[str | None, int] | None = None,
+) -> ArmAggregates:
+    """The aggregates of the arm in `table`; key lists capped at `cap`. `cases`: the
+    distinct cases per scope when already counted (a distinct count costs 0.2 s at
+    500k trials)."""
+    distinct = "count(DISTINCT case_id)" if cases is None else "0"
+    cur = con.execute(_AGG_SQL.format(table=table, cases=distinct), {"cap": cap})
     names = [d[0] for d in cur.description or []]
     rows: dict[str | None, dict[str, Any]] = {}
     for r in cur.fetchall():
         row = dict(zip(names, r, strict=True))
-        rows[None if row["g"] else str(row["q"])] = row
+        scope = None if row["g"] else str(row["q"])
+        if cases is not None:
+            row["cases"] = cases.get(scope, 0)
+        rows[scope] = row
     out = ArmAggregates(rows)
     _first_keys(con, table, out, cap)
     lat, counts = _per_question(con, table, "NOT infra", "latency_s", "question_id")

@@ -131,27 +131,32 @@ _OUTCOME_SQL = """CASE
 
 _UNITS_SQL = """
 CREATE TEMP TABLE cmp_units AS
-SELECT grouping(question_id) AS g, coalesce(question_id, '') AS q, unit,
-       count(*) FILTER (WHERE arm = 0) AS n0, count(*) FILTER (WHERE arm = 1) AS n1,
-       2 * count(*) FILTER (WHERE arm = 0 AND outcome) > count(*) FILTER (WHERE arm = 0)
-         AS pass0,
-       2 * count(*) FILTER (WHERE arm = 1 AND outcome) > count(*) FILTER (WHERE arm = 1)
-         AS pass1,
-       min(case_hash) FILTER (WHERE arm = 0) AS h0,
-       min(case_hash) FILTER (WHERE arm = 1) AS h1,
-       h0 IS DISTINCT FROM max(case_hash) FILTER (WHERE arm = 0)
-         OR h1 IS DISTINCT FROM max(case_hash) FILTER (WHERE arm = 1) AS mixed
-FROM (SELECT 0 AS arm, question_id, case_hash, outcome, {unit} AS unit
-      FROM cmp_arm0 WHERE outcome IS NOT NULL
+SELECT 0 AS g, coalesce(question_id, '') AS q, unit,
+       count(*) FILTER (WHERE arm = 0) AS a0, count(*) FILTER (WHERE arm = 1) AS a1,
+       count(outcome) FILTER (WHERE arm = 0) AS n0, count(outcome) FILTER (WHERE arm = 1) AS n1,
+       count(*) FILTER (WHERE arm = 0 AND outcome) AS p0,
+       count(*) FILTER (WHERE arm = 1 AND outcome) AS p1,
+       min(case_hash) FILTER (WHERE arm = 0 AND outcome IS NOT NULL) AS h0,
+       max(case_hash) FILTER (WHERE arm = 0 AND outcome IS NOT NULL) AS x0,
+       min(case_hash) FILTER (WHERE arm = 1 AND outcome IS NOT NULL) AS h1,
+       max(case_hash) FILTER (WHERE arm = 1 AND outcome IS NOT NULL) AS x1
+FROM (SELECT 0 AS arm, question_id, case_hash, outcome, {unit} AS unit FROM cmp_arm0
       UNION ALL
-      SELECT 1 AS arm, question_id, case_hash, outcome, {unit} AS unit
-      FROM cmp_arm1 WHERE outcome IS NOT NULL)
-GROUP BY GROUPING SETS ((question_id, unit), (unit))
+      SELECT 1 AS arm, question_id, case_hash, outcome, {unit} AS unit FROM cmp_arm1)
+GROUP BY ALL;
+INSERT INTO cmp_units
+SELECT 1, '', unit, sum(a0), sum(a1), sum(n0), sum(n1), sum(p0), sum(p1),
+       min(h0), max(x0), min(h1), max(x1)
+FROM cmp_units GROUP BY unit;
 """
-"""Pairing units per scope (g = 1: overall) and arm, as evals.analysis.compare.pairing_units.
-h0 / h1: the case hash of the unit's first trial in each arm when all its trials agree
-(``mixed`` units get their first trial's in _MIXED_SQL: a per-row order costs more)."""
+"""Pairing units per scope (g = 1: overall; the overall rows merged from the questions',
+cheaper than a second pass over the trials) and arm, as
+evals.analysis.compare.pairing_units: a0 trials, n0 of them with an outcome, p0 passed.
+h0 / x0: the smallest / largest case hash of its trials with an outcome: when they
+agree, the first trial's (units whose trials disagree get it from _MIXED_SQL: a per-row
+order costs more). With pairing by case, a unit is a case: a0 > 0 counts the cases."""
 
+_PASS0, _PASS1 = "2 * p0 > n0", "2 * p1 > n1"
 _MIXED_SQL = """
 UPDATE cmp_units u SET h0 = f.h0, h1 = f.h1
 FROM (SELECT u.g, u.q, u.unit,
@@ -163,19 +168,19 @@ FROM (SELECT u.g, u.q, u.unit,
         SELECT 0 AS arm, * FROM cmp_arm0 WHERE outcome IS NOT NULL
         UNION ALL SELECT 1 AS arm, * FROM cmp_arm1 WHERE outcome IS NOT NULL) t
         ON {unit} = u.unit AND (u.g = 1 OR t.question_id = u.q)
-      WHERE u.mixed GROUP BY ALL) f
+      WHERE u.h0 <> u.x0 OR u.h1 <> u.x1 GROUP BY ALL) f
 WHERE u.g = f.g AND u.q = f.q AND u.unit = f.unit
 """
 
-_CELL = """CASE WHEN n0 = 0 OR n1 = 0 THEN NULL
-  WHEN pass0 AND pass1 THEN 'both_pass' WHEN pass0 THEN 'baseline_only'
-  WHEN pass1 THEN 'candidate_only' ELSE 'both_fail' END"""
+_CELL = f"""CASE WHEN n0 = 0 OR n1 = 0 THEN NULL
+  WHEN {_PASS0} AND {_PASS1} THEN 'both_pass' WHEN {_PASS0} THEN 'baseline_only'
+  WHEN {_PASS1} THEN 'candidate_only' ELSE 'both_fail' END"""
 
 _TABLE_SQL = f"""
 SELECT g, q, coalesce({_CELL}, CASE WHEN n1 = 0 THEN 'unpaired_baseline'
                                     ELSE 'unpaired_candidate' END) AS cell,
        count(*), sum(n0 + n1), count(*) FILTER (WHERE h0 IS DISTINCT FROM h1)
-FROM cmp_units GROUP BY ALL
+FROM cmp_units WHERE n0 > 0 OR n1 > 0 GROUP BY ALL
 """
 
 _CELL_KEYS_SQL = f"""
@@ -350,12 +355,24 @@ Scope = tuple[int, str]
 """(1, '') overall; (0, question id) a question."""
 
 
+def cases_per_scope(con: duckdb.DuckDBPyConnection) -> list[dict[str | None, int]]:
+    """Distinct cases of each arm per scope (None: overall), from the units paired by
+    case (a unit is a case there)."""
+    out: list[dict[str | None, int]] = [{}, {}]
+    sql = "SELECT g, q, count(*) FILTER (WHERE a0 > 0), count(*) FILTER (WHERE a1 > 0) "
+    for g, q, c0, c1 in con.execute(sql + "FROM cmp_units GROUP BY ALL").fetchall():
+        scope = None if g else str(q)
+        out[0][scope], out[1][scope] = int(c0), int(c1)
+    return out
+
+
 def _paired_tables(
     con: duckdb.DuckDBPyConnection, pair_by: PairBy
 ) -> tuple[dict[Scope, dict[str, tuple[int, int, int]]], dict[Scope, dict[str, list[str]]]]:
     """Per scope: (units, trials, changed) per cell, and the first keys of each cell."""
     con.execute(_UNITS_SQL.format(unit=_unit_sql(pair_by)))
-    if con.execute("SELECT bool_or(mixed) FROM cmp_units").fetchone() == (True,):
+    mixed = "SELECT bool_or(h0 <> x0 OR h1 <> x1) FROM cmp_units"
+    if con.execute(mixed).fetchone() == (True,):
         con.execute(_MIXED_SQL.format(unit=_unit_sql(pair_by, "t")))
     tables: dict[Scope, dict[str, tuple[int, int, int]]] = {}
     for g, q, cell, units, trials, changed in con.execute(_TABLE_SQL).fetchall():
@@ -444,8 +461,9 @@ def compare_in_store(
             runs.append(RunData(ref, manifest, source, [], assisted, unassisted, cells,
                                 include_simulated, excluded))  # fmt: skip
             trials.append(labelled_trials(con, f"cmp_arm{i}", assisted))
-        aggs = [arm_aggregates(con, f"cmp_arm{i}", EVIDENCE_CAP) for i in (0, 1)]
         tables, keys = _paired_tables(con, pair_by)
+        cases = cases_per_scope(con) if pair_by == "case" else [None, None]
+        aggs = [arm_aggregates(con, f"cmp_arm{i}", EVIDENCE_CAP, cases[i]) for i in (0, 1)]
         cost = cost_facts(con)
     base, cand = runs
     questions = sorted(set(aggs[0].questions()) | set(aggs[1].questions()))
