@@ -11,6 +11,7 @@ import pytest
 
 from evals.analysis import paired_sql
 from evals.analysis.compare import PairBy, compare_runs
+from evals.analysis.paired_queries import DEDUPED_SQL
 from evals.analysis.paired_sql import compare_in_store
 from evals.analysis.rundata import OutcomeSpec, RunRef, RunSelectionError, load_run
 from evals.run.links import RunLink
@@ -165,7 +166,7 @@ def test_deduplication_keeps_the_views_record(varied: Path) -> None:
     with connect(Workspace(varied)) as con:
         view = con.execute(f"SELECT {cols} FROM trial_facts ORDER BY key").fetchall()
         ours = con.execute(
-            f"SELECT {cols} FROM ({paired_sql._DEDUPED_SQL}) ORDER BY key"
+            f"SELECT {cols} FROM ({DEDUPED_SQL}) ORDER BY key"
         ).fetchall()
         dupes = con.execute(
             "SELECT count(*) FROM (SELECT key FROM facts_trial GROUP BY key HAVING count(*) > 1)"
