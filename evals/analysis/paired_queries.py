@@ -73,18 +73,31 @@ SELECT 0 AS g, coalesce(question_id, '') AS q, unit,
 FROM (SELECT 0 AS arm, question_id, case_hash, outcome, {unit} AS unit FROM cmp_arm0
       UNION ALL
       SELECT 1 AS arm, question_id, case_hash, outcome, {unit} AS unit FROM cmp_arm1)
-GROUP BY ALL;
-INSERT INTO cmp_units
-SELECT 1, '', unit, sum(a0), sum(a1), sum(n0), sum(n1), sum(p0), sum(p1),
-       min(h0), max(x0), min(h1), max(x1)
-FROM cmp_units GROUP BY unit;
+GROUP BY ALL
 """
-"""Pairing units per scope (g = 1: overall; the overall rows merged from the questions',
-cheaper than a second pass over the trials) and arm, as
+"""Pairing units per question (g = 0; the overall ones: OVERALL_UNITS_SQL) and arm, as
 evals.analysis.compare.pairing_units: a0 trials, n0 of them with an outcome, p0 passed.
 h0 / x0: the smallest / largest case hash of its trials with an outcome: when they
 agree, the first trial's (units whose trials disagree get it from MIXED_SQL: a per-row
 order costs more). With pairing by case, a unit is a case: a0 > 0 counts the cases."""
+
+OVERALL_UNITS_SQL = """
+INSERT INTO cmp_units
+SELECT 1, '', unit, sum(a0), sum(a1), sum(n0), sum(n1), sum(p0), sum(p1),
+       min(h0), max(x0), min(h1), max(x1)
+FROM cmp_units GROUP BY unit
+"""
+"""The overall units (g = 1) merged from the questions' when some unit has trials in
+several questions."""
+
+ALL_UNITS_SQL = """
+CREATE TEMP VIEW cmp_all_units AS
+SELECT * FROM cmp_units
+UNION ALL
+SELECT 1 AS g, '' AS q, * EXCLUDE (g, q) FROM cmp_units WHERE {copy}
+"""
+"""Every scope's units: when no unit spans questions, the overall units are the
+questions' units as they are (no second grouping of 500k units: 0.34 s of CPU)."""
 
 PASS0, PASS1 = "2 * p0 > n0", "2 * p1 > n1"
 MIXED_SQL = """
@@ -110,14 +123,14 @@ TABLE_SQL = f"""
 SELECT g, q, coalesce({CELL}, CASE WHEN n1 = 0 THEN 'unpaired_baseline'
                                     ELSE 'unpaired_candidate' END) AS cell,
        count(*), sum(n0 + n1), count(*) FILTER (WHERE h0 IS DISTINCT FROM h1)
-FROM cmp_units WHERE n0 > 0 OR n1 > 0 GROUP BY ALL
+FROM cmp_all_units WHERE n0 > 0 OR n1 > 0 GROUP BY ALL
 """
 
 CELL_KEYS_SQL = f"""
 WITH first_units AS (
   SELECT g, q, cell, unnest(units) AS unit
   FROM (SELECT g, q, cell, min_by(unit, unit, $cap) AS units
-        FROM (SELECT *, {CELL} AS cell FROM cmp_units) WHERE cell IS NOT NULL
+        FROM (SELECT *, {CELL} AS cell FROM cmp_all_units) WHERE cell IS NOT NULL
         GROUP BY ALL)),
 trials AS (
   SELECT 0 AS arm, * FROM cmp_arm0 WHERE outcome IS NOT NULL

@@ -56,12 +56,14 @@ from evals.analysis.paired_arms import (
     labelled_trials,
 )
 from evals.analysis.paired_queries import (
+    ALL_UNITS_SQL,
     CELL_KEYS_SQL,
     DEDUPED_SQL,
     FACTS_SQL,
     LABELS_SQL,
     MIXED_SQL,
     OUTCOME_SQL,
+    OVERALL_UNITS_SQL,
     TABLE_SQL,
     UNITS_SQL,
     evidence_query,
@@ -231,7 +233,7 @@ def cases_per_scope(con: duckdb.DuckDBPyConnection) -> list[dict[str | None, int
     case (a unit is a case there)."""
     out: list[dict[str | None, int]] = [{}, {}]
     sql = "SELECT g, q, count(*) FILTER (WHERE a0 > 0), count(*) FILTER (WHERE a1 > 0) "
-    for g, q, c0, c1 in con.execute(sql + "FROM cmp_units GROUP BY ALL").fetchall():
+    for g, q, c0, c1 in con.execute(sql + "FROM cmp_all_units GROUP BY ALL").fetchall():
         scope = None if g else str(q)
         out[0][scope], out[1][scope] = int(c0), int(c1)
     return out
@@ -242,9 +244,14 @@ def _paired_tables(
 ) -> tuple[dict[Scope, dict[str, tuple[int, int, int]]], dict[Scope, dict[str, list[str]]]]:
     """Per scope: (units, trials, changed) per cell, and the first keys of each cell."""
     con.execute(UNITS_SQL.format(unit=_unit_sql(pair_by)))
+    spans = "SELECT count(DISTINCT unit) < count(*) FROM cmp_units"
+    merged = con.execute(spans).fetchone() == (True,)  # some unit is in two questions
+    if merged:
+        con.execute(OVERALL_UNITS_SQL)
     mixed = "SELECT bool_or(h0 <> x0 OR h1 <> x1) FROM cmp_units"
     if con.execute(mixed).fetchone() == (True,):
         con.execute(MIXED_SQL.format(unit=_unit_sql(pair_by, "t")))
+    con.execute(ALL_UNITS_SQL.format(copy="false" if merged else "true"))
     tables: dict[Scope, dict[str, tuple[int, int, int]]] = {}
     for g, q, cell, units, trials, changed in con.execute(TABLE_SQL).fetchall():
         tables.setdefault((int(g), str(q)), {})[str(cell)] = (

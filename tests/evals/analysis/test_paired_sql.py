@@ -36,7 +36,8 @@ def _trial(run: str, i: int, rep: int, alias: str, **kw: Any) -> Trial:
 def _varied(ws: Workspace) -> None:
     """Two runs over 60 cases x 2 repetitions with every kind of trial a comparison
     treats apart: infra and agent errors, unjudged, unpaired, changed case content,
-    unpriced, a reused trial (run_link), a key recorded twice, a second cell, labels."""
+    unpriced, a reused trial (run_link), a key recorded twice, a second cell, labels, a
+    case in two questions."""
     base, cand, verdicts = [], [], []
     for i in range(60):
         for rep in range(2):
@@ -45,6 +46,9 @@ def _varied(ws: Workspace) -> None:
             tb = _trial("cand", i, rep, "model-b", error=INFRA if i % 19 == 7 else None)
             if i % 23 == 4 and (i != 27 or rep == 1):  # c027: one repetition edited
                 tb = tb.model_copy(update={"case_hash": "edited"})
+            if i == 33 and rep == 1:  # a case in two questions: pairing by case merges them
+                ta = ta.model_copy(update={"question_id": "q3b"})
+                tb = tb.model_copy(update={"question_id": "q3b"})
             base.append(ta)
             if i < 56:
                 cand.append(tb)
