@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from evals.analysis.compare import Comparison
+from evals.analysis.paired_arms import CostFacts
 from evals.analysis.rundata import LabelFacts, RunData, TrialFacts
 from evals.schema import Decision
 from reports.model import Caveat
@@ -29,13 +30,20 @@ def missing_cost(trials: Sequence[TrialFacts]) -> Caveat | None:
     """Trials that used tokens but have no cost (no price for the model), if any."""
     used = [t for t in trials if t.input_tokens + t.output_tokens > 0]
     unpriced = [t for t in used if not t.cost_usd]
-    if not unpriced:
+    return missing_cost_of(
+        CostFacts(len(used), len(unpriced), sorted({t.model_alias for t in unpriced}))
+    )
+
+
+def missing_cost_of(cost: CostFacts) -> Caveat | None:
+    """The missing-cost caveat from counts (evals.analysis.paired_arms.cost_facts)."""
+    if not cost.unpriced:
         return None
-    models = ", ".join(sorted({t.model_alias for t in unpriced}))
-    share = "none" if len(unpriced) == len(used) else f"{len(used) - len(unpriced)}"
+    models = ", ".join(cost.models)
+    share = "none" if cost.unpriced == cost.used else f"{cost.used - cost.unpriced}"
     return Caveat(
         kind="missing_cost",
-        text=f"Cost is missing: {len(unpriced)} of {len(used)} trials that used tokens have "
+        text=f"Cost is missing: {cost.unpriced} of {cost.used} trials that used tokens have "
         f"no price ({models}; {share} priced), so cost figures read 0 for them and a cost "
         "threshold cannot fail on them.",
     )
@@ -102,12 +110,19 @@ def run_caveats(run: RunData, decision: Decision | None = None) -> list[Caveat]:
     return [c for c in found if c is not None]
 
 
-def comparison_caveats(cmp: Comparison, runs: Sequence[RunData] = ()) -> list[Caveat]:
-    """Caveats of a comparison; ``runs`` (baseline, candidate) adds the label caveats."""
+def comparison_caveats(
+    cmp: Comparison, runs: Sequence[RunData] = (), counted: CostFacts | None = None
+) -> list[Caveat]:
+    """Caveats of a comparison; ``runs`` (baseline, candidate) adds the label caveats;
+    ``counted``: their trials' cost counts, when the runs hold no trials (computed in
+    the store, evals.analysis.paired_sql)."""
     out: list[Caveat] = []
     trials = [t for r in runs for t in r.trials]
-    cost = missing_cost(trials) if trials else None
-    if cost is None and not trials:
+    if counted is not None:
+        cost = missing_cost_of(counted)
+    else:
+        cost = missing_cost(trials) if trials else None
+    if cost is None and not trials and counted is None:
         arms = (cmp.overall.baseline, cmp.overall.candidate)
         if any(a.trials and not a.cost_total_usd for a in arms):
             cost = Caveat(

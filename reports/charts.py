@@ -16,6 +16,11 @@ from reports.model import ChartBlock, Evidence, TextBlock, cost_cell
 PALETTE = ["#3366cc", "#dc7633", "#28a745", "#8e44ad", "#c0392b", "#17a2b8"]
 
 
+
+def _count(keys: list[str], total: int) -> int | None:
+    """Evidence.count: the total when the keys are a capped sample, else None."""
+    return total if len(keys) < total else None
+
 def _layout(title: str, **extra: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "title": {"text": title},
@@ -118,7 +123,13 @@ def rate_chart(
                     "high": s.high,
                 }
             )
-            evidence.append(Evidence(label=f"{name}: {x}", trial_keys=s.trial_keys))
+            evidence.append(
+                Evidence(
+                    label=f"{name}: {x}",
+                    trial_keys=s.trial_keys,
+                    count=_count(s.trial_keys, s.n),
+                )
+            )
     layout = _layout(title, barmode="group", yaxis={"range": [0, 1.05], "title": y_title})
     return ChartBlock(
         id=chart_id,
@@ -197,7 +208,10 @@ def handling_chart(chart_id: str, ht: HandlingTime) -> ChartBlock:
 def cost_latency_charts(prefix: str, arms: Sequence[tuple[str, ArmStats]]) -> list[ChartBlock]:
     """Mean cost per trial, and latency p50/p95, per model (or arm)."""
     names = [n for n, _ in arms]
-    evidence = [Evidence(label=n, trial_keys=a.trial_keys) for n, a in arms]
+    evidence = [
+        Evidence(label=n, trial_keys=a.trial_keys, count=_count(a.trial_keys, a.trials))
+        for n, a in arms
+    ]
     cost = [a.cost_per_trial_usd for _, a in arms]
     p50 = [a.latency_p50_s for _, a in arms]
     p95 = [a.latency_p95_s for _, a in arms]
@@ -289,7 +303,14 @@ def matrix_chart(chart_id: str, paired: PairedOutcomes, what: str = "outcome") -
             ),
         },
         values=[{"cell": names[c], "pairs": getattr(paired, c)} for c in names],
-        evidence=[Evidence(label=names[c], trial_keys=paired.cells.get(c, [])) for c in names],
+        evidence=[
+            Evidence(
+                label=names[c],
+                trial_keys=paired.cells.get(c, []),
+                count=_count(paired.cells.get(c, []), paired.cell_trials.get(c, 0)),
+            )
+            for c in names
+        ],
         caption=f"Discordant pairs drive McNemar's test: exact p = {paired.mcnemar_p:.4g}.",
     )
 
@@ -343,7 +364,13 @@ def forest_chart(
             for n, p in rows
         ],
         evidence=[
-            Evidence(label=n, trial_keys=[k for ks in p.cells.values() for k in ks])
+            Evidence(
+                label=n,
+                trial_keys=[k for ks in p.cells.values() for k in ks],
+                count=_count(
+                    [k for ks in p.cells.values() for k in ks], sum(p.cell_trials.values())
+                ),
+            )
             for n, p in rows
         ],
         caption="Dotted lines: minus each non-inferiority margin; an interval entirely right "

@@ -51,7 +51,7 @@ def _ni_text(p: PairedOutcomes) -> str:
     return "; ".join(parts)
 
 
-def _arm_rows(s: ScopeComparison) -> tuple[list[list[Cell]], list[list[str]]]:
+def _arm_rows(s: ScopeComparison) -> tuple[list[list[Cell]], list[list[str]], list[int]]:
     b, c = s.baseline, s.candidate
 
     def row(name: str, bv: Any, cv: Any) -> list[Cell]:
@@ -125,12 +125,16 @@ def _arm_rows(s: ScopeComparison) -> tuple[list[list[Cell]], list[list[str]]]:
     evidence = [both] * len(rows)
     evidence[2] = evidence[3] = b.outcome.trial_keys + c.outcome.trial_keys
     evidence[4] = b.helpful.trial_keys + c.helpful.trial_keys
-    return rows, evidence
+    counts = [b.trials + c.trials] * len(rows)
+    counts[2] = counts[3] = b.outcome.n + c.outcome.n
+    counts[4] = b.helpful.n + c.helpful.n
+    return rows, evidence, counts
 
 
-def _paired_rows(cmp: Comparison) -> tuple[list[list[Cell]], list[list[str]]]:
+def _paired_rows(cmp: Comparison) -> tuple[list[list[Cell]], list[list[str]], list[int]]:
     rows: list[list[Cell]] = []
     evidence: list[list[str]] = []
+    counts: list[int] = []
     for s in [cmp.overall, *cmp.questions]:
         p = s.outcome
         h = s.helpful
@@ -151,7 +155,26 @@ def _paired_rows(cmp: Comparison) -> tuple[list[list[Cell]], list[list[str]]]:
             ]
         )
         evidence.append([k for ks in p.cells.values() for k in ks])
-    return rows, evidence
+        counts.append(sum(p.cell_trials.values()) or len(evidence[-1]))
+    return rows, evidence, counts
+
+
+def _capped_counts(evidence: list[list[str]], counts: list[int]) -> list[int]:
+    """TableBlock.evidence_counts: the counts when some row's keys are a capped sample
+    (evals.analysis.paired_sql), else none (each row's count is its keys')."""
+    return counts if any(len(e) < n for e, n in zip(evidence, counts, strict=True)) else []
+
+
+def _evidence_note(cmp: Comparison) -> list[str]:
+    """The subtitle line saying the key lists are capped, and how to list every key."""
+    if cmp.evidence_cap is None:
+        return []
+    return [
+        f"Evidence: each figure lists at most {cmp.evidence_cap} of its trial keys (the "
+        "first by question, case, repetition; a paired cell's, of its first cases); the "
+        "counts are complete. Every key: evals.store.query.query(workspace, "
+        f"{cmp.evidence_query!r})."
+    ]
 
 
 def _regressions(cmp: Comparison) -> list[str]:
@@ -221,6 +244,7 @@ def build_comparison_report(
         f"{cmp.candidate_ref} (outcome: {cmp.candidate_outcome_source})",
         f"paired by {cmp.pair_by}; {cmp.confidence:.0%} intervals (Tango score); "
         f"non-inferiority margins {', '.join(f'{m:g}' for m in cmp.margins)}",
+        *_evidence_note(cmp),
     ]
     sections = [
         Section(
@@ -264,22 +288,32 @@ def _verdict_lines(cmp: Comparison, kind: Literal["comparison", "regression"]) -
 
 
 def _paired_section(cmp: Comparison) -> Section:
-    rows, evidence = _paired_rows(cmp)
+    rows, evidence, counts = _paired_rows(cmp)
     columns = ["scope", "pairs", "baseline", "candidate", "difference [95% CI]",
                "b10 / b01", "McNemar p", "non-inferiority", "helpful (paired)"]  # fmt: skip
     return Section(
         id="paired",
         title="Paired outcomes per question",
         blocks=[
-            TableBlock(columns=columns, rows=rows, evidence=evidence),
+            TableBlock(
+                columns=columns,
+                rows=rows,
+                evidence=evidence,
+                evidence_counts=_capped_counts(evidence, counts),
+            ),
             *_paired_charts(cmp),
         ],
     )
 
 
 def _arms_section(cmp: Comparison) -> Section:
-    rows, evidence = _arm_rows(cmp.overall)
-    table = TableBlock(columns=["metric", "baseline", "candidate"], rows=rows, evidence=evidence)
+    rows, evidence, counts = _arm_rows(cmp.overall)
+    table = TableBlock(
+        columns=["metric", "baseline", "candidate"],
+        rows=rows,
+        evidence=evidence,
+        evidence_counts=_capped_counts(evidence, counts),
+    )
     return Section(id="arms", title="Baseline and candidate, overall", blocks=[table])
 
 

@@ -24,6 +24,7 @@ from reports.model import (
     Caveat,
     ChartBlock,
     DecisionBox,
+    Evidence,
     GlossaryTerm,
     Report,
     TableBlock,
@@ -123,8 +124,8 @@ def _table(block: TableBlock) -> str:
             keys = block.evidence[i] if i < len(block.evidence) else []
             attr = f' data-trial-keys="{esc(" ".join(keys[:MAX_KEYS_INLINE]))}"'
             cells += (
-                f'<td class="keys"><details><summary>{len(keys)}</summary>{_keys(keys)}'
-                "</details></td>"
+                f'<td class="keys"><details><summary>{block.row_count(i)}</summary>'
+                f"{_keys(keys)}</details></td>"
                 if keys
                 else "<td>0</td>"
             )
@@ -133,13 +134,18 @@ def _table(block: TableBlock) -> str:
     return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _how_many(ev: Evidence) -> str:
+    n = len(ev.trial_keys)
+    return str(n) if ev.count is None else f"first {n} of {ev.count}"
+
+
 def _chart(block: ChartBlock) -> str:
     import plotly.io as pio
 
     fig_json = pio.to_json(block.figure, validate=False)
     total = len({k for ev in block.evidence for k in ev.trial_keys})
     items = "".join(
-        f"<li><b>{esc(ev.label)}</b> ({len(ev.trial_keys)}): {_keys(ev.trial_keys)}</li>"
+        f"<li><b>{esc(ev.label)}</b> ({_how_many(ev)}): {_keys(ev.trial_keys)}</li>"
         for ev in block.evidence
     )
     config = json.dumps({"displaylogo": False, "responsive": True})

@@ -46,7 +46,7 @@ def _block(block: Block) -> str:
         if block.evidence:
             columns.append("trials")
             for i, row in enumerate(rows):
-                row.append(len(block.evidence[i]) if i < len(block.evidence) else 0)
+                row.append(block.row_count(i))
         title = f"**{md_escape(block.title)}**\n\n" if block.title else ""
         return title + _table(columns, rows)
     return _chart(block)
@@ -59,8 +59,14 @@ def _chart(block: ChartBlock) -> str:
     if block.values:
         columns = list(dict.fromkeys(k for v in block.values for k in v))
         out.append(_table(columns, [[v.get(c) for c in columns] for v in block.values]))
-    total = len({k for ev in block.evidence for k in ev.trial_keys})
-    out.append(f"Trials behind this figure: {total} (keys in report.json).")
+    if any(ev.count is not None for ev in block.evidence):
+        out.append(
+            "Trials behind this figure: counted per part in its numbers; report.json lists "
+            "the first keys of each part."
+        )
+    else:
+        total = len({k for ev in block.evidence for k in ev.trial_keys})
+        out.append(f"Trials behind this figure: {total} (keys in report.json).")
     return "\n\n".join(out)
 
 

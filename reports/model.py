@@ -49,7 +49,9 @@ class Evidence(BaseModel):
     label: str
     """Which part of the figure."""
     trial_keys: list[str] = Field(default_factory=list)
-    """The trials."""
+    """The trials (the first of them when ``count`` is set)."""
+    count: int | None = None
+    """How many trials in all when ``trial_keys`` is a capped sample; None: every one."""
 
 
 class TextBlock(BaseModel):
@@ -67,6 +69,15 @@ class TableBlock(BaseModel):
     columns: list[str]
     rows: list[list[Cell]]
     evidence: list[list[str]] = Field(default_factory=list)
+    evidence_counts: list[int] = Field(default_factory=list)
+    """Trials behind row i when ``evidence[i]`` is a capped sample (empty: every key is
+    listed, the count is its length)."""
+
+    def row_count(self, i: int) -> int:
+        """How many trials are behind row i."""
+        if i < len(self.evidence_counts):
+            return self.evidence_counts[i]
+        return len(self.evidence[i]) if i < len(self.evidence) else 0
 
 
 class ChartBlock(BaseModel):

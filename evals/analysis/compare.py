@@ -91,7 +91,10 @@ class PairedOutcomes(BaseModel):
     changed_cases: int = 0
     """Pairs whose case content hash differs between the runs."""
     cells: dict[str, list[str]] = Field(default_factory=dict)
-    """Trial keys (both arms) behind each cell: both_pass, baseline_only, ..."""
+    """Trial keys (both arms) behind each cell: both_pass, baseline_only, ... (at most
+    ``Comparison.evidence_cap`` of them when that is set)."""
+    cell_trials: dict[str, int] = Field(default_factory=dict)
+    """How many trials (both arms) are behind each cell: the count of ``cells`` uncapped."""
 
 
 class ScopeComparison(BaseModel):
@@ -124,6 +127,11 @@ class Comparison(BaseModel):
     simulated: bool = False
     """Some human number here is built on simulated reviewers' labels (sim:*)."""
     warnings: list[str] = Field(default_factory=list)
+    evidence_cap: int | None = None
+    """Each list of trial keys holds at most this many (the first in the order question,
+    case, repetition, key; a cell's, of its first units); None: every key."""
+    evidence_query: str | None = None
+    """SQL over the workspace's views listing every trial behind the figures."""
     created_at: str = Field(default_factory=lambda: utcnow().isoformat())
 
 
@@ -215,6 +223,7 @@ def paired_outcomes(
         unpaired_candidate=len(cand.keys() - base.keys()),
         changed_cases=changed,
         cells=cells,
+        cell_trials={c: len(keys) for c, keys in cells.items()},
     )
 
 

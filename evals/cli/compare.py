@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 from evals.cli.common import open_workspace
 from evals.cli.runs import (
     IncludeSimulatedOpt,
-    load_runs,
     out_console,
     say_simulated,
     slug,
@@ -108,8 +107,9 @@ def compare(
     """Compare two runs over the same cases, per question and overall, and write a report."""
     from pydantic import ValidationError
 
-    from evals.analysis.compare import PairBy, compare_runs
-    from evals.analysis.rundata import OutcomeSpec
+    from evals.analysis.compare import PairBy
+    from evals.analysis.paired_sql import compare_in_store
+    from evals.analysis.rundata import OutcomeSpec, RunSelectionError
     from reports import build_comparison_report
     from reports.caveats import comparison_caveats
 
@@ -123,19 +123,18 @@ def compare(
     except ValidationError:
         fail(f"--outcome must be auto, cascade or imported, got {outcome!r}")
     ws = open_workspace(workspace)
-    base = load_runs(ws, baseline, spec, True, include_simulated)
-    cand = load_runs(ws, candidate, spec, True, include_simulated)
     try:
-        cmp = compare_runs(
-            base,
-            cand,
-            margin or [0.05],
-            confidence,
-            pairing,
-            "reviewed",
-        )
+        # In the store (evals.analysis.paired_sql): the figures of compare_runs over
+        # load_run's trials, without a Python object per trial.
+        done = compare_in_store(
+            ws, baseline, candidate, spec, margin or [0.05], confidence, pairing,
+            include_simulated,
+        )  # fmt: skip
+    except RunSelectionError:
+        raise  # a located not-found error with its own exit code (docs/errors.md)
     except ValueError as exc:
         fail(str(exc))
+    cmp, (base, cand) = done.comparison, done.runs
     require_pairs(cmp)
     print_table(out_console(), compare_table(cmp))
     for w in cmp.warnings:
@@ -143,7 +142,9 @@ def compare(
     say_simulated(cand, base)
     folder = out or workspace / "reports" / slug("compare", str(base.ref), "vs", str(cand.ref))
     write_reports(
-        build_comparison_report(cmp, caveats=comparison_caveats(cmp, [base, cand])), folder, formats
+        build_comparison_report(cmp, caveats=comparison_caveats(cmp, [base, cand], done.cost)),
+        folder,
+        formats,
     )
 
 
