@@ -135,14 +135,14 @@ def test_a_models_rate_limit_holds_across_actors(
         )
         result = run_suite(suite, Workspace(tmp_path / "ws"), RunOptions(), console=quiet())
     assert result.counters.ok == 100 and result.counters.llm_calls == len(arrivals) == 200
-    # One bucket for the cluster: once its burst is spent, calls follow its rate, give or
-    # take two seconds' worth (units are granted before their requests are sent; an actor
-    # still starting sends late). Four actors with a bucket each (a burst of 400, 40 a
-    # second) would send the 200 calls in a few seconds.
+    # One bucket for the cluster: beyond its burst, calls cannot come faster than its rate,
+    # so the 200 calls span at least (200 - burst - slack) / rate seconds, give or take
+    # two seconds' worth of units granted before their requests were sent. A lower bound
+    # only: a loaded machine makes the run slower, never faster. Four actors with a bucket
+    # each (a burst of 400, 40 a second) would send the 200 calls within a second or two.
     rate, burst, slack = rpm / 60, rpm // 6, 2 * rpm // 60
-    after = sorted(arrivals)[burst + slack :]
-    for n, t in enumerate(after):
-        assert n <= rate * (t - after[0]) + slack, (n, t - after[0])
+    span = max(arrivals) - min(arrivals)
+    assert span >= (len(arrivals) - burst - slack) / rate, span
 
 
 def test_one_progress_bar_fed_by_the_actors(
