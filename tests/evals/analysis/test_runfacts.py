@@ -1,0 +1,169 @@
+"""Gates over the typed columns (evals.analysis.runfacts: tallies in DuckDB) decide exactly
+as the reference path over TrialFacts (load_run + evaluate_gate) on the same records, for
+every kind of check, both pairings, both helpfulness bases and both outcome sources; and a
+decision over more than 100k trials fits in the views (it was left out of them when its
+checks listed their keys) so `--baseline last-accepted` finds it."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals.analysis.gates import (
+    evaluate_gate,
+    evaluate_gate_facts,
+    last_accepted,
+    load_gate,
+    record_decision,
+)
+from evals.analysis.rundata import OutcomeSpec, RunRef, load_run
+from evals.analysis.runfacts import fact_session
+from evals.schema import Decision, Trial, TrialError
+from evals.store.query import query
+from evals.store.workspace import Workspace
+from evals.testing.synthetic import make_label, make_trial, make_verdict, write_run
+
+CHECKS = """
+  min_judge_pass_rate: 0.5
+  min_helpful_lower_bound: 0.2
+  max_handling_time_ratio: 0.9
+  max_cost_per_trial: 0.003
+  max_p95_latency_s: 6
+  noninferiority_margin: 0.1
+"""
+
+
+def _trials(run: str, model: str, salt: int) -> list[Trial]:
+    out = []
+    for i in range(60):
+        error = None
+        if (i + salt) % 7 == 0:
+            error = TrialError(kind="agent", code="tool_failed", message="tool failed")
+        elif (i + salt) % 11 == 0:
+            error = TrialError(kind="infra", code="rate_limit", message="429")
+        t = make_trial(
+            run, f"c{i % 20}", f"q{i % 20 % 3}", model_alias=model, repetition=i // 20,
+            cost_usd=0.0013 * ((i * salt) % 5), latency_s=0.3 + ((i * salt) % 13) * 0.7,
+            input_tokens=100 + i, cached_input_tokens=i % 4, output_tokens=10 + i % 3,
+            tool_calls=i % 3, error=error, imported_outcome=((i + salt) % 4) / 3,
+        )
+        if i % 9 == 4:  # no price recorded: unknown, not free
+            usage = t.trace.usage.model_copy(update={"cost_unknown": True})
+            t = t.model_copy(update={"trace": t.trace.model_copy(update={"usage": usage})})
+        out.append(t)
+    return out
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A baseline run and a two-model candidate, judged (stages, re-judged, unjudged),
+    reviewed (helpful ties, control items, a simulated reviewer); part compacted."""
+    root = tmp_path_factory.mktemp("facts") / "ws"
+    ws = Workspace(root)
+    base = write_run(ws, "base", _trials("base", "model-a", 1))
+    cand = write_run(ws, "cand", _trials("cand", "model-b", 2) + _trials("cand", "model-c", 3))
+    verdicts = []
+    for i, t in enumerate(base + cand):
+        if t.status == "error" or i % 13 == 5:
+            continue  # unjudged
+        label = ("pass", "fail", "abstain")[(i * 7) % 3] if i % 5 else "pass"
+        verdicts.append(make_verdict(t, label, stage=i % 3 if label == "fail" else None))
+        if i % 6 == 0:  # a later cascade version changes its mind
+            verdicts.append(make_verdict(t, "fail", version="v2", stage=2))
+        if i % 4 == 0:
+            verdicts.append(make_verdict(t, "pass" if i % 8 else "fail", judge="imported_outcome"))
+    ws.writer("verdict").append_many(verdicts)
+    ws.close()  # compacted: typed columns
+    ws = Workspace(root)
+    labels = []
+    for n, (reviewer, t) in enumerate(itertools.product(["ana", "ben", "sim:bot"], cand[::4])):
+        labels.append(make_label(reviewer, trial=t, helpful=(n % 3 != 1),
+                                 active_seconds=20.0 + n % 7))
+    for n, case in enumerate(["c1", "c2", "c4", "c5", "c7"]):
+        labels.append(make_label("ana" if n % 2 else "ben", case_id=case, arm="unassisted",
+                                 active_seconds=45.0 + n))
+    ws.writer("label").append_many(labels)  # stays JSONL
+    ws.writer("label").append_many([])
+    return root
+
+
+def _gate(tmp: Path, outcome: str, pair_by: str, base: str) -> Path:
+    path = tmp / "gate.yaml"
+    path.write_text(
+        f"name: both\noutcome: {outcome}\npair_by: {pair_by}\nhelpful_base: {base}\n"
+        f"overall:{CHECKS}every_question:{CHECKS}questions:\n  q1: {{min_judge_pass_rate: 0.3}}\n"
+    )
+    return path
+
+
+def _dump(d: Decision) -> dict[str, Any]:
+    return d.model_dump(mode="json", exclude={"id", "created_at"})
+
+
+@pytest.mark.parametrize(
+    ("outcome", "pair_by", "base", "cell", "sim"),
+    [
+        ("{source: cascade}", "case", "reviewed", "cand:model-b", False),
+        ("{source: cascade}", "case_repetition", "candidates", "cand:model-c", True),
+        ("{source: imported}", "case", "candidates", "cand:model-b:v1", False),
+        ("{source: imported, imported_threshold: 0.5}", "case_repetition", "reviewed",
+         "cand:model-c", False),
+    ],
+)
+def test_typed_column_tallies_decide_as_the_trials_do(
+    root: Path, tmp_path: Path, outcome: str, pair_by: str, base: str, cell: str, sim: bool
+) -> None:
+    gate = load_gate(_gate(tmp_path, outcome, pair_by, base))
+    ws = Workspace(root)
+    ref, base_ref = RunRef(*cell.split(":")), RunRef("base")
+    spec: OutcomeSpec = gate.spec.outcome
+    reference = evaluate_gate(
+        gate,
+        load_run(ws, ref, spec, single_cell=True, include_simulated=sim),
+        load_run(ws, base_ref, spec, single_cell=True, include_simulated=sim),
+    )
+    with fact_session(ws) as fs:
+        fs.prefetch(["cand", "base"])
+        cand = fs.load(ref, spec, single_cell=True, include_simulated=sim)
+        baseline = fs.load(base_ref, spec, single_cell=True, include_simulated=sim)
+        facts = evaluate_gate_facts(gate, fs, cand, baseline)
+    assert _dump(facts) == _dump(reference)
+    metrics = {c.metric for c in facts.checks if c.value is not None}
+    assert metrics == {  # every kind of check had data
+        "judge_pass_rate", "helpful_lower_bound", "handling_time_ratio", "cost_per_trial",
+        "p95_latency_s", "noninferiority",
+    }
+    assert all(c.evidence for c in facts.checks) and all(c.trial_keys == [] for c in facts.checks)
+
+
+def test_a_gate_over_more_than_100k_trials_is_recorded_and_found(tmp_path: Path) -> None:
+    """Each check once listed its trial keys: a decision over ~100k trials outgrew the
+    views' line limit and was left out of them, so last-accepted never saw it."""
+    ws = Workspace(tmp_path / "ws")
+    trial = make_trial("big", "c0", "q0", imported_outcome=1.0).model_dump(mode="json")
+    write_run(ws, "big", [], source="import")
+    writer = ws.writer("trial")
+    n = 120_000
+    for first in range(0, n, 20_000):
+        writer.append_many([
+            {**trial, "key": f"{i:024d}", "case_id": f"c{i:07d}", "question_id": f"q{i % 2}"}
+            for i in range(first, first + 20_000)
+        ])
+    ws.close()
+    gate_path = tmp_path / "gate.yaml"
+    gate_path.write_text(
+        "name: big\noutcome: {source: imported}\noverall: {min_judge_pass_rate: 0.5}\n"
+        "every_question: {min_judge_pass_rate: 0.5, max_p95_latency_s: 60}\n"
+    )  # with key lists: 2 checks x 120k keys of 24 characters, over the 4 MB line limit
+    ws = Workspace(tmp_path / "ws")
+    with fact_session(ws) as fs:
+        decision = evaluate_gate_facts(load_gate(gate_path), fs, fs.load(RunRef("big")))
+    assert decision.outcome == "ship" and decision.checks[0].n == n
+    record_decision(ws, decision)
+    ws.close()
+    ws = Workspace(tmp_path / "ws")
+    assert query(ws, "SELECT id FROM decisions") == [{"id": decision.id}]
+    assert last_accepted(ws) == "big"
