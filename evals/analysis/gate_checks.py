@@ -21,7 +21,7 @@ from evals import stats
 from evals.analysis.pairing import PairCounts, paired_from_counts
 from evals.analysis.rundata import LabelFacts
 from evals.analysis.runstats import RateStat, handling_time, helpful_from_tally, rate_stat
-from evals.analysis.tallies import Tally
+from evals.analysis.tallies import Tally, mean_cost
 from evals.schema import GateCheck, GateThresholds, TrialSelection
 
 if TYPE_CHECKING:
@@ -272,7 +272,7 @@ def scope_checks(
                 _max_check(
                     "cost_per_trial",
                     scope,
-                    sum(costs) / len(costs) if costs else None,
+                    mean_cost(costs),
                     th.max_cost_per_trial,
                     len(costs),
                     _evidence(run, scope, "priced", len(costs)),

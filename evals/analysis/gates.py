@@ -259,7 +259,7 @@ def evaluate_gate_facts(
     gate: Gate, session: FactSession, run: RunFacts, baseline: RunFacts | None = None
 ) -> Decision:
     """evaluate_gate over runs whose trials stay in DuckDB (evals.analysis.runfacts)."""
-    overall, by_q = session.by_question(run)
+    overall, by_q = session.by_question(run, cases=False)
     paired = session.paired(baseline, run, gate.spec.pair_by) if baseline else {}
 
     def pairs(q: str | None) -> PairCounts | None:

@@ -14,6 +14,8 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import duckdb
+
 from evals import stats
 from evals.analysis.compare import NonInferiority, PairedOutcomes, Unit
 
@@ -116,3 +118,102 @@ def paired_from_counts(
         unpaired_candidate=c.unpaired_candidate,
         changed_cases=c.changed_cases,
     )
+
+
+# --------------------------------------------------------------------------- in DuckDB
+
+_COUNTS = (
+    "SELECT q, count(*) FILTER (bok AND cok), count(*) FILTER (bok AND NOT cok), "
+    "count(*) FILTER (NOT bok AND cok), count(*) FILTER (NOT bok AND NOT cok), "
+    "count(*) FILTER (cu IS NULL), count(*) FILTER (bu IS NULL), "
+    "count(*) FILTER (changed), sum(bn) FILTER (cu IS NOT NULL), "
+    "sum(cn) FILTER (bu IS NOT NULL) FROM ({rows}) GROUP BY ALL"
+)
+"""The PairCounts of each scope q from joined unit rows (bu/cu: the unit in each run)."""
+
+_JOINED = (
+    "SELECT b.q AS bq, c.q AS cq, b.u AS bu, c.u AS cu, b.n AS bn, c.n AS cn, "
+    "2 * b.p > b.n AS bok, 2 * c.p > c.n AS cok, b.h <> c.h AS changed "
+    "FROM ({b}) b FULL JOIN ({c}) c ON b.u = c.u{on_q}"
+)
+
+
+def _units(con: duckdb.DuckDBPyConnection, name: str, table: str, unit: str) -> bool:
+    """Each unit's trials with an outcome, passes and case hash (its first trial's) as
+    temp table units_<name>; False when a unit spans several questions."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE units_{name} AS SELECT {unit} AS u, min(question_id) "
+        "AS q, max(question_id) AS q_max, count(*) AS n, count(*) FILTER (outcome) AS p, "
+        "min(case_hash) AS h, max(case_hash) AS h_max "
+        f"FROM {table} WHERE outcome IS NOT NULL GROUP BY u"
+    )
+    mixed = con.execute(
+        f"SELECT count(*) FILTER (q <> q_max), count(*) FILTER (h <> h_max) FROM units_{name}"
+    ).fetchall()[0]
+    if mixed[1]:
+        # A unit whose trials disagree on the case hash (the case changed between its
+        # repetitions: rare) takes its first trial's; a struct per trial for every unit
+        # cost more than the rest of the pairing.
+        con.execute(
+            f"UPDATE units_{name} SET h = f.h FROM (SELECT {unit} AS u, arg_min(case_hash, "
+            "struct_pack(question_id, case_id, repetition, key)) AS h FROM "
+            f"{table} WHERE outcome IS NOT NULL AND ({unit}) IN (SELECT u FROM units_{name} "
+            f"WHERE h <> h_max) GROUP BY ALL) f WHERE units_{name}.u = f.u"
+        )
+    return not mixed[0]
+
+
+def paired_counts(
+    con: duckdb.DuckDBPyConnection, base: str, cand: str, pair_by: str
+) -> dict[str | None, PairCounts]:
+    """PairCounts per scope (None: overall, else a question) of two tables of trials with
+    an ``outcome`` column, paired as pair_counts over compare.pairing_units pairs them."""
+    unit = "case_id" if pair_by == "case" else "case_id || '#' || repetition"
+    simple = _units(con, "b", base, unit) & _units(con, "c", cand, unit)
+    if simple:
+        # Every unit within one question: one join on the unit; per question, a pair
+        # whose two units sit in different questions is unpaired in each.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE joined AS "
+            + _JOINED.format(b="SELECT * FROM units_b", c="SELECT * FROM units_c", on_q="")
+        )
+        per_q = (
+            "SELECT bq AS q, bu, cu, bn, cn, bok, cok, changed FROM joined WHERE bq = cq "
+            "UNION ALL SELECT bq, bu, NULL, bn, NULL, bok, NULL, NULL FROM joined "
+            "WHERE bq IS NOT NULL AND cq IS DISTINCT FROM bq "
+            "UNION ALL SELECT cq, NULL, cu, NULL, cn, NULL, cok, NULL FROM joined "
+            "WHERE cq IS NOT NULL AND bq IS DISTINCT FROM cq"
+        )
+        overall = "SELECT NULL AS q, bu, cu, bn, cn, bok, cok, changed FROM joined"
+        rows = f"{overall} UNION ALL {per_q}"
+    else:
+        rows = _general(con, base, cand, unit)
+    out: dict[str | None, PairCounts] = {}
+    for q, *r in con.execute(_COUNTS.format(rows=rows)).fetchall():
+        out[q] = PairCounts(*(int(x or 0) for x in r))
+    return out
+
+
+def _general(con: duckdb.DuckDBPyConnection, base: str, cand: str, unit: str) -> str:
+    """Joined unit rows when some unit spans questions: units per (question, unit), and
+    overall their union (the case hash of its first question's first trial)."""
+    first = "struct_pack(repetition, key)"
+    for name, table in (("b", base), ("c", cand)):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE qunits_{name} AS SELECT question_id AS q, "
+            f"{unit} AS u, count(*) AS n, count(*) FILTER (outcome) AS p, "
+            f"arg_min(case_hash, {first}) AS h FROM {table} WHERE outcome IS NOT NULL "
+            "GROUP BY ALL"
+        )
+    overall = (
+        "SELECT NULL AS q, u, sum(n) AS n, sum(p) AS p, arg_min(h, q) AS h "
+        "FROM qunits_{x} GROUP BY u"
+    )
+    per_q = "SELECT q, u, n, p, h FROM qunits_{x}"
+    parts = [
+        "SELECT coalesce(bq, cq) AS q, * EXCLUDE (bq, cq) FROM ("
+        + _JOINED.format(b=sql.format(x="b"), c=sql.format(x="c"), on_q=on_q)
+        + ")"
+        for sql, on_q in ((overall, ""), (per_q, " AND b.q = c.q"))
+    ]
+    return " UNION ALL ".join(parts)

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from evals.analysis.pairing import PairCounts
+from evals.analysis.pairing import PairCounts, paired_counts
 from evals.analysis.rundata import (
     _LABELS_SQL,
     IMPORTED_PASS_EPSILON,
@@ -169,8 +169,10 @@ class FactSession:
             if ref.run_id in self._prefetched
             else TRIALS_SELECT.format(members=run_members_sql(lit(ref.run_id), "t"), extra="")
         )
+        # Over the prefetched trials a view (a scan of them is cheaper than a copy).
+        kind = "VIEW" if ref.run_id in self._prefetched else "TABLE"
         self.con.execute(
-            f"CREATE TEMP TABLE {whole} AS SELECT *, "
+            f"CREATE TEMP {kind} {whole} AS SELECT *, "
             f"{outcome_sql(source, outcome.imported_threshold)} AS outcome FROM ({select})"
         )
         cells = sorted(self._rows(f"SELECT DISTINCT model_alias, prompt FROM {whole}"))
@@ -218,22 +220,26 @@ class FactSession:
         rated = {lb.trial_key for lb in run.assisted}
         run.labelled = [t for t in labelled if t.key in rated]
 
-    def tallies(self, run: RunFacts, by: Sequence[str] = ()) -> dict[tuple[Any, ...], Tally]:
-        """A Tally of the run's selected trials per value of the columns `by` (() : one)."""
+    def tallies(
+        self, run: RunFacts, by: Sequence[str] = (), *, cases: bool = True
+    ) -> dict[tuple[Any, ...], Tally]:
+        """A Tally of the run's selected trials per value of the columns `by` (() : one);
+        `cases=False`: Tally.cases left 0 (a gate reads no case count; counting distinct
+        cases of a million trials is not free)."""
         cols = ", ".join(by)
-        ordered = f"ORDER BY {TRIAL_ORDER}"
         infra = "(status = 'error' AND coalesce(error_kind = 'infra', false))"
         verdict = "coalesce(nullif(cascade_label, ''), 'none')"
         sql = (
-            f"SELECT {cols + ', ' if cols else ''}count(*), count(DISTINCT case_id), "
+            f"SELECT {cols + ', ' if cols else ''}count(*), "
+            f"{'count(DISTINCT case_id)' if cases else '0'}, "
             f"count(*) FILTER ({infra}), "
             "count(*) FILTER (status = 'error' AND error_kind IS DISTINCT FROM 'infra'), "
             + ", ".join(f"count(*) FILTER ({verdict} = '{v}')" for v in VERDICT_NAMES)
             + ", count(outcome), count(*) FILTER (outcome), "
-            f"list(cost_usd {ordered}) FILTER (cost_usd IS NOT NULL), "
+            "list(cost_usd) FILTER (cost_usd IS NOT NULL), "
             "sum(input_tokens), sum(cached_input_tokens), sum(output_tokens), "
             "sum(tool_calls), sum(user_tool_calls), "
-            # Unordered: a percentile sorts them anyway.
+            # Unordered: a percentile sorts them, costs are summed exactly (tallies).
             f"list(latency_s) FILTER (NOT {infra}), "
             "histogram(coalesce(CAST(cascade_stage AS VARCHAR), '?')) "
             "FILTER (cascade_label = 'fail'), list(DISTINCT case_id) FILTER "
@@ -260,64 +266,21 @@ class FactSession:
             )
         return out
 
-    def by_question(self, run: RunFacts) -> tuple[Tally, dict[str, Tally]]:
+    def by_question(
+        self, run: RunFacts, *, cases: bool = True
+    ) -> tuple[Tally, dict[str, Tally]]:
         """(the run's tally, each question's): one grouped scan, the overall merged."""
-        by_q = {q: t for (q,), t in sorted(self.tallies(run, ["question_id"]).items())}
-        cases = self._rows(f"SELECT count(DISTINCT case_id) FROM {run.table}")[0][0]
-        return merge_tallies(list(by_q.values()), int(cases)), by_q
+        tallies = self.tallies(run, ["question_id"], cases=cases)
+        by_q = {q: t for (q,), t in sorted(tallies.items())}
+        n = self._rows(f"SELECT count(DISTINCT case_id) FROM {run.table}")[0][0] if cases else 0
+        return merge_tallies(list(by_q.values()), int(n)), by_q
 
     def paired(
         self, base: RunFacts, cand: RunFacts, pair_by: str
     ) -> dict[str | None, PairCounts]:
         """Paired counts of the two runs' outcomes per scope (None: overall; else a
-        question), units as evals.analysis.compare.pairing_units makes them (a unit's
-        case hash is its first trial's in TRIAL_ORDER)."""
-        unit = "case_id" if pair_by == "case" else "case_id || '#' || repetition"
-        for name, run in (("b", base), ("c", cand)):
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE units_{name} AS SELECT question_id AS q, "
-                f"{unit} AS u, count(*) AS n, count(*) FILTER (outcome) AS p, "
-                "min(case_hash) AS h, max(case_hash) AS h_max FROM "
-                f"{run.table} WHERE outcome IS NOT NULL GROUP BY ALL"
-            )
-            # A unit whose trials disagree on the case hash (the case changed between its
-            # repetitions: rare) takes its first trial's; a struct per trial for every
-            # unit cost more than the rest of the pairing.
-            self.con.execute(
-                f"UPDATE units_{name} SET h = f.h FROM (SELECT question_id AS q, {unit} AS u, "
-                "arg_min(case_hash, struct_pack(repetition, key)) AS h FROM "
-                f"{run.table} WHERE outcome IS NOT NULL AND ({unit}) IN (SELECT u FROM "
-                f"units_{name} WHERE h <> h_max) GROUP BY ALL) f "
-                f"WHERE units_{name}.q = f.q AND units_{name}.u = f.u"
-            )
-        # Overall, a unit is the union of its per-question units (one, unless a case id
-        # recurs across questions).
-        overall = (
-            "SELECT NULL AS q, u, sum(n) AS n, sum(p) AS p, arg_min(h, q) AS h "
-            "FROM units_{x} GROUP BY u"
-        )
-        per_q = "SELECT q, u, n, p, h FROM units_{x}"
-        table = (
-            "SELECT b.q AS bq, c.q AS cq, b.u AS bu, c.u AS cu, b.n AS bn, c.n AS cn, "
-            "2 * b.p > b.n AS bok, 2 * c.p > c.n AS cok, b.h <> c.h AS changed "
-            "FROM ({b}) b FULL JOIN ({c}) c ON b.u = c.u{on_q}"
-        )
-        both = " UNION ALL ".join(
-            table.format(b=sql.format(x="b"), c=sql.format(x="c"), on_q=on_q)
-            for sql, on_q in ((overall, ""), (per_q, " AND b.q = c.q"))
-        )
-        sql = (
-            "SELECT coalesce(bq, cq), "
-            "count(*) FILTER (bok AND cok), count(*) FILTER (bok AND NOT cok), "
-            "count(*) FILTER (NOT bok AND cok), count(*) FILTER (NOT bok AND NOT cok), "
-            "count(*) FILTER (cu IS NULL), count(*) FILTER (bu IS NULL), "
-            "count(*) FILTER (changed), sum(bn) FILTER (cu IS NOT NULL), "
-            f"sum(cn) FILTER (bu IS NOT NULL) FROM ({both}) GROUP BY ALL"
-        )
-        out: dict[str | None, PairCounts] = {}
-        for q, *r in self._rows(sql):
-            out[q] = PairCounts(*(int(x or 0) for x in r))
-        return out
+        question), units as evals.analysis.compare.pairing_units makes them."""
+        return paired_counts(self.con, base.table, cand.table, pair_by)
 
 
 @contextmanager

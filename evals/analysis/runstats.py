@@ -41,6 +41,7 @@ from evals.analysis.tallies import (
     mean_cost,
     per_trial,
     tally_trials,
+    total_cost,
 )
 
 HelpfulBase = Literal["reviewed", "candidates"]
@@ -317,7 +318,7 @@ def arm_stats_from_tally(
         verdicts=dict(tally.verdicts),
         outcome=rate_stat(tally.passes, tally.judged, [], confidence),
         helpful=helpful_from_tally(tally, labels, helpful_base, confidence),
-        cost_total_usd=sum(tally.costs) if tally.costs else None,
+        cost_total_usd=total_cost(tally.costs),
         cost_per_trial_usd=mean_cost(tally.costs),
         cost_unknown_trials=n - len(tally.costs),
         input_tokens_per_trial=per_trial(tally.input_tokens, n),

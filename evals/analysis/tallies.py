@@ -9,8 +9,8 @@ are then computed from it by one function (:func:`arm_stats_from_tally`,
 numbers by construction and a test compares them on the same records.
 
 What a tally keeps per trial: nothing but the known costs and the latencies of answered
-trials, in the trials' order (question, case, repetition, key), so that a mean and a
-percentile are computed on the same values in the same order as over TrialFacts. The
+trials, in no particular order: a percentile sorts them, and costs are summed exactly
+(math.fsum), so both are the same whichever order the trials come in. The
 trials with a human label (a few thousand at most) are kept whole: helpfulness and
 handling time are per labelled trial.
 """
@@ -43,14 +43,14 @@ class Tally:
     passes: int
     """Trials whose outcome is a pass."""
     costs: list[float]
-    """Known costs, in trial order (their sum is taken in that order)."""
+    """Known costs (summed exactly: any order)."""
     input_tokens: int
     cached_input_tokens: int
     output_tokens: int
     tool_calls: int
     user_tool_calls: int
     latencies: list[float]
-    """Latencies of the trials not lost to infrastructure errors, in trial order."""
+    """Latencies of the trials not lost to infrastructure errors (any order)."""
     fails_by_stage: dict[str, int] = field(default_factory=dict)
     """Judge fails keyed by the cascade stage that failed them ('?' when not recorded)."""
     labelled: list[TrialFacts] = field(default_factory=list)
@@ -108,9 +108,16 @@ def per_trial(total: int, n: int) -> float | None:
     return float(total) / n if n else None
 
 
+def total_cost(costs: Sequence[float]) -> float | None:
+    """Sum of the known costs, exactly rounded (math.fsum: the same whatever the order
+    the trials come in); None when none is known."""
+    return math.fsum(costs) if costs else None
+
+
 def mean_cost(costs: Sequence[float]) -> float | None:
-    """Mean of the known costs, summed in trial order; None when none is known."""
-    return sum(costs) / len(costs) if costs else None
+    """Mean of the known costs (their exactly rounded sum over their number); None when
+    none is known."""
+    return math.fsum(costs) / len(costs) if costs else None
 
 
 def latency_percentiles(latencies: Sequence[float]) -> tuple[float | None, float | None]:

@@ -167,3 +167,58 @@ def test_a_gate_over_more_than_100k_trials_is_recorded_and_found(tmp_path: Path)
     ws = Workspace(tmp_path / "ws")
     assert query(ws, "SELECT id FROM decisions") == [{"id": decision.id}]
     assert last_accepted(ws) == "big"
+
+
+def _facts(run: str, seed: int, spanning: bool) -> list[Any]:
+    import random
+
+    from evals.analysis.rundata import TrialFacts
+
+    rnd = random.Random(seed)
+    out = []
+    for i in range(300):
+        case = f"c{rnd.randrange(60) + 10 * seed}"  # some cases in one run only
+        q = f"q{int(case[1:]) % 4}"
+        if spanning and i % 37 == 0:
+            q = "q9"  # a case id recurring in another question
+        t = TrialFacts(
+            f"{run}-{i}", case, f"h-{case}" + ("x" if i % 23 == 0 else ""), q, "m", "v1",
+            rnd.randrange(3), "ok", None, 0, 0, 0, 0.0, 1.0, 0, 0, None, None, None, None,
+        )
+        t.outcome = None if i % 11 == 0 else rnd.random() < 0.6
+        out.append(t)
+    return out
+
+
+@pytest.mark.parametrize("spanning", [False, True])
+@pytest.mark.parametrize("pair_by", ["case", "case_repetition"])
+def test_paired_counts_in_duckdb_match_the_pairing_of_trials(pair_by: str, spanning: bool) -> None:
+    import duckdb
+
+    from evals.analysis.compare import by_question, pairing_units
+    from evals.analysis.pairing import NO_PAIRS, pair_counts, paired_counts
+
+    base, cand = _facts("b", 1, spanning), _facts("c", 2, spanning)
+    con = duckdb.connect()
+    for name, trials in (("tb", base), ("tc", cand)):
+        con.execute(
+            f"CREATE TABLE {name} (question_id VARCHAR, case_id VARCHAR, repetition INT, "
+            "key VARCHAR, case_hash VARCHAR, outcome BOOLEAN)"
+        )
+        con.executemany(
+            f"INSERT INTO {name} VALUES (?, ?, ?, ?, ?, ?)",
+            [[t.question_id, t.case_id, t.repetition, t.key, t.case_hash, t.outcome]
+             for t in trials],
+        )
+    got = paired_counts(con, "tb", "tc", pair_by)
+
+    def units(ts: list[Any]) -> Any:  # in TRIAL_ORDER, as load_run gives them
+        ordered = sorted(ts, key=lambda t: (t.question_id, t.case_id, t.repetition, t.key))
+        return pairing_units(ordered, lambda t: t.outcome, pair_by)  # type: ignore[arg-type]
+
+    want: dict[str | None, Any] = {None: pair_counts(units(base), units(cand))}
+    mine, theirs = by_question(base), by_question(cand)
+    for q in sorted(mine.keys() | theirs.keys()):
+        want[q] = pair_counts(units(mine.get(q, [])), units(theirs.get(q, [])))
+    assert {q: got.get(q, NO_PAIRS) for q in want} == want
+    assert want[None].changed_cases > 0 and want[None].unpaired_baseline > 0
