@@ -55,7 +55,11 @@ def funnel_chart(chart_id: str, funnels: Sequence[tuple[str, Funnel]]) -> ChartB
         data.append(trace)
         for (label, attr), count in zip(steps, counts, strict=True):
             values.append({"series": name, "step": label, "trials": count})
-            evidence.append(Evidence(label=f"{name}: {label}", trial_keys=f.trial_keys[attr]))
+            keys = f.trial_keys.get(attr)
+            evidence.append(
+                Evidence(label=f"{name}: {label}", trial_keys=keys or [],
+                         count=None if keys is not None else count)
+            )
     return ChartBlock(
         id=chart_id,
         title="Review funnel",
@@ -118,7 +122,10 @@ def rate_chart(
                     "high": s.high,
                 }
             )
-            evidence.append(Evidence(label=f"{name}: {x}", trial_keys=s.trial_keys))
+            evidence.append(
+                Evidence(label=f"{name}: {x}", trial_keys=s.trial_keys,
+                         count=None if s.trial_keys or not s.n else s.n)
+            )
     layout = _layout(title, barmode="group", yaxis={"range": [0, 1.05], "title": y_title})
     return ChartBlock(
         id=chart_id,
@@ -197,7 +204,11 @@ def handling_chart(chart_id: str, ht: HandlingTime) -> ChartBlock:
 def cost_latency_charts(prefix: str, arms: Sequence[tuple[str, ArmStats]]) -> list[ChartBlock]:
     """Mean cost per trial, and latency p50/p95, per model (or arm)."""
     names = [n for n, _ in arms]
-    evidence = [Evidence(label=n, trial_keys=a.trial_keys) for n, a in arms]
+    evidence = [
+        Evidence(label=n, trial_keys=a.trial_keys,
+                 count=None if a.trial_keys or not a.trials else a.trials)
+        for n, a in arms
+    ]
     cost = [a.cost_per_trial_usd for _, a in arms]
     p50 = [a.latency_p50_s for _, a in arms]
     p95 = [a.latency_p95_s for _, a in arms]

@@ -112,14 +112,16 @@ def _cell(value: Any) -> str:
 
 def _table(block: TableBlock) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in block.columns)
-    has_ev = bool(block.evidence)
-    if has_ev:
+    has_ev = bool(block.evidence) and not block.evidence_counts
+    if has_ev or block.evidence_counts:
         head += "<th>trials</th>"
     body = []
     for i, row in enumerate(block.rows):
         cells = "".join(_cell(v) for v in row)
         attr = ""
-        if has_ev:
+        if block.evidence_counts:  # a tally: the row names its trials, counted
+            cells += f'<td class="num">{block.row_trials(i)}</td>'
+        elif has_ev:
             keys = block.evidence[i] if i < len(block.evidence) else []
             attr = f' data-trial-keys="{esc(" ".join(keys[:MAX_KEYS_INLINE]))}"'
             cells += (
@@ -137,9 +139,11 @@ def _chart(block: ChartBlock) -> str:
     import plotly.io as pio
 
     fig_json = pio.to_json(block.figure, validate=False)
-    total = len({k for ev in block.evidence for k in ev.trial_keys})
+    total = len({k for ev in block.evidence for k in ev.trial_keys}) + sum(
+        ev.count or 0 for ev in block.evidence
+    )
     items = "".join(
-        f"<li><b>{esc(ev.label)}</b> ({len(ev.trial_keys)}): {_keys(ev.trial_keys)}</li>"
+        f"<li><b>{esc(ev.label)}</b> ({ev.size}): {_keys(ev.trial_keys)}</li>"
         for ev in block.evidence
     )
     config = json.dumps({"displaylogo": False, "responsive": True})

@@ -43,10 +43,10 @@ def _block(block: Block) -> str:
         return "\n".join(md_escape(line) for line in block.text.splitlines())
     if isinstance(block, TableBlock):
         columns, rows = list(block.columns), [list(r) for r in block.rows]
-        if block.evidence:
+        if block.evidence or block.evidence_counts:
             columns.append("trials")
             for i, row in enumerate(rows):
-                row.append(len(block.evidence[i]) if i < len(block.evidence) else 0)
+                row.append(block.row_trials(i))
         title = f"**{md_escape(block.title)}**\n\n" if block.title else ""
         return title + _table(columns, rows)
     return _chart(block)
@@ -60,7 +60,13 @@ def _chart(block: ChartBlock) -> str:
         columns = list(dict.fromkeys(k for v in block.values for k in v))
         out.append(_table(columns, [[v.get(c) for c in columns] for v in block.values]))
     total = len({k for ev in block.evidence for k in ev.trial_keys})
-    out.append(f"Trials behind this figure: {total} (keys in report.json).")
+    counted = [ev for ev in block.evidence if ev.count is not None]
+    if counted:  # from tallies: each part names its trials (run, cell, question), counted
+        parts = "; ".join(f"{md_escape(ev.label)}: {ev.count}" for ev in counted[:8])
+        more = f"; and {len(counted) - 8} more parts" if len(counted) > 8 else ""
+        out.append(f"Trials behind each part: {parts}{more}.")
+    else:
+        out.append(f"Trials behind this figure: {total} (keys in report.json).")
     return "\n\n".join(out)
 
 

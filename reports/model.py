@@ -49,7 +49,15 @@ class Evidence(BaseModel):
     label: str
     """Which part of the figure."""
     trial_keys: list[str] = Field(default_factory=list)
-    """The trials."""
+    """The trials, where the figure was computed from a list of them."""
+    count: int | None = None
+    """How many trials, where the figure was computed from a tally of a selection (the
+    run report: `label` names the selection; its keys are not listed)."""
+
+    @property
+    def size(self) -> int:
+        """How many trials are behind this part."""
+        return len(self.trial_keys) if self.count is None else self.count
 
 
 class TextBlock(BaseModel):
@@ -60,13 +68,24 @@ class TextBlock(BaseModel):
 
 
 class TableBlock(BaseModel):
-    """A table; ``evidence[i]`` holds the trial keys behind row i."""
+    """A table; ``evidence[i]`` holds the trial keys behind row i (or, from a tally,
+    ``evidence_counts[i]`` how many trials: the row names their selection)."""
 
     kind: Literal["table"] = "table"
     title: str = ""
     columns: list[str]
     rows: list[list[Cell]]
     evidence: list[list[str]] = Field(default_factory=list)
+    evidence_counts: list[int] = Field(default_factory=list)
+    """Trials behind each row, where the keys are not listed."""
+
+    def row_trials(self, i: int) -> int | None:
+        """How many trials are behind row i (None: the table names none)."""
+        if self.evidence_counts:
+            return self.evidence_counts[i] if i < len(self.evidence_counts) else 0
+        if self.evidence:
+            return len(self.evidence[i]) if i < len(self.evidence) else 0
+        return None
 
 
 class ChartBlock(BaseModel):

@@ -1,12 +1,14 @@
-"""Gates over the typed columns (evals.analysis.runfacts: tallies in DuckDB) decide exactly
-as the reference path over TrialFacts (load_run + evaluate_gate) on the same records, for
-every kind of check, both pairings, both helpfulness bases and both outcome sources; and a
-decision over more than 100k trials fits in the views (it was left out of them when its
-checks listed their keys) so `--baseline last-accepted` finds it."""
+"""Gates and run reports over the typed columns (evals.analysis.runfacts: tallies in DuckDB)
+give exactly what the reference path over TrialFacts (load_run + evaluate_gate /
+build_run_summary) gives on the same records, for every kind of check, both pairings,
+both helpfulness bases and both outcome sources; and a decision over more than 100k trials
+fits in the views (it was left out of them when its checks listed their keys) so
+`--baseline last-accepted` finds it."""
 
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +224,42 @@ def test_paired_counts_in_duckdb_match_the_pairing_of_trials(pair_by: str, spann
         want[q] = pair_counts(units(mine.get(q, [])), units(theirs.get(q, [])))
     assert {q: got.get(q, NO_PAIRS) for q in want} == want
     assert want[None].changed_cases > 0 and want[None].unpaired_baseline > 0
+
+
+def _normal(x: Any) -> Any:
+    """Facts with their tallies' lists sorted (a tally's lists come in no set order)."""
+    from dataclasses import asdict
+
+    out = asdict(x)
+    for key in ("overall", "cells", "question_cells", "models"):
+        tallies = [out[key]] if key == "overall" else list(out[key].values())
+        for t in tallies:
+            t["costs"], t["latencies"] = sorted(t["costs"]), sorted(t["latencies"])
+            t["labelled"] = sorted(repr(x) for x in t["labelled"])
+    return out
+
+
+@pytest.mark.parametrize(("cell", "sim"), [("cand", False), ("cand:model-c", True)])
+def test_the_run_report_from_tallies_is_the_report_from_trials(
+    root: Path, cell: str, sim: bool
+) -> None:
+    from reports import build_run_summary, load_decisions, load_examples, report_json
+    from reports.summary_facts import from_run, from_session
+
+    ws = Workspace(root)
+    ref = RunRef(*cell.split(":"))
+    run = load_run(ws, ref, include_simulated=sim)
+    with fact_session(ws) as fs:
+        facts = from_session(fs, fs.load(ref, include_simulated=sim))
+        examples = load_examples(ws, facts, con=fs.con)
+    assert _normal(facts) == _normal(from_run(run))  # the tallies (lists in any order)
+    assert examples == load_examples(ws, run) and examples
+    decisions = load_decisions(ws, "cand")
+    reports = [
+        json.loads(report_json(build_run_summary(r, examples, decisions)))
+        for r in (run, facts)
+    ]
+    for r in reports:
+        r.pop("generated_at")
+    assert reports[0] == reports[1]
+    assert reports[0]["data"]["overall"]["cost_unknown_trials"] > 0
