@@ -147,8 +147,10 @@ def _handling_check(
         if scope == "overall"
         else [lb for lb in run.unassisted if lb.case_id in inp.tally.label_cases]
     )
+    assisted = [lb for lb in run.assisted if lb.trial_key in keys]
+    timed = {lb.trial_key for lb in assisted if lb.active_seconds and lb.active_seconds > 0}
     ht = handling_time(
-        [lb for lb in run.assisted if lb.trial_key in keys],
+        assisted,
         control,
         spec.confidence,
         spec.bootstrap_samples,
@@ -160,7 +162,7 @@ def _handling_check(
             value=None,
             outcome="undecided",
             n=0,
-            evidence=_evidence(run, scope, "labels", 0),
+            evidence=_evidence(run, scope, "labels", len(timed)),
             **common,
             detail="needs timed labels in both arms (assisted and unassisted)",
         )

@@ -263,3 +263,24 @@ def test_the_run_report_from_tallies_is_the_report_from_trials(
         r.pop("generated_at")
     assert reports[0] == reports[1]
     assert reports[0]["data"]["overall"]["cost_unknown_trials"] > 0
+
+
+def test_every_check_s_selection_finds_as_many_trials_as_it_counted(
+    root: Path, tmp_path: Path
+) -> None:
+    from evals.analysis.evidence import evidence_keys
+
+    gate = load_gate(_gate(tmp_path, "{source: cascade}", "case", "candidates"))
+    ws = Workspace(root)
+    with fact_session(ws) as fs:
+        fs.prefetch(["cand", "base"])
+        cand = fs.load(RunRef("cand", "model-b"), gate.spec.outcome, single_cell=True)
+        base = fs.load(RunRef("base"), gate.spec.outcome, single_cell=True)
+        decision = evaluate_gate_facts(gate, fs, cand, base)
+    wheres = set()
+    for check in decision.checks:
+        keys = evidence_keys(ws, decision, check)
+        assert len(keys) == sum(e.count for e in check.evidence), (check.metric, check.scope)
+        assert len(set(keys)) == len(keys)
+        wheres |= {e.where for e in check.evidence}
+    assert wheres == {"outcome", "reviewed", "labels", "priced", "all", "paired"}
