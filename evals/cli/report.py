@@ -19,6 +19,7 @@ from evals.tables import print_table
 if TYPE_CHECKING:
     from evals.analysis.compare import Comparison
     from evals.analysis.rundata import RunData
+    from evals.analysis.runfacts import RunFacts
     from evals.store.workspace import Workspace
     from reports import Report
 
@@ -123,7 +124,7 @@ def _summary(
         decisions = load_decisions(ws, cand.ref.run_id, con=fs.con)
         queues = fs.con.execute("SELECT count(*) FROM queues").fetchall()[0][0]
     say_simulated(cast("RunData", cand))  # RunFacts: the same label attributes
-    propagation = _propagation(ws, cast("RunData", cand))  # reads its ref and manifest
+    propagation = _propagation(ws, cand)
     summary = build_run_summary(facts, examples, decisions, propagation)
     if propagation is not None:
         _print_propagation(propagation)
@@ -174,12 +175,19 @@ def _add_whole_reviews(ws: Workspace, cand: RunData, summary: Report) -> None:
             print_table(out_console(), table)
 
 
-def _propagation(ws: Workspace, cand: RunData) -> Comparison | None:
-    """For a review run in free mode: its comparison with the teacher run (same cell)."""
+def _propagation(ws: Workspace, cand: RunData | RunFacts) -> Comparison | None:
+    """For a review run in free mode: its comparison with the teacher run (same cell),
+    over both runs' trials (a RunFacts candidate is loaded as RunData for it)."""
     import orjson
 
     from evals.analysis.compare import compare_runs
-    from evals.analysis.rundata import OutcomeSpec, RunRef, RunSelectionError, load_run
+    from evals.analysis.rundata import (
+        OutcomeSpec,
+        RunData,
+        RunRef,
+        RunSelectionError,
+        load_run,
+    )
     from evals.run.reviews import mode_run_id
 
     config = cand.manifest.get("config") or {}
@@ -193,6 +201,8 @@ def _propagation(ws: Workspace, cand: RunData) -> Comparison | None:
         teacher = load_run(ws, teacher_ref, OutcomeSpec())
     except RunSelectionError:
         return None  # a review suite run with review_modes: [free] only
+    if not isinstance(cand, RunData):
+        cand = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=cand.include_simulated)
     return compare_runs(teacher, cand)
 
 
