@@ -10,13 +10,17 @@ metric) adds or replaces a caveat of the same kind with :func:`reports.model.add
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from evals.analysis.compare import Comparison
 from evals.analysis.paired_arms import CostFacts
 from evals.analysis.rundata import LabelFacts, RunData, TrialFacts
 from evals.schema import Decision
 from reports.model import Caveat
+
+if TYPE_CHECKING:
+    from reports.summary_facts import SummaryFacts
 
 MIN_CASES = 30
 """Below this many cases (or labels), intervals are wide enough to say so (a 95% Wilson
@@ -66,8 +70,15 @@ def too_few_cases(
     trials: Sequence[TrialFacts], labels: Sequence[LabelFacts], decision: Decision | None = None
 ) -> Caveat | None:
     """Questions under MIN_CASES cases, few helpful labels, or a gate needing more cases."""
-    parts = []
     cases = Counter(q for q, _ in {(t.question_id, t.case_id) for t in trials})
+    return too_few_cases_of(cases, labels, decision)
+
+
+def too_few_cases_of(
+    cases: Mapping[str, int], labels: Sequence[LabelFacts], decision: Decision | None = None
+) -> Caveat | None:
+    """too_few_cases from the number of cases of each question."""
+    parts = []
     small = sorted(q for q, n in cases.items() if n < MIN_CASES)
     if small:
         listed = ", ".join(f"{q} ({cases[q]})" for q in small[:6])
@@ -88,24 +99,32 @@ def too_few_cases(
 
 def errors(trials: Sequence[TrialFacts]) -> Caveat | None:
     """Trials lost to infrastructure errors (no outcome), if any."""
-    infra = sum(1 for t in trials if t.error_kind == "infra")
+    return errors_of(sum(1 for t in trials if t.error_kind == "infra"), len(trials))
+
+
+def errors_of(infra: int, trials: int) -> Caveat | None:
+    """errors from its counts."""
     if not infra:
         return None
     return Caveat(
         kind="errors",
-        text=f"{infra} of {len(trials)} trials failed on infrastructure and have no "
+        text=f"{infra} of {trials} trials failed on infrastructure and have no "
         "outcome; they are left out of the rates (rerun the suite to retry them).",
     )
 
 
-def run_caveats(run: RunData, decision: Decision | None = None) -> list[Caveat]:
+def run_caveats(run: RunData | SummaryFacts, decision: Decision | None = None) -> list[Caveat]:
     """Every caveat that applies to one run's numbers."""
+    if isinstance(run, RunData):
+        from reports.summary_facts import from_run
+
+        run = from_run(run)
     labels = [*run.assisted, *run.unassisted]
     found = [
-        missing_cost(run.trials),
+        missing_cost_of(CostFacts(run.used_tokens, run.unpriced, list(run.unpriced_models))),
         simulated_labels(labels),
-        too_few_cases(run.trials, run.assisted, decision),
-        errors(run.trials),
+        too_few_cases_of(run.question_cases, run.assisted, decision),
+        errors_of(run.infra_errors, run.trials),
     ]
     return [c for c in found if c is not None]
 

@@ -60,7 +60,11 @@ def funnel_chart(chart_id: str, funnels: Sequence[tuple[str, Funnel]]) -> ChartB
         data.append(trace)
         for (label, attr), count in zip(steps, counts, strict=True):
             values.append({"series": name, "step": label, "trials": count})
-            evidence.append(Evidence(label=f"{name}: {label}", trial_keys=f.trial_keys[attr]))
+            keys = f.trial_keys.get(attr)
+            evidence.append(
+                Evidence(label=f"{name}: {label}", trial_keys=keys or [],
+                         count=None if keys is not None else count)
+            )
     return ChartBlock(
         id=chart_id,
         title="Review funnel",

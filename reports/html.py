@@ -113,22 +113,25 @@ def _cell(value: Any) -> str:
 
 def _table(block: TableBlock) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in block.columns)
-    has_ev = bool(block.evidence)
-    if has_ev:
+    if block.evidence or block.evidence_counts:
         head += "<th>trials</th>"
     body = []
     for i, row in enumerate(block.rows):
         cells = "".join(_cell(v) for v in row)
         attr = ""
-        if has_ev:
-            keys = block.evidence[i] if i < len(block.evidence) else []
+        keys = block.evidence[i] if i < len(block.evidence) else []
+        if keys:
+            n, shown = block.row_count(i), len(keys)
+            summary = str(n) if shown >= n else f"first {shown} of {n}"
             attr = f' data-trial-keys="{esc(" ".join(keys[:MAX_KEYS_INLINE]))}"'
             cells += (
-                f'<td class="keys"><details><summary>{block.row_count(i)}</summary>'
-                f"{_keys(keys)}</details></td>"
-                if keys
-                else "<td>0</td>"
+                f'<td class="keys"><details><summary>{summary}</summary>{_keys(keys)}'
+                "</details></td>"
             )
+        elif block.evidence_counts:  # a tally: the row names its trials, counted
+            cells += f'<td class="num">{block.row_count(i)}</td>'
+        elif block.evidence:
+            cells += "<td>0</td>"
         body.append(f"<tr{attr}>{cells}</tr>")
     title = f"<h3>{esc(block.title)}</h3>" if block.title else ""
     return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -136,14 +139,18 @@ def _table(block: TableBlock) -> str:
 
 def _how_many(ev: Evidence) -> str:
     n = len(ev.trial_keys)
-    return str(n) if ev.count is None else f"first {n} of {ev.count}"
+    if ev.count is None:
+        return str(n)
+    return f"first {n} of {ev.count}" if n else str(ev.count)
 
 
 def _chart(block: ChartBlock) -> str:
     import plotly.io as pio
 
     fig_json = pio.to_json(block.figure, validate=False)
-    total = len({k for ev in block.evidence for k in ev.trial_keys})
+    total = len({k for ev in block.evidence if ev.count is None for k in ev.trial_keys}) + sum(
+        ev.count for ev in block.evidence if ev.count is not None
+    )
     items = "".join(
         f"<li><b>{esc(ev.label)}</b> ({_how_many(ev)}): {_keys(ev.trial_keys)}</li>"
         for ev in block.evidence

@@ -43,7 +43,7 @@ def _block(block: Block) -> str:
         return "\n".join(md_escape(line) for line in block.text.splitlines())
     if isinstance(block, TableBlock):
         columns, rows = list(block.columns), [list(r) for r in block.rows]
-        if block.evidence:
+        if block.evidence or block.evidence_counts:
             columns.append("trials")
             for i, row in enumerate(rows):
                 row.append(block.row_count(i))
@@ -59,11 +59,16 @@ def _chart(block: ChartBlock) -> str:
     if block.values:
         columns = list(dict.fromkeys(k for v in block.values for k in v))
         out.append(_table(columns, [[v.get(c) for c in columns] for v in block.values]))
-    if any(ev.count is not None for ev in block.evidence):
-        out.append(
-            "Trials behind this figure: counted per part in its numbers; report.json lists "
-            "the first keys of each part."
+    counted = [ev for ev in block.evidence if ev.count is not None]
+    if counted:  # tallies or capped samples: each part's count, its keys listed in part
+        parts = "; ".join(f"{md_escape(ev.label)}: {ev.count}" for ev in counted[:8])
+        more = f"; and {len(counted) - 8} more parts" if len(counted) > 8 else ""
+        listed = (
+            " (report.json lists the first keys of each part)"
+            if any(ev.trial_keys for ev in counted)
+            else ""
         )
+        out.append(f"Trials behind each part: {parts}{more}{listed}.")
     else:
         total = len({k for ev in block.evidence for k in ev.trial_keys})
         out.append(f"Trials behind this figure: {total} (keys in report.json).")

@@ -49,9 +49,15 @@ class Evidence(BaseModel):
     label: str
     """Which part of the figure."""
     trial_keys: list[str] = Field(default_factory=list)
-    """The trials (the first of them when ``count`` is set)."""
+    """The trials: every one (``count`` None), the first of them (a capped sample), or
+    none (a tally of a selection that `label` names)."""
     count: int | None = None
-    """How many trials in all when ``trial_keys`` is a capped sample; None: every one."""
+    """How many trials in all, when ``trial_keys`` does not list every one; None: it does."""
+
+    @property
+    def size(self) -> int:
+        """How many trials are behind this part."""
+        return len(self.trial_keys) if self.count is None else self.count
 
 
 class TextBlock(BaseModel):
@@ -62,7 +68,8 @@ class TextBlock(BaseModel):
 
 
 class TableBlock(BaseModel):
-    """A table; ``evidence[i]`` holds the trial keys behind row i."""
+    """A table; ``evidence[i]`` holds the trial keys behind row i (or, from a tally,
+    ``evidence_counts[i]`` how many trials: the row names their selection)."""
 
     kind: Literal["table"] = "table"
     title: str = ""
@@ -70,8 +77,8 @@ class TableBlock(BaseModel):
     rows: list[list[Cell]]
     evidence: list[list[str]] = Field(default_factory=list)
     evidence_counts: list[int] = Field(default_factory=list)
-    """Trials behind row i when ``evidence[i]`` is a capped sample (empty: every key is
-    listed, the count is its length)."""
+    """Trials behind each row, where ``evidence`` does not list every row's keys (a capped
+    sample, or no keys: a tally); empty: each row's count is its keys'."""
 
     def row_count(self, i: int) -> int:
         """How many trials are behind row i."""

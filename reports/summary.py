@@ -7,15 +7,22 @@ untrusted text and are escaped by the renderers.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, NamedTuple
 
+import duckdb
+
 from evals.analysis.compare import Comparison
-from evals.analysis.rundata import RunData, TrialFacts
-from evals.analysis.runstats import ArmStats, RateStat, arm_stats, funnel, handling_time
+from evals.analysis.rundata import RunData
+from evals.analysis.runstats import (
+    ArmStats,
+    RateStat,
+    arm_stats_from_tally,
+    funnel_from_tally,
+    handling_time,
+)
 from evals.schema import Decision
 from evals.store.query import query
-from evals.store.rows import rows_as
+from evals.store.rows import fetch_dicts, rows_as
 from evals.store.workspace import Workspace
 from reports.caveats import run_caveats
 from reports.charts import cost_latency_charts, funnel_chart, handling_chart, rates_or_note
@@ -33,6 +40,7 @@ from reports.model import (
     per_trial_int,
 )
 from reports.propagation import propagation_section
+from reports.summary_facts import SummaryFacts, from_run
 
 EXAMPLE_CHARS = 400
 """Characters of an answer quoted in the examples table."""
@@ -53,13 +61,29 @@ class Example(NamedTuple):
     """The cascade's final reason (untrusted text)."""
 
 
-def load_examples(ws: Workspace, run: RunData, limit: int = 10) -> list[Example]:
-    """The first judge-failed trials with their answer and the cascade's reason."""
-    keys = [t.key for t in run.trials if t.cascade_label == "fail"][:limit]
+def _query(
+    ws: Workspace, con: duckdb.DuckDBPyConnection | None, sql: str, params: list[Any]
+) -> list[dict[str, Any]]:
+    return query(ws, sql, params) if con is None else fetch_dicts(con.execute(sql, params))
+
+
+def load_examples(
+    ws: Workspace,
+    run: RunData | SummaryFacts,
+    limit: int = 10,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> list[Example]:
+    """The first judge-failed trials with their answer and the cascade's reason (`con`:
+    a connection with the workspace's views, else one is opened)."""
+    if isinstance(run, SummaryFacts):
+        keys = run.failed_keys[:limit]
+    else:
+        keys = [t.key for t in run.trials if t.cascade_label == "fail"][:limit]
     if not keys:
         return []
-    rows = query(
+    rows = _query(
         ws,
+        con,
         "SELECT t.key, t.question_id, t.case_id, t.final_answer, v.reason "
         "FROM trials t LEFT JOIN final_verdicts v ON v.trial_key = t.key "
         "WHERE t.key IN (SELECT unnest(?)) ORDER BY t.question_id, t.case_id",
@@ -68,21 +92,17 @@ def load_examples(ws: Workspace, run: RunData, limit: int = 10) -> list[Example]
     return rows_as(Example, rows)
 
 
-def load_decisions(ws: Workspace, run_id: str) -> list[Decision]:
+def load_decisions(
+    ws: Workspace, run_id: str, con: duckdb.DuckDBPyConnection | None = None
+) -> list[Decision]:
     """Gate decisions recorded on a run, newest first."""
-    rows = query(
+    rows = _query(
         ws,
+        con,
         "SELECT * EXCLUDE (recorded_at) FROM decisions WHERE run_id = ? ORDER BY created_at DESC",
         [run_id],
     )
     return [as_decision(r) for r in rows]
-
-
-def _cells(run: RunData) -> dict[str, list[TrialFacts]]:
-    groups: dict[str, list[TrialFacts]] = defaultdict(list)
-    for t in run.trials:
-        groups[f"{t.model_alias}/{t.prompt}"].append(t)
-    return dict(sorted(groups.items()))
 
 
 def _rate(s: ArmStats, which: str) -> str:
@@ -93,13 +113,13 @@ def _rate(s: ArmStats, which: str) -> str:
     return f"{r.rate:.1%} ({r.k}/{r.n}) [{r.low:.3f}, {r.high:.3f}]{sim}"
 
 
-def outcome_name(run: RunData) -> str:
+def outcome_name(run: RunData | SummaryFacts) -> str:
     """What a run's pass rate is: the judges' cascade, or an import's recorded outcome
     (the source's own grader, e.g. tau-bench's reward), never called a judge's."""
     return "Recorded outcome pass rate" if run.outcome_source == "imported" else "Judge pass rate"
 
 
-def simulated_note(run: RunData) -> str | None:
+def simulated_note(run: RunData | SummaryFacts) -> str | None:
     """The caveat of a run whose human numbers include simulated reviewers' labels."""
     if run.simulated:
         return (
@@ -150,7 +170,7 @@ def _cell_table(cells: dict[str, ArmStats]) -> TableBlock:
             "user tool calls/trial",
         ],
         rows=rows,
-        evidence=[s.trial_keys for s in cells.values()],
+        evidence_counts=[s.trials for s in cells.values()],
     )
 
 
@@ -158,15 +178,8 @@ QuestionStats = dict[tuple[str, str], ArmStats]
 """(question id, cell name) -> statistics of that cell's trials on the question."""
 
 
-def _question_stats(run: RunData, cells: dict[str, list[TrialFacts]]) -> QuestionStats:
-    out: QuestionStats = {}
-    for name, trials in cells.items():
-        by_q: dict[str, list[TrialFacts]] = defaultdict(list)
-        for t in trials:
-            by_q[t.question_id].append(t)
-        for q, ts in by_q.items():
-            out[(q, name)] = arm_stats(ts, run.assisted)
-    return out
+def _question_stats(run: SummaryFacts) -> QuestionStats:
+    return {k: arm_stats_from_tally(t, run.assisted) for k, t in run.question_cells.items()}
 
 
 def _question_table(stats: QuestionStats) -> TableBlock:
@@ -194,13 +207,13 @@ def _question_table(stats: QuestionStats) -> TableBlock:
             "p95 s",
         ],
         rows=rows,
-        evidence=[s.trial_keys for _, s in sorted(stats.items())],
+        evidence_counts=[s.trials for _, s in sorted(stats.items())],
     )
 
 
-def _question_blocks(run: RunData, cells: dict[str, list[TrialFacts]]) -> list[Block]:
-    stats = _question_stats(run, cells)
-    questions = run.questions()
+def _question_blocks(run: SummaryFacts, cells: list[str]) -> list[Block]:
+    stats = _question_stats(run)
+    questions = run.questions
 
     def series(which: str) -> list[tuple[str, list[tuple[str, RateStat]]]]:
         return [
@@ -227,7 +240,7 @@ def _question_blocks(run: RunData, cells: dict[str, list[TrialFacts]]) -> list[B
     ]
 
 
-def _handling_blocks(run: RunData) -> list[Block]:
+def _handling_blocks(run: SummaryFacts) -> list[Block]:
     ht = handling_time(run.assisted, run.unassisted)
     if ht is not None and ht.simulated:
         return [TextBlock(text=simulated_note(run) or ""), handling_chart("handling", ht)]
@@ -241,7 +254,7 @@ def _handling_blocks(run: RunData) -> list[Block]:
     return [handling_chart("handling", ht)]
 
 
-def _handling_data(run: RunData) -> dict[str, Any] | None:
+def _handling_data(run: SummaryFacts) -> dict[str, Any] | None:
     ht = handling_time(run.assisted, run.unassisted)
     return None if ht is None else ht.model_dump(mode="json", exclude={"label_ids"})
 
@@ -274,24 +287,25 @@ def _fallback_numbers(cells: dict[str, ArmStats]) -> list[KeyNumber]:
 
 
 def build_run_summary(
-    run: RunData,
+    run: RunData | SummaryFacts,
     examples: list[Example] | None = None,
     decisions: list[Decision] | None = None,
     propagation: Comparison | None = None,
 ) -> Report:
     """The summary report of one run (all its cells, or the selected one); for a review
-    run, `propagation` (teacher run vs this one) adds the error-propagation section."""
-    cells = _cells(run)
-    cell_stats = {name: arm_stats(trials, run.assisted) for name, trials in cells.items()}
-    per_model: dict[str, list[TrialFacts]] = defaultdict(list)
-    for t in run.trials:
-        per_model[t.model_alias].append(t)
+    run, `propagation` (teacher run vs this one) adds the error-propagation section.
+    `run`: its trials (RunData) or their tallies (SummaryFacts, reports.summary_facts)."""
+    if isinstance(run, RunData):
+        run = from_run(run)
+    cells = run.cells
+    cell_stats = {name: arm_stats_from_tally(t, run.assisted) for name, t in cells.items()}
+    funnels = {name: funnel_from_tally(t, run.assisted) for name, t in cells.items()}
     m = run.manifest
     subtitle = [
         f"run {run.ref} · dataset {m.get('dataset')}@{m.get('dataset_hash')} · "
         f"source {m.get('source')} · outcome from {run.outcome_source}",
-        f"{len(run.trials)} trials · {len(cells)} model/prompt cell(s) · "
-        f"{len(run.questions())} question(s) · {len(run.assisted)} counted assisted labels · "
+        f"{run.trials} trials · {len(cells)} model/prompt cell(s) · "
+        f"{len(run.questions)} question(s) · {len(run.assisted)} counted assisted labels · "
         f"{len(run.unassisted)} unassisted control labels",
     ]
     note = simulated_note(run)
@@ -323,18 +337,16 @@ def build_run_summary(
         Section(
             id="funnel",
             title="Review funnel",
-            blocks=[
-                funnel_chart("funnel", [(n, funnel(ts, run.assisted)) for n, ts in cells.items()])
-            ],
+            blocks=[funnel_chart("funnel", list(funnels.items()))],
         ),
-        Section(id="questions", title="Per question", blocks=_question_blocks(run, cells)),
+        Section(id="questions", title="Per question", blocks=_question_blocks(run, list(cells))),
         Section(id="handling", title="Handling time", blocks=_handling_blocks(run)),
         Section(
             id="cost",
             title="Cost and latency per model",
             blocks=list(
                 cost_latency_charts(
-                    "models", [(name, arm_stats(ts, [])) for name, ts in sorted(per_model.items())]
+                    "models", [(m, arm_stats_from_tally(t, [])) for m, t in run.models.items()]
                 )
             ),
         ),
@@ -365,12 +377,10 @@ def build_run_summary(
             "run": str(run.ref),
             "outcome_source": run.outcome_source,
             "simulated": run.simulated,
-            "overall": arm_stats(run.trials, run.assisted).model_dump(mode="json"),
+            "overall": arm_stats_from_tally(run.overall, run.assisted).model_dump(mode="json"),
             "handling_time": _handling_data(run),
             "cells": {n: s.model_dump(mode="json") for n, s in cell_stats.items()},
-            "funnel": {
-                n: funnel(ts, run.assisted).model_dump(mode="json") for n, ts in cells.items()
-            },
+            "funnel": {n: f.model_dump(mode="json") for n, f in funnels.items()},
             "propagation": (
                 None if propagation is None else propagation.model_dump(mode="json")
             ),

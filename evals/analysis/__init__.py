@@ -3,7 +3,11 @@
 * `rundata`: a run's evidence loaded once: trials, outcomes, human labels (`load_run`);
 * `runstats`: rates with intervals, funnel, cost, time, helpfulness, handling time;
 * `compare`: paired comparison of two runs over the same cases (`compare_runs`);
-* `gates`, `gate_checks`: ship gates as YAML, evaluated into a `Decision`;
+* `runfacts`, `tallies`, `pairing`: the same statistics over a run whose trials stay in
+  DuckDB (typed columns), as tallies and paired counts (`evals gate`, `evals report`);
+* `gates`, `gate_checks`: ship gates as YAML, evaluated into a `Decision`; `evidence`:
+  the trial keys behind a check, found again from its selection; `accepted`: the
+  last accepted run;
 * `suite_gates`: the gates a suite applies at the end of `evals run`;
 * `junit`: JUnit XML for CI.
 """

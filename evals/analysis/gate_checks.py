@@ -1,47 +1,66 @@
 """The checks of a gate: one function per kind of threshold, all following one rule.
 
 The rule (sample-size honesty) and each check's statistics are described in
-:mod:`evals.analysis.gates`; this module computes them. Every check returns an
-:class:`evals.schema.GateCheck` holding its value, threshold, comparator, n, interval,
-the cases needed when undecided, and the trial keys behind the number.
+:mod:`evals.analysis.gates`; this module computes them from a scope's tally
+(:mod:`evals.analysis.tallies`) and paired counts (:mod:`evals.analysis.pairing`), however
+those were collected (over TrialFacts, or in DuckDB over the typed columns). Every check
+returns an :class:`evals.schema.GateCheck` holding its value, threshold, comparator, n,
+interval, the cases needed when undecided, and the trials behind the number as a
+selection (``evidence``: run, question and which trials, with their count), never as a
+list of keys: a decision over any number of trials fits in one record of the views
+(evals.store.record_sql.MAX_LINE_BYTES), and evals.analysis.evidence lists the keys.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from evals import stats
-from evals.analysis.compare import paired_outcomes, pairing_units
-from evals.analysis.rundata import RunData, TrialFacts
-from evals.analysis.runstats import RateStat, handling_time, helpful_stat, outcome_stat
-from evals.schema import GateCheck, GateThresholds
+from evals.analysis.pairing import PairCounts, paired_from_counts
+from evals.analysis.rundata import LabelFacts
+from evals.analysis.runstats import RateStat, handling_time, helpful_from_tally, rate_stat
+from evals.analysis.tallies import Tally, mean_cost
+from evals.schema import GateCheck, GateThresholds, TrialSelection
 
 if TYPE_CHECKING:
     from evals.analysis.gates import GateSpec
 
-MAX_KEYS_PER_CHECK = 100_000
-"""A check lists at most this many trial keys in the Decision. Above it the list is
-left out (a million keys per check would make a decision hundreds of megabytes) and
-the detail carries the count and a sha256 of the sorted keys, so the evidence can still
-be re-derived from the run and verified."""
+
+@dataclass
+class GateRun:
+    """What the checks need of the run beyond a scope's tally: refs and human labels."""
+
+    ref: str
+    baseline_ref: str | None
+    assisted: list[LabelFacts]
+    unassisted: list[LabelFacts]
+    run_id: str
+    baseline_run_id: str | None
 
 
-def _bounded_keys(check: GateCheck) -> GateCheck:
-    keys = check.trial_keys
-    if len(keys) <= MAX_KEYS_PER_CHECK:
-        return check
-    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
-    note = (
-        f" [{len(keys)} trials: keys not listed above {MAX_KEYS_PER_CHECK}; "
-        f"sha256 of the sorted keys {digest}]"
-    )
-    return check.model_copy(update={"trial_keys": [], "detail": check.detail + note})
+@dataclass
+class ScopeInput:
+    """One scope of a gate: its name, its tally and, with a baseline, its paired counts."""
+
+    scope: str
+    tally: Tally
+    paired: PairCounts | None
+
+
+def _evidence(run: GateRun, scope: str, where: str, count: int) -> list[TrialSelection]:
+    question = None if scope == "overall" else scope
+    return [TrialSelection(run_ref=run.ref, question=question, where=where, count=count)]  # type: ignore[arg-type]
 
 
 def _rate_check(
-    metric: str, scope: str, stat: RateStat, threshold: float, confidence: float
+    metric: str,
+    scope: str,
+    stat: RateStat,
+    threshold: float,
+    confidence: float,
+    evidence: list[TrialSelection],
 ) -> GateCheck:
     """Rate thresholds, decided on the Wilson lower bound (see the module docstring)."""
     value = stat.low if metric == "helpful_lower_bound" else stat.rate
@@ -53,7 +72,7 @@ def _rate_check(
         n=stat.n,
         low=stat.low,
         high=stat.high,
-        trial_keys=stat.trial_keys,
+        evidence=evidence,
         estimate=stat.rate if metric == "helpful_lower_bound" else None,
         simulated=stat.simulated,
     )
@@ -93,7 +112,7 @@ def _max_check(
     value: float | None,
     threshold: float,
     n: int,
-    keys: list[str],
+    evidence: list[TrialSelection],
     unit: str,
 ) -> GateCheck:
     """Measured maxima (cost, latency): pass or fail on the observed value."""
@@ -104,7 +123,7 @@ def _max_check(
         threshold=threshold,
         comparator="<=",
         n=n,
-        trial_keys=keys,
+        evidence=evidence,
     )
     if value is None:
         return GateCheck(outcome="undecided", detail="no trials", **common)
@@ -117,19 +136,21 @@ def _max_check(
 
 
 def _handling_check(
-    scope: str, run: RunData, trials: list[TrialFacts], threshold: float, spec: GateSpec
+    run: GateRun, inp: ScopeInput, threshold: float, spec: GateSpec
 ) -> GateCheck:
-    keys = {t.key for t in trials}
+    scope = inp.scope
+    keys = {t.key for t in inp.tally.labelled}
     # Overall: every control label attributed to the run (evals.analysis.rundata); per question:
     # those on the question's cases (a control label carries a case, not a trial).
-    cases = {t.case_id for t in trials}
     control = (
         run.unassisted
         if scope == "overall"
-        else [lb for lb in run.unassisted if lb.case_id in cases]
+        else [lb for lb in run.unassisted if lb.case_id in inp.tally.label_cases]
     )
+    assisted = [lb for lb in run.assisted if lb.trial_key in keys]
+    timed = {lb.trial_key for lb in assisted if lb.active_seconds and lb.active_seconds > 0}
     ht = handling_time(
-        [lb for lb in run.assisted if lb.trial_key in keys],
+        assisted,
         control,
         spec.confidence,
         spec.bootstrap_samples,
@@ -141,6 +162,7 @@ def _handling_check(
             value=None,
             outcome="undecided",
             n=0,
+            evidence=_evidence(run, scope, "labels", len(timed)),
             **common,
             detail="needs timed labels in both arms (assisted and unassisted)",
         )
@@ -150,7 +172,7 @@ def _handling_check(
         n=n,
         low=ht.low,
         high=ht.high,
-        trial_keys=ht.trial_keys,
+        evidence=_evidence(run, scope, "labels", len(ht.trial_keys)),
         simulated=ht.simulated,
     )
     shown = (
@@ -178,15 +200,16 @@ def _handling_check(
 
 
 def _noninferiority_check(
-    scope: str, cand: list[TrialFacts], base: list[TrialFacts], margin: float, spec: GateSpec
+    run: GateRun, scope: str, counts: PairCounts, margin: float, spec: GateSpec
 ) -> GateCheck:
-    paired = paired_outcomes(
-        pairing_units(base, lambda t: t.outcome, spec.pair_by),
-        pairing_units(cand, lambda t: t.outcome, spec.pair_by),
-        [margin],
-        spec.confidence,
-    )
+    paired = paired_from_counts(counts, [margin], spec.confidence)
     ni = paired.noninferiority[0]
+    evidence = _evidence(run, scope, "paired", counts.candidate_trials)
+    if run.baseline_ref is not None:
+        evidence += [
+            e.model_copy(update={"run_ref": run.baseline_ref, "count": counts.baseline_trials})
+            for e in evidence
+        ]
     common = dict(
         metric="noninferiority",
         scope=scope,
@@ -196,7 +219,7 @@ def _noninferiority_check(
         low=paired.low,
         high=paired.high,
         value=paired.diff,
-        trial_keys=[k for ks in paired.cells.values() for k in ks],
+        evidence=evidence,
     )
     if paired.diff is None:
         return GateCheck(outcome="undecided", detail="no cases paired with the baseline", **common)
@@ -221,52 +244,53 @@ def _noninferiority_check(
 
 
 def scope_checks(
-    scope: str,
-    th: GateThresholds,
-    run: RunData,
-    trials: list[TrialFacts],
-    baseline: list[TrialFacts] | None,
-    spec: GateSpec,
+    th: GateThresholds, run: GateRun, inp: ScopeInput, spec: GateSpec
 ) -> list[GateCheck]:
-    conf = spec.confidence
+    """The checks of one scope's thresholds (non-inferiority only with paired counts)."""
+    conf, scope, tally = spec.confidence, inp.scope, inp.tally
     checks: list[GateCheck] = []
     if th.min_helpful_lower_bound is not None:
-        stat = helpful_stat(trials, run.assisted, spec.helpful_base, conf)
-        checks.append(
-            _rate_check("helpful_lower_bound", scope, stat, th.min_helpful_lower_bound, conf)
-        )
-    if th.min_judge_pass_rate is not None:
+        stat = helpful_from_tally(tally, run.assisted, spec.helpful_base, conf)
         checks.append(
             _rate_check(
-                "judge_pass_rate", scope, outcome_stat(trials, conf), th.min_judge_pass_rate, conf
+                "helpful_lower_bound", scope, stat, th.min_helpful_lower_bound, conf,
+                _evidence(run, scope, "reviewed", stat.n),
+            )
+        )
+    if th.min_judge_pass_rate is not None:
+        stat = rate_stat(tally.passes, tally.judged, [], conf)
+        checks.append(
+            _rate_check(
+                "judge_pass_rate", scope, stat, th.min_judge_pass_rate, conf,
+                _evidence(run, scope, "outcome", stat.n),
             )
         )
     if th.max_handling_time_ratio is not None:
-        checks.append(_handling_check(scope, run, trials, th.max_handling_time_ratio, spec))
-    keys = [t.key for t in trials]
+        checks.append(_handling_check(run, inp, th.max_handling_time_ratio, spec))
     if th.max_cost_per_trial is not None:
-        priced = [t for t in trials if t.cost_usd is not None]
-        if priced or not trials:  # unknown costs are left out (Decision.caveats says so)
-            cost = sum(t.cost_usd or 0.0 for t in priced) / len(priced) if priced else None
+        costs = tally.costs
+        if costs or not tally.trials:  # unknown costs are left out (Decision.caveats says so)
             checks.append(
                 _max_check(
                     "cost_per_trial",
                     scope,
-                    cost,
+                    mean_cost(costs),
                     th.max_cost_per_trial,
-                    len(priced),
-                    [t.key for t in priced],
+                    len(costs),
+                    _evidence(run, scope, "priced", len(costs)),
                     "USD",
                 )
             )
     if th.max_p95_latency_s is not None:
-        lat = [t.latency_s for t in trials if not (t.status == "error" and t.error_kind == "infra")]
-        p95 = stats.p95(lat) if lat else None
+        lat = tally.latencies
         checks.append(
-            _max_check("p95_latency_s", scope, p95, th.max_p95_latency_s, len(lat), keys, "s")
+            _max_check(
+                "p95_latency_s", scope, stats.p95(lat) if lat else None, th.max_p95_latency_s,
+                len(lat), _evidence(run, scope, "all", tally.trials), "s",
+            )
         )
-    if th.noninferiority_margin is not None and baseline is not None:
+    if th.noninferiority_margin is not None and inp.paired is not None:
         checks.append(
-            _noninferiority_check(scope, trials, baseline, th.noninferiority_margin, spec)
+            _noninferiority_check(run, scope, inp.paired, th.noninferiority_margin, spec)
         )
-    return [_bounded_keys(c) for c in checks]
+    return checks

@@ -47,21 +47,22 @@ overall checks' need and the sum over questions of each question's largest need.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from evals.analysis.compare import PairBy, by_question
-from evals.analysis.gate_checks import scope_checks
-from evals.analysis.rundata import OutcomeSpec, RunData, RunRef, no_gc
+from evals.analysis.accepted import last_accepted, record_decision, run_scope
+from evals.analysis.compare import PairBy, by_question, pairing_units
+from evals.analysis.gate_checks import GateRun, ScopeInput, scope_checks
+from evals.analysis.pairing import NO_PAIRS, PairCounts, pair_counts
+from evals.analysis.rundata import OutcomeSpec, RunData, TrialFacts, no_gc
+from evals.analysis.runfacts import FactSession, RunFacts
 from evals.analysis.runstats import HelpfulBase
+from evals.analysis.tallies import tally_trials
 from evals.dataset.golden import GoldenSetError, Problem, load_golden_set
 from evals.errors import InputError
 from evals.schema import Decision, GateCheck, GateThresholds, content_hash, utcnow
-from evals.store.workspace import Workspace
 from evals.yamlfile import YamlDoc, YamlFileError, read_yaml
 
 _RATE_KEYS = ("min_helpful_lower_bound", "min_judge_pass_rate")
@@ -228,29 +229,71 @@ def evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None = None) -> 
 
     Non-inferiority checks need ``baseline``; without one they are left out and the
     summary says so (the CLI insists on an explicit ``--baseline none`` for that).
+    This is the reference path over a run's TrialFacts; `evals gate` takes
+    evaluate_gate_facts over the typed columns, with the same checks and numbers.
     """
     with no_gc():  # a million trials: no collection walking them mid-decision
-        return _evaluate_gate(gate, run, baseline)
+        labelled = {lb.trial_key for lb in run.assisted if lb.trial_key}
+        control = {lb.case_id for lb in run.unassisted}
+
+        def scope(name: str, mine: list[TrialFacts], theirs: list[TrialFacts] | None) -> ScopeInput:
+            paired = None
+            if theirs is not None:
+                paired = pair_counts(
+                    pairing_units(theirs, lambda t: t.outcome, gate.spec.pair_by),
+                    pairing_units(mine, lambda t: t.outcome, gate.spec.pair_by),
+                )
+            return ScopeInput(name, tally_trials(mine, labelled, control), paired)
+
+        mine, theirs = by_question(run.trials), by_question(baseline.trials if baseline else [])
+        scopes = [scope("overall", run.trials, baseline.trials if baseline else None)]
+        scopes += [
+            scope(q, mine[q], theirs.get(q, []) if baseline else None) for q in run.questions()
+        ]
+        return decide(gate, _gate_run(run, baseline), scopes)
 
 
-def _evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None) -> Decision:
-    spec = gate.spec
-    checks = scope_checks(
-        "overall", spec.overall, run, run.trials, baseline.trials if baseline else None, spec
+def evaluate_gate_facts(
+    gate: Gate, session: FactSession, run: RunFacts, baseline: RunFacts | None = None
+) -> Decision:
+    """evaluate_gate over runs whose trials stay in DuckDB (evals.analysis.runfacts)."""
+    overall, by_q = session.by_question(run, cases=False)
+    paired = session.paired(baseline, run, gate.spec.pair_by) if baseline else {}
+
+    def pairs(q: str | None) -> PairCounts | None:
+        return paired.get(q, NO_PAIRS) if baseline is not None else None
+
+    scopes = [ScopeInput("overall", overall, pairs(None))]
+    scopes += [ScopeInput(q, by_q[q], pairs(q)) for q in run.questions]
+    return decide(gate, _gate_run(run, baseline), scopes)
+
+
+def _gate_run(run: RunData | RunFacts, baseline: RunData | RunFacts | None) -> GateRun:
+    return GateRun(
+        str(run.ref),
+        str(baseline.ref) if baseline else None,
+        run.assisted,
+        run.unassisted,
+        run.ref.run_id,
+        baseline.ref.run_id if baseline else None,
     )
-    mine, theirs = by_question(run.trials), by_question(baseline.trials if baseline else [])
-    for q in run.questions():
-        checks += scope_checks(
-            q, gate.thresholds(q), run, mine[q], theirs.get(q, []) if baseline else None, spec
-        )
+
+
+def decide(gate: Gate, run: GateRun, scopes: list[ScopeInput]) -> Decision:
+    """The Decision of a gate from its scopes' inputs (overall first, then questions)."""
+    spec = gate.spec
+    checks = scope_checks(spec.overall, run, scopes[0], spec)
+    for inp in scopes[1:]:
+        checks += scope_checks(gate.thresholds(inp.scope), run, inp, spec)
     if not checks:
         raise ValueError(f"gate {gate.name!r} sets no threshold that applies to {run.ref}")
     outcome, summary, n_more = summarize(checks)
+    questions = [inp.scope for inp in scopes[1:]]
     notes = []
-    missing = sorted(set(spec.questions) - set(run.questions()))
+    missing = sorted(set(spec.questions) - set(questions))
     if missing:
         notes.append(f"questions in the gate without trials in the run: {', '.join(missing)}")
-    if baseline is None and spec.needs_baseline():
+    if run.baseline_ref is None and spec.needs_baseline():
         notes.append("non-inferiority not checked: no baseline")
     caveats = []
     if any(c.simulated for c in checks):
@@ -259,13 +302,14 @@ def _evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None) -> Decisi
             "demo data, not measurements of people"
         )
         summary = f"SIMULATED labels; {summary}"
-    unknown = sum(1 for t in run.trials if t.cost_usd is None)
+    overall = scopes[0].tally
+    unknown = overall.trials - len(overall.costs)
     if unknown and (spec.overall.max_cost_per_trial is not None or any(
-        gate.thresholds(q).max_cost_per_trial is not None for q in run.questions()
+        gate.thresholds(q).max_cost_per_trial is not None for q in questions
     )):
-        left = len(run.trials) - unknown
+        left = overall.trials - unknown
         caveats.append(
-            f"cost unknown for {unknown} of {len(run.trials)} trials (the source recorded no "
+            f"cost unknown for {unknown} of {overall.trials} trials (the source recorded no "
             "price): " + (f"cost checked on the {left} priced trials only" if left else
                           "cost_per_trial not checked")
         )
@@ -274,16 +318,16 @@ def _evaluate_gate(gate: Gate, run: RunData, baseline: RunData | None) -> Decisi
     gate_hash = content_hash(config)
     return Decision(
         id=f"dec-{created.strftime('%Y%m%dT%H%M%S%f')}-"
-        f"{content_hash([gate_hash, str(run.ref), str(baseline.ref) if baseline else None], 8)}",
+        f"{content_hash([gate_hash, run.ref, run.baseline_ref], 8)}",
         gate=gate.name,
         gate_hash=gate_hash,
-        run_id=run.ref.run_id,
-        baseline_run_id=baseline.ref.run_id if baseline else None,
+        run_id=run.run_id,
+        baseline_run_id=run.baseline_run_id,
         outcome=outcome,
         checks=checks,
         created_at=created,
-        run_ref=str(run.ref),
-        baseline_ref=str(baseline.ref) if baseline else None,
+        run_ref=run.ref,
+        baseline_ref=run.baseline_ref,
         summary="; ".join([summary, *notes]),
         n_more_needed=n_more,
         caveats=caveats,
@@ -327,44 +371,17 @@ def summarize(
     )
 
 
-def record_decision(ws: Workspace, decision: Decision) -> None:
-    """Append the decision to the store (durably: CI reads it back as the baseline)."""
-    ws.append("decision", decision, durable=True)
-
-
-def run_scope(manifest: Mapping[str, Any]) -> tuple[str, str]:
-    """(suite, golden set) a run belongs to: the suite's name (its file's stem when the
-    suite sets none) and the dataset's name, from a ``runs`` row or manifest."""
-    config = manifest.get("config") or {}
-    if isinstance(config, str | bytes):
-        config = orjson.loads(config)
-    suite = (config.get("name") if isinstance(config, dict) else None) or Path(
-        str(manifest.get("suite") or "")
-    ).stem
-    return str(suite), str(manifest.get("dataset") or "")
-
-
-def last_accepted(
-    ws: Workspace, exclude: RunRef | None = None, scope: tuple[str, str] | None = None
-) -> str | None:
-    """Reference of the most recent run a gate shipped (other than ``exclude``), among
-    the runs of the same suite and golden set as ``scope`` (see run_scope) when given:
-    a run of another golden set is no baseline."""
-    from evals.store.query import query
-
-    rows = query(
-        ws,
-        "SELECT run_id, run_ref FROM decisions WHERE outcome = 'ship' "
-        "ORDER BY created_at DESC, recorded_at DESC",
-    )
-    scopes = {
-        r["run_id"]: run_scope(r)
-        for r in query(ws, "SELECT run_id, suite, dataset, config FROM runs")
-    }
-    for r in rows:
-        ref = r["run_ref"] or r["run_id"]
-        if r["run_id"] not in scopes or (exclude is not None and ref == str(exclude)):
-            continue
-        if scope is None or scopes[r["run_id"]] == scope:
-            return str(ref)
-    return None
+__all__ = [  # besides its own: the accepted-run helpers, defined in evals.analysis.accepted
+    "Gate",
+    "GateFileError",
+    "GateSpec",
+    "decide",
+    "evaluate_gate",
+    "evaluate_gate_facts",
+    "last_accepted",
+    "load_gate",
+    "record_decision",
+    "run_scope",
+    "summarize",
+    "threshold_problems",
+]

@@ -189,10 +189,10 @@ class RunData:
         return sorted({t.question_id for t in self.trials})
 
 
-_TRIALS_SQL = """
+TRIALS_SELECT = """
 WITH v AS MATERIALIZED (SELECT trial_key, judge, label, stage FROM latest_verdicts
                         WHERE judge IN ('cascade', 'imported_outcome'))
-SELECT t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.repetition,
+SELECT {extra}t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.repetition,
        t.status,
        t.error_kind, coalesce(t.input_tokens, 0) AS input_tokens,
        coalesce(t.cached_input_tokens, 0) AS cached_input_tokens,
@@ -207,8 +207,12 @@ FROM trial_facts t
 LEFT JOIN v c ON c.trial_key = t.key AND c.judge = 'cascade'
 LEFT JOIN v i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
 WHERE {members}
-ORDER BY t.question_id, t.case_id, t.repetition, t.key
 """
+"""A run's trials in TrialFacts field order (outcome aside): also the source of the
+typed-column statistics (evals.analysis.runfacts)."""
+TRIAL_ORDER = "question_id, case_id, repetition, key"
+"""The order of a run's trials (means and percentiles are taken over values in it)."""
+_TRIALS_SQL = TRIALS_SELECT + "ORDER BY " + ", ".join(f"t.{c}" for c in TRIAL_ORDER.split(", "))
 
 _LABELS_SQL = """
 SELECT id, queue_id, item_id, trial_key, case_id, reviewer, arm,
@@ -248,18 +252,21 @@ class RunRow(NamedTuple):
     """The suite file it ran (an import: the imported file)."""
 
 
+RUN_IDS_SQL = "SELECT run_id, suite FROM runs ORDER BY started_at, recorded_at"
+
+
 def run_ids(ws: Workspace) -> list[RunRow]:
     """Every run manifest row, oldest first."""
     with connect(ws) as con:
-        sql = "SELECT run_id, suite FROM runs ORDER BY started_at, recorded_at"
-        return rows_as(RunRow, _rows(con, sql, []))
+        return rows_as(RunRow, _rows(con, RUN_IDS_SQL, []))
 
 
-def resolve_run_ref(ws: Workspace, text: str) -> RunRef:
+def resolve_run_ref(ws: Workspace, text: str, runs: list[RunRow] | None = None) -> RunRef:
     """Parse a run reference. The run part may be ``latest`` (the most recently started
     run) or a pattern with ``*`` (the most recently started run whose id matches, e.g.
-    ``edd_demo-*``: suites name their runs ``<suite>-<hash>``)."""
-    runs = run_ids(ws)
+    ``edd_demo-*``: suites name their runs ``<suite>-<hash>``). `runs`: run_ids(ws),
+    when the caller has them."""
+    runs = run_ids(ws) if runs is None else runs
     known = {r.run_id for r in runs}
     if text in known:
         return RunRef(text)
@@ -332,7 +339,7 @@ def load_run(
             # Tuples straight into TrialFacts (the SELECT is in its field order): at a
             # million trials a dict per row cost more than the query.
             all_rows = con.execute(
-                _TRIALS_SQL.format(members=members), [ref.run_id, ref.run_id]
+                _TRIALS_SQL.format(members=members, extra=""), [ref.run_id, ref.run_id]
             ).fetchall()
             every = [TrialFacts(*r) for r in all_rows]
             del all_rows
@@ -377,13 +384,19 @@ no single item's, so these labels stay out of the per-item numbers."""
 def _attribute_labels(
     labels: list[LabelFacts], trials: list[TrialFacts]
 ) -> tuple[list[LabelFacts], list[LabelFacts]]:
+    return attribute_labels(labels, {t.key for t in trials}, {t.case_id for t in trials})
+
+
+def attribute_labels(
+    labels: list[LabelFacts], keys: set[str], cases: set[str]
+) -> tuple[list[LabelFacts], list[LabelFacts]]:
+    """(assisted, unassisted) labels of a run whose trials' keys and cases are given (only
+    those of labelled trials and labelled cases matter); see the module docstring."""
     labels = [lb for lb in labels if not lb.case_id.startswith(REVIEW_CASE_PREFIX)]
-    keys = {t.key for t in trials}
     assisted = [lb for lb in labels if lb.arm == "assisted" and lb.trial_key in keys]
     queues = {lb.queue_id for lb in assisted}
     control = [lb for lb in labels if lb.arm == "unassisted"]
     unassisted = [lb for lb in control if lb.queue_id in queues]
     if not unassisted:
-        cases = {t.case_id for t in trials}
         unassisted = [lb for lb in control if lb.case_id in cases]
     return assisted, unassisted

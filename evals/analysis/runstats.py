@@ -24,7 +24,6 @@ measures the fault (a provider timeout, a rate-limit wait), not the agent.
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -34,6 +33,16 @@ from pydantic import BaseModel, Field
 
 from evals import stats
 from evals.analysis.rundata import LabelFacts, TrialFacts
+from evals.analysis.tallies import (
+    Tally,
+    finite,
+    helpful_units,
+    latency_percentiles,
+    mean_cost,
+    per_trial,
+    tally_trials,
+    total_cost,
+)
 
 HelpfulBase = Literal["reviewed", "candidates"]
 
@@ -133,8 +142,7 @@ class ArmStats(BaseModel):
     trial_keys: list[str] = Field(default_factory=list)
 
 
-def _finite(x: float) -> float | None:
-    return None if math.isnan(x) else x
+_finite = finite
 
 
 def rate_stat(k: int, n: int, keys: list[str], confidence: float = 0.95) -> RateStat:
@@ -276,39 +284,79 @@ def known_costs(trials: Sequence[TrialFacts]) -> list[float]:
     return [t.cost_usd for t in trials if t.cost_usd is not None]
 
 
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 def arm_stats(
     trials: Sequence[TrialFacts],
     labels: Iterable[LabelFacts],
     confidence: float = 0.95,
     helpful_base: HelpfulBase = "reviewed",
 ) -> ArmStats:
-    """Descriptive statistics of a set of trials and the labels on them."""
+    """Descriptive statistics of a set of trials and the labels on them (with the trial
+    keys behind each figure)."""
     labels = list(labels)
-    costs = known_costs(trials)
-    verdicts = Counter(t.cascade_label or "none" for t in trials)
-    answered = [t for t in trials if not (t.status == "error" and t.error_kind == "infra")]
-    latencies = [t.latency_s for t in answered]
+    out = arm_stats_from_tally(tally_trials(trials), labels, confidence, helpful_base)
+    out.outcome = outcome_stat(trials, confidence)
+    out.helpful = helpful_stat(trials, labels, helpful_base, confidence)
+    out.trial_keys = [t.key for t in trials]
+    return out
+
+
+def arm_stats_from_tally(
+    tally: Tally,
+    labels: Iterable[LabelFacts],
+    confidence: float = 0.95,
+    helpful_base: HelpfulBase = "reviewed",
+) -> ArmStats:
+    """Descriptive statistics from a tally (evals.analysis.tallies); no trial keys: the
+    evidence is the selection the tally was taken over."""
+    p50, p95 = latency_percentiles(tally.latencies)
+    n = tally.trials
     return ArmStats(
-        trials=len(trials),
-        cases=len({t.case_id for t in trials}),
-        infra_errors=len(trials) - len(answered),
-        agent_errors=sum(1 for t in trials if t.status == "error" and t.error_kind != "infra"),
-        verdicts={k: verdicts.get(k, 0) for k in ("pass", "fail", "abstain", "none")},
-        outcome=outcome_stat(trials, confidence),
-        helpful=helpful_stat(trials, labels, helpful_base, confidence),
-        cost_total_usd=sum(costs) if costs else None,
-        cost_per_trial_usd=_mean(costs),
-        cost_unknown_trials=len(trials) - len(costs),
-        input_tokens_per_trial=_mean([float(t.input_tokens) for t in trials]),
-        cached_input_tokens_per_trial=_mean([float(t.cached_input_tokens) for t in trials]),
-        output_tokens_per_trial=_mean([float(t.output_tokens) for t in trials]),
-        tool_calls_per_trial=_mean([float(t.tool_calls) for t in trials]),
-        user_tool_calls_per_trial=_mean([float(t.user_tool_calls) for t in trials]),
-        latency_p50_s=_finite(stats.percentile(latencies, 50.0)),
-        latency_p95_s=_finite(stats.p95(latencies)),
-        trial_keys=[t.key for t in trials],
+        trials=n,
+        cases=tally.cases,
+        infra_errors=tally.infra_errors,
+        agent_errors=tally.agent_errors,
+        verdicts=dict(tally.verdicts),
+        outcome=rate_stat(tally.passes, tally.judged, [], confidence),
+        helpful=helpful_from_tally(tally, labels, helpful_base, confidence),
+        cost_total_usd=total_cost(tally.costs),
+        cost_per_trial_usd=mean_cost(tally.costs),
+        cost_unknown_trials=n - len(tally.costs),
+        input_tokens_per_trial=per_trial(tally.input_tokens, n),
+        cached_input_tokens_per_trial=per_trial(tally.cached_input_tokens, n),
+        output_tokens_per_trial=per_trial(tally.output_tokens, n),
+        tool_calls_per_trial=per_trial(tally.tool_calls, n),
+        user_tool_calls_per_trial=per_trial(tally.user_tool_calls, n),
+        latency_p50_s=p50,
+        latency_p95_s=p95,
+    )
+
+
+def helpful_from_tally(
+    tally: Tally,
+    labels: Iterable[LabelFacts],
+    base: HelpfulBase = "reviewed",
+    confidence: float = 0.95,
+) -> RateStat:
+    """helpful_stat over a tally (its labelled trials and its judge fails)."""
+    labels = list(labels)
+    rated = helpful_by_trial(labels)
+    k, n = helpful_units(tally.labelled, tally.verdicts["fail"], rated, base == "candidates")
+    stat = rate_stat(k, n, [], confidence)
+    stat.simulated = any(lb.simulated and lb.trial_key in rated for lb in labels)
+    return stat
+
+
+def funnel_from_tally(tally: Tally, labels: Iterable[LabelFacts]) -> Funnel:
+    """The review funnel from a tally (no trial keys)."""
+    rated = helpful_by_trial(labels)
+    reviewed = [t for t in tally.labelled if t.key in rated]
+    v = tally.verdicts
+    return Funnel(
+        candidates=tally.trials,
+        judge_fails=v["fail"],
+        survivors=v["pass"] + v["abstain"],
+        unjudged=v["none"],
+        reviewed=len(reviewed),
+        helpful=sum(1 for t in reviewed if rated[t.key]),
+        fails_by_stage=dict(tally.fails_by_stage),
     )

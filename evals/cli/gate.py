@@ -8,7 +8,7 @@ but exits 0 (for demos and dashboards, never for CI).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.table import Table
@@ -25,13 +25,13 @@ from evals.cli.common import (
 from evals.tables import print_table
 
 if TYPE_CHECKING:
+    from evals.analysis.rundata import RunData
     from evals.schema import Decision
 
 
 from evals.cli.common import open_workspace
 from evals.cli.runs import (
     IncludeSimulatedOpt,
-    load_runs,
     out_console,
     say_simulated,
 )
@@ -113,40 +113,45 @@ def gate(
 ) -> None:
     """Evaluate a gate on a run: exit 0 ship, 3 fail, 4 undecided (1 error, 2 bad gate file)."""
     from evals.analysis.gates import (
-        evaluate_gate,
+        evaluate_gate_facts,
         last_accepted,
         load_gate,
         record_decision,
         run_scope,
     )
+    from evals.analysis.runfacts import fact_session
 
     g = load_gate(gate_file)
     ws = open_workspace(workspace)
-    cand = load_runs(ws, run, g.spec.outcome, True, include_simulated)
-    base_ref = baseline
     if baseline is None and g.spec.needs_baseline():
         fail(
             f"{gate_file} sets noninferiority_margin: give --baseline RUN, "
             "--baseline last-accepted, or --baseline none"
         )
-    if baseline == "last-accepted":
-        scope = run_scope(cand.manifest)
-        base_ref = last_accepted(ws, exclude=cand.ref, scope=scope)
-        if base_ref is None:
-            fail(
-                f"no accepted run of suite {scope[0]!r} on golden set {scope[1]!r} yet (no "
-                "gate has shipped one): gate the first one with --baseline none, or name a "
-                "baseline run"
-            )
-    base = (
-        None
-        if base_ref in (None, "none")
-        else load_runs(ws, str(base_ref), g.spec.outcome, True, include_simulated)
-    )
-    try:
-        decision = evaluate_gate(g, cand, base)
-    except ValueError as exc:
-        fail(str(exc))
+    # One connection: the runs' trials stay in DuckDB, the statistics come back as tallies.
+    with fact_session(ws) as fs:
+        cand_ref = fs.resolve(ws, run)
+        base_ref = baseline
+        if baseline == "last-accepted":
+            scope = run_scope(fs.manifest(cand_ref))
+            base_ref = last_accepted(ws, exclude=cand_ref, scope=scope, session=fs)
+            if base_ref is None:
+                fail(
+                    f"no accepted run of suite {scope[0]!r} on golden set {scope[1]!r} yet (no "
+                    "gate has shipped one): gate the first one with --baseline none, or name a "
+                    "baseline run"
+                )
+        base_run = None if base_ref in (None, "none") else fs.resolve(ws, str(base_ref))
+        fs.prefetch([r.run_id for r in (cand_ref, base_run) if r is not None])
+        cand = fs.load(cand_ref, g.spec.outcome, single_cell=True,
+                       include_simulated=include_simulated)
+        base = None if base_run is None else fs.load(
+            base_run, g.spec.outcome, single_cell=True, include_simulated=include_simulated
+        )
+        try:
+            decision = evaluate_gate_facts(g, fs, cand, base)
+        except ValueError as exc:
+            fail(str(exc))
     if record:
         record_decision(ws, decision)
         ws.close()
@@ -158,7 +163,7 @@ def gate(
         typer.echo(decision.model_dump_json(indent=2))
     else:
         print_decision(decision, record)
-        say_simulated(cand)
+        say_simulated(cast("RunData", cand))  # RunFacts: the same label attributes
     if no_fail and decision.outcome != "ship" and not as_json:
         console.print(f"(--no-fail: exit 0 instead of {OUTCOME_EXIT[decision.outcome]})")
     raise typer.Exit(EXIT_OK if no_fail else OUTCOME_EXIT[decision.outcome])

@@ -4,7 +4,7 @@ Markdown and JSON, with its decision box, caveats and glossary."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.table import Table
@@ -19,6 +19,7 @@ from evals.tables import print_table
 if TYPE_CHECKING:
     from evals.analysis.compare import Comparison
     from evals.analysis.rundata import RunData
+    from evals.analysis.runfacts import RunFacts
     from evals.store.workspace import Workspace
     from reports import Report
 
@@ -61,24 +62,14 @@ def report(
 ) -> None:
     """Write a run's summary report, or its regression against the last accepted run."""
     from evals.analysis.rundata import OutcomeSpec
-    from reports import build_run_summary, load_decisions, load_examples
 
     ws = open_workspace(workspace)
+    if not regression:
+        _summary(ws, run, out or workspace / "reports", out is None, formats,
+                 include_simulated, section or [])
+        return
     cand = load_runs(ws, run, OutcomeSpec(), regression, include_simulated)
     say_simulated(cand)
-    if not regression:
-        propagation = _propagation(ws, cand)
-        summary = build_run_summary(
-            cand, load_examples(ws, cand), load_decisions(ws, cand.ref.run_id), propagation
-        )
-        if propagation is not None:
-            _print_propagation(propagation)
-        _add_whole_reviews(ws, cand, summary)
-        _add_sections(ws, cand, summary, section or [])
-        write_reports(
-            summary, out or workspace / "reports" / slug("summary", str(cand.ref)), formats
-        )
-        return
     from evals.analysis.compare import compare_runs
     from evals.analysis.gates import last_accepted, run_scope
     from reports import build_comparison_report
@@ -107,6 +98,43 @@ def report(
     )
     _add_sections(ws, cand, report_obj, section or [])
     write_reports(report_obj, folder, formats)
+
+
+def _summary(
+    ws: Workspace,
+    run: str,
+    out: Path,
+    default_folder: bool,
+    formats: str,
+    include_simulated: bool,
+    sections: list[str],
+) -> None:
+    """The run summary, from tallies over the typed columns (evals.analysis.runfacts): the
+    trials stay in DuckDB. Whole reviews and extra sections, which read the trials
+    themselves, load the run as before when the workspace has any."""
+    from evals.analysis.rundata import OutcomeSpec, load_run
+    from evals.analysis.runfacts import fact_session
+    from reports import build_run_summary, load_decisions, load_examples
+    from reports.summary_facts import from_session
+
+    with fact_session(ws) as fs:
+        cand = fs.load(fs.resolve(ws, run), OutcomeSpec(), include_simulated=include_simulated)
+        facts = from_session(fs, cand)
+        examples = load_examples(ws, facts, con=fs.con)
+        decisions = load_decisions(ws, cand.ref.run_id, con=fs.con)
+        queues = fs.con.execute("SELECT count(*) FROM queues").fetchall()[0][0]
+    say_simulated(cast("RunData", cand))  # RunFacts: the same label attributes
+    propagation = _propagation(ws, cand)
+    summary = build_run_summary(facts, examples, decisions, propagation)
+    if propagation is not None:
+        _print_propagation(propagation)
+    if queues or sections:
+        data = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=include_simulated)
+        if queues:
+            _add_whole_reviews(ws, data, summary)
+        _add_sections(ws, data, summary, sections)
+    folder = out / slug("summary", str(cand.ref)) if default_folder else out
+    write_reports(summary, folder, formats)
 
 
 def _add_sections(ws: Workspace, cand: RunData, report_obj: Report, names: list[str]) -> None:
@@ -147,12 +175,19 @@ def _add_whole_reviews(ws: Workspace, cand: RunData, summary: Report) -> None:
             print_table(out_console(), table)
 
 
-def _propagation(ws: Workspace, cand: RunData) -> Comparison | None:
-    """For a review run in free mode: its comparison with the teacher run (same cell)."""
+def _propagation(ws: Workspace, cand: RunData | RunFacts) -> Comparison | None:
+    """For a review run in free mode: its comparison with the teacher run (same cell),
+    over both runs' trials (a RunFacts candidate is loaded as RunData for it)."""
     import orjson
 
     from evals.analysis.compare import compare_runs
-    from evals.analysis.rundata import OutcomeSpec, RunRef, RunSelectionError, load_run
+    from evals.analysis.rundata import (
+        OutcomeSpec,
+        RunData,
+        RunRef,
+        RunSelectionError,
+        load_run,
+    )
     from evals.run.reviews import mode_run_id
 
     config = cand.manifest.get("config") or {}
@@ -166,6 +201,8 @@ def _propagation(ws: Workspace, cand: RunData) -> Comparison | None:
         teacher = load_run(ws, teacher_ref, OutcomeSpec())
     except RunSelectionError:
         return None  # a review suite run with review_modes: [free] only
+    if not isinstance(cand, RunData):
+        cand = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=cand.include_simulated)
     return compare_runs(teacher, cand)
 
 

@@ -23,7 +23,14 @@ from evals.schema.dataset import (
     ToolSpec,
 )
 from evals.schema.replay import AgentSpec, ModelSpec, PromptVersion, Usage
-from evals.schema.review import Decision, GateCheck, Label, ReviewEvent, Verdict
+from evals.schema.review import (
+    Decision,
+    GateCheck,
+    Label,
+    ReviewEvent,
+    TrialSelection,
+    Verdict,
+)
 from evals.schema.trace import (
     ErrorStep,
     FinalAnswerStep,
@@ -85,6 +92,7 @@ __all__ = [
     "Trace",
     "Trial",
     "TrialError",
+    "TrialSelection",
     "UpstreamLink",
     "Usage",
     "Verdict",

@@ -138,6 +138,22 @@ class ReviewEvent(Record):
 # --------------------------------------------------------------------------- decisions
 
 
+class TrialSelection(Record):
+    """The trials behind a figure, as the selection that finds them again (not a list of
+    keys: a decision over a million trials stays small; evals.analysis.evidence lists them)."""
+
+    run_ref: str
+    """The run as selected, 'RUN[:MODEL[:PROMPT]]': its trials (own and reused)."""
+    question: str | None = None
+    """Only this question's trials (None: every question)."""
+    where: Literal["all", "outcome", "priced", "reviewed", "labels", "paired"] = "all"
+    """Which of them: all; with an outcome (the decision's outcome source); with a known
+    cost; the helpfulness units (reviewed, or judge-failed with base 'candidates');
+    those of the timed assisted labels; with an outcome in a case paired with the other run."""
+    count: int = 0
+    """How many trials the selection held when the figure was computed."""
+
+
 class GateCheck(Record):
     """One threshold of a gate and the number it was compared with."""
 
@@ -164,7 +180,10 @@ class GateCheck(Record):
     detail: str = ""
     """Explanation in words."""
     trial_keys: list[str] = Field(default_factory=list)
-    """Trials behind the number (for tracing a figure to its evidence)."""
+    """Trials behind the number, as listed by decisions recorded before `evidence`
+    (empty now: evidence.where selects them)."""
+    evidence: list[TrialSelection] = Field(default_factory=list)
+    """The trials behind the number, by selection (a non-inferiority check: one per run)."""
     estimate: float | None = None
     """The point estimate behind the check when `value` is a bound of it (the helpful
     rate of a lower-bound check), else None."""

@@ -8,7 +8,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as _st
+
+from evals.stats import _dist
 
 Verdict = Literal["non-inferior", "inferior", "undecided"]
 PairedMethod = Literal["tango", "wald"]
@@ -104,7 +105,7 @@ def _check_counts(successes: int, n: int) -> None:
 
 
 def _z_two_sided(confidence: float) -> float:
-    return float(_st.norm.ppf(0.5 + confidence / 2.0))
+    return float(_dist.norm_ppf(0.5 + confidence / 2.0))
 
 
 def _as_binary(values: Sequence[bool] | npt.ArrayLike, name: str) -> npt.NDArray[np.bool_]:

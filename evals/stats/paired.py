@@ -7,8 +7,8 @@ import math
 from collections.abc import Sequence
 
 import numpy.typing as npt
-from scipy import stats as _st
 
+from evals.stats import _dist
 from evals.stats._base import (
     NonInferiorityResult,
     PairedDifference,
@@ -145,7 +145,7 @@ def mcnemar_exact(b01: int, b10: int) -> float:
     m = b01 + b10
     if m == 0:
         return 1.0
-    return float(min(1.0, 2.0 * _st.binom.cdf(min(b01, b10), m, 0.5)))
+    return float(min(1.0, 2.0 * _dist.binom_cdf(min(b01, b10), m, 0.5)))
 
 
 def noninferiority_paired(
@@ -182,7 +182,7 @@ def noninferiority_paired(
         )
     interval = _paired_difference_from_counts(n, b01, b10, 1.0 - 2.0 * alpha, "tango")
     z = tango_score_statistic(n, b01, b10, -margin)
-    p_value = float(_st.norm.sf(z))
+    p_value = float(_dist.norm_sf(z))
     verdict: Verdict
     if interval.low > -margin:
         verdict = "non-inferior"
@@ -255,8 +255,8 @@ def sample_size_noninferiority_paired(
     q0 = _restricted_p10(p01, p10, delta0)
     w0 = max(2.0 * q0 + delta0 * (1.0 - delta0), 0.0)
     w1 = max(psi - expected_diff**2, 0.0)
-    za = float(_st.norm.ppf(1.0 - alpha))
-    zb = float(_st.norm.ppf(power))
+    za = float(_dist.norm_ppf(1.0 - alpha))
+    zb = float(_dist.norm_ppf(power))
     n = (za * math.sqrt(w0) + zb * math.sqrt(w1)) ** 2 / (expected_diff - delta0) ** 2
     # Guard against 17.000000000001 -> 18 from rounding.
     return max(1, math.ceil(n - 1e-9))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats as _st
-
+from evals.stats import _dist
 from evals.stats._base import Interval, _check_confidence, _check_counts, _z_two_sided
 
 # ------------------------------------------------------------- single proportions
@@ -54,8 +53,8 @@ def clopper_pearson_interval(successes: int, n: int, confidence: float = 0.95) -
         return Interval(0.0, 1.0, math.nan)
     alpha = 1.0 - confidence
     x = successes
-    low = 0.0 if x == 0 else float(_st.beta.ppf(alpha / 2.0, x, n - x + 1))
-    high = 1.0 if x == n else float(_st.beta.ppf(1.0 - alpha / 2.0, x + 1, n - x))
+    low = 0.0 if x == 0 else float(_dist.beta_ppf(alpha / 2.0, x, n - x + 1))
+    high = 1.0 if x == n else float(_dist.beta_ppf(1.0 - alpha / 2.0, x + 1, n - x))
     return Interval(low, high, x / n)
 
 
@@ -74,7 +73,7 @@ def clopper_pearson_upper(successes: int, n: int, confidence: float = 0.95) -> f
     _check_confidence(confidence)
     if successes == n:
         return 1.0
-    return float(_st.beta.ppf(confidence, successes + 1, n - successes))
+    return float(_dist.beta_ppf(confidence, successes + 1, n - successes))
 
 
 # ------------------------------------------------- one-proportion sample size (gates)
@@ -109,8 +108,8 @@ def sample_size_one_proportion(
         raise ValueError("alpha (one-sided) must be in (0, 0.5)")
     if not 0.0 < power < 1.0:
         raise ValueError("power must be in (0, 1)")
-    za = float(_st.norm.ppf(1.0 - alpha))
-    zb = float(_st.norm.ppf(power))
+    za = float(_dist.norm_ppf(1.0 - alpha))
+    zb = float(_dist.norm_ppf(power))
     spread = za * math.sqrt(threshold * (1.0 - threshold)) + zb * math.sqrt(
         expected * (1.0 - expected)
     )

@@ -137,12 +137,22 @@ def _sql_type(field: BodyField) -> str:
 
 def deduped_facts_sql(raw: str, kind: str) -> str:
     """One row per key from the facts of view `raw`, the same record the kind's own view
-    keeps (lowest by prefer, ts, filename, seq: evals.store.query.deduped_sql)."""
+    keeps (lowest by prefer, ts, filename, seq: evals.store.query.deduped_sql).
+
+    Only keys written more than once go through the choice (an aggregate, then a join
+    back on (filename, seq)); every other record is its key's only one and passes
+    through. Over a million trials that join back was most of a decision's query time,
+    and a store rarely holds a key twice (a retried infra error, a race of two runs)."""
     names = ", ".join(f'"{n}"' for n in typed_fields(kind))
     return (
-        f'SELECT ts AS recorded_at, {names} FROM "{raw}" JOIN (SELECT '
+        f'WITH dups AS MATERIALIZED (SELECT key FROM "{raw}" WHERE key IS NOT NULL '
+        "GROUP BY key HAVING count(*) > 1) "
+        f'SELECT ts AS recorded_at, {names} FROM "{raw}" '
+        "WHERE key NOT IN (SELECT key FROM dups) "
+        f'UNION ALL SELECT ts AS recorded_at, {names} FROM "{raw}" JOIN (SELECT '
         "arg_min(struct_pack(f := filename, s := seq), struct_pack(p := prefer, t := ts, "
-        f'f := filename, s := seq)) AS dedupe_winner FROM "{raw}" GROUP BY key) '
+        f'f := filename, s := seq)) AS dedupe_winner FROM "{raw}" '
+        "WHERE key IS NULL OR key IN (SELECT key FROM dups) GROUP BY key) "
         "ON filename = dedupe_winner.f AND seq = dedupe_winner.s"
     )
 

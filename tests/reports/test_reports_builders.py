@@ -92,7 +92,7 @@ def test_run_summary_escapes_untrusted_text(workspace: Workspace, tmp_path: Path
     assert "\\[x\\](javascript" in md and "\\| \\*bold\\*" in md
     data = json.loads(report_json(report))
     funnel = next(b for s in data["sections"] for b in s["blocks"] if b.get("id") == "funnel")
-    steps = {e["label"]: len(e["trial_keys"]) for e in funnel["evidence"]}
+    steps = {e["label"]: e["count"] for e in funnel["evidence"]}  # counted, keys not listed
     name = "model-b/v1"
     assert steps[f"{name}: candidates"] == 24 and steps[f"{name}: judge fails"] == 6
     assert steps[f"{name}: survivors"] == 18 and steps[f"{name}: reviewed"] == 18

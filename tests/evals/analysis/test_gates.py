@@ -14,6 +14,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from evals import stats as S
+from evals.analysis.evidence import evidence_keys
 from evals.analysis.gates import (
     GateFileError,
     evaluate_gate,
@@ -130,7 +131,8 @@ def test_helpful_lower_bound(
         outcome,
         {"pass": "ship", "fail": "fail", "undecided": "undecided"}[outcome],
     )
-    assert sorted(check.trial_keys) == sorted(t.key for t in trials)
+    assert sorted(evidence_keys(workspace, decision, check)) == sorted(t.key for t in trials)
+    assert check.evidence[0].count == n and check.trial_keys == []
     if outcome == "undecided":
         need = S.sample_size_one_proportion(k / n, threshold, alpha=0.025, power=0.8)
         assert check.n_needed == need and decision.n_more_needed == need - n
@@ -327,7 +329,9 @@ def test_per_question_scopes_and_headline_need(workspace: Workspace, tmp_path: P
     decision = evaluate_gate(gate, load_run(workspace, RunRef("run")))
     qa, qb = only(decision, "judge_pass_rate", "qa"), only(decision, "judge_pass_rate", "qb")
     assert (qa.outcome, qb.outcome) == ("undecided", "undecided")
-    assert qb.threshold == 0.75 and sorted(qa.trial_keys) == sorted(t.key for t in t1)
+    assert qb.threshold == 0.75 and sorted(
+        evidence_keys(workspace, decision, qa)
+    ) == sorted(t.key for t in t1)
     need_a = S.sample_size_one_proportion(0.9, 0.8, alpha=0.025) - 20
     need_b = S.sample_size_one_proportion(1.0, 0.75, alpha=0.025) - 10
     assert decision.n_more_needed == need_a + need_b  # questions add up
@@ -439,15 +443,16 @@ def test_dataset_thresholds_are_range_checked(tmp_path: Path, repo_root: Path) -
     )
 
 
-def test_trial_keys_above_the_cap_become_a_digest(
-    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import hashlib
-
-    from evals.analysis import gate_checks
-    monkeypatch.setattr(gate_checks, "MAX_KEYS_PER_CHECK", 3)
-    trials = write_judged(workspace, "run", [True] * 5)
+def test_a_check_records_its_trials_as_a_selection(workspace: Workspace, tmp_path: Path) -> None:
+    """No key list in the decision: the run, question and which trials, with their count;
+    the keys are found again from it."""
+    trials = write_judged(workspace, "run", [True] * 4 + [False])
+    workspace.writer("trial").append_many([make_trial("run", "q1-x", "q1")])  # unjudged
     gate = load_gate(gate_file(tmp_path, "overall: {min_judge_pass_rate: 0.1}\n"))
-    check = only(evaluate_gate(gate, load_run(workspace, RunRef("run"))), "judge_pass_rate")
-    digest = hashlib.sha256("\n".join(sorted(t.key for t in trials)).encode()).hexdigest()
-    assert check.trial_keys == [] and digest in check.detail and "5 trials" in check.detail
+    decision = evaluate_gate(gate, load_run(workspace, RunRef("run")))
+    check = only(decision, "judge_pass_rate")
+    assert check.trial_keys == []
+    assert [e.model_dump() for e in check.evidence] == [
+        {"run_ref": "run", "question": None, "where": "outcome", "count": 5}
+    ]
+    assert sorted(evidence_keys(workspace, decision, check)) == sorted(t.key for t in trials)

@@ -228,3 +228,20 @@ def test_columns_read_in_one_parse_match_the_per_column_extraction(tmp_path: Pat
     new = rows_of(ws, f"SELECT {', '.join(names)} FROM trials")
     assert new == rows_of(ws, OLD_TRIAL_COLUMNS)
     assert {(r[0], r[11]) for r in new} == {("tools", 2), ("infra", 0), ("plain", 0)}
+
+
+def test_trial_and_verdict_facts_keep_the_records_their_views_keep(
+    two_segments: Workspace,
+) -> None:
+    """The fact views choose only among keys written more than once (the rest pass
+    through, evals.store.typed_columns.deduped_facts_sql): the same records as the views."""
+    trials = "SELECT key, run_id, status, recorded_at FROM {}"
+    assert rows_of(two_segments, trials.format("trial_facts")) == rows_of(
+        two_segments, trials.format("trials")
+    )
+    verdicts = "SELECT key, judge, recorded_at FROM {}"
+    assert rows_of(two_segments, verdicts.format("verdict_facts")) == rows_of(
+        two_segments, verdicts.format("verdicts")
+    )
+    dup = "SELECT count(*) - count(DISTINCT key) AS n FROM {}"
+    assert rows_of(two_segments, dup.format("facts_trial"))[0][0] > 0  # dups were there
