@@ -6,8 +6,8 @@ The table (``cmp_arm0`` / ``cmp_arm1``) has the columns of
 :class:`evals.analysis.rundata.TrialFacts` plus ``infra`` (an infrastructure error),
 and ``run_id``. Counts and integer sums come from one
 grouped query; the latency percentiles and the cost total from the fetched columns
-(NumPy; costs summed in the trials' order, as Python's ``sum`` over the loaded trials),
-so the floats are the same.
+(NumPy; costs summed exactly with evals.analysis.tallies, whatever their order), so the
+floats are the same.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 from evals import stats
 from evals.analysis.rundata import REVIEW_CASE_PREFIX, LabelFacts, TrialFacts
 from evals.analysis.runstats import ArmStats, helpful_stat, rate_stat
+from evals.analysis.tallies import mean_cost, total_cost
 
 _TRIAL_FIELDS = (
     "key, case_id, case_hash, question_id, model_alias, prompt, repetition, status, "
@@ -125,9 +126,7 @@ def arm_aggregates(
         # Every known cost is 0: the sums are 0.0 whatever the order, no sort needed.
         out.costs = {q: [0.0] * int(row["costs_known"]) for q, row in rows.items()}
     else:
-        cost, counts = _per_question(
-            con, table, "cost_usd IS NOT NULL", "cost_usd", _ORDER
-        )
+        cost, counts = _per_question(con, table, "cost_usd IS NOT NULL", "cost_usd", "question_id")
         every = cost.tolist()
         out.costs[None] = every
         start = 0
@@ -137,9 +136,7 @@ def arm_aggregates(
     return out
 
 
-def _first_keys(
-    con: duckdb.DuckDBPyConnection, table: str, agg: ArmAggregates, cap: int
-) -> None:
+def _first_keys(con: duckdb.DuckDBPyConnection, table: str, agg: ArmAggregates, cap: int) -> None:
     """Each scope's first `cap` keys (and first judged keys) in the trials' order, into
     the rows' ``keys`` / ``judged_keys``. The first `cap` trials of a question lie in
     its `cap` smallest case ids (the grouped query's ``first_cases``), so only those
@@ -202,12 +199,11 @@ def arm_stats_from(
         cases=int(row["cases"]) if row else 0,
         infra_errors=int(row["infra_errors"]) if row else 0,
         agent_errors=int(row["agent_errors"]) if row else 0,
-        verdicts={v: int(row[f"v_{v}"]) if row else 0 for v in ("pass", "fail", "abstain",
-                                                                  "none")},
+        verdicts={v: int(row[f"v_{v}"]) if row else 0 for v in ("pass", "fail", "abstain", "none")},
         outcome=out,
         helpful=helpful_stat(labelled, assisted, "reviewed", confidence),
-        cost_total_usd=sum(costs) if costs else None,
-        cost_per_trial_usd=sum(costs) / len(costs) if costs else None,
+        cost_total_usd=total_cost(costs),
+        cost_per_trial_usd=mean_cost(costs),
         cost_unknown_trials=n_trials - len(costs),
         input_tokens_per_trial=_mean_of_sum(row["input_tokens"], n_trials) if row else None,
         cached_input_tokens_per_trial=(
@@ -215,18 +211,14 @@ def arm_stats_from(
         ),
         output_tokens_per_trial=_mean_of_sum(row["output_tokens"], n_trials) if row else None,
         tool_calls_per_trial=_mean_of_sum(row["tool_calls"], n_trials) if row else None,
-        user_tool_calls_per_trial=(
-            _mean_of_sum(row["user_tool_calls"], n_trials) if row else None
-        ),
+        user_tool_calls_per_trial=(_mean_of_sum(row["user_tool_calls"], n_trials) if row else None),
         latency_p50_s=_finite(stats.percentile(latency, 50.0)),
         latency_p95_s=_finite(stats.p95(latency)),
         trial_keys=list(row["keys"] or []) if row else [],
     )
 
 
-def _present(
-    con: duckdb.DuckDBPyConnection, table: str, column: str, values: set[str]
-) -> set[str]:
+def _present(con: duckdb.DuckDBPyConnection, table: str, column: str, values: set[str]) -> set[str]:
     """Which of `values` occur in `table`'s `column`."""
     if not values:
         return set()
@@ -243,9 +235,7 @@ def attribute_labels(
     """(assisted, unassisted) labels of the arm, as evals.analysis.rundata's load
     attributes them, asking the table only about the labels' keys and cases."""
     labels = [lb for lb in labels if not lb.case_id.startswith(REVIEW_CASE_PREFIX)]
-    keys = _present(
-        con, table, "key", {lb.trial_key for lb in labels if lb.trial_key is not None}
-    )
+    keys = _present(con, table, "key", {lb.trial_key for lb in labels if lb.trial_key is not None})
     assisted = [lb for lb in labels if lb.arm == "assisted" and lb.trial_key in keys]
     queues = {lb.queue_id for lb in assisted}
     control = [lb for lb in labels if lb.arm == "unassisted"]
@@ -264,8 +254,7 @@ def labelled_trials(
     if not keys:
         return []
     rows = con.execute(
-        f"SELECT {_TRIAL_FIELDS} FROM {table} WHERE key IN (SELECT unnest($v)) "
-        f"ORDER BY {_ORDER}",
+        f"SELECT {_TRIAL_FIELDS} FROM {table} WHERE key IN (SELECT unnest($v)) ORDER BY {_ORDER}",
         {"v": keys},
     ).fetchall()
     return [TrialFacts(*r) for r in rows]
