@@ -6,19 +6,6 @@ from __future__ import annotations
 
 from evals.analysis.rundata import RunRef
 
-DEDUPED_SQL = """
-WITH dup AS MATERIALIZED (SELECT key FROM facts_trial GROUP BY key HAVING count(*) > 1)
-SELECT * FROM facts_trial WHERE key NOT IN (SELECT key FROM dup)
-UNION ALL
-SELECT * FROM (SELECT * FROM facts_trial WHERE key IN (SELECT key FROM dup)
-               QUALIFY row_number() OVER (PARTITION BY key ORDER BY prefer, ts, filename, seq)
-               = 1)
-"""
-"""``trial_facts``' rows (one per key: the lowest by prefer, ts, filename, seq, as
-evals.store.typed_columns.deduped_facts_sql keeps), ranking only the keys recorded more
-than once: the view's aggregate over every key took 2 s of a 1M-record comparison,
-this 0.4 s. A test holds the two equal."""
-
 FACTS_SQL = """
 CREATE TEMP TABLE cmp_facts AS
 WITH v AS MATERIALIZED (SELECT trial_key, judge, label, stage FROM latest_verdicts
@@ -36,7 +23,7 @@ SELECT t.key, t.run_id, t.case_id, t.case_hash, t.question_id, t.model_alias, t.
        i.label AS imported_label,
        coalesce(t.status = 'error' AND t.error_kind = 'infra', false) AS infra,
        {m0} AS m0, {m1} AS m1
-FROM ({deduped}) t
+FROM trial_facts t
 LEFT JOIN v c ON c.trial_key = t.key AND c.judge = 'cascade'
 LEFT JOIN v i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
 WHERE {m0} OR {m1}

@@ -58,7 +58,6 @@ from evals.analysis.paired_arms import (
 from evals.analysis.paired_queries import (
     ALL_UNITS_SQL,
     CELL_KEYS_SQL,
-    DEDUPED_SQL,
     FACTS_SQL,
     LABELS_SQL,
     MIXED_SQL,
@@ -319,7 +318,6 @@ def compare_in_store(
         manifests = [_manifest(con, r) for r in refs]
         con.execute(
             FACTS_SQL.format(
-                deduped=DEDUPED_SQL,
                 m0=run_members_sql("$b", "t"),
                 m1=run_members_sql("$c", "t"),
             ),

@@ -11,7 +11,6 @@ import pytest
 
 from evals.analysis import paired_sql
 from evals.analysis.compare import PairBy, compare_runs
-from evals.analysis.paired_queries import DEDUPED_SQL
 from evals.analysis.paired_sql import compare_in_store
 from evals.analysis.rundata import OutcomeSpec, RunRef, RunSelectionError, load_run
 from evals.run.links import RunLink
@@ -163,19 +162,6 @@ def test_evidence_lists_are_capped_and_counted(
     assert len(rows) == want["overall"]["baseline"]["trials"] + want["overall"]["candidate"][
         "trials"
     ]
-
-
-def test_deduplication_keeps_the_views_record(varied: Path) -> None:
-    cols = "key, run_id, question_id, case_hash, status"
-    with connect(Workspace(varied)) as con:
-        view = con.execute(f"SELECT {cols} FROM trial_facts ORDER BY key").fetchall()
-        ours = con.execute(
-            f"SELECT {cols} FROM ({DEDUPED_SQL}) ORDER BY key"
-        ).fetchall()
-        dupes = con.execute(
-            "SELECT count(*) FROM (SELECT key FROM facts_trial GROUP BY key HAVING count(*) > 1)"
-        ).fetchone()
-    assert ours == view and dupes == (1,)
 
 
 def test_a_run_of_several_cells_must_be_narrowed(varied: Path) -> None:
