@@ -41,12 +41,12 @@ def write_workload(folder: Path, trials: int) -> tuple[Path, Path, Path]:
     refs = cases.golden.refs
     assert refs is not None
     ws = Workspace(folder / "ws")
-    ids = cases.ids()
     for start in range(0, trials, BATCH):
         batch = []
         for i in range(start, min(trials, start + BATCH)):
             answer = str(case_record(i, False)["reference"]) if i % 5 else "No idea."
-            t = make_trial(RUN, ids[i], refs[i].question_id, answer=answer)
+            case_id = str(case_record(i, False)["id"])
+            t = make_trial(RUN, case_id, refs[i].question_id, answer=answer)
             batch.append(t.model_copy(update={"case_hash": refs[i].hash}))
         if start == 0:
             write_run(ws, RUN, batch)  # the run's manifest and its first trials
