@@ -5,25 +5,33 @@ set lazily (issue 18 item 2: growth at most 1.2x from 1k to 100k trials).
 For each size a synthetic golden set (bench.workload) and a run of one trial per case
 (answered from the case's reference, one in five with a wrong answer, written through
 the real store and compacted, as `evals run` leaves it) are generated; then `evals judge`
-runs once as its own process with deterministic checks only (answered, key facts: no
-model, so the figure is the harness's own), and its peak RSS is sampled over its whole
-life. Growth is the ratio of the largest size's peak to the smallest's.
+runs as its own process, `--runs` times on fresh copies of the workspace, with
+deterministic checks only (answered, key facts: no model, so the figure is the
+harness's own). Its peak RSS is the kernel's (ru_maxrss from wait4: the process's
+high-water mark, exact), not a sample: the peak of a 1,000-trial judging is a spike
+of a few tens of milliseconds (compacting its verdicts) that sampling every 100 ms
+caught in one run of three, which made the smaller size's figure, and so the growth,
+a matter of luck. Growth is the ratio of the largest size's median peak to the
+smallest's.
 
-    python -m bench.bench_judge [--sizes 1000 100000] [--json out.json]
+    python -m bench.bench_judge [--sizes 1000 100000] [--runs 1] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bench.common import PYTHON, ROOT, base_env, log, run_measured
+from bench.common import PYTHON, ROOT, base_env, log, summary
 from bench.workload import case_record, write_golden_set
 from evals.store.workspace import Workspace
 from evals.testing.synthetic import make_trial, write_run
@@ -58,25 +66,47 @@ def write_workload(folder: Path, trials: int) -> tuple[Path, Path, Path]:
     return dataset, folder / "ws", judges
 
 
-def measure(trials: int, scratch: Path) -> dict[str, Any]:
-    """Generate one size's workload and judge it once."""
-    folder = scratch / f"judge-{trials}"
-    dataset, ws, judges = write_workload(folder, trials)
+def judge_once(dataset: Path, ws: Path, judges: Path) -> dict[str, Any]:
+    """`evals judge` once as a child process: exact peak RSS, wall time, the funnel."""
     cmd = [PYTHON, "-m", "evals.cli.main", "judge", RUN, "--judges", str(judges),
            "--dataset", str(dataset), "-w", str(ws), "--no-progress", "--json"]  # fmt: skip
-    try:
-        measured = run_measured(cmd, env=base_env(), cwd=ROOT, every_s=0.1)
-        funnel = json.loads(measured.stdout[measured.stdout.index("{"):])
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    if measured.returncode != 0:
-        raise RuntimeError(f"evals judge exit {measured.returncode}: {measured.stderr[-800:]}")
+    start = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=base_env(), stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"evals judge exit {status}: {stderr[-800:]}")
+    funnel = json.loads(stdout[stdout.index("{"):])
     return {
-        "trials": trials,
-        "peak_rss_mb": round(measured.peak_rss_mb, 1),
-        "seconds": round(measured.wall_s, 1),
+        "peak_rss_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
+        "seconds": wall,
         "candidates": funnel["candidates"],
         "survivors": funnel["survivors"],
+    }
+
+
+def measure(trials: int, runs: int, scratch: Path) -> dict[str, Any]:
+    """Generate one size's workload and judge a fresh copy of it `runs` times."""
+    folder = scratch / f"judge-{trials}"
+    dataset, ws, judges = write_workload(folder, trials)
+    got = []
+    try:
+        for _ in range(runs):
+            copy = folder / "ws-run"
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(ws, copy)
+            got.append(judge_once(dataset, copy, judges))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "peak_rss_mb": summary([g["peak_rss_mb"] for g in got], 1),
+        "peak_source": "ru_maxrss",
+        "seconds": round(sorted(g["seconds"] for g in got)[len(got) // 2], 1),
+        "candidates": got[0]["candidates"],
+        "survivors": got[0]["survivors"],
     }
 
 
@@ -84,6 +114,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run and print; returns the results (also written to --json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
+    parser.add_argument("--runs", type=int, default=1, help="judgings per size (median)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="bench-judge-"))
@@ -91,15 +122,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         for n in sorted(args.sizes):
             log(f"  evals judge over {n:,} trials")
-            got = measure(n, scratch)
-            by_trials[str(n)] = {
-                "peak_rss_mb": {"median": got["peak_rss_mb"], "min": got["peak_rss_mb"],
-                                "max": got["peak_rss_mb"], "runs": 1},
-                "seconds": got["seconds"],
-                "candidates": got["candidates"],
-                "survivors": got["survivors"],
-            }
-            log(f"    peak RSS {got['peak_rss_mb']:.0f} MB, {got['seconds']:.1f}s")
+            got = by_trials[str(n)] = measure(n, max(1, args.runs), scratch)
+            peak = got["peak_rss_mb"]
+            log(f"    peak RSS {peak['median']:.0f} MB (min {peak['min']:.0f}, max "
+                f"{peak['max']:.0f}, {peak['runs']} runs), {got['seconds']:.1f}s")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     sizes = sorted(int(n) for n in by_trials)

@@ -18,6 +18,7 @@ keep each new verdict: memory grew with the run. Here:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from evals.store.workspace import Workspace
 from judges.judging_cases import JudgingCases as JudgingCases  # re-exported
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 BATCH = 256
 """Trials fetched from DuckDB at a time."""
@@ -90,6 +92,7 @@ class Budget:
         if self.mb >= MAX_MEMORY_LIMIT_MB:
             raise exc
         self.mb *= 2
+        log.debug("judging: DuckDB's memory limit raised to %d MB (%s)", self.mb, exc)
         self._apply()
 
     def retry(self, query: Callable[[], T]) -> T:
