@@ -31,8 +31,8 @@ from typing import Any
 
 import yaml
 
-from bench.common import PYTHON, ROOT, base_env, log, summary
-from bench.workload import case_record, write_golden_set
+from bench.common import PYTHON, ROOT, FakeServer, base_env, log, summary
+from bench.workload import case_record, server_env, write_golden_set, write_suite
 from evals.store.workspace import Workspace
 from evals.testing.synthetic import make_trial, write_run
 from judges.judge_stream import JudgingCases
@@ -66,26 +66,60 @@ def write_workload(folder: Path, trials: int) -> tuple[Path, Path, Path]:
     return dataset, folder / "ws", judges
 
 
-def judge_once(dataset: Path, ws: Path, judges: Path) -> dict[str, Any]:
-    """`evals judge` once as a child process: exact peak RSS, wall time, the funnel."""
-    cmd = [PYTHON, "-m", "evals.cli.main", "judge", RUN, "--judges", str(judges),
-           "--dataset", str(dataset), "-w", str(ws), "--no-progress", "--json"]  # fmt: skip
+def peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a command as a child process: its exact peak RSS in MB (ru_maxrss), wall
+    seconds and stdout; a failure raises with the end of its stderr."""
     start = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=base_env(), stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - start
         out.seek(0), err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"evals judge exit {status}: {stderr[-800:]}")
+        raise RuntimeError(f"{' '.join(cmd[2:4])} exit {status}: {stderr[-800:]}")
+    return usage.ru_maxrss / 1024, wall, stdout  # ru_maxrss: kilobytes on Linux
+
+
+def judge_once(dataset: Path, ws: Path, judges: Path) -> dict[str, Any]:
+    """`evals judge` once as a child process: exact peak RSS, wall time, the funnel."""
+    cmd = [PYTHON, "-m", "evals.cli.main", "judge", RUN, "--judges", str(judges),
+           "--dataset", str(dataset), "-w", str(ws), "--no-progress", "--json"]  # fmt: skip
+    peak, wall, stdout = peak_of(cmd, base_env())
     funnel = json.loads(stdout[stdout.index("{"):])
     return {
-        "peak_rss_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
+        "peak_rss_mb": peak,
         "seconds": wall,
         "candidates": funnel["candidates"],
         "survivors": funnel["survivors"],
     }
+
+
+def run_with_judges(cases: int, scratch: Path, latency_ms: float = 5, lanes: int = 64) -> dict[
+    str, Any
+]:
+    """`evals run` of a suite whose `judges:` are JUDGES (they judge the run at its
+    end, streaming as `evals judge` does), against the fake server, and the same run
+    with --no-judge: the judging's share is the difference of the two peaks."""
+    folder = scratch / f"run-{cases}"
+    dataset = write_golden_set(folder / "dataset", cases)
+    suite = write_suite(folder, dataset, lanes=lanes)
+    config = yaml.safe_load(suite.read_text())
+    suite.write_text(yaml.safe_dump({**config, "judges": JUDGES}, sort_keys=False))
+    out: dict[str, Any] = {"cases": cases}
+    server = FakeServer(latency_ms)
+    try:
+        env = base_env(**server_env(server.url))
+        for label, flag in (("run_only", "--no-judge"), ("run_and_judges", "--judge")):
+            cmd = [PYTHON, "-m", "evals.cli.main", "run", str(suite), "-w",
+                   str(folder / f"ws-{label}"), "--full", "--no-progress", "--lanes",
+                   str(lanes), flag]  # fmt: skip
+            peak, wall, _ = peak_of(cmd, env)
+            out[label] = {"peak_rss_mb": round(peak, 1), "seconds": round(wall, 1)}
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return out
 
 
 def measure(trials: int, runs: int, scratch: Path) -> dict[str, Any]:
@@ -115,6 +149,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
     parser.add_argument("--runs", type=int, default=1, help="judgings per size (median)")
+    parser.add_argument(
+        "--run-sizes", type=int, nargs="*", default=[],
+        help="also `evals run` with the judges in its suite at these case counts",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="bench-judge-"))
@@ -126,17 +164,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             peak = got["peak_rss_mb"]
             log(f"    peak RSS {peak['median']:.0f} MB (min {peak['min']:.0f}, max "
                 f"{peak['max']:.0f}, {peak['runs']} runs), {got['seconds']:.1f}s")
+        runs = []
+        for n in sorted(args.run_sizes):
+            log(f"  evals run with judges over {n:,} cases (and with --no-judge)")
+            runs.append(run_with_judges(n, scratch))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     sizes = sorted(int(n) for n in by_trials)
     first, last = by_trials[str(sizes[0])], by_trials[str(sizes[-1])]
     growth = last["peak_rss_mb"]["median"] / first["peak_rss_mb"]["median"]
-    result = {"by_trials": by_trials, "growth_ratio": round(growth, 2)}
+    result: dict[str, Any] = {"by_trials": by_trials, "growth_ratio": round(growth, 2)}
+    if runs:
+        result["run_with_judges"] = runs
     print("evals judge (deterministic checks), peak RSS of the process:")
     for n in sizes:
         row = by_trials[str(n)]
         print(f"  {n:>9,} trials: {row['peak_rss_mb']['median']:7.1f} MB, {row['seconds']:.1f}s")
     print(f"  growth {sizes[0]:,} -> {sizes[-1]:,}: {growth:.2f}x")
+    for r in runs:
+        alone, both = r["run_only"]["peak_rss_mb"], r["run_and_judges"]["peak_rss_mb"]
+        print(f"  evals run, {r['cases']:,} cases: {alone:.1f} MB with --no-judge, "
+              f"{both:.1f} MB judged at its end")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return result
