@@ -5,15 +5,19 @@ pydantic Trial, every stored verdict of them, and the golden set's every Case, t
 keep each new verdict: memory grew with the run. Here:
 
 - the golden set is read lazily (evals.dataset.golden: a CaseRef per case,
-  evals.dataset.case_refs) and a case is read back when its trial is judged (JudgingCases);
+  evals.dataset.case_refs), its ids are looked up in arrays (judges.judging_cases) and a
+  case is read back when its trial is judged (JudgingCases);
 - a first pass over the run's typed trial columns (``trial_facts``: no body parsed
   where the segment is compacted, evals.store.typed_columns) counts the trials, the excluded
   ones and those already judged (a set of the stored final verdicts' keys);
 - a second pass streams each trial's body with its usable stored verdicts (one DuckDB
-  query, fetched in batches: DuckDB holds only the stored verdicts of the run's trials,
-  none on a first judging) to a bounded queue the lanes take from; each trial's
-  verdicts, stored and new, are added to the funnel (judges.funnel.FunnelTally) when its
-  judging ends, and dropped.
+  query per key-hash partition, fetched in batches: which record of a key wins is
+  decided on the typed columns, and the bodies are read once, only the winners' kept) to
+  a bounded queue the lanes take from; each trial's verdicts, stored and new, are added
+  to the funnel (judges.funnel.FunnelTally) when its judging ends, and dropped;
+- both passes run under a DuckDB memory limit (Budget) that doubles when a query needs
+  more: without one, DuckDB kept what its scans had allocated until the connection
+  closed, and that grew with the run.
 """
 
 from __future__ import annotations

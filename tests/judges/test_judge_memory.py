@@ -20,7 +20,7 @@ from judges.judge_stream import JudgingCases, stream_trials
 from judges.judging import judge_run, load_run_trials, load_verdicts
 from judges.judging_cases import CaseIndex
 from tests.helpers import judges as kit
-from tests.judges.test_judge_stream import CHECKS, counts, in_memory_funnel, write_golden
+from tests.helpers.judge_stream import CHECKS, counts, in_memory_funnel, write_golden
 
 
 def test_the_case_index_finds_every_id_and_no_other() -> None:
