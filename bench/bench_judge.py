@@ -7,12 +7,12 @@ For each size a synthetic golden set (bench.workload) and a run of one trial per
 the real store and compacted, as `evals run` leaves it) are generated; then `evals judge`
 runs as its own process, `--runs` times on fresh copies of the workspace, with
 deterministic checks only (answered, key facts: no model, so the figure is the
-harness's own). Its peak RSS is the kernel's (ru_maxrss from wait4: the process's
-high-water mark, exact), not a sample: the peak of a 1,000-trial judging is a spike
-of a few tens of milliseconds (compacting its verdicts) that sampling every 100 ms
-caught in one run of three, which made the smaller size's figure, and so the growth,
-a matter of luck. Growth is the ratio of the largest size's median peak to the
-smallest's.
+harness's own). Its peak RSS is the kernel's high-water mark of the process (VmHWM,
+written at exit by bench.peak_child: exact), not a sample: the peak of a 1,000-trial
+judging is a spike of a few tens of milliseconds (compacting its verdicts) that
+sampling every 100 ms caught in one run of three, which made the smaller size's
+figure, and so the growth, a matter of luck. Growth is the ratio of the largest size's
+median peak to the smallest's.
 
     python -m bench.bench_judge [--sizes 1000 100000] [--runs 1] [--json out.json]
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -32,6 +31,7 @@ from typing import Any
 import yaml
 
 from bench.common import PYTHON, ROOT, FakeServer, base_env, log, summary
+from bench.peak_child import PEAK_FILE
 from bench.workload import case_record, server_env, write_golden_set, write_suite
 from evals.store.workspace import Workspace
 from evals.testing.synthetic import make_trial, write_run
@@ -66,26 +66,30 @@ def write_workload(folder: Path, trials: int) -> tuple[Path, Path, Path]:
     return dataset, folder / "ws", judges
 
 
-def peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a command as a child process: its exact peak RSS in MB (ru_maxrss), wall
-    seconds and stdout; a failure raises with the end of its stderr."""
+def peak_of(module: str, args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """`python -m module args` as a child process: its exact peak RSS in MB (VmHWM, via
+    bench.peak_child), wall seconds and stdout; a failure raises with its stderr's end."""
     start = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.monotonic() - start
-        out.seek(0), err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(cmd[2:4])} exit {status}: {stderr[-800:]}")
-    return usage.ru_maxrss / 1024, wall, stdout  # ru_maxrss: kilobytes on Linux
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        cmd = [PYTHON, "-m", "bench.peak_child", module, *args]
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env={**env, PEAK_FILE: str(peak_file)},
+                                    stdout=out, stderr=err)
+            code = proc.wait()
+            wall = time.monotonic() - start
+            out.seek(0), err.seek(0)
+            stdout, stderr = out.read().decode(), err.read().decode()
+        if code != 0:
+            raise RuntimeError(f"{module} {' '.join(args[:1])} exit {code}: {stderr[-800:]}")
+        return int(peak_file.read_text()) / 1024, wall, stdout
 
 
 def judge_once(dataset: Path, ws: Path, judges: Path) -> dict[str, Any]:
     """`evals judge` once as a child process: exact peak RSS, wall time, the funnel."""
-    cmd = [PYTHON, "-m", "evals.cli.main", "judge", RUN, "--judges", str(judges),
-           "--dataset", str(dataset), "-w", str(ws), "--no-progress", "--json"]  # fmt: skip
-    peak, wall, stdout = peak_of(cmd, base_env())
+    args = ["judge", RUN, "--judges", str(judges), "--dataset", str(dataset), "-w", str(ws),
+            "--no-progress", "--json"]  # fmt: skip
+    peak, wall, stdout = peak_of("evals.cli.main", args, base_env())
     funnel = json.loads(stdout[stdout.index("{"):])
     return {
         "peak_rss_mb": peak,
@@ -111,10 +115,9 @@ def run_with_judges(cases: int, scratch: Path, latency_ms: float = 5, lanes: int
     try:
         env = base_env(**server_env(server.url))
         for label, flag in (("run_only", "--no-judge"), ("run_and_judges", "--judge")):
-            cmd = [PYTHON, "-m", "evals.cli.main", "run", str(suite), "-w",
-                   str(folder / f"ws-{label}"), "--full", "--no-progress", "--lanes",
-                   str(lanes), flag]  # fmt: skip
-            peak, wall, _ = peak_of(cmd, env)
+            args = ["run", str(suite), "-w", str(folder / f"ws-{label}"), "--full",
+                    "--no-progress", "--lanes", str(lanes), flag]  # fmt: skip
+            peak, wall, _ = peak_of("evals.cli.main", args, env)
             out[label] = {"peak_rss_mb": round(peak, 1), "seconds": round(wall, 1)}
     finally:
         server.stop()
@@ -137,7 +140,7 @@ def measure(trials: int, runs: int, scratch: Path) -> dict[str, Any]:
         shutil.rmtree(folder, ignore_errors=True)
     return {
         "peak_rss_mb": summary([g["peak_rss_mb"] for g in got], 1),
-        "peak_source": "ru_maxrss",
+        "peak_source": "VmHWM",
         "seconds": round(sorted(g["seconds"] for g in got)[len(got) // 2], 1),
         "candidates": got[0]["candidates"],
         "survivors": got[0]["survivors"],
