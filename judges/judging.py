@@ -371,7 +371,8 @@ async def _judge(
 
 
 def _fill_crashes(result: JudgeRunResult, spec: CascadeSpec, new: _NewVerdicts) -> None:
-    """The result's crash counts, as count_crashes gives them from the verdicts."""
+    """The result's crash counts (per "stage/judge"), from the counters of the verdicts
+    written now."""
     for (stage, judge), n in new.crashes.items():
         where = f"{spec.stages[stage].stage}/{judge}"
         result.crashes[where] = result.crashes.get(where, 0) + n
@@ -380,24 +381,6 @@ def _fill_crashes(result: JudgeRunResult, spec: CascadeSpec, new: _NewVerdicts) 
         spec.stages[i].stage
         for i, n in sorted(new.per_stage.items())
         if new.crashed_per_stage[i] == n
-    ]
-
-
-def count_crashes(result: JudgeRunResult, spec: CascadeSpec, new: list[Verdict]) -> None:
-    """Fill the result's crash counts from the stage verdicts written now."""
-    per_stage: Counter[int] = Counter()
-    crashed_per_stage: Counter[int] = Counter()
-    for v in new:
-        if v.stage is None:
-            continue
-        per_stage[v.stage] += 1
-        if v.crashed:
-            crashed_per_stage[v.stage] += 1
-            where = f"{spec.stages[v.stage].stage}/{v.judge}"
-            result.crashes[where] = result.crashes.get(where, 0) + 1
-            result.first_crash.setdefault(where, v.error or "")
-    result.all_crashed = [
-        spec.stages[i].stage for i, n in sorted(per_stage.items()) if crashed_per_stage[i] == n
     ]
 
 
