@@ -126,7 +126,11 @@ MAX_PARTS = 20
 
 
 def _partitions(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT count(*) FROM facts_trial").fetchone()
+    """How many partitions: trial and verdict records together, PART_TRIALS a partition
+    (a resumed judging groups each partition's stored verdicts: three a trial or so)."""
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM facts_trial) + (SELECT count(*) FROM facts_verdict)"
+    ).fetchone()
     return min(MAX_PARTS, max(1, -(-int(row[0] if row else 0) // PART_TRIALS)))
 
 
