@@ -5,86 +5,43 @@ pydantic Trial, every stored verdict of them, and the golden set's every Case, t
 keep each new verdict: memory grew with the run. Here:
 
 - the golden set is read lazily (evals.dataset.golden: a CaseRef per case,
-  evals.dataset.case_refs) and a case is read back when its trial is judged (JudgingCases);
+  evals.dataset.case_refs), its ids are looked up in arrays (judges.judging_cases) and a
+  case is read back when its trial is judged (JudgingCases);
 - a first pass over the run's typed trial columns (``trial_facts``: no body parsed
   where the segment is compacted, evals.store.typed_columns) counts the trials, the excluded
   ones and those already judged (a set of the stored final verdicts' keys);
 - a second pass streams each trial's body with its usable stored verdicts (one DuckDB
-  query, fetched in batches: DuckDB holds only the stored verdicts of the run's trials,
-  none on a first judging) to a bounded queue the lanes take from; each trial's
-  verdicts, stored and new, are added to the funnel (judges.funnel.FunnelTally) when its
-  judging ends, and dropped.
+  query per key-hash partition, fetched in batches: which record of a key wins is
+  decided on the typed columns, and the bodies are read once, only the winners' kept) to
+  a bounded queue the lanes take from; each trial's verdicts, stored and new, are added
+  to the funnel (judges.funnel.FunnelTally) when its judging ends, and dropped;
+- both passes run under a DuckDB memory limit (Budget) that doubles when a query needs
+  more: without one, DuckDB kept what its scans had allocated until the connection
+  closed, and that grew with the run.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import orjson
 
-from evals.dataset.golden import GoldenSet, case_hash, load_golden_set
-from evals.schema import Case, Trial, Verdict
-from evals.store.query import (
-    LEAN_THREADS,
-    TRIAL_PREFERENCE,
-    connect,
-    deduped_sql,
-    run_members_sql,
-)
+from evals.schema import Trial, Verdict
+from evals.store.query import LEAN_THREADS, connect, run_members_sql
 from evals.store.typed_columns import deduped_facts_sql
 from evals.store.workspace import Workspace
+from judges.judging_cases import JudgingCases as JudgingCases  # re-exported
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 BATCH = 256
 """Trials fetched from DuckDB at a time."""
-
-
-class JudgingCases:
-    """A golden set's cases by id, for judging: held (an eager set) or read back one at
-    a time (a lazy set and the ids of its refs, in order)."""
-
-    def __init__(self, golden: GoldenSet, ids: list[str] | None = None) -> None:
-        self.golden = golden
-        self._cases = {c.id: c for c in golden.cases} if golden.refs is None else {}
-        self._refs: dict[str, int] = {}
-        if golden.refs is not None:
-            if ids is None or len(ids) != len(golden.refs):
-                raise ValueError("a lazy golden set needs the id of every ref")
-            self._refs = {case_id: i for i, case_id in enumerate(ids)}
-
-    @classmethod
-    def load(cls, path: Path) -> JudgingCases:
-        """Load a golden set lazily (raises evals.dataset.golden.GoldenSetError)."""
-        ids: list[str] = []
-
-        def keep(case: Case) -> bool:
-            ids.append(case.id)  # called once per kept case, in the refs' order
-            return True
-
-        return cls(load_golden_set(path, lazy=True, keep=keep), ids)
-
-    def ids(self) -> list[str]:
-        """Every case id, in the set's order."""
-        return list(self._refs) if self.golden.refs is not None else list(self._cases)
-
-    def hash_of(self, case_id: str) -> str | None:
-        """The case's hash, None when the set has no such case."""
-        case = self._cases.get(case_id)
-        if case is not None:
-            return case_hash(case)
-        i = self._refs.get(case_id)
-        return None if i is None or self.golden.refs is None else self.golden.refs[i].hash
-
-    def case(self, case_id: str) -> Case:
-        """The case (read back from the set's file in lazy mode)."""
-        case = self._cases.get(case_id)
-        if case is not None:
-            return case
-        assert self.golden.refs is not None
-        return self.golden.load_case(self.golden.refs[self._refs[case_id]])
 
 
 @dataclass
@@ -111,12 +68,52 @@ def exclusion(error_kind: str | None, case_id: str, chash: str, cases: JudgingCa
     return None
 
 
-_USABLE = (
-    "coalesce(body->>'$.infra_error', 'false') <> 'true' "
-    "AND coalesce(body->>'$.crashed', 'false') <> 'true'"
-)
-"""A stored verdict the judging reuses (judges.judging.load_verdicts: not one of an
-unreachable or crashed judge)."""
+MEMORY_LIMIT_MB = 24
+"""DuckDB's memory limit for judging's queries, to start with. Under no limit DuckDB
+keeps what its scans allocated, released only when the connection closes (one
+partition's stream query, measured: +7 MB of RSS at 1,000 trials, +29 MB at 100,000;
+under this limit +7 MB at both); under a limit it reuses it. A query that needs more (a
+row group of large trial bodies is read whole: 16 MB failed at 100,000 trials of 1 kB)
+fails with OutOfMemoryException and is run again under twice the limit (Budget)."""
+MAX_MEMORY_LIMIT_MB = 8192
+
+
+class Budget:
+    """The memory limit of one connection, raised when a query needs more."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.mb = MEMORY_LIMIT_MB
+        # No spilling to disk (DuckDB's default is a .tmp folder in the working
+        # directory): a query over the limit fails and runs again under a higher one.
+        con.execute("SET temp_directory = ''")
+        self._apply()
+
+    def _apply(self) -> None:
+        self.con.execute(f"SET memory_limit = '{self.mb}MB'")
+
+    def grow(self, exc: duckdb.OutOfMemoryException) -> None:
+        """Double the limit after `exc` (re-raised past MAX_MEMORY_LIMIT_MB)."""
+        if self.mb >= MAX_MEMORY_LIMIT_MB:
+            raise exc
+        self.mb *= 2
+        log.debug("judging: DuckDB's memory limit raised to %d MB (%s)", self.mb, exc)
+        self._apply()
+
+    def retry(self, query: Callable[[], T]) -> T:
+        """`query()`, run again under a higher limit while it runs out of memory."""
+        while True:
+            try:
+                return query()
+            except duckdb.OutOfMemoryException as exc:
+                self.grow(exc)
+
+
+@contextmanager
+def lean_connection(ws: Workspace) -> Iterator[tuple[duckdb.DuckDBPyConnection, Budget]]:
+    """A connection with the workspace's views, one thread, and a memory Budget."""
+    with connect(ws, LEAN_THREADS) as con:
+        yield con, Budget(con)
 
 
 PART_TRIALS = 5_000
@@ -129,17 +126,17 @@ MAX_PARTS = 20
 
 
 def _partitions(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT count(*) FROM facts_trial").fetchone()
+    """How many partitions: trial and verdict records together, PART_TRIALS a partition
+    (a resumed judging groups each partition's stored verdicts: three a trial or so)."""
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM facts_trial) + (SELECT count(*) FROM facts_verdict)"
+    ).fetchone()
     return min(MAX_PARTS, max(1, -(-int(row[0] if row else 0) // PART_TRIALS)))
 
 
 def _partition(con: duckdb.DuckDBPyConnection, parts: int, i: int) -> None:
-    """Views of partition i of `parts`: ``part_raw_trial`` (records), ``part_facts``
-    (their typed columns) and ``part_trial_facts`` (one per key, as ``trial_facts``)."""
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW part_raw_trial AS SELECT * FROM raw_trial "
-        f"WHERE body IS NOT NULL AND hash(body->>'$.key') % {parts} = {i}"
-    )
+    """Views of partition i of `parts`: ``part_facts`` (the typed columns of its trial
+    records) and ``part_trial_facts`` (one per key, as ``trial_facts``)."""
     con.execute(
         "CREATE OR REPLACE TEMP VIEW part_facts AS SELECT * FROM facts_trial "
         f"WHERE hash(key) % {parts} = {i}"
@@ -159,52 +156,77 @@ def first_pass(
     ws: Workspace, run_id: str, cases: JudgingCases, final_key: Callable[[str], str]
 ) -> Counts:
     """Count the run's trials from their typed columns (no body parsed where typed)."""
-    members = run_members_sql("$run", "t")
     excluded: dict[str, int] = {}
     already = total = 0
-    with connect(ws, LEAN_THREADS) as con:
+    with lean_connection(ws) as (con, budget):
         parts = _partitions(con)
         for i in range(parts):
             _partition(con, parts, i)
-            finals = {
-                k for (k,) in con.execute(_FINALS.format(members=members), {"run": run_id})
-                .fetchall()
-            }
-            cur = con.execute(
-                "SELECT key, error_kind, case_id, case_hash FROM part_trial_facts t "
-                f"WHERE {members}",
-                {"run": run_id},
-            )
-            while rows := cur.fetchmany(4096):
-                total += len(rows)
-                for key, kind, case_id, chash in rows:
-                    why = exclusion(kind, case_id, chash, cases)
-                    if why is not None:
-                        excluded[why] = excluded.get(why, 0) + 1
-                    elif final_key(key) in finals:
-                        already += 1
+            n, why, done = budget.retry(lambda: _count(con, run_id, cases, final_key))
+            total, already = total + n, already + done
+            for reason, count in why.items():
+                excluded[reason] = excluded.get(reason, 0) + count
     return Counts(total, excluded, total - sum(excluded.values()), already)
+
+
+def _count(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    cases: JudgingCases,
+    final_key: Callable[[str], str],
+) -> tuple[int, dict[str, int], int]:
+    """The current partition's trials, excluded ones by reason, and already judged."""
+    members = run_members_sql("$run", "t")
+    params = {"run": run_id}
+    finals = {k for (k,) in con.execute(_FINALS.format(members=members), params).fetchall()}
+    cur = con.execute(
+        f"SELECT key, error_kind, case_id, case_hash FROM part_trial_facts t WHERE {members}",
+        params,
+    )
+    excluded: dict[str, int] = {}
+    total = already = 0
+    while rows := cur.fetchmany(4096):
+        total += len(rows)
+        for key, kind, case_id, chash in rows:
+            why = exclusion(kind, case_id, chash, cases)
+            if why is not None:
+                excluded[why] = excluded.get(why, 0) + 1
+            elif final_key(key) in finals:
+                already += 1
+    return total, excluded, already
+
+
+_WINNERS = (
+    "SELECT key, w.f AS f, w.s AS s FROM (SELECT key, arg_min(struct_pack(f := filename, "
+    "s := seq, r := run_id), struct_pack(p := prefer, t := ts, f := filename, s := seq)) "
+    "AS w FROM part_facts GROUP BY key) WHERE {members}"
+)
+"""The run's trials of the partition: the record of each key the ``trials`` view keeps
+(lowest by prefer, ts, filename, seq: evals.store.query.deduped_sql), from the typed
+columns (evals.store.typed_columns: no body read where a segment is compacted)."""
 
 
 def stream_sql() -> str:
     """The trial bodies of the current partition (one per key, as the ``trials`` view
     keeps) with their usable stored verdicts (first written per key), parameter $run;
-    no ORDER BY, so DuckDB streams the trials instead of sorting them."""
-    members = run_members_sql("$run", run_col="body->>'$.run_id'", key_col="body->>'$.key'")
-    records = deduped_sql("part_raw_trial", "body->>'$.key'", "body", TRIAL_PREFERENCE)
-    # The trials are read once, streamed (a CTE read twice is materialised: every body
-    # held); the verdicts' filter takes the run's keys from the typed columns.
-    keys = f"SELECT key FROM part_trial_facts tf WHERE {run_members_sql('$run', 'tf')}"
+    no ORDER BY, so DuckDB streams the trials instead of sorting them.
+
+    Which record wins is decided on the typed columns, and the bodies are read once, by
+    a hash join on (filename, seq) whose build side is the partition's winners: the
+    record bodies stream through, and only the winners' are parsed."""
+    members = run_members_sql("$run", run_col="w.r", key_col="key")
     return (
-        f"WITH t AS NOT MATERIALIZED (SELECT body, body->>'$.key' AS key FROM ({records}) "
-        f"WHERE {members}), "
-        "v AS (SELECT body->>'$.trial_key' AS trial_key, body->>'$.key' AS key, body, "
-        f"filename, seq FROM raw_verdict WHERE body IS NOT NULL AND {_USABLE} "
-        f"AND body->>'$.trial_key' IN ({keys})), "
-        "first AS (SELECT trial_key, arg_min(body, struct_pack(f := filename, s := seq)) "
-        "AS body FROM v GROUP BY trial_key, key), "
-        "g AS (SELECT trial_key, list(body) AS verdicts FROM first GROUP BY trial_key) "
-        "SELECT t.body, g.verdicts FROM t LEFT JOIN g ON g.trial_key = t.key"
+        f"WITH k AS ({_WINNERS.format(members=members)}), "
+        "t AS (SELECT r.body, k.key FROM raw_trial r JOIN k ON r.filename = k.f "
+        "AND r.seq = k.s WHERE r.body IS NOT NULL), "
+        "vk AS (SELECT trial_key, min(struct_pack(f := filename, s := seq)) AS w "
+        "FROM facts_verdict WHERE NOT coalesce(infra_error, false) AND NOT "
+        "coalesce(crashed, false) AND trial_key IN (SELECT key FROM k) "
+        "GROUP BY trial_key, key), "
+        "v AS (SELECT vk.trial_key, r.body FROM raw_verdict r JOIN vk ON r.filename = vk.w.f "
+        "AND r.seq = vk.w.s WHERE r.body IS NOT NULL), "
+        "g AS (SELECT trial_key, list(body) AS verdicts FROM v GROUP BY trial_key) "
+        "SELECT t.key, t.body, g.verdicts FROM t LEFT JOIN g ON g.trial_key = t.key"
     )
 
 
@@ -217,15 +239,30 @@ def stream_trials(
 ) -> Iterator[tuple[Trial, dict[str, Verdict]]]:
     """Each of the run's trials with its usable stored verdicts by key, streamed one
     key-hash partition after another."""
-    with connect(ws, LEAN_THREADS) as con:
+    with lean_connection(ws) as (con, budget):
         parts = _partitions(con)
         for i in range(parts):
             _partition(con, parts, i)
-            cur = con.execute(stream_sql(), {"run": run_id})
-            while rows := cur.fetchmany(batch):
-                for body, verdicts in rows:
-                    stored = {}
-                    for v in verdicts or []:
-                        verdict = Verdict.model_validate(_json(v))
-                        stored[verdict.key] = verdict
-                    yield Trial.model_validate(_json(body)), stored
+            sent: set[str] = set()  # this partition's: a retry skips them
+            while True:
+                try:
+                    yield from _stream_partition(con, run_id, batch, sent)
+                    break
+                except duckdb.OutOfMemoryException as exc:
+                    budget.grow(exc)
+
+
+def _stream_partition(
+    con: duckdb.DuckDBPyConnection, run_id: str, batch: int, sent: set[str]
+) -> Iterator[tuple[Trial, dict[str, Verdict]]]:
+    cur = con.execute(stream_sql(), {"run": run_id})
+    while rows := cur.fetchmany(batch):
+        for key, body, verdicts in rows:
+            if key in sent:
+                continue
+            sent.add(key)
+            stored = {}
+            for v in verdicts or []:
+                verdict = Verdict.model_validate(_json(v))
+                stored[verdict.key] = verdict
+            yield Trial.model_validate(_json(body)), stored

@@ -7,61 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pytest
-import yaml
 
-from evals.dataset.golden import GoldenSet
 from evals.store.query import query
 from evals.store.workspace import Workspace
 from judges import judge_stream
-from judges.base import JudgeEnv
-from judges.cascade import Cascade
 from judges.config import parse_cascade
-from judges.funnel import Funnel, compute_funnel
 from judges.judge_stream import JudgingCases, stream_trials
-from judges.judging import (
-    JudgingError,
-    judge_run,
-    load_run_trials,
-    load_verdicts,
-    split_candidates,
-)
+from judges.judging import JudgingError, judge_run, load_verdicts
 from tests.helpers import judges as kit
-
-CHECKS = [
-    {"judge": "answered"},
-    {"stage": "checks", "judges": [{"judge": "key_facts"}, {"judge": "required_tools"}]},
-]
-
-
-def write_golden(folder: Path, golden: GoldenSet) -> Path:
-    """The test set as a golden-set folder (what `evals judge --dataset` reads)."""
-    folder.mkdir()
-    (folder / "dataset.yaml").write_text(yaml.safe_dump({"name": "test"}))
-    questions = [q.model_dump(mode="json", exclude_none=True) for q in golden.questions.values()]
-    (folder / "questions.yaml").write_text(yaml.safe_dump(questions))
-    lines = [orjson.dumps(c.model_dump(mode="json", exclude_none=True)) for c in golden.cases]
-    (folder / "cases.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-    return folder
-
-
-def in_memory_funnel(ws: Workspace, golden: GoldenSet) -> Funnel:
-    """The funnel as judging computed it before streaming, from the same store."""
-    trials = load_run_trials(ws, "run-test")
-    candidates, excluded = split_candidates(trials, golden)
-    stored = load_verdicts(ws, {t.key for t in trials})
-    cascade = Cascade(parse_cascade(CHECKS), JudgeEnv(gateway=None))
-    return compute_funnel("run-test", cascade, trials, [t for t, _ in candidates], excluded,
-                          stored)
-
-
-def counts(f: Funnel) -> dict[str, object]:
-    """A funnel without its timings (judge seconds differ between two judgings)."""
-    data = f.model_dump(exclude={"judge_seconds", "saved_judge_seconds", "created_at"})
-    for stage in data["stages"]:
-        stage.pop("judge_seconds"), stage.pop("shadow_judge_seconds")
-    return data
+from tests.helpers.judge_stream import CHECKS, counts, in_memory_funnel, write_golden
 
 
 def test_streamed_judging_matches_the_in_memory_funnel(
