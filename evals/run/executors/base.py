@@ -18,6 +18,7 @@ Three executors (`executor:` in the suite, `--executor` on the command line):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,8 +42,9 @@ class ExecutionJob:
     plan: RunPlan
     ws: Workspace
     agent: Agent
-    finished: dict[str, str]
-    """Keys finished before this invocation (any run) -> the run that recorded them."""
+    finished: Mapping[str, str]
+    """Keys finished before this invocation (any run) -> a run that recorded them
+    (evals.run.plan.FinishedKeys)."""
     open_gateway: GatewayOpener
     progress: RunProgress
     journal_at: int = 0
