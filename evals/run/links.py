@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from evals.schema import Record
-from evals.store.query import ViewSpec, query, register_view
+from evals.store.view_specs import ViewSpec, register_view
 from evals.store.workspace import Workspace
 
 if TYPE_CHECKING:  # evals.run.plan imports the views this module registers
@@ -36,6 +36,8 @@ def link_reused(ws: Workspace, run_id: str, finished: FinishedKeys, keys: list[s
     elsewhere = finished.elsewhere(run_id, keys)
     if not elsewhere:
         return 0  # the usual case: nothing recorded by another run
+    from evals.store.query import query  # DuckDB: not loaded by a worker that never links
+
     linked = {
         r["k"]
         for r in query(

@@ -23,8 +23,6 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-import duckdb
-
 from evals.dataset.case_refs import CaseRef, CaseRefs
 from evals.dataset.golden import GoldenSet, load_golden_set
 from evals.dataset.review_dag import question_order
@@ -38,7 +36,6 @@ from evals.run.reviews import (
 from evals.run.suite import Suite, case_selected, limit_round_robin
 from evals.run.trial import TrialSpec
 from evals.schema import ModelSpec, PromptVersion, Trial, trial_key
-from evals.store.query import COMPACTION_RETRIES, LEAN_THREADS, connect_facts
 from evals.store.workspace import Workspace
 
 FINISHED_SQL = (
@@ -250,6 +247,10 @@ def finished_keys(ws: Workspace) -> FinishedKeys:
     One DuckDB thread (LEAN_THREADS) over a connection with only the trial facts
     defined (evals.store.query.connect_facts); retried when a segment is compacted
     meanwhile, as every query of the store is."""
+    import duckdb  # here: a worker process, which never queries, need not load DuckDB
+
+    from evals.store.query import COMPACTION_RETRIES, LEAN_THREADS, connect_facts
+
     for attempt in range(COMPACTION_RETRIES):
         try:
             with connect_facts(ws, "trial", LEAN_THREADS) as con:

@@ -349,12 +349,12 @@ class Workspace:
         """Append one record (a pydantic model or JSON-able dict)."""
         self.writer(kind, durable).append(record)
 
-    def close(self, compact: bool = True) -> None:
-        """Seal and compact this process's segments (at the end of a run)."""
+    def close(self, compact: bool = True) -> list[Path]:
+        """Seal and compact this process's segments (at the end of a run); returns them
+        (each one's Parquet when compacted)."""
         with self._lock:
             writers, self._writers = list(self._writers.values()), {}
-        for w in writers:
-            w.close(compact=compact)
+        return [w.close(compact=compact) for w in writers]
 
     def key_claims(self, run_id: str, journal_at: int = 0) -> TrialKeyClaims:
         """This run's trial-key claims (evals.store.key_claims)."""

@@ -61,3 +61,17 @@ def test_direct_run_without_gates_imports_neither_litellm_nor_pyarrow_nor_scipy(
 
 def test_a_litellm_model_imports_litellm(tmp_path: Path, repo_root: Path) -> None:
     assert run_probe(tmp_path, repo_root, "litellm")["litellm"] is True
+
+
+def test_a_worker_process_imports_no_duckdb(repo_root: Path) -> None:
+    """What a `--workers` process imports (the CLI, as spawn's main module, and the
+    executor): no DuckDB (24 MB of RSS a process); the parent compacts their segments."""
+    probe = (
+        "import sys, evals.cli.main, evals.run.executors.processes, evals.run.links; "
+        "print('duckdb' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "False"
