@@ -217,15 +217,17 @@ def run_suite(
             finished = finished_keys(ws)
             keys_by_run = plan.keys_by_run()
             keys = [k for run_keys in keys_by_run.values() for k in run_keys]
-            skipped = sum(1 for k in keys if k in finished)
+            done = frozenset(k for k in keys if k in finished)  # the matrix's only
+            skipped = len(done)
             linked = sum(link_reused(ws, r, finished, ks) for r, ks in keys_by_run.items())
+            del finished  # every other key the workspace finished: not needed from here
             result = RunResult(plan.run_id, plan.total, skipped, linked)
             result.run_ids = plan.run_ids()
             start, cpu0 = time.perf_counter(), _cpu_seconds()
             with RunProgress(console, plan.total, skipped, options.progress) as progress:
                 if plan.total != skipped:  # else no gateway (litellm's import is seconds)
                     job = ExecutionJob(
-                        plan, ws, agent, finished, open_gateway, progress, journal_at
+                        plan, ws, agent, done, open_gateway, progress, journal_at
                     )
                     result.counters = executor.run(job)  # ExecutorError: a RunError
             result.executor = executor.name

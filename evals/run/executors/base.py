@@ -18,7 +18,7 @@ Three executors (`executor:` in the suite, `--executor` on the command line):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,9 +42,8 @@ class ExecutionJob:
     plan: RunPlan
     ws: Workspace
     agent: Agent
-    finished: Mapping[str, str]
-    """Keys finished before this invocation (any run) -> a run that recorded them
-    (evals.run.plan.FinishedKeys)."""
+    finished: AbstractSet[str]
+    """The matrix's keys finished before this invocation (by any run)."""
     open_gateway: GatewayOpener
     progress: RunProgress
     journal_at: int = 0

@@ -83,11 +83,8 @@ class ProcessesExecutor:
     def run(self, job: ExecutionJob) -> Counters:
         """Shard the pending keys over the workers (see Executor.run)."""
         job.plan.workers = self.workers
-        # Only the matrix's finished keys go to the workers (pickled once per worker):
-        # not every key the workspace finished.
-        finished = {k for k in job.plan.keys() if k in job.finished}  # noqa: SIM118
         return run_sharded(
-            job.plan, job.ws, finished, job.progress, job.open_gateway, job.journal_at
+            job.plan, job.ws, set(job.finished), job.progress, job.open_gateway, job.journal_at
         )
 
 
