@@ -51,3 +51,16 @@ def test_summary_counts_what_the_workspace_wide_view_counts(tmp_path: Path) -> N
     assert errors == reference(ws, keys, ERRORS_SQL) and errors
     assert summary.recorded == 31 and summary.missing == 1
     assert {c.model for c in summary.cells} == {"a", "b"}
+
+
+def test_a_matrix_without_duplicate_records_is_summarised_alike(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    for i in range(20):
+        record(ws, f"k{i}", "r1", "a" if i % 2 else "b", error=("infra", "agent", None)[i % 3])
+    record(ws, "other", "r2", "a")
+    record(ws, "other", "r3", "a")  # a duplicate outside the matrix: not de-duplicated
+    keys = [f"k{i}" for i in range(20)]
+    summary = summarise(ws, "r1", keys)
+    assert [tuple(c) for c in summary.cells] == reference(ws, keys, CELL_SQL)
+    assert [(e.kind, e.code, e.trials) for e in summary.errors] == reference(ws, keys, ERRORS_SQL)
+    assert summary.recorded == 20 and {e.kind for e in summary.errors} == {"infra", "agent"}
