@@ -35,7 +35,6 @@ import fcntl
 import importlib
 import logging
 import os
-import re
 import secrets
 import socket
 import threading
@@ -49,13 +48,15 @@ import orjson
 from pydantic import BaseModel
 
 from evals.errors import StoreError
-from evals.schema import canonical_json, utcnow
+from evals.schema import utcnow
 from evals.store import manifest
 from evals.store.record_sql import MAX_LINE_BYTES
-from evals.store.segment_read import GENESIS, Envelope, envelope_hash, read_segment
-
-_UNSAFE = re.compile(r"[\t\n\r]")
-"""Characters a tab-separated row field cannot hold."""
+from evals.store.segment_read import (  # Envelope: re-exported for its readers
+    GENESIS,
+    Envelope,  # noqa: F401
+    envelope_hash,
+    read_segment,
+)
 
 if TYPE_CHECKING:
     from evals.store.backends.base import TrialKeyClaims
@@ -168,80 +169,13 @@ _COMPACT_BATCH = 1000
 group (its bodies, as read and as compressed) until it writes it, so this bounds the
 memory of a compaction: 5,000 held about 30 MB more than 1,000 at 10,000 trials
 (issue 18: peak RSS of `evals run` flat in the number of cases)."""
-_ROW_COLUMNS = "{seq: 'BIGINT', ts: 'VARCHAR', prev: 'VARCHAR', hash: 'VARCHAR', " + (
-    "body: 'VARCHAR', seal: 'BIGINT'}"
-)
-_MIN_LINE = 1 << 20
-"""Smallest line size (and half the buffer) DuckDB's CSV reader is given for the rows."""
-
-
-def _tsv_row(env: Envelope, body: bytes | None) -> bytes | None:
-    """One envelope as a tab-separated line (seq, ts, prev, hash, body, seal; an empty
-    field is NULL), or None when a field cannot be one (only a tampered envelope: its
-    segment's rows are then written as JSON). Canonical JSON never holds a raw tab,
-    newline or carriage return (JSON escapes control characters) and is never empty."""
-    text = (env.ts, env.prev, env.hash)
-    if type(env.seq) is not int or not (env.seal is None or type(env.seal) is int):
-        return None
-    if not all(isinstance(v, str) and v and not _UNSAFE.search(v) for v in text):
-        return None
-    seal = b"" if env.seal is None else str(env.seal).encode()
-    fields = [str(env.seq).encode(), *(v.encode() for v in text), body or b"", seal]
-    return b"\t".join(fields) + b"\n"
-
-
-def _write_rows(path: Path, rows: Path, tsv: bool) -> tuple[bool, int] | None:
-    """Write a JSONL segment's envelopes to `rows`, one flat row a line (tab-separated or
-    JSON); returns (every record verifies and chains, longest line), None when a row
-    cannot be tab-separated."""
-    intact, prev, longest = True, GENESIS, 0
-    with open(rows, "wb") as out:
-        for env in read_segment(path):
-            if not isinstance(env, Envelope):
-                intact = False
-                continue
-            intact = intact and env.prev == prev and env.verifies()
-            prev = env.hash
-            body = None if env.body is None else canonical_json(env.body)
-            if tsv:
-                line = _tsv_row(env, body)
-                if line is None:
-                    return None
-            else:
-                row = {"seq": env.seq, "ts": env.ts, "prev": env.prev, "hash": env.hash}
-                text = None if body is None else body.decode()
-                line = orjson.dumps({**row, "body": text, "seal": env.seal}) + b"\n"
-            longest = max(longest, len(line))
-            out.write(line)
-    return intact, longest
-
-
-def _rows_sql(rows: Path, tsv: bool, longest: int) -> str:
-    """SELECT seq, ts, prev, hash, body, seal of the rows file. Tab-separated rows go
-    through DuckDB's CSV reader with a buffer sized to the longest line: its JSON
-    reader buffers up to 32 MB of the file whatever it is told (+35 MB of RSS for
-    10,000 trials against +10 MB), and that was most of what grew with a run's size."""
-    source = str(rows).replace("'", "''")
-    if not tsv:
-        return (
-            f"SELECT seq, ts, prev, hash, body, seal FROM read_json('{source}', "
-            f"format = 'newline_delimited', maximum_object_size = {1 << 30}, "
-            f"columns = {_ROW_COLUMNS})"
-        )
-    line = max(_MIN_LINE, longest + 2)
-    return (
-        f"SELECT seq, ts, prev, hash, body, seal FROM read_csv('{source}', delim = '\\t', "
-        "quote = '', escape = '', header = false, auto_detect = false, "
-        f"columns = {_ROW_COLUMNS}, max_line_size = {line}, buffer_size = {2 * line})"
-    )
-
-
 def compact_segment(path: Path) -> Path:
     """Write a JSONL segment's envelopes to Parquet (tmp + rename), then remove the JSONL.
 
     The envelopes are read and checked here as every reader does (read_segment) and
     written with their canonical bodies as JSON text, one flat row per line of a
-    temporary file (tab-separated; JSON for a tampered envelope), which DuckDB streams
+    temporary file (evals.store.compact_rows: tab-separated; JSON for a tampered
+    envelope), which DuckDB streams
     into Parquet row groups of _COMPACT_BATCH envelopes: memory does not grow with the
     segment. Why DuckDB and not pyarrow's Parquet writer: DuckDB is already loaded by
     every command that compacts, while importing pyarrow.parquet and writing one file
@@ -251,6 +185,7 @@ def compact_segment(path: Path) -> Path:
     (evals.store.typed_columns)."""
     import duckdb
 
+    from evals.store.compact_rows import rows_sql, write_rows
     from evals.store.typed_columns import FACT_VIEWS, derive_sql, typed_version
 
     typed = typed_version(path.parent.name) if path.parent.name in FACT_VIEWS else None
@@ -259,15 +194,15 @@ def compact_segment(path: Path) -> Path:
     rows = path.with_suffix(".rows.tmp")
     try:
         tsv = True
-        written = _write_rows(path, rows, tsv)
+        written = write_rows(path, rows, tsv)
         if written is None:
-            tsv, written = False, _write_rows(path, rows, False)
+            tsv, written = False, write_rows(path, rows, False)
         assert written is not None  # JSON rows take any envelope
         intact, longest = written
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET threads = 1")  # keeps the rows in file order, memory lean
-            select = _rows_sql(rows, tsv, longest)
+            select = rows_sql(rows, tsv, longest)
             into = f"TO '{str(tmp).replace(chr(39), chr(39) * 2)}' " + (
                 f"(FORMAT parquet, ROW_GROUP_SIZE {_COMPACT_BATCH})"
             )
