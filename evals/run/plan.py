@@ -83,7 +83,7 @@ class FinishedKeys(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         if self._runs is None:  # the first run by id, whichever order the query gave
             self._runs = {}
-            for run in sorted(self.by_run):
+            for run in sorted(self.by_run, key=str):  # str: a NULL run id never raises
                 for k in self.by_run[run]:
                     self._runs.setdefault(k, run)
         return self._runs[key]
