@@ -53,9 +53,15 @@ def measure_size(
         "peak_rss_mb": round(measured.peak_rss_mb, 1),
         "llm_calls": stats.count,
         "exit_code": measured.returncode,
+        # Why an incomplete run failed (its last output lines), so the log says it.
+        "failure": "" if measured.returncode == 0 else _tail(measured.stderr or measured.stdout),
         "seconds": round(measured.wall_s, 1),
         "trials_per_s": round(cases / stats.window_s, 1) if stats.window_s else 0.0,
     }
+
+
+def _tail(text: str, lines: int = 3) -> str:
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
 
 
 def measure_peer(name: str, cases: int, latency_ms: float, lanes: int, scratch: Path) -> float:
@@ -126,6 +132,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     f"  run {run + 1}/{args.runs} {n} cases: peak RSS {found['peak_rss_mb']:.0f} "
                     f"MB, {found['seconds']:.0f}s, {found['llm_calls']} calls, "
                     f"exit {found['exit_code']}"
+                    + (f" ({found['failure']})" if found["failure"] else "")
                 )
         alongside = measure_alongside(args, scratch)
     finally:

@@ -86,7 +86,7 @@ def load_examples(
         con,
         "SELECT t.key, t.question_id, t.case_id, t.final_answer, v.reason "
         "FROM trials t LEFT JOIN final_verdicts v ON v.trial_key = t.key "
-        "WHERE t.key IN (SELECT unnest(?)) ORDER BY t.question_id, t.case_id",
+        "WHERE t.key IN (SELECT unnest(?)) ORDER BY t.question_id, t.case_id, t.repetition, t.key",
         [keys],
     )
     return rows_as(Example, rows)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,9 @@ from evals.cli.common import (
     console,
     fail,
 )
+
+if TYPE_CHECKING:
+    from evals.analysis.suite_gates import SuiteGate
 
 
 def run(
@@ -85,9 +88,11 @@ def run(
     from evals.cli.judge import judge_after_run, suite_cascade
 
     cascade = suite_cascade(loaded) if judge else None  # a bad judges list fails first
-    from evals.analysis.suite_gates import load_suite_gates
+    gates: list[SuiteGate] = []
+    if loaded.config.gates:  # the gates import scipy (77 MB of RSS): only when named
+        from evals.analysis.suite_gates import load_suite_gates
 
-    gates = load_suite_gates(loaded)  # so do bad gates: exit 2 before any trial
+        gates = load_suite_gates(loaded)  # so do bad gates: exit 2 before any trial
     options = RunOptions(
         limit=limit,
         full=full,

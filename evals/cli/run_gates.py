@@ -123,7 +123,7 @@ def finish_run(
             "infrastructure (rerun the same command to finish the run)",
             highlight=False,
         )
-    decisions = apply_suite_gates(ws, run_id, gates) if not pending else []
+    decisions = apply_suite_gates(ws, run_id, gates) if gates and not pending else []
     if junit is not None:
         write_run_junit(ws, run_id, decisions, junit)
     if not gates:

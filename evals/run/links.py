@@ -7,9 +7,14 @@ through the ``run_links`` view (evals.store.views.run_members_sql).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from evals.schema import Record
-from evals.store.query import ViewSpec, query, register_view
+from evals.store.view_specs import ViewSpec, register_view
 from evals.store.workspace import Workspace
+
+if TYPE_CHECKING:  # evals.run.plan imports the views this module registers
+    from evals.run.plan import FinishedKeys
 
 
 class RunLink(Record):
@@ -26,10 +31,13 @@ class RunLink(Record):
 register_view(ViewSpec("run_link", "run_links", RunLink))
 
 
-def link_reused(ws: Workspace, run_id: str, finished: dict[str, str], keys: list[str]) -> int:
-    """Write a run_link for matrix keys finished under another run; returns how many."""
-    if all(other == run_id for other in finished.values()):
+def link_reused(ws: Workspace, run_id: str, finished: FinishedKeys, keys: list[str]) -> int:
+    """Write a run_link for matrix keys finished only under another run; returns how many."""
+    elsewhere = finished.elsewhere(run_id, keys)
+    if not elsewhere:
         return 0  # the usual case: nothing recorded by another run
+    from evals.store.query import query  # DuckDB: not loaded by a worker that never links
+
     linked = {
         r["k"]
         for r in query(
@@ -39,9 +47,9 @@ def link_reused(ws: Workspace, run_id: str, finished: dict[str, str], keys: list
         )
     }
     links = [
-        RunLink(run_id=run_id, trial_key=key, source_run_id=finished[key])
-        for key in keys
-        if finished.get(key, run_id) != run_id and key not in linked
+        RunLink(run_id=run_id, trial_key=key, source_run_id=source)
+        for key, source in elsewhere.items()
+        if key not in linked
     ]
     if links:
         ws.writer("run_link").append_many(links)

@@ -33,7 +33,6 @@ from evals.dataset.case_refs import CaseRef, CaseRefs
 from evals.errors import InputError
 from evals.run.trial import TrialSpec
 from evals.schema import ModelSpec, PromptVersion, ReviewLink, UpstreamLink, trial_key
-from evals.store.query import query
 
 if TYPE_CHECKING:
     from evals.run.lanes import LaneRun
@@ -161,6 +160,8 @@ def _consumed(link: UpstreamLink, answer: UpstreamAnswer) -> UpstreamLink:
 
 def stored_answer(plan: RunPlan, key: str) -> str | None:
     """The final answer recorded for a trial key (a node finished by an earlier run)."""
+    from evals.store.query import query  # DuckDB: loaded only by the process that asks
+
     assert plan.workspace is not None, "the runner sets the plan's workspace"
     rows = query(
         plan.workspace,

@@ -9,8 +9,8 @@
 5. hands what remains to an executor (evals.run.executors: asyncio lanes in this process,
    local worker processes, or Ray actors), each trial streamed to the store as it
    finishes, with a live progress bar;
-6. summarises the whole matrix from the store (evals.run.progress) and closes the
-   workspace (seal and compact this process's segments).
+6. closes the workspace (seals and compacts this process's segments) and summarises the
+   whole matrix from the store (evals.run.progress), over the compacted typed columns.
 
 Run ids
     Derived from the suite's identity (evals.run.suite.Suite.run_id): rerunning a suite, or
@@ -217,20 +217,26 @@ def run_suite(
             finished = finished_keys(ws)
             keys_by_run = plan.keys_by_run()
             keys = [k for run_keys in keys_by_run.values() for k in run_keys]
-            skipped = sum(1 for k in keys if k in finished)
+            done = frozenset(k for k in keys if k in finished)  # the matrix's only
+            skipped = len(done)
             linked = sum(link_reused(ws, r, finished, ks) for r, ks in keys_by_run.items())
+            del finished  # every other key the workspace finished: not needed from here
             result = RunResult(plan.run_id, plan.total, skipped, linked)
             result.run_ids = plan.run_ids()
             start, cpu0 = time.perf_counter(), _cpu_seconds()
             with RunProgress(console, plan.total, skipped, options.progress) as progress:
                 if plan.total != skipped:  # else no gateway (litellm's import is seconds)
                     job = ExecutionJob(
-                        plan, ws, agent, finished, open_gateway, progress, journal_at
+                        plan, ws, agent, done, open_gateway, progress, journal_at
                     )
                     result.counters = executor.run(job)  # ExecutorError: a RunError
             result.executor = executor.name
             result.elapsed_s = time.perf_counter() - start
             result.cpu_s = _cpu_seconds() - cpu0
+            # Compact this process's segments first: the summary then reads the typed
+            # columns of Parquet instead of parsing every body of the run's JSONL segment
+            # (at 10,000 trials +240 MB of RSS, growing with the run: issue 18).
+            ws.close()
             summaries = [summarise(ws, r, ks) for r, ks in keys_by_run.items()]
             result.summary = summaries[0]
     finally:

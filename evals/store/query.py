@@ -66,6 +66,7 @@ __all__ = [  # besides its own: what callers import from here, defined in views/
     "ViewSpec",
     "body_columns_sql",
     "connect",
+    "connect_facts",
     "deduped_sql",
     "define_views",
     "load_view_modules",
@@ -247,3 +248,31 @@ def query(
             if not moved or attempt == COMPACTION_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+@contextmanager
+def connect_facts(
+    ws: Workspace, kind: str, threads: int | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection with only ``facts_<kind>`` and the kind's fact view defined (the
+    same definitions as `connect`'s): for a query that needs nothing else, such as the
+    finished-key lookup of `evals run`, without binding every kind's views (about 0.4 s
+    at a million trials). An object-store workspace gets every view (`connect`)."""
+    if ws.remote:
+        with connect(ws, threads) as con:
+            yield con
+        return
+    from evals.store.typed_columns import define_fact_views, is_typed
+
+    con = duckdb.connect(":memory:")
+    try:
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
+        register_quarantine(con)
+        segs = ws.segments(kind)
+        typed = [p for p in segs if is_typed(p)]
+        rest = [p for p in segs if p not in set(typed)]
+        define_fact_views(con, kind, [str(p) for p in typed], _raw_source(ws, kind, rest))
+        yield con
+    finally:
+        con.close()

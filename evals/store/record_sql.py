@@ -27,9 +27,12 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import orjson
+
+if TYPE_CHECKING:  # DuckDB is imported by what queries: not by every segment writer
+    import duckdb
 
 log = logging.getLogger("evals.store")
 
@@ -228,6 +231,7 @@ def _first_unreadable_line(path: Path) -> str | None:
 
 def register_quarantine(con: duckdb.DuckDBPyConnection) -> None:
     """Make `quarantine` callable from this connection's views."""
+    import duckdb
     from duckdb.sqltypes import BIGINT, VARCHAR
 
     with contextlib.suppress(duckdb.CatalogException):  # already on this connection

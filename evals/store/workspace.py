@@ -48,10 +48,15 @@ import orjson
 from pydantic import BaseModel
 
 from evals.errors import StoreError
-from evals.schema import canonical_json, utcnow
+from evals.schema import utcnow
 from evals.store import manifest
 from evals.store.record_sql import MAX_LINE_BYTES
-from evals.store.segment_read import GENESIS, Envelope, envelope_hash, read_segment
+from evals.store.segment_read import (  # Envelope: re-exported for its readers
+    GENESIS,
+    Envelope,  # noqa: F401
+    envelope_hash,
+    read_segment,
+)
 
 if TYPE_CHECKING:
     from evals.store.backends.base import TrialKeyClaims
@@ -159,54 +164,45 @@ class SegmentWriter:
         return self.path
 
 
-_COMPACT_BATCH = 5000
-"""Envelopes per Parquet row group when compacting."""
-_ROW_COLUMNS = "{seq: 'BIGINT', ts: 'VARCHAR', prev: 'VARCHAR', hash: 'VARCHAR', " + (
-    "body: 'VARCHAR', seal: 'BIGINT'}"
-)
-
-
+_COMPACT_BATCH = 1000
+"""Envelopes per Parquet row group when compacting. DuckDB's Parquet writer holds a row
+group (its bodies, as read and as compressed) until it writes it, so this bounds the
+memory of a compaction: 5,000 held about 30 MB more than 1,000 at 10,000 trials
+(issue 18: peak RSS of `evals run` flat in the number of cases)."""
 def compact_segment(path: Path) -> Path:
     """Write a JSONL segment's envelopes to Parquet (tmp + rename), then remove the JSONL.
 
     The envelopes are read and checked here as every reader does (read_segment) and
     written with their canonical bodies as JSON text, one flat row per line of a
-    temporary file, which DuckDB streams into Parquet row groups of _COMPACT_BATCH
-    envelopes: memory does not grow with the segment. Why DuckDB and not pyarrow's
-    Parquet writer: DuckDB is already loaded by every command that compacts, while
-    importing pyarrow.parquet and writing one file cost about 100 MB of RSS at the end
-    of `evals run` (issue 18). The Parquet columns are as before (seq, ts, prev, hash,
-    body as text, seal), and for trials and verdicts their typed columns, derived from
-    the body text by the views' own SQL (evals.store.typed_columns)."""
+    temporary file (evals.store.compact_rows: tab-separated; JSON for a tampered
+    envelope), which DuckDB streams
+    into Parquet row groups of _COMPACT_BATCH envelopes: memory does not grow with the
+    segment. Why DuckDB and not pyarrow's Parquet writer: DuckDB is already loaded by
+    every command that compacts, while importing pyarrow.parquet and writing one file
+    cost about 100 MB of RSS at the end of `evals run` (issue 18). The Parquet columns
+    are as before (seq, ts, prev, hash, body as text, seal), and for trials and verdicts
+    their typed columns, derived from the body text by the views' own SQL
+    (evals.store.typed_columns)."""
     import duckdb
 
+    from evals.store.compact_rows import rows_sql, write_rows
     from evals.store.typed_columns import FACT_VIEWS, derive_sql, typed_version
 
     typed = typed_version(path.parent.name) if path.parent.name in FACT_VIEWS else None
     target = path.with_suffix(".parquet")
     tmp = path.with_suffix(".parquet.tmp")
     rows = path.with_suffix(".rows.tmp")
-    intact, prev = True, GENESIS  # every record verifies and chains: stamp the Parquet
     try:
-        with open(rows, "wb") as out:
-            for env in read_segment(path):
-                if not isinstance(env, Envelope):
-                    intact = False
-                    continue
-                intact = intact and env.prev == prev and env.verifies()
-                prev = env.hash
-                body = None if env.body is None else canonical_json(env.body).decode()
-                row = {"seq": env.seq, "ts": env.ts, "prev": env.prev, "hash": env.hash}
-                out.write(orjson.dumps({**row, "body": body, "seal": env.seal}) + b"\n")
+        tsv = True
+        written = write_rows(path, rows, tsv)
+        if written is None:
+            tsv, written = False, write_rows(path, rows, False)
+        assert written is not None  # JSON rows take any envelope
+        intact, longest = written
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET threads = 1")  # keeps the rows in file order, memory lean
-            source = str(rows).replace("'", "''")
-            select = (
-                f"SELECT seq, ts, prev, hash, body, seal FROM read_json('{source}', "
-                f"format = 'newline_delimited', maximum_object_size = {1 << 30}, "
-                f"columns = {_ROW_COLUMNS})"
-            )
+            select = rows_sql(rows, tsv, longest)
             into = f"TO '{str(tmp).replace(chr(39), chr(39) * 2)}' " + (
                 f"(FORMAT parquet, ROW_GROUP_SIZE {_COMPACT_BATCH})"
             )
@@ -288,12 +284,12 @@ class Workspace:
         """Append one record (a pydantic model or JSON-able dict)."""
         self.writer(kind, durable).append(record)
 
-    def close(self, compact: bool = True) -> None:
-        """Seal and compact this process's segments (at the end of a run)."""
+    def close(self, compact: bool = True) -> list[Path]:
+        """Seal and compact this process's segments (at the end of a run); returns them
+        (each one's Parquet when compacted)."""
         with self._lock:
             writers, self._writers = list(self._writers.values()), {}
-        for w in writers:
-            w.close(compact=compact)
+        return [w.close(compact=compact) for w in writers]
 
     def key_claims(self, run_id: str, journal_at: int = 0) -> TrialKeyClaims:
         """This run's trial-key claims (evals.store.key_claims)."""

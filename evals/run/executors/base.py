@@ -18,6 +18,7 @@ Three executors (`executor:` in the suite, `--executor` on the command line):
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,8 +42,8 @@ class ExecutionJob:
     plan: RunPlan
     ws: Workspace
     agent: Agent
-    finished: dict[str, str]
-    """Keys finished before this invocation (any run) -> the run that recorded them."""
+    finished: AbstractSet[str]
+    """The matrix's keys finished before this invocation (by any run)."""
     open_gateway: GatewayOpener
     progress: RunProgress
     journal_at: int = 0

@@ -22,6 +22,7 @@ import os
 import queue
 from dataclasses import asdict, dataclass
 from multiprocessing.queues import Queue
+from pathlib import Path
 from typing import Any
 
 from evals.run.executors.base import ExecutionJob, ExecutorError, show, total
@@ -29,7 +30,7 @@ from evals.run.lanes import Counters, LaneRun
 from evals.run.plan import RunPlan, make_plan
 from evals.run.progress import RunProgress
 from evals.schema import ModelSpec
-from evals.store.workspace import Workspace
+from evals.store.workspace import Workspace, compact_segment
 
 Message = tuple[str, int, Any]
 """(kind: 'progress' | 'done' | 'error', shard, payload) sent by a worker."""
@@ -125,6 +126,7 @@ def run_sharded(
         proc.start()
         procs.append(proc)
     latest: dict[int, Counters] = {}
+    sealed: list[str] = []
     ended: set[int] = set()
     errors: list[str] = []
     try:
@@ -142,6 +144,8 @@ def run_sharded(
                 errors.append(f"worker {shard}: {payload}")
                 ended.add(shard)
                 continue
+            if kind == "done":
+                sealed += payload.pop("sealed", [])
             latest[shard] = Counters(**payload)
             if kind == "done":
                 ended.add(shard)
@@ -152,6 +156,8 @@ def run_sharded(
             if proc.exitcode is None:
                 proc.terminate()
                 proc.join()
+    for path in sealed:  # the workers' segments, sealed by them (see _work)
+        compact_segment(Path(path))
     if errors:
         raise ExecutorError("; ".join(errors))
     return total(latest.values())
@@ -161,17 +167,26 @@ def worker_main(task: WorkerTask, messages: Queue[Message]) -> None:
     """Entry point of a worker process."""
     from evals.run.locks import workers_lock
 
+    sealed: list[str] = []
     try:
         ws = Workspace(task.workspace, create=False)
         with workers_lock(ws, task.run_id, fcntl.LOCK_SH):
-            counters = asyncio.run(_work(task, ws, messages))
+            counters = asyncio.run(_work(task, ws, messages, sealed))
     except BaseException as exc:
+        for path in sealed:  # the parent compacts only what a finished worker reports
+            compact_segment(Path(path))
         messages.put(("error", task.shard, f"{type(exc).__name__}: {exc}"))
         raise SystemExit(1) from None
-    messages.put(("done", task.shard, asdict(counters)))
+    messages.put(("done", task.shard, {**asdict(counters), "sealed": sealed}))
 
 
-async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Counters:
+async def _work(
+    task: WorkerTask, ws: Workspace, messages: Queue[Message], sealed: list[str]
+) -> Counters:
+    """Run the worker's shard. A local worker only seals its segments (their paths go
+    to `sealed`): the parent compacts them once the workers have exited, because the
+    DuckDB that compaction loads cost each worker 30-40 MB at the process tree's peak
+    (issue 18: `--workers N` at most N x 0.6 of one process)."""
     from evals.agents import resolve_agent
     from evals.run.suite import load_suite
 
@@ -201,7 +216,10 @@ async def _work(task: WorkerTask, ws: Workspace, messages: Queue[Message]) -> Co
                 link_finished_elsewhere(ws, task.run_id, lanes.reused)
     finally:
         claims.close()
-        ws.close()
+        if ws.remote:  # an object store's parts are compacted where they were written
+            ws.close()
+        else:
+            sealed += [str(p) for p in ws.close(compact=False)]
 
 
 async def _orphan_watch(parent_pid: int) -> None:

@@ -164,7 +164,8 @@ class ShardWorker:
         keys, journal_at = set(task.keys), task.journal_at
         if task.attempt > 0:  # what the lost actor recorded is finished: skip it
             journal_at = journal_end(ws.root)
-            keys -= finished_keys(ws).keys()
+            finished = finished_keys(ws)
+            keys = {k for k in keys if k not in finished}
         models = [_share_concurrency(m, task.actors) for m in suite.models]
         claims = ws.key_claims(task.run_id, journal_at)
         try:

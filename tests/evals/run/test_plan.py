@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from evals.dataset.golden import GoldenSetError, case_hash, load_golden_set
-from evals.run.plan import finished_keys, make_plan
+from evals.run.plan import FINISHED_SQL, finished_keys, make_plan
 from evals.run.suite import Suite, load_suite, select_cases
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError, trial_key
+from evals.store.query import query_tuples
+from evals.store.typed_columns import is_typed
 from evals.store.workspace import Workspace
 
 
@@ -128,3 +130,59 @@ def test_finished_keys_are_ok_or_agent_errors_whatever_run_recorded_them(tmp_pat
     recorded(ws, "retried", "r1", error="infra")
     recorded(ws, "retried", "r2")
     assert finished_keys(ws) == {"ok": "r1", "agent": "r1", "elsewhere": "r2", "retried": "r2"}
+
+
+def reference_finished(ws: Workspace) -> dict[str, set[str]]:
+    """Today's definition, row by row: finished key -> every run that finished it."""
+    out: dict[str, set[str]] = {}
+    for key, run in query_tuples(ws, FINISHED_SQL):
+        out.setdefault(key, set()).add(run)
+    return out
+
+
+def test_finished_keys_equal_the_row_by_row_lookup_over_compacted_and_open_segments(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace(tmp_path / "ws")
+    for i in range(40):
+        recorded(ws, f"k{i}", "r1", error=("infra", "agent", None, None)[i % 4])
+    recorded(ws, "k0", "r2")  # an infra failure retried by another run
+    recorded(ws, "k1", "r2")  # finished by two runs
+    ws.close(compact=True)
+    ws = Workspace(tmp_path / "ws")
+    assert [is_typed(p) for p in ws.segments("trial")] == [True]  # read without bodies
+    recorded(ws, "k4", "r3", error="infra")  # JSONL still open: bodies parsed
+    recorded(ws, "k5", "r3")
+    recorded(ws, "new", "r3")
+    finished = finished_keys(ws)
+    reference = reference_finished(ws)
+    assert set(finished) == set(reference) and len(finished) == len(reference) == 32
+    assert all(finished[k] in runs for k, runs in reference.items())
+    assert finished["k1"] == "r1"  # of several runs, the first by id
+    probe = ("k0", "k1", "k2", "k4", "k8", "missing")
+    assert {k for k in probe if k in finished} == {"k0", "k1", "k2"}
+    assert sorted(finished.by_run) == ["r1", "r2", "r3"]
+
+
+def test_a_key_with_a_newline_is_read_row_by_row(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    recorded(ws, "two\nlines", "r1")
+    recorded(ws, "plain", "r1")
+    recorded(ws, "other", "r2")
+    finished = finished_keys(ws)
+    assert dict(finished) == {"two\nlines": "r1", "plain": "r1", "other": "r2"}
+    assert "two" not in finished and "lines" not in finished
+
+
+def test_only_keys_no_own_record_finished_are_linked_elsewhere(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    recorded(ws, "own", "r1")
+    recorded(ws, "both", "r1")
+    recorded(ws, "both", "r2")
+    recorded(ws, "theirs", "r2")
+    recorded(ws, "failed", "r2", error="infra")
+    finished = finished_keys(ws)
+    keys = ["own", "both", "theirs", "failed", "new"]
+    assert finished.elsewhere("r1", keys) == {"theirs": "r2"}
+    assert finished.elsewhere("r2", keys) == {"own": "r1"}
+    assert finished_keys(Workspace(tmp_path / "solo")).elsewhere("r1", keys) == {}

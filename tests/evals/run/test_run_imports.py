@@ -1,7 +1,8 @@
 """What a single-process `evals run` loads (issue 18: its peak RSS): with every model on
 the gateway's direct path, neither litellm (about 200 MB) nor pyarrow (40-100 MB with its
-Parquet writer) is imported, and the run still records, summarises and compacts; a model
-forced onto litellm imports it."""
+Parquet writer) is imported, nor scipy (77 MB, for the statistics of gates) when the suite
+names no gates, and the run still records, summarises and compacts; a model forced onto
+litellm imports it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from evals.cli.main import app
 try:
     app(sys.argv[1:], standalone_mode=False)
 finally:
-    print(json.dumps({m: m in sys.modules for m in ("litellm", "pyarrow", "pyarrow.parquet")}))
+    names = ("litellm", "pyarrow", "pyarrow.parquet", "scipy")
+    print(json.dumps({m: m in sys.modules for m in names}))
 """
 
 
@@ -50,10 +52,26 @@ def run_probe(tmp_path: Path, repo_root: Path, transport: str) -> dict[str, bool
     return loaded
 
 
-def test_direct_run_imports_neither_litellm_nor_pyarrow(tmp_path: Path, repo_root: Path) -> None:
+def test_direct_run_without_gates_imports_neither_litellm_nor_pyarrow_nor_scipy(
+    tmp_path: Path, repo_root: Path
+) -> None:
     loaded = run_probe(tmp_path, repo_root, "auto")
-    assert loaded == {"litellm": False, "pyarrow": False, "pyarrow.parquet": False}
+    assert loaded == {"litellm": False, "pyarrow": False, "pyarrow.parquet": False, "scipy": False}
 
 
 def test_a_litellm_model_imports_litellm(tmp_path: Path, repo_root: Path) -> None:
     assert run_probe(tmp_path, repo_root, "litellm")["litellm"] is True
+
+
+def test_a_worker_process_imports_no_duckdb(repo_root: Path) -> None:
+    """What a `--workers` process imports (the CLI, as spawn's main module, and the
+    executor): no DuckDB (24 MB of RSS a process); the parent compacts their segments."""
+    probe = (
+        "import sys, evals.cli.main, evals.run.executors.processes, evals.run.links; "
+        "print('duckdb' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "False"

@@ -17,6 +17,7 @@ from evals.run.executors.config import ExecutorConfig
 from evals.run.executors.select import select_executor
 from evals.run.runner import RunError, RunOptions, prepare_run, run_suite
 from evals.run.suite import SuiteError, load_suite
+from evals.store.typed_columns import is_typed
 from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer
 from tests.evals.run.executors.suites import assert_exactly_once, single_turn_suite, trial_rows
@@ -83,8 +84,11 @@ def test_processes_record_what_the_in_process_lanes_record(tmp_path: Path, repo_
     assert there.counters.done == here.counters.done == 20
     assert trial_rows(Workspace(tmp_path / "there")) == trial_rows(Workspace(tmp_path / "here"))
     assert_exactly_once(Workspace(tmp_path / "there"), 20)
-    # Two worker processes: two writers' segments.
-    assert len(Workspace(tmp_path / "there").segments("trial")) == 2
+    # Two worker processes: two writers' segments, sealed by the workers and compacted
+    # by the parent (typed: every record verified) before its summary.
+    segments = Workspace(tmp_path / "there").segments("trial")
+    assert len(segments) == 2 and all(is_typed(p) for p in segments)
+    assert there.summary is not None and there.summary.recorded == 20
 
 
 def test_without_ray_the_ray_executor_fails_naming_the_extra(
