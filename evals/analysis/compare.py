@@ -162,9 +162,11 @@ def pairing_units(
     return out
 
 
-def _noninferiority(
+def noninferiority_of(
     a: list[bool], b: list[bool], margin: float, confidence: float
 ) -> NonInferiority:
+    """The non-inferiority test of paired outcomes at one margin
+    (evals.stats.noninferiority_paired), with the pairs still needed when undecided."""
     ni = stats.noninferiority_paired(a, b, margin, confidence=1.0 - (1.0 - confidence) / 2.0)
     return NonInferiority(
         margin=margin,
@@ -218,7 +220,7 @@ def paired_outcomes(
         high=diff.high,
         confidence=confidence,
         mcnemar_p=stats.mcnemar_exact(diff.b01, diff.b10),
-        noninferiority=[_noninferiority(a, b, m, confidence) for m in margins],
+        noninferiority=[noninferiority_of(a, b, m, confidence) for m in margins],
         unpaired_baseline=len(base.keys() - cand.keys()),
         unpaired_candidate=len(cand.keys() - base.keys()),
         changed_cases=changed,

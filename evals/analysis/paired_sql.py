@@ -41,8 +41,8 @@ from evals.analysis.compare import (
     PairedOutcomes,
     ScopeComparison,
     _handling,
-    _noninferiority,
     _warnings,
+    noninferiority_of,
     paired_outcomes,
     pairing_units,
 )
@@ -214,7 +214,7 @@ def _paired_from_counts(
         high=diff.high,
         confidence=confidence,
         mcnemar_p=stats.mcnemar_exact(diff.b01, diff.b10),
-        noninferiority=[_noninferiority(a.tolist(), b.tolist(), m, confidence) for m in margins],
+        noninferiority=[noninferiority_of(a.tolist(), b.tolist(), m, confidence) for m in margins],
         unpaired_baseline=counts["unpaired_baseline"],
         unpaired_candidate=counts["unpaired_candidate"],
         changed_cases=sum(table.get(c, (0, 0, 0))[2] for c in CELLS),

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import duckdb
 
 from evals import stats
-from evals.analysis.compare import NonInferiority, PairedOutcomes, Unit
+from evals.analysis.compare import PairedOutcomes, Unit, noninferiority_of
 
 
 class PairCounts(NamedTuple):
@@ -70,21 +70,6 @@ def pair_counts(base: dict[str, Unit], cand: dict[str, Unit]) -> PairCounts:
     )
 
 
-def _noninferiority(
-    a: list[bool], b: list[bool], margin: float, confidence: float
-) -> NonInferiority:
-    ni = stats.noninferiority_paired(a, b, margin, confidence=1.0 - (1.0 - confidence) / 2.0)
-    return NonInferiority(
-        margin=margin,
-        verdict=ni.verdict,
-        low=ni.low,
-        high=ni.high,
-        p_value=ni.p_value,
-        n_needed=ni.n_needed if ni.verdict == "undecided" else None,
-        n_more=max(ni.n_needed - ni.n, 0) if ni.verdict == "undecided" and ni.n_needed else None,
-    )
-
-
 def paired_from_counts(
     counts: PairCounts, margins: Sequence[float], confidence: float
 ) -> PairedOutcomes:
@@ -113,7 +98,7 @@ def paired_from_counts(
         high=diff.high,
         confidence=confidence,
         mcnemar_p=stats.mcnemar_exact(diff.b01, diff.b10),
-        noninferiority=[_noninferiority(a, b, m, confidence) for m in margins],
+        noninferiority=[noninferiority_of(a, b, m, confidence) for m in margins],
         unpaired_baseline=c.unpaired_baseline,
         unpaired_candidate=c.unpaired_candidate,
         changed_cases=c.changed_cases,
