@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 from test_labeling_browser import (  # tests/e2e is on sys.path (pytest's rootdir import)
     RunningApp,
     current_item,
@@ -116,9 +117,14 @@ def test_reload_keeps_login_queue_item_and_draft(browser, two_queue_app) -> None
     assert page.get_by_label("User").count() == 0  # still logged in
     assert current_item(page) == item
     assert page.locator(".st-key-queue_select input").input_value().startswith("older")
-    comment = page.get_by_label("Comment (optional)")
-    assert comment.input_value() == "the owner share is 60%, not 75%"
-    assert page.locator(".st-key-btn_no [data-testid='stBaseButton-primary']").count() == 1
+    # The restored draft fills the form in a rerun after the page first shows: wait for it
+    # (a loaded CI machine read the comment box before that rerun, empty).
+    expect(page.get_by_label("Comment (optional)")).to_have_value(
+        "the owner share is 60%, not 75%", timeout=30_000
+    )
+    expect(page.locator(".st-key-btn_no [data-testid='stBaseButton-primary']")).to_have_count(
+        1, timeout=30_000
+    )
     page.mouse.wheel(0, -5000)
     shot(page, "review-draft-after-reload")
 
