@@ -127,11 +127,9 @@ class AgentContext:
         if self.repetition:  # the gateway's response cache must not replay repetition 0
             kwargs.setdefault("cache_salt", f"rep{self.repetition}")
         try:
-            call = self.gateway.complete(model.alias, messages, **kwargs)
-            if self.step_timeout_s is None:
-                completion = await call
-            else:
-                completion = await asyncio.wait_for(call, self.step_timeout_s)
+            # asyncio.timeout, not wait_for: no extra task per call (CPU per trial, issue 18)
+            async with asyncio.timeout(self.step_timeout_s):
+                completion = await self.gateway.complete(model.alias, messages, **kwargs)
         except (TimeoutError, GatewayError) as exc:
             if isinstance(exc, TimeoutError):
                 exc = GatewayError(

@@ -126,8 +126,8 @@ async def _guarded(
     GatewayError (after the gateway's retries, or a step timeout) is infra; AgentError,
     the per-trial timeout and exceptions from the agent's own code are the agent's."""
     try:
-        coro = agent(spec.case, spec.model, spec.prompt, ctx)
-        trace = await (asyncio.wait_for(coro, timeout_s) if timeout_s else coro)
+        async with asyncio.timeout(timeout_s or None):  # no extra task, unlike wait_for
+            trace = await agent(spec.case, spec.model, spec.prompt, ctx)
         if not isinstance(trace, Trace):
             return ctx.trace, TrialError(
                 kind="agent",
