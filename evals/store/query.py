@@ -268,10 +268,11 @@ def connect_facts(
     try:
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
-        register_quarantine(con)
         segs = ws.segments(kind)
         typed = [p for p in segs if is_typed(p)]
         rest = [p for p in segs if p not in set(typed)]
+        if rest:  # only their bodies' view calls it; registering imports numpy (0.3 s)
+            register_quarantine(con)
         define_fact_views(con, kind, [str(p) for p in typed], _raw_source(ws, kind, rest))
         yield con
     finally:
