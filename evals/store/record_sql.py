@@ -145,7 +145,7 @@ def _settled(st: os.stat_result) -> bool:
 
 def _file_digest(segment: Path, st: os.stat_result | None = None) -> str:
     st = segment.stat() if st is None else st
-    key = (str(segment), *_stat_key(st))
+    key = (str(segment), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     digest = _digests.get(key)
     if digest is None:
         with open(segment, "rb") as fh:
