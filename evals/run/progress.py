@@ -149,26 +149,33 @@ class RunSummary:
 
 
 def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
-    """Summary of the trials recorded for `keys` (the invocation's matrix)."""
+    """Summary of the trials recorded for `keys` (the invocation's matrix).
+
+    Over a connection with only the trial facts (connect_facts: binding every view, and
+    the quarantine function that imports numpy, cost `evals run` time and 15 MB); the
+    first message of each error kind needs the traces, so only a run with errors opens
+    every view for them."""
     import duckdb
 
-    from evals.store.query import COMPACTION_RETRIES, LEAN_THREADS, connect
+    from evals.store.query import COMPACTION_RETRIES, LEAN_THREADS, connect, connect_facts
 
     for attempt in range(COMPACTION_RETRIES):  # a segment compacted meanwhile: list again
         try:
-            with connect(ws, LEAN_THREADS) as con:  # in `evals run`: memory flat in trials
+            with connect_facts(ws, "trial", LEAN_THREADS) as con:  # memory flat in trials
                 register_keys(con, keys)
                 con.execute(f"CREATE TEMP VIEW matrix_facts AS {MATRIX_FACTS_SQL}")
                 con.execute(f"CREATE TEMP VIEW matrix_trials AS {_matrix_trials_sql(con)}")
                 cells = rows_as(CellRow, fetch_dicts(con.execute(CELL_SQL)))
                 errors = rows_as(ErrorRow, fetch_dicts(con.execute(ERRORS_SQL)))
-                if errors:
+            if errors:
+                with connect(ws, LEAN_THREADS) as con:
+                    register_keys(con, keys)
                     first = {
                         (r["kind"], r["code"]): r["message"]
                         for r in fetch_dicts(con.execute(FIRST_ERRORS_SQL))
                     }
-                    for e in errors:
-                        e.message = first.get((e.kind, e.code))
+                for e in errors:
+                    e.message = first.get((e.kind, e.code))
             break
         except duckdb.IOException:
             if attempt == COMPACTION_RETRIES - 1:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from evals.run.progress import CELL_SQL, ERRORS_SQL, register_keys, summarise
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError
 from evals.store.query import connect
@@ -49,6 +51,7 @@ def test_summary_counts_what_the_workspace_wide_view_counts(tmp_path: Path) -> N
     assert [tuple(c) for c in summary.cells] == reference(ws, keys, CELL_SQL)
     errors = [(e.kind, e.code, e.trials) for e in summary.errors]
     assert errors == reference(ws, keys, ERRORS_SQL) and errors
+    assert {e.message for e in summary.errors} == {"failed"}  # read from the traces
     assert summary.recorded == 31 and summary.missing == 1
     assert {c.model for c in summary.cells} == {"a", "b"}
 
@@ -64,3 +67,21 @@ def test_a_matrix_without_duplicate_records_is_summarised_alike(tmp_path: Path) 
     assert [tuple(c) for c in summary.cells] == reference(ws, keys, CELL_SQL)
     assert [(e.kind, e.code, e.trials) for e in summary.errors] == reference(ws, keys, ERRORS_SQL)
     assert summary.recorded == 20 and {e.kind for e in summary.errors} == {"infra", "agent"}
+
+
+def test_a_run_without_errors_never_binds_every_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the trial facts: every view (and the quarantine UDF, which imports numpy)
+    costs `evals run` time and memory at its end."""
+    ws = Workspace(tmp_path / "ws")
+    for i in range(5):
+        record(ws, f"k{i}", "r1", "a")
+    ws.close()
+
+    def refuse(*_args: object, **_kw: object) -> None:
+        raise AssertionError("every view bound")
+
+    monkeypatch.setattr("evals.store.query.connect", refuse)
+    summary = summarise(Workspace(tmp_path / "ws"), "r1", [f"k{i}" for i in range(5)])
+    assert summary.recorded == 5 and not summary.errors
