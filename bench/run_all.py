@@ -5,8 +5,8 @@ Profiles:
 - ``short`` (the default; under 15 minutes on 2 cores): every item, at the sizes the
   issue names where they fit (10,000-trial rerun, 100,000 queued review items), smaller
   where a full size would take most of the budget (see PROFILES: throughput at 1,000
-  trials with the harness's 2-worker mode, memory at 1k/10k cases; the store at the
-  1M records its targets name, once);
+  trials with the harness's 2-worker mode; memory at the 1k/10k/100k cases and the store at
+  the 1M records their targets name, once);
 - ``full``: the issue's sizes everywhere (2,000 trials with 1 and 2 workers, memory at
   1k/10k/100k cases, 1M store records), about an hour and a half.
 
@@ -48,7 +48,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "gateway_cpu": ["--calls", "200", "--runs", "3"],
         "multiturn": ["--trials", "100", "--lanes", "64", "256", "--runs", "3"],
         "cached_rerun": ["--trials", "10000", "--runs", "3"],
-        "memory": ["--sizes", "1000", "10000", "--runs", "1"],
+        "memory": ["--sizes", "1000", "10000", "100000", "--runs", "1"],  # 100k: 18.2
         "store": ["--trials", "1000000", "--runs", "1", "--skip", "jsonl,bodies"],  # 1M: 18.3
         "judge": ["--sizes", "1000", "100000"],
         "review_app": ["--queued", "100000", "--sessions", "10", "--items", "2", "--runs", "3"],
