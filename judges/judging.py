@@ -40,6 +40,7 @@ from evals.dataset.golden import GoldenSet, GoldenSetError, case_hash
 from evals.errors import RunError
 from evals.models.gateway import GatewayOpener, workspace_gateway
 from evals.models.types import ChatModel
+from evals.run.event_loop import run_async
 from evals.schema import Case, ModelSpec, Trial, Verdict
 from evals.store.query import (
     LEAN_THREADS,
@@ -257,7 +258,7 @@ def judge_run(
             )
             if not found:
                 raise JudgingError(f"run {run_id} has no trials in {ws.root}")
-            return asyncio.run(
+            return run_async(
                 _judge(ws, run_id, spec, cases, known_models or [], open_gateway,
                        max(1, concurrency), segments, on_start, on_trial)
             )

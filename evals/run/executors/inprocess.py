@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from evals.run.event_loop import run_async
 from evals.run.executors.base import ExecutionJob, show
 from evals.run.lanes import Counters, LaneRun
 from evals.run.progress import RunProgress
@@ -21,7 +22,7 @@ class InProcessExecutor:
 
     def run(self, job: ExecutionJob) -> Counters:
         """Run every pending cell here (see Executor.run)."""
-        return asyncio.run(run_here(job))
+        return run_async(run_here(job))
 
 
 async def run_here(job: ExecutionJob) -> Counters:
