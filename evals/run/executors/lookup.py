@@ -36,7 +36,10 @@ class Lookup:
 
 
 def finished_apart(ws: Workspace, run_ids: list[str]) -> Lookup:
-    """The lookup, done by a child process (see the module docstring)."""
+    """The lookup, done by a child process (see the module docstring); none for a local
+    workspace without a trial segment (nothing can be finished: a new workspace)."""
+    if not ws.remote and not ws.segments("trial"):
+        return Lookup(FinishedKeys({}), {})
     cmd = [sys.executable, "-m", "evals.run.executors.lookup", ws.url, *run_ids]
     with tempfile.TemporaryFile() as err:  # not a pipe: a chatty child cannot block
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=child_env())

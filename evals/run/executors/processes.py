@@ -8,11 +8,13 @@ one workspace (the store's design: one writer per process, readers see them all)
 parent holds the run's lock, shows the progress bar from the workers' counters and
 summarises from the store at the end.
 
-Memory (issue 18: `--workers N` at most N x 0.6 of one process's peak RSS): the workers
-are plain subprocesses (evals.run.executors.worker: no multiprocessing, so neither the CLI
-re-imported in each nor a resource-tracker process), and the parent loads no DuckDB
-while they run: it read the finished keys in a short-lived child before
-(evals.run.executors.lookup) and compacts the workers' segments after they exited.
+Memory (issue 18: `--workers N` at most N x 0.6 of one process's peak RSS): this
+process runs shard 0 itself (it would otherwise only wait, holding the CLI's imports),
+the other shards run in plain subprocesses (evals.run.executors.worker: no
+multiprocessing, so neither the CLI re-imported in each nor a resource-tracker process),
+and DuckDB is not loaded here while they run: the finished keys were read by a
+short-lived child before (evals.run.executors.lookup), and every segment is compacted
+after the workers exited.
 
 Per-model concurrency and rate limits (ModelSpec.max_concurrency, rpm, tpm) are shared
 out between the workers so that together they stay within them; lanes likewise.
@@ -20,17 +22,18 @@ out between the workers so that together they stay within them; lanes likewise.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import pickle
-import selectors
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals.agents import Agent
 from evals.run.executors.base import ExecutionJob, ExecutorError, show, total
 from evals.run.executors.worker import WorkerTask, child_env, share_limits
 from evals.run.lanes import Counters
@@ -53,7 +56,13 @@ class ProcessesExecutor:
         """Shard the pending keys over the workers (see Executor.run)."""
         job.plan.workers = self.workers
         return run_sharded(
-            job.plan, job.ws, set(job.finished), job.progress, job.open_gateway, job.journal_at
+            job.plan,
+            job.ws,
+            set(job.finished),
+            job.progress,
+            job.open_gateway,
+            job.journal_at,
+            job.agent,
         )
 
 
@@ -105,17 +114,23 @@ def run_sharded(
     progress: RunProgress,
     open_gateway: Any,
     journal_at: int = 0,
+    agent: Agent | None = None,
 ) -> Counters:
-    """Run the pending cells over `plan.workers` processes; returns the summed counters."""
+    """Run the pending cells over `plan.workers` processes: shard 0 on asyncio lanes in
+    this process (which would otherwise only wait: its imports serve a shard instead of
+    costing a whole worker's), the others in worker processes. Returns the summed
+    counters; ExecutorError when a worker failed (after the others finished)."""
+    from evals.agents import resolve_agent
     from evals.store.workspace import compact_segment
 
     lanes = max(1, math.ceil(plan.lanes / plan.workers))
     shards: list[set[str]] = [set() for _ in range(plan.workers)]
     for key in finished:
         shards[shard_of(key, plan.workers)].add(key)
+    here = Shard(plan, ws, frozenset(shards[0]), lanes, open_gateway, journal_at)
     workers: list[_Worker] = []
     try:
-        for shard in range(plan.workers):
+        for shard in range(1, plan.workers):
             task = WorkerTask(
                 str(plan.suite.path),
                 ws.url,
@@ -132,40 +147,101 @@ def run_sharded(
             )
             workers.append(start_worker(task))
         del shards
-        errors = _follow(workers, progress)
-    finally:
+        agent = agent or resolve_agent(plan.suite.agent)
+        errors = asyncio.run(_run_all(here, agent, workers, progress))
+    except Exception:  # this process's shard failed: the workers' run is moot
+        for worker in workers:
+            worker.proc.terminate()
+        raise
+    finally:  # (on Ctrl-C the workers got it too: they seal their segments and exit)
         _stop(workers)
     for worker in workers:  # their segments, sealed by them (see worker._work)
         for path in worker.sealed:
             compact_segment(Path(path))
     if errors:
         raise ExecutorError("; ".join(errors))
-    return total(w.counters for w in workers)
+    return total([here.counters, *(w.counters for w in workers)])
 
 
-def _follow(workers: list[_Worker], progress: RunProgress) -> list[str]:
-    """Read the workers' messages until each has ended; returns their errors."""
+@dataclass
+class Shard:
+    """Shard 0, run in this process."""
+
+    plan: RunPlan
+    ws: Workspace
+    finished: frozenset[str]
+    lanes: int
+    open_gateway: Any
+    journal_at: int
+    counters: Counters = field(default_factory=Counters)
+
+
+async def _run_all(
+    here: Shard, agent: Agent, workers: list[_Worker], progress: RunProgress
+) -> list[str]:
+    """Run shard 0 here while following the workers; returns the workers' errors."""
+    from evals.run.lanes import LaneRun
+    from evals.run.links import link_finished_elsewhere
+
+    plan, ws = here.plan, here.ws
     errors: list[str] = []
-    with selectors.DefaultSelector() as selector:
+    following = _follow(workers, errors)
+    models = [share_limits(m, plan.workers) for m in plan.suite.models]
+    claims = ws.key_claims(plan.run_id, here.journal_at)
+    ticker = asyncio.ensure_future(_tick(progress, here, workers))
+    try:
+        async with here.open_gateway(models, ws) as gateway:
+            lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, here.lanes, claims=claims)
+            here.counters = lanes.counters
+            try:
+                await lanes.run(plan.pending(here.finished, 0, plan.workers))
+            finally:
+                link_finished_elsewhere(ws, plan.run_id, lanes.reused)
+        await following
+    finally:
+        ticker.cancel()
+        following.cancel()
         for worker in workers:
-            selector.register(worker.fd, selectors.EVENT_READ, worker)
-        while not all(w.ended for w in workers):
-            for key, _ in selector.select(timeout=0.25):
-                worker = key.data
-                chunk = os.read(worker.fd, 1 << 16)
-                if not chunk:  # its pipe closed: it exited
-                    selector.unregister(worker.fd)
-                    if not worker.ended:
-                        worker.ended = True
-                        errors.append(
-                            f"worker {worker.shard} died (exit code {worker.proc.wait()})"
-                        )
-                    continue
-                *lines, worker.buffer = (worker.buffer + chunk).split(b"\n")
-                for line in lines:
-                    _receive(worker, json.loads(line), errors)
-            show(progress, total(w.counters for w in workers))  # also the heartbeat line
+            asyncio.get_running_loop().remove_reader(worker.fd)
+        claims.close()
+        show(progress, total([here.counters, *(w.counters for w in workers)]))
     return errors
+
+
+async def _tick(progress: RunProgress, here: Shard, workers: list[_Worker]) -> None:
+    """Refresh the progress bar from every process's counters (also the heartbeat)."""
+    while True:
+        show(progress, total([here.counters, *(w.counters for w in workers)]))
+        await asyncio.sleep(0.25)
+
+
+def _follow(workers: list[_Worker], errors: list[str]) -> asyncio.Future[None]:
+    """Read the workers' messages on this loop; the future is done once each has ended
+    (reported done or an error, or its pipe closed: it exited)."""
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def check() -> None:
+        if all(w.ended for w in workers) and not ended.done():
+            ended.set_result(None)
+
+    def readable(worker: _Worker) -> None:
+        chunk = os.read(worker.fd, 1 << 16)
+        if not chunk:  # its pipe closed: it exited
+            loop.remove_reader(worker.fd)
+            if not worker.ended:
+                worker.ended = True
+                errors.append(f"worker {worker.shard} died (exit code {worker.proc.wait()})")
+        else:
+            *lines, worker.buffer = (worker.buffer + chunk).split(b"\n")
+            for line in lines:
+                _receive(worker, json.loads(line), errors)
+        check()
+
+    for worker in workers:
+        loop.add_reader(worker.fd, readable, worker)
+    check()
+    return ended
 
 
 def _receive(worker: _Worker, message: list[Any], errors: list[str]) -> None:

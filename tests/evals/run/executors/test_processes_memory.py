@@ -1,12 +1,12 @@
-"""What the processes of `evals run --workers 2` hold while the workers run (issue 18:
-`--workers N` at most N x 0.6 of one process's peak RSS): the parent has no DuckDB,
-numpy or pyarrow mapped (it read the finished keys in a child that has exited, and
-compacts the workers' segments after they exited), no multiprocessing resource tracker
-runs beside the workers, and a worker imports neither the CLI nor DuckDB.
+"""What the processes of `evals run --workers 2` hold while the trials run (issue 18:
+`--workers N` at most N x 0.6 of one process's peak RSS): the parent (which runs shard 0
+itself) has no DuckDB, numpy or pyarrow mapped (it read the finished keys in a child that
+has exited, and compacts the segments after the workers exited), no multiprocessing
+resource tracker runs beside the worker, and a worker imports neither the CLI nor DuckDB.
 
-Observed from inside: the suite's agent (a module written here) runs in the workers and
-answers with what it sees of itself and of its parent (/proc), so every recorded trial
-is one observation made while the workers ran; no timing is involved."""
+Observed from inside: the suite's agent (a module written here) runs the trials and
+answers with what it sees of its process and of the parent (/proc), so every recorded
+trial is one observation made while the trials ran; no timing is involved."""
 
 from __future__ import annotations
 
@@ -67,10 +67,14 @@ def children(pid):
 async def probe(case, model, prompt, ctx):
     """Answers with what this process and its parent hold."""
     loaded = ("duckdb", "numpy", "pyarrow", "litellm", "typer", "evals.cli.main")
+    main = getattr(sys.modules["__main__"], "__spec__", None)
+    here = getattr(main, "name", "") != "evals.run.executors.worker"  # shard 0: the CLI
+    parent = os.getpid() if here else os.getppid()
     seen = {
-        "parent": mapped(os.getppid()),
-        "worker": sorted(m for m in loaded if m in sys.modules),
-        "siblings": children(os.getppid()),
+        "in": "parent" if here else "worker",
+        "parent": mapped(parent),
+        "worker": [] if here else sorted(m for m in loaded if m in sys.modules),
+        "siblings": children(parent),
     }
     answer = json.dumps(seen)
     ctx.trace.steps.append(FinalAnswerStep(text=answer))
@@ -112,6 +116,7 @@ def test_while_workers_run_the_parent_holds_no_store_engine_and_no_tracker_runs(
     assert "4 already finished" in second.replace("\n", " ")
     answers = [r["final_answer"] for r in query(Workspace(tmp_path / "ws"), "SELECT * FROM trials")]
     assert len(answers) == 8
+    assert {json.loads(a)["in"] for a in answers} == {"parent", "worker"}
     for seen in map(json.loads, answers):
         assert seen["parent"] == [], seen  # no DuckDB, numpy or pyarrow in the parent
         assert seen["worker"] == [], seen  # nor in a worker, nor the CLI, nor litellm
@@ -155,9 +160,13 @@ def test_the_lookup_child_reads_what_the_parent_would(
 
 def test_a_lookup_failure_is_the_same_error_as_in_process(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
+    ws.records_dir("trial").mkdir(parents=True, exist_ok=True)
+    (ws.records_dir("trial") / "x.jsonl").touch()  # a segment: the child is asked
     (tmp_path / "ws" / "workspace.json").unlink()
     with pytest.raises(StoreError) as here:
         Workspace(tmp_path / "ws", create=False)
     with pytest.raises(StoreError) as apart:
         finished_apart(ws, ["r"])
     assert str(apart.value) == str(here.value)
+    # A new workspace (no trial segment): nothing to read, no child started.
+    assert finished_apart(Workspace(tmp_path / "new"), ["r"]).finished.by_run == {}
