@@ -75,6 +75,8 @@ class _Worker:
     fd: int
     """The read end of its message pipe."""
     buffer: bytes = b""
+    ready: bool = False
+    """It has its plan and gateway and is about to run trials (or has ended)."""
     ended: bool = False
     """It reported done or an error, or its pipe closed."""
     counters: Counters = field(default_factory=Counters)
@@ -185,7 +187,7 @@ async def _run_all(
 
     plan, ws = here.plan, here.ws
     errors: list[str] = []
-    following = _follow(workers, errors)
+    following = _Following(workers, errors)
     models = [share_limits(m, plan.workers) for m in plan.suite.models]
     claims = ws.key_claims(plan.run_id, here.journal_at)
     ticker = asyncio.ensure_future(_tick(progress, here, workers))
@@ -193,16 +195,17 @@ async def _run_all(
         async with here.open_gateway(models, ws) as gateway:
             lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, here.lanes, claims=claims)
             here.counters = lanes.counters
+            # Start with the workers (an interpreter's start-up later): the shards then
+            # run side by side, none left to finish alone at half the lanes.
+            await following.ready
             try:
                 await lanes.run(plan.pending(here.finished, 0, plan.workers))
             finally:
                 link_finished_elsewhere(ws, plan.run_id, lanes.reused)
-        await following
+        await following.ended
     finally:
         ticker.cancel()
-        following.cancel()
-        for worker in workers:
-            asyncio.get_running_loop().remove_reader(worker.fd)
+        following.close()
         claims.close()
         show(progress, total([here.counters, *(w.counters for w in workers)]))
     return errors
@@ -215,46 +218,59 @@ async def _tick(progress: RunProgress, here: Shard, workers: list[_Worker]) -> N
         await asyncio.sleep(0.25)
 
 
-def _follow(workers: list[_Worker], errors: list[str]) -> asyncio.Future[None]:
-    """Read the workers' messages on this loop; the future is done once each has ended
-    (reported done or an error, or its pipe closed: it exited)."""
-    loop = asyncio.get_running_loop()
-    ended: asyncio.Future[None] = loop.create_future()
+class _Following:
+    """The workers' messages, read on this loop: `ready` is done once each is ready to
+    run trials (or has ended), `ended` once each has reported done or an error, or its
+    pipe closed (it exited)."""
 
-    def check() -> None:
-        if all(w.ended for w in workers) and not ended.done():
-            ended.set_result(None)
+    def __init__(self, workers: list[_Worker], errors: list[str]) -> None:
+        self.workers, self.errors = workers, errors
+        self.loop = asyncio.get_running_loop()
+        self.ready: asyncio.Future[None] = self.loop.create_future()
+        self.ended: asyncio.Future[None] = self.loop.create_future()
+        for worker in workers:
+            self.loop.add_reader(worker.fd, self._readable, worker)
+        self._check()
 
-    def readable(worker: _Worker) -> None:
+    def _check(self) -> None:
+        for future, seen in ((self.ready, "ready"), (self.ended, "ended")):
+            if all(getattr(w, seen) for w in self.workers) and not future.done():
+                future.set_result(None)
+
+    def _readable(self, worker: _Worker) -> None:
         chunk = os.read(worker.fd, 1 << 16)
         if not chunk:  # its pipe closed: it exited
-            loop.remove_reader(worker.fd)
+            self.loop.remove_reader(worker.fd)
             if not worker.ended:
-                worker.ended = True
-                errors.append(f"worker {worker.shard} died (exit code {worker.proc.wait()})")
+                worker.ready = worker.ended = True
+                code = worker.proc.wait()
+                self.errors.append(f"worker {worker.shard} died (exit code {code})")
         else:
             *lines, worker.buffer = (worker.buffer + chunk).split(b"\n")
             for line in lines:
-                _receive(worker, json.loads(line), errors)
-        check()
+                _receive(worker, json.loads(line), self.errors)
+        self._check()
 
-    for worker in workers:
-        loop.add_reader(worker.fd, readable, worker)
-    check()
-    return ended
+    def close(self) -> None:
+        """Stop reading (the pipes are closed by _stop)."""
+        for future in (self.ready, self.ended):
+            future.cancel()
+        for worker in self.workers:
+            self.loop.remove_reader(worker.fd)
 
 
 def _receive(worker: _Worker, message: list[Any], errors: list[str]) -> None:
     """One message of a worker (see evals.run.executors.worker)."""
     kind = message[0]
+    worker.ready = True  # "ready", or anything after it
     if kind == "error":
         errors.append(f"worker {worker.shard}: {message[1]}")
         worker.ended = True
-        return
-    worker.counters = Counters(**message[1])
-    if kind == "done":
-        worker.sealed = message[2]
-        worker.ended = True
+    elif kind != "ready":
+        worker.counters = Counters(**message[1])
+        if kind == "done":
+            worker.sealed = message[2]
+            worker.ended = True
 
 
 def _stop(workers: list[_Worker]) -> None:

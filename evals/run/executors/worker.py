@@ -6,6 +6,7 @@ a resource-tracker process, 12 MB; issue 18: `--workers N` at most N x 0.6 of on
 process). The parent writes the worker's sys.path and its WorkerTask, pickled, to its
 stdin; the worker writes JSON lines to the pipe FD:
 
+    ["ready"]                     once set up, about to run trials
     ["progress", counters]        every 0.5 s
     ["done", counters, sealed]    at the end (sealed: its segments, for the parent to compact)
     ["error", "Type: message"]    when it failed (then it exits with 1)
@@ -146,6 +147,7 @@ async def _work(task: WorkerTask, ws: Workspace, messages: Messages, sealed: lis
     try:
         async with task.open_gateway(models, ws) as gateway:
             lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes, claims=claims)
+            messages.send("ready")
             helpers = [
                 asyncio.ensure_future(_report(messages, lanes.counters)),
                 asyncio.ensure_future(_orphan_watch(task.parent_pid)),
