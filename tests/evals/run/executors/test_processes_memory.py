@@ -10,6 +10,7 @@ trial is one observation made while the trials ran; no timing is involved."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -17,10 +18,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from evals.errors import StoreError
+from evals.run.executors.base import ExecutorError
 from evals.run.executors.lookup import finished_apart
-from evals.run.plan import finished_keys
+from evals.run.plan import finished_keys, shard_of
 from evals.run.runner import RunOptions, run_suite
 from evals.run.suite import load_suite
 from evals.store.query import query
@@ -170,3 +173,57 @@ def test_a_lookup_failure_is_the_same_error_as_in_process(tmp_path: Path) -> Non
     assert str(apart.value) == str(here.value)
     # A new workspace (no trial segment): nothing to read, no child started.
     assert finished_apart(Workspace(tmp_path / "new"), ["r"]).finished.by_run == {}
+
+
+OPENER = '''
+import os, sys
+from evals.models.gateway import workspace_gateway
+
+
+def in_worker():
+    main = getattr(sys.modules["__main__"], "__spec__", None)
+    return getattr(main, "name", "") == "evals.run.executors.worker"
+
+
+def failing(models, ws):
+    """The gateway, except in a worker process, which fails as WORKER_FAILS says."""
+    if in_worker() and os.environ["WORKER_FAILS"] == "raise":
+        raise RuntimeError("no gateway here")
+    if in_worker():
+        os._exit(7)
+    return workspace_gateway(models, ws)
+'''
+
+
+@pytest.mark.parametrize(
+    ("fails", "reported"),
+    [("raise", "worker 1: RuntimeError: no gateway here"), ("exit", "worker 1 died (exit code 7)")],
+)
+def test_a_failed_worker_is_reported_and_the_other_shard_is_recorded(
+    tmp_path: Path,
+    repo_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fails: str,
+    reported: str,
+) -> None:
+    """The worker finds the opener on the parent's sys.path (passed as spawn did)."""
+    (tmp_path / "openers.py").write_text(OPENER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("WORKER_FAILS", fails)
+    monkeypatch.setenv("FAKE_LLM_KEY", "sk-fake-not-secret")
+    import openers  # type: ignore[import-not-found]
+
+    with FakeLLMServer() as server:
+        suite = single_turn_suite(tmp_path, repo_root, server, limit=10)
+        with pytest.raises(ExecutorError) as exc:
+            run_suite(
+                suite,
+                Workspace(tmp_path / "ws"),
+                RunOptions(progress=False, workers=2),
+                open_gateway=openers.failing,
+                console=Console(file=io.StringIO()),
+            )
+    assert str(exc.value) == reported
+    recorded = query(Workspace(tmp_path / "ws"), "SELECT key FROM trials")
+    assert 0 < len(recorded) < 20  # shard 0's trials (this process), none of shard 1's
+    assert {shard_of(r["key"], 2) for r in recorded} == {0}
