@@ -345,10 +345,10 @@ def heartbeat(text: Callable[[], str], enabled: bool, every_s: float = 30.0) -> 
 def suite_cascade(suite: Suite) -> CascadeSpec | None:
     """The suite's judge cascade (None when it lists no judges); a bad list is one line
     and exit 2, before anything runs."""
-    from judges.config import load_cascade_file
-
     if not suite.config.judges:
         return None
+    from judges.config import load_cascade_file  # judges/ loads DuckDB: only when named
+
     return load_cascade_file(suite.path, suite.config.judges)
 
 

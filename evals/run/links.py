@@ -30,22 +30,26 @@ class RunLink(Record):
 
 register_view(ViewSpec("run_link", "run_links", RunLink))
 
+LINKED_SQL = "SELECT body->>'$.trial_key' AS k FROM raw_run_link WHERE body->>'$.run_id' = ?"
+"""The trial keys already linked into a run (parameter: the run id)."""
 
-def link_reused(ws: Workspace, run_id: str, finished: FinishedKeys, keys: list[str]) -> int:
-    """Write a run_link for matrix keys finished only under another run; returns how many."""
+
+def link_reused(
+    ws: Workspace,
+    run_id: str,
+    finished: FinishedKeys,
+    keys: list[str],
+    linked: set[str] | None = None,
+) -> int:
+    """Write a run_link for matrix keys finished only under another run; returns how many.
+    `linked`: the keys already linked into the run, when read already (else queried)."""
     elsewhere = finished.elsewhere(run_id, keys)
     if not elsewhere:
         return 0  # the usual case: nothing recorded by another run
-    from evals.store.query import query  # DuckDB: not loaded by a worker that never links
+    if linked is None:
+        from evals.store.query import query  # DuckDB: not loaded by a worker that never links
 
-    linked = {
-        r["k"]
-        for r in query(
-            ws,
-            "SELECT body->>'$.trial_key' AS k FROM raw_run_link WHERE body->>'$.run_id' = ?",
-            [run_id],
-        )
-    }
+        linked = {r["k"] for r in query(ws, LINKED_SQL, [run_id])}
     links = [
         RunLink(run_id=run_id, trial_key=key, source_run_id=source)
         for key, source in elsewhere.items()

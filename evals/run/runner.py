@@ -38,12 +38,12 @@ from evals.run.executors.select import Selection, make_executor, select_executor
 from evals.run.lanes import Counters
 from evals.run.links import link_reused
 from evals.run.locks import run_lock
-from evals.run.plan import RunPlan, finished_keys, make_plan
+from evals.run.plan import FinishedKeys, RunPlan, finished_keys, make_plan
 from evals.run.progress import RunProgress, RunSummary, render_summary, summarise
 from evals.run.suite import Suite
 from evals.schema import RunManifest
 from evals.store.key_claims import journal_end
-from evals.store.query import run_members_sql
+from evals.store.views import run_members_sql  # not evals.store.query: DuckDB (see _finished)
 from evals.store.workspace import Workspace
 
 RUN_TRIALS_SQL = f"SELECT * FROM trials t WHERE {run_members_sql('$run')}"
@@ -189,6 +189,20 @@ def prepare_run(suite: Suite, options: RunOptions | None = None) -> Prepared:
     return Prepared(plan, agent, selection)
 
 
+def _finished(
+    ws: Workspace, plan: RunPlan, selection: Selection
+) -> tuple[FinishedKeys, dict[str, set[str]]]:
+    """The finished keys, and the keys already linked into the runs when read with them.
+    With worker processes, read by a child (evals.run.executors.lookup): DuckDB, once
+    imported, would stay resident in this process for as long as the workers run."""
+    if selection.kind != "processes":
+        return finished_keys(ws), {}
+    from evals.run.executors.lookup import finished_apart
+
+    found = finished_apart(ws, plan.run_ids())
+    return found.finished, found.linked
+
+
 def run_suite(
     suite: Suite,
     ws: Workspace,
@@ -214,12 +228,15 @@ def run_suite(
             for run_id in reversed(plan.run_ids()):
                 ws.append("run", manifest(plan, run_id))
             journal_at = journal_end(ws.root)  # before the snapshot (evals.store.key_claims)
-            finished = finished_keys(ws)
+            finished, linked_keys = _finished(ws, plan, selection)
             keys_by_run = plan.keys_by_run()
             keys = [k for run_keys in keys_by_run.values() for k in run_keys]
             done = frozenset(k for k in keys if k in finished)  # the matrix's only
             skipped = len(done)
-            linked = sum(link_reused(ws, r, finished, ks) for r, ks in keys_by_run.items())
+            linked = sum(
+                link_reused(ws, r, finished, ks, linked_keys.get(r))
+                for r, ks in keys_by_run.items()
+            )
             del finished  # every other key the workspace finished: not needed from here
             result = RunResult(plan.run_id, plan.total, skipped, linked)
             result.run_ids = plan.run_ids()

@@ -2,11 +2,19 @@
 
 One process of Python drives a few hundred trials per second before its CPU is the
 limit (JSON, HTTP and pydantic per call). Past that, the pending keys are sharded by
-hash (evals.run.plan.shard_of) over N spawned workers: every key belongs to exactly one
+hash (evals.run.plan.shard_of) over N worker processes: every key belongs to exactly one
 shard, so no trial runs twice, and every worker appends to its own segment files in the
 one workspace (the store's design: one writer per process, readers see them all). The
 parent holds the run's lock, shows the progress bar from the workers' counters and
 summarises from the store at the end.
+
+Memory (issue 18: `--workers N` at most N x 0.6 of one process's peak RSS): this
+process runs shard 0 itself (it would otherwise only wait, holding the CLI's imports),
+the other shards run in plain subprocesses (evals.run.executors.worker: no
+multiprocessing, so neither the CLI re-imported in each nor a resource-tracker process),
+and DuckDB is not loaded here while they run: the finished keys were read by a
+short-lived child before (evals.run.executors.lookup), and every segment is compacted
+after the workers exited.
 
 Per-model concurrency and rate limits (ModelSpec.max_concurrency, rpm, tpm) are shared
 out between the workers so that together they stay within them; lanes likewise.
@@ -15,65 +23,29 @@ out between the workers so that together they stay within them; lanes likewise.
 from __future__ import annotations
 
 import asyncio
-import fcntl
+import json
 import math
-import multiprocessing as mp
 import os
-import queue
-from dataclasses import asdict, dataclass
-from multiprocessing.queues import Queue
+import pickle
+import subprocess
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals.agents import Agent
 from evals.run.executors.base import ExecutionJob, ExecutorError, show, total
-from evals.run.lanes import Counters, LaneRun
-from evals.run.plan import RunPlan, make_plan
+from evals.run.executors.worker import WorkerTask, child_env, share_limits
+from evals.run.lanes import Counters
+from evals.run.plan import RunPlan, shard_of
 from evals.run.progress import RunProgress
-from evals.schema import ModelSpec
-from evals.store.workspace import Workspace, compact_segment
+from evals.store.workspace import Workspace
 
-Message = tuple[str, int, Any]
-"""(kind: 'progress' | 'done' | 'error', shard, payload) sent by a worker."""
-
-
-@dataclass(frozen=True)
-class WorkerTask:
-    """What one worker needs to rebuild the plan and run its shard."""
-
-    suite_path: str
-    workspace: str
-    run_id: str
-    limit: int | None
-    full: bool
-    lanes: int
-    shard: int
-    shards: int
-    finished: frozenset[str]
-    open_gateway: Any
-    """A module-level GatewayOpener (pickled by reference)."""
-    parent_pid: int
-    """The invoking process; a worker exits when it dies."""
-    journal_at: int = 0
-    """Where the finished-keys journal ended before `finished` was read (key_claims)."""
-
-
-def share_limits(model: ModelSpec, shards: int) -> ModelSpec:
-    """The part of a model's limits one of `shards` workers may use."""
-
-    def part(value: int | None) -> int | None:
-        return None if value is None else max(1, math.ceil(value / shards))
-
-    return model.model_copy(
-        update={
-            "max_concurrency": part(model.max_concurrency) or 1,
-            "rpm": part(model.rpm),
-            "tpm": part(model.tpm),
-        }
-    )
+__all__ = ["ProcessesExecutor", "WorkerTask", "child_env", "run_sharded", "share_limits"]
 
 
 class ProcessesExecutor:
-    """Runs the pending cells over `workers` spawned local processes."""
+    """Runs the pending cells over `workers` local processes."""
 
     name = "processes"
 
@@ -84,8 +56,57 @@ class ProcessesExecutor:
         """Shard the pending keys over the workers (see Executor.run)."""
         job.plan.workers = self.workers
         return run_sharded(
-            job.plan, job.ws, set(job.finished), job.progress, job.open_gateway, job.journal_at
+            job.plan,
+            job.ws,
+            set(job.finished),
+            job.progress,
+            job.open_gateway,
+            job.journal_at,
+            job.agent,
         )
+
+
+@dataclass
+class _Worker:
+    """The parent's handle on one worker."""
+
+    shard: int
+    proc: subprocess.Popen[bytes]
+    fd: int
+    """The read end of its message pipe."""
+    buffer: bytes = b""
+    ready: bool = False
+    """It has its plan and gateway and is about to run trials (or has ended)."""
+    ended: bool = False
+    """It reported done or an error, or its pipe closed."""
+    counters: Counters = field(default_factory=Counters)
+    sealed: list[str] = field(default_factory=list)
+
+
+def start_worker(task: WorkerTask) -> _Worker:
+    """Start one worker and hand it its task (see evals.run.executors.worker)."""
+    read_fd, write_fd = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "evals.run.executors.worker", str(write_fd)],
+            stdin=subprocess.PIPE,
+            pass_fds=(write_fd,),
+            env=child_env(),
+        )
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)  # the worker holds the only write end: EOF when it exits
+    worker = _Worker(task.shard, proc, read_fd)
+    assert proc.stdin is not None
+    try:
+        pickle.dump(sys.path, proc.stdin)
+        pickle.dump(task, proc.stdin)  # streamed: no copy of a big finished-key set
+        proc.stdin.close()
+    except BrokenPipeError:  # it died starting: reported with its exit code
+        pass
+    return worker
 
 
 def run_sharded(
@@ -95,143 +116,169 @@ def run_sharded(
     progress: RunProgress,
     open_gateway: Any,
     journal_at: int = 0,
+    agent: Agent | None = None,
 ) -> Counters:
-    """Run the pending cells over `plan.workers` processes; returns the summed counters."""
-    ctx = mp.get_context("spawn")  # a clean interpreter: no inherited loop, threads or locks
-    messages: Queue[Message] = ctx.Queue()
+    """Run the pending cells over `plan.workers` processes: shard 0 on asyncio lanes in
+    this process (which would otherwise only wait: its imports serve a shard instead of
+    costing a whole worker's), the others in worker processes. Returns the summed
+    counters; ExecutorError when a worker failed (after the others finished)."""
+    from evals.agents import resolve_agent
+    from evals.store.workspace import compact_segment
+
     lanes = max(1, math.ceil(plan.lanes / plan.workers))
-    frozen = frozenset(finished)
-    procs = []
-    for shard in range(plan.workers):
-        task = WorkerTask(
-            str(plan.suite.path),
-            ws.url,
-            plan.run_id,
-            plan.limit,
-            plan.limit is None,
-            lanes,
-            shard,
-            plan.workers,
-            frozen,
-            open_gateway,
-            os.getpid(),
-            journal_at,
-        )
-        proc = ctx.Process(
-            target=worker_main,
-            args=(task, messages),
-            daemon=False,
-            name=f"evals-run-worker-{shard}",
-        )
-        proc.start()
-        procs.append(proc)
-    latest: dict[int, Counters] = {}
-    sealed: list[str] = []
-    ended: set[int] = set()
-    errors: list[str] = []
+    shards: list[set[str]] = [set() for _ in range(plan.workers)]
+    for key in finished:
+        shards[shard_of(key, plan.workers)].add(key)
+    here = Shard(plan, ws, frozenset(shards[0]), lanes, open_gateway, journal_at)
+    workers: list[_Worker] = []
     try:
-        while len(ended) < len(procs):
-            try:
-                kind, shard, payload = messages.get(timeout=0.25)
-            except queue.Empty:
-                for shard, proc in enumerate(procs):
-                    if shard not in ended and proc.exitcode is not None:
-                        ended.add(shard)
-                        errors.append(f"worker {shard} died (exit code {proc.exitcode})")
-                show(progress, total(latest.values()))  # keeps the heartbeat line going
-                continue
-            if kind == "error":
-                errors.append(f"worker {shard}: {payload}")
-                ended.add(shard)
-                continue
-            if kind == "done":
-                sealed += payload.pop("sealed", [])
-            latest[shard] = Counters(**payload)
-            if kind == "done":
-                ended.add(shard)
-            show(progress, total(latest.values()))
-    finally:
-        for proc in procs:
-            proc.join(timeout=30)
-            if proc.exitcode is None:
-                proc.terminate()
-                proc.join()
-    for path in sealed:  # the workers' segments, sealed by them (see _work)
-        compact_segment(Path(path))
+        for shard in range(1, plan.workers):
+            task = WorkerTask(
+                str(plan.suite.path),
+                ws.url,
+                plan.run_id,
+                plan.limit,
+                plan.limit is None,
+                lanes,
+                shard,
+                plan.workers,
+                frozenset(shards[shard]),
+                open_gateway,
+                os.getpid(),
+                journal_at,
+            )
+            workers.append(start_worker(task))
+        del shards
+        agent = agent or resolve_agent(plan.suite.agent)
+        errors = asyncio.run(_run_all(here, agent, workers, progress))
+    except Exception:  # this process's shard failed: the workers' run is moot
+        for worker in workers:
+            worker.proc.terminate()
+        raise
+    finally:  # (on Ctrl-C the workers got it too: they seal their segments and exit)
+        _stop(workers)
+    for worker in workers:  # their segments, sealed by them (see worker._work)
+        for path in worker.sealed:
+            compact_segment(Path(path))
     if errors:
         raise ExecutorError("; ".join(errors))
-    return total(latest.values())
+    return total([here.counters, *(w.counters for w in workers)])
 
 
-def worker_main(task: WorkerTask, messages: Queue[Message]) -> None:
-    """Entry point of a worker process."""
-    from evals.run.locks import workers_lock
+@dataclass
+class Shard:
+    """Shard 0, run in this process."""
 
-    sealed: list[str] = []
-    try:
-        ws = Workspace(task.workspace, create=False)
-        with workers_lock(ws, task.run_id, fcntl.LOCK_SH):
-            counters = asyncio.run(_work(task, ws, messages, sealed))
-    except BaseException as exc:
-        for path in sealed:  # the parent compacts only what a finished worker reports
-            compact_segment(Path(path))
-        messages.put(("error", task.shard, f"{type(exc).__name__}: {exc}"))
-        raise SystemExit(1) from None
-    messages.put(("done", task.shard, {**asdict(counters), "sealed": sealed}))
+    plan: RunPlan
+    ws: Workspace
+    finished: frozenset[str]
+    lanes: int
+    open_gateway: Any
+    journal_at: int
+    counters: Counters = field(default_factory=Counters)
 
 
-async def _work(
-    task: WorkerTask, ws: Workspace, messages: Queue[Message], sealed: list[str]
-) -> Counters:
-    """Run the worker's shard. A local worker only seals its segments (their paths go
-    to `sealed`): the parent compacts them once the workers have exited, because the
-    DuckDB that compaction loads cost each worker 30-40 MB at the process tree's peak
-    (issue 18: `--workers N` at most N x 0.6 of one process)."""
-    from evals.agents import resolve_agent
-    from evals.run.suite import load_suite
-
-    suite = load_suite(task.suite_path)
-    plan = make_plan(suite, limit=task.limit, full=task.full, lanes=task.lanes, workers=1)
-    if plan.run_id != task.run_id:
-        raise RuntimeError(
-            f"the suite changed since the run started ({plan.run_id} != {task.run_id}); rerun"
-        )
-    agent = resolve_agent(suite.agent)
-    models = [share_limits(m, task.shards) for m in suite.models]
+async def _run_all(
+    here: Shard, agent: Agent, workers: list[_Worker], progress: RunProgress
+) -> list[str]:
+    """Run shard 0 here while following the workers; returns the workers' errors."""
+    from evals.run.lanes import LaneRun
     from evals.run.links import link_finished_elsewhere
 
-    claims = ws.key_claims(task.run_id, task.journal_at)
+    plan, ws = here.plan, here.ws
+    errors: list[str] = []
+    following = _Following(workers, errors)
+    models = [share_limits(m, plan.workers) for m in plan.suite.models]
+    claims = ws.key_claims(plan.run_id, here.journal_at)
+    ticker = asyncio.ensure_future(_tick(progress, here, workers))
     try:
-        async with task.open_gateway(models, ws) as gateway:
-            lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, task.lanes, claims=claims)
-            helpers = [
-                asyncio.ensure_future(_report(messages, task.shard, lanes.counters)),
-                asyncio.ensure_future(_orphan_watch(task.parent_pid)),
-            ]
+        async with here.open_gateway(models, ws) as gateway:
+            lanes = LaneRun(plan, ws.writer("trial"), gateway, agent, here.lanes, claims=claims)
+            here.counters = lanes.counters
+            # Start with the workers (an interpreter's start-up later): the shards then
+            # run side by side, none left to finish alone at half the lanes.
+            await following.ready
             try:
-                return await lanes.run(plan.pending(task.finished, task.shard, task.shards))
+                await lanes.run(plan.pending(here.finished, 0, plan.workers))
             finally:
-                for helper in helpers:
-                    helper.cancel()
-                link_finished_elsewhere(ws, task.run_id, lanes.reused)
+                link_finished_elsewhere(ws, plan.run_id, lanes.reused)
+        await following.ended
     finally:
+        ticker.cancel()
+        following.close()
         claims.close()
-        if ws.remote:  # an object store's parts are compacted where they were written
-            ws.close()
+        show(progress, total([here.counters, *(w.counters for w in workers)]))
+    return errors
+
+
+async def _tick(progress: RunProgress, here: Shard, workers: list[_Worker]) -> None:
+    """Refresh the progress bar from every process's counters (also the heartbeat)."""
+    while True:
+        show(progress, total([here.counters, *(w.counters for w in workers)]))
+        await asyncio.sleep(0.25)
+
+
+class _Following:
+    """The workers' messages, read on this loop: `ready` is done once each is ready to
+    run trials (or has ended), `ended` once each has reported done or an error, or its
+    pipe closed (it exited)."""
+
+    def __init__(self, workers: list[_Worker], errors: list[str]) -> None:
+        self.workers, self.errors = workers, errors
+        self.loop = asyncio.get_running_loop()
+        self.ready: asyncio.Future[None] = self.loop.create_future()
+        self.ended: asyncio.Future[None] = self.loop.create_future()
+        for worker in workers:
+            self.loop.add_reader(worker.fd, self._readable, worker)
+        self._check()
+
+    def _check(self) -> None:
+        for future, seen in ((self.ready, "ready"), (self.ended, "ended")):
+            if all(getattr(w, seen) for w in self.workers) and not future.done():
+                future.set_result(None)
+
+    def _readable(self, worker: _Worker) -> None:
+        chunk = os.read(worker.fd, 1 << 16)
+        if not chunk:  # its pipe closed: it exited
+            self.loop.remove_reader(worker.fd)
+            if not worker.ended:
+                worker.ready = worker.ended = True
+                code = worker.proc.wait()
+                self.errors.append(f"worker {worker.shard} died (exit code {code})")
         else:
-            sealed += [str(p) for p in ws.close(compact=False)]
+            *lines, worker.buffer = (worker.buffer + chunk).split(b"\n")
+            for line in lines:
+                _receive(worker, json.loads(line), self.errors)
+        self._check()
+
+    def close(self) -> None:
+        """Stop reading (the pipes are closed by _stop)."""
+        for future in (self.ready, self.ended):
+            future.cancel()
+        for worker in self.workers:
+            self.loop.remove_reader(worker.fd)
 
 
-async def _orphan_watch(parent_pid: int) -> None:
-    """Exit at once when the parent dies (e.g. kill -9): the next invocation reruns what
-    was in flight, and must not race with orphans (run_lock waits for them)."""
-    while True:
-        await asyncio.sleep(0.2)
-        if os.getppid() != parent_pid:
-            os._exit(3)
+def _receive(worker: _Worker, message: list[Any], errors: list[str]) -> None:
+    """One message of a worker (see evals.run.executors.worker)."""
+    kind = message[0]
+    worker.ready = True  # "ready", or anything after it
+    if kind == "error":
+        errors.append(f"worker {worker.shard}: {message[1]}")
+        worker.ended = True
+    elif kind != "ready":
+        worker.counters = Counters(**message[1])
+        if kind == "done":
+            worker.sealed = message[2]
+            worker.ended = True
 
 
-async def _report(messages: Queue[Message], shard: int, counters: Counters) -> None:
-    while True:
-        await asyncio.sleep(0.5)
-        messages.put(("progress", shard, asdict(counters)))
+def _stop(workers: list[_Worker]) -> None:
+    """Wait for the workers to exit (terminated after 30 s) and close their pipes."""
+    for worker in workers:
+        try:
+            worker.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.proc.terminate()
+            worker.proc.wait()
+        os.close(worker.fd)

@@ -64,10 +64,11 @@ def test_a_litellm_model_imports_litellm(tmp_path: Path, repo_root: Path) -> Non
 
 
 def test_a_worker_process_imports_no_duckdb(repo_root: Path) -> None:
-    """What a `--workers` process imports (the CLI, as spawn's main module, and the
-    executor): no DuckDB (24 MB of RSS a process); the parent compacts their segments."""
+    """What a `--workers` process imports (evals.run.executors.worker and what it runs):
+    no DuckDB (24 MB of RSS a process); the parent compacts their segments."""
     probe = (
-        "import sys, evals.cli.main, evals.run.executors.processes, evals.run.links; "
+        "import sys, evals.run.executors.worker, evals.run.lanes, evals.run.links, "
+        "evals.run.plan, evals.run.suite, evals.agents, evals.models.gateway; "
         "print('duckdb' in sys.modules)"
     )
     env = {**os.environ, "PYTHONPATH": str(repo_root)}
