@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.agents import Agent
+from evals.run.event_loop import run_async
 from evals.run.executors.base import ExecutionJob, ExecutorError, show, total
 from evals.run.executors.worker import WorkerTask, child_env, share_limits
 from evals.run.lanes import Counters
@@ -150,7 +151,7 @@ def run_sharded(
             workers.append(start_worker(task))
         del shards
         agent = agent or resolve_agent(plan.suite.agent)
-        errors = asyncio.run(_run_all(here, agent, workers, progress))
+        errors = run_async(_run_all(here, agent, workers, progress))
     except Exception:  # this process's shard failed: the workers' run is moot
         for worker in workers:
             worker.proc.terminate()

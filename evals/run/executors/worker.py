@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evals.run.event_loop import run_async
 from evals.schema import ModelSpec
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ def worker_main(task: WorkerTask, messages: Messages) -> None:
     try:
         ws = Workspace(task.workspace, create=False)
         with workers_lock(ws, task.run_id, fcntl.LOCK_SH):
-            counters = asyncio.run(_work(task, ws, messages, sealed))
+            counters = run_async(_work(task, ws, messages, sealed))
     except BaseException as exc:
         for path in sealed:  # the parent compacts only what a finished worker reports
             compact_segment(Path(path))
