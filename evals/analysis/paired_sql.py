@@ -32,20 +32,8 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 import duckdb
-import numpy as np
 
-from evals import stats
-from evals.analysis.compare import (
-    Comparison,
-    PairBy,
-    PairedOutcomes,
-    ScopeComparison,
-    _handling,
-    _warnings,
-    noninferiority_of,
-    paired_outcomes,
-    pairing_units,
-)
+from evals.analysis.compare import Comparison, ScopeComparison, _handling, _warnings
 from evals.analysis.paired_arms import (
     ArmAggregates,
     CostFacts,
@@ -68,6 +56,15 @@ from evals.analysis.paired_queries import (
     evidence_query,
     sql_literal,
 )
+from evals.analysis.pairing import (
+    CELLS,
+    PairBy,
+    PairCounts,
+    PairedOutcomes,
+    paired_from_counts,
+    paired_outcomes,
+    pairing_units,
+)
 from evals.analysis.rundata import (
     IMPORTED_PASS_EPSILON,
     LabelFacts,
@@ -86,8 +83,6 @@ from evals.store.workspace import Workspace
 
 EVIDENCE_CAP = 200
 """Trial keys kept in each evidence list (the counts stay complete)."""
-
-CELLS = ("both_pass", "baseline_only", "candidate_only", "both_fail")
 
 @dataclass
 class StoreComparison:
@@ -178,48 +173,31 @@ def _select_arm(
     return cells
 
 
-def _outcome_vectors(counts: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Baseline and candidate outcomes of the pairs of a 2x2 table (their order does
-    not matter to any paired statistic)."""
-    bp, b10, b01, bf = (counts.get(c, 0) for c in CELLS)
-    a = np.concatenate([np.ones(bp + b10, bool), np.zeros(b01 + bf, bool)])
-    b = np.concatenate(
-        [np.ones(bp, bool), np.zeros(b10, bool), np.ones(b01, bool), np.zeros(bf, bool)]
-    )
-    return a, b
-
-
-def _paired_from_counts(
+def _scope_outcomes(
     table: dict[str, tuple[int, int, int]],
     keys: dict[str, list[str]],
     margins: Sequence[float],
     confidence: float,
 ) -> PairedOutcomes:
     """PairedOutcomes of one scope from (units, trials, changed) per cell."""
-    counts = {c: table.get(c, (0, 0, 0))[0] for c in (*CELLS, "unpaired_baseline",
-                                                        "unpaired_candidate")}
-    a, b = _outcome_vectors(counts)
-    n = int(a.size)
-    diff = stats.paired_rate_difference(a, b, confidence)
-    return PairedOutcomes(
-        n=n,
-        both_pass=counts["both_pass"],
-        baseline_only=diff.b10,
-        candidate_only=diff.b01,
-        both_fail=counts["both_fail"],
-        baseline_rate=int(a.sum()) / n if n else None,
-        candidate_rate=int(b.sum()) / n if n else None,
-        diff=None if np.isnan(diff.diff) else diff.diff,
-        low=diff.low,
-        high=diff.high,
-        confidence=confidence,
-        mcnemar_p=stats.mcnemar_exact(diff.b01, diff.b10),
-        noninferiority=[noninferiority_of(a.tolist(), b.tolist(), m, confidence) for m in margins],
-        unpaired_baseline=counts["unpaired_baseline"],
-        unpaired_candidate=counts["unpaired_candidate"],
-        changed_cases=sum(table.get(c, (0, 0, 0))[2] for c in CELLS),
+    cell = {c: table.get(c, (0, 0, 0)) for c in (*CELLS, "unpaired_baseline",
+                                                  "unpaired_candidate")}
+    both_pass, baseline_only, candidate_only, both_fail = (cell[c][0] for c in CELLS)
+    counts = PairCounts(
+        both_pass,
+        baseline_only,
+        candidate_only,
+        both_fail,
+        unpaired_baseline=cell["unpaired_baseline"][0],
+        unpaired_candidate=cell["unpaired_candidate"][0],
+        changed_cases=sum(cell[c][2] for c in CELLS),
+    )
+    return paired_from_counts(
+        counts,
+        margins,
+        confidence,
         cells={c: keys.get(c, [])[:EVIDENCE_CAP] for c in CELLS},
-        cell_trials={c: table.get(c, (0, 0, 0))[1] for c in CELLS},
+        cell_trials={c: cell[c][1] for c in CELLS},
     )
 
 
@@ -351,7 +329,7 @@ def compare_in_store(
                 scope="overall" if scope[0] else scope[1],
                 baseline=_arm(aggs[0], scope, in_scope[0], base.assisted, confidence),
                 candidate=_arm(aggs[1], scope, in_scope[1], cand.assisted, confidence),
-                outcome=_paired_from_counts(
+                outcome=_scope_outcomes(
                     tables.get(scope, {}), keys.get(scope, {}), margins, confidence
                 ),
                 helpful=_helpful_pairs(
