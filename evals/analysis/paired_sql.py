@@ -47,14 +47,11 @@ from evals.analysis.paired_queries import (
     ALL_UNITS_SQL,
     CELL_KEYS_SQL,
     FACTS_SQL,
-    LABELS_SQL,
     MIXED_SQL,
-    OUTCOME_SQL,
     OVERALL_UNITS_SQL,
     TABLE_SQL,
     UNITS_SQL,
     evidence_query,
-    sql_literal,
 )
 from evals.analysis.pairing import (
     CELLS,
@@ -66,7 +63,7 @@ from evals.analysis.pairing import (
     pairing_units,
 )
 from evals.analysis.rundata import (
-    IMPORTED_PASS_EPSILON,
+    LABELS_SQL,
     LabelFacts,
     OutcomeSpec,
     RunData,
@@ -76,6 +73,7 @@ from evals.analysis.rundata import (
     no_gc,
     parse_run_ref,
 )
+from evals.analysis.runfacts import lit, outcome_sql
 from evals.analysis.runstats import helpful_by_trial
 from evals.store.query import connect, run_members_sql
 from evals.store.rows import fetch_dicts, rows_as
@@ -156,16 +154,12 @@ def _select_arm(
         raise RunSelectionError(
             f"{ref} holds {len(chosen)} model/prompt cells; name one: {options}"
         )
-    outcome = OUTCOME_SQL.format(
-        source=sql_literal(source),
-        threshold=sql_literal(spec.imported_threshold),
-        epsilon_one=sql_literal(1.0 - IMPORTED_PASS_EPSILON),
-    )
+    outcome = outcome_sql(source, spec.imported_threshold)
     where = [f"m{i}"]
     if ref.model is not None:
-        where.append(f"model_alias = {sql_literal(ref.model)}")
+        where.append(f"model_alias = {lit(ref.model)}")
     if ref.prompt is not None:
-        where.append(f"prompt = {sql_literal(ref.prompt)}")
+        where.append(f"prompt = {lit(ref.prompt)}")
     con.execute(
         f"CREATE TEMP VIEW cmp_arm{i} AS SELECT *, {outcome} AS outcome FROM cmp_facts "
         f"WHERE {' AND '.join(where)}"

@@ -193,8 +193,7 @@ TRIALS_SELECT = """
 WITH v AS MATERIALIZED (SELECT trial_key, judge, label, stage FROM latest_verdicts
                         WHERE judge IN ('cascade', 'imported_outcome'))
 SELECT {extra}t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.repetition,
-       t.status,
-       t.error_kind, coalesce(t.input_tokens, 0) AS input_tokens,
+       t.status, t.error_kind, coalesce(t.input_tokens, 0) AS input_tokens,
        coalesce(t.cached_input_tokens, 0) AS cached_input_tokens,
        coalesce(t.output_tokens, 0) AS output_tokens,
        CASE WHEN coalesce(t.cost_unknown, false) THEN NULL ELSE coalesce(t.cost_usd, 0) END
@@ -208,13 +207,14 @@ LEFT JOIN v c ON c.trial_key = t.key AND c.judge = 'cascade'
 LEFT JOIN v i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
 WHERE {members}
 """
-"""A run's trials in TrialFacts field order (outcome aside): also the source of the
-typed-column statistics (evals.analysis.runfacts)."""
+"""A run's trials in TrialFacts field order (outcome aside) with the one set of rules for
+missing values: for load_run, evals.analysis.runfacts and paired_queries.FACTS_SQL.
+``extra``: columns put first; ``members``: the condition selecting the trials."""
 TRIAL_ORDER = "question_id, case_id, repetition, key"
 """The order of a run's trials (means and percentiles are taken over values in it)."""
 _TRIALS_SQL = TRIALS_SELECT + "ORDER BY " + ", ".join(f"t.{c}" for c in TRIAL_ORDER.split(", "))
 
-_LABELS_SQL = """
+LABELS_SQL = """
 SELECT id, queue_id, item_id, trial_key, case_id, reviewer, arm,
        resolved_helpful AS helpful, resolved_correctness AS correctness,
        active_seconds, idle_threshold_s, simulated
@@ -343,7 +343,7 @@ def load_run(
             ).fetchall()
             every = [TrialFacts(*r) for r in all_rows]
             del all_rows
-        label_rows = _rows(con, _LABELS_SQL, [])
+        label_rows = _rows(con, LABELS_SQL, [])
     cells = sorted({(t.model_alias, t.prompt) for t in every})
     _check_cells(ref, cells)
     trials = (

@@ -25,8 +25,8 @@ import duckdb
 
 from evals.analysis.pairing import PairCounts, paired_counts
 from evals.analysis.rundata import (
-    _LABELS_SQL,
     IMPORTED_PASS_EPSILON,
+    LABELS_SQL,
     RUN_IDS_SQL,
     TRIAL_ORDER,
     TRIALS_SELECT,
@@ -197,7 +197,7 @@ class FactSession:
         return run
 
     def _labels(self, run: RunFacts, include_simulated: bool) -> None:
-        labels = rows_as(LabelFacts, fetch_dicts(self.con.execute(_LABELS_SQL)))
+        labels = rows_as(LabelFacts, fetch_dicts(self.con.execute(LABELS_SQL)))
         run.include_simulated = include_simulated
         if not include_simulated:
             run.excluded_simulated = sum(lb.simulated for lb in labels)
