@@ -63,7 +63,9 @@ __all__ = [
     "ScopeComparison",
     "Unit",
     "by_question",
+    "check_margins",
     "compare_runs",
+    "comparison_of",
     "in_question",
     "paired_outcomes",
     "pairing_units",
@@ -168,9 +170,7 @@ def compare_runs(
     helpful_base: HelpfulBase = "reviewed",
 ) -> Comparison:
     """Compare a candidate run with its baseline, overall and per question."""
-    for m in margins:
-        if not 0.0 <= m < 1.0:
-            raise ValueError(f"margin must be in [0, 1), got {m}")
+    check_margins(margins)
     with no_gc():
         return _compare_runs(base, cand, margins, confidence, pair_by, helpful_base)
 
@@ -194,6 +194,30 @@ def _compare_runs(
                helpful_base)
         for q in questions
     ]
+    return comparison_of((base, cand), [overall, *per_q], pair_by, margins, confidence)
+
+
+def check_margins(margins: Sequence[float]) -> None:
+    """Every non-inferiority margin is in [0, 1)."""
+    for m in margins:
+        if not 0.0 <= m < 1.0:
+            raise ValueError(f"margin must be in [0, 1), got {m}")
+
+
+def comparison_of(
+    runs: tuple[RunData, RunData],
+    scopes: list[ScopeComparison],
+    pair_by: PairBy,
+    margins: Sequence[float],
+    confidence: float,
+    evidence_cap: int | None = None,
+    evidence_query: str | None = None,
+) -> Comparison:
+    """The Comparison of baseline and candidate from their scopes (overall first, then
+    each question), with handling times and warnings: the one builder for the Python
+    path and the store path (evals.analysis.paired_sql)."""
+    base, cand = runs
+    overall = scopes[0]
     return Comparison(
         baseline_ref=str(base.ref),
         candidate_ref=str(cand.ref),
@@ -203,11 +227,13 @@ def _compare_runs(
         margins=list(margins),
         confidence=confidence,
         overall=overall,
-        questions=per_q,
+        questions=scopes[1:],
         baseline_handling_time=_handling(base, confidence),
         candidate_handling_time=_handling(cand, confidence),
         simulated=base.simulated or cand.simulated,
         warnings=_warnings(base, cand, overall),
+        evidence_cap=evidence_cap,
+        evidence_query=evidence_query,
     )
 
 

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from evals.analysis.compare import Comparison, ScopeComparison, _handling, _warnings
+from evals.analysis.compare import Comparison, ScopeComparison, check_margins, comparison_of
 from evals.analysis.paired_arms import (
     ArmAggregates,
     CostFacts,
@@ -280,9 +280,7 @@ def compare_in_store(
     reviewed trials, computed in the store (see the module docstring). A run given as
     text is resolved as evals.analysis.rundata.resolve_run_ref does (``latest``,
     patterns, ``RUN[:MODEL[:PROMPT]]``)."""
-    for m in margins:
-        if not 0.0 <= m < 1.0:
-            raise ValueError(f"margin must be in [0, 1), got {m}")
+    check_margins(margins)
     spec = outcome or OutcomeSpec()
     with connect(ws) as con, no_gc():
         con.execute("SET enable_progress_bar = false")
@@ -331,21 +329,12 @@ def compare_in_store(
                 ),
             )
         )
-    overall = scopes[0]
-    cmp = Comparison(
-        baseline_ref=str(base.ref),
-        candidate_ref=str(cand.ref),
-        baseline_outcome_source=base.outcome_source,
-        candidate_outcome_source=cand.outcome_source,
-        pair_by=pair_by,
-        margins=list(margins),
-        confidence=confidence,
-        overall=overall,
-        questions=scopes[1:],
-        baseline_handling_time=_handling(base, confidence),
-        candidate_handling_time=_handling(cand, confidence),
-        simulated=base.simulated or cand.simulated,
-        warnings=_warnings(base, cand, overall),
+    cmp = comparison_of(
+        (base, cand),
+        scopes,
+        pair_by,
+        margins,
+        confidence,
         evidence_cap=EVIDENCE_CAP,
         evidence_query=evidence_query(base.ref, cand.ref),
     )
