@@ -18,7 +18,7 @@ from evals.tables import print_table
 
 if TYPE_CHECKING:
     from evals.analysis.compare import Comparison
-    from evals.analysis.rundata import RunData
+    from evals.analysis.rundata import RunData, RunRef
     from evals.analysis.runfacts import RunFacts
     from evals.store.workspace import Workspace
     from reports import Report
@@ -28,7 +28,6 @@ from evals.cli.common import open_workspace
 from evals.cli.compare import compare_table, require_pairs
 from evals.cli.runs import (
     IncludeSimulatedOpt,
-    load_runs,
     out_console,
     say_simulated,
     slug,
@@ -61,42 +60,76 @@ def report(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Write a run's summary report, or its regression against the last accepted run."""
-    from evals.analysis.rundata import OutcomeSpec
-
     ws = open_workspace(workspace)
     if not regression:
         _summary(ws, run, out or workspace / "reports", out is None, formats,
                  include_simulated, section or [])
         return
-    cand = load_runs(ws, run, OutcomeSpec(), regression, include_simulated)
-    say_simulated(cand)
-    from evals.analysis.compare import compare_runs
+    _regression(ws, run, margin or [0.05], out or workspace / "reports", out is None, formats,
+                include_simulated, section or [])  # fmt: skip
+
+
+def _baseline_of(ws: Workspace, run: str) -> tuple[RunRef, str]:
+    """The candidate's reference and the last accepted run of its suite and golden set
+    (exits 1 with the reason when there is none)."""
     from evals.analysis.gates import last_accepted, run_scope
+    from evals.analysis.runfacts import fact_session
+
+    with fact_session(ws) as fs:
+        cand_ref = fs.resolve(ws, run)
+        scope = run_scope(fs.manifest(cand_ref))
+        base_ref = last_accepted(ws, exclude=cand_ref, scope=scope, session=fs)
+        shipped_any = base_ref is not None or last_accepted(ws, session=fs) is not None
+    if base_ref is not None:
+        return cand_ref, base_ref
+    if shipped_any:  # a gate shipped this very run, and no other
+        fail(
+            f"{cand_ref} is the only accepted run (a gate shipped it): there is no "
+            "earlier accepted run to regress against; compare it with another run "
+            "(`evals compare BASELINE CANDIDATE`)"
+        )
+    fail(
+        f"no accepted run of suite {scope[0]!r} on golden set {scope[1]!r} to regress "
+        "against (a gate decision 'ship' marks a run accepted: run `evals gate` first)"
+    )
+
+
+def _regression(
+    ws: Workspace,
+    run: str,
+    margins: list[float],
+    out: Path,
+    default_folder: bool,
+    formats: str,
+    include_simulated: bool,
+    sections: list[str],
+) -> None:
+    """The regression report against the last accepted run, computed in the store as
+    `evals compare` is (evals.analysis.paired_sql): the trials stay in DuckDB. Extra
+    sections, which read the trials themselves, load the candidate when asked for."""
+    from evals.analysis.paired_sql import compare_in_store
+    from evals.analysis.rundata import OutcomeSpec, load_run
     from reports import build_comparison_report
     from reports.caveats import comparison_caveats
 
-    scope = run_scope(cand.manifest)
-    base_ref = last_accepted(ws, exclude=cand.ref, scope=scope)
-    if base_ref is None:
-        if last_accepted(ws) is not None:  # a gate shipped this very run, and no other
-            fail(
-                f"{cand.ref} is the only accepted run (a gate shipped it): there is no "
-                "earlier accepted run to regress against; compare it with another run "
-                "(`evals compare BASELINE CANDIDATE`)"
-            )
-        fail(
-            f"no accepted run of suite {scope[0]!r} on golden set {scope[1]!r} to regress "
-            "against (a gate decision 'ship' marks a run accepted: run `evals gate` first)"
+    cand_ref, base_ref = _baseline_of(ws, run)
+    try:
+        done = compare_in_store(
+            ws, base_ref, cand_ref, OutcomeSpec(), margins, include_simulated=include_simulated
         )
-    base = load_runs(ws, base_ref, OutcomeSpec(), True, include_simulated)
-    cmp = compare_runs(base, cand, margin or [0.05])
+    except ValueError as exc:
+        fail(str(exc))
+    cmp, (base, cand) = done.comparison, done.runs
+    say_simulated(cand)
     require_pairs(cmp)
     print_table(out_console(), compare_table(cmp))
-    folder = out or workspace / "reports" / slug("regression", str(cand.ref))
+    folder = out / slug("regression", str(cand.ref)) if default_folder else out
     report_obj = build_comparison_report(
-        cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand])
+        cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand], done.cost)
     )
-    _add_sections(ws, cand, report_obj, section or [])
+    if sections:
+        data = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=include_simulated)
+        _add_sections(ws, data, report_obj, sections)
     write_reports(report_obj, folder, formats)
 
 
