@@ -3,6 +3,7 @@ Markdown and JSON, with its decision box, caveats and glossary."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -61,12 +62,30 @@ def report(
 ) -> None:
     """Write a run's summary report, or its regression against the last accepted run."""
     ws = open_workspace(workspace)
-    if not regression:
-        _summary(ws, run, out or workspace / "reports", out is None, formats,
-                 include_simulated, section or [])
-        return
-    _regression(ws, run, margin or [0.05], out or workspace / "reports", out is None, formats,
-                include_simulated, section or [])  # fmt: skip
+    args = _ReportArgs(out or workspace / "reports", out is None, formats, include_simulated,
+                       section or [])  # fmt: skip
+    if regression:
+        _regression(ws, run, margin or [0.05], args)
+    else:
+        _summary(ws, run, args)
+
+
+@dataclass
+class _ReportArgs:
+    """How `evals report` writes a report, whichever it is."""
+
+    out: Path
+    """The report folder, or where the default one goes."""
+    default_folder: bool
+    """No --out: the report goes in a folder named after its kind and run, in ``out``."""
+    formats: str
+    include_simulated: bool
+    sections: list[str]
+    """--section names."""
+
+    def folder(self, kind: str, ref: object) -> Path:
+        """The folder of a report of this kind on this run."""
+        return self.out / slug(kind, str(ref)) if self.default_folder else self.out
 
 
 def _baseline_of(ws: Workspace, run: str) -> tuple[RunRef, str]:
@@ -94,16 +113,7 @@ def _baseline_of(ws: Workspace, run: str) -> tuple[RunRef, str]:
     )
 
 
-def _regression(
-    ws: Workspace,
-    run: str,
-    margins: list[float],
-    out: Path,
-    default_folder: bool,
-    formats: str,
-    include_simulated: bool,
-    sections: list[str],
-) -> None:
+def _regression(ws: Workspace, run: str, margins: list[float], args: _ReportArgs) -> None:
     """The regression report against the last accepted run, computed in the store as
     `evals compare` is (evals.analysis.paired_sql): the trials stay in DuckDB. Extra
     sections, which read the trials themselves, load the candidate when asked for."""
@@ -115,7 +125,7 @@ def _regression(
     cand_ref, base_ref = _baseline_of(ws, run)
     try:
         done = compare_in_store(
-            ws, base_ref, cand_ref, OutcomeSpec(), margins, include_simulated=include_simulated
+            ws, base_ref, cand_ref, OutcomeSpec(), margins, include_simulated=args.include_simulated
         )
     except ValueError as exc:
         fail(str(exc))
@@ -123,25 +133,16 @@ def _regression(
     say_simulated(cand)
     require_pairs(cmp)
     print_table(out_console(), compare_table(cmp))
-    folder = out / slug("regression", str(cand.ref)) if default_folder else out
     report_obj = build_comparison_report(
         cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand], done.cost)
     )
-    if sections:
-        data = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=include_simulated)
-        _add_sections(ws, data, report_obj, sections)
-    write_reports(report_obj, folder, formats)
+    if args.sections:
+        data = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=args.include_simulated)
+        _add_sections(ws, data, report_obj, args.sections)
+    write_reports(report_obj, args.folder("regression", cand.ref), args.formats)
 
 
-def _summary(
-    ws: Workspace,
-    run: str,
-    out: Path,
-    default_folder: bool,
-    formats: str,
-    include_simulated: bool,
-    sections: list[str],
-) -> None:
+def _summary(ws: Workspace, run: str, args: _ReportArgs) -> None:
     """The run summary, from tallies over the typed columns (evals.analysis.runfacts): the
     trials stay in DuckDB. Whole reviews and extra sections, which read the trials
     themselves, load the run as before when the workspace has any."""
@@ -151,7 +152,7 @@ def _summary(
     from reports.summary_facts import from_session
 
     with fact_session(ws) as fs:
-        cand = fs.load(fs.resolve(ws, run), OutcomeSpec(), include_simulated=include_simulated)
+        cand = fs.load(fs.resolve(ws, run), OutcomeSpec(), include_simulated=args.include_simulated)
         facts = from_session(fs, cand)
         examples = load_examples(ws, facts, con=fs.con)
         decisions = load_decisions(ws, cand.ref.run_id, con=fs.con)
@@ -161,13 +162,12 @@ def _summary(
     summary = build_run_summary(facts, examples, decisions, propagation)
     if propagation is not None:
         _print_propagation(propagation)
-    if queues or sections:
-        data = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=include_simulated)
+    if queues or args.sections:
+        data = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=args.include_simulated)
         if queues:
             _add_whole_reviews(ws, data, summary)
-        _add_sections(ws, data, summary, sections)
-    folder = out / slug("summary", str(cand.ref)) if default_folder else out
-    write_reports(summary, folder, formats)
+        _add_sections(ws, data, summary, args.sections)
+    write_reports(summary, args.folder("summary", cand.ref), args.formats)
 
 
 def _add_sections(ws: Workspace, cand: RunData, report_obj: Report, names: list[str]) -> None:
