@@ -1,6 +1,7 @@
 """From recorded evidence to ship decisions.
 
 * `rundata`: a run's evidence loaded once: trials, outcomes, human labels (`load_run`);
+  `trial_sql`: the one column list of a run's trials and the counted labels' query;
 * `runstats`: rates with intervals, funnel, cost, time, helpfulness, handling time;
 * `pairing`: the paired 2x2 table of two runs (units, counts in memory or in DuckDB)
   and its analysis (`paired_from_counts`, the one constructor of `PairedOutcomes`);

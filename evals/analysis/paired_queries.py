@@ -4,8 +4,9 @@ units per question and overall. Kept apart so the orchestration reads in one scr
 
 from __future__ import annotations
 
-from evals.analysis.rundata import TRIALS_SELECT, RunRef
+from evals.analysis.rundata import RunRef
 from evals.analysis.runfacts import lit
+from evals.analysis.trial_sql import TRIALS_SELECT
 
 FACTS_SQL = "CREATE TEMP TABLE cmp_facts AS " + TRIALS_SELECT.format(
     extra="t.run_id, coalesce(t.status = 'error' AND t.error_kind = 'infra', false) AS infra, "
@@ -13,7 +14,7 @@ FACTS_SQL = "CREATE TEMP TABLE cmp_facts AS " + TRIALS_SELECT.format(
     members="{m0} OR {m1}",
 )
 """Both runs' trials, one scan of the trial facts (load_run's columns,
-evals.analysis.rundata.TRIALS_SELECT); m0 / m1: a member of the baseline / candidate run.
+evals.analysis.trial_sql.TRIALS_SELECT); m0 / m1: a member of the baseline / candidate run.
 No row number for the trials' order (question, case, repetition, key): sorting a million
 rows cost more than every use of it (first keys and first trials are found per group
 instead)."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 
@@ -63,18 +63,20 @@ from evals.analysis.pairing import (
     pairing_units,
 )
 from evals.analysis.rundata import (
-    LABELS_SQL,
     LabelFacts,
     OutcomeSpec,
     RunData,
     RunRef,
     RunSelectionError,
     TrialFacts,
+    check_cells,
+    counted,
     no_gc,
     parse_run_ref,
 )
-from evals.analysis.runfacts import lit, outcome_sql
+from evals.analysis.runfacts import cell_where, outcome_sql
 from evals.analysis.runstats import helpful_by_trial
+from evals.analysis.trial_sql import LABELS_SQL
 from evals.store.query import connect, run_members_sql
 from evals.store.rows import fetch_dicts, rows_as
 from evals.store.workspace import Workspace
@@ -145,24 +147,11 @@ def _select_arm(
             f"SELECT DISTINCT model_alias, prompt FROM cmp_facts WHERE m{i}"
         ).fetchall()
     )
-    chosen = {c for c in cells if ref.model in (None, c[0]) and ref.prompt in (None, c[1])}
-    if not chosen:
-        have = ", ".join(f"{m}:{p}" for m, p in cells) or "no trials"
-        raise RunSelectionError(f"{ref}: no trials for that model/prompt (run has {have})")
-    if len(chosen) > 1:
-        options = ", ".join(f"{ref.run_id}:{m}:{p}" for m, p in sorted(chosen))
-        raise RunSelectionError(
-            f"{ref} holds {len(chosen)} model/prompt cells; name one: {options}"
-        )
-    outcome = outcome_sql(source, spec.imported_threshold)
-    where = [f"m{i}"]
-    if ref.model is not None:
-        where.append(f"model_alias = {lit(ref.model)}")
-    if ref.prompt is not None:
-        where.append(f"prompt = {lit(ref.prompt)}")
+    check_cells(ref, cells, single_cell=True)
+    where = cell_where(ref).replace(" WHERE ", " AND ", 1)
     con.execute(
-        f"CREATE TEMP VIEW cmp_arm{i} AS SELECT *, {outcome} AS outcome FROM cmp_facts "
-        f"WHERE {' AND '.join(where)}"
+        f"CREATE TEMP VIEW cmp_arm{i} AS SELECT *, {outcome_sql(source, spec.imported_threshold)} "
+        f"AS outcome FROM cmp_facts WHERE m{i}{where}"
     )
     return cells
 
@@ -238,11 +227,7 @@ def _paired_tables(
 def _labels(
     con: duckdb.DuckDBPyConnection, include_simulated: bool
 ) -> tuple[list[LabelFacts], int]:
-    labels = rows_as(LabelFacts, fetch_dicts(con.execute(LABELS_SQL)))
-    excluded = sum(lb.simulated for lb in labels) if not include_simulated else 0
-    if not include_simulated:
-        labels = [lb for lb in labels if not lb.simulated]
-    return labels, excluded
+    return counted(rows_as(LabelFacts, fetch_dicts(con.execute(LABELS_SQL))), include_simulated)
 
 
 def _helpful_pairs(
@@ -286,27 +271,10 @@ def compare_in_store(
         con.execute("SET enable_progress_bar = false")
         refs = (_resolve(con, baseline), _resolve(con, candidate))
         manifests = [_manifest(con, r) for r in refs]
-        con.execute(
-            FACTS_SQL.format(
-                m0=run_members_sql("$b", "t"),
-                m1=run_members_sql("$c", "t"),
-            ),
-            {"b": refs[0].run_id, "c": refs[1].run_id},
-        )
-        labels, excluded = _labels(con, include_simulated)
-        runs: list[RunData] = []
-        trials: list[list[TrialFacts]] = []
-        for i, (ref, manifest) in enumerate(zip(refs, manifests, strict=True)):
-            source: Literal["cascade", "imported"] = (
-                spec.source
-                if spec.source != "auto"
-                else ("imported" if manifest.get("source") == "import" else "cascade")
-            )
-            cells = _select_arm(con, i, ref, source, spec)
-            assisted, unassisted = attribute_labels(con, f"cmp_arm{i}", labels)
-            runs.append(RunData(ref, manifest, source, [], assisted, unassisted, cells,
-                                include_simulated, excluded))  # fmt: skip
-            trials.append(labelled_trials(con, f"cmp_arm{i}", assisted))
+        facts = FACTS_SQL.format(m0=run_members_sql("$b", "t"), m1=run_members_sql("$c", "t"))
+        con.execute(facts, {"b": refs[0].run_id, "c": refs[1].run_id})
+        runs, trials = _arms(con, list(zip(refs, manifests, strict=True)), spec,
+                             include_simulated)  # fmt: skip
         tables, keys = _paired_tables(con, pair_by)
         cases = cases_per_scope(con) if pair_by == "case" else [None, None]
         aggs = [arm_aggregates(con, f"cmp_arm{i}", EVIDENCE_CAP, cases[i]) for i in (0, 1)]
@@ -339,6 +307,27 @@ def compare_in_store(
         evidence_query=evidence_query(base.ref, cand.ref),
     )
     return StoreComparison(cmp, (base, cand), cost)
+
+
+def _arms(
+    con: duckdb.DuckDBPyConnection,
+    runs: list[tuple[RunRef, dict[str, Any]]],
+    spec: OutcomeSpec,
+    include_simulated: bool,
+) -> tuple[list[RunData], list[list[TrialFacts]]]:
+    """Each arm (baseline, candidate: reference and manifest) selected as view cmp_arm{i},
+    as a RunData without trials (its labels attributed), and its labelled trials."""
+    labels, excluded = _labels(con, include_simulated)
+    out: list[RunData] = []
+    trials: list[list[TrialFacts]] = []
+    for i, (ref, manifest) in enumerate(runs):
+        source = spec.source_for(manifest)
+        cells = _select_arm(con, i, ref, source, spec)
+        assisted, unassisted = attribute_labels(con, f"cmp_arm{i}", labels)
+        out.append(RunData(ref, manifest, source, [], assisted, unassisted, cells,
+                           include_simulated, excluded))  # fmt: skip
+        trials.append(labelled_trials(con, f"cmp_arm{i}", assisted))
+    return out, trials
 
 
 def _arm(
