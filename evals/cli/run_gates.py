@@ -113,11 +113,13 @@ def apply_suite_gates(ws: Workspace, run_id: str, gates: list[SuiteGate]) -> lis
 
 def write_run_junit(ws: Workspace, run_id: str, decisions: list[Decision], path: Path) -> None:
     """JUnit XML of the run (a test case per question and cell) and of each decision."""
-    from evals.analysis.junit import decision_suite, run_suite, write_junit
-    from evals.analysis.rundata import RunRef, load_run
+    from evals.analysis.junit import decision_suite, run_suite_facts, write_junit
+    from evals.analysis.rundata import RunRef
+    from evals.analysis.runfacts import fact_session
 
-    run = load_run(ws, RunRef(run_id))
-    write_junit(path, [run_suite(run, decisions), *(decision_suite(d) for d in decisions)])
+    with fact_session(ws) as fs:  # the run's trials stay in DuckDB
+        suite = run_suite_facts(fs, fs.load(RunRef(run_id)), decisions)
+    write_junit(path, [suite, *(decision_suite(d) for d in decisions)])
     console.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
