@@ -15,6 +15,7 @@ from evals.analysis.compare import Comparison
 from evals.analysis.rundata import RunData
 from evals.analysis.runstats import (
     ArmStats,
+    Funnel,
     RateStat,
     arm_stats_from_tally,
     funnel_from_tally,
@@ -369,16 +370,24 @@ def build_run_summary(
             "p50 / p95 latency",
         ),
         sections=sections,
-        data={
-            "run": str(run.ref),
-            "outcome_source": run.outcome_source,
-            "simulated": run.simulated,
-            "overall": arm_stats_from_tally(run.overall, run.assisted).model_dump(mode="json"),
-            "handling_time": _handling_data(run),
-            "cells": {n: s.model_dump(mode="json") for n, s in cell_stats.items()},
-            "funnel": {n: f.model_dump(mode="json") for n, f in funnels.items()},
-            "propagation": (
-                None if propagation is None else propagation.model_dump(mode="json")
-            ),
-        },
+        data=_summary_data(run, cell_stats, funnels, propagation),
     )
+
+
+def _summary_data(
+    run: SummaryFacts,
+    cell_stats: dict[str, ArmStats],
+    funnels: dict[str, Funnel],
+    propagation: Comparison | None,
+) -> dict[str, Any]:
+    """The report's data: the figures behind every table and chart, as JSON."""
+    return {
+        "run": str(run.ref),
+        "outcome_source": run.outcome_source,
+        "simulated": run.simulated,
+        "overall": arm_stats_from_tally(run.overall, run.assisted).model_dump(mode="json"),
+        "handling_time": _handling_data(run),
+        "cells": {n: s.model_dump(mode="json") for n, s in cell_stats.items()},
+        "funnel": {n: f.model_dump(mode="json") for n, f in funnels.items()},
+        "propagation": None if propagation is None else propagation.model_dump(mode="json"),
+    }
