@@ -6,7 +6,7 @@ shadow verdicts)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -64,22 +64,7 @@ def report_of(
     n = len(rows)
     reached, decided, agreed = simulate(a, rows, chosen, decide)
     share = reached / n if n else np.zeros(len(chosen))
-    stages = [
-        StageReport(
-            stage=k,
-            name=names[k],
-            threshold=chosen[k],
-            reached=int(reached[k]),
-            decided=int(decided[k]),
-            agreed=int(agreed[k]),
-            coverage=float(decided[k] / n) if n else 0.0,
-            agreement=float(agreed[k] / decided[k]) if decided[k] else None,
-            agreement_interval=_interval(int(agreed[k]), int(decided[k]), confidence),
-            mean_cost_usd=float(a.cost[k]),
-            mean_latency_s=float(a.latency[k]),
-        )
-        for k in range(len(chosen))
-    ]
+    stages = _stage_reports(a, names, chosen, (reached, decided, agreed), n, confidence)
     total_dec, total_agr = int(decided.sum()), int(agreed.sum())
     # Coverage is label-free (who is decided depends on confidences only): measured on
     # every labelled trial, it is not optimistic and varies less with the split.
@@ -113,6 +98,35 @@ def report_of(
     )
     report.message = _message(report, min_n_zero_errors(alpha, confidence))
     return report
+
+
+def _stage_reports(
+    a: _Arrays,
+    names: Sequence[str],
+    chosen: list[float | None],
+    counts: tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]],
+    n: int,
+    confidence: float,
+) -> list[StageReport]:
+    """Each stage's figures over the ``n`` test trials: how many reached it, were decided
+    there and agreed with people (``counts``, from simulate), with its mean cost and time."""
+    reached, decided, agreed = counts
+    return [
+        StageReport(
+            stage=k,
+            name=names[k],
+            threshold=chosen[k],
+            reached=int(reached[k]),
+            decided=int(decided[k]),
+            agreed=int(agreed[k]),
+            coverage=float(decided[k] / n) if n else 0.0,
+            agreement=float(agreed[k] / decided[k]) if decided[k] else None,
+            agreement_interval=_interval(int(agreed[k]), int(decided[k]), confidence),
+            mean_cost_usd=float(a.cost[k]),
+            mean_latency_s=float(a.latency[k]),
+        )
+        for k in range(len(chosen))
+    ]
 
 
 def _interval(k: int, n: int, confidence: float) -> list[float] | None:

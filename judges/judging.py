@@ -32,7 +32,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 
@@ -50,10 +49,10 @@ from evals.store.query import (
     query_tuples,
     run_members_sql,
 )
-from evals.store.workspace import LockBusy, SegmentWriter, Workspace, compact_segment
+from evals.store.workspace import LockBusy, Workspace
 from judges.base import JudgeEnv, is_infra_error
 from judges.calibration_store import load_calibrations
-from judges.cascade import CASCADE_JUDGE, Cascade
+from judges.cascade import Cascade
 from judges.config import CascadeSpec
 from judges.funnel import Funnel, FunnelTally
 from judges.judge_stream import (
@@ -64,6 +63,7 @@ from judges.judge_stream import (
     first_pass,
     stream_trials,
 )
+from judges.judge_writes import NewVerdicts, VerdictSegments
 
 ROTATE_VERDICTS = 2_500
 """Verdicts per segment a judging writes: each is sealed when full and compacted once the
@@ -71,32 +71,6 @@ trials' stream has ended (VerdictSegments), because compaction's memory grows wi
 segment (DuckDB's reader and Parquet writer: about 0.8 MB per 1,000 records, measured),
 and one segment of a 100,000-trial run's 300,000 verdicts made the end of `evals judge`
 its peak."""
-
-
-class VerdictSegments:
-    """This judging's verdict segments: sealed every ROTATE_VERDICTS verdicts, and
-    compacted after the stream (compact()), one at a time: compacting mid-stream added
-    compaction's memory to what the stream's DuckDB connection holds (measured: a peak
-    of 213 MB at 100,000 trials against 137 MB at 1,000). A kill before compact() leaves
-    sealed JSONL segments, which every reader reads as it reads any JSONL segment.
-    On an object store a segment is compacted when sealed (its own path)."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-        self.sealed: list[Path] = []
-
-    def rotate(self) -> None:
-        """Seal the current segment; the next verdict starts a new one."""
-        writer = self.ws.writer("verdict")
-        if type(writer) is SegmentWriter:
-            self.sealed.append(writer.close(compact=False))
-        else:
-            writer.close()
-
-    def compact(self) -> None:
-        """Compact the sealed segments (after the stream's connection is closed)."""
-        while self.sealed:
-            compact_segment(self.sealed.pop(0))
 
 
 class JudgingError(RunError):
@@ -270,28 +244,60 @@ def judge_run(
 
 
 @dataclass
-class _NewVerdicts:
-    """What this invocation wrote, counted (not kept: memory stays flat)."""
+class _Pass:
+    """One judging pass over a run: a producer streams the trials still to judge into a
+    bounded queue, ``lanes`` lanes judge them; what they share."""
 
-    count: int = 0
-    unreachable: int = 0
-    per_stage: Counter[int] = field(default_factory=Counter)
-    crashed_per_stage: Counter[int] = field(default_factory=Counter)
-    crashes: dict[tuple[int, str], int] = field(default_factory=dict)
-    first_crash: dict[tuple[int, str], str] = field(default_factory=dict)
+    ws: Workspace
+    run_id: str
+    cases: JudgingCases
+    cascade: Cascade
+    tally: FunnelTally
+    new: NewVerdicts
+    segments: VerdictSegments
+    on_trial: Callable[[Verdict], None] | None
+    lanes: int
+    queue: asyncio.Queue[tuple[Trial, Case, dict[str, Verdict]] | None] = field(init=False)
 
-    def add(self, v: Verdict) -> None:
-        self.count += 1
-        if v.judge == CASCADE_JUDGE and v.infra_error:
-            self.unreachable += 1
-        if v.stage is None:
-            return
-        self.per_stage[v.stage] += 1
-        if v.crashed:
-            self.crashed_per_stage[v.stage] += 1
-            where = (v.stage, v.judge)
-            self.crashes[where] = self.crashes.get(where, 0) + 1
-            self.first_crash.setdefault(where, v.error or "")
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(maxsize=2 * self.lanes)
+
+    async def produce(self) -> None:
+        """Queue each trial to judge (counting the ones judged before), then one stop
+        per lane."""
+        cases, cascade = self.cases, self.cascade
+        for trial, stored in stream_trials(self.ws, self.run_id):
+            error = trial.trace.error.kind if trial.trace.error else None
+            if exclusion(error, trial.case_id, trial.case_hash, cases) is not None:
+                continue
+            if cascade.final_key(trial.key) in stored:
+                self.tally.add(trial.key, stored)  # judged before: counted, not judged
+                continue
+            try:
+                case = cases.case(trial.case_id)
+            except GoldenSetError as exc:  # a lazy set edited while judging
+                raise JudgingError(str(exc.problems[0])) from None
+            await self.queue.put((trial, case, stored))
+        for _ in range(self.lanes):
+            await self.queue.put(None)
+
+    async def lane(self) -> None:
+        """Judge queued trials until a stop, each verdict written as it comes."""
+        while (item := await self.queue.get()) is not None:
+            trial, case, stored = item
+
+            def emit(verdict: Verdict, stored: dict[str, Verdict] = stored) -> None:
+                self.ws.append("verdict", verdict)
+                stored[verdict.key] = verdict
+                self.new.add(verdict)
+                if self.new.count % ROTATE_VERDICTS == 0:
+                    self.segments.rotate()
+
+            question = self.cases.golden.question_for(case)
+            final = await self.cascade.judge(trial, case, question, stored, emit)
+            self.tally.add(trial.key, stored)  # its verdicts as stored, then dropped
+            if self.on_trial is not None:
+                self.on_trial(final)
 
 
 async def _judge(
@@ -309,7 +315,7 @@ async def _judge(
     # The verdict segment is created by the first verdict (Workspace.append), after the
     # stream's views listed the segments: the stream never re-reads what this judging
     # writes (each trial is judged once), which would grow with every trial judged.
-    new = _NewVerdicts()
+    new = NewVerdicts()
     needs_llm = any(j.model for s in spec.stages for j in s.judges)
     async with _maybe_gateway(
         needs_llm, judge_models(spec, known_models), ws, open_gateway
@@ -319,44 +325,8 @@ async def _judge(
         if on_start is not None:
             on_start(counts.candidates - counts.already, counts.already)
         tally = FunnelTally(run_id, cascade, counts.trials, counts.excluded, counts.candidates)
-        queue: asyncio.Queue[tuple[Trial, Case, dict[str, Verdict]] | None] = asyncio.Queue(
-            maxsize=2 * lanes
-        )
-
-        async def produce() -> None:
-            for trial, stored in stream_trials(ws, run_id):
-                error = trial.trace.error.kind if trial.trace.error else None
-                if exclusion(error, trial.case_id, trial.case_hash, cases) is not None:
-                    continue
-                if cascade.final_key(trial.key) in stored:
-                    tally.add(trial.key, stored)  # judged before: counted, not judged
-                    continue
-                try:
-                    case = cases.case(trial.case_id)
-                except GoldenSetError as exc:  # a lazy set edited while judging
-                    raise JudgingError(str(exc.problems[0])) from None
-                await queue.put((trial, case, stored))
-            for _ in range(lanes):
-                await queue.put(None)
-
-        async def lane() -> None:
-            while (item := await queue.get()) is not None:
-                trial, case, stored = item
-
-                def emit(verdict: Verdict, stored: dict[str, Verdict] = stored) -> None:
-                    ws.append("verdict", verdict)
-                    stored[verdict.key] = verdict
-                    new.add(verdict)
-                    if new.count % ROTATE_VERDICTS == 0:
-                        segments.rotate()
-
-                question = cases.golden.question_for(case)
-                final = await cascade.judge(trial, case, question, stored, emit)
-                tally.add(trial.key, stored)  # its verdicts as stored, then dropped
-                if on_trial is not None:
-                    on_trial(final)
-
-        await asyncio.gather(produce(), *(lane() for _ in range(lanes)))
+        judging = _Pass(ws, run_id, cases, cascade, tally, new, segments, on_trial, lanes)
+        await asyncio.gather(judging.produce(), *(judging.lane() for _ in range(lanes)))
     funnel = tally.finish()
     funnel.check()
     ws.append("cascade_funnel", funnel)
@@ -371,7 +341,7 @@ async def _judge(
     return result
 
 
-def _fill_crashes(result: JudgeRunResult, spec: CascadeSpec, new: _NewVerdicts) -> None:
+def _fill_crashes(result: JudgeRunResult, spec: CascadeSpec, new: NewVerdicts) -> None:
     """The result's crash counts (per "stage/judge"), from the counters of the verdicts
     written now."""
     for (stage, judge), n in new.crashes.items():

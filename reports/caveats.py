@@ -48,8 +48,8 @@ def missing_cost_of(cost: CostFacts) -> Caveat | None:
     return Caveat(
         kind="missing_cost",
         text=f"Cost is missing: {cost.unpriced} of {cost.used} trials that used tokens have "
-        f"no price ({models}; {share} priced), so cost figures read 0 for them and a cost "
-        "threshold cannot fail on them.",
+        f"no recorded cost ({models}; {share} priced). Their cost is not recorded (unknown, "
+        "not zero): cost totals leave it out, and a cost threshold cannot fail on them.",
     )
 
 
@@ -146,8 +146,8 @@ def comparison_caveats(
         if any(a.trials and not a.cost_total_usd for a in arms):
             cost = Caveat(
                 kind="missing_cost",
-                text="Cost is missing for at least one run (its cost reads 0): the cost "
-                "comparison is not meaningful.",
+                text="Cost is missing for at least one run (no cost was recorded for its "
+                "trials): the cost comparison is not meaningful.",
             )
     labels = [lab for r in runs for lab in (*r.assisted, *r.unassisted)]
     out += [c for c in (cost, simulated_labels(labels)) if c is not None]

@@ -7,9 +7,10 @@ last accepted run, with the questions that got worse listed first.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from evals.analysis.compare import Comparison, PairedOutcomes, ScopeComparison
+from evals.analysis.runstats import ArmStats
 from reports.caveats import comparison_caveats
 from reports.charts import (
     cost_latency_charts,
@@ -51,75 +52,55 @@ def _ni_text(p: PairedOutcomes) -> str:
     return "; ".join(parts)
 
 
+ARM_ROWS = (
+    "trials",
+    "cases",
+    "pass rate",
+    "pass rate 95% CI",
+    "helpful (reviewed)",
+    "cascade pass / fail / abstain / none",
+    "infra errors / agent errors",
+    "cost per trial (USD)",
+    "cost total (USD)",
+    "input tokens per trial (uncached)",
+    "cached input tokens per trial",
+    "output tokens per trial",
+    "latency p50 (s)",
+    "latency p95 (s)",
+    "agent tool calls per trial",
+    "user tool calls per trial (simulated user)",
+)
+"""The rows of the per-arm table, in the order of :func:`_arm_column`'s cells."""
+
+
+def _arm_column(a: ArmStats) -> list[Cell]:
+    """One arm's cells of the per-arm table (rows: ARM_ROWS)."""
+    return [
+        a.trials,
+        a.cases,
+        f"{_pct(a.outcome.rate)} ({a.outcome.k}/{a.outcome.n})",
+        f"[{a.outcome.low:.3f}, {a.outcome.high:.3f}]",
+        f"{_pct(a.helpful.rate)} ({a.helpful.k}/{a.helpful.n})"
+        + (" SIMULATED" if a.helpful.simulated else ""),
+        " / ".join(str(v) for v in a.verdicts.values()),
+        f"{a.infra_errors} / {a.agent_errors}",
+        cost_cell(a.cost_per_trial_usd, a.trials, a.cost_unknown_trials),
+        cost_cell(a.cost_total_usd, a.trials, a.cost_unknown_trials),
+        per_trial_int(a.input_tokens_per_trial),
+        per_trial_int(a.cached_input_tokens_per_trial),
+        per_trial_int(a.output_tokens_per_trial),
+        a.latency_p50_s,
+        a.latency_p95_s,
+        a.tool_calls_per_trial,
+        a.user_tool_calls_per_trial,
+    ]
+
+
 def _arm_rows(s: ScopeComparison) -> tuple[list[list[Cell]], list[list[str]], list[int]]:
     b, c = s.baseline, s.candidate
-
-    def row(name: str, bv: Any, cv: Any) -> list[Cell]:
-        return [name, bv, cv]
-
-    rows = [
-        row("trials", b.trials, c.trials),
-        row("cases", b.cases, c.cases),
-        row(
-            "pass rate",
-            f"{_pct(b.outcome.rate)} ({b.outcome.k}/{b.outcome.n})",
-            f"{_pct(c.outcome.rate)} ({c.outcome.k}/{c.outcome.n})",
-        ),
-        row(
-            "pass rate 95% CI",
-            f"[{b.outcome.low:.3f}, {b.outcome.high:.3f}]",
-            f"[{c.outcome.low:.3f}, {c.outcome.high:.3f}]",
-        ),
-        row(
-            "helpful (reviewed)",
-            f"{_pct(b.helpful.rate)} ({b.helpful.k}/{b.helpful.n})"
-            + (" SIMULATED" if b.helpful.simulated else ""),
-            f"{_pct(c.helpful.rate)} ({c.helpful.k}/{c.helpful.n})"
-            + (" SIMULATED" if c.helpful.simulated else ""),
-        ),
-        row(
-            "cascade pass / fail / abstain / none",
-            " / ".join(str(v) for v in b.verdicts.values()),
-            " / ".join(str(v) for v in c.verdicts.values()),
-        ),
-        row(
-            "infra errors / agent errors",
-            f"{b.infra_errors} / {b.agent_errors}",
-            f"{c.infra_errors} / {c.agent_errors}",
-        ),
-        row(
-            "cost per trial (USD)",
-            cost_cell(b.cost_per_trial_usd, b.trials, b.cost_unknown_trials),
-            cost_cell(c.cost_per_trial_usd, c.trials, c.cost_unknown_trials),
-        ),
-        row(
-            "cost total (USD)",
-            cost_cell(b.cost_total_usd, b.trials, b.cost_unknown_trials),
-            cost_cell(c.cost_total_usd, c.trials, c.cost_unknown_trials),
-        ),
-        row(
-            "input tokens per trial (uncached)",
-            per_trial_int(b.input_tokens_per_trial),
-            per_trial_int(c.input_tokens_per_trial),
-        ),
-        row(
-            "cached input tokens per trial",
-            per_trial_int(b.cached_input_tokens_per_trial),
-            per_trial_int(c.cached_input_tokens_per_trial),
-        ),
-        row(
-            "output tokens per trial",
-            per_trial_int(b.output_tokens_per_trial),
-            per_trial_int(c.output_tokens_per_trial),
-        ),
-        row("latency p50 (s)", b.latency_p50_s, c.latency_p50_s),
-        row("latency p95 (s)", b.latency_p95_s, c.latency_p95_s),
-        row("agent tool calls per trial", b.tool_calls_per_trial, c.tool_calls_per_trial),
-        row(
-            "user tool calls per trial (simulated user)",
-            b.user_tool_calls_per_trial,
-            c.user_tool_calls_per_trial,
-        ),
+    rows: list[list[Cell]] = [
+        [name, bv, cv]
+        for name, bv, cv in zip(ARM_ROWS, _arm_column(b), _arm_column(c), strict=True)
     ]
     both = b.trial_keys + c.trial_keys
     evidence = [both] * len(rows)

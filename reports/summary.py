@@ -15,6 +15,7 @@ from evals.analysis.compare import Comparison
 from evals.analysis.rundata import RunData
 from evals.analysis.runstats import (
     ArmStats,
+    Funnel,
     RateStat,
     arm_stats_from_tally,
     funnel_from_tally,
@@ -286,6 +287,32 @@ def _fallback_numbers(cells: dict[str, ArmStats]) -> list[KeyNumber]:
     ][:8]
 
 
+def _subtitle(run: SummaryFacts) -> list[str]:
+    """What the run is (dataset, source, outcome) and holds (trials, cells, labels)."""
+    m = run.manifest
+    subtitle = [
+        f"run {run.ref} · dataset {m.get('dataset')}@{m.get('dataset_hash')} · "
+        f"source {m.get('source')} · outcome from {run.outcome_source}",
+        f"{run.trials} trials · {len(run.cells)} model/prompt cell(s) · "
+        f"{len(run.questions)} question(s) · {len(run.assisted)} counted assisted labels · "
+        f"{len(run.unassisted)} unassisted control labels",
+    ]
+    note = simulated_note(run)
+    return [*subtitle, note] if note else subtitle
+
+
+def _decision_blocks(decisions: list[Decision] | None) -> list[Block]:
+    """The gate decisions recorded on the run, as a table (a note when there are none)."""
+    if not decisions:
+        return [TextBlock(text="No gate decision recorded on this run.")]
+    columns = ["decision", "gate", "outcome", "summary", "run", "baseline", "at"]
+    rows: list[list[str | None]] = [
+        [d.id, d.gate, d.outcome, d.summary, d.run_ref, d.baseline_ref, str(d.created_at)]
+        for d in decisions
+    ]
+    return [TableBlock(columns=columns, rows=rows)]
+
+
 def build_run_summary(
     run: RunData | SummaryFacts,
     examples: list[Example] | None = None,
@@ -300,36 +327,6 @@ def build_run_summary(
     cells = run.cells
     cell_stats = {name: arm_stats_from_tally(t, run.assisted) for name, t in cells.items()}
     funnels = {name: funnel_from_tally(t, run.assisted) for name, t in cells.items()}
-    m = run.manifest
-    subtitle = [
-        f"run {run.ref} · dataset {m.get('dataset')}@{m.get('dataset_hash')} · "
-        f"source {m.get('source')} · outcome from {run.outcome_source}",
-        f"{run.trials} trials · {len(cells)} model/prompt cell(s) · "
-        f"{len(run.questions)} question(s) · {len(run.assisted)} counted assisted labels · "
-        f"{len(run.unassisted)} unassisted control labels",
-    ]
-    note = simulated_note(run)
-    if note:
-        subtitle.append(note)
-    decision_blocks: list[Block] = [TextBlock(text="No gate decision recorded on this run.")]
-    if decisions:
-        decision_blocks = [
-            TableBlock(
-                columns=["decision", "gate", "outcome", "summary", "run", "baseline", "at"],
-                rows=[
-                    [
-                        d.id,
-                        d.gate,
-                        d.outcome,
-                        d.summary,
-                        d.run_ref,
-                        d.baseline_ref,
-                        str(d.created_at),
-                    ]
-                    for d in decisions
-                ],
-            )
-        ]
     sections = [
         Section(
             id="overview", title="Overview per model and prompt", blocks=[_cell_table(cell_stats)]
@@ -355,7 +352,7 @@ def build_run_summary(
             title="Judge-failed answers (examples)",
             blocks=[_examples_block(examples or [])],
         ),
-        Section(id="decisions", title="Gate decisions", blocks=decision_blocks),
+        Section(id="decisions", title="Gate decisions", blocks=_decision_blocks(decisions)),
     ]
     if propagation is not None:
         sections.insert(3, propagation_section(propagation))
@@ -363,7 +360,7 @@ def build_run_summary(
     return Report(
         kind="run_summary",
         title=f"Run summary: {run.ref}",
-        subtitle=subtitle,
+        subtitle=_subtitle(run),
         decision=summary_box(chosen, str(run.ref), _fallback_numbers(cell_stats)),
         caveats=run_caveats(run, chosen[0] if chosen else None),
         glossary=glossary(
@@ -373,16 +370,24 @@ def build_run_summary(
             "p50 / p95 latency",
         ),
         sections=sections,
-        data={
-            "run": str(run.ref),
-            "outcome_source": run.outcome_source,
-            "simulated": run.simulated,
-            "overall": arm_stats_from_tally(run.overall, run.assisted).model_dump(mode="json"),
-            "handling_time": _handling_data(run),
-            "cells": {n: s.model_dump(mode="json") for n, s in cell_stats.items()},
-            "funnel": {n: f.model_dump(mode="json") for n, f in funnels.items()},
-            "propagation": (
-                None if propagation is None else propagation.model_dump(mode="json")
-            ),
-        },
+        data=_summary_data(run, cell_stats, funnels, propagation),
     )
+
+
+def _summary_data(
+    run: SummaryFacts,
+    cell_stats: dict[str, ArmStats],
+    funnels: dict[str, Funnel],
+    propagation: Comparison | None,
+) -> dict[str, Any]:
+    """The report's data: the figures behind every table and chart, as JSON."""
+    return {
+        "run": str(run.ref),
+        "outcome_source": run.outcome_source,
+        "simulated": run.simulated,
+        "overall": arm_stats_from_tally(run.overall, run.assisted).model_dump(mode="json"),
+        "handling_time": _handling_data(run),
+        "cells": {n: s.model_dump(mode="json") for n, s in cell_stats.items()},
+        "funnel": {n: f.model_dump(mode="json") for n, f in funnels.items()},
+        "propagation": None if propagation is None else propagation.model_dump(mode="json"),
+    }

@@ -1,10 +1,13 @@
 """From recorded evidence to ship decisions.
 
 * `rundata`: a run's evidence loaded once: trials, outcomes, human labels (`load_run`);
+  `trial_sql`: the one column list of a run's trials and the counted labels' query;
 * `runstats`: rates with intervals, funnel, cost, time, helpfulness, handling time;
+* `pairing`: the paired 2x2 table of two runs (units, counts in memory or in DuckDB)
+  and its analysis (`paired_from_counts`, the one constructor of `PairedOutcomes`);
 * `compare`: paired comparison of two runs over the same cases (`compare_runs`);
-* `runfacts`, `tallies`, `pairing`: the same statistics over a run whose trials stay in
-  DuckDB (typed columns), as tallies and paired counts (`evals gate`, `evals report`);
+* `runfacts`, `tallies`: the same statistics over a run whose trials stay in DuckDB
+  (typed columns), as tallies and paired counts (`evals gate`, `evals report`);
 * `gates`, `gate_checks`: ship gates as YAML, evaluated into a `Decision`; `evidence`:
   the trial keys behind a check, found again from its selection; `accepted`: the
   last accepted run;
@@ -21,14 +24,10 @@ from evals.lazy import lazy_exports
 if TYPE_CHECKING:
     from evals.analysis.compare import (
         Comparison,
-        NonInferiority,
-        PairedOutcomes,
         ScopeComparison,
         by_question,
         compare_runs,
         in_question,
-        paired_outcomes,
-        pairing_units,
     )
     from evals.analysis.gate_checks import (
         scope_checks,
@@ -51,6 +50,12 @@ if TYPE_CHECKING:
         junit_xml,
         run_suite,
         write_junit,
+    )
+    from evals.analysis.pairing import (
+        NonInferiority,
+        PairedOutcomes,
+        paired_outcomes,
+        pairing_units,
     )
     from evals.analysis.rundata import (
         LabelFacts,
@@ -97,9 +102,9 @@ _EXPORTS: dict[str, str] = {
     "GateSpec": "evals.analysis.gates",
     "HandlingTime": "evals.analysis.runstats",
     "LabelFacts": "evals.analysis.rundata",
-    "NonInferiority": "evals.analysis.compare",
+    "NonInferiority": "evals.analysis.pairing",
     "OutcomeSpec": "evals.analysis.rundata",
-    "PairedOutcomes": "evals.analysis.compare",
+    "PairedOutcomes": "evals.analysis.pairing",
     "RateStat": "evals.analysis.runstats",
     "RunData": "evals.analysis.rundata",
     "RunRef": "evals.analysis.rundata",
@@ -128,8 +133,8 @@ _EXPORTS: dict[str, str] = {
     "load_suite_gates": "evals.analysis.suite_gates",
     "no_gc": "evals.analysis.rundata",
     "outcome_stat": "evals.analysis.runstats",
-    "paired_outcomes": "evals.analysis.compare",
-    "pairing_units": "evals.analysis.compare",
+    "paired_outcomes": "evals.analysis.pairing",
+    "pairing_units": "evals.analysis.pairing",
     "parse_run_ref": "evals.analysis.rundata",
     "rate_stat": "evals.analysis.runstats",
     "record_decision": "evals.analysis.gates",

@@ -30,14 +30,19 @@ discordance and difference, :func:`evals.stats.sample_size_noninferiority_paired
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from evals import stats
+from evals.analysis.pairing import (
+    NonInferiority,
+    PairBy,
+    PairedOutcomes,
+    Unit,
+    paired_outcomes,
+    pairing_units,
+)
 from evals.analysis.rundata import LabelFacts, RunData, TrialFacts, no_gc
 from evals.analysis.runstats import (
     ArmStats,
@@ -49,53 +54,22 @@ from evals.analysis.runstats import (
 )
 from evals.schema import utcnow
 
-PairBy = Literal["case", "case_repetition"]
-
-
-class NonInferiority(BaseModel):
-    """Non-inferiority of the candidate at one margin."""
-
-    margin: float
-    verdict: Literal["non-inferior", "inferior", "undecided"]
-    low: float
-    high: float
-    p_value: float
-    """One-sided score-test p-value against H0: p_b - p_a <= -margin."""
-    n_needed: int | None
-    """Total pairs needed (80 % power) when undecided; None if no n would do."""
-    n_more: int | None
-    """n_needed minus the pairs at hand."""
-
-
-class PairedOutcomes(BaseModel):
-    """The paired 2x2 table of one binary outcome and what follows from it."""
-
-    n: int
-    both_pass: int
-    baseline_only: int
-    """b10: baseline passed, candidate failed."""
-    candidate_only: int
-    """b01: baseline failed, candidate passed."""
-    both_fail: int
-    baseline_rate: float | None
-    candidate_rate: float | None
-    diff: float | None
-    """p_candidate - p_baseline."""
-    low: float
-    high: float
-    confidence: float
-    mcnemar_p: float
-    noninferiority: list[NonInferiority] = Field(default_factory=list)
-    unpaired_baseline: int = 0
-    unpaired_candidate: int = 0
-    changed_cases: int = 0
-    """Pairs whose case content hash differs between the runs."""
-    cells: dict[str, list[str]] = Field(default_factory=dict)
-    """Trial keys (both arms) behind each cell: both_pass, baseline_only, ... (at most
-    ``Comparison.evidence_cap`` of them when that is set)."""
-    cell_trials: dict[str, int] = Field(default_factory=dict)
-    """How many trials (both arms) are behind each cell: the count of ``cells`` uncapped."""
-
+# The paired table lives in evals.analysis.pairing; these names stay importable from here.
+__all__ = [
+    "Comparison",
+    "NonInferiority",
+    "PairBy",
+    "PairedOutcomes",
+    "ScopeComparison",
+    "Unit",
+    "by_question",
+    "check_margins",
+    "compare_runs",
+    "comparison_of",
+    "in_question",
+    "paired_outcomes",
+    "pairing_units",
+]
 
 class ScopeComparison(BaseModel):
     """Baseline against candidate on one scope: 'overall' or a question id."""
@@ -133,100 +107,6 @@ class Comparison(BaseModel):
     evidence_query: str | None = None
     """SQL over the workspace's views listing every trial behind the figures."""
     created_at: str = Field(default_factory=lambda: utcnow().isoformat())
-
-
-Unit = tuple[bool, list[str], str, str]
-"""(outcome, trial keys, question id, case hash) of one pairing unit."""
-
-
-def pairing_units(
-    trials: Sequence[TrialFacts], value: Callable[[TrialFacts], bool | None], pair_by: PairBy
-) -> dict[str, Unit]:
-    # One pass, one dict lookup a trial: [passes, keys, first trial] per unit.
-    acc: dict[str, list[Any]] = {}
-    by_case = pair_by == "case"
-    for t in trials:
-        v = value(t)
-        if v is None:
-            continue
-        unit = t.case_id if by_case else f"{t.case_id}#{t.repetition}"
-        a = acc.get(unit)
-        if a is None:
-            acc[unit] = [1 if v else 0, [t.key], t]
-        else:
-            a[0] += 1 if v else 0
-            a[1].append(t.key)
-    out: dict[str, Unit] = {}
-    for unit, (passes, keys, first) in acc.items():
-        out[unit] = (2 * passes > len(keys), keys, first.question_id, first.case_hash)
-    return out
-
-
-def noninferiority_of(
-    a: list[bool], b: list[bool], margin: float, confidence: float
-) -> NonInferiority:
-    """The non-inferiority test of paired outcomes at one margin
-    (evals.stats.noninferiority_paired), with the pairs still needed when undecided."""
-    ni = stats.noninferiority_paired(a, b, margin, confidence=1.0 - (1.0 - confidence) / 2.0)
-    return NonInferiority(
-        margin=margin,
-        verdict=ni.verdict,
-        low=ni.low,
-        high=ni.high,
-        p_value=ni.p_value,
-        n_needed=ni.n_needed if ni.verdict == "undecided" else None,
-        n_more=max(ni.n_needed - ni.n, 0) if ni.verdict == "undecided" and ni.n_needed else None,
-    )
-
-
-def paired_outcomes(
-    base: dict[str, Unit], cand: dict[str, Unit], margins: Sequence[float], confidence: float
-) -> PairedOutcomes:
-    """The paired analysis of two arms' units (see the module docstring)."""
-    common = sorted(base.keys() & cand.keys())
-    a = [base[u][0] for u in common]
-    b = [cand[u][0] for u in common]
-    cells: dict[str, list[str]] = {
-        "both_pass": [],
-        "baseline_only": [],
-        "candidate_only": [],
-        "both_fail": [],
-    }
-    cell_of = {
-        (True, True): cells["both_pass"],
-        (True, False): cells["baseline_only"],
-        (False, True): cells["candidate_only"],
-        (False, False): cells["both_fail"],
-    }
-    changed = 0
-    for u, x, y in zip(common, a, b, strict=True):
-        bu, cu = base[u], cand[u]
-        cell = cell_of[(x, y)]
-        cell += bu[1]
-        cell += cu[1]
-        changed += bu[3] != cu[3]
-    diff = stats.paired_rate_difference(a, b, confidence)
-    n = len(common)
-    return PairedOutcomes(
-        n=n,
-        both_pass=sum(x and y for x, y in zip(a, b, strict=True)),
-        baseline_only=diff.b10,
-        candidate_only=diff.b01,
-        both_fail=sum(not x and not y for x, y in zip(a, b, strict=True)),
-        baseline_rate=sum(a) / n if n else None,
-        candidate_rate=sum(b) / n if n else None,
-        diff=None if math.isnan(diff.diff) else diff.diff,
-        low=diff.low,
-        high=diff.high,
-        confidence=confidence,
-        mcnemar_p=stats.mcnemar_exact(diff.b01, diff.b10),
-        noninferiority=[noninferiority_of(a, b, m, confidence) for m in margins],
-        unpaired_baseline=len(base.keys() - cand.keys()),
-        unpaired_candidate=len(cand.keys() - base.keys()),
-        changed_cases=changed,
-        cells=cells,
-        cell_trials={c: len(keys) for c, keys in cells.items()},
-    )
 
 
 def in_question(question_id: str) -> Callable[[TrialFacts], bool]:
@@ -290,9 +170,7 @@ def compare_runs(
     helpful_base: HelpfulBase = "reviewed",
 ) -> Comparison:
     """Compare a candidate run with its baseline, overall and per question."""
-    for m in margins:
-        if not 0.0 <= m < 1.0:
-            raise ValueError(f"margin must be in [0, 1), got {m}")
+    check_margins(margins)
     with no_gc():
         return _compare_runs(base, cand, margins, confidence, pair_by, helpful_base)
 
@@ -316,6 +194,30 @@ def _compare_runs(
                helpful_base)
         for q in questions
     ]
+    return comparison_of((base, cand), [overall, *per_q], pair_by, margins, confidence)
+
+
+def check_margins(margins: Sequence[float]) -> None:
+    """Every non-inferiority margin is in [0, 1)."""
+    for m in margins:
+        if not 0.0 <= m < 1.0:
+            raise ValueError(f"margin must be in [0, 1), got {m}")
+
+
+def comparison_of(
+    runs: tuple[RunData, RunData],
+    scopes: list[ScopeComparison],
+    pair_by: PairBy,
+    margins: Sequence[float],
+    confidence: float,
+    evidence_cap: int | None = None,
+    evidence_query: str | None = None,
+) -> Comparison:
+    """The Comparison of baseline and candidate from their scopes (overall first, then
+    each question), with handling times and warnings: the one builder for the Python
+    path and the store path (evals.analysis.paired_sql)."""
+    base, cand = runs
+    overall = scopes[0]
     return Comparison(
         baseline_ref=str(base.ref),
         candidate_ref=str(cand.ref),
@@ -325,11 +227,13 @@ def _compare_runs(
         margins=list(margins),
         confidence=confidence,
         overall=overall,
-        questions=per_q,
+        questions=scopes[1:],
         baseline_handling_time=_handling(base, confidence),
         candidate_handling_time=_handling(cand, confidence),
         simulated=base.simulated or cand.simulated,
         warnings=_warnings(base, cand, overall),
+        evidence_cap=evidence_cap,
+        evidence_query=evidence_query,
     )
 
 

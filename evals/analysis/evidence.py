@@ -10,8 +10,8 @@ differs from the selection's recorded count means the records changed since the 
 
 from __future__ import annotations
 
-from evals.analysis.compare import pairing_units
 from evals.analysis.gates import GateSpec
+from evals.analysis.pairing import pairing_units
 from evals.analysis.rundata import RunData, TrialFacts, load_run, resolve_run_ref
 from evals.analysis.runstats import helpful_by_trial
 from evals.schema import Decision, GateCheck, TrialSelection

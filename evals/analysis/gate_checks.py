@@ -135,19 +135,24 @@ def _max_check(
     )
 
 
+def _scope_labels(run: GateRun, inp: ScopeInput) -> tuple[list[LabelFacts], list[LabelFacts]]:
+    """The scope's (assisted, unassisted) labels: those on its labelled trials, and
+    overall every control label attributed to the run (evals.analysis.rundata), per
+    question those on the question's cases (a control label carries a case, not a trial)."""
+    keys = {t.key for t in inp.tally.labelled}
+    control = (
+        run.unassisted
+        if inp.scope == "overall"
+        else [lb for lb in run.unassisted if lb.case_id in inp.tally.label_cases]
+    )
+    return [lb for lb in run.assisted if lb.trial_key in keys], control
+
+
 def _handling_check(
     run: GateRun, inp: ScopeInput, threshold: float, spec: GateSpec
 ) -> GateCheck:
     scope = inp.scope
-    keys = {t.key for t in inp.tally.labelled}
-    # Overall: every control label attributed to the run (evals.analysis.rundata); per question:
-    # those on the question's cases (a control label carries a case, not a trial).
-    control = (
-        run.unassisted
-        if scope == "overall"
-        else [lb for lb in run.unassisted if lb.case_id in inp.tally.label_cases]
-    )
-    assisted = [lb for lb in run.assisted if lb.trial_key in keys]
+    assisted, control = _scope_labels(run, inp)
     timed = {lb.trial_key for lb in assisted if lb.active_seconds and lb.active_seconds > 0}
     ht = handling_time(
         assisted,

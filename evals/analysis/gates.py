@@ -53,9 +53,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evals.analysis.accepted import last_accepted, record_decision, run_scope
-from evals.analysis.compare import PairBy, by_question, pairing_units
+from evals.analysis.compare import by_question
 from evals.analysis.gate_checks import GateRun, ScopeInput, scope_checks
-from evals.analysis.pairing import NO_PAIRS, PairCounts, pair_counts
+from evals.analysis.pairing import NO_PAIRS, PairBy, PairCounts, pair_counts, pairing_units
 from evals.analysis.rundata import OutcomeSpec, RunData, TrialFacts, no_gc
 from evals.analysis.runfacts import FactSession, RunFacts
 from evals.analysis.runstats import HelpfulBase

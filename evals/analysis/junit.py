@@ -27,8 +27,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from evals.analysis.rundata import RunData, TrialFacts
-from evals.analysis.runstats import ArmStats, RateStat, arm_stats
+from evals.analysis.rundata import RunData, RunRef, TrialFacts
+from evals.analysis.runfacts import FactSession, RunFacts
+from evals.analysis.runstats import ArmStats, RateStat, arm_stats, arm_stats_from_tally
 from evals.schema import Decision, GateCheck, utcnow
 
 
@@ -111,10 +112,30 @@ def run_suite(run: RunData, decisions: Sequence[Decision] = ()) -> ET.Element:
     groups: dict[tuple[str, str, str], list[TrialFacts]] = defaultdict(list)
     for t in run.trials:
         groups[(t.model_alias, t.prompt, t.question_id)].append(t)
+    stats = {key: arm_stats(trials, run.assisted) for key, trials in groups.items()}
+    return _run_suite(run.ref, stats, decisions)
+
+
+def run_suite_facts(
+    fs: FactSession, run: RunFacts, decisions: Sequence[Decision] = ()
+) -> ET.Element:
+    """run_suite over a run whose trials stay in DuckDB (evals.analysis.runfacts): the
+    same figures from one grouped tally per (cell, question)."""
+    tallies = fs.tallies(run, ["model_alias", "prompt", "question_id"])
+    stats = {
+        (str(m), str(p), str(q)): arm_stats_from_tally(t, run.assisted)
+        for (m, p, q), t in tallies.items()
+    }
+    return _run_suite(run.ref, stats, decisions)
+
+
+def _run_suite(
+    ref: RunRef, stats: dict[tuple[str, str, str], ArmStats], decisions: Sequence[Decision]
+) -> ET.Element:
+    """The run's suite from each (model, prompt, question)'s statistics."""
     cases = []
-    for (model, prompt, question), trials in sorted(groups.items()):
-        s = arm_stats(trials, run.assisted)
-        case = _case(f"run.{run.ref.run_id}.{model}/{prompt}", question, _question_out(s))
+    for (model, prompt, question), s in sorted(stats.items()):
+        case = _case(f"run.{ref.run_id}.{model}/{prompt}", question, _question_out(s))
         checks = [
             c
             for d in decisions
@@ -136,7 +157,7 @@ def run_suite(run: RunData, decisions: Sequence[Decision] = ()) -> ET.Element:
             )
             case.insert(0, error)
         cases.append(case)
-    return _suite(f"run {run.ref}", cases)
+    return _suite(f"run {ref}", cases)
 
 
 def junit_xml(suites: Iterable[ET.Element]) -> str:

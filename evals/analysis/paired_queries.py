@@ -5,46 +5,19 @@ units per question and overall. Kept apart so the orchestration reads in one scr
 from __future__ import annotations
 
 from evals.analysis.rundata import RunRef
+from evals.analysis.runfacts import lit
+from evals.analysis.trial_sql import TRIALS_SELECT
 
-FACTS_SQL = """
-CREATE TEMP TABLE cmp_facts AS
-WITH v AS MATERIALIZED (SELECT trial_key, judge, label, stage FROM latest_verdicts
-                        WHERE judge IN ('cascade', 'imported_outcome'))
-SELECT t.key, t.run_id, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt,
-       t.repetition, t.status, t.error_kind,
-       coalesce(t.input_tokens, 0) AS input_tokens,
-       coalesce(t.cached_input_tokens, 0) AS cached_input_tokens,
-       coalesce(t.output_tokens, 0) AS output_tokens,
-       CASE WHEN coalesce(t.cost_unknown, false) THEN NULL ELSE coalesce(t.cost_usd, 0) END
-         AS cost_usd,
-       coalesce(t.latency_s, 0) AS latency_s, coalesce(t.tool_calls, 0) AS tool_calls,
-       coalesce(t.user_tool_calls, 0) AS user_tool_calls,
-       t.imported_outcome, c.label AS cascade_label, c.stage AS cascade_stage,
-       i.label AS imported_label,
-       coalesce(t.status = 'error' AND t.error_kind = 'infra', false) AS infra,
-       {m0} AS m0, {m1} AS m1
-FROM trial_facts t
-LEFT JOIN v c ON c.trial_key = t.key AND c.judge = 'cascade'
-LEFT JOIN v i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
-WHERE {m0} OR {m1}
-"""
-"""Both runs' trials, one scan of the trial facts (columns as evals.analysis.rundata's
-load); m0 / m1: a member of the baseline / candidate run. No row number for the
-trials' order (question, case, repetition, key): sorting a million rows cost more than
-every use of it (first keys and first trials are found per group instead)."""
-
-OUTCOME_SQL = """CASE
-  WHEN infra THEN NULL
-  WHEN {source} = 'imported' THEN CASE
-    WHEN {threshold} IS NOT NULL AND imported_outcome IS NOT NULL
-      THEN imported_outcome >= {threshold}
-    WHEN imported_label IN ('pass', 'fail') THEN imported_label = 'pass'
-    WHEN imported_outcome IS NOT NULL THEN imported_outcome >= {epsilon_one}
-    ELSE NULL END
-  WHEN cascade_label IS NOT NULL THEN cascade_label = 'pass'
-  WHEN status = 'error' THEN false
-  ELSE NULL END"""
-"""evals.analysis.rundata.trial_outcome in SQL."""
+FACTS_SQL = "CREATE TEMP TABLE cmp_facts AS " + TRIALS_SELECT.format(
+    extra="t.run_id, coalesce(t.status = 'error' AND t.error_kind = 'infra', false) AS infra, "
+    "{m0} AS m0, {m1} AS m1, ",
+    members="{m0} OR {m1}",
+)
+"""Both runs' trials, one scan of the trial facts (load_run's columns,
+evals.analysis.trial_sql.TRIALS_SELECT); m0 / m1: a member of the baseline / candidate run.
+No row number for the trials' order (question, case, repetition, key): sorting a million
+rows cost more than every use of it (first keys and first trials are found per group
+instead)."""
 
 UNITS_SQL = """
 CREATE TEMP TABLE cmp_units AS
@@ -128,35 +101,16 @@ ORDER BY f.g, f.q, f.cell, f.unit, t.arm, t.question_id, t.case_id, t.repetition
 """
 """The keys of the first units of each cell, in the Python path's order."""
 
-LABELS_SQL = """
-SELECT id, queue_id, item_id, trial_key, case_id, reviewer, arm,
-       resolved_helpful AS helpful, resolved_correctness AS correctness,
-       active_seconds, idle_threshold_s, simulated
-FROM resolved_labels ORDER BY reviewer, id
-"""
-"""The counted labels, as evals.analysis.rundata's load."""
-
-
-def sql_literal(value: str | float | None) -> str:
-    """A SQL literal (the arm views take no parameters); floats go through their exact
-    decimal text (DuckDB's string to double conversion rounds correctly)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, float):
-        return f"CAST('{value!r}' AS DOUBLE)"
-    return "'" + value.replace("'", "''") + "'"
-
-
 def evidence_query(base: RunRef, cand: RunRef) -> str:
     """SQL over the workspace's views (evals.store.query.query) listing every trial
     behind the comparison's figures, for when the evidence lists are capped."""
 
     def one(ref: RunRef) -> str:
-        where = [f"r.run_id = {sql_literal(ref.run_id)}"]
+        where = [f"r.run_id = {lit(ref.run_id)}"]
         if ref.model is not None:
-            where.append(f"t.model_alias = {sql_literal(ref.model)}")
+            where.append(f"t.model_alias = {lit(ref.model)}")
         if ref.prompt is not None:
-            where.append(f"t.prompt = {sql_literal(ref.prompt)}")
+            where.append(f"t.prompt = {lit(ref.prompt)}")
         return " AND ".join(where)
 
     return (

@@ -29,23 +29,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
-import numpy as np
 
-from evals import stats
-from evals.analysis.compare import (
-    Comparison,
-    PairBy,
-    PairedOutcomes,
-    ScopeComparison,
-    _handling,
-    _warnings,
-    noninferiority_of,
-    paired_outcomes,
-    pairing_units,
-)
+from evals.analysis.compare import Comparison, ScopeComparison, check_margins, comparison_of
 from evals.analysis.paired_arms import (
     ArmAggregates,
     CostFacts,
@@ -59,35 +47,42 @@ from evals.analysis.paired_queries import (
     ALL_UNITS_SQL,
     CELL_KEYS_SQL,
     FACTS_SQL,
-    LABELS_SQL,
     MIXED_SQL,
-    OUTCOME_SQL,
     OVERALL_UNITS_SQL,
     TABLE_SQL,
     UNITS_SQL,
     evidence_query,
-    sql_literal,
+)
+from evals.analysis.pairing import (
+    CELLS,
+    PairBy,
+    PairCounts,
+    PairedOutcomes,
+    paired_from_counts,
+    paired_outcomes,
+    pairing_units,
 )
 from evals.analysis.rundata import (
-    IMPORTED_PASS_EPSILON,
     LabelFacts,
     OutcomeSpec,
     RunData,
     RunRef,
     RunSelectionError,
     TrialFacts,
+    check_cells,
+    counted,
     no_gc,
     parse_run_ref,
 )
+from evals.analysis.runfacts import cell_where, outcome_sql
 from evals.analysis.runstats import helpful_by_trial
+from evals.analysis.trial_sql import LABELS_SQL
 from evals.store.query import connect, run_members_sql
 from evals.store.rows import fetch_dicts, rows_as
 from evals.store.workspace import Workspace
 
 EVIDENCE_CAP = 200
 """Trial keys kept in each evidence list (the counts stay complete)."""
-
-CELLS = ("both_pass", "baseline_only", "candidate_only", "both_fail")
 
 @dataclass
 class StoreComparison:
@@ -152,74 +147,40 @@ def _select_arm(
             f"SELECT DISTINCT model_alias, prompt FROM cmp_facts WHERE m{i}"
         ).fetchall()
     )
-    chosen = {c for c in cells if ref.model in (None, c[0]) and ref.prompt in (None, c[1])}
-    if not chosen:
-        have = ", ".join(f"{m}:{p}" for m, p in cells) or "no trials"
-        raise RunSelectionError(f"{ref}: no trials for that model/prompt (run has {have})")
-    if len(chosen) > 1:
-        options = ", ".join(f"{ref.run_id}:{m}:{p}" for m, p in sorted(chosen))
-        raise RunSelectionError(
-            f"{ref} holds {len(chosen)} model/prompt cells; name one: {options}"
-        )
-    outcome = OUTCOME_SQL.format(
-        source=sql_literal(source),
-        threshold=sql_literal(spec.imported_threshold),
-        epsilon_one=sql_literal(1.0 - IMPORTED_PASS_EPSILON),
-    )
-    where = [f"m{i}"]
-    if ref.model is not None:
-        where.append(f"model_alias = {sql_literal(ref.model)}")
-    if ref.prompt is not None:
-        where.append(f"prompt = {sql_literal(ref.prompt)}")
+    check_cells(ref, cells, single_cell=True)
+    where = cell_where(ref).replace(" WHERE ", " AND ", 1)
     con.execute(
-        f"CREATE TEMP VIEW cmp_arm{i} AS SELECT *, {outcome} AS outcome FROM cmp_facts "
-        f"WHERE {' AND '.join(where)}"
+        f"CREATE TEMP VIEW cmp_arm{i} AS SELECT *, {outcome_sql(source, spec.imported_threshold)} "
+        f"AS outcome FROM cmp_facts WHERE m{i}{where}"
     )
     return cells
 
 
-def _outcome_vectors(counts: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Baseline and candidate outcomes of the pairs of a 2x2 table (their order does
-    not matter to any paired statistic)."""
-    bp, b10, b01, bf = (counts.get(c, 0) for c in CELLS)
-    a = np.concatenate([np.ones(bp + b10, bool), np.zeros(b01 + bf, bool)])
-    b = np.concatenate(
-        [np.ones(bp, bool), np.zeros(b10, bool), np.ones(b01, bool), np.zeros(bf, bool)]
-    )
-    return a, b
-
-
-def _paired_from_counts(
+def _scope_outcomes(
     table: dict[str, tuple[int, int, int]],
     keys: dict[str, list[str]],
     margins: Sequence[float],
     confidence: float,
 ) -> PairedOutcomes:
     """PairedOutcomes of one scope from (units, trials, changed) per cell."""
-    counts = {c: table.get(c, (0, 0, 0))[0] for c in (*CELLS, "unpaired_baseline",
-                                                        "unpaired_candidate")}
-    a, b = _outcome_vectors(counts)
-    n = int(a.size)
-    diff = stats.paired_rate_difference(a, b, confidence)
-    return PairedOutcomes(
-        n=n,
-        both_pass=counts["both_pass"],
-        baseline_only=diff.b10,
-        candidate_only=diff.b01,
-        both_fail=counts["both_fail"],
-        baseline_rate=int(a.sum()) / n if n else None,
-        candidate_rate=int(b.sum()) / n if n else None,
-        diff=None if np.isnan(diff.diff) else diff.diff,
-        low=diff.low,
-        high=diff.high,
-        confidence=confidence,
-        mcnemar_p=stats.mcnemar_exact(diff.b01, diff.b10),
-        noninferiority=[noninferiority_of(a.tolist(), b.tolist(), m, confidence) for m in margins],
-        unpaired_baseline=counts["unpaired_baseline"],
-        unpaired_candidate=counts["unpaired_candidate"],
-        changed_cases=sum(table.get(c, (0, 0, 0))[2] for c in CELLS),
+    cell = {c: table.get(c, (0, 0, 0)) for c in (*CELLS, "unpaired_baseline",
+                                                  "unpaired_candidate")}
+    both_pass, baseline_only, candidate_only, both_fail = (cell[c][0] for c in CELLS)
+    counts = PairCounts(
+        both_pass,
+        baseline_only,
+        candidate_only,
+        both_fail,
+        unpaired_baseline=cell["unpaired_baseline"][0],
+        unpaired_candidate=cell["unpaired_candidate"][0],
+        changed_cases=sum(cell[c][2] for c in CELLS),
+    )
+    return paired_from_counts(
+        counts,
+        margins,
+        confidence,
         cells={c: keys.get(c, [])[:EVIDENCE_CAP] for c in CELLS},
-        cell_trials={c: table.get(c, (0, 0, 0))[1] for c in CELLS},
+        cell_trials={c: cell[c][1] for c in CELLS},
     )
 
 
@@ -266,11 +227,7 @@ def _paired_tables(
 def _labels(
     con: duckdb.DuckDBPyConnection, include_simulated: bool
 ) -> tuple[list[LabelFacts], int]:
-    labels = rows_as(LabelFacts, fetch_dicts(con.execute(LABELS_SQL)))
-    excluded = sum(lb.simulated for lb in labels) if not include_simulated else 0
-    if not include_simulated:
-        labels = [lb for lb in labels if not lb.simulated]
-    return labels, excluded
+    return counted(rows_as(LabelFacts, fetch_dicts(con.execute(LABELS_SQL))), include_simulated)
 
 
 def _helpful_pairs(
@@ -308,35 +265,16 @@ def compare_in_store(
     reviewed trials, computed in the store (see the module docstring). A run given as
     text is resolved as evals.analysis.rundata.resolve_run_ref does (``latest``,
     patterns, ``RUN[:MODEL[:PROMPT]]``)."""
-    for m in margins:
-        if not 0.0 <= m < 1.0:
-            raise ValueError(f"margin must be in [0, 1), got {m}")
+    check_margins(margins)
     spec = outcome or OutcomeSpec()
     with connect(ws) as con, no_gc():
         con.execute("SET enable_progress_bar = false")
         refs = (_resolve(con, baseline), _resolve(con, candidate))
         manifests = [_manifest(con, r) for r in refs]
-        con.execute(
-            FACTS_SQL.format(
-                m0=run_members_sql("$b", "t"),
-                m1=run_members_sql("$c", "t"),
-            ),
-            {"b": refs[0].run_id, "c": refs[1].run_id},
-        )
-        labels, excluded = _labels(con, include_simulated)
-        runs: list[RunData] = []
-        trials: list[list[TrialFacts]] = []
-        for i, (ref, manifest) in enumerate(zip(refs, manifests, strict=True)):
-            source: Literal["cascade", "imported"] = (
-                spec.source
-                if spec.source != "auto"
-                else ("imported" if manifest.get("source") == "import" else "cascade")
-            )
-            cells = _select_arm(con, i, ref, source, spec)
-            assisted, unassisted = attribute_labels(con, f"cmp_arm{i}", labels)
-            runs.append(RunData(ref, manifest, source, [], assisted, unassisted, cells,
-                                include_simulated, excluded))  # fmt: skip
-            trials.append(labelled_trials(con, f"cmp_arm{i}", assisted))
+        facts = FACTS_SQL.format(m0=run_members_sql("$b", "t"), m1=run_members_sql("$c", "t"))
+        con.execute(facts, {"b": refs[0].run_id, "c": refs[1].run_id})
+        runs, trials = _arms(con, list(zip(refs, manifests, strict=True)), spec,
+                             include_simulated)  # fmt: skip
         tables, keys = _paired_tables(con, pair_by)
         cases = cases_per_scope(con) if pair_by == "case" else [None, None]
         aggs = [arm_aggregates(con, f"cmp_arm{i}", EVIDENCE_CAP, cases[i]) for i in (0, 1)]
@@ -351,7 +289,7 @@ def compare_in_store(
                 scope="overall" if scope[0] else scope[1],
                 baseline=_arm(aggs[0], scope, in_scope[0], base.assisted, confidence),
                 candidate=_arm(aggs[1], scope, in_scope[1], cand.assisted, confidence),
-                outcome=_paired_from_counts(
+                outcome=_scope_outcomes(
                     tables.get(scope, {}), keys.get(scope, {}), margins, confidence
                 ),
                 helpful=_helpful_pairs(
@@ -359,25 +297,37 @@ def compare_in_store(
                 ),
             )
         )
-    overall = scopes[0]
-    cmp = Comparison(
-        baseline_ref=str(base.ref),
-        candidate_ref=str(cand.ref),
-        baseline_outcome_source=base.outcome_source,
-        candidate_outcome_source=cand.outcome_source,
-        pair_by=pair_by,
-        margins=list(margins),
-        confidence=confidence,
-        overall=overall,
-        questions=scopes[1:],
-        baseline_handling_time=_handling(base, confidence),
-        candidate_handling_time=_handling(cand, confidence),
-        simulated=base.simulated or cand.simulated,
-        warnings=_warnings(base, cand, overall),
+    cmp = comparison_of(
+        (base, cand),
+        scopes,
+        pair_by,
+        margins,
+        confidence,
         evidence_cap=EVIDENCE_CAP,
         evidence_query=evidence_query(base.ref, cand.ref),
     )
     return StoreComparison(cmp, (base, cand), cost)
+
+
+def _arms(
+    con: duckdb.DuckDBPyConnection,
+    runs: list[tuple[RunRef, dict[str, Any]]],
+    spec: OutcomeSpec,
+    include_simulated: bool,
+) -> tuple[list[RunData], list[list[TrialFacts]]]:
+    """Each arm (baseline, candidate: reference and manifest) selected as view cmp_arm{i},
+    as a RunData without trials (its labels attributed), and its labelled trials."""
+    labels, excluded = _labels(con, include_simulated)
+    out: list[RunData] = []
+    trials: list[list[TrialFacts]] = []
+    for i, (ref, manifest) in enumerate(runs):
+        source = spec.source_for(manifest)
+        cells = _select_arm(con, i, ref, source, spec)
+        assisted, unassisted = attribute_labels(con, f"cmp_arm{i}", labels)
+        out.append(RunData(ref, manifest, source, [], assisted, unassisted, cells,
+                           include_simulated, excluded))  # fmt: skip
+        trials.append(labelled_trials(con, f"cmp_arm{i}", assisted))
+    return out, trials
 
 
 def _arm(

@@ -1,23 +1,103 @@
-"""The paired 2x2 table of two runs' outcomes as counts, and the analysis from them.
+"""The paired 2x2 table of two runs' outcomes: pairing units, the table, its analysis.
 
-:func:`evals.analysis.compare.paired_outcomes` analyses two arms' pairing units held in
-memory (with the trial keys of each cell); a gate over the typed columns
-(:mod:`evals.analysis.runfacts`) gets the same table as counts from DuckDB.
-:func:`paired_from_counts` turns either into the same
-:class:`evals.analysis.compare.PairedOutcomes` (without keys), with the statistics of
-:mod:`evals.stats`, which depend on the table's counts only.
+Two arms' trials pair up by unit (``pair_by``: the case, or the (case, repetition); see
+:mod:`evals.analysis.compare`). :func:`pairing_units` makes the units of trials held in
+memory and :func:`tabulate` their table with the trial keys of each cell; a gate or a
+comparison over the typed columns (:mod:`evals.analysis.runfacts`,
+:mod:`evals.analysis.paired_sql`) gets the same table as counts from DuckDB
+(:func:`paired_counts`). :func:`paired_from_counts` is the one constructor of
+:class:`PairedOutcomes` from either, with the statistics of :mod:`evals.stats`, which
+depend on the table's counts only.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, NamedTuple
 
 import duckdb
+from pydantic import BaseModel, Field
 
 from evals import stats
-from evals.analysis.compare import PairedOutcomes, Unit, noninferiority_of
+from evals.analysis.rundata import TrialFacts
+
+PairBy = Literal["case", "case_repetition"]
+
+CELLS = ("both_pass", "baseline_only", "candidate_only", "both_fail")
+"""The cells of the paired 2x2 table, in PairCounts' order."""
+
+
+class NonInferiority(BaseModel):
+    """Non-inferiority of the candidate at one margin."""
+
+    margin: float
+    verdict: Literal["non-inferior", "inferior", "undecided"]
+    low: float
+    high: float
+    p_value: float
+    """One-sided score-test p-value against H0: p_b - p_a <= -margin."""
+    n_needed: int | None
+    """Total pairs needed (80 % power) when undecided; None if no n would do."""
+    n_more: int | None
+    """n_needed minus the pairs at hand."""
+
+
+class PairedOutcomes(BaseModel):
+    """The paired 2x2 table of one binary outcome and what follows from it."""
+
+    n: int
+    both_pass: int
+    baseline_only: int
+    """b10: baseline passed, candidate failed."""
+    candidate_only: int
+    """b01: baseline failed, candidate passed."""
+    both_fail: int
+    baseline_rate: float | None
+    candidate_rate: float | None
+    diff: float | None
+    """p_candidate - p_baseline."""
+    low: float
+    high: float
+    confidence: float
+    mcnemar_p: float
+    noninferiority: list[NonInferiority] = Field(default_factory=list)
+    unpaired_baseline: int = 0
+    unpaired_candidate: int = 0
+    changed_cases: int = 0
+    """Pairs whose case content hash differs between the runs."""
+    cells: dict[str, list[str]] = Field(default_factory=dict)
+    """Trial keys (both arms) behind each cell: both_pass, baseline_only, ... (at most
+    ``Comparison.evidence_cap`` of them when that is set)."""
+    cell_trials: dict[str, int] = Field(default_factory=dict)
+    """How many trials (both arms) are behind each cell: the count of ``cells`` uncapped."""
+
+
+Unit = tuple[bool, list[str], str, str]
+"""(outcome, trial keys, question id, case hash) of one pairing unit."""
+
+
+def pairing_units(
+    trials: Sequence[TrialFacts], value: Callable[[TrialFacts], bool | None], pair_by: PairBy
+) -> dict[str, Unit]:
+    # One pass, one dict lookup a trial: [passes, keys, first trial] per unit.
+    acc: dict[str, list[Any]] = {}
+    by_case = pair_by == "case"
+    for t in trials:
+        v = value(t)
+        if v is None:
+            continue
+        unit = t.case_id if by_case else f"{t.case_id}#{t.repetition}"
+        a = acc.get(unit)
+        if a is None:
+            acc[unit] = [1 if v else 0, [t.key], t]
+        else:
+            a[0] += 1 if v else 0
+            a[1].append(t.key)
+    out: dict[str, Unit] = {}
+    for unit, (passes, keys, first) in acc.items():
+        out[unit] = (2 * passes > len(keys), keys, first.question_id, first.case_hash)
+    return out
 
 
 class PairCounts(NamedTuple):
@@ -47,17 +127,25 @@ class PairCounts(NamedTuple):
 NO_PAIRS = PairCounts(0, 0, 0, 0, 0, 0, 0)
 
 
-def pair_counts(base: dict[str, Unit], cand: dict[str, Unit]) -> PairCounts:
-    """The counts of two arms' pairing units (evals.analysis.compare.pairing_units)."""
-    common = base.keys() & cand.keys()
-    cells = [0, 0, 0, 0]
+def tabulate(
+    base: dict[str, Unit], cand: dict[str, Unit]
+) -> tuple[PairCounts, dict[str, list[str]]]:
+    """The paired table of two arms' pairing units, and the trial keys (both arms) behind
+    each cell, units in id order."""
+    common = sorted(base.keys() & cand.keys())
+    counts = [0, 0, 0, 0]
+    cells: dict[str, list[str]] = {c: [] for c in CELLS}
     changed = 0
     for u in common:
-        x, y = base[u][0], cand[u][0]
-        cells[(0 if x else 2) + (0 if y else 1)] += 1
-        changed += base[u][3] != cand[u][3]
-    both_pass, baseline_only, candidate_only, both_fail = cells
-    return PairCounts(
+        bu, cu = base[u], cand[u]
+        i = (0 if bu[0] else 2) + (0 if cu[0] else 1)
+        counts[i] += 1
+        cell = cells[CELLS[i]]
+        cell += bu[1]
+        cell += cu[1]
+        changed += bu[3] != cu[3]
+    both_pass, baseline_only, candidate_only, both_fail = counts
+    table = PairCounts(
         both_pass,
         baseline_only,
         candidate_only,
@@ -68,12 +156,42 @@ def pair_counts(base: dict[str, Unit], cand: dict[str, Unit]) -> PairCounts:
         baseline_trials=sum(len(base[u][1]) for u in common),
         candidate_trials=sum(len(cand[u][1]) for u in common),
     )
+    return table, cells
+
+
+def pair_counts(base: dict[str, Unit], cand: dict[str, Unit]) -> PairCounts:
+    """The counts of two arms' pairing units (:func:`pairing_units`)."""
+    return tabulate(base, cand)[0]
+
+
+def noninferiority_of(
+    a: list[bool], b: list[bool], margin: float, confidence: float
+) -> NonInferiority:
+    """The non-inferiority test of paired outcomes at one margin
+    (evals.stats.noninferiority_paired), with the pairs still needed when undecided."""
+    ni = stats.noninferiority_paired(a, b, margin, confidence=1.0 - (1.0 - confidence) / 2.0)
+    return NonInferiority(
+        margin=margin,
+        verdict=ni.verdict,
+        low=ni.low,
+        high=ni.high,
+        p_value=ni.p_value,
+        n_needed=ni.n_needed if ni.verdict == "undecided" else None,
+        n_more=max(ni.n_needed - ni.n, 0) if ni.verdict == "undecided" and ni.n_needed else None,
+    )
 
 
 def paired_from_counts(
-    counts: PairCounts, margins: Sequence[float], confidence: float
+    counts: PairCounts,
+    margins: Sequence[float],
+    confidence: float,
+    cells: dict[str, list[str]] | None = None,
+    cell_trials: dict[str, int] | None = None,
 ) -> PairedOutcomes:
-    """The paired analysis of a table of counts (as compare.paired_outcomes, no keys)."""
+    """The paired analysis of a 2x2 table: the one constructor of PairedOutcomes, for
+    units paired in memory (:func:`paired_outcomes`) and tables counted in DuckDB.
+    ``cells``/``cell_trials``: the trial keys behind each cell and their number, when the
+    caller has them."""
     c = counts
     # The statistics read the table's counts only: any order of the pairs gives them.
     a = [True] * (c.both_pass + c.baseline_only) + [False] * (c.candidate_only + c.both_fail)
@@ -91,8 +209,8 @@ def paired_from_counts(
         baseline_only=diff.b10,
         candidate_only=diff.b01,
         both_fail=c.both_fail,
-        baseline_rate=sum(a) / n if n else None,
-        candidate_rate=sum(b) / n if n else None,
+        baseline_rate=(c.both_pass + c.baseline_only) / n if n else None,
+        candidate_rate=(c.both_pass + c.candidate_only) / n if n else None,
         diff=None if math.isnan(diff.diff) else diff.diff,
         low=diff.low,
         high=diff.high,
@@ -102,6 +220,18 @@ def paired_from_counts(
         unpaired_baseline=c.unpaired_baseline,
         unpaired_candidate=c.unpaired_candidate,
         changed_cases=c.changed_cases,
+        cells=cells if cells is not None else {},
+        cell_trials=cell_trials if cell_trials is not None else {},
+    )
+
+
+def paired_outcomes(
+    base: dict[str, Unit], cand: dict[str, Unit], margins: Sequence[float], confidence: float
+) -> PairedOutcomes:
+    """The paired analysis of two arms' units, with the trial keys behind each cell."""
+    table, cells = tabulate(base, cand)
+    return paired_from_counts(
+        table, margins, confidence, cells, {c: len(keys) for c, keys in cells.items()}
     )
 
 

@@ -53,6 +53,7 @@ from typing import Any, Literal, NamedTuple
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
+from evals.analysis.trial_sql import LABELS_SQL, TRIAL_ORDER, TRIALS_SELECT
 from evals.errors import NotFoundError
 from evals.store.query import connect, run_members_sql
 from evals.store.rows import fetch_dicts, rows_as
@@ -77,6 +78,13 @@ class OutcomeSpec(BaseModel):
     imported_threshold: float | None = None
     """For imported runs: a recorded outcome at or above this counts as a pass (None: the
     import's ground-truth verdict decides)."""
+
+    def source_for(self, manifest: dict[str, Any]) -> Literal["cascade", "imported"]:
+        """The source deciding a run's outcomes: as set, or with 'auto' the run's own (an
+        import's recorded outcome, else the cascade's verdict)."""
+        if self.source != "auto":
+            return self.source
+        return "imported" if manifest.get("source") == "import" else "cascade"
 
 
 @dataclass(frozen=True)
@@ -189,40 +197,7 @@ class RunData:
         return sorted({t.question_id for t in self.trials})
 
 
-TRIALS_SELECT = """
-WITH v AS MATERIALIZED (SELECT trial_key, judge, label, stage FROM latest_verdicts
-                        WHERE judge IN ('cascade', 'imported_outcome'))
-SELECT {extra}t.key, t.case_id, t.case_hash, t.question_id, t.model_alias, t.prompt, t.repetition,
-       t.status,
-       t.error_kind, coalesce(t.input_tokens, 0) AS input_tokens,
-       coalesce(t.cached_input_tokens, 0) AS cached_input_tokens,
-       coalesce(t.output_tokens, 0) AS output_tokens,
-       CASE WHEN coalesce(t.cost_unknown, false) THEN NULL ELSE coalesce(t.cost_usd, 0) END
-         AS cost_usd,
-       coalesce(t.latency_s, 0) AS latency_s, coalesce(t.tool_calls, 0) AS tool_calls,
-       coalesce(t.user_tool_calls, 0) AS user_tool_calls,
-       t.imported_outcome, c.label AS cascade_label, c.stage AS cascade_stage,
-       i.label AS imported_label
-FROM trial_facts t
-LEFT JOIN v c ON c.trial_key = t.key AND c.judge = 'cascade'
-LEFT JOIN v i ON i.trial_key = t.key AND i.judge = 'imported_outcome'
-WHERE {members}
-"""
-"""A run's trials in TrialFacts field order (outcome aside): also the source of the
-typed-column statistics (evals.analysis.runfacts)."""
-TRIAL_ORDER = "question_id, case_id, repetition, key"
-"""The order of a run's trials (means and percentiles are taken over values in it)."""
 _TRIALS_SQL = TRIALS_SELECT + "ORDER BY " + ", ".join(f"t.{c}" for c in TRIAL_ORDER.split(", "))
-
-_LABELS_SQL = """
-SELECT id, queue_id, item_id, trial_key, case_id, reviewer, arm,
-       resolved_helpful AS helpful, resolved_correctness AS correctness,
-       active_seconds, idle_threshold_s, simulated
-FROM resolved_labels ORDER BY reviewer, id
-"""
-"""The counted labels (evals.store.query's ``counted_labels`` view: undo and latest submit),
-with a lead's adjudication winning over the reviewers' ratings of that item
-(``resolved_labels``); handling times stay each reviewer's own."""
 
 
 @contextmanager
@@ -302,11 +277,30 @@ def trial_outcome(
     return False if t.status == "error" else None
 
 
-def _check_cells(ref: RunRef, cells: list[tuple[str, str]]) -> None:
+def check_cells(
+    ref: RunRef, cells: list[tuple[str, str]], single_cell: bool = False
+) -> list[tuple[str, str]]:
+    """The run's (sorted) model/prompt cells that ``ref`` selects; RunSelectionError when
+    none does, or (``single_cell``) when several do, naming the choices."""
     chosen = [c for c in cells if ref.model in (None, c[0]) and ref.prompt in (None, c[1])]
     if not chosen:
         have = ", ".join(f"{m}:{p}" for m, p in cells) or "no trials"
         raise RunSelectionError(f"{ref}: no trials for that model/prompt (run has {have})")
+    if single_cell and len(chosen) > 1:
+        options = ", ".join(f"{ref.run_id}:{m}:{p}" for m, p in chosen)
+        raise RunSelectionError(
+            f"{ref} holds {len(chosen)} model/prompt cells; name one: {options}"
+        )
+    return chosen
+
+
+def counted(labels: list[LabelFacts], include_simulated: bool) -> tuple[list[LabelFacts], int]:
+    """The labels a run's numbers count (simulated reviewers' left out unless included),
+    and how many were left out."""
+    if include_simulated:
+        return labels, 0
+    kept = [lb for lb in labels if not lb.simulated]
+    return kept, len(labels) - len(kept)
 
 
 def load_run(
@@ -343,33 +337,20 @@ def load_run(
             ).fetchall()
             every = [TrialFacts(*r) for r in all_rows]
             del all_rows
-        label_rows = _rows(con, _LABELS_SQL, [])
+        label_rows = _rows(con, LABELS_SQL, [])
     cells = sorted({(t.model_alias, t.prompt) for t in every})
-    _check_cells(ref, cells)
+    check_cells(ref, cells, single_cell)
     trials = (
         every
         if ref.model is None and ref.prompt is None
         else [t for t in every if ref.model in (None, t.model_alias)
               and ref.prompt in (None, t.prompt)]
     )
-    selected = {(t.model_alias, t.prompt) for t in trials}
-    if single_cell and len(selected) > 1:
-        options = ", ".join(f"{ref.run_id}:{m}:{p}" for m, p in sorted(selected))
-        raise RunSelectionError(
-            f"{ref} holds {len(selected)} model/prompt cells; name one: {options}"
-        )
     manifest = manifests[-1]
-    source: Literal["cascade", "imported"] = (
-        outcome.source
-        if outcome.source != "auto"
-        else ("imported" if manifest.get("source") == "import" else "cascade")
-    )
+    source = outcome.source_for(manifest)
     for t in trials:
         t.outcome = trial_outcome(t, source, outcome.imported_threshold)
-    labels = rows_as(LabelFacts, label_rows)
-    excluded = sum(lb.simulated for lb in labels) if not include_simulated else 0
-    if not include_simulated:
-        labels = [lb for lb in labels if not lb.simulated]
+    labels, excluded = counted(rows_as(LabelFacts, label_rows), include_simulated)
     assisted, unassisted = _attribute_labels(labels, trials)
     return RunData(
         ref, manifest, source, trials, assisted, unassisted, cells, include_simulated, excluded

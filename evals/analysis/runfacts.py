@@ -3,7 +3,7 @@ object per trial (issue 18: `evals gate` and `evals report` over a million trial
 
 :func:`evals.analysis.rundata.load_run` builds one TrialFacts per trial; at 500k trials a
 run that alone took seconds, and so did every walk over them. Here a run is selected into
-a temporary table once (the same SELECT as load_run's, evals.analysis.rundata.TRIALS_SELECT,
+a temporary table once (the same SELECT as load_run's, evals.analysis.trial_sql.TRIALS_SELECT,
 with the outcome computed by :func:`outcome_sql`, the SQL of
 :func:`evals.analysis.rundata.trial_outcome`), and what the statistics need comes back
 as :class:`evals.analysis.tallies.Tally` per group (overall, per question, per cell...)
@@ -25,23 +25,22 @@ import duckdb
 
 from evals.analysis.pairing import PairCounts, paired_counts
 from evals.analysis.rundata import (
-    _LABELS_SQL,
     IMPORTED_PASS_EPSILON,
     RUN_IDS_SQL,
-    TRIAL_ORDER,
-    TRIALS_SELECT,
     LabelFacts,
     OutcomeSpec,
     RunRef,
     RunRow,
     RunSelectionError,
     TrialFacts,
-    _check_cells,
     attribute_labels,
+    check_cells,
+    counted,
     no_gc,
     resolve_run_ref,
 )
 from evals.analysis.tallies import VERDICT_NAMES, Tally, merge_tallies
+from evals.analysis.trial_sql import LABELS_SQL, TRIAL_ORDER, TRIALS_SELECT
 from evals.store.query import connect, run_members_sql
 from evals.store.rows import fetch_dicts, rows_as
 from evals.store.workspace import Workspace
@@ -52,6 +51,14 @@ def lit(value: str | float) -> str:
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     return f"{float(value)!r}::DOUBLE"
+
+
+def cell_where(ref: RunRef) -> str:
+    """The SQL condition (with its WHERE; empty for a whole run) on a run's trials that
+    selects the model/prompt cells ``ref`` names."""
+    where = [f"model_alias = {lit(ref.model)}"] if ref.model is not None else []
+    where += [f"prompt = {lit(ref.prompt)}"] if ref.prompt is not None else []
+    return f" WHERE {' AND '.join(where)}" if where else ""
 
 
 def outcome_sql(source: str, threshold: float | None) -> str:
@@ -156,11 +163,7 @@ class FactSession:
         """Select a run (as evals.analysis.rundata.load_run, same errors) into the session."""
         outcome = outcome or OutcomeSpec()
         manifest = self.manifest(ref)
-        source: Literal["cascade", "imported"] = (
-            outcome.source
-            if outcome.source != "auto"
-            else ("imported" if manifest.get("source") == "import" else "cascade")
-        )
+        source = outcome.source_for(manifest)
         self._n += 1
         whole, table = f"run_{self._n}", f"sel_{self._n}"
         members = run_members_sql(lit(ref.run_id), "t", run_col="t.member_of")
@@ -177,19 +180,8 @@ class FactSession:
         )
         cells = sorted(self._rows(f"SELECT DISTINCT model_alias, prompt FROM {whole}"))
         cells = [(str(m), str(p)) for m, p in cells]
-        _check_cells(ref, cells)
-        where = [f"model_alias = {lit(ref.model)}"] if ref.model is not None else []
-        where += [f"prompt = {lit(ref.prompt)}"] if ref.prompt is not None else []
-        self.con.execute(
-            f"CREATE TEMP VIEW {table} AS SELECT * FROM {whole}"
-            + (f" WHERE {' AND '.join(where)}" if where else "")
-        )
-        selected = [c for c in cells if ref.model in (None, c[0]) and ref.prompt in (None, c[1])]
-        if single_cell and len(selected) > 1:
-            options = ", ".join(f"{ref.run_id}:{m}:{p}" for m, p in selected)
-            raise RunSelectionError(
-                f"{ref} holds {len(selected)} model/prompt cells; name one: {options}"
-            )
+        check_cells(ref, cells, single_cell)
+        self.con.execute(f"CREATE TEMP VIEW {table} AS SELECT * FROM {whole}{cell_where(ref)}")
         sql = f"SELECT DISTINCT question_id FROM {table} ORDER BY 1"
         questions = [r[0] for r in self._rows(sql)]
         run = RunFacts(ref, manifest, source, table, cells, questions)
@@ -197,11 +189,9 @@ class FactSession:
         return run
 
     def _labels(self, run: RunFacts, include_simulated: bool) -> None:
-        labels = rows_as(LabelFacts, fetch_dicts(self.con.execute(_LABELS_SQL)))
+        labels = rows_as(LabelFacts, fetch_dicts(self.con.execute(LABELS_SQL)))
         run.include_simulated = include_simulated
-        if not include_simulated:
-            run.excluded_simulated = sum(lb.simulated for lb in labels)
-            labels = [lb for lb in labels if not lb.simulated]
+        labels, run.excluded_simulated = counted(labels, include_simulated)
         keys = sorted({lb.trial_key for lb in labels if lb.trial_key is not None})
         cases = sorted({lb.case_id for lb in labels if lb.arm == "unassisted"})
         with no_gc():

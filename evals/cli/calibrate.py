@@ -6,98 +6,120 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from evals.cli.calibrate_output import _num, _pairwise_line, _pct, _print_cascade, _say
+from evals.cli.calibrate_output import print_calibration
 from evals.cli.common import DEFAULT_WORKSPACE, EXIT_INVALID, WorkspaceOpt, console, fail
-from evals.tables import print_table
 
 if TYPE_CHECKING:
     from evals.store.workspace import Workspace
-    from judges.calibration import JudgeCalibration
     from judges.calibration_run import CalibrationResult
     from judges.cascade_calibration import CascadeCalibration, DecideMode
     from judges.cascade_report import Method
     from judges.pairwise_eval import PairwiseAgreement
 
 
+RunsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--run",
+        help="Only trials of this run (an id, 'latest', or a pattern like 'edd_demo-*'; "
+        "repeatable; default: every run).",
+    ),
+]
+
+JudgeOpt = Annotated[str | None, typer.Option("--judge", help="Only this judge.")]
+
+TargetOpt = Annotated[
+    float,
+    typer.Option(
+        "--target",
+        min=0.001,
+        max=0.5,
+        help="Upper bound allowed on the false-fail rate (and 1 - agreement of the cascade).",
+    ),
+]
+
+ConfidenceOpt = Annotated[
+    float,
+    typer.Option(
+        "--confidence", min=0.5, max=0.999, help="Confidence of the one-sided bounds."
+    ),
+]
+
+DecideOpt = Annotated[
+    str,
+    typer.Option(
+        "--decide",
+        help="Cascade labels that end judging: 'fail' (the harness's cascade) or 'pass_fail'.",
+    ),
+]
+
+MethodOpt = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        help="Cascade thresholds: 'full' (deterministic, every labelled trial, stage by "
+        "stage; no seed) or 'split' (held-out halves over 40 seeded splits).",
+    ),
+]
+
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed",
+        help="--method split only: seed of the held-out splits (the output lists the "
+        "spread over 20 seeds; choosing a seed after seeing results voids the guarantee).",
+    ),
+]
+
+ThresholdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--threshold",
+        help="Check fixed cascade thresholds instead of choosing them: one confidence "
+        "for every stage (0.9) or one per stage (0.9,0.7,never); reports coverage and "
+        "agreement with intervals.",
+    ),
+]
+
+PairwiseModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pairwise-model",
+        help="Run the pairwise judge with this model alias on the "
+        "imported preferences (both orders) before reporting.",
+    ),
+]
+
+WriteOpt = Annotated[
+    bool, typer.Option("--write/--no-write", help="Record the thresholds for the cascade.")
+]
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+
+SimulatedTruthOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-simulated",
+        help="Use simulated reviewers' ratings (sim:*) as truth; the output is then "
+        "marked SIMULATED. Default: left out.",
+    ),
+]
+
+
 def calibrate(
-    run: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--run",
-            help="Only trials of this run (an id, 'latest', or a pattern like 'edd_demo-*'; "
-            "repeatable; default: every run).",
-        ),
-    ] = None,
-    judge: Annotated[str | None, typer.Option("--judge", help="Only this judge.")] = None,
-    target: Annotated[
-        float,
-        typer.Option(
-            "--target",
-            min=0.001,
-            max=0.5,
-            help="Upper bound allowed on the false-fail rate (and 1 - agreement of the cascade).",
-        ),
-    ] = 0.05,
-    confidence: Annotated[
-        float,
-        typer.Option(
-            "--confidence", min=0.5, max=0.999, help="Confidence of the one-sided bounds."
-        ),
-    ] = 0.95,
-    decide: Annotated[
-        str,
-        typer.Option(
-            "--decide",
-            help="Cascade labels that end judging: 'fail' (the harness's cascade) or 'pass_fail'.",
-        ),
-    ] = "fail",
-    method: Annotated[
-        str,
-        typer.Option(
-            "--method",
-            help="Cascade thresholds: 'full' (deterministic, every labelled trial, stage by "
-            "stage; no seed) or 'split' (held-out halves over 40 seeded splits).",
-        ),
-    ] = "full",
-    seed: Annotated[
-        int,
-        typer.Option(
-            "--seed",
-            help="--method split only: seed of the held-out splits (the output lists the "
-            "spread over 20 seeds; choosing a seed after seeing results voids the guarantee).",
-        ),
-    ] = 0,
-    threshold: Annotated[
-        str | None,
-        typer.Option(
-            "--threshold",
-            help="Check fixed cascade thresholds instead of choosing them: one confidence "
-            "for every stage (0.9) or one per stage (0.9,0.7,never); reports coverage and "
-            "agreement with intervals.",
-        ),
-    ] = None,
-    pairwise_model: Annotated[
-        str | None,
-        typer.Option(
-            "--pairwise-model",
-            help="Run the pairwise judge with this model alias on the "
-            "imported preferences (both orders) before reporting.",
-        ),
-    ] = None,
-    write: Annotated[
-        bool, typer.Option("--write/--no-write", help="Record the thresholds for the cascade.")
-    ] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    include_simulated: Annotated[
-        bool,
-        typer.Option(
-            "--include-simulated",
-            help="Use simulated reviewers' ratings (sim:*) as truth; the output is then "
-            "marked SIMULATED. Default: left out.",
-        ),
-    ] = False,
+    run: RunsOpt = None,
+    judge: JudgeOpt = None,
+    target: TargetOpt = 0.05,
+    confidence: ConfidenceOpt = 0.95,
+    decide: DecideOpt = "fail",
+    method: MethodOpt = "full",
+    seed: SeedOpt = 0,
+    threshold: ThresholdOpt = None,
+    pairwise_model: PairwiseModelOpt = None,
+    write: WriteOpt = True,
+    as_json: JsonOpt = False,
+    include_simulated: SimulatedTruthOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Judges and cascade stages against human labels; who may fail trials alone.
@@ -106,8 +128,6 @@ def calibrate(
     its upper bound, and the confidence above which it may fail alone (written where the
     cascade reads it); the cascade's per-stage thresholds; pairwise judges' agreement and
     position consistency."""
-    import json
-
     from judges.calibration_run import run_calibration
 
     if decide not in ("fail", "pass_fail"):
@@ -144,19 +164,7 @@ def calibrate(
     if write and result.records:
         ws.writer("calibration", durable=True).append_many(result.records)
         ws.close()
-    if as_json:
-        payload = {
-            "calibration": result.model_dump(mode="json"),
-            "pairwise": [p.model_dump(mode="json") for p in pairwise],
-            "pairwise_cascade": (
-                None if pairwise_cascade is None else pairwise_cascade.model_dump(mode="json")
-            ),
-        }
-        console.print_json(json.dumps(payload))
-        return
-    _print(result, pairwise, write)
-    if pairwise_cascade is not None:
-        _print_cascade(pairwise_cascade, "Pairwise cascade (decides A or B)")
+    print_calibration(result, (pairwise, pairwise_cascade), write, as_json)
 
 
 def _thresholds(text: str | None) -> list[float | None] | None:
@@ -284,94 +292,6 @@ def _run_pairwise(ws: Workspace, model: str) -> None:
         highlight=False,
         soft_wrap=True,
     )
-
-
-def _judge_row(r: JudgeCalibration) -> list[str]:
-    if r.threshold is not None:
-        decision = f"fails alone at >= {r.threshold:.3g} ({r.fail_coverage:.0%} of trials)"
-    elif r.deterministic and r.status != "refused":
-        decision = "a rule: its fails stand (not bounded yet)"
-    else:
-        decision = f"{r.status}: may not fail alone"
-    ff, hl = r.false_fail, r.helpful_loss
-    return [
-        r.judge,
-        "-" if r.stage is None else str(r.stage + 1),
-        str(r.n),
-        _pct(r.accuracy),
-        _num(r.kappa),
-        _pct(r.coverage),
-        f"{r.confusion.pass_helpful}/{r.confusion.pass_unhelpful}/"
-        f"{r.confusion.fail_helpful}/{r.confusion.fail_unhelpful}/"
-        f"{r.confusion.abstain_helpful + r.confusion.abstain_unhelpful}",
-        f"{ff.k}/{ff.n} ({_pct(ff.rate)}, <= {ff.upper:.0%})",
-        f"{hl.k}/{hl.n} (<= {hl.upper:.0%})",
-        decision,
-    ]
-
-
-JUDGE_COLUMNS = (
-    "judge",
-    "stage",
-    "n",
-    "accuracy",
-    "kappa",
-    "coverage",
-    "pass h/u, fail h/u, abstain",
-    "false fails (upper)",
-    "helpful lost",
-    "decision",
-)
-
-
-def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: bool) -> None:
-    scope = ", ".join(result.run_ids) or "all runs"
-    _say(
-        f"{result.labelled_trials} trials rated by people ({scope}); target: false-fail "
-        f"upper bound < {result.target:.0%} at {result.confidence:.0%} confidence"
-    )
-    if result.simulated_ratings and result.include_simulated:
-        _say(
-            f"SIMULATED: {result.simulated_ratings} of the ratings used as truth come from "
-            "simulated reviewers (sim:...): demo data, not measurements of people; every "
-            "number below is built on them"
-        )
-    elif result.simulated_ratings:
-        _say(
-            f"note: {result.simulated_ratings} ratings by simulated reviewers (sim:...) left "
-            "out (--include-simulated uses them, marked SIMULATED)"
-        )
-    if result.judges:
-        table = Table(title="Judges against people")
-        for col in JUDGE_COLUMNS:
-            table.add_column(col, overflow="fold")
-        for r in result.judges:
-            table.add_row(*_judge_row(r))
-        print_table(console, table)
-        for r in result.judges:
-            _say(f"  {r.judge}: {r.message}")
-    if result.cascade is not None:
-        _print_cascade(result.cascade)
-    if result.final is not None:
-        f = result.final
-        _say(
-            f"cascade final verdicts vs people: n={f.n}, accuracy {_pct(f.accuracy)}, kappa "
-            f"{_num(f.kappa)}, its fails rated helpful {f.false_fail.k}/{f.false_fail.n}"
-        )
-    if result.unlabelled_judges:
-        _say(
-            "no labelled trials yet for: "
-            + ", ".join(result.unlabelled_judges)
-            + " (uncalibrated judges keep their fails)"
-        )
-    for p in pairwise:
-        _say(_pairwise_line(p))
-    if wrote and result.records:
-        _say(
-            f"wrote {len(result.records)} calibration record(s); `evals judge` now counts a "
-            "fail under a judge's threshold as an abstention (stage verdicts are reused, no "
-            "judge is called again)"
-        )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,10 @@
-"""What `evals calibrate` prints for the cascade and pairwise judges (a table per cascade,
-one line per pairwise judge); judge and reviewer text is never parsed as markup."""
+"""What `evals calibrate` prints: the judges against people, a table per cascade, one line
+per pairwise judge, or all of it as JSON; judge and reviewer text is never parsed as
+markup."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -11,6 +13,8 @@ from evals.cli.common import console
 from evals.tables import print_table
 
 if TYPE_CHECKING:
+    from judges.calibration import JudgeCalibration
+    from judges.calibration_run import CalibrationResult
     from judges.cascade_calibration import CascadeCalibration
     from judges.pairwise_eval import PairwiseAgreement
 
@@ -85,3 +89,113 @@ def _print_cascade(c: CascadeCalibration, title: str = "Cascade") -> None:
         f"  {c.message}; expected latency per trial {c.expected_latency_s:.2f} s vs "
         f"{c.strongest_latency_s:.2f} s"
     )
+
+
+def _judge_row(r: JudgeCalibration) -> list[str]:
+    if r.threshold is not None:
+        decision = f"fails alone at >= {r.threshold:.3g} ({r.fail_coverage:.0%} of trials)"
+    elif r.deterministic and r.status != "refused":
+        decision = "a rule: its fails stand (not bounded yet)"
+    else:
+        decision = f"{r.status}: may not fail alone"
+    ff, hl = r.false_fail, r.helpful_loss
+    return [
+        r.judge,
+        "-" if r.stage is None else str(r.stage + 1),
+        str(r.n),
+        _pct(r.accuracy),
+        _num(r.kappa),
+        _pct(r.coverage),
+        f"{r.confusion.pass_helpful}/{r.confusion.pass_unhelpful}/"
+        f"{r.confusion.fail_helpful}/{r.confusion.fail_unhelpful}/"
+        f"{r.confusion.abstain_helpful + r.confusion.abstain_unhelpful}",
+        f"{ff.k}/{ff.n} ({_pct(ff.rate)}, <= {ff.upper:.0%})",
+        f"{hl.k}/{hl.n} (<= {hl.upper:.0%})",
+        decision,
+    ]
+
+
+JUDGE_COLUMNS = (
+    "judge",
+    "stage",
+    "n",
+    "accuracy",
+    "kappa",
+    "coverage",
+    "pass h/u, fail h/u, abstain",
+    "false fails (upper)",
+    "helpful lost",
+    "decision",
+)
+
+
+def _print(result: CalibrationResult, pairwise: list[PairwiseAgreement], wrote: bool) -> None:
+    scope = ", ".join(result.run_ids) or "all runs"
+    _say(
+        f"{result.labelled_trials} trials rated by people ({scope}); target: false-fail "
+        f"upper bound < {result.target:.0%} at {result.confidence:.0%} confidence"
+    )
+    if result.simulated_ratings and result.include_simulated:
+        _say(
+            f"SIMULATED: {result.simulated_ratings} of the ratings used as truth come from "
+            "simulated reviewers (sim:...): demo data, not measurements of people; every "
+            "number below is built on them"
+        )
+    elif result.simulated_ratings:
+        _say(
+            f"note: {result.simulated_ratings} ratings by simulated reviewers (sim:...) left "
+            "out (--include-simulated uses them, marked SIMULATED)"
+        )
+    if result.judges:
+        table = Table(title="Judges against people")
+        for col in JUDGE_COLUMNS:
+            table.add_column(col, overflow="fold")
+        for r in result.judges:
+            table.add_row(*_judge_row(r))
+        print_table(console, table)
+        for r in result.judges:
+            _say(f"  {r.judge}: {r.message}")
+    if result.cascade is not None:
+        _print_cascade(result.cascade)
+    if result.final is not None:
+        f = result.final
+        _say(
+            f"cascade final verdicts vs people: n={f.n}, accuracy {_pct(f.accuracy)}, kappa "
+            f"{_num(f.kappa)}, its fails rated helpful {f.false_fail.k}/{f.false_fail.n}"
+        )
+    if result.unlabelled_judges:
+        _say(
+            "no labelled trials yet for: "
+            + ", ".join(result.unlabelled_judges)
+            + " (uncalibrated judges keep their fails)"
+        )
+    for p in pairwise:
+        _say(_pairwise_line(p))
+    if wrote and result.records:
+        _say(
+            f"wrote {len(result.records)} calibration record(s); `evals judge` now counts a "
+            "fail under a judge's threshold as an abstention (stage verdicts are reused, no "
+            "judge is called again)"
+        )
+
+
+def print_calibration(
+    result: CalibrationResult,
+    pairwise: tuple[list[PairwiseAgreement], CascadeCalibration | None],
+    wrote: bool,
+    as_json: bool,
+) -> None:
+    """The whole report: as JSON, or as tables and lines (``pairwise``: the pairwise
+    judges' agreement and the pairwise cascade, if any)."""
+    agreements, cascade = pairwise
+    if as_json:
+        payload = {
+            "calibration": result.model_dump(mode="json"),
+            "pairwise": [p.model_dump(mode="json") for p in agreements],
+            "pairwise_cascade": None if cascade is None else cascade.model_dump(mode="json"),
+        }
+        console.print_json(json.dumps(payload))
+        return
+    _print(result, agreements, wrote)
+    if cascade is not None:
+        _print_cascade(cascade, "Pairwise cascade (decides A or B)")

@@ -84,23 +84,42 @@ def require_pairs(cmp: Comparison) -> None:
     fail(f"no paired cases between {cmp.baseline_ref} and {cmp.candidate_ref}: {why}")
 
 
+BaselineArg = Annotated[str, typer.Argument(help="Baseline RUN[:MODEL[:PROMPT]].")]
+
+CandidateArg = Annotated[str, typer.Argument(help="Candidate RUN[:MODEL[:PROMPT]].")]
+
+MarginOpt = Annotated[
+    list[float] | None, typer.Option("--margin", help="Non-inferiority margin (repeatable).")
+]
+
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Report folder [default: WORKSPACE/reports/compare-...]."),
+]
+
+FormatOpt = Annotated[str, typer.Option("--format", help="html,md,json")]
+
+OutcomeOpt = Annotated[str, typer.Option(help="auto | cascade | imported")]
+
+ImportedThresholdOpt = Annotated[
+    float | None, typer.Option(help="Imported runs: pass when the recorded outcome >= this.")
+]
+
+PairByOpt = Annotated[str, typer.Option(help="case | case_repetition")]
+
+ConfidenceOpt = Annotated[float, typer.Option(help="Two-sided interval coverage.")]
+
+
 def compare(
-    baseline: Annotated[str, typer.Argument(help="Baseline RUN[:MODEL[:PROMPT]].")],
-    candidate: Annotated[str, typer.Argument(help="Candidate RUN[:MODEL[:PROMPT]].")],
-    margin: Annotated[
-        list[float] | None, typer.Option("--margin", help="Non-inferiority margin (repeatable).")
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Report folder [default: WORKSPACE/reports/compare-...]."),
-    ] = None,
-    formats: Annotated[str, typer.Option("--format", help="html,md,json")] = "html,md,json",
-    outcome: Annotated[str, typer.Option(help="auto | cascade | imported")] = "auto",
-    imported_threshold: Annotated[
-        float | None, typer.Option(help="Imported runs: pass when the recorded outcome >= this.")
-    ] = None,
-    pair_by: Annotated[str, typer.Option(help="case | case_repetition")] = "case",
-    confidence: Annotated[float, typer.Option(help="Two-sided interval coverage.")] = 0.95,
+    baseline: BaselineArg,
+    candidate: CandidateArg,
+    margin: MarginOpt = None,
+    out: OutOpt = None,
+    formats: FormatOpt = "html,md,json",
+    outcome: OutcomeOpt = "auto",
+    imported_threshold: ImportedThresholdOpt = None,
+    pair_by: PairByOpt = "case",
+    confidence: ConfidenceOpt = 0.95,
     include_simulated: IncludeSimulatedOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:

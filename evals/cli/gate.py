@@ -25,8 +25,11 @@ from evals.cli.common import (
 from evals.tables import print_table
 
 if TYPE_CHECKING:
+    from evals.analysis.gates import Gate
     from evals.analysis.rundata import RunData
+    from evals.analysis.runfacts import RunFacts
     from evals.schema import Decision
+    from evals.store.workspace import Workspace
 
 
 from evals.cli.common import open_workspace
@@ -88,38 +91,51 @@ def print_decision(decision: Decision, recorded: bool) -> None:
         console.print(f"decision {decision.id} recorded", highlight=False)
 
 
+GateFileArg = Annotated[Path, typer.Argument(help="Gate YAML, e.g. gates/edd_demo.yaml.")]
+
+CandidateOpt = Annotated[
+    str, typer.Option("--run", help="Candidate: RUN[:MODEL[:PROMPT]] or 'latest'.")
+]
+
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="Baseline for non-inferiority: RUN[:MODEL[:PROMPT]], "
+        "'last-accepted' (the last run a gate shipped), or 'none'.",
+    ),
+]
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the Decision as JSON.")]
+
+NoFailOpt = Annotated[
+    bool, typer.Option("--no-fail", help="Exit 0 whatever the outcome (demos; never in CI).")
+]
+
+RecordOpt = Annotated[bool, typer.Option(help="Record the Decision in the workspace.")]
+
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option("--junit", help="Also write JUnit XML here: one test case per check."),
+]
+
+
 def gate(
-    gate_file: Annotated[Path, typer.Argument(help="Gate YAML, e.g. gates/edd_demo.yaml.")],
-    run: Annotated[str, typer.Option("--run", help="Candidate: RUN[:MODEL[:PROMPT]] or 'latest'.")],
-    baseline: Annotated[
-        str | None,
-        typer.Option(
-            "--baseline",
-            help="Baseline for non-inferiority: RUN[:MODEL[:PROMPT]], "
-            "'last-accepted' (the last run a gate shipped), or 'none'.",
-        ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the Decision as JSON.")] = False,
-    no_fail: Annotated[
-        bool, typer.Option("--no-fail", help="Exit 0 whatever the outcome (demos; never in CI).")
-    ] = False,
-    record: Annotated[bool, typer.Option(help="Record the Decision in the workspace.")] = True,
-    junit: Annotated[
-        Path | None,
-        typer.Option("--junit", help="Also write JUnit XML here: one test case per check."),
-    ] = None,
+    gate_file: GateFileArg,
+    run: CandidateOpt,
+    baseline: BaselineOpt = None,
+    as_json: JsonOpt = False,
+    no_fail: NoFailOpt = False,
+    record: RecordOpt = True,
+    junit: JunitOpt = None,
     include_simulated: IncludeSimulatedOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Evaluate a gate on a run: exit 0 ship, 3 fail, 4 undecided (1 error, 2 bad gate file)."""
     from evals.analysis.gates import (
-        evaluate_gate_facts,
-        last_accepted,
         load_gate,
         record_decision,
-        run_scope,
     )
-    from evals.analysis.runfacts import fact_session
 
     g = load_gate(gate_file)
     ws = open_workspace(workspace)
@@ -128,7 +144,33 @@ def gate(
             f"{gate_file} sets noninferiority_margin: give --baseline RUN, "
             "--baseline last-accepted, or --baseline none"
         )
-    # One connection: the runs' trials stay in DuckDB, the statistics come back as tallies.
+    decision, cand = _decide(ws, g, run, baseline, include_simulated)
+    if record:
+        record_decision(ws, decision)
+        ws.close()
+    if junit is not None:
+        from evals.analysis.junit import decision_suite, write_junit
+
+        write_junit(junit, [decision_suite(decision)])
+    if as_json:
+        typer.echo(decision.model_dump_json(indent=2))
+    else:
+        print_decision(decision, record)
+        say_simulated(cast("RunData", cand))  # RunFacts: the same label attributes
+    if no_fail and decision.outcome != "ship" and not as_json:
+        console.print(f"(--no-fail: exit 0 instead of {OUTCOME_EXIT[decision.outcome]})")
+    raise typer.Exit(EXIT_OK if no_fail else OUTCOME_EXIT[decision.outcome])
+
+
+def _decide(
+    ws: Workspace, g: Gate, run: str, baseline: str | None, include_simulated: bool
+) -> tuple[Decision, RunFacts]:
+    """The gate's decision on the candidate (against the baseline: a run, 'last-accepted'
+    or 'none') in one connection: the runs' trials stay in DuckDB, the statistics come
+    back as tallies."""
+    from evals.analysis.gates import evaluate_gate_facts, last_accepted, run_scope
+    from evals.analysis.runfacts import fact_session
+
     with fact_session(ws) as fs:
         cand_ref = fs.resolve(ws, run)
         base_ref = baseline
@@ -152,21 +194,7 @@ def gate(
             decision = evaluate_gate_facts(g, fs, cand, base)
         except ValueError as exc:
             fail(str(exc))
-    if record:
-        record_decision(ws, decision)
-        ws.close()
-    if junit is not None:
-        from evals.analysis.junit import decision_suite, write_junit
-
-        write_junit(junit, [decision_suite(decision)])
-    if as_json:
-        typer.echo(decision.model_dump_json(indent=2))
-    else:
-        print_decision(decision, record)
-        say_simulated(cast("RunData", cand))  # RunFacts: the same label attributes
-    if no_fail and decision.outcome != "ship" and not as_json:
-        console.print(f"(--no-fail: exit 0 instead of {OUTCOME_EXIT[decision.outcome]})")
-    raise typer.Exit(EXIT_OK if no_fail else OUTCOME_EXIT[decision.outcome])
+    return decision, cand
 
 
 # --------------------------------------------------------------------------- compare

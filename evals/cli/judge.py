@@ -21,6 +21,8 @@ from evals.cli.common import (
 from evals.tables import print_table
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from evals.dataset.golden import GoldenSet
     from evals.run.suite import Suite
     from evals.schema import ModelSpec, RunManifest
@@ -131,36 +133,12 @@ def resolve_config(
 
 def print_funnel(f: Funnel) -> None:
     """The funnel as a table, what failed trials at each stage, and one line that adds up."""
-    from rich import box
-    from rich.table import Table
-
     excluded = ", ".join(f"{n} {why}" for why, n in f.excluded.items() if n)
     say(
         f"run {f.run_id}: {f.trials} trials, {f.candidates} candidates"
         + (f" (excluded: {excluded})" if excluded else "")
     )
-    table = Table(
-        title=f"judge cascade {f.cascade_version}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-    )
-    for col in ("stage", "in", "fail", "pass", "abstain", "error", "cost $", "tokens", "secs"):
-        table.add_column(col, justify="left" if col == "stage" else "right", no_wrap=col == "stage")
-    for s in f.stages:
-        table.add_row(
-            f"{s.index + 1} {s.name}",
-            str(s.entered),
-            str(s.failed),
-            str(s.passed),
-            str(s.abstained),
-            str(s.errors),
-            f"{s.cost_usd:.4f}",
-            f"{s.tokens:,}",
-            f"{s.judge_seconds:.1f}",
-        )
-    print_table(console, table)
+    print_table(console, _stage_table(f))
     for s in f.stages:
         if s.failed_by:
             by = ", ".join(
@@ -192,6 +170,35 @@ def print_funnel(f: Funnel) -> None:
         f"review pool: the {f.survivors} survivors (cascade verdict not 'fail'); queue them "
         f"for review with `evals label queue create --run {f.run_id}`"
     )
+
+
+def _stage_table(f: Funnel) -> Table:
+    """One row per stage of the cascade: trials in, verdicts, errors, cost, tokens, time."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=f"judge cascade {f.cascade_version}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    for col in ("stage", "in", "fail", "pass", "abstain", "error", "cost $", "tokens", "secs"):
+        table.add_column(col, justify="left" if col == "stage" else "right", no_wrap=col == "stage")
+    for s in f.stages:
+        table.add_row(
+            f"{s.index + 1} {s.name}",
+            str(s.entered),
+            str(s.failed),
+            str(s.passed),
+            str(s.abstained),
+            str(s.errors),
+            f"{s.cost_usd:.4f}",
+            f"{s.tokens:,}",
+            f"{s.judge_seconds:.1f}",
+        )
+    return table
 
 
 def say(text: str) -> None:

@@ -75,31 +75,7 @@ def serve(
     )
     if queue_db:
         env[ENV] = queue_db
-    args = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP_FILE),
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--client.showErrorLinks",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        "--server.runOnSave",
-        "false",
-        "--client.toolbarMode",
-        "minimal",
-        "--global.developmentMode",
-        "false",
-    ]
+    args = _streamlit_command(port)
     console.print(
         f"Review app: http://127.0.0.1:{port}  (workspace {ws.root.resolve()}, roster "
         f"{roster_path}; Ctrl+C stops it)",
@@ -108,6 +84,24 @@ def serve(
     )
     sys.stdout.flush()
     os.execve(sys.executable, args, env)
+
+
+def _streamlit_command(port: int) -> list[str]:
+    """The review app's streamlit command line: headless on 127.0.0.1, no usage
+    statistics, no file watcher, reruns on save or developer tools."""
+    settings = {
+        "server.address": "127.0.0.1",
+        "server.port": str(port),
+        "server.headless": "true",
+        "browser.gatherUsageStats": "false",
+        "client.showErrorLinks": "false",
+        "server.fileWatcherType": "none",
+        "server.runOnSave": "false",
+        "client.toolbarMode": "minimal",
+        "global.developmentMode": "false",
+    }
+    flags = [x for key, value in settings.items() for x in (f"--{key}", value)]
+    return [sys.executable, "-m", "streamlit", "run", str(APP_FILE), *flags]
 
 
 @roster_app.command("add")

@@ -43,54 +43,85 @@ def label_workspace(path: Path, create: bool = False) -> Workspace:
     return Workspace(path, create=create)
 
 
+QueueRunsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--run",
+        help="Run id, 'latest', or a pattern like 'edd_demo-*' (its newest run); repeat "
+        "for several (a sample without --run: every run).",
+    ),
+]
+
+SampleOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Build from a sample of this many trials instead of the survivors "
+        "(0: every trial)."
+    ),
+]
+
+OverlapOpt = Annotated[int, typer.Option(help="Reviewers per item (k).")]
+
+ControlShareOpt = Annotated[
+    float, typer.Option(help="Share of unassisted control items, in [0, 1).")
+]
+
+BlindOpt = Annotated[bool, typer.Option(help="Hide model and prompt.")]
+
+ShuffleOpt = Annotated[bool, typer.Option(help="Random (seeded) order.")]
+
+ShowVerdictsOpt = Annotated[bool, typer.Option(help="Show judges' verdicts.")]
+
+SeedOpt = Annotated[int, typer.Option(help="Seed of sample, controls and order.")]
+
+LeaseOpt = Annotated[float, typer.Option(help="Claim lease.")]
+
+IdleOpt = Annotated[float, typer.Option(help="Idle gap threshold, s.")]
+
+DatasetOpt = Annotated[
+    Path | None, typer.Option(help="Golden-set folder (default: from the run's manifest).")
+]
+
+NameOpt = Annotated[str, typer.Option(help="Queue name.")]
+
+ByOpt = Annotated[str, typer.Option(help="Lead building it.")]
+
+ReuseOpt = Annotated[
+    bool,
+    typer.Option(
+        help="If a queue with this name over the same runs exists, keep it (no new queue; "
+        "for scripts run twice)."
+    ),
+]
+
+ReviewsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--reviews",
+        help="Whole reviews: one item per review of a review run (its nodes in DAG order); "
+        "--sample, --overlap and --control-share then count reviews.",
+    ),
+]
+
+
 @queue_app.command("create")
 def queue_create(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    run: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--run",
-            help="Run id, 'latest', or a pattern like 'edd_demo-*' (its newest run); repeat "
-            "for several (a sample without --run: every run).",
-        ),
-    ] = None,
-    sample: Annotated[
-        int | None,
-        typer.Option(
-            help="Build from a sample of this many trials instead of the survivors "
-            "(0: every trial)."
-        ),
-    ] = None,
-    overlap: Annotated[int, typer.Option(help="Reviewers per item (k).")] = 1,
-    control_share: Annotated[
-        float, typer.Option(help="Share of unassisted control items, in [0, 1).")
-    ] = 0.0,
-    blind: Annotated[bool, typer.Option(help="Hide model and prompt.")] = True,
-    shuffle: Annotated[bool, typer.Option(help="Random (seeded) order.")] = True,
-    show_verdicts: Annotated[bool, typer.Option(help="Show judges' verdicts.")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of sample, controls and order.")] = 0,
-    lease_minutes: Annotated[float, typer.Option(help="Claim lease.")] = 20.0,
-    idle_threshold: Annotated[float, typer.Option(help="Idle gap threshold, s.")] = 60.0,
-    dataset: Annotated[
-        Path | None, typer.Option(help="Golden-set folder (default: from the run's manifest).")
-    ] = None,
-    name: Annotated[str, typer.Option(help="Queue name.")] = "review",
-    by: Annotated[str, typer.Option(help="Lead building it.")] = "cli",
-    reuse: Annotated[
-        bool,
-        typer.Option(
-            help="If a queue with this name over the same runs exists, keep it (no new queue; "
-            "for scripts run twice)."
-        ),
-    ] = False,
-    reviews: Annotated[
-        bool,
-        typer.Option(
-            "--reviews",
-            help="Whole reviews: one item per review of a review run (its nodes in DAG order); "
-            "--sample, --overlap and --control-share then count reviews.",
-        ),
-    ] = False,
+    run: QueueRunsOpt = None,
+    sample: SampleOpt = None,
+    overlap: OverlapOpt = 1,
+    control_share: ControlShareOpt = 0.0,
+    blind: BlindOpt = True,
+    shuffle: ShuffleOpt = True,
+    show_verdicts: ShowVerdictsOpt = False,
+    seed: SeedOpt = 0,
+    lease_minutes: LeaseOpt = 20.0,
+    idle_threshold: IdleOpt = 60.0,
+    dataset: DatasetOpt = None,
+    name: NameOpt = "review",
+    by: ByOpt = "cli",
+    reuse: ReuseOpt = False,
+    reviews: ReviewsOpt = False,
 ) -> None:
     """Build a review queue from a run's survivors or a sample of trials."""
     from labeling_app.queues.build import create_queue
@@ -100,17 +131,8 @@ def queue_create(
 
     ws = label_workspace(workspace)
     runs = _resolve_runs(ws, run or [])
-    if reuse:
-        from labeling_app.queues.service import QueueService
-
-        same = [
-            q for q in QueueService(ws).queues().values() if q.name == name and q.run_ids == runs
-        ]
-        if same:
-            console.print(
-                f"queue {same[0].queue_id} ({name}) exists: kept", markup=False, highlight=False
-            )
-            return
+    if reuse and _kept(ws, name, runs):
+        return
     try:
         q = build(
             ws,
@@ -139,6 +161,18 @@ def queue_create(
         markup=False,
         highlight=False,
     )
+
+
+def _kept(ws: Workspace, name: str, runs: list[str]) -> bool:
+    """--reuse: a queue of this name over the same runs exists (said, and kept)."""
+    from labeling_app.queues.service import QueueService
+
+    same = [q for q in QueueService(ws).queues().values() if q.name == name and q.run_ids == runs]
+    if same:
+        console.print(
+            f"queue {same[0].queue_id} ({name}) exists: kept", markup=False, highlight=False
+        )
+    return bool(same)
 
 
 def _resolve_runs(ws: Workspace, runs: list[str]) -> list[str]:

@@ -3,6 +3,7 @@ Markdown and JSON, with its decision box, caveats and glossary."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -18,7 +19,7 @@ from evals.tables import print_table
 
 if TYPE_CHECKING:
     from evals.analysis.compare import Comparison
-    from evals.analysis.rundata import RunData
+    from evals.analysis.rundata import RunData, RunRef
     from evals.analysis.runfacts import RunFacts
     from evals.store.workspace import Workspace
     from reports import Report
@@ -28,7 +29,6 @@ from evals.cli.common import open_workspace
 from evals.cli.compare import compare_table, require_pairs
 from evals.cli.runs import (
     IncludeSimulatedOpt,
-    load_runs,
     out_console,
     say_simulated,
     slug,
@@ -61,54 +61,88 @@ def report(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Write a run's summary report, or its regression against the last accepted run."""
-    from evals.analysis.rundata import OutcomeSpec
-
     ws = open_workspace(workspace)
-    if not regression:
-        _summary(ws, run, out or workspace / "reports", out is None, formats,
-                 include_simulated, section or [])
-        return
-    cand = load_runs(ws, run, OutcomeSpec(), regression, include_simulated)
-    say_simulated(cand)
-    from evals.analysis.compare import compare_runs
+    args = _ReportArgs(out or workspace / "reports", out is None, formats, include_simulated,
+                       section or [])  # fmt: skip
+    if regression:
+        _regression(ws, run, margin or [0.05], args)
+    else:
+        _summary(ws, run, args)
+
+
+@dataclass
+class _ReportArgs:
+    """How `evals report` writes a report, whichever it is."""
+
+    out: Path
+    """The report folder, or where the default one goes."""
+    default_folder: bool
+    """No --out: the report goes in a folder named after its kind and run, in ``out``."""
+    formats: str
+    include_simulated: bool
+    sections: list[str]
+    """--section names."""
+
+    def folder(self, kind: str, ref: object) -> Path:
+        """The folder of a report of this kind on this run."""
+        return self.out / slug(kind, str(ref)) if self.default_folder else self.out
+
+
+def _baseline_of(ws: Workspace, run: str) -> tuple[RunRef, str]:
+    """The candidate's reference and the last accepted run of its suite and golden set
+    (exits 1 with the reason when there is none)."""
     from evals.analysis.gates import last_accepted, run_scope
+    from evals.analysis.runfacts import fact_session
+
+    with fact_session(ws) as fs:
+        cand_ref = fs.resolve(ws, run)
+        scope = run_scope(fs.manifest(cand_ref))
+        base_ref = last_accepted(ws, exclude=cand_ref, scope=scope, session=fs)
+        shipped_any = base_ref is not None or last_accepted(ws, session=fs) is not None
+    if base_ref is not None:
+        return cand_ref, base_ref
+    if shipped_any:  # a gate shipped this very run, and no other
+        fail(
+            f"{cand_ref} is the only accepted run (a gate shipped it): there is no "
+            "earlier accepted run to regress against; compare it with another run "
+            "(`evals compare BASELINE CANDIDATE`)"
+        )
+    fail(
+        f"no accepted run of suite {scope[0]!r} on golden set {scope[1]!r} to regress "
+        "against (a gate decision 'ship' marks a run accepted: run `evals gate` first)"
+    )
+
+
+def _regression(ws: Workspace, run: str, margins: list[float], args: _ReportArgs) -> None:
+    """The regression report against the last accepted run, computed in the store as
+    `evals compare` is (evals.analysis.paired_sql): the trials stay in DuckDB. Extra
+    sections, which read the trials themselves, load the candidate when asked for."""
+    from evals.analysis.paired_sql import compare_in_store
+    from evals.analysis.rundata import OutcomeSpec, load_run
     from reports import build_comparison_report
     from reports.caveats import comparison_caveats
 
-    scope = run_scope(cand.manifest)
-    base_ref = last_accepted(ws, exclude=cand.ref, scope=scope)
-    if base_ref is None:
-        if last_accepted(ws) is not None:  # a gate shipped this very run, and no other
-            fail(
-                f"{cand.ref} is the only accepted run (a gate shipped it): there is no "
-                "earlier accepted run to regress against; compare it with another run "
-                "(`evals compare BASELINE CANDIDATE`)"
-            )
-        fail(
-            f"no accepted run of suite {scope[0]!r} on golden set {scope[1]!r} to regress "
-            "against (a gate decision 'ship' marks a run accepted: run `evals gate` first)"
+    cand_ref, base_ref = _baseline_of(ws, run)
+    try:
+        done = compare_in_store(
+            ws, base_ref, cand_ref, OutcomeSpec(), margins, include_simulated=args.include_simulated
         )
-    base = load_runs(ws, base_ref, OutcomeSpec(), True, include_simulated)
-    cmp = compare_runs(base, cand, margin or [0.05])
+    except ValueError as exc:
+        fail(str(exc))
+    cmp, (base, cand) = done.comparison, done.runs
+    say_simulated(cand)
     require_pairs(cmp)
     print_table(out_console(), compare_table(cmp))
-    folder = out or workspace / "reports" / slug("regression", str(cand.ref))
     report_obj = build_comparison_report(
-        cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand])
+        cmp, kind="regression", caveats=comparison_caveats(cmp, [base, cand], done.cost)
     )
-    _add_sections(ws, cand, report_obj, section or [])
-    write_reports(report_obj, folder, formats)
+    if args.sections:
+        data = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=args.include_simulated)
+        _add_sections(ws, data, report_obj, args.sections)
+    write_reports(report_obj, args.folder("regression", cand.ref), args.formats)
 
 
-def _summary(
-    ws: Workspace,
-    run: str,
-    out: Path,
-    default_folder: bool,
-    formats: str,
-    include_simulated: bool,
-    sections: list[str],
-) -> None:
+def _summary(ws: Workspace, run: str, args: _ReportArgs) -> None:
     """The run summary, from tallies over the typed columns (evals.analysis.runfacts): the
     trials stay in DuckDB. Whole reviews and extra sections, which read the trials
     themselves, load the run as before when the workspace has any."""
@@ -118,7 +152,7 @@ def _summary(
     from reports.summary_facts import from_session
 
     with fact_session(ws) as fs:
-        cand = fs.load(fs.resolve(ws, run), OutcomeSpec(), include_simulated=include_simulated)
+        cand = fs.load(fs.resolve(ws, run), OutcomeSpec(), include_simulated=args.include_simulated)
         facts = from_session(fs, cand)
         examples = load_examples(ws, facts, con=fs.con)
         decisions = load_decisions(ws, cand.ref.run_id, con=fs.con)
@@ -128,13 +162,12 @@ def _summary(
     summary = build_run_summary(facts, examples, decisions, propagation)
     if propagation is not None:
         _print_propagation(propagation)
-    if queues or sections:
-        data = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=include_simulated)
+    if queues or args.sections:
+        data = load_run(ws, cand.ref, OutcomeSpec(), include_simulated=args.include_simulated)
         if queues:
             _add_whole_reviews(ws, data, summary)
-        _add_sections(ws, data, summary, sections)
-    folder = out / slug("summary", str(cand.ref)) if default_folder else out
-    write_reports(summary, folder, formats)
+        _add_sections(ws, data, summary, args.sections)
+    write_reports(summary, args.folder("summary", cand.ref), args.formats)
 
 
 def _add_sections(ws: Workspace, cand: RunData, report_obj: Report, names: list[str]) -> None:

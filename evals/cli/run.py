@@ -18,56 +18,80 @@ from evals.cli.common import (
 
 if TYPE_CHECKING:
     from evals.analysis.suite_gates import SuiteGate
+    from evals.run.runner import RunOptions, RunResult
+    from evals.run.suite import Suite
+    from evals.store.workspace import Workspace
+
+
+SuiteArg = Annotated[Path, typer.Argument(help="Suite YAML file, e.g. suites/edd_demo.yaml.")]
+
+LimitOpt = Annotated[
+    int | None,
+    typer.Option("--limit", min=1, help="Only the first N cases (round-robin over questions)."),
+]
+
+FullOpt = Annotated[
+    bool, typer.Option("--full", help="Every case of the set: ignore the suite's `limit`.")
+]
+
+LanesOpt = Annotated[
+    int | None,
+    typer.Option("--lanes", "-c", min=1, help="Concurrent trials (overrides limits.lanes)."),
+]
+
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=64,
+        help="Worker processes sharing the trials (overrides limits.workers).",
+    ),
+]
+
+ExecutorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        help="Where trials run: inprocess, processes (--workers N) or ray "
+        "(overrides the suite's executor; docs/executors.md).",
+    ),
+]
+
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="Ray cluster to run on (e.g. auto, HOST:6379); implies --executor ray.",
+    ),
+]
+
+ProgressOpt = Annotated[
+    bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")
+]
+
+JudgeOpt = Annotated[
+    bool, typer.Option("--judge/--no-judge", help="Judge the run with the suite's judges.")
+]
+
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option("--junit", help="Write JUnit XML: a test case per question and gate check."),
+]
 
 
 def run(
-    suite: Annotated[Path, typer.Argument(help="Suite YAML file, e.g. suites/edd_demo.yaml.")],
+    suite: SuiteArg,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    limit: Annotated[
-        int | None,
-        typer.Option("--limit", min=1, help="Only the first N cases (round-robin over questions)."),
-    ] = None,
-    full: Annotated[
-        bool, typer.Option("--full", help="Every case of the set: ignore the suite's `limit`.")
-    ] = False,
-    lanes: Annotated[
-        int | None,
-        typer.Option("--lanes", "-c", min=1, help="Concurrent trials (overrides limits.lanes)."),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            min=1,
-            max=64,
-            help="Worker processes sharing the trials (overrides limits.workers).",
-        ),
-    ] = None,
-    executor: Annotated[
-        str | None,
-        typer.Option(
-            "--executor",
-            help="Where trials run: inprocess, processes (--workers N) or ray "
-            "(overrides the suite's executor; docs/executors.md).",
-        ),
-    ] = None,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            help="Ray cluster to run on (e.g. auto, HOST:6379); implies --executor ray.",
-        ),
-    ] = None,
-    progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")
-    ] = True,
-    judge: Annotated[
-        bool, typer.Option("--judge/--no-judge", help="Judge the run with the suite's judges.")
-    ] = True,
-    junit: Annotated[
-        Path | None,
-        typer.Option("--junit", help="Write JUnit XML: a test case per question and gate check."),
-    ] = None,
+    limit: LimitOpt = None,
+    full: FullOpt = False,
+    lanes: LanesOpt = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = None,
+    ray_address: RayAddressOpt = None,
+    progress: ProgressOpt = True,
+    judge: JudgeOpt = True,
+    junit: JunitOpt = None,
 ) -> None:
     """Run cases × models × prompt versions × repetitions; finished trials are skipped.
 
@@ -78,38 +102,62 @@ def run(
     does: exactly once, the funnel printed; --no-judge skips it), then applies the
     suite's `gates:` (exit codes as `evals gate`: 0 ship, 3 fail, 4 undecided).
     """
-    from evals.agents import UnknownAgentError
-    from evals.run.reviews import ReviewPlanError
-    from evals.run.runner import RunOptions, prepare_run, run_suite
+    from evals.cli.judge import judge_after_run, suite_cascade
+    from evals.run.runner import RunOptions
     from evals.run.suite import load_suite
-    from evals.store.workspace import Workspace
 
     loaded = load_suite(suite)
-    from evals.cli.judge import judge_after_run, suite_cascade
-
     cascade = suite_cascade(loaded) if judge else None  # a bad judges list fails first
     gates: list[SuiteGate] = []
     if loaded.config.gates:  # the gates import scipy (77 MB of RSS): only when named
         from evals.analysis.suite_gates import load_suite_gates
 
         gates = load_suite_gates(loaded)  # so do bad gates: exit 2 before any trial
-    options = RunOptions(
-        limit=limit,
-        full=full,
-        lanes=lanes,
-        workers=workers,
-        progress=progress,
-        executor=executor,
-        ray_address=ray_address,
-    )
+    options = RunOptions(limit=limit, full=full, lanes=lanes, workers=workers,
+                         progress=progress, executor=executor, ray_address=ray_address)  # fmt: skip
+    ws, result = _execute(loaded, workspace, options)
+    summary = result.summary
+    infra = _print_invocation(result)
+    if summary is not None and summary.recorded and not summary.count("ok"):
+        # Every trial failed (a wrong key, no network, a provider typo): CI must see red.
+        fail(
+            f"no trial produced an answer ({summary.recorded} recorded, all failed; "
+            "first errors above)"
+        )
+    if cascade is not None:
+        for run_id in result.run_ids:
+            judge_after_run(ws, run_id, loaded, cascade, progress)
+    from evals.cli.run_gates import finish_run
+
+    pending = infra + (summary.missing if summary is not None else 1)
+    code = finish_run(ws, result.run_id, gates, junit, pending)
+    if code is not None:
+        raise typer.Exit(code)
+    if summary is None or summary.missing:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _execute(loaded: Suite, workspace: Path, options: RunOptions) -> tuple[Workspace, RunResult]:
+    """Prepare the run (it validates and writes nothing) and run it; a bad agent or review
+    plan is one located line and exit 2."""
+    from evals.agents import UnknownAgentError
+    from evals.run.reviews import ReviewPlanError
+    from evals.run.runner import prepare_run, run_suite
+    from evals.store.workspace import Workspace
+
     try:
-        prepared = prepare_run(loaded, options)  # validates; writes nothing
+        prepared = prepare_run(loaded, options)
         ws = Workspace(workspace)
-        result = run_suite(loaded, ws, options, console=console, prepared=prepared)
+        return ws, run_suite(loaded, ws, options, console=console, prepared=prepared)
     except UnknownAgentError as exc:  # the error cannot know which file named the agent
-        fail(f"{suite}: agent: {exc}", EXIT_INVALID)
+        fail(f"{loaded.path}: agent: {exc}", EXIT_INVALID)
     except ReviewPlanError as exc:  # nor which golden set it is about
         fail(f"{loaded.dataset_path}/{exc}", EXIT_INVALID)
+
+
+def _print_invocation(result: RunResult) -> int:
+    """What this invocation did (trials, rate, CPU, reuse); returns the trials that failed
+    on infrastructure, with a line saying how to retry them."""
     c = result.counters
     rate = c.done / result.elapsed_s if result.elapsed_s > 0 else 0.0
     cpu_ms = 1000 * result.cpu_s / c.done if c.done else 0.0
@@ -129,23 +177,7 @@ def run(
             markup=False,
             highlight=False,
         )
-    if summary is not None and summary.recorded and not summary.count("ok"):
-        # Every trial failed (a wrong key, no network, a provider typo): CI must see red.
-        fail(
-            f"no trial produced an answer ({summary.recorded} recorded, all failed; "
-            "first errors above)"
-        )
-    if cascade is not None:
-        for run_id in result.run_ids:
-            judge_after_run(ws, run_id, loaded, cascade, progress)
-    from evals.cli.run_gates import finish_run
-
-    pending = infra + (summary.missing if summary is not None else 1)
-    code = finish_run(ws, result.run_id, gates, junit, pending)
-    if code is not None:
-        raise typer.Exit(code)
-    if summary is None or summary.missing:
-        raise typer.Exit(EXIT_ERROR)
+    return infra
 
 
 def register(app: typer.Typer) -> None:

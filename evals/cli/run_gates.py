@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from evals.cli.common import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_OK, EXIT_UNDECIDED, console, fail
 
 if TYPE_CHECKING:
-    from evals.analysis.rundata import OutcomeSpec, RunData
+    from evals.analysis.rundata import OutcomeSpec
+    from evals.analysis.runfacts import FactSession, RunFacts
     from evals.analysis.suite_gates import SuiteGate
     from evals.schema import Decision
     from evals.store.workspace import Workspace
@@ -44,9 +45,9 @@ def _last_accepted_elsewhere(ws: Workspace, run_id: str) -> str | None:
 
 
 def _baseline(
-    ws: Workspace, text: str | None, cand: RunData, outcome: OutcomeSpec
-) -> RunData | None:
-    from evals.analysis.rundata import RunRef, RunSelectionError, load_run, resolve_run_ref
+    ws: Workspace, fs: FactSession, text: str | None, cand: RunFacts, outcome: OutcomeSpec
+) -> RunFacts | None:
+    from evals.analysis.rundata import RunRef, RunSelectionError
 
     if text in (None, "none"):
         return None
@@ -59,34 +60,45 @@ def _baseline(
             )
         text = found
     try:
-        ref = resolve_run_ref(ws, str(text))
+        ref = fs.resolve(ws, str(text))
         if ref.model is None and ref.prompt is None:  # a whole run: the same cell of it
             ref = RunRef(ref.run_id, cand.ref.model, cand.ref.prompt)
-        return load_run(ws, ref, outcome, single_cell=True)
+        return fs.load(ref, outcome, single_cell=True)
     except RunSelectionError as exc:
         fail(f"suite gate baseline: {exc}")
 
 
-def apply_suite_gates(ws: Workspace, run_id: str, gates: list[SuiteGate]) -> list[Decision]:
-    """Evaluate, record and print every gate on every cell it names."""
-    from evals.analysis.gates import evaluate_gate, record_decision
-    from evals.analysis.rundata import RunRef, load_run
+def _decide_cells(ws: Workspace, fs: FactSession, run_id: str, sg: SuiteGate) -> list[Decision]:
+    """One suite gate on every cell it names, each decision recorded and printed."""
+    from evals.analysis.gates import evaluate_gate_facts, record_decision
+    from evals.analysis.rundata import RunRef
     from evals.cli.gate import print_decision
 
+    outcome = sg.gate.spec.outcome
     decisions = []
-    for sg in gates:
-        outcome = sg.gate.spec.outcome
-        cells = sg.cells or load_run(ws, RunRef(run_id), outcome).cells
-        for model, prompt in cells:
-            cand = load_run(ws, RunRef(run_id, model, prompt), outcome, single_cell=True)
-            base = _baseline(ws, sg.entry.baseline, cand, outcome)
-            try:
-                decision = evaluate_gate(sg.gate, cand, base)
-            except ValueError as exc:
-                fail(f"suite gate {sg.entry.gate}: {exc}")
-            record_decision(ws, decision)
-            print_decision(decision, recorded=True)
-            decisions.append(decision)
+    for model, prompt in sg.cells or fs.load(RunRef(run_id), outcome).cells:
+        cand = fs.load(RunRef(run_id, model, prompt), outcome, single_cell=True)
+        base = _baseline(ws, fs, sg.entry.baseline, cand, outcome)
+        try:
+            decision = evaluate_gate_facts(sg.gate, fs, cand, base)
+        except ValueError as exc:
+            fail(f"suite gate {sg.entry.gate}: {exc}")
+        record_decision(ws, decision)
+        print_decision(decision, recorded=True)
+        decisions.append(decision)
+    return decisions
+
+
+def apply_suite_gates(ws: Workspace, run_id: str, gates: list[SuiteGate]) -> list[Decision]:
+    """Evaluate, record and print every gate on every cell it names, over the typed
+    columns as `evals gate` does (evals.analysis.runfacts: the trials stay in DuckDB)."""
+    from evals.analysis.runfacts import fact_session
+
+    decisions = []
+    with fact_session(ws) as fs:
+        fs.prefetch([run_id])
+        for sg in gates:
+            decisions += _decide_cells(ws, fs, run_id, sg)
     if decisions:
         counts = {
             o: sum(1 for d in decisions if d.outcome == o) for o in ("ship", "fail", "undecided")
@@ -101,11 +113,13 @@ def apply_suite_gates(ws: Workspace, run_id: str, gates: list[SuiteGate]) -> lis
 
 def write_run_junit(ws: Workspace, run_id: str, decisions: list[Decision], path: Path) -> None:
     """JUnit XML of the run (a test case per question and cell) and of each decision."""
-    from evals.analysis.junit import decision_suite, run_suite, write_junit
-    from evals.analysis.rundata import RunRef, load_run
+    from evals.analysis.junit import decision_suite, run_suite_facts, write_junit
+    from evals.analysis.rundata import RunRef
+    from evals.analysis.runfacts import fact_session
 
-    run = load_run(ws, RunRef(run_id))
-    write_junit(path, [run_suite(run, decisions), *(decision_suite(d) for d in decisions)])
+    with fact_session(ws) as fs:  # the run's trials stay in DuckDB
+        suite = run_suite_facts(fs, fs.load(RunRef(run_id)), decisions)
+    write_junit(path, [suite, *(decision_suite(d) for d in decisions)])
     console.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 

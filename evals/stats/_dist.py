@@ -4,7 +4,7 @@ scipy.stats took 1-2 s to import (its docstring machinery builds every distribut
 paid by every `evals gate` and `evals report` process before any work; scipy.special
 loads in a tenth of that. Each function is what scipy.stats evaluates for these
 distributions (the same special function, the same support and argument rules), so the
-values are identical: tests/evals/stats/test_dist.py compares them with scipy.stats.
+values are identical: tests/evals/test_stats_dist.py compares them with scipy.stats.
 """
 
 from __future__ import annotations

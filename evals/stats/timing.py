@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,18 +52,7 @@ def geometric_mean_ratio(
     _check_confidence(confidence)
     if n_boot < 1:
         raise ValueError("n_boot must be >= 1")
-    ta = np.asarray(assisted_times, dtype=float)
-    tu = np.asarray(unassisted_times, dtype=float)
-    if ta.ndim != 1 or tu.ndim != 1:
-        raise ValueError("times must be one-dimensional")
-    if ta.size != len(assisted_clusters) or tu.size != len(unassisted_clusters):
-        raise ValueError("each time needs exactly one cluster label")
-    if ta.size == 0 or tu.size == 0:
-        raise ValueError("both arms need at least one observation")
-    if not (np.all(np.isfinite(ta)) and np.all(np.isfinite(tu))):
-        raise ValueError("times must be finite")
-    if np.any(ta <= 0) or np.any(tu <= 0):
-        raise ValueError("times must be > 0 (they are log-transformed)")
+    ta, tu = _times(assisted_times, assisted_clusters, unassisted_times, unassisted_clusters)
     la, lu = np.log(ta), np.log(tu)
     ratio = float(np.exp(la.mean() - lu.mean()))
 
@@ -80,20 +70,7 @@ def geometric_mean_ratio(
 
     low = high = math.nan
     if k >= 2:
-        rng = np.random.default_rng(seed)
-        probs = np.full(k, 1.0 / k)
-        reps: list[npt.NDArray[np.float64]] = []
-        for start in range(0, n_boot, _BOOT_BLOCK):
-            rows = min(_BOOT_BLOCK, n_boot - start)
-            w = rng.multinomial(k, probs, size=rows).astype(float)  # times each cluster drawn
-            na, nu = w @ cnt_a, w @ cnt_u
-            ok = (na > 0) & (nu > 0)
-            reps.append((w[ok] @ sum_a) / na[ok] - (w[ok] @ sum_u) / nu[ok])
-        log_ratios = np.concatenate(reps)
-        if log_ratios.size:
-            alpha = 1.0 - confidence
-            q_low, q_high = np.quantile(log_ratios, [alpha / 2.0, 1.0 - alpha / 2.0])
-            low, high = float(np.exp(q_low)), float(np.exp(q_high))
+        low, high = _bootstrap_interval((sum_a, cnt_a, sum_u, cnt_u), n_boot, seed, confidence)
     return GeometricMeanRatio(
         ratio=ratio,
         low=low,
@@ -105,6 +82,59 @@ def geometric_mean_ratio(
         n_boot=n_boot,
         confidence=confidence,
     )
+
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _times(
+    assisted_times: Sequence[float] | npt.ArrayLike,
+    assisted_clusters: Sequence[Hashable],
+    unassisted_times: Sequence[float] | npt.ArrayLike,
+    unassisted_clusters: Sequence[Hashable],
+) -> tuple[FloatArray, FloatArray]:
+    """Both arms' times as arrays, checked: one cluster each, some in each arm, > 0."""
+    ta = np.asarray(assisted_times, dtype=float)
+    tu = np.asarray(unassisted_times, dtype=float)
+    if ta.ndim != 1 or tu.ndim != 1:
+        raise ValueError("times must be one-dimensional")
+    if ta.size != len(assisted_clusters) or tu.size != len(unassisted_clusters):
+        raise ValueError("each time needs exactly one cluster label")
+    if ta.size == 0 or tu.size == 0:
+        raise ValueError("both arms need at least one observation")
+    if not (np.all(np.isfinite(ta)) and np.all(np.isfinite(tu))):
+        raise ValueError("times must be finite")
+    if np.any(ta <= 0) or np.any(tu <= 0):
+        raise ValueError("times must be > 0 (they are log-transformed)")
+    return ta, tu
+
+
+def _bootstrap_interval(
+    clusters: tuple[npt.NDArray[Any], ...],
+    n_boot: int,
+    seed: int,
+    confidence: float,
+) -> tuple[float, float]:
+    """The percentile interval of the ratio over clusters resampled with replacement;
+    ``clusters``: per cluster the sum of log times and the count, assisted then
+    unassisted (see geometric_mean_ratio)."""
+    sum_a, cnt_a, sum_u, cnt_u = clusters
+    k = sum_a.size
+    rng = np.random.default_rng(seed)
+    probs = np.full(k, 1.0 / k)
+    reps: list[FloatArray] = []
+    for start in range(0, n_boot, _BOOT_BLOCK):
+        rows = min(_BOOT_BLOCK, n_boot - start)
+        w = rng.multinomial(k, probs, size=rows).astype(float)  # times each cluster drawn
+        na, nu = w @ cnt_a, w @ cnt_u
+        ok = (na > 0) & (nu > 0)
+        reps.append((w[ok] @ sum_a) / na[ok] - (w[ok] @ sum_u) / nu[ok])
+    log_ratios = np.concatenate(reps)
+    if not log_ratios.size:
+        return math.nan, math.nan
+    alpha = 1.0 - confidence
+    q_low, q_high = np.quantile(log_ratios, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(np.exp(q_low)), float(np.exp(q_high))
 
 
 def percentile(values: Sequence[float] | npt.ArrayLike, q: float) -> float:

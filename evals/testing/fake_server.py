@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from evals.testing.fake_wire import JSON, completion, error_response
 from evals.testing.script import (
     FAULT_KINDS,
     FakeRequest,
@@ -45,8 +46,6 @@ from evals.testing.script import (
     content_text,
     resolve_reply,
 )
-
-_JSON = "application/json"
 
 
 class FakeLLMServer:
@@ -189,19 +188,19 @@ class FakeLLMServer:
         if request.method == "POST" and request.path.endswith("/chat/completions"):
             return await self._chat(request)
         if request.path in ("/health", "/v1/health"):
-            return web.Response(body=b'{"status":"ok"}', content_type=_JSON)
+            return web.Response(body=b'{"status":"ok"}', content_type=JSON)
         if request.path.endswith("/models"):
             body = {"object": "list", "data": [{"id": "fake", "object": "model"}]}
-            return web.Response(body=orjson.dumps(body), content_type=_JSON)
-        return _error(404, "not_found", f"no route {request.method} {request.path}")
+            return web.Response(body=orjson.dumps(body), content_type=JSON)
+        return error_response(404, "not_found", f"no route {request.method} {request.path}")
 
     async def _chat(self, request: web.BaseRequest) -> web.StreamResponse:
         try:
             body = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
-            return _error(400, "invalid_request_error", "request body is not JSON")
+            return error_response(400, "invalid_request_error", "request body is not JSON")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-            return _error(400, "invalid_request_error", "'messages' must be a list")
+            return error_response(400, "invalid_request_error", "'messages' must be a list")
         index = self.count
         self.count += 1
         if len(self.requests) < self.log_limit:
@@ -213,7 +212,7 @@ class FakeLLMServer:
             try:
                 reply = resolve_reply(self.script, FakeRequest(body, index))
             except Exception as exc:  # a broken script is the test's bug: say so
-                return _error(500, "script_error", f"{type(exc).__name__}: {exc}")
+                return error_response(500, "script_error", f"{type(exc).__name__}: {exc}")
             fault = reply.fault
         delay = self._latency() if reply is None or reply.latency_s is None else reply.latency_s
         if fault is not None:
@@ -223,8 +222,10 @@ class FakeLLMServer:
             await asyncio.sleep(delay)
         assert reply is not None
         if reply.error_status is not None:
-            return _error(reply.error_status, "scripted_error", reply.text or "scripted error")
-        return web.Response(body=self._completion(body, reply, index), content_type=_JSON)
+            text = reply.text or "scripted error"
+            return error_response(reply.error_status, "scripted_error", text)
+        prompt = self._prompt_tokens(body["messages"])
+        return web.Response(body=completion(body, reply, index, prompt), content_type=JSON)
 
     def _draw_fault(self) -> FaultKind | None:
         if self.fault_rate <= 0.0 or self._fault_rng.random() >= self.fault_rate:
@@ -241,7 +242,7 @@ class FakeLLMServer:
     ) -> web.StreamResponse:
         if fault == "hang":
             await asyncio.sleep(self.hang_s)  # cancelled when the client disconnects
-            return _error(504, "timeout", "hung request")
+            return error_response(504, "timeout", "hung request")
         if delay > 0:
             await asyncio.sleep(delay)
         if fault == "rate_limit":
@@ -249,49 +250,13 @@ class FakeLLMServer:
                 "Retry-After": f"{self.retry_after_s:g}",
                 "retry-after-ms": str(int(self.retry_after_s * 1000)),
             }
-            return _error(429, "rate_limit_exceeded", "Rate limit reached (fake)", headers)
+            return error_response(429, "rate_limit_exceeded", "Rate limit reached (fake)", headers)
         if fault == "server_error":
-            return _error(500, "server_error", "Internal server error (fake)")
+            return error_response(500, "server_error", "Internal server error (fake)")
         if fault == "malformed":
-            return web.Response(body=b'{"id": "chatcmpl-broken", "choices": [', content_type=_JSON)
+            return web.Response(body=b'{"id": "chatcmpl-broken", "choices": [', content_type=JSON)
         _reset(request)
         raise asyncio.CancelledError  # aiohttp drops the request quietly
-
-    def _completion(self, body: dict[str, Any], reply: Reply, index: int) -> bytes:
-        message: dict[str, Any] = {"role": "assistant", "content": reply.text}
-        if reply.tool_calls:
-            message["tool_calls"] = [
-                _tool_call(c, index, i) for i, c in enumerate(reply.tool_calls)
-            ]
-        prompt, cached = self._prompt_tokens(body["messages"])
-        completion = reply.completion_tokens
-        if completion is None:
-            tool_chars = sum(len(str(c.get("arguments", ""))) for c in reply.tool_calls)
-            completion = 1 + (len(reply.text or "") + tool_chars) // 4
-        prompt = prompt if reply.prompt_tokens is None else reply.prompt_tokens
-        cached = min(prompt, cached if reply.cached_tokens is None else reply.cached_tokens)
-        choice: dict[str, Any] = {
-            "index": 0,
-            "message": message,
-            "finish_reason": reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop"),
-        }
-        if body.get("logprobs"):
-            choice["logprobs"] = _logprobs(reply.text or "", int(body.get("top_logprobs") or 0))
-        return orjson.dumps(
-            {
-                "id": f"chatcmpl-fake-{index}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model", "fake"),
-                "choices": [choice],
-                "usage": {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": completion,
-                    "total_tokens": prompt + completion,
-                    "prompt_tokens_details": {"cached_tokens": cached},
-                },
-            }
-        )
 
     def _prompt_tokens(self, messages: list[Any]) -> tuple[int, int]:
         """Estimated prompt tokens, and those a prefix cache would have served."""
@@ -330,39 +295,6 @@ def _reset(request: web.BaseRequest) -> None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
-
-
-def _error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    body = {"error": {"message": message, "type": code, "code": code}}
-    return web.Response(status=status, body=orjson.dumps(body), content_type=_JSON, headers=headers)
-
-
-def _tool_call(call: dict[str, Any], index: int, position: int) -> dict[str, Any]:
-    arguments = call.get("arguments", {})
-    if not isinstance(arguments, str):
-        arguments = orjson.dumps(arguments).decode()
-    return {
-        "id": call.get("id") or f"call_{index}_{position}",
-        "type": "function",
-        "function": {"name": call["name"], "arguments": arguments},
-    }
-
-
-def _logprobs(text: str, top: int) -> dict[str, Any]:
-    """Deterministic per-word log-probabilities with `top` alternatives each."""
-    content = []
-    for i, token in enumerate(text.split(" ") if text else []):
-        logprob = -0.1 * (i % 5)
-        alternatives = [{"token": token, "logprob": logprob, "bytes": None}]
-        alternatives += [
-            {"token": f"{token}~{k}", "logprob": logprob - k, "bytes": None} for k in range(1, top)
-        ]
-        content.append(
-            {"token": token, "logprob": logprob, "bytes": None, "top_logprobs": alternatives[:top]}
-        )
-    return {"content": content}
 
 
 def serve_forever(workers: int = 1, **kwargs: Any) -> None:

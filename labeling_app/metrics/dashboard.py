@@ -75,6 +75,14 @@ def counted_ids(ws: Workspace, queue_ids: Iterable[str]) -> set[str]:
     return {str(r["id"]) for r in rows}
 
 
+LABEL_COLUMNS = (
+    "label_id", "counted", "simulated", "trial_key", "queue_id", "item_id", "reviewer",
+    "action", "arm", "question_id", "case_id", "model_alias", "prompt", "model_prompt",
+    "helpful", "correctness", "comment", "active_s", "wall_s", "submitted_at",
+)  # fmt: skip
+"""The columns of label_frame (an empty frame has them too)."""
+
+
 def label_frame(
     queues: dict[str, ReviewQueue],
     labels: list[Label],
@@ -95,68 +103,48 @@ def label_frame(
         q = queues.get(lb.queue_id)
         if q is None:
             continue
-        item = q.item(lb.item_id)
         evs = by_key.get((lb.queue_id, lb.item_id, lb.reviewer), [])
-        closing = ReviewEvent(
-            id="x",
-            queue_id=lb.queue_id,
-            item_id=lb.item_id,
-            reviewer=lb.reviewer,
-            kind=lb.action,
-            at=lb.submitted_at,
-        )
-        until = [e for e in evs if e.at <= lb.submitted_at] + [closing]
-        rows.append(
-            {
-                "label_id": lb.id,
-                "counted": lb.id in counted,
-                "simulated": is_simulated(lb.reviewer),
-                "trial_key": item.trial_key,
-                "queue_id": lb.queue_id,
-                "item_id": lb.item_id,
-                "reviewer": lb.reviewer,
-                "action": lb.action,
-                "arm": item.arm,
-                "question_id": item.question_id,
-                "case_id": item.case_id,
-                "model_alias": item.model_alias or "(control)",
-                "prompt": item.prompt or "(control)",
-                "model_prompt": f"{item.model_alias}/{item.prompt}"
-                if item.model_alias
-                else "(control)",
-                "helpful": lb.helpful,
-                "correctness": lb.correctness,
-                "comment": lb.comment,
-                "active_s": active_seconds(until, threshold_s or q.idle_threshold_s),
-                "wall_s": wall_seconds(until),
-                "submitted_at": lb.submitted_at,
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "label_id",
-            "counted",
-            "simulated",
-            "trial_key",
-            "queue_id",
-            "item_id",
-            "reviewer",
-            "action",
-            "arm",
-            "question_id",
-            "case_id",
-            "model_alias",
-            "prompt",
-            "model_prompt",
-            "helpful",
-            "correctness",
-            "comment",
-            "active_s",
-            "wall_s",
-            "submitted_at",
-        ],
+        rows.append(_label_row(lb, q, evs, threshold_s or q.idle_threshold_s, lb.id in counted))
+    return pd.DataFrame(rows, columns=list(LABEL_COLUMNS))
+
+
+def _label_row(
+    lb: Label, q: ReviewQueue, evs: list[ReviewEvent], threshold_s: float, counted: bool
+) -> dict[str, Any]:
+    """A decision's row: its item's attributes and its active and wall time from the
+    reviewer's events on the item up to the decision."""
+    item = q.item(lb.item_id)
+    closing = ReviewEvent(
+        id="x",
+        queue_id=lb.queue_id,
+        item_id=lb.item_id,
+        reviewer=lb.reviewer,
+        kind=lb.action,
+        at=lb.submitted_at,
     )
+    until = [e for e in evs if e.at <= lb.submitted_at] + [closing]
+    return {
+        "label_id": lb.id,
+        "counted": counted,
+        "simulated": is_simulated(lb.reviewer),
+        "trial_key": item.trial_key,
+        "queue_id": lb.queue_id,
+        "item_id": lb.item_id,
+        "reviewer": lb.reviewer,
+        "action": lb.action,
+        "arm": item.arm,
+        "question_id": item.question_id,
+        "case_id": item.case_id,
+        "model_alias": item.model_alias or "(control)",
+        "prompt": item.prompt or "(control)",
+        "model_prompt": f"{item.model_alias}/{item.prompt}" if item.model_alias else "(control)",
+        "helpful": lb.helpful,
+        "correctness": lb.correctness,
+        "comment": lb.comment,
+        "active_s": active_seconds(until, threshold_s),
+        "wall_s": wall_seconds(until),
+        "submitted_at": lb.submitted_at,
+    }
 
 
 def _gm(values: list[float]) -> float:

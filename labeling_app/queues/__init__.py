@@ -27,6 +27,12 @@ if TYPE_CHECKING:
         sample_trials,
         survivor_trials,
     )
+    from labeling_app.queues.decisions import (
+        Decision,
+        QueueError,
+        new_id,
+        undo_label,
+    )
     from labeling_app.queues.drafts import (
         DraftBackend,
         clean_value,
@@ -97,12 +103,8 @@ if TYPE_CHECKING:
         done_nodes,
     )
     from labeling_app.queues.service import (
-        Decision,
-        QueueError,
         QueueService,
         append_durable,
-        new_id,
-        undo_label,
     )
     from labeling_app.queues.simulate import (
         SimulatedReviewer,
@@ -123,7 +125,7 @@ _EXPORTS: dict[str, str] = {
     "Adjudication": "labeling_app.queues.lead_records",
     "Claim": "labeling_app.queues.models",
     "CountIndex": "labeling_app.queues.picking",
-    "Decision": "labeling_app.queues.service",
+    "Decision": "labeling_app.queues.decisions",
     "DraftBackend": "labeling_app.queues.drafts",
     "ItemLabels": "labeling_app.queues.lead",
     "ItemState": "labeling_app.queues.state",
@@ -132,7 +134,7 @@ _EXPORTS: dict[str, str] = {
     "LiveQueues": "labeling_app.queues.live",
     "Picker": "labeling_app.queues.picking",
     "QueueBuildError": "labeling_app.queues.build",
-    "QueueError": "labeling_app.queues.service",
+    "QueueError": "labeling_app.queues.decisions",
     "QueueItem": "labeling_app.queues.models",
     "QueueService": "labeling_app.queues.service",
     "QueueSetting": "labeling_app.queues.models",
@@ -171,7 +173,7 @@ _EXPORTS: dict[str, str] = {
     "labels_frame": "labeling_app.queues.export",
     "load_choice": "labeling_app.queues.drafts",
     "load_draft": "labeling_app.queues.drafts",
-    "new_id": "labeling_app.queues.service",
+    "new_id": "labeling_app.queues.decisions",
     "node_of": "labeling_app.queues.review_items",
     "node_seconds": "labeling_app.queues.review_items",
     "nodes_done": "labeling_app.queues.review_items",
@@ -187,7 +189,7 @@ _EXPORTS: dict[str, str] = {
     "to_bytes": "labeling_app.queues.export",
     "trial_answers": "labeling_app.queues.simulate",
     "trials_frame": "labeling_app.queues.export",
-    "undo_label": "labeling_app.queues.service",
+    "undo_label": "labeling_app.queues.decisions",
     "use_backend": "labeling_app.queues.drafts",
 }
 

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from evals.dataset.golden import GoldenSet, load_golden_set
 from evals.errors import InputError
-from evals.schema import content_hash, utcnow
+from evals.schema import Case, content_hash, utcnow
 from evals.store.query import query, run_members_sql
 from evals.store.rows import rows_as
 from evals.store.workspace import Workspace
@@ -166,34 +166,19 @@ def _control_cases(trials: Sequence[QueueTrial], share: float, seed: int) -> lis
     return chosen
 
 
-def build_queue(
-    trials: Sequence[QueueTrial],
-    golden: GoldenSet,
-    *,
-    name: str,
-    created_by: str,
-    source: str,
-    run_ids: list[str],
-    sample_size: int | None = None,
-    seed: int = 0,
-    overlap: int = 1,
-    blind: bool = True,
-    shuffle: bool = True,
-    control_share: float = 0.0,
-    lease_s: float = 1200.0,
-    idle_threshold_s: float = 60.0,
-    show_verdicts: bool = False,
-    description: str = "",
-    now: datetime | None = None,
-) -> ReviewQueue:
-    """A queue over the given trials (rows with key, run_id, case_id, question_id,
-    model_alias, prompt) and the golden set's cases."""
+def _check_settings(
+    overlap: int, control_share: float, lease_s: float, idle_threshold_s: float
+) -> None:
     if overlap < 1:
         raise QueueBuildError("overlap must be at least 1")
     if not 0.0 <= control_share < 1.0:
         raise QueueBuildError("control share must be in [0, 1)")
     if lease_s <= 0 or idle_threshold_s <= 0:
         raise QueueBuildError("lease and idle threshold must be positive")
+
+
+def _golden_cases(trials: Sequence[QueueTrial], golden: GoldenSet) -> dict[str, Case]:
+    """The golden set's cases by id; every trial's case must be one of them."""
     if not trials:
         raise QueueBuildError("no trials to review (nothing survived, or no trials match)")
     cases = {c.id: c for c in golden.cases}
@@ -203,6 +188,18 @@ def build_queue(
             f"{len(unknown)} trial case(s) are not in the golden set "
             f"{golden.path}: {', '.join(unknown[:5])}"
         )
+    return cases
+
+
+def _item_drafts(
+    trials: Sequence[QueueTrial],
+    cases: dict[str, Case],
+    control_share: float,
+    seed: int,
+    shuffle: bool,
+) -> list[dict[str, Any]]:
+    """The queue's items before they have ids: an assisted item per trial and the control
+    (unassisted) cases, shuffled by the seed or in (question, case, model, prompt) order."""
     drafts = [
         dict(
             arm="assisted",
@@ -228,6 +225,34 @@ def build_queue(
                 for k in ("question_id", "case_id", "model_alias", "prompt", "arm")
             )
         )
+    return drafts
+
+
+def build_queue(
+    trials: Sequence[QueueTrial],
+    golden: GoldenSet,
+    *,
+    name: str,
+    created_by: str,
+    source: str,
+    run_ids: list[str],
+    sample_size: int | None = None,
+    seed: int = 0,
+    overlap: int = 1,
+    blind: bool = True,
+    shuffle: bool = True,
+    control_share: float = 0.0,
+    lease_s: float = 1200.0,
+    idle_threshold_s: float = 60.0,
+    show_verdicts: bool = False,
+    description: str = "",
+    now: datetime | None = None,
+) -> ReviewQueue:
+    """A queue over the given trials (rows with key, run_id, case_id, question_id,
+    model_alias, prompt) and the golden set's cases."""
+    _check_settings(overlap, control_share, lease_s, idle_threshold_s)
+    cases = _golden_cases(trials, golden)
+    drafts = _item_drafts(trials, cases, control_share, seed, shuffle)
     created = now or utcnow()
     queue_id = "q-" + content_hash(
         {"name": name, "at": created.isoformat(), "items": drafts}, length=10

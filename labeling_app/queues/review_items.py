@@ -176,13 +176,7 @@ def build_review_queue(
             for t in groups[(review_id, model, prompt)]
         ]
         items.append(_as_review(it, review_id, nodes, "assisted"))
-    for review_id in controls:
-        own = sorted(
-            (c for c in golden.cases if c.review == review_id),
-            key=lambda c: order.index(c.question_id),
-        )
-        nodes = [ReviewNode(question_id=c.question_id, case_id=c.id) for c in own]
-        items.append(_as_review(items[0], review_id, nodes, "unassisted"))
+    items += _control_items(golden, order, controls, items[0])
     if base.shuffle:
         random.Random(f"order-{seed}").shuffle(items)
     items = [
@@ -202,6 +196,22 @@ def build_review_queue(
             },
         }
     )
+
+
+def _control_items(
+    golden: GoldenSet, order: list[str], review_ids: list[str], template: QueueItem
+) -> list[QueueItem]:
+    """An unassisted item per control review: its cases in question order (``order``),
+    the rest of the item as ``template``'s."""
+    out = []
+    for review_id in review_ids:
+        own = sorted(
+            (c for c in golden.cases if c.review == review_id),
+            key=lambda c: order.index(c.question_id),
+        )
+        nodes = [ReviewNode(question_id=c.question_id, case_id=c.id) for c in own]
+        out.append(_as_review(template, review_id, nodes, "unassisted"))
+    return out
 
 
 def _as_review(item: QueueItem, review_id: str, nodes: list[ReviewNode], arm: str) -> QueueItem:

@@ -17,50 +17,39 @@ equals `compute_state` over the store's records (the store stays the source of t
 
 from __future__ import annotations
 
-import secrets
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from evals.errors import RefusedError
 from evals.schema import Label, ReviewEvent, utcnow
 from evals.store.workspace import Workspace
 from labeling_app.metrics.timing import active_seconds
+from labeling_app.queues.decisions import (
+    Decision,
+    QueueError,
+    label_of,
+    new_id,
+    undo_label,
+    validate,
+)
 from labeling_app.queues.live import LiveQueue, LiveQueues, QueueSummary
 from labeling_app.queues.models import Claim, QueueItem, QueueSetting, ReviewQueue
 from labeling_app.queues.records import RecordIndex
 from labeling_app.queues.state import QueueState
 
+__all__ = [  # besides its own: the decision helpers, defined in labeling_app.queues.decisions
+    "Decision",
+    "EventKind",
+    "QueueError",
+    "QueueService",
+    "append_durable",
+    "new_id",
+    "undo_label",
+]
+
 EventKind = Literal[
     "claim", "shown", "heartbeat", "hidden", "visible", "submit", "skip", "flag", "undo", "release"
 ]
-
-
-def undo_label(label: Label, now: datetime) -> Label:
-    """The label that retracts `label` (an undo carries no rating and no time)."""
-    return label.model_copy(
-        update={
-            "id": new_id("label"),
-            "action": "undo",
-            "retracts": label.id,
-            "helpful": None,
-            "correctness": None,
-            "corrected_answer": None,
-            "comment": None,
-            "submitted_at": now,
-            "active_seconds": None,
-        }
-    )
-
-
-class QueueError(RefusedError):
-    """An operation the queue's rules refuse; the message is shown to the user."""
-
-
-def new_id(prefix: str) -> str:
-    """A unique record id."""
-    return f"{prefix}-{utcnow().strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(5)}"
 
 
 def append_durable(ws: Workspace, kind: str, record: Any) -> None:
@@ -71,17 +60,6 @@ def append_durable(ws: Workspace, kind: str, record: Any) -> None:
     writer = ws.writer(kind, durable=True)
     writer.durable = True
     writer.append(record)
-
-
-@dataclass
-class Decision:
-    """What a reviewer decided on an item (the form's content)."""
-
-    action: Literal["submit", "skip", "flag"] = "submit"
-    helpful: bool | None = None
-    correctness: Literal["correct", "partly", "wrong"] | None = None
-    corrected_answer: str | None = None
-    comment: str | None = None
 
 
 class QueueService:
@@ -270,7 +248,7 @@ class QueueService:
     ) -> Label:
         """Record a submission, skip or flag; returns the label (already on disk)."""
         with self.live(queue_id, now) as live:
-            _validate(live.items[item_id].item, decision)
+            validate(live.items[item_id].item, decision)
         with self._lock(queue_id):
             now = now or utcnow()
             with self.live(queue_id, now) as live:
@@ -301,35 +279,8 @@ class QueueService:
     def _label(
         self, live: LiveQueue, item: QueueItem, reviewer: str, decision: Decision, now: datetime
     ) -> Label:
-        q = live.queue
-        events = live.events(item.item_id, reviewer)
-        shown = [e.at for e in events if e.kind in ("shown", "claim")]
-        final = ReviewEvent(
-            id="pending",
-            queue_id=q.queue_id,
-            item_id=item.item_id,
-            reviewer=reviewer,
-            kind=decision.action,
-            at=now,
-        )
-        return Label(
-            id=new_id("label"),
-            queue_id=q.queue_id,
-            item_id=item.item_id,
-            trial_key=item.trial_key,
-            case_id=item.case_id,
-            reviewer=reviewer,
-            arm=item.arm,
-            action=decision.action,
-            helpful=decision.helpful if item.arm == "assisted" else None,
-            correctness=decision.correctness if item.arm == "assisted" else None,
-            corrected_answer=_clean(decision.corrected_answer),
-            comment=_clean(decision.comment),
-            shown_at=min(shown) if shown else None,
-            submitted_at=now,
-            active_seconds=round(active_seconds([*events, final], q.idle_threshold_s), 3),
-            idle_threshold_s=q.idle_threshold_s,
-        )
+        return label_of(live.queue, item, reviewer, decision, now,
+                        live.events(item.item_id, reviewer))  # fmt: skip
 
     def undo_last(
         self, queue_id: str, reviewer: str, now: datetime | None = None
@@ -400,19 +351,3 @@ class QueueService:
         )
         append_durable(self.ws, "queue_setting", setting)
         return setting
-
-
-def _clean(text: str | None) -> str | None:
-    text = (text or "").strip()
-    return text or None
-
-
-def _validate(item: QueueItem, d: Decision) -> None:
-    if d.action == "flag" and not _clean(d.comment):
-        raise QueueError("a flag needs a reason")
-    if d.action != "submit":
-        return
-    if item.arm == "assisted" and d.helpful is None:
-        raise QueueError("say whether the answer was helpful (yes or no) before submitting")
-    if item.arm == "unassisted" and not _clean(d.corrected_answer):
-        raise QueueError("write your answer before submitting (this is a control item)")

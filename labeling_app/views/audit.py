@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from evals.schema import Label
 from labeling_app.components.safe import plain_label
 from labeling_app.components.trace_view import render_trace, render_verdicts, text_block
 from labeling_app.data import lenient_trace, trial_index, trial_raw, verdicts
@@ -71,52 +72,43 @@ def main() -> None:
         render_verdicts(found_verdicts)
         st.subheader("Labels")
         labels = [lb for lb in svc.index.labels() if lb.trial_key == key]
-        live = {lb.id for lb in effective(labels)}
-        if not labels:
-            st.info("No reviewer has labelled this trial.")
-        else:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "reviewer": lb.reviewer,
-                            "action": lb.action,
-                            "helpful": lb.helpful,
-                            "correctness": lb.correctness,
-                            "corrected answer": lb.corrected_answer,
-                            "comment": lb.comment,
-                            "submitted at": lb.submitted_at,
-                            "active s": lb.active_seconds,
-                            "retracted": lb.action != "undo" and lb.id not in live,
-                            "queue": lb.queue_id,
-                            "label id": lb.id,
-                        }
-                        for lb in labels
-                    ]
-                ),
-                hide_index=True,
-            )
-            events = [
-                e for lb in labels for e in svc.index.events(lb.queue_id, lb.item_id, lb.reviewer)
-            ]
-            with st.expander(f"raw timing events ({len(events)})"):
-                st.dataframe(
-                    pd.DataFrame(
-                        [
-                            {
-                                "reviewer": e.reviewer,
-                                "kind": e.kind,
-                                "at": e.at,
-                                "idle s": e.data.get("idle_s"),
-                            }
-                            for e in sorted({e.id: e for e in events}.values(), key=lambda e: e.at)
-                        ]
-                    ),
-                    hide_index=True,
-                )
+        _labels_table(svc, labels)
         corrections(svc, key, {lb.id for lb in labels})
     with right:
         render_trace(raw, blind=False, scope="audit")
+
+
+def _labels_table(svc: QueueService, labels: list[Label]) -> None:
+    """Every label on the trial (undone ones marked retracted) and their raw timing
+    events; a note when there is none."""
+    if not labels:
+        st.info("No reviewer has labelled this trial.")
+        return
+    live = {lb.id for lb in effective(labels)}
+    rows = [
+        {
+            "reviewer": lb.reviewer,
+            "action": lb.action,
+            "helpful": lb.helpful,
+            "correctness": lb.correctness,
+            "corrected answer": lb.corrected_answer,
+            "comment": lb.comment,
+            "submitted at": lb.submitted_at,
+            "active s": lb.active_seconds,
+            "retracted": lb.action != "undo" and lb.id not in live,
+            "queue": lb.queue_id,
+            "label id": lb.id,
+        }
+        for lb in labels
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    events = [e for lb in labels for e in svc.index.events(lb.queue_id, lb.item_id, lb.reviewer)]
+    with st.expander(f"raw timing events ({len(events)})"):
+        timing = [
+            {"reviewer": e.reviewer, "kind": e.kind, "at": e.at, "idle s": e.data.get("idle_s")}
+            for e in sorted({e.id: e for e in events}.values(), key=lambda e: e.at)
+        ]
+        st.dataframe(pd.DataFrame(timing), hide_index=True)
 
 
 def corrections(svc: QueueService, trial_key: str, label_ids: set[str]) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import numpy as np
 import pytest
@@ -38,11 +41,33 @@ def test_binom_cdf() -> None:
                 assert same(_dist.binom_cdf(k, n, p), float(st.binom.cdf(k, n, p))), (k, n, p)
 
 
+GAVE_UP = {(1e-12, 0.5, 2.0)}
+"""Where Boost's inverse incomplete beta (behind scipy's beta.ppf) gives up with a
+RuntimeWarning and an inexact quantile (its CDF is 7e-14, not 1e-12): scipy.stats returns
+the same value, warning alike. The statistics never ask there: their shapes are whole
+numbers >= 1 (Clopper-Pearson), so the warning is expected here and nowhere else."""
+
+
 def test_beta_ppf() -> None:
     for a in [0.0, 0.5, 1.0, 3.0, 250.0, 40001.0]:
         for b in [0.0, 1.0, 2.0, 77.0, 90000.0]:
             for q in GRID:
-                assert same(_dist.beta_ppf(q, a, b), float(st.beta.ppf(q, a, b))), (q, a, b)
+                expected: AbstractContextManager[object] = (
+                    pytest.warns(RuntimeWarning, match="Root finding")
+                    if (q, a, b) in GAVE_UP
+                    else _no_warning()
+                )
+                with expected:
+                    got, want = _dist.beta_ppf(q, a, b), float(st.beta.ppf(q, a, b))
+                assert same(got, want), (q, a, b)
+
+
+@contextmanager
+def _no_warning() -> Iterator[None]:
+    """Any warning is an error (a new inexact corner would show here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
 
 
 def test_the_statistics_do_not_import_scipy_stats() -> None:

@@ -88,7 +88,7 @@ def test_one_order_outputs_give_a_stated_one_order_accuracy() -> None:
     (r,) = evaluate_pairwise(prefs, only_ab)
     assert r.orders == "AB only" and r.items == 0 and r.judged_items == 10
     assert r.accuracy is not None and r.accuracy.k == 5 and r.accuracy.n == 10
-    from evals.cli.calibrate import _pairwise_line
+    from evals.cli.calibrate_output import _pairwise_line
 
     line = _pairwise_line(r)
     assert "ONE-ORDER accuracy: judged AB only" in line and "5/10" in line

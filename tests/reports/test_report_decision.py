@@ -102,6 +102,9 @@ def test_caveats_missing_cost_simulated_labels_and_few_cases(
     kinds = {c.kind: c.text for c in report.caveats}
     assert set(kinds) == {"missing_cost", "simulated_labels", "too_few_cases"}
     assert "12 of 12 trials" in kinds["missing_cost"]
+    # A missing cost is said to be missing, never to read 0.
+    assert "not recorded (unknown, not zero)" in kinds["missing_cost"]
+    assert "read 0" not in kinds["missing_cost"] and "reads 0" not in kinds["missing_cost"]
     assert "5 of 8 labels" in kinds["simulated_labels"]
     assert "3 of 3 question(s) have fewer than 30 cases" in kinds["too_few_cases"]
     html, md, data = _written(report, tmp_path / "out")
@@ -186,6 +189,9 @@ def test_unpriced_candidate_reads_no_price_not_zero(workspace: Workspace) -> Non
     (caveat,) = report.caveats
     assert caveat.kind == "missing_cost" and "40 of 80 trials" in caveat.text
     assert "(local; 40 priced)" in caveat.text
+    # From the comparison alone (no trials, no counts): the run whose cost is missing.
+    (alone,) = [c for c in comparison_caveats(cmp) if c.kind == "missing_cost"]
+    assert "no cost was recorded" in alone.text and "reads 0" not in alone.text
 
 
 def test_summary_of_one_cell_shows_that_cells_decision(

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,6 +123,31 @@ def test_markdown_and_html_escape_table_cells() -> None:
     assert "| x\\|y # z | 2 |" in render_markdown(report)  # mid-cell: no heading
 
 
+def _regression_from_trials(ws_path: Path) -> dict[str, Any]:
+    """The regression report of 'cand' against 'base' by compare_runs over load_run."""
+    from reports.caveats import comparison_caveats
+
+    ws = Workspace(ws_path)
+    runs = [load_run(ws, RunRef(r), single_cell=True) for r in ("base", "cand")]
+    cmp = compare_runs(*runs, margins=[0.05])
+    report = build_comparison_report(
+        cmp, kind="regression", caveats=comparison_caveats(cmp, runs)
+    )
+    out: dict[str, Any] = json.loads(report_json(report))
+    return out
+
+
+def _without_store_fields(report: dict[str, Any]) -> dict[str, Any]:
+    """A report's JSON without its time stamps and what only the store path adds (the
+    evidence cap and query, and the subtitle line saying so); every number stays."""
+    out = json.loads(json.dumps(report))
+    out.pop("generated_at", None)
+    out["subtitle"] = [s for s in out["subtitle"] if not s.startswith("Evidence: ")]
+    for name in ("created_at", "evidence_cap", "evidence_query"):
+        out["data"].pop(name, None)
+    return out
+
+
 def evals(*args: str, ws: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "evals.cli.main", *args, "-w", str(ws)],
@@ -173,6 +199,8 @@ def test_cli_compare_and_reports(tmp_path: Path) -> None:
     assert regression.returncode == 0, regression.stderr
     data = json.loads((tmp_path / "reg" / "report.json").read_text())
     assert data["kind"] == "regression" and data["data"]["baseline_ref"] == "base"
+    # Computed in the store, it is the report of the reference path over the trials.
+    assert _without_store_fields(data) == _without_store_fields(_regression_from_trials(ws_path))
     assert evals("compare", "base", "cand", "--format", "pdf", ws=ws_path).returncode == 1
 
 

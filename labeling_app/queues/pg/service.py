@@ -28,21 +28,14 @@ from psycopg.types.json import Jsonb
 from evals.schema import Label, utcnow
 from evals.store.workspace import Workspace
 from labeling_app.queues import drafts
+from labeling_app.queues.decisions import Decision, QueueError, new_id, undo_label, validate
 from labeling_app.queues.models import QueueItem, QueueSetting, ReviewQueue
 from labeling_app.queues.pg import sql
 from labeling_app.queues.pg.db import Database
 from labeling_app.queues.pg.drafts import PgDrafts
 from labeling_app.queues.pg.rebuild import fingerprint, load_queue, state_from_records
 from labeling_app.queues.records import RecordIndex
-from labeling_app.queues.service import (
-    Decision,
-    QueueError,
-    QueueService,
-    _validate,
-    append_durable,
-    new_id,
-    undo_label,
-)
+from labeling_app.queues.service import QueueService, append_durable
 
 
 class PgQueueService(QueueService):
@@ -207,7 +200,7 @@ class PgQueueService(QueueService):
         """Record a submission, skip or flag; returns the label (already on disk)."""
         q = self._ensure(queue_id, now)
         item = q.item(item_id)
-        _validate(item, decision)
+        validate(item, decision)
         with self.db.transaction() as conn:
             at = self._begin(conn, queue_id, reviewer, now)
             args = {"q": queue_id, "r": reviewer, "item": item_id, "now": at}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -17,10 +18,12 @@ from typer.testing import CliRunner, Result
 from evals.analysis.gates import evaluate_gate, load_gate
 from evals.analysis.rundata import RunRef, load_run
 from evals.cli.main import app
+from evals.schema import Decision
 from evals.store.query import query
 from evals.store.workspace import Workspace
 from evals.testing import FakeLLMServer, FakeRequest, Reply
 from evals.testing.synthetic import make_trial, make_verdict, write_run
+from reports.decision import as_decision
 
 
 @pytest.fixture(autouse=True)
@@ -157,8 +160,13 @@ def test_suite_gates_decide_the_exit_code_and_the_junit(tmp_path: Path, repo_roo
         failure = decided.find("testcase/failure")
         assert failure is not None and "needs <= 1e-06: fail" in (failure.get("message") or "")
 
-        # No judges in this suite: no judged trial, so a pass-rate gate cannot decide.
-        undecided = _suite(tmp_path, repo_root, server, "gates: [gates/judged.yaml]\n")
+        # No judges in this suite: no judged trial, so a pass-rate gate cannot decide; nor
+        # can non-inferiority against the first run (each cell against the same cell).
+        _gate(tmp_path, "ni", "overall: {noninferiority_margin: 0.1}\n")
+        undecided = _suite(
+            tmp_path, repo_root, server,
+            f"gates: [gates/judged.yaml, {{gate: gates/ni.yaml, baseline: {run_id}}}]\n",
+        )  # fmt: skip
         result = _run(undecided, ws, "--junit", str(tmp_path / "undecided.xml"))
         assert result.exit_code == 4, result.output
         root = _check_junit(tmp_path / "undecided.xml")
@@ -168,9 +176,29 @@ def test_suite_gates_decide_the_exit_code_and_the_junit(tmp_path: Path, repo_roo
         requests = server.count
     workspace = Workspace(ws, create=False)
     outcomes = [r["outcome"] for r in query(workspace, "SELECT outcome FROM decisions")]
-    assert sorted(outcomes) == ["fail", "ship", "ship", "undecided", "undecided"]
+    assert sorted(outcomes) == ["fail", "ship", "ship", *["undecided"] * 4]
+    # Decided over the typed columns, each is the reference path's decision (evaluate_gate
+    # over load_run) on the same records.
+    decisions = [as_decision(r) for r in query(workspace, "SELECT * EXCLUDE (recorded_at) "
+                                                          "FROM decisions")]  # fmt: skip
+    for d in decisions:
+        gate = load_gate(tmp_path / "gates" / f"{d.gate}.yaml")
+        cand, base = (
+            None if ref is None else load_run(workspace, RunRef(*ref.split(":")),
+                                              gate.spec.outcome, single_cell=True)
+            for ref in (d.run_ref, d.baseline_ref)
+        )  # fmt: skip
+        assert cand is not None
+        assert _dump(d) == _dump(evaluate_gate(gate, cand, base)), d.gate
+    assert {d.baseline_ref for d in decisions} == {
+        None, f"{run_id}:native:v1", f"{run_id}:native:v2"
+    }
     workspace.close()
     assert requests > 0
+
+
+def _dump(d: Decision) -> dict[str, Any]:
+    return d.model_dump(mode="json", exclude={"id", "created_at"})
 
 
 @pytest.mark.parametrize(

@@ -284,3 +284,31 @@ def test_every_check_s_selection_finds_as_many_trials_as_it_counted(
         assert len(set(keys)) == len(keys)
         wheres |= {e.where for e in check.evidence}
     assert wheres == {"outcome", "reviewed", "labels", "priced", "all", "paired"}
+
+
+@pytest.mark.parametrize("sim", [False, True])
+def test_the_run_junit_from_tallies_is_the_junit_from_trials(
+    root: Path, tmp_path: Path, sim: bool
+) -> None:
+    """`evals run --junit` writes the run's suite from tallies (run_suite_facts): every
+    test case, output, failure and error is the one the trials give (run_suite)."""
+    import xml.etree.ElementTree as ET
+
+    from evals.analysis.junit import run_suite, run_suite_facts
+
+    gate = load_gate(_gate(tmp_path, "{source: cascade}", "case", "reviewed"))
+    ws = Workspace(root)
+    run = load_run(ws, RunRef("cand"), include_simulated=sim)
+    decision = evaluate_gate(
+        gate, load_run(ws, RunRef("cand", "model-b"), single_cell=True, include_simulated=sim)
+    )
+    reference = run_suite(run, [decision])
+    with fact_session(ws) as fs:
+        facts = run_suite_facts(fs, fs.load(RunRef("cand"), include_simulated=sim), [decision])
+    for suite in (reference, facts):
+        suite.attrib.pop("timestamp")
+    assert ET.tostring(facts) == ET.tostring(reference)
+    cases = reference.findall("testcase")
+    assert len(cases) == 6  # 2 cells x 3 questions
+    assert reference.get("failures") != "0" and reference.get("errors") != "0"
+    assert any("helpful 0." in (c.findtext("system-out") or "") for c in cases)
