@@ -7,6 +7,7 @@ through the ``run_links`` view (evals.store.views.run_members_sql).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from evals.schema import Record
@@ -31,7 +32,7 @@ class RunLink(Record):
 register_view(ViewSpec("run_link", "run_links", RunLink))
 
 
-def link_reused(ws: Workspace, run_id: str, finished: FinishedKeys, keys: list[str]) -> int:
+def link_reused(ws: Workspace, run_id: str, finished: FinishedKeys, keys: Iterable[str]) -> int:
     """Write a run_link for matrix keys finished only under another run; returns how many."""
     elsewhere = finished.elsewhere(run_id, keys)
     if not elsewhere:

@@ -9,6 +9,7 @@ percentiles are over answered (ok) trials; failed trials are counted by kind and
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -148,7 +149,7 @@ class RunSummary:
         return int(sum(getattr(row, column) or 0 for row in self.cells))
 
 
-def summarise(ws: Workspace, run_id: str, keys: list[str]) -> RunSummary:
+def summarise(ws: Workspace, run_id: str, keys: Sequence[str]) -> RunSummary:
     """Summary of the trials recorded for `keys` (the invocation's matrix)."""
     import duckdb
 
@@ -193,7 +194,7 @@ def _matrix_trials_sql(con: Any) -> str:
 _KEYS_CHUNK = 5000
 
 
-def register_keys(con: Any, keys: list[str], table: str = "matrix") -> None:
+def register_keys(con: Any, keys: Sequence[str], table: str = "matrix") -> None:
     """A temporary table `table(key)` of the keys, filled in chunks. Not through pyarrow:
     importing it costs 40 MB, and at the end of `evals run` that came on top of DuckDB's
     working memory (issue 18: peak RSS)."""
