@@ -64,3 +64,18 @@ def test_a_matrix_without_duplicate_records_is_summarised_alike(tmp_path: Path) 
     assert [tuple(c) for c in summary.cells] == reference(ws, keys, CELL_SQL)
     assert [(e.kind, e.code, e.trials) for e in summary.errors] == reference(ws, keys, ERRORS_SQL)
     assert summary.recorded == 20 and {e.kind for e in summary.errors} == {"infra", "agent"}
+
+
+
+
+def test_a_key_twice_in_the_matrix_counts_as_the_joined_query_counts(tmp_path: Path) -> None:
+    """Two cells with one key (e.g. two prompts of identical text): the summary keeps the
+    join to the matrix then, and counts what the reference counts."""
+    ws = Workspace(tmp_path / "ws")
+    for i in range(10):
+        record(ws, f"k{i}", "r1", "a", error=("infra", "agent", None)[i % 3])
+    keys = [f"k{i}" for i in range(10)] + ["k1", "k2"]
+    summary = summarise(ws, "r1", keys)
+    assert [tuple(c) for c in summary.cells] == reference(ws, keys, CELL_SQL)
+    assert [(e.kind, e.code, e.trials) for e in summary.errors] == reference(ws, keys, ERRORS_SQL)
+    assert summary.recorded == 12 and summary.total == 12
