@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from evals.run.progress import CELL_SQL, ERRORS_SQL, register_keys, summarise
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError
 from evals.store.query import connect
@@ -79,3 +81,21 @@ def test_a_key_twice_in_the_matrix_counts_as_the_joined_query_counts(tmp_path: P
     assert [tuple(c) for c in summary.cells] == reference(ws, keys, CELL_SQL)
     assert [(e.kind, e.code, e.trials) for e in summary.errors] == reference(ws, keys, ERRORS_SQL)
     assert summary.recorded == 12 and summary.total == 12
+
+
+def test_a_summary_over_its_memory_limit_is_computed_again_under_a_higher_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started under a limit too small for DuckDB to run it, the summary doubles the limit
+    until it runs, and counts what the unlimited reference counts."""
+    from evals.run import progress
+
+    ws = Workspace(tmp_path / "ws")
+    for i in range(300):
+        record(ws, f"k{i}", "r1", "a" if i % 2 else "b", error=("infra", "agent", None)[i % 3])
+    keys = [f"k{i}" for i in range(300)]
+    monkeypatch.setattr(progress, "SUMMARY_MEMORY_MB", 1)
+    summary = summarise(ws, "r1", keys)
+    assert [tuple(c) for c in summary.cells] == reference(ws, keys, CELL_SQL)
+    assert [(e.kind, e.code, e.trials) for e in summary.errors] == reference(ws, keys, ERRORS_SQL)
+    assert all(e.message == "failed" for e in summary.errors)
