@@ -14,44 +14,47 @@ and whitespace do not change it.
 
 Two modes: eager (``GoldenSet.cases`` holds every Case) and lazy (``lazy=True``, what
 `evals run` uses): the set is validated streaming, line by line, exactly as in eager
-mode, but only a compact reference per kept case is held (CaseRefs: byte offset of its
-line, line number, question, hash), so memory does not grow with the set's size by
-more than a few bytes a case. ``GoldenSet.load_case(ref)`` reads a case back and checks
-it still hashes as it did (an edit during a run is an error, never a silent mix).
+mode, but only a compact reference per kept case is held (CaseRefs, in arrays: where its
+line is, its question, hash and raw-bytes digest), so memory grows by 40 bytes a case.
+``GoldenSet.load_case(ref)`` reads a case back and checks it is the one loaded (an edit
+during a run is an error, never a silent mix): when the line's bytes and its fixture
+file's have the digest they had, it is (no re-hash); otherwise it is read up to its
+newline and hashed, and must hash as it did. Fixture files are found through one
+listing of the folder (evals.dataset.case_files.FixtureFiles), not a stat per case.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ValidationError
 
-from evals.dataset.case_refs import CaseRef, CaseRefs
-from evals.dataset.limits import (
-    MAX_FIXTURE_BYTES,
-    check_case_id,
-    check_sizes,
-    inside_set,
-    read_record_lines,
+from evals.dataset.case_files import (
+    FixtureFiles,
+    load_fixtures,
+    parse_lines,
+    read_jsonl,
+    validation_problems,
 )
+from evals.dataset.case_refs import RAW_DIGEST_BYTES, CaseRef, CaseRefs
+from evals.dataset.limits import check_case_id, inside_set
 from evals.dataset.review_dag import dag_problems
 from evals.errors import InputError
 from evals.schema import (
     Case,
     DatasetManifest,
     Question,
-    ToolFixture,
     canonical_json,
     content_hash,
 )
 from evals.schema.dataset import identity_dump
-from evals.yamlfile import Problem, YamlDoc, YamlFileError, field_path, read_yaml
+from evals.yamlfile import Problem, YamlDoc, YamlFileError, read_yaml
 
 __all__ = ["GoldenSet", "GoldenSetError", "Problem", "case_hash", "load_golden_set"]
 
@@ -105,11 +108,54 @@ class GoldenSet:
         """The question a case answers."""
         return self.questions[case.question_id]
 
+    @cached_property
+    def _fixture_files(self) -> FixtureFiles:
+        return FixtureFiles(self.path)
+
+    @cached_property
+    def _cases_file(self) -> str:
+        return str(self.path / "cases.jsonl")
+
     def load_case(self, ref: CaseRef) -> Case:
         """Read a case back from its line, fixtures included (lazy mode).
 
         Raises GoldenSetError when the line no longer holds a valid case that hashes as
-        it did at load time: the set was edited since (e.g. during a run)."""
+        it did at load time: the set was edited since (e.g. during a run). When the
+        line's bytes and its fixture file's are those loaded (the ref's raw digest), the
+        case is the one hashed then and is not hashed again."""
+        if ref.length and ref.raw_digest:
+            case = self._load_unchanged(ref)
+            if case is not None:
+                return case
+        return self._load_checked(ref)
+
+    def _load_unchanged(self, ref: CaseRef) -> Case | None:
+        """The case when its bytes are those loaded; None: changed, or unreadable (then
+        _load_checked names the problem). One pread of the line, no Path built, and the
+        fixture file opened only when the folder lists one."""
+        try:
+            fd = os.open(self._cases_file, os.O_RDONLY)
+            try:
+                raw = os.pread(fd, ref.length, ref.offset)
+            finally:
+                os.close(fd)
+        except OSError:
+            return None
+        digest = hashlib.blake2b(raw, digest_size=RAW_DIGEST_BYTES)
+        problems: list[Problem] = []
+        case = None
+        for _number, _offset, _raw, obj in parse_lines([(ref.line, ref.offset, raw)], "", problems):
+            case = _validate_case(obj, ref.line, problems)
+        if case is None or problems:
+            return None
+        fixtures = load_fixtures(self.path, case.id, problems, self._fixture_files, digest)
+        if problems or digest.digest() != ref.raw_digest:
+            return None
+        case.fixtures = case.fixtures + fixtures
+        return case
+
+    def _load_checked(self, ref: CaseRef) -> Case:
+        """Read the case's line up to its newline, and check it hashes as it did."""
         rel = "cases.jsonl"
         problems: list[Problem] = []
         case: Case | None = None
@@ -121,10 +167,12 @@ class GoldenSet:
             raise GoldenSetError(
                 [Problem(str(self.path / rel), None, None, str(exc))], self.path
             ) from None
-        for _number, _offset, obj in _parse_lines([(ref.line, ref.offset, raw)], rel, problems):
+        for _number, _offset, _raw, obj in parse_lines(
+            [(ref.line, ref.offset, raw)], rel, problems
+        ):
             case = _validate_case(obj, ref.line, problems)
         if case is not None:
-            case.fixtures = case.fixtures + _load_fixtures(self.path, case.id, problems)
+            case.fixtures = case.fixtures + load_fixtures(self.path, case.id, problems)
             if not problems and case_hash(case) != ref.hash:
                 problems.append(
                     Problem(
@@ -163,59 +211,6 @@ def dataset_hash(
 def case_hash(case: Case) -> str:
     """Identity of a case's content (input, reference, fixtures, everything)."""
     return content_hash(identity_dump(case))
-
-
-def _validation_problems(
-    exc: ValidationError, file: str, line: int | None, prefix: str = ""
-) -> Iterator[Problem]:
-    for err in exc.errors():
-        yield Problem(file, line, prefix + (field_path(err["loc"]) or "(record)"), err["msg"])
-
-
-def _read_jsonl(
-    root: Path, rel: str, problems: list[Problem], required: bool = True
-) -> Iterator[tuple[int, int, Any]]:
-    """Yield (line number, byte offset, parsed object), streaming (one line in memory),
-    recording a problem for each bad line; the file must resolve inside the set."""
-    path = root / rel
-    if not path.exists() and not path.is_symlink():
-        if required:
-            problems.append(Problem(rel, None, None, "file is missing"))
-        return
-    if not inside_set(root, path):
-        problems.append(Problem(rel, None, None, "resolves outside the golden set: refused"))
-        return
-    try:
-        f = path.open("rb")
-    except OSError as exc:
-        problems.append(Problem(rel, None, None, f"cannot read ({exc.strerror})"))
-        return
-    with f:
-        yield from _parse_lines(read_record_lines(f, rel, problems), rel, problems)
-
-
-def _parse_lines(
-    lines: Iterable[tuple[int, int, bytes]], rel: str, problems: list[Problem]
-) -> Iterator[tuple[int, int, Any]]:
-    for number, offset, raw in lines:
-        if not raw.strip():
-            continue
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(rel, number, None, f"not UTF-8 (byte {exc.start})"))
-            continue
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            problems.append(Problem(rel, number, None, f"bad JSON: {exc}"))
-            continue
-        if not isinstance(obj, dict):
-            problems.append(Problem(rel, number, None, "expected a JSON object"))
-            continue
-        if not check_sizes(obj, len(raw), rel, number, problems):
-            continue
-        yield number, offset, obj
 
 
 def _load_yaml_model(
@@ -302,7 +297,7 @@ def _validate_case(obj: Any, number: int, problems: list[Problem]) -> Case | Non
     try:
         case = Case.model_validate(obj)
     except ValidationError as exc:
-        problems.extend(_validation_problems(exc, "cases.jsonl", number))
+        problems.extend(validation_problems(exc, "cases.jsonl", number))
         return None
     unsafe = check_case_id(case.id)
     if unsafe is not None:
@@ -318,7 +313,8 @@ def _load_cases(
     CaseRef); yield every valid case's hash, in file order."""
     seen: dict[str, int] = {}
     review_nodes: dict[tuple[str, str], int] = {}
-    for number, offset, obj in _read_jsonl(golden.path, "cases.jsonl", problems):
+    files = FixtureFiles(golden.path)  # listed once: no stat per case without fixtures
+    for number, offset, raw, obj in read_jsonl(golden.path, "cases.jsonl", problems):
         case = _validate_case(obj, number, problems)
         if case is None:
             continue
@@ -353,36 +349,14 @@ def _load_cases(
                     "cases.jsonl", number, "question_id", f"unknown question {case.question_id!r}"
                 )
             )
-        case.fixtures = case.fixtures + _load_fixtures(golden.path, case.id, problems)
+        digest = hashlib.blake2b(raw, digest_size=RAW_DIGEST_BYTES)
+        case.fixtures = case.fixtures + load_fixtures(golden.path, case.id, problems, files, digest)
         chash = case_hash(case)
         if keep is None or keep(case):
             if golden.refs is not None:
-                golden.refs.append(CaseRef(offset, number, case.question_id, chash, case.review))
+                ref = CaseRef(offset, number, case.question_id, chash, case.review, len(raw),
+                              digest.digest())  # fmt: skip
+                golden.refs.append(ref)
             else:
                 golden.cases.append(case)
         yield chash
-
-
-def _load_fixtures(root: Path, case_id: str, problems: list[Problem]) -> list[ToolFixture]:
-    """The case's fixture file (optional; `case_id` is a safe name, checked before)."""
-    rel = f"fixtures/{case_id}.jsonl"
-    fixtures = []
-    total = 0
-    for number, _offset, obj in _read_jsonl(root, rel, problems, required=False):
-        total += len(orjson.dumps(obj))
-        if total > MAX_FIXTURE_BYTES:
-            problems.append(
-                Problem(
-                    rel,
-                    number,
-                    None,
-                    f"the case's fixtures exceed {MAX_FIXTURE_BYTES:,} bytes in all "
-                    "(they are copied into every trial of the case)",
-                )
-            )
-            break
-        try:
-            fixtures.append(ToolFixture.model_validate(obj))
-        except ValidationError as exc:
-            problems.extend(_validation_problems(exc, rel, number))
-    return fixtures

@@ -7,6 +7,7 @@ through the ``run_links`` view (evals.store.views.run_members_sql).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from evals.schema import Record
@@ -38,7 +39,7 @@ def link_reused(
     ws: Workspace,
     run_id: str,
     finished: FinishedKeys,
-    keys: list[str],
+    keys: Iterable[str],
     linked: set[str] | None = None,
 ) -> int:
     """Write a run_link for matrix keys finished only under another run; returns how many.

@@ -20,8 +20,9 @@ Memory
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from evals.dataset.case_refs import CaseRef, CaseRefs
 from evals.dataset.golden import GoldenSet, load_golden_set
@@ -47,8 +48,7 @@ every trial record's typed columns (evals.store.typed_columns: compacted segment
 without parsing a body; the others' bodies are parsed once each)."""
 
 FINISHED_BY_RUN_SQL = (
-    f"SELECT run_id, string_agg(key, chr(10)), count(key) FROM ({FINISHED_SQL}) "
-    "GROUP BY run_id"
+    f"SELECT run_id, string_agg(key, chr(10)), count(key) FROM ({FINISHED_SQL}) GROUP BY run_id"
 )
 """FINISHED_SQL as one newline-joined string of keys per run: a million keys cross into
 Python as a few strings split in C, instead of a million row tuples (fetching those and
@@ -56,6 +56,61 @@ building a dict of them took 0.7 s of the 1.2 s lookup at 1M keys). A run whose 
 does not give its count (a key holding a newline) is fetched row by row instead."""
 
 FINISHED_OF_RUN_SQL = f"SELECT key FROM ({FINISHED_SQL}) WHERE run_id = ? AND key IS NOT NULL"
+
+
+class TrialKeys(Sequence[str]):
+    """Trial keys in matrix order, compactly: a key computed by trial_key (24 hex digits)
+    is 12 bytes of one bytearray instead of a 73-byte string and a list slot (a 100,000
+    cell matrix: 1.2 MB, not 8 MB, held from planning to the summary). Any other key
+    (never made by the plan) switches the whole list to plain strings."""
+
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        self._packed = bytearray()
+        self._plain: list[str] | None = None
+        for key in keys:
+            self.append(key)
+
+    def append(self, key: str) -> None:
+        """Add a key at the end."""
+        if self._plain is None:
+            if len(key) == 2 * _KEY_BYTES and key == key.lower():
+                try:
+                    self._packed += bytes.fromhex(key)
+                    return
+                except ValueError:
+                    pass
+            self._plain = list(self)  # a key that does not pack: plain from here on
+        self._plain.append(key)
+
+    def __len__(self) -> int:
+        return len(self._packed) // _KEY_BYTES if self._plain is None else len(self._plain)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if self._plain is not None:
+            return self._plain[i]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._packed[i * _KEY_BYTES : (i + 1) * _KEY_BYTES].hex()
+
+    def __iter__(self) -> Iterator[str]:
+        if self._plain is not None:
+            return iter(self._plain)
+        packed = self._packed
+        return (packed[i : i + _KEY_BYTES].hex() for i in range(0, len(packed), _KEY_BYTES))
+
+
+_KEY_BYTES = 12
+"""trial_key's 24 hex digits, packed."""
 
 
 class FinishedKeys(Mapping[str, str]):
@@ -137,13 +192,14 @@ class RunPlan:
             return [self.run_id]
         return [mode_run_id(self.run_id, m) for m in self.suite.config.review_modes]
 
-    def keys_by_run(self) -> dict[str, list[str]]:
-        """Every cell's key, grouped by the run it is recorded under."""
+    def keys_by_run(self) -> dict[str, TrialKeys]:
+        """Every cell's key, grouped by the run it is recorded under (compactly)."""
         if self.reviews is None:
-            return {self.run_id: list(self.keys())}
-        out: dict[str, list[str]] = {r: [] for r in self.run_ids()}
+            return {self.run_id: TrialKeys(self.keys())}
+        out = {r: TrialKeys() for r in self.run_ids()}
         for job in review_jobs(self):
-            out[job.run_id] += [node.key for node in job.nodes]
+            for node in job.nodes:
+                out[job.run_id].append(node.key)
         return out
 
     def _groups(self) -> Iterator[tuple[PromptVersion, ModelSpec, CaseRef, list[str]]]:
@@ -247,9 +303,14 @@ def finished_keys(ws: Workspace) -> FinishedKeys:
     One DuckDB thread (LEAN_THREADS) over a connection with only the trial facts
     defined (evals.store.query.connect_facts); retried when a segment is compacted
     meanwhile, as every query of the store is."""
-    import duckdb  # here: a worker process, which never queries, need not load DuckDB
-
-    from evals.store.query import COMPACTION_RETRIES, LEAN_THREADS, connect_facts
+    # Here: a worker process, which never queries, need not load DuckDB.
+    from evals.store.query import (
+        COMPACTION_RETRIES,
+        LEAN_THREADS,
+        RETRIED,
+        compacted_meanwhile,
+        connect_facts,
+    )
 
     for attempt in range(COMPACTION_RETRIES):
         try:
@@ -262,8 +323,8 @@ def finished_keys(ws: Workspace) -> FinishedKeys:
                         keys = [k for (k,) in rows]
                     by_run[run] = keys
                 return FinishedKeys(by_run)
-        except duckdb.IOException:
-            if attempt == COMPACTION_RETRIES - 1:
+        except RETRIED as exc:
+            if not compacted_meanwhile(ws, exc) or attempt == COMPACTION_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
 

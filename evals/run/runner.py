@@ -230,8 +230,7 @@ def run_suite(
             journal_at = journal_end(ws.root)  # before the snapshot (evals.store.key_claims)
             finished, linked_keys = _finished(ws, plan, selection)
             keys_by_run = plan.keys_by_run()
-            keys = [k for run_keys in keys_by_run.values() for k in run_keys]
-            done = frozenset(k for k in keys if k in finished)  # the matrix's only
+            done = frozenset(k for ks in keys_by_run.values() for k in ks if k in finished)
             skipped = len(done)
             linked = sum(
                 link_reused(ws, r, finished, ks, linked_keys.get(r))

@@ -205,6 +205,17 @@ def _vanished(ws: Workspace, exc: Exception) -> bool:
     return vanished(exc) or left_out(ws, exc)  # type: ignore[arg-type]
 
 
+RETRIED = (duckdb.IOException, duckdb.InvalidInputException)
+"""What a query over segments compacted meanwhile raises (see compacted_meanwhile)."""
+
+
+def compacted_meanwhile(ws: Workspace, exc: Exception) -> bool:
+    """Whether a query failed because a segment was compacted after the views listed it
+    (a local file renamed: IOException; an object-store part removed: an
+    InvalidInputException from the dataset scan): list again and retry."""
+    return isinstance(exc, duckdb.IOException) or _vanished(ws, exc)
+
+
 COMPACTION_RETRIES = 8
 """Attempts of a query whose segment was compacted meanwhile: each writer compacts once
 at its end, so several writers ending during one slow query can each cost an attempt."""
@@ -218,8 +229,8 @@ def query_tuples(
         try:
             with connect(ws, threads) as con:
                 return con.execute(sql, params or []).fetchall()
-        except duckdb.IOException:
-            if attempt == COMPACTION_RETRIES - 1:
+        except RETRIED as exc:
+            if not compacted_meanwhile(ws, exc) or attempt == COMPACTION_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
 
@@ -242,10 +253,8 @@ def query(
                 cur = con.execute(sql, params or [])
                 names = [d[0] for d in cur.description or []]
                 return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-            # On an object store a compacted-away part fails the dataset scan instead.
-            moved = isinstance(exc, duckdb.IOException) or _vanished(ws, exc)
-            if not moved or attempt == COMPACTION_RETRIES - 1:
+        except RETRIED as exc:
+            if not compacted_meanwhile(ws, exc) or attempt == COMPACTION_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
 

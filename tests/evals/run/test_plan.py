@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from evals.dataset.golden import GoldenSetError, case_hash, load_golden_set
-from evals.run.plan import FINISHED_SQL, finished_keys, make_plan
+from evals.run.plan import FINISHED_SQL, TrialKeys, finished_keys, make_plan
 from evals.run.suite import Suite, load_suite, select_cases
 from evals.schema import AgentSpec, ModelSpec, Trace, Trial, TrialError, trial_key
 from evals.store.query import query_tuples
@@ -61,6 +61,23 @@ def test_lazy_selection_matches_the_eager_one(
     ]
     assert list(plan.keys()) == expected == [spec.key for spec in plan.cells()]
     assert plan.total == len(expected)
+    assert list(plan.keys_by_run()[plan.run_id]) == expected
+
+
+def test_trial_keys_pack_the_plans_keys_and_read_back_any_key() -> None:
+    keys = [f"{i:024x}" for i in range(0, 3000, 7)]
+    packed = TrialKeys(keys)
+    assert len(packed) == len(keys) and list(packed) == keys
+    assert packed[0] == keys[0] and packed[-1] == keys[-1] and packed[5] == keys[5]
+    assert packed[10:20] == keys[10:20] and packed[::100] == keys[::100]
+    with pytest.raises(IndexError):
+        packed[len(keys)]
+    # Structural: one bytearray of 12 bytes a key, no string (nor list slot) per key.
+    assert packed._plain is None and len(packed._packed) == 12 * len(keys)
+    # A key the plan never makes (imported, upper case, another length) keeps its text.
+    odd = ["ABCDEF" * 4, "short", "0" * 24, "g" * 24]
+    mixed = TrialKeys(keys[:3] + odd)
+    assert list(mixed) == keys[:3] + odd and mixed[4] == "short" and mixed[-1] == "g" * 24
 
 
 def test_a_cached_rerun_reads_no_case_and_an_edit_mid_run_is_an_error(

@@ -85,3 +85,34 @@ def test_a_run_without_errors_never_binds_every_view(
     monkeypatch.setattr("evals.store.query.connect", refuse)
     summary = summarise(Workspace(tmp_path / "ws"), "r1", [f"k{i}" for i in range(5)])
     assert summary.recorded == 5 and not summary.errors
+
+
+def test_a_key_twice_in_the_matrix_counts_as_the_joined_query_counts(tmp_path: Path) -> None:
+    """Two cells with one key (e.g. two prompts of identical text): the summary keeps the
+    join to the matrix then, and counts what the reference counts."""
+    ws = Workspace(tmp_path / "ws")
+    for i in range(10):
+        record(ws, f"k{i}", "r1", "a", error=("infra", "agent", None)[i % 3])
+    keys = [f"k{i}" for i in range(10)] + ["k1", "k2"]
+    summary = summarise(ws, "r1", keys)
+    assert [tuple(c) for c in summary.cells] == reference(ws, keys, CELL_SQL)
+    assert [(e.kind, e.code, e.trials) for e in summary.errors] == reference(ws, keys, ERRORS_SQL)
+    assert summary.recorded == 12 and summary.total == 12
+
+
+def test_a_summary_over_its_memory_limit_is_computed_again_under_a_higher_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started under a limit too small for DuckDB to run it, the summary doubles the limit
+    until it runs, and counts what the unlimited reference counts."""
+    from evals.run import summary as summary_module
+
+    ws = Workspace(tmp_path / "ws")
+    for i in range(300):
+        record(ws, f"k{i}", "r1", "a" if i % 2 else "b", error=("infra", "agent", None)[i % 3])
+    keys = [f"k{i}" for i in range(300)]
+    monkeypatch.setattr(summary_module, "SUMMARY_MEMORY_MB", 1)
+    summary = summarise(ws, "r1", keys)
+    assert [tuple(c) for c in summary.cells] == reference(ws, keys, CELL_SQL)
+    assert [(e.kind, e.code, e.trials) for e in summary.errors] == reference(ws, keys, ERRORS_SQL)
+    assert all(e.message == "failed" for e in summary.errors)
