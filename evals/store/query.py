@@ -178,8 +178,9 @@ LEAN_THREADS = 1
 """Threads for queries that must stay lean (those inside `evals run`): with more,
 DuckDB's parallel JSON scan and per-thread hash tables held memory that grew with the
 number of records (measured: 2 threads +3.7 MB per 1,000 trials, 1 thread +0.5 MB), for
-a query that runs once per run. `memory_limit` is no help: it raises OutOfMemory
-instead of spilling here."""
+a query that runs once per run. A `memory_limit` alone raises OutOfMemory instead of
+spilling here; the run's summary and the judge's stream pair it with a retry under a
+doubled limit (evals.run.summary, judges.judge_stream.Budget)."""
 
 
 @contextmanager
