@@ -86,9 +86,12 @@ async def probe(case, model, prompt, ctx):
 '''
 
 
-def evals_run(tmp_path: Path, repo_root: Path, *args: str) -> str:
+def evals_run(tmp_path: Path, repo_root: Path, base_url: str, *args: str) -> str:
     env = {
         **os.environ,
+        # The server's address from the environment, not the suite: the trial keys (and so
+        # which shard runs each) are then the same whatever port the server got.
+        "OPENAI_BASE_URL": base_url,
         "PYTHONPATH": os.pathsep.join([str(tmp_path), str(repo_root)]),
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "FAKE_LLM_KEY": "sk-fake-not-secret",
@@ -109,13 +112,12 @@ def test_while_workers_run_the_parent_holds_no_store_engine_and_no_tracker_runs(
         (tmp_path / "suite.yaml").write_text(
             f"name: mem\ndataset: {repo_root / 'datasets' / 'edd_demo'}\n"
             "agent: {name: 'memprobe:probe'}\nmodels:\n"
-            "  - {alias: m, model: openai/fake, api_key_env: FAKE_LLM_KEY, "
-            f"params: {{api_base: '{server.base_url}'}}}}\n"
+            "  - {alias: m, model: openai/fake, api_key_env: FAKE_LLM_KEY}\n"
             "prompts: {v1: v1.md}\nlimits: {lanes: 4}\n"
         )
-        evals_run(tmp_path, repo_root, "--limit", "4")
+        evals_run(tmp_path, repo_root, server.base_url, "--limit", "4")
         # The second invocation finds 4 finished keys (read by the lookup child).
-        second = evals_run(tmp_path, repo_root, "--limit", "8")
+        second = evals_run(tmp_path, repo_root, server.base_url, "--limit", "8")
     assert "4 already finished" in second.replace("\n", " ")
     answers = [r["final_answer"] for r in query(Workspace(tmp_path / "ws"), "SELECT * FROM trials")]
     assert len(answers) == 8
