@@ -3,12 +3,15 @@ near flat, because trials stream from a lazy matrix through a bounded queue to t
 
 For each size a synthetic golden set is generated and run once by `evals run` (one
 worker process, so the figure is one process's memory; C lanes) against the fake server
-with a short latency. Peak RSS is sampled over the whole process (start-up, the run,
-the summary and the compaction of its segments to Parquet). Growth is reported as the
+with a short latency. Its peak RSS is the kernel's exact high-water mark (VmHWM, written
+at exit by bench.peak_child) over the whole process: start-up, the run, the summary and
+the compaction of its segments to Parquet (the 100 ms samples are kept beside it, as
+`sampled_peak_rss_mb`). Growth is reported as the
 ratio of the largest size's peak to the smallest's, and as MB per 1,000 extra cases.
 
 At the smallest size, in the same run: `evals run --workers N` for each --workers (the
-RSS summed over its process tree: parent and workers), and the peers on the same
+RSS summed over its process tree, parent and workers, sampled every 100 ms), and the
+peers (sampled alike) on the same
 single-turn workload (--peers: Inspect AI, the raw aiohttp client as the floor), so
 issue 18's targets (at most Inspect AI's peak, workers at most N x 0.6 of one process)
 compare figures of one run.
@@ -26,7 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, FakeServer, base_env, fmt, log, run_measured, summary
+from bench.common import PYTHON, ROOT, FakeServer, base_env, fmt, log, run_measured, summary
+from bench.peak_child import PEAK_FILE
 from bench.workload import server_env, write_golden_set, write_suite
 
 EVALS = str(ROOT / ".venv" / "bin" / "evals")
@@ -40,17 +44,27 @@ def measure_size(
     dataset = write_golden_set(folder / "dataset", cases)
     suite = write_suite(folder, dataset, lanes=lanes, workers=workers)
     server = FakeServer(latency_ms)
+    peak_file = folder / "peak.txt"
     try:
-        env = base_env(**server_env(server.url))
-        cmd = [EVALS, "run", str(suite), "-w", str(folder / "ws"), "--full", "--no-progress",
-               "--lanes", str(lanes), "--workers", str(workers)]  # fmt: skip
+        env = base_env(**server_env(server.url), **{PEAK_FILE: str(peak_file)})
+        args = ["run", str(suite), "-w", str(folder / "ws"), "--full", "--no-progress",
+                "--lanes", str(lanes), "--workers", str(workers)]  # fmt: skip
+        # One process: its exact peak (VmHWM, bench.peak_child). Sampling every 100 ms
+        # missed the end-of-run compaction's short spike in a 1-second run more often
+        # than in a minute-long one, which made the growth to 100k read 1.22-1.37x for the
+        # same code. A process tree (--workers) is sampled: VmHWM is per process.
+        cmd = [PYTHON, "-m", "bench.peak_child", "evals.cli.main", *args] if workers == 1 else [
+            EVALS, *args]  # fmt: skip
         measured = run_measured(cmd, env=env, every_s=0.1)
+        exact = int(peak_file.read_text()) / 1024 if peak_file.exists() else None
     finally:
         stats = server.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return {
         "cases": cases,
-        "peak_rss_mb": round(measured.peak_rss_mb, 1),
+        "peak_rss_mb": round(exact if exact is not None else measured.peak_rss_mb, 1),
+        "sampled_peak_rss_mb": round(measured.peak_rss_mb, 1),
+        "peak_method": "VmHWM" if exact is not None else "sampled every 100 ms",
         "llm_calls": stats.count,
         "exit_code": measured.returncode,
         # Why an incomplete run failed (its last output lines), so the log says it.
@@ -140,6 +154,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sizes: dict[str, dict[str, Any]] = {
         str(n): {
             "peak_rss_mb": summary([r["peak_rss_mb"] for r in rs], 1),
+            "sampled_peak_rss_mb": summary([r["sampled_peak_rss_mb"] for r in rs], 1),
+            "peak_method": rs[0]["peak_method"] if rs else None,
             "seconds": summary([r["seconds"] for r in rs], 1),
             "trials_per_s": summary([r["trials_per_s"] for r in rs], 1),
             "complete": all(r["exit_code"] == 0 and r["llm_calls"] >= n for r in rs),

@@ -91,8 +91,13 @@ def sections(results: dict[str, Any], sources: dict[str, str]) -> list[str]:
     if "memory" in results:
         m = results["memory"]
         sizes = "; ".join(
-            f"{int(n):,} cases {s(v['peak_rss_mb'], 0)} MB" for n, v in m["by_cases"].items()
+            f"{int(n):,} cases {s(v['peak_rss_mb'], 0)} MB"
+            + (f" (sampled {s(v['sampled_peak_rss_mb'], 0)})" if "sampled_peak_rss_mb" in v else "")
+            for n, v in m["by_cases"].items()
         )
+        first: dict[str, Any] = next(iter(m["by_cases"].values()), {})
+        method = first.get("peak_method")
+        sizes += f" (one process's peak: {method}; process trees sampled)" if method else ""
         along = m.get("at_smallest", {})
         extra = "; ".join(
             [f"`--workers {w}` {s(v, 0)} MB" for w, v in along.get("workers", {}).items()]
