@@ -14,19 +14,7 @@ import pytest
 
 from evals.dataset.case_refs import RAW_DIGEST_BYTES, CaseRef, CaseRefs
 from evals.dataset.golden import GoldenSetError, case_hash, load_golden_set
-
-QUESTIONS = "- id: q1\n  title: Registration\n  rubric: States status and jurisdiction.\n"
-
-
-def make_set(root: Path, cases: list[dict[str, object]]) -> Path:
-    root.mkdir(parents=True)
-    (root / "dataset.yaml").write_text(
-        "name: tiny\ntools:\n  - name: registry_lookup\n    description: Look up a company.\n"
-    )
-    (root / "questions.yaml").write_text(QUESTIONS)
-    (root / "cases.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases))
-    (root / "fixtures").mkdir()
-    return root
+from tests.evals.dataset.test_golden import make_set
 
 
 def case(i: int) -> dict[str, object]:
