@@ -1,10 +1,11 @@
 """The event loop every hot asyncio path runs on: uvloop when installed, else asyncio's.
 
-The lanes of `evals run` (and of `evals judge`) spend most of a trial's harness CPU in
-the event loop and its socket transports: uvloop (libuv, in C) does that work for about
-10% less CPU per single-turn trial at 64 lanes on the bench (docs/benchmarks.md), with the
+The lanes of `evals run` (and of `evals judge`) spend much of a trial's harness CPU in
+the event loop and its socket transports. uvloop (libuv, in C) does that work with the
 same semantics for what the harness uses (tasks, timeouts, threads, subprocesses,
-aiohttp). ``EVALS_EVENT_LOOP=asyncio`` chooses asyncio's own loop (e.g. to rule the loop
+aiohttp). In A/B runs of single-turn trials at 64 lanes it took about 10% less CPU per
+trial on a busy machine (load 3-4) and made no measurable difference on a quiet one
+(docs/benchmarks.md). ``EVALS_EVENT_LOOP=asyncio`` chooses asyncio's own loop (e.g. to rule the loop
 out while debugging).
 """
 
