@@ -19,14 +19,21 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 LOOP_ENV = "EVALS_EVENT_LOOP"
-"""Environment variable: ``asyncio`` for the standard loop, anything else the default."""
+"""Environment variable: ``asyncio`` for the standard loop, ``uvloop`` (or unset) for the
+default."""
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's loop constructor, or None for asyncio's default (not installed, or
-    EVALS_EVENT_LOOP=asyncio)."""
-    if os.environ.get(LOOP_ENV, "").strip().lower() == "asyncio":
+    EVALS_EVENT_LOOP=asyncio). Raises InputError on any other value (a typo must not
+    silently keep the loop it meant to rule out)."""
+    chosen = os.environ.get(LOOP_ENV, "").strip().lower()
+    if chosen == "asyncio":
         return None
+    if chosen not in ("", "uvloop"):
+        from evals.errors import InputError
+
+        raise InputError(f"{LOOP_ENV}={chosen!r}: use 'asyncio' or 'uvloop'")
     try:
         import uvloop
     except ImportError:  # an optional speed-up: a platform without it runs on asyncio's

@@ -170,7 +170,8 @@ def _define_fact_views(con: duckdb.DuckDBPyConnection, ws: Workspace, remote: bo
             continue
         segs = ws.segments(kind)
         typed = [p for p in segs if is_typed(p)]
-        rest = [p for p in segs if p not in set(typed)]
+        trusted = set(typed)  # once: it was rebuilt for every segment
+        rest = [p for p in segs if p not in trusted]
         define_fact_views(con, kind, [str(p) for p in typed], _raw_source(ws, kind, rest))
 
 
@@ -280,7 +281,8 @@ def connect_facts(
             con.execute(f"SET threads = {int(threads)}")
         segs = ws.segments(kind)
         typed = [p for p in segs if is_typed(p)]
-        rest = [p for p in segs if p not in set(typed)]
+        trusted = set(typed)  # once: it was rebuilt for every segment
+        rest = [p for p in segs if p not in trusted]
         if rest:  # only their bodies' view calls it; registering imports numpy (0.3 s)
             register_quarantine(con)
         define_fact_views(con, kind, [str(p) for p in typed], _raw_source(ws, kind, rest))

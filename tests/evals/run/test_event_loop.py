@@ -31,3 +31,11 @@ def test_asyncio_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(LOOP_ENV, "asyncio")
     assert loop_factory() is None
     assert run_async(_name_after_a_timeout()).startswith("asyncio.")
+
+
+def test_an_unknown_loop_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evals.errors import InputError
+
+    monkeypatch.setenv(LOOP_ENV, "asycnio")
+    with pytest.raises(InputError, match="EVALS_EVENT_LOOP='asycnio': use 'asyncio' or 'uvloop'"):
+        loop_factory()
